@@ -1,0 +1,70 @@
+"""The core's fallback hook implementations.
+
+Registered with every registry under the name ``nx5d-core`` and marked
+``trylast``: a beamline plugin's own implementation always wins.  The
+fallbacks connect the hooks to the subclassing API (``_get_summary``,
+``_get_raw``, ``_cook``) and to the URL-pattern walk, which is how plugins
+written either way share one machinery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .handles import sanitize
+from .hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from .model import Proposal, Repository, Scan
+
+#: Prefixes of the default key-to-handle rules.
+PROPOSAL_PREFIX = "p"
+SCAN_PREFIX = "s"
+
+
+@hookimpl(trylast=True)
+def nx5d_repository(url: str, beamline: str, options: Mapping[str, Any]) -> Repository:
+    from .model import Repository
+
+    return Repository(url, **options)
+
+
+@hookimpl(trylast=True)
+def nx5d_list_proposals(repository: Repository) -> Iterable[str]:
+    return repository._walk("proposal", repository.pattern)
+
+
+@hookimpl(trylast=True)
+def nx5d_list_scans(proposal: Proposal) -> Iterable[str]:
+    return proposal._walk_scans()
+
+
+@hookimpl(trylast=True)
+def nx5d_proposal_handle(key: str) -> str:
+    return sanitize(key, PROPOSAL_PREFIX)
+
+
+@hookimpl(trylast=True)
+def nx5d_scan_handle(key: str) -> str:
+    return sanitize(key, SCAN_PREFIX)
+
+
+@hookimpl(trylast=True)
+def nx5d_summary(scan: Scan) -> Mapping[str, Any]:
+    return scan._get_summary()
+
+
+@hookimpl(trylast=True)
+def nx5d_raw(scan: Scan, options: Mapping[str, Any]) -> Any:
+    return scan._get_raw(**options) if options else scan._get_raw()
+
+
+@hookimpl(trylast=True)
+def nx5d_cook(scan: Scan, raw: Any, spice: Mapping[str, Any]) -> Any:
+    return scan._cook(raw, **spice)
+
+
+@hookimpl(trylast=True)
+def nx5d_default_spice(proposal: Proposal) -> Mapping[str, Mapping[str, Any]]:
+    return {}

@@ -1,0 +1,130 @@
+"""Exceptions raised by nx5d and its beamline plugins.
+
+Every failure a user can cause -- a malformed URL, a missing or corrupt file,
+wrong spice, a beamline plugin that is not installed or is broken -- surfaces as
+a subclass of :class:`Nx5dError`.  Messages name *what* went wrong and *where*
+(the URL, file, key or plugin concerned), so the message alone is enough to act.
+
+The classes also derive from the closest built-in exception (``ValueError``,
+``KeyError``, ``LookupError`` ...) so that generic ``except`` clauses written
+against the standard library keep working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "Nx5dError",
+    "UrlPatternError",
+    "InvalidKeyError",
+    "HandleError",
+    "HandleCollisionError",
+    "NotFoundError",
+    "ProposalNotFoundError",
+    "ScanNotFoundError",
+    "HandleNotFoundError",
+    "DataError",
+    "MissingDataError",
+    "CorruptDataError",
+    "StorageError",
+    "PluginError",
+    "BeamlineNotInstalledError",
+    "BeamlineLoadError",
+    "PluginApiMismatchError",
+    "NoBeamlineClaimsError",
+    "AmbiguousBeamlineError",
+    "BeamlineFailure",
+    "NotSupportedError",
+    "OptionError",
+]
+
+
+class Nx5dError(Exception):
+    """Base class of every exception nx5d raises on purpose."""
+
+    def __str__(self) -> str:
+        # KeyError (a base of some subclasses) would otherwise quote the message.
+        return " ".join(str(a) for a in self.args) if self.args else self.__class__.__name__
+
+
+class UrlPatternError(Nx5dError, ValueError):
+    """A repository URL pattern is malformed (unknown scheme, bad braces, ...)."""
+
+
+class InvalidKeyError(Nx5dError, ValueError):
+    """A proposal or scan key is not acceptable (e.g. contains ``/`` or ``..``)."""
+
+
+class HandleError(Nx5dError, ValueError):
+    """A key-to-handle rule produced something that is not a usable handle."""
+
+
+class HandleCollisionError(HandleError):
+    """Two different keys map to the same handle."""
+
+
+class NotFoundError(Nx5dError, KeyError):
+    """A proposal or scan that was asked for does not exist."""
+
+
+class ProposalNotFoundError(NotFoundError):
+    """No proposal with the requested key or handle exists in the repository."""
+
+
+class ScanNotFoundError(NotFoundError):
+    """No scan with the requested key or handle exists in the proposal."""
+
+
+class HandleNotFoundError(NotFoundError, AttributeError):
+    """Attribute access by handle found nothing (also an ``AttributeError``)."""
+
+
+class DataError(Nx5dError):
+    """Data on storage cannot be used as it is."""
+
+
+class MissingDataError(DataError, FileNotFoundError):
+    """A file, folder or object the repository layout requires does not exist."""
+
+
+class CorruptDataError(DataError, ValueError):
+    """A file exists but its content is truncated, malformed or inconsistent."""
+
+
+class StorageError(DataError, OSError):
+    """Storage could not be accessed (permissions, network, server errors)."""
+
+
+class PluginError(Nx5dError):
+    """Problems with beamline plugins: missing, broken, or disagreeing."""
+
+
+class BeamlineNotInstalledError(PluginError, LookupError):
+    """A beamline was requested by name but no installed plugin provides it."""
+
+
+class BeamlineLoadError(PluginError, ImportError):
+    """A beamline plugin is installed but could not be imported or registered."""
+
+
+class PluginApiMismatchError(BeamlineLoadError):
+    """A beamline plugin targets a plugin API version this nx5d does not provide."""
+
+
+class NoBeamlineClaimsError(PluginError, LookupError):
+    """No installed beamline plugin recognises a repository URL."""
+
+
+class AmbiguousBeamlineError(PluginError, LookupError):
+    """Several beamline plugins claim a URL with the same confidence."""
+
+
+class BeamlineFailure(PluginError, RuntimeError):
+    """A beamline plugin raised an unexpected exception while doing its job."""
+
+
+class NotSupportedError(Nx5dError, NotImplementedError):
+    """The beamline (or the storage) does not offer the requested operation."""
+
+
+class OptionError(Nx5dError, TypeError):
+    """An option passed to :func:`nx5d.open` or a loader is unknown or invalid."""

@@ -1,0 +1,301 @@
+"""The core's file access layer.
+
+Beamline plugins read through a :class:`Storage` instead of opening paths
+themselves, so every plugin works on local disks and, through fsspec, on
+``http(s)://`` and ``s3://`` stores alike, and every failure surfaces as an
+:mod:`nx5d.errors` exception naming the URL.
+
+``file://`` URLs take a fast path straight to the operating system; all other
+schemes go through :func:`fsspec.core.url_to_fs` with the repository's
+``storage_options``.  Reads are counted (:func:`record_io`) so tests and the
+conformance kit can check that cheap operations stay cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import io
+import os
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import IO, Any
+
+import attrs
+
+from .errors import MissingDataError, StorageError
+
+__all__ = ["Entry", "IoRecord", "Storage", "record_io", "join_url"]
+
+
+@attrs.frozen
+class Entry:
+    """One child of a listed folder."""
+
+    name: str
+    is_dir: bool
+
+
+@attrs.define
+class IoRecord:
+    """What was read while :func:`record_io` was active."""
+
+    bytes_read: int = 0
+    files_opened: int = 0
+    listings: int = 0
+    urls: list[str] = attrs.field(factory=list)
+    _lock: threading.Lock = attrs.field(factory=threading.Lock, repr=False)
+
+    def _add(self, url: str, nbytes: int = 0, opened: int = 0, listed: int = 0) -> None:
+        with self._lock:
+            self.bytes_read += nbytes
+            self.files_opened += opened
+            self.listings += listed
+            if opened:
+                self.urls.append(url)
+
+
+_RECORDERS: contextvars.ContextVar[tuple[IoRecord, ...]] = contextvars.ContextVar("nx5d_io", default=())
+
+
+@contextlib.contextmanager
+def record_io() -> Iterator[IoRecord]:
+    """Count files opened, bytes read and folders listed through any :class:`Storage`.
+
+    Nested recorders all see the same events.  Work handed to thread pools
+    by :meth:`Storage.read_many` is counted too.
+    """
+    record = IoRecord()
+    token = _RECORDERS.set(_RECORDERS.get() + (record,))
+    try:
+        yield record
+    finally:
+        _RECORDERS.reset(token)
+
+
+def _note(
+    url: str, nbytes: int = 0, opened: int = 0, listed: int = 0, recorders: Sequence[IoRecord] | None = None
+) -> None:
+    for record in _RECORDERS.get() if recorders is None else recorders:
+        record._add(url, nbytes, opened, listed)
+
+
+class _CountingReader(io.RawIOBase):
+    """File wrapper that reports the bytes read to the active recorders."""
+
+    def __init__(self, raw: IO[bytes], url: str) -> None:
+        self._raw = raw
+        self._url = url
+        self._recorders = _RECORDERS.get()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return self._raw.seekable()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        _note(self._url, n, recorders=self._recorders)
+        return n
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+def join_url(base: str, *names: str) -> str:
+    """Append path components to a URL (keeping an anchor-free base)."""
+    out = base.rstrip("/")
+    for name in names:
+        out += "/" + name.strip("/")
+    return out
+
+
+def _local_path(url: str) -> str | None:
+    if url.startswith("file://"):
+        rest = url[len("file://") :]
+        if rest.startswith("localhost/"):
+            rest = rest[len("localhost") :]
+        return rest
+    return None
+
+
+class Storage:
+    """Reads and lists files for one repository.
+
+    Parameters
+    ----------
+    storage_options:
+        Options for fsspec (credentials, endpoint, anonymous access ...),
+        either flat (applied to every remote scheme) or keyed by scheme
+        (``{"s3": {"anon": True}}``).
+    """
+
+    def __init__(self, storage_options: Mapping[str, Any] | None = None) -> None:
+        self.storage_options: dict[str, Any] = dict(storage_options or {})
+
+    def __repr__(self) -> str:
+        return f"Storage(storage_options={sorted(self.storage_options)})"
+
+    # --- plumbing -------------------------------------------------------
+
+    def _options_for(self, scheme: str) -> dict[str, Any]:
+        opts = self.storage_options
+        if scheme in opts and isinstance(opts[scheme], Mapping):
+            return dict(opts[scheme])
+        return {k: v for k, v in opts.items() if not isinstance(v, Mapping)}
+
+    def filesystem(self, url: str) -> tuple[Any, str]:
+        """The fsspec filesystem and path for a URL (for libraries that want one)."""
+        import fsspec.core
+
+        scheme = url.split("://", 1)[0].lower()
+        try:
+            return fsspec.core.url_to_fs(url, **self._options_for(scheme))
+        except ImportError as exc:
+            raise StorageError(f"cannot access {url}: support for {scheme}:// is not installed ({exc})") from exc
+        except Exception as exc:
+            raise StorageError(f"cannot access {url}: {exc!r}") from exc
+
+    @staticmethod
+    def local_path(url: str) -> str | None:
+        """The local file system path of a ``file://`` URL, else ``None``."""
+        return _local_path(url)
+
+    @contextlib.contextmanager
+    def _errors(self, url: str, action: str) -> Iterator[None]:
+        try:
+            yield
+        except (MissingDataError, StorageError):
+            raise
+        except FileNotFoundError as exc:
+            raise MissingDataError(f"{url} does not exist (while {action})") from exc
+        except (IsADirectoryError, NotADirectoryError) as exc:
+            raise MissingDataError(f"{url} is not what was expected (while {action}): {exc}") from exc
+        except PermissionError as exc:
+            raise StorageError(f"permission denied for {url} (while {action})") from exc
+        except OSError as exc:
+            raise StorageError(f"cannot access {url} (while {action}): {exc}") from exc
+
+    # --- queries --------------------------------------------------------
+
+    def exists(self, url: str) -> bool:
+        """Whether a file or folder exists at ``url``."""
+        path = _local_path(url)
+        if path is not None:
+            return os.path.exists(path)
+        fs, p = self.filesystem(url)
+        with self._errors(url, "checking existence"):
+            return bool(fs.exists(p))
+
+    def isdir(self, url: str) -> bool:
+        """Whether ``url`` is a folder (or an object-store prefix)."""
+        path = _local_path(url)
+        if path is not None:
+            return os.path.isdir(path)
+        fs, p = self.filesystem(url)
+        with self._errors(url, "checking for a folder"):
+            return bool(fs.isdir(p))
+
+    def ls(self, url: str) -> list[Entry]:
+        """Children of the folder at ``url`` (``MissingDataError`` if absent)."""
+        _note(url, listed=1)
+        path = _local_path(url)
+        with self._errors(url, "listing"):
+            if path is not None:
+                with os.scandir(path) as it:
+                    return [Entry(e.name, e.is_dir()) for e in it]
+            fs, p = self.filesystem(url)
+            entries = []
+            base = p.rstrip("/")
+            for info in fs.ls(p, detail=True):
+                name = info["name"].rstrip("/")
+                name = name[len(base) + 1 :] if name.startswith(base + "/") else name.rsplit("/", 1)[-1]
+                if name:
+                    entries.append(Entry(name, info.get("type") == "directory"))
+            return entries
+
+    def size(self, url: str) -> int:
+        """Size in bytes of the file at ``url``."""
+        path = _local_path(url)
+        with self._errors(url, "reading the size"):
+            if path is not None:
+                return os.stat(path).st_size
+            fs, p = self.filesystem(url)
+            return int(fs.size(p))
+
+    # --- reading --------------------------------------------------------
+
+    def open(self, url: str) -> IO[bytes]:
+        """Open the file at ``url`` for binary reading (seekable)."""
+        path = _local_path(url)
+        _note(url, opened=1)
+        with self._errors(url, "opening"):
+            if path is not None:
+                raw: IO[bytes] = open(path, "rb")  # noqa: SIM115 - returned to the caller
+            else:
+                fs, p = self.filesystem(url)
+                raw = fs.open(p, "rb")
+        return io.BufferedReader(_CountingReader(raw, url))
+
+    def read_bytes(self, url: str) -> bytes:
+        """The whole content of the file at ``url``."""
+        path = _local_path(url)
+        with self._errors(url, "reading"):
+            if path is not None:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+            else:
+                fs, p = self.filesystem(url)
+                data = fs.cat_file(p)
+        _note(url, len(data), opened=1)
+        return data
+
+    def read_many(self, urls: Sequence[str], *, workers: int | None = None) -> list[bytes]:
+        """Contents of many files, read concurrently, in the order given.
+
+        Local files are read by a thread pool; remote files through fsspec's
+        batched ``cat`` (concurrent requests for async filesystems).
+        """
+        if not urls:
+            return []
+        recorders = _RECORDERS.get()
+        local = [_local_path(u) for u in urls]
+        if all(p is not None for p in local):
+
+            def read(i: int) -> bytes:
+                with self._errors(urls[i], "reading"), open(local[i], "rb") as fh:  # type: ignore[arg-type]
+                    data = fh.read()
+                _note(urls[i], len(data), opened=1, recorders=recorders)
+                return data
+
+            n = workers or min(16, (os.cpu_count() or 1) * 4)
+            with ThreadPoolExecutor(n) as pool:
+                return list(pool.map(read, range(len(urls))))
+        fs, _ = self.filesystem(urls[0])
+        paths = [fs._strip_protocol(u) for u in urls]
+        with self._errors(urls[0], f"reading {len(urls)} files"):
+            found = fs.cat(paths, on_error="return")
+        out = []
+        for url, path in zip(urls, paths, strict=True):
+            data = found.get(path)
+            if isinstance(data, BaseException):
+                with self._errors(url, "reading"):
+                    raise data
+            if data is None:
+                raise MissingDataError(f"{url} does not exist (while reading)")
+            _note(url, len(data), opened=1, recorders=recorders)
+            out.append(data)
+        return out

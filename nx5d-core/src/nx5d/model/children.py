@@ -1,0 +1,157 @@
+"""What repositories and proposals share: a listing of children by key and handle."""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+from collections.abc import Iterator
+from typing import Any
+
+from ..errors import HandleNotFoundError, InvalidKeyError, NotFoundError
+from ..handles import HandleMap, KeyToHandle, build_handles
+from ..keys import validate_key
+
+__all__ = ["Children"]
+
+
+class Children:
+    """Mixin for objects that hold children reachable by key and by handle.
+
+    Subclasses set ``_child_kind`` (``"proposal"`` / ``"scan"``) and
+    ``_not_found`` (the exception class), and implement ``_list_child_keys``,
+    ``_child_rule`` and ``_make_child``.  ``all()`` is the single source of
+    truth for the listing: subclasses written against the reference page's API
+    may override it and everything else follows.
+    """
+
+    _child_kind = "child"
+    _not_found: type[NotFoundError] = NotFoundError
+
+    def _init_children(self) -> None:
+        self._nx5d_listing: dict[str, str] | None = None
+        self._nx5d_handle_map: HandleMap | None = None
+        self._nx5d_children: dict[str, Any] = {}
+
+    # --- hooks for subclasses -------------------------------------------
+
+    def _list_child_keys(self) -> list[str]:
+        raise NotImplementedError
+
+    def _child_rule(self) -> KeyToHandle:
+        raise NotImplementedError
+
+    def _make_child(self, key: str) -> Any:
+        raise NotImplementedError
+
+    def _where(self) -> str:
+        return repr(self)
+
+    # --- listing ----------------------------------------------------------
+
+    def all(self) -> dict[str, str]:
+        """Fresh listing of children: ``{key: handle}`` in listing order."""
+        return build_handles(self._list_child_keys(), self._child_rule(), self._child_kind)
+
+    def keys(self) -> list[str]:
+        """Keys of the children, in listing order (fresh listing)."""
+        return list(self._remember(self.all()))
+
+    def handles(self) -> list[str]:
+        """Handles of the children, in listing order (fresh listing)."""
+        return list(self._remember(self.all()).values())
+
+    def refresh(self) -> None:
+        """Forget cached listings so the next access looks at storage again."""
+        self._nx5d_listing = None
+        self._nx5d_handle_map = None
+
+    def _remember(self, listing: dict[str, str]) -> dict[str, str]:
+        if listing != self._nx5d_listing:
+            self._nx5d_listing = dict(listing)
+            self._nx5d_handle_map = None
+        return listing
+
+    def _listing(self, refresh: bool = False) -> dict[str, str]:
+        if refresh or self._nx5d_listing is None:
+            self._remember(self.all())
+        return self._nx5d_listing  # type: ignore[return-value]
+
+    def _handle_map(self, refresh: bool = False) -> HandleMap:
+        listing = self._listing(refresh)
+        if self._nx5d_handle_map is None:
+            self._nx5d_handle_map = HandleMap(
+                listing, what=self._child_kind, reserved=_public_names(type(self)), where=self._where()
+            )
+        return self._nx5d_handle_map
+
+    # --- access ------------------------------------------------------------
+
+    def _resolve(self, key: str | None, handle: str | None) -> str:
+        if (key is None) == (handle is None):
+            raise TypeError(f"give exactly one of key= or handle= to find a {self._child_kind}")
+        if handle is not None:
+            found = self._handle_map().key_of(handle) or self._handle_map(refresh=True).key_of(handle)
+            if found is None:
+                raise self._missing(handle, "handle", self._handle_map().handles())
+            return found
+        if not isinstance(key, str):
+            raise InvalidKeyError(f"{self._child_kind} key must be a string, not {type(key).__name__}")
+        validate_key(key, f"{self._child_kind} key")
+        if key not in self._listing() and key not in self._listing(refresh=True):
+            raise self._missing(key, "key", list(self._listing()))
+        return key
+
+    def _missing(self, name: str, what: str, known: list[str], cls: type[NotFoundError] | None = None) -> NotFoundError:
+        close = difflib.get_close_matches(name, known, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; {len(known)} {self._child_kind}s exist"
+        exc = (cls or self._not_found)(f"{self._where()} has no {self._child_kind} with {what} {name!r}{hint}")
+        return exc
+
+    def _child(self, key: str) -> Any:
+        child = self._nx5d_children.get(key)
+        if child is None:
+            child = self._nx5d_children[key] = self._make_child(key)
+        return child
+
+    def __getitem__(self, key: str) -> Any:
+        return self._child(self._resolve(key, None))
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key in self._listing()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._listing()))
+
+    def __len__(self) -> int:
+        return len(self._listing())
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        """``(key, child object)`` pairs in listing order."""
+        for key in list(self._listing()):
+            yield key, self._child(key)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        hmap = self._handle_map()
+        key = hmap.key_of(name)
+        if key is None:
+            hmap = self._handle_map(refresh=True)
+            key = hmap.key_of(name)
+        if key is None:
+            raise self._missing(name, "handle", hmap.handles(), HandleNotFoundError)
+        return self._child(key)
+
+    def __dir__(self) -> list[str]:
+        names = set(super().__dir__())
+        with contextlib.suppress(Exception):  # completion must never raise
+            names.update(self._handle_map().handles())
+        return sorted(names)
+
+
+def _public_names(cls: type) -> frozenset[str]:
+    cached = cls.__dict__.get("_nx5d_public_names")
+    if cached is None:
+        cached = frozenset(n for n in dir(cls) if not n.startswith("_"))
+        type.__setattr__(cls, "_nx5d_public_names", cached)
+    return cached

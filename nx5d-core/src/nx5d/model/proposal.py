@@ -1,0 +1,169 @@
+"""Proposals: the scans of one experiment (beamtime)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..errors import Nx5dError, ScanNotFoundError, UrlPatternError
+from ..handles import KeyToHandle
+from ..tables import Table
+from ..url import UrlPattern
+from .children import Children
+from .repository import parse_pattern
+
+if TYPE_CHECKING:
+    from .repository import Repository
+    from .scan import Scan
+
+__all__ = ["Proposal", "SCAN_TABLE_COLUMNS"]
+
+#: Leading columns of a proposal's scan table; summaries may add more.
+SCAN_TABLE_COLUMNS = ("scan", "handle", "type", "steps", "notes")
+
+
+class Proposal(Children):
+    """The scans of one proposal, reachable by key and by handle.
+
+    This is also ``nx5d.repo.base.DataProposalBase`` for subclassing.
+
+    Parameters
+    ----------
+    repo:
+        The repository the proposal belongs to.
+    key:
+        The proposal key as on storage.
+    url:
+        URL pattern of the scans (``{proposal}`` is filled with ``key``);
+        default: the repository's pattern.
+    scan_k2h:
+        Key-to-handle rule for scans, overriding the repository's / beamline's.
+    """
+
+    _child_kind = "scan"
+    _not_found = ScanNotFoundError
+
+    def __init__(
+        self,
+        repo: Repository,
+        key: str,
+        *,
+        url: str | None = None,
+        scan_k2h: KeyToHandle | None = None,
+    ) -> None:
+        self.repository = repo
+        self.key = key
+        self.scan_k2h = scan_k2h
+        self._nx5d_scan_url = url
+        self._init_children()
+
+    # --- identity ----------------------------------------------------------
+
+    @property
+    def handle(self) -> str:
+        """This proposal's handle in its repository."""
+        handle = self.repository._listing().get(self.key)
+        return handle if handle is not None else self.repository._child_rule()(self.key)
+
+    @property
+    def scan_pattern(self) -> UrlPattern:
+        """URL pattern of this proposal's scans (``{proposal}`` filled in)."""
+        text = self._nx5d_scan_url if self._nx5d_scan_url is not None else self.repository.url
+        pattern = parse_pattern(text, self.repository.beamline_info, required=("scan",))
+        return pattern.fill(proposal=self.key) if "proposal" in pattern.fields else pattern
+
+    @property
+    def url(self) -> str | None:
+        """URL pattern of this proposal's scans, or ``None`` for non-URL repositories."""
+        try:
+            return self.scan_pattern.text
+        except UrlPatternError:
+            return None
+
+    @property
+    def beamline(self) -> str | None:
+        """Name of the serving beamline plugin."""
+        return self.repository.beamline
+
+    def _call(self, hook: str, context: str, /, **kwargs: Any) -> Any:
+        return self.repository._call(hook, context, **kwargs)
+
+    # --- children ----------------------------------------------------------
+
+    def _where(self) -> str:
+        return f"proposal {self.key!r} of {self.repository.url}"
+
+    def _list_child_keys(self) -> list[str]:
+        return list(self._call("nx5d_list_scans", f"listing scans of {self._where()}", proposal=self))
+
+    def _child_rule(self) -> KeyToHandle:
+        rule = self.scan_k2h or self.repository.scan_k2h
+        if rule is not None:
+            return rule
+        return lambda key: self._call("nx5d_scan_handle", f"naming scan {key!r}", key=key)
+
+    def _make_child(self, key: str) -> Scan:
+        return self._scan(key)
+
+    def _scan(self, key: str) -> Scan:
+        """Create the scan object for ``key`` (override in subclasses)."""
+        from .scan import Scan
+
+        return Scan(self, key)
+
+    def scan(self, key: str | None = None, *, handle: str | None = None) -> Scan:
+        """The scan with ``key`` (as on storage) or ``handle``."""
+        return self._child(self._resolve(key, handle))
+
+    def _walk_scans(self) -> list[str]:
+        """Scan keys found by walking the URL pattern (the core's default listing)."""
+        return self.repository._walk("scan", self.scan_pattern)
+
+    def refresh(self) -> None:
+        """Forget cached listings and scan summaries."""
+        super().refresh()
+        for scan in self._nx5d_children.values():
+            scan._nx5d_summary = None
+
+    # --- spice -------------------------------------------------------------
+
+    def default_spice(self) -> dict[str, dict[str, Any]]:
+        """The beamline's default spice for this proposal: ``{handle: {field: value}}``."""
+        spice = self._call("nx5d_default_spice", f"default spice of {self._where()}", proposal=self)
+        return {h: dict(d) for h, d in (spice or {}).items()}
+
+    # --- display -----------------------------------------------------------
+
+    def summaries(self) -> list[dict[str, Any]]:
+        """One row per scan: key, handle and the scan's summary (errors reported in ``notes``)."""
+        rows = []
+        for key, handle in self._listing(refresh=True).items():
+            row: dict[str, Any] = {"scan": key, "handle": handle}
+            try:
+                summary: Mapping[str, Any] = self._child(key).summary
+            except Nx5dError as exc:
+                summary = {"notes": f"unreadable: {exc}"}
+            row.update({k: v for k, v in summary.items() if k not in row and k != "description"})
+            if "notes" not in row and "description" in summary:
+                row["notes"] = summary["description"]
+            rows.append(row)
+        return rows
+
+    def _table(self) -> Table:
+        rows = self.summaries()
+        return Table.from_records(
+            rows, SCAN_TABLE_COLUMNS, title=f"proposal {self.key} ({self.handle}): {len(rows)} scan(s)"
+        )
+
+    def __repr__(self) -> str:
+        try:
+            return self._table().to_text()
+        except Exception as exc:  # noqa: BLE001 - a repr must not raise
+            return f"<{type(self).__name__} {self.key!r}: listing failed: {exc}>"
+
+    def _repr_html_(self) -> str:
+        try:
+            return self._table().to_html()
+        except Exception as exc:  # noqa: BLE001 - a repr must not raise
+            return f"<p>proposal {html.escape(self.key)}: listing failed: {html.escape(str(exc))}</p>"

@@ -1,0 +1,170 @@
+"""Repositories: the top of the repository -> proposal -> scan tree."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ProposalNotFoundError
+from ..fs import Storage
+from ..handles import KeyToHandle
+from ..listing import list_keys
+from ..tables import Table
+from ..url import DEFAULT_SCHEMES, UrlPattern
+from .children import Children
+
+if TYPE_CHECKING:
+    from ..info import BeamlineInfo
+    from ..plugins import PluginRegistry
+    from .proposal import Proposal
+
+__all__ = ["Repository"]
+
+
+class Repository(Children):
+    """A collection of proposals at one URL pattern.
+
+    Usually obtained from :func:`nx5d.open`; may also be subclassed directly
+    (this is ``nx5d.repo.base.DataRepoBase``).
+
+    Parameters
+    ----------
+    url:
+        The repository URL pattern, e.g. ``file:///data/{proposal}/{scan}``.
+        Subclasses that list proposals themselves may pass any identifier.
+    proposal_k2h, scan_k2h:
+        Key-to-handle rules overriding the beamline's (``lambda k: f"p{k}"``).
+    spice_url:
+        Where spice records are kept; ``''`` keeps them in memory.
+    storage_options:
+        fsspec options for remote storage (credentials, endpoints ...).
+    options:
+        The beamline's loading options (defaults for every scan).
+    """
+
+    _child_kind = "proposal"
+    _not_found = ProposalNotFoundError
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        proposal_k2h: KeyToHandle | None = None,
+        scan_k2h: KeyToHandle | None = None,
+        spice_url: str | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.url = url
+        self.proposal_k2h = proposal_k2h
+        self.scan_k2h = scan_k2h
+        self.spice_url = spice_url
+        self.options: dict[str, Any] = dict(options or {})
+        self.storage = Storage(storage_options)
+        self._nx5d_beamline: str | None = None
+        self._nx5d_registry: PluginRegistry | None = None
+        self._init_children()
+
+    # --- plugin plumbing ---------------------------------------------------
+
+    def _nx5d_bind(self, beamline: str | None, registry: PluginRegistry) -> None:
+        """Route this repository's hook calls to ``beamline`` (done by :func:`nx5d.open`)."""
+        self._nx5d_beamline = beamline
+        self._nx5d_registry = registry
+
+    @property
+    def beamline(self) -> str | None:
+        """Name of the beamline plugin serving this repository (``None``: subclass API only)."""
+        return self._nx5d_beamline
+
+    @property
+    def registry(self) -> PluginRegistry:
+        """The plugin registry whose hooks serve this repository."""
+        if self._nx5d_registry is None:
+            from ..plugins import registry
+
+            self._nx5d_registry = registry()
+        return self._nx5d_registry
+
+    def _call(self, hook: str, context: str, /, **kwargs: Any) -> Any:
+        return self.registry.call(self.beamline, hook, context=context, **kwargs)
+
+    @property
+    def beamline_info(self) -> BeamlineInfo | None:
+        """The serving beamline's self-description, if any."""
+        return None if self.beamline is None else self.registry.info(self.beamline)
+
+    @property
+    def pattern(self) -> UrlPattern:
+        """:attr:`url` parsed as a URL pattern (``UrlPatternError`` if it is not one)."""
+        return parse_pattern(self.url, self.beamline_info)
+
+    # --- children ----------------------------------------------------------
+
+    def _where(self) -> str:
+        return f"repository {self.url}"
+
+    def _list_child_keys(self) -> list[str]:
+        keys = self._call("nx5d_list_proposals", f"listing proposals of {self.url}", repository=self)
+        return list(keys)
+
+    def _child_rule(self) -> KeyToHandle:
+        if self.proposal_k2h is not None:
+            return self.proposal_k2h
+        return lambda key: self._call("nx5d_proposal_handle", f"naming proposal {key!r}", key=key)
+
+    def _make_child(self, key: str) -> Proposal:
+        return self._proposal(key)
+
+    def _proposal(self, key: str) -> Proposal:
+        """Create the proposal object for ``key`` (override in subclasses)."""
+        from .proposal import Proposal
+
+        return Proposal(self, key)
+
+    def proposal(self, key: str | None = None, *, handle: str | None = None) -> Proposal:
+        """The proposal with ``key`` (as on storage) or ``handle``."""
+        return self._child(self._resolve(key, handle))
+
+    def _walk(self, field: str, pattern: UrlPattern) -> list[str]:
+        """Keys of ``field`` found by walking ``pattern`` over this repository's storage."""
+        info = self.beamline_info
+
+        def anchor_lister(document: str, path: tuple[str, ...]) -> Any:
+            context = f"listing {document}#{'/'.join(path)}"
+            return self._call("nx5d_list_anchor", context, repository=self, document=document, path=path)
+
+        return list_keys(
+            pattern,
+            field,
+            storage=self.storage,
+            anchor_lister=anchor_lister,
+            key_patterns=None if info is None else info.key_patterns,
+        )
+
+    # --- display -----------------------------------------------------------
+
+    def _table(self) -> Table:
+        rows = [{"proposal": key, "handle": handle} for key, handle in self._listing(refresh=True).items()]
+        beamline = f" ({self.beamline})" if self.beamline else ""
+        return Table(["proposal", "handle"], rows, title=f"{self.url}{beamline}: {len(rows)} proposal(s)")
+
+    def __repr__(self) -> str:
+        try:
+            return self._table().to_text()
+        except Exception as exc:  # noqa: BLE001 - a repr must not raise
+            return f"<{type(self).__name__} {self.url!r}: listing failed: {exc}>"
+
+    def _repr_html_(self) -> str:
+        try:
+            return self._table().to_html()
+        except Exception as exc:  # noqa: BLE001 - a repr must not raise
+            name, url = html.escape(type(self).__name__), html.escape(self.url)
+            return f"<p>{name} {url}: listing failed: {html.escape(str(exc))}</p>"
+
+
+def parse_pattern(url: str, info: BeamlineInfo | None, required: tuple[str, ...] = ("proposal", "scan")) -> UrlPattern:
+    """Parse ``url`` with the schemes of the serving beamline accepted."""
+    schemes = set(DEFAULT_SCHEMES) | set(info.schemes if info else ())
+    return UrlPattern(url, schemes=schemes, required=required)

@@ -1,0 +1,181 @@
+"""Scans: one measurement, its raw data and its cooked (processed) form."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..errors import NotSupportedError, Nx5dError, OptionError, UrlPatternError
+from ..spice.values import Settings, as_settings, fingerprint
+from ..tables import Table
+
+if TYPE_CHECKING:
+    from .proposal import Proposal
+    from .repository import Repository
+
+__all__ = ["Scan"]
+
+
+class Scan:
+    """One scan of a proposal.
+
+    ``summary`` is cheap (no data loaded); ``raw`` loads the data as recorded;
+    ``cooked`` processes it with the scan's spice.  Raw and cooked results are
+    cached on the object: the cached raw data is reused while the loading
+    options stay the same, the cooked result while options and spice stay the
+    same.  :meth:`reload` forgets them.
+
+    This is also ``nx5d.repo.base.DataScanBase``: subclasses override
+    ``_get_summary``, ``_get_raw`` and ``_cook``.
+    """
+
+    def __init__(self, proposal: Proposal, key: str) -> None:
+        self.proposal = proposal
+        self.key = key
+        self._nx5d_summary: dict[str, Any] | None = None
+        self._nx5d_raw: tuple[str, Any] | None = None
+        self._nx5d_cooked: tuple[str, Any] | None = None
+
+    # --- identity ------------------------------------------------------------
+
+    @property
+    def repository(self) -> Repository:
+        """The repository the scan belongs to."""
+        return self.proposal.repository
+
+    @property
+    def beamline(self) -> str | None:
+        """Name of the serving beamline plugin."""
+        return self.repository.beamline
+
+    @property
+    def handle(self) -> str:
+        """This scan's handle in its proposal."""
+        handle = self.proposal._listing().get(self.key)
+        return handle if handle is not None else self.proposal._child_rule()(self.key)
+
+    @property
+    def url(self) -> str | None:
+        """The scan's URL (``None`` for repositories that are not URL patterns)."""
+        try:
+            return self.proposal.scan_pattern.format(scan=self.key)
+        except UrlPatternError:
+            return None
+
+    def _where(self) -> str:
+        return self.url or f"scan {self.key!r} of proposal {self.proposal.key!r}"
+
+    def _call(self, hook: str, context: str, /, **kwargs: Any) -> Any:
+        return self.repository._call(hook, context, **kwargs)
+
+    # --- summary -------------------------------------------------------------
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """Cheap description (type, steps, notes, ...) read without loading data."""
+        if self._nx5d_summary is None:
+            found = self._call("nx5d_summary", f"summarising {self._where()}", scan=self)
+            self._nx5d_summary = dict(found or {})
+        return dict(self._nx5d_summary)
+
+    # --- raw -------------------------------------------------------------------
+
+    def _options(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        merged = {**self.repository.options, **options}
+        info = self.repository.beamline_info
+        if info is not None:
+            unknown = sorted(set(merged) - set(info.options))
+            if unknown:
+                accepted = ", ".join(f"{k} ({v})" for k, v in info.options.items()) or "none"
+                raise OptionError(
+                    f"beamline {self.beamline!r} does not know loading option(s) {', '.join(unknown)}; "
+                    f"accepted: {accepted}"
+                )
+        return merged
+
+    def load(self, **options: Any) -> Any:
+        """Raw data loaded with beamline options (e.g. ``reduce=2``), cached per options."""
+        merged = self._options(options)
+        key = fingerprint({"options": merged})
+        if self._nx5d_raw is None or self._nx5d_raw[0] != key:
+            raw = self._call("nx5d_raw", f"loading {self._where()}", scan=self, options=merged)
+            self._nx5d_raw = (key, raw)
+        return self._nx5d_raw[1]
+
+    @property
+    def raw(self) -> Any:
+        """The data as recorded (normally an ``xarray.Dataset``), with the repository's options."""
+        return self.load()
+
+    # --- cooked ------------------------------------------------------------------
+
+    @property
+    def spice(self) -> dict[str, Settings]:
+        """The spice this scan is cooked with: ``{handle: Settings}``."""
+        return as_settings(self.proposal.default_spice())
+
+    def cook(self, spice: Mapping[str, Mapping[str, Any]] | None = None, **options: Any) -> Any:
+        """Cooked data, with the scan's spice unless ``spice`` (``{handle: {field: value}}``) is given."""
+        settings = self.spice if spice is None else as_settings(spice)
+        raw = self.load(**options)
+        key = fingerprint({"options": self._options(options), "spice": settings})
+        if self._nx5d_cooked is None or self._nx5d_cooked[0] != key:
+            cooked = self._call("nx5d_cook", f"cooking {self._where()}", scan=self, raw=raw, spice=settings)
+            self._nx5d_cooked = (key, cooked)
+        return self._nx5d_cooked[1]
+
+    @property
+    def cooked(self) -> Any:
+        """The data processed with this scan's spice (cached while spice is unchanged)."""
+        return self.cook()
+
+    def reload(self) -> None:
+        """Forget the cached summary, raw and cooked data."""
+        self._nx5d_summary = None
+        self._nx5d_raw = None
+        self._nx5d_cooked = None
+
+    # --- subclassing API (nx5d.repo.base.DataScanBase) -------------------------
+
+    def _get_summary(self) -> Mapping[str, Any]:
+        """Cheap summary; override in subclasses (default: empty)."""
+        return {}
+
+    def _get_raw(self, **options: Any) -> Any:
+        """Load raw data; override in subclasses."""
+        raise NotSupportedError(
+            f"no raw loader for {self._where()}: beamline {self.beamline!r} implements neither the "
+            f"nx5d_raw hook nor {type(self).__name__}._get_raw"
+        )
+
+    def _cook(self, data: Any, **spice: Any) -> Any:
+        """Process raw ``data`` with ``spice``; override in subclasses."""
+        raise NotSupportedError(
+            f"no cooking for {self._where()}: beamline {self.beamline!r} implements neither the "
+            f"nx5d_cook hook nor {type(self).__name__}._cook"
+        )
+
+    # --- display ---------------------------------------------------------------
+
+    def _table(self) -> Table:
+        try:
+            summary: Mapping[str, Any] = self.summary
+        except Nx5dError as exc:
+            summary = {"notes": f"unreadable: {exc}"}
+        rows = [{"field": k, "value": v} for k, v in summary.items()]
+        rows.append({"field": "raw", "value": "loaded" if self._nx5d_raw else "not loaded"})
+        rows.append({"field": "cooked", "value": "cooked" if self._nx5d_cooked else "not cooked"})
+        return Table(["field", "value"], rows, title=f"scan {self.key} ({self.handle}): {self._where()}")
+
+    def __repr__(self) -> str:
+        try:
+            return self._table().to_text()
+        except Exception as exc:  # noqa: BLE001 - a repr must not raise
+            return f"<{type(self).__name__} {self.key!r}: {exc}>"
+
+    def _repr_html_(self) -> str:
+        try:
+            return self._table().to_html()
+        except Exception as exc:  # noqa: BLE001 - a repr must not raise
+            return f"<p>scan {html.escape(self.key)}: {html.escape(str(exc))}</p>"

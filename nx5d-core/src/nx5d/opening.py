@@ -1,0 +1,86 @@
+"""``nx5d.open``: from a URL pattern to a repository, through the beamline plugins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import plugins
+from .errors import BeamlineFailure, OptionError, UrlPatternError
+from .model import Repository
+from .model.repository import parse_pattern
+from .plugins import PluginRegistry
+
+__all__ = ["open_repository", "CORE_OPTIONS"]
+
+#: Options of :func:`nx5d.open` understood by the core for every beamline.
+CORE_OPTIONS = ("proposal_k2h", "scan_k2h", "spice_url", "storage_options")
+
+
+def open_repository(
+    url: str,
+    beamline: str | None = None,
+    *,
+    registry: PluginRegistry | None = None,
+    **options: Any,
+) -> Repository:
+    """Open the repository at ``url`` with the beamline plugin that serves it.
+
+    Parameters
+    ----------
+    url:
+        Repository URL pattern, e.g. ``"file:///data/udkm/{proposal}/{scan}"``.
+    beamline:
+        Name of the beamline plugin to use; by default the installed plugin
+        that claims ``url`` most confidently is chosen.
+    registry:
+        Plugin registry to use (default: the installed plugins).
+    **options:
+        ``proposal_k2h`` / ``scan_k2h`` (key-to-handle rules), ``spice_url``
+        (``''``: keep spice in memory), ``storage_options`` (fsspec options for
+        remote storage), and the beamline's own loading options (see
+        ``nx5d plugins``), which become defaults for every scan.
+
+    Raises
+    ------
+    UrlPatternError
+        ``url`` is not a valid pattern.
+    NoBeamlineClaimsError, AmbiguousBeamlineError
+        No plugin, or more than one equally, recognises ``url``; the message
+        lists the installed beamlines and their URL patterns.
+    BeamlineNotInstalledError, BeamlineLoadError
+        ``beamline`` is not installed, or its plugin is broken.
+    OptionError
+        An option is not known to the core or the beamline.
+    """
+    reg = registry or plugins.registry()
+    if not isinstance(url, str):
+        raise UrlPatternError(f"a repository URL must be a string, not {type(url).__name__}")
+    if beamline is None:
+        beamline, _ = reg.choose(url)
+        info = reg.info(beamline)
+    else:
+        info = reg.info(beamline)
+        parse_pattern(url, info)
+    core = {k: options.pop(k) for k in CORE_OPTIONS if k in options}
+    unknown = sorted(set(options) - set(info.options))
+    if unknown:
+        accepted = list(CORE_OPTIONS) + list(info.options)
+        raise OptionError(
+            f"nx5d.open got unknown option(s) {', '.join(unknown)} for beamline {beamline!r}; "
+            f"accepted: {', '.join(accepted)}"
+        )
+    repo = reg.call(
+        beamline,
+        "nx5d_repository",
+        context=f"opening {url}",
+        url=url,
+        beamline=beamline,
+        options={**core, "options": options},
+    )
+    if not isinstance(repo, Repository):
+        raise BeamlineFailure(
+            f"beamline {beamline!r} returned {type(repo).__name__} from nx5d_repository for {url}, "
+            f"not an nx5d Repository"
+        )
+    repo._nx5d_bind(beamline, reg)
+    return repo

@@ -1,0 +1,375 @@
+"""Finding, loading and calling beamline plugins.
+
+Beamline plugins are announced by entry points in the ``nx5d.beamlines``
+group; cross-cutting extensions in ``nx5d.extensions``.  Discovery reads
+entry-point metadata only.  A beamline's module is imported when it is first
+needed (by name, or to let it claim a URL); a plugin that fails to import,
+declares another plugin API version, or does not fit the hook specifications
+is recorded as *broken* with the reason and never disturbs the others.
+
+Hooks are called per beamline: :meth:`PluginRegistry.call` routes a call to
+the chosen beamline's implementations, the core fallbacks and all extensions,
+leaving out every other beamline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterable
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+import attrs
+import pluggy
+
+from . import defaults, hookspecs
+from .errors import (
+    AmbiguousBeamlineError,
+    BeamlineFailure,
+    BeamlineLoadError,
+    BeamlineNotInstalledError,
+    NoBeamlineClaimsError,
+    Nx5dError,
+    PluginApiMismatchError,
+)
+from .hookspecs import PLUGIN_API, PROJECT
+from .info import BeamlineInfo
+from .url import DEFAULT_SCHEMES, UrlPattern
+
+__all__ = [
+    "BEAMLINE_GROUP",
+    "EXTENSION_GROUP",
+    "CORE_PLUGIN_NAME",
+    "PluginStatus",
+    "PluginRegistry",
+    "registry",
+]
+
+BEAMLINE_GROUP = "nx5d.beamlines"
+EXTENSION_GROUP = "nx5d.extensions"
+CORE_PLUGIN_NAME = "nx5d-core"
+
+
+@attrs.define
+class PluginStatus:
+    """What is known about one installed plugin."""
+
+    name: str
+    kind: str  #: ``"beamline"`` or ``"extension"``
+    target: str  #: what the entry point names (``module:object``)
+    distribution: str | None = None
+    version: str | None = None
+    state: str = "available"  #: ``"available"`` (not imported yet), ``"loaded"`` or ``"broken"``
+    error: str | None = None
+    info: BeamlineInfo | None = None
+
+    def describe(self) -> str:
+        """One line: name, distribution and state (with patterns or the error)."""
+        dist = f" ({self.distribution} {self.version})" if self.distribution else ""
+        if self.state == "broken":
+            return f"{self.name}{dist}: BROKEN: {self.error}"
+        if self.info is not None and self.info.url_patterns:
+            return f"{self.name}{dist}: {', '.join(self.info.url_patterns)}"
+        return f"{self.name}{dist}: {self.state}"
+
+
+def _dist_of(ep: EntryPoint) -> tuple[str | None, str | None]:
+    dist = getattr(ep, "dist", None)
+    if dist is None:
+        return None, None
+    return dist.metadata["Name"], dist.version
+
+
+class PluginRegistry:
+    """Plugin discovery and dispatch around one :class:`pluggy.PluginManager`.
+
+    Parameters
+    ----------
+    discover:
+        Read the installed entry points (default).  Tests may start empty and
+        :meth:`register_beamline` plugins in-process.
+    """
+
+    def __init__(self, *, discover: bool = True) -> None:
+        self.pm = pluggy.PluginManager(PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.pm.register(defaults, name=CORE_PLUGIN_NAME)
+        self._lock = threading.RLock()
+        self._status: dict[str, PluginStatus] = {}
+        self._entry_points: dict[str, EntryPoint] = {}
+        self._beamlines: dict[str, object] = {}
+        self._callers: dict[tuple[str | None, str], Any] = {}
+        self._pending_extensions: list[tuple[str, EntryPoint]] = []
+        if discover:
+            self._discover()
+
+    # --- discovery ---------------------------------------------------------
+
+    def _discover(self) -> None:
+        for ep in entry_points(group=BEAMLINE_GROUP):
+            dist, version = _dist_of(ep)
+            existing = self._status.get(ep.name)
+            if existing is not None:
+                if existing.target == ep.value and existing.distribution == dist:
+                    continue  # the same distribution seen twice on sys.path
+                existing.state = "broken"
+                existing.error = (
+                    f"beamline name {ep.name!r} is provided by both {existing.distribution} "
+                    f"({existing.target}) and {dist} ({ep.value}); uninstall one"
+                )
+                continue
+            self._status[ep.name] = PluginStatus(ep.name, "beamline", ep.value, dist, version)
+            self._entry_points[ep.name] = ep
+        for ep in entry_points(group=EXTENSION_GROUP):
+            dist, version = _dist_of(ep)
+            key = f"extension:{ep.name}"
+            self._status[key] = PluginStatus(ep.name, "extension", ep.value, dist, version)
+            self._pending_extensions.append((key, ep))
+
+    def names(self) -> list[str]:
+        """Names of all installed beamlines (loaded or not, broken included)."""
+        return sorted(n for n, s in self._status.items() if s.kind == "beamline")
+
+    def status(self, name: str) -> PluginStatus:
+        """Status of beamline ``name`` (``BeamlineNotInstalledError`` if unknown)."""
+        try:
+            return self._status[name]
+        except KeyError:
+            raise BeamlineNotInstalledError(
+                f"no beamline plugin named {name!r} is installed; installed: {', '.join(self.names()) or 'none'}"
+            ) from None
+
+    def statuses(self) -> list[PluginStatus]:
+        """Status of every plugin, after trying to load each of them."""
+        self.load_all()
+        self._load_extensions()
+        return [self._status[k] for k in sorted(self._status)]
+
+    # --- loading -------------------------------------------------------------
+
+    def load(self, name: str) -> object:
+        """Import and register beamline ``name`` if needed; return its plugin object.
+
+        Raises :class:`BeamlineNotInstalledError` or :class:`BeamlineLoadError`.
+        """
+        with self._lock:
+            status = self.status(name)
+            if status.state == "loaded":
+                return self._beamlines[name]
+            if status.state == "broken":
+                raise BeamlineLoadError(f"beamline plugin {status.describe()}")
+            ep = self._entry_points[name]
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                self._broken(status, f"importing {ep.value} failed: {type(exc).__name__}: {exc}")
+                raise BeamlineLoadError(f"beamline plugin {status.describe()}") from exc
+            try:
+                self._register(name, plugin, status)
+            except BeamlineLoadError as exc:
+                self._broken(status, str(exc))
+                raise
+            return plugin
+
+    def load_all(self) -> None:
+        """Try to load every installed beamline; failures are recorded, not raised."""
+        for name in self.names():
+            with contextlib.suppress(BeamlineLoadError):
+                self.load(name)
+
+    def _broken(self, status: PluginStatus, error: str) -> None:
+        status.state = "broken"
+        status.error = error
+
+    def register_beamline(
+        self, name: str, plugin: object, *, distribution: str | None = None, version: str | None = None
+    ) -> None:
+        """Register a beamline plugin object in-process (without an entry point)."""
+        with self._lock:
+            if name in self._status and self._status[name].state != "broken":
+                raise BeamlineLoadError(f"a beamline named {name!r} is already registered")
+            status = PluginStatus(name, "beamline", repr(plugin), distribution, version)
+            self._status[name] = status
+            try:
+                self._register(name, plugin, status)
+            except BeamlineLoadError as exc:
+                self._broken(status, str(exc))
+                raise
+
+    def _register(self, name: str, plugin: object, status: PluginStatus) -> None:
+        declared = getattr(plugin, "NX5D_PLUGIN_API", None)
+        if declared is None:
+            raise PluginApiMismatchError(
+                f"beamline plugin {name!r} ({status.target}) does not declare NX5D_PLUGIN_API; "
+                f"this nx5d provides plugin API {PLUGIN_API}"
+            )
+        supported = {declared} if isinstance(declared, int) else set(declared)
+        if PLUGIN_API not in supported:
+            raise PluginApiMismatchError(
+                f"beamline plugin {name!r} ({status.distribution or status.target}) targets nx5d plugin API "
+                f"{', '.join(map(str, sorted(supported)))}, but this nx5d provides API {PLUGIN_API}; "
+                f"install versions of nx5d and the plugin that match"
+            )
+        try:
+            self.pm.register(plugin, name=f"beamline:{name}")
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            raise BeamlineLoadError(f"beamline plugin {name!r} does not fit the nx5d hooks: {exc}") from exc
+        unknown = [c.name for c in self.pm.get_hookcallers(plugin) or [] if c.spec is None]
+        if unknown:
+            self.pm.unregister(plugin)
+            raise BeamlineLoadError(f"beamline plugin {name!r} implements unknown hook(s): {', '.join(unknown)}")
+        self._beamlines[name] = plugin
+        self._callers.clear()
+        try:
+            info = self.caller(name, "nx5d_beamline_info")()
+        except Exception as exc:  # noqa: BLE001
+            info = exc
+        if not isinstance(info, BeamlineInfo):
+            self.pm.unregister(plugin)
+            del self._beamlines[name]
+            self._callers.clear()
+            raise BeamlineLoadError(
+                f"beamline plugin {name!r}: nx5d_beamline_info must return a BeamlineInfo, got {info!r}"
+            )
+        status.state = "loaded"
+        status.error = None
+        status.info = info
+
+    def register_extension(self, plugin: object, name: str) -> None:
+        """Register a cross-cutting extension (sees every beamline's calls)."""
+        with self._lock:
+            self.pm.register(plugin, name=f"extension:{name}")
+            self._status.setdefault(f"extension:{name}", PluginStatus(name, "extension", repr(plugin), state="loaded"))
+            self._callers.clear()
+
+    def unregister(self, name: str) -> None:
+        """Remove an in-process beamline or extension (mainly for tests)."""
+        with self._lock:
+            plugin = self._beamlines.pop(name, None)
+            if plugin is not None:
+                self.pm.unregister(plugin)
+                self._status.pop(name, None)
+            else:
+                ext = self.pm.get_plugin(f"extension:{name}")
+                if ext is not None:
+                    self.pm.unregister(ext)
+                    self._status.pop(f"extension:{name}", None)
+            self._callers.clear()
+
+    def _load_extensions(self) -> None:
+        with self._lock:
+            pending, self._pending_extensions = self._pending_extensions, []
+        for key, ep in pending:
+            status = self._status[key]
+            try:
+                self.pm.register(ep.load(), name=key)
+            except Exception as exc:  # noqa: BLE001 - a broken extension must not break nx5d
+                self._broken(status, f"loading {ep.value} failed: {type(exc).__name__}: {exc}")
+            else:
+                status.state = "loaded"
+        if pending:
+            self._callers.clear()
+
+    # --- queries -------------------------------------------------------------
+
+    def info(self, name: str) -> BeamlineInfo:
+        """The self-description of beamline ``name`` (loading it if needed)."""
+        self.load(name)
+        return self._status[name].info  # type: ignore[return-value]
+
+    def loaded(self) -> list[str]:
+        """Names of the beamlines loaded successfully."""
+        return sorted(self._beamlines)
+
+    def schemes(self) -> set[str]:
+        """URL schemes acceptable with the loaded beamlines."""
+        out = set(DEFAULT_SCHEMES)
+        for name in self.loaded():
+            out.update(self._status[name].info.schemes)  # type: ignore[union-attr]
+        return out
+
+    # --- dispatch ------------------------------------------------------------
+
+    def caller(self, beamline: str | None, hook: str) -> Any:
+        """The pluggy hook caller of ``hook`` for ``beamline`` (``None``: core and extensions only)."""
+        key = (beamline, hook)
+        found = self._callers.get(key)
+        if found is None:
+            if self._pending_extensions:
+                self._load_extensions()
+            others = [p for n, p in self._beamlines.items() if n != beamline]
+            found = self.pm.subset_hook_caller(hook, remove_plugins=others)
+            self._callers[key] = found
+        return found
+
+    def call(self, beamline: str | None, hook: str, /, *, context: str, **kwargs: Any) -> Any:
+        """Call ``hook`` for ``beamline``; unexpected exceptions become :class:`BeamlineFailure`.
+
+        ``context`` says what was being done (``"loading file:///…/091726"``)
+        and appears in the error message.
+        """
+        if beamline is not None and beamline not in self._beamlines:
+            self.load(beamline)
+        try:
+            return self.caller(beamline, hook)(**kwargs)
+        except Nx5dError:
+            raise
+        except Exception as exc:
+            who = f"beamline {beamline!r}" if beamline else "the repository's own code"
+            raise BeamlineFailure(f"{who} failed while {context}: {type(exc).__name__}: {exc}") from exc
+
+    def choose(self, url: str) -> tuple[str, UrlPattern]:
+        """The beamline that claims ``url`` most confidently, and the parsed pattern."""
+        self.load_all()
+        pattern = UrlPattern(url, schemes=self.schemes())
+        claims: list[tuple[float, str]] = []
+        problems: list[str] = []
+        for name in self.loaded():
+            try:
+                confidence = self.caller(name, "nx5d_claim")(pattern=pattern)
+            except Exception as exc:  # noqa: BLE001 - a failing claim must not stop the others
+                problems.append(f"{name}: claim failed: {type(exc).__name__}: {exc}")
+                continue
+            if confidence is None:
+                continue
+            try:
+                value = float(confidence)
+            except (TypeError, ValueError):
+                value = float("nan")
+            if not 0.0 < value <= 1.0:
+                problems.append(f"{name}: claim returned {confidence!r}, not a number in (0, 1]")
+                continue
+            claims.append((value, name))
+        if not claims:
+            raise NoBeamlineClaimsError(self._no_claim_message(url, problems))
+        best = max(c for c, _ in claims)
+        top = sorted(n for c, n in claims if c == best)
+        if len(top) > 1:
+            raise AmbiguousBeamlineError(
+                f"beamlines {', '.join(top)} claim {url} equally (confidence {best:g}); "
+                f"choose one with nx5d.open(url, beamline=...)"
+            )
+        return top[0], pattern
+
+    def _no_claim_message(self, url: str, problems: Iterable[str]) -> str:
+        lines = [f"no installed beamline plugin recognises {url}."]
+        installed = [self._status[n].describe() for n in self.names()]
+        lines.append("Installed beamlines:" if installed else "No beamline plugins are installed.")
+        lines.extend(f"  {line}" for line in installed)
+        lines.extend(f"  {p}" for p in problems)
+        lines.append("Pass beamline=NAME to nx5d.open to choose one explicitly.")
+        return "\n".join(lines)
+
+
+_REGISTRY: PluginRegistry | None = None
+_REGISTRY_LOCK = threading.Lock()
+
+
+def registry() -> PluginRegistry:
+    """The process-wide registry of installed plugins (created on first use)."""
+    global _REGISTRY
+    with _REGISTRY_LOCK:
+        if _REGISTRY is None:
+            _REGISTRY = PluginRegistry()
+        return _REGISTRY

@@ -1,0 +1,15 @@
+"""Base classes for repositories, proposals and scans written by subclassing.
+
+Override ``all()`` and ``_proposal(key)`` in a repository, ``all()`` and
+``_scan(key)`` in a proposal, and ``_get_summary()``, ``_get_raw()`` and
+``_cook(data, **spice)`` in a scan.  These are the classes of the core object
+model itself (:class:`nx5d.Repository`, :class:`nx5d.Proposal`,
+:class:`nx5d.Scan`): a subclassed repository is served through the same
+hooks, caches and displays as one opened with :func:`nx5d.open`.
+"""
+
+from ..model import Proposal as DataProposalBase
+from ..model import Repository as DataRepoBase
+from ..model import Scan as DataScanBase
+
+__all__ = ["DataRepoBase", "DataProposalBase", "DataScanBase"]

@@ -1,0 +1,62 @@
+"""Repositories whose proposals and scans are found by walking a URL pattern.
+
+``DataRepository("file:///data/{proposal}/{scan}")`` lists proposals and
+scans from folders and files on any storage nx5d can read; subclasses only
+supply the scan class (and, if wanted, key-to-handle rules).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..handles import KeyToHandle
+from ..model import Proposal, Repository
+from ..model.repository import parse_pattern
+
+__all__ = ["DataRepository", "DataProposal"]
+
+
+class DataRepository(Repository):
+    """A repository listed by walking its URL pattern over storage.
+
+    Parameters
+    ----------
+    url:
+        URL pattern with ``{proposal}`` and ``{scan}``; checked at once.
+    proposal_k2h:
+        Key-to-handle rule for proposals, e.g. ``lambda k: f"p{k}"``.
+    **kw:
+        Further :class:`nx5d.Repository` options (``scan_k2h``, ``spice_url``,
+        ``storage_options``, ``options``).
+    """
+
+    def __init__(self, url: str, proposal_k2h: KeyToHandle | None = None, **kw: Any) -> None:
+        parse_pattern(url, None)
+        super().__init__(url, proposal_k2h=proposal_k2h, **kw)
+
+    @property
+    def repo_url(self) -> str:
+        """The repository URL pattern (as passed in)."""
+        return self.url
+
+    def _proposal(self, key: str) -> Proposal:
+        return DataProposal(self, key, url=self.url)
+
+
+class DataProposal(Proposal):
+    """A proposal whose scans are listed by walking ``url`` with its key filled in.
+
+    Parameters
+    ----------
+    repo:
+        The owning repository.
+    key:
+        The proposal key.
+    url:
+        URL pattern of the scans; ``{proposal}`` in it is replaced by ``key``.
+    scan_k2h:
+        Key-to-handle rule for scans, e.g. ``lambda k: f"r{k}"``.
+    """
+
+    def __init__(self, repo: Repository, key: str, url: str | None = None, scan_k2h: KeyToHandle | None = None) -> None:
+        super().__init__(repo, key, url=url, scan_k2h=scan_k2h)

@@ -1,0 +1,453 @@
+"""Repository URL patterns.
+
+A repository is addressed by a pattern such as::
+
+    file:///tmp/drepo/{proposal}/{proposal}.h5#{proposal}/{scan}
+
+``scheme://location/path`` names a *document* (a folder or a file); the
+optional part after ``#`` (the *anchor*) names a place inside it, e.g. an HDF5
+group path.  ``{proposal}`` and ``{scan}`` may each appear several times,
+anywhere in the path or the anchor.  The same pattern is used in two
+directions:
+
+* *filled* with keys (:meth:`UrlPattern.fill`, :meth:`UrlPattern.format`) it
+  gives the URL of one proposal or scan;
+* *parsed* (:meth:`UrlPattern.match`, and segment by segment by
+  :mod:`nx5d.listing`) it recovers keys from names found on storage.
+
+Patterns are taken literally: no percent-decoding is applied, so the path of a
+``file://`` URL is the file system path as written.  ``{{`` and ``}}`` stand
+for literal braces.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable, Mapping
+from functools import cached_property
+
+import attrs
+
+from .errors import InvalidKeyError, UrlPatternError
+from .keys import validate_key
+
+__all__ = ["FIELDS", "DEFAULT_SCHEMES", "Field", "Segment", "UrlPattern"]
+
+#: The placeholders a pattern may contain, in hierarchy order.
+FIELDS: tuple[str, ...] = ("proposal", "scan")
+
+#: URL schemes understood by the core; plugins may declare more.
+DEFAULT_SCHEMES: frozenset[str] = frozenset({"file", "http", "https", "s3", "memory"})
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+_KEY_REGEX = r"[^/#]+?"
+
+
+@attrs.frozen
+class Field:
+    """A ``{proposal}`` or ``{scan}`` placeholder inside a segment."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return "{" + self.name + "}"
+
+
+def _escape(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+@attrs.frozen
+class Segment:
+    """One ``/``-separated piece of a pattern's path or anchor.
+
+    ``parts`` alternates literal text and :class:`Field` placeholders.
+    """
+
+    parts: tuple[str | Field, ...]
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Names of the fields in this segment, each once, in order."""
+        seen: dict[str, None] = {}
+        for part in self.parts:
+            if isinstance(part, Field):
+                seen.setdefault(part.name)
+        return tuple(seen)
+
+    @property
+    def is_literal(self) -> bool:
+        """Whether the segment holds no placeholder."""
+        return not self.fields
+
+    @property
+    def value(self) -> str:
+        """The literal text of a segment without placeholders."""
+        if not self.is_literal:
+            raise UrlPatternError(f"segment {self.template!r} still has placeholders {self.fields}")
+        return "".join(self.parts)  # type: ignore[arg-type]
+
+    @property
+    def template(self) -> str:
+        """The segment written back as pattern text."""
+        return "".join(str(p) if isinstance(p, Field) else _escape(p) for p in self.parts)
+
+    def fill(self, keys: Mapping[str, str]) -> Segment:
+        """The segment with the placeholders named in ``keys`` replaced by them."""
+        parts: list[str | Field] = []
+        for part in self.parts:
+            if isinstance(part, Field) and part.name in keys:
+                part = keys[part.name]
+            if parts and isinstance(part, str) and isinstance(parts[-1], str):
+                parts[-1] += part
+            else:
+                parts.append(part)
+        return Segment(tuple(p for p in parts if p != ""))
+
+    def regex(self) -> re.Pattern[str]:
+        """Regular expression matching a storage name against this segment.
+
+        The first occurrence of each placeholder captures a named group, later
+        occurrences must repeat the same text.
+        """
+        return re.compile(_regex_for(self.parts, set()) + r"\Z")
+
+    def match(self, name: str) -> dict[str, str] | None:
+        """Keys recovered from the storage name ``name``, or ``None``."""
+        m = self.regex().match(name)
+        return None if m is None else m.groupdict()
+
+
+def _regex_for(parts: Iterable[str | Field], captured: set[str]) -> str:
+    out = []
+    for part in parts:
+        if isinstance(part, Field):
+            if part.name in captured:
+                out.append(f"(?P={part.name})")
+            else:
+                captured.add(part.name)
+                out.append(f"(?P<{part.name}>{_KEY_REGEX})")
+        else:
+            out.append(re.escape(part))
+    return "".join(out)
+
+
+def _tokenize(text: str, offset: int) -> list[str | Field]:
+    """Split pattern text into literal strings and fields, checking braces."""
+    parts: list[str | Field] = []
+    literal: list[str] = []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c == "{" and text.startswith("{{", i):
+            literal.append("{")
+            i += 2
+        elif c == "}" and text.startswith("}}", i):
+            literal.append("}")
+            i += 2
+        elif c == "{":
+            end = text.find("}", i + 1)
+            nested = text.find("{", i + 1)
+            if end < 0 or (0 <= nested < end):
+                raise UrlPatternError(f"unbalanced '{{' at position {offset + i} of URL pattern")
+            name = text[i + 1 : end]
+            if any(ch in name for ch in ":!"):
+                raise UrlPatternError(
+                    f"placeholder {{{name}}} at position {offset + i}: format specifications "
+                    f"and conversions are not supported in URL patterns"
+                )
+            if name not in FIELDS:
+                raise UrlPatternError(
+                    f"unknown placeholder {{{name}}} at position {offset + i} of URL pattern; "
+                    f"only {{proposal}} and {{scan}} are allowed"
+                )
+            if literal:
+                parts.append("".join(literal))
+                literal = []
+            parts.append(Field(name))
+            i = end + 1
+        elif c == "}":
+            raise UrlPatternError(f"unbalanced '}}' at position {offset + i} of URL pattern")
+        else:
+            literal.append(c)
+            i += 1
+    if literal:
+        parts.append("".join(literal))
+    return parts
+
+
+def _split_segments(parts: list[str | Field]) -> tuple[Segment, ...]:
+    segments: list[list[str | Field]] = [[]]
+    for part in parts:
+        if isinstance(part, Field):
+            segments[-1].append(part)
+            continue
+        pieces = part.split("/")
+        for j, piece in enumerate(pieces):
+            if j:
+                segments.append([])
+            if piece:
+                segments[-1].append(piece)
+    return tuple(Segment(tuple(s)) for s in segments)
+
+
+class UrlPattern:
+    """A parsed repository URL pattern (see the module documentation).
+
+    Parameters
+    ----------
+    text:
+        The pattern, e.g. ``"file:///data/{proposal}/{scan}"``.
+    schemes:
+        Acceptable URL schemes (default :data:`DEFAULT_SCHEMES`).
+    required:
+        Placeholders that must appear at least once (default: both
+        ``{proposal}`` and ``{scan}``).  Partially filled patterns use fewer.
+
+    Raises
+    ------
+    UrlPatternError
+        If the pattern is malformed; the message names the fault and where.
+    """
+
+    def __init__(
+        self,
+        text: str,
+        *,
+        schemes: Collection[str] | None = None,
+        required: Collection[str] = FIELDS,
+    ) -> None:
+        if not isinstance(text, str):
+            raise UrlPatternError(f"a URL pattern must be a string, not {type(text).__name__}")
+        self.text = text
+        m = _SCHEME.match(text)
+        if m is None:
+            raise UrlPatternError(
+                f"URL pattern {text!r} does not start with 'scheme://' (e.g. 'file:///data/{{proposal}}/{{scan}}')"
+            )
+        self.scheme = m.group(1).lower()
+        allowed = DEFAULT_SCHEMES if schemes is None else frozenset(s.lower() for s in schemes)
+        if self.scheme not in allowed:
+            raise UrlPatternError(
+                f"unknown URL scheme {self.scheme!r} in {text!r}; known schemes: {', '.join(sorted(allowed))}"
+            )
+        rest_at = m.end()
+        rest = text[rest_at:]
+        if rest.count("#") > 1:
+            raise UrlPatternError(f"URL pattern {text!r} has more than one '#' anchor separator")
+        slash = rest.find("/")
+        if slash < 0:
+            slash = rest.find("#") if "#" in rest else len(rest)
+        self.netloc = rest[:slash]
+        if "{" in self.netloc or "}" in self.netloc:
+            raise UrlPatternError(
+                f"placeholders are not allowed in the location {self.netloc!r} of {text!r}; "
+                f"put them in the path or the anchor"
+            )
+        if self.scheme == "file" and self.netloc not in ("", "localhost"):
+            raise UrlPatternError(
+                f"file URL {text!r} names host {self.netloc!r}; write file:///absolute/path (three slashes)"
+            )
+        path_and_anchor = rest[slash:]
+        path_text, sep, anchor_text = path_and_anchor.partition("#")
+        offset = rest_at + slash
+        self.path_segments: tuple[Segment, ...] = _split_segments(_tokenize(path_text, offset))
+        self.anchor_segments: tuple[Segment, ...] | None = (
+            _split_segments(_tokenize(anchor_text, offset + len(path_text) + 1)) if sep else None
+        )
+        for name in required:
+            if name not in self.fields:
+                raise UrlPatternError(f"URL pattern {text!r} must contain {{{name}}}")
+        self._check_adjacent_captures()
+
+    # --- structure ------------------------------------------------------
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        """Path segments followed by anchor segments."""
+        return self.path_segments + (self.anchor_segments or ())
+
+    @cached_property
+    def fields(self) -> frozenset[str]:
+        """Placeholders present in the pattern."""
+        return frozenset(f for seg in self.segments for f in seg.fields)
+
+    @property
+    def is_concrete(self) -> bool:
+        """Whether no placeholder is left (the pattern is a plain URL)."""
+        return not self.fields
+
+    @property
+    def has_anchor(self) -> bool:
+        """Whether the pattern has a ``#`` anchor part."""
+        return self.anchor_segments is not None
+
+    @property
+    def prefix(self) -> str:
+        """``scheme://netloc`` of the pattern."""
+        return f"{self.scheme}://{self.netloc}"
+
+    @property
+    def document_level(self) -> str:
+        """Where the document boundary sits: ``"scan"``, ``"proposal"`` or ``"repository"``.
+
+        ``"scan"``: every scan is its own file or folder; ``"proposal"``: one
+        document per proposal holds all its scans (addressed by the anchor);
+        ``"repository"``: a single document holds everything.
+        """
+        doc_fields = {f for seg in self.path_segments for f in seg.fields}
+        for level in reversed(FIELDS):
+            if level in doc_fields:
+                return level
+        return "repository"
+
+    @property
+    def document(self) -> str:
+        """The document part (before ``#``) as pattern text."""
+        return self.prefix + "/".join(s.template for s in self.path_segments)
+
+    @property
+    def anchor(self) -> str | None:
+        """The anchor part (after ``#``) as pattern text, or ``None``."""
+        if self.anchor_segments is None:
+            return None
+        return "/".join(s.template for s in self.anchor_segments)
+
+    def _check_adjacent_captures(self) -> None:
+        captured: set[str] = set()
+        for seg in self.segments:
+            previous_was_capture = False
+            for part in seg.parts:
+                if isinstance(part, Field):
+                    is_capture = part.name not in captured
+                    captured.add(part.name)
+                    if is_capture and previous_was_capture:
+                        raise UrlPatternError(
+                            f"placeholders in segment {seg.template!r} of {self.text!r} touch without a "
+                            f"separator, so keys could not be told apart when listing"
+                        )
+                    previous_was_capture = is_capture
+                else:
+                    previous_was_capture = False
+
+    # --- keys -------------------------------------------------------------
+
+    def check_key(self, field: str, key: str) -> str:
+        """Validate ``key`` for placeholder ``field`` of this pattern.
+
+        Beyond the general rules of :func:`nx5d.keys.validate_key`, a key must
+        not contain the separator that ends its placeholder where another
+        placeholder follows in the same segment (in ``{proposal}-{scan}.h5`` a
+        proposal key cannot contain ``-``), otherwise parsing would be
+        ambiguous.
+        """
+        if field not in FIELDS:
+            raise InvalidKeyError(f"unknown placeholder {field!r}; expected one of {FIELDS}")
+        validate_key(key, f"{field} key")
+        for separator in self._separators_after_capture(field):
+            if (key + separator).find(separator) != len(key):
+                raise InvalidKeyError(
+                    f"{field} key {key!r} contains {separator!r}, which separates {{{field}}} from the next "
+                    f"placeholder in URL pattern {self.text!r}"
+                )
+        return key
+
+    def is_legal_key(self, field: str, key: str) -> bool:
+        """Whether :meth:`check_key` accepts ``key``."""
+        try:
+            self.check_key(field, key)
+        except InvalidKeyError:
+            return False
+        return True
+
+    def _separators_after_capture(self, field: str) -> list[str]:
+        captured: set[str] = set()
+        found: list[str] = []
+        for seg in self.segments:
+            parts = seg.parts
+            for i, part in enumerate(parts):
+                if not isinstance(part, Field):
+                    continue
+                is_capture = part.name not in captured
+                captured.add(part.name)
+                if not (is_capture and part.name == field):
+                    continue
+                rest = parts[i + 1 :]
+                later_capture = any(isinstance(p, Field) and p.name not in captured for p in rest)
+                if later_capture and rest and isinstance(rest[0], str):
+                    found.append(rest[0])
+        return found
+
+    def fill(self, **keys: str) -> UrlPattern:
+        """A new pattern with the given placeholders replaced by keys.
+
+        Keys are checked with :meth:`check_key`; placeholders not given stay.
+        """
+        unknown = set(keys) - set(FIELDS)
+        if unknown:
+            raise InvalidKeyError(f"unknown placeholder(s) {sorted(unknown)}; expected {FIELDS}")
+        for field, key in keys.items():
+            self.check_key(field, key)
+        path = "/".join(s.fill(keys).template for s in self.path_segments)
+        text = self.prefix + path
+        if self.anchor_segments is not None:
+            text += "#" + "/".join(s.fill(keys).template for s in self.anchor_segments)
+        return UrlPattern(text, schemes={self.scheme}, required=())
+
+    def format(self, **keys: str) -> str:
+        """The concrete URL for ``keys``; every placeholder must be given."""
+        missing = self.fields - set(keys)
+        if missing:
+            raise InvalidKeyError(
+                f"URL pattern {self.text!r} needs {', '.join(sorted(missing))} key(s) to name a single place"
+            )
+        return self.fill(**keys).url
+
+    @property
+    def url(self) -> str:
+        """The URL text with ``{{``/``}}`` escapes resolved; only for concrete patterns."""
+        if not self.is_concrete:
+            raise UrlPatternError(f"URL pattern {self.text!r} still has placeholders {sorted(self.fields)}")
+        text = self.prefix + "/".join(s.value for s in self.path_segments)
+        if self.anchor_segments is not None:
+            text += "#" + "/".join(s.value for s in self.anchor_segments)
+        return text
+
+    @cached_property
+    def _regex(self) -> re.Pattern[str]:
+        captured: set[str] = set()
+        path = "/".join(_regex_for(s.parts, captured) for s in self.path_segments)
+        regex = re.escape(self.prefix) + path
+        if self.anchor_segments is not None:
+            regex += "#" + "/".join(_regex_for(s.parts, captured) for s in self.anchor_segments)
+        return re.compile(regex + r"\Z")
+
+    def match(self, url: str) -> dict[str, str] | None:
+        """Parse the keys out of a concrete ``url``; ``None`` if it does not fit."""
+        m = self._regex.match(url)
+        if m is None:
+            return None
+        keys = {k: v for k, v in m.groupdict().items() if v is not None}
+        for field, key in keys.items():
+            if not self.is_legal_key(field, key):
+                return None
+        return keys
+
+    def glob(self, **keys: str) -> str:
+        """The document part as a glob with ``*`` for each placeholder not in ``keys``."""
+        filled = self.fill(**keys) if keys else self
+        return filled.prefix + "/".join(
+            "".join("*" if isinstance(p, Field) else p for p in s.parts) for s in filled.path_segments
+        )
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"UrlPattern({self.text!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, UrlPattern) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
