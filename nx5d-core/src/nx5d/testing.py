@@ -1,0 +1,251 @@
+"""Conformance kit: check a beamline plugin against the nx5d contract.
+
+Plugin authors subclass :class:`BeamlineConformance` in their own pytest
+suite and provide the test data::
+
+    import pytest
+    from nx5d.testing import BeamlineConformance
+
+    class TestMyBeamline(BeamlineConformance):
+        beamline = "mybeamline"
+
+        @pytest.fixture
+        def repository_url(self, tmp_path):
+            write_test_data(tmp_path)                    # your generator
+            return f"file://{tmp_path}/{{proposal}}/{{scan}}"
+
+        @pytest.fixture
+        def spice_variants(self):
+            return ({"settings": {"factor": 1}}, {"settings": {"factor": 2}})
+
+Every test method then runs against the installed plugin, exactly as users
+reach it through :func:`nx5d.open`.  Requires pytest (``pip install
+nx5d[testing]``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+import xarray
+
+import nx5d
+
+from .errors import InvalidKeyError, MissingDataError, NotFoundError, Nx5dError
+from .fs import record_io
+from .handles import is_valid_handle
+from .hookspecs import hookimpl
+from .keys import is_valid_key
+from .plugins import registry
+from .url import UrlPattern
+
+__all__ = ["BeamlineConformance", "snapshot_tree", "same_result"]
+
+
+def snapshot_tree(root: str) -> dict[str, tuple[int, int]]:
+    """``{path: (size, mtime_ns)}`` of every file below ``root`` (to prove reads write nothing)."""
+    out = {}
+    for folder, _, files in os.walk(root):
+        for name in files:
+            path = os.path.join(folder, name)
+            st = os.stat(path)
+            out[path] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+def same_result(a: Any, b: Any) -> bool:
+    """Whether two raw / cooked results are equal (xarray-aware)."""
+    if isinstance(a, xarray.Dataset | xarray.DataArray):
+        return type(a) is type(b) and a.identical(b)
+    return bool(a == b)
+
+
+def _split_fixed_root(file_url: str) -> tuple[str, str]:
+    """Split a ``file://`` pattern into the folder holding everything and the rest (from ``/``)."""
+    text = file_url[len("file://") :]
+    first = text.index("{")
+    anchor = text.find("#")
+    document_end = anchor if 0 <= anchor < first else first
+    cut = text.rindex("/", 0, document_end)
+    return text[:cut] or "/", text[cut:]
+
+
+class _RawSpy:
+    """Extension that counts calls of the raw-loading hook."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    @hookimpl(wrapper=True)
+    def nx5d_raw(self, scan: Any, options: Any) -> Iterator[None]:
+        self.calls += 1
+        return (yield)
+
+
+class BeamlineConformance:
+    """Pytest test class checking one beamline plugin; subclass it (see module docs).
+
+    Class attributes
+    ----------------
+    beamline:
+        The beamline (entry point) name that must claim ``repository_url``.
+    open_options:
+        Extra keyword arguments for :func:`nx5d.open`.
+    """
+
+    beamline: str = ""
+    open_options: Mapping[str, Any] = {}
+
+    # --- fixtures the plugin's test suite provides -------------------------------
+
+    @pytest.fixture
+    def repository_url(self) -> str:
+        """URL pattern of a repository of test data with at least one proposal and scan."""
+        raise NotImplementedError("override the repository_url fixture in your conformance test class")
+
+    @pytest.fixture
+    def spice_variants(self) -> tuple[Mapping[str, Mapping[str, Any]], Mapping[str, Mapping[str, Any]]]:
+        """Two spice settings ``{handle: {field: value}}`` that must cook differently."""
+        raise NotImplementedError("override the spice_variants fixture in your conformance test class")
+
+    @pytest.fixture
+    def missing_repository_url(self, repository_url: str, tmp_path: Any) -> str:
+        """A URL of the same form whose fixed part does not exist (derived for ``file://``)."""
+        if UrlPattern(repository_url).scheme != "file":
+            pytest.skip("override missing_repository_url for non-file repositories")
+        _, rest = _split_fixed_root(repository_url)
+        return f"file://{tmp_path}/does-not-exist{rest}"
+
+    # --- helpers -------------------------------------------------------------------
+
+    @pytest.fixture
+    def repository(self, repository_url: str) -> nx5d.Repository:
+        return nx5d.open(repository_url, **self.open_options)
+
+    @pytest.fixture
+    def scan(self, repository: nx5d.Repository) -> nx5d.Scan:
+        proposal = repository[repository.keys()[0]]
+        return proposal[proposal.keys()[0]]
+
+    # --- the contract ----------------------------------------------------------------
+
+    def test_plugin_is_installed_and_loads(self) -> None:
+        status = registry().status(self.beamline)
+        registry().load(self.beamline)
+        assert status.state == "loaded", status.describe()
+        assert status.info is not None
+        assert status.info.description
+
+    def test_claims_its_url(self, repository_url: str) -> None:
+        repo = nx5d.open(repository_url, **self.open_options)
+        assert repo.beamline == self.beamline
+
+    def test_lists_proposals_with_valid_keys_and_handles(self, repository: nx5d.Repository) -> None:
+        listing = repository.all()
+        assert listing, "the test repository must hold at least one proposal"
+        for key, handle in listing.items():
+            assert is_valid_key(key), key
+            assert is_valid_handle(handle), handle
+            assert getattr(repository, handle).key == key
+            assert handle in dir(repository)
+
+    def test_lists_scans_with_valid_keys_and_handles(self, repository: nx5d.Repository) -> None:
+        for key in repository.keys():
+            proposal = repository[key]
+            scans = proposal.all()
+            assert scans, f"proposal {key!r} of the test repository has no scans"
+            for scan_key, handle in scans.items():
+                assert is_valid_key(scan_key), scan_key
+                assert is_valid_handle(handle), handle
+                assert getattr(proposal, handle).key == scan_key
+                assert proposal.scan(key=scan_key) is proposal.scan(handle=handle)
+
+    def test_summary_is_cheap(self, repository_url: str) -> None:
+        spy = _RawSpy()
+        repo = nx5d.open(repository_url, **self.open_options)
+        repo.registry.register_extension(spy, "conformance-raw-spy")
+        try:
+            proposal = repo[repo.keys()[0]]
+            scan = proposal[proposal.keys()[0]]
+            with record_io() as summary_io:
+                summary = scan.summary
+            assert spy.calls == 0, "the summary loaded the raw data"
+            assert isinstance(summary, Mapping)
+            assert all(isinstance(k, str) for k in summary)
+            with record_io() as raw_io:
+                scan.raw  # noqa: B018 - loading is the point
+            assert spy.calls == 1
+            if raw_io.bytes_read:
+                assert summary_io.bytes_read < raw_io.bytes_read, (
+                    f"the summary read {summary_io.bytes_read} bytes, as much as loading the scan ({raw_io.bytes_read})"
+                )
+        finally:
+            repo.registry.unregister("conformance-raw-spy")
+
+    def test_proposal_table_renders(self, repository: nx5d.Repository) -> None:
+        proposal = repository[repository.keys()[0]]
+        html = proposal._repr_html_()
+        assert "<table" in html
+        for key in proposal.keys():
+            assert key in html
+        assert "listing failed" not in repr(proposal)
+
+    def test_raw_is_a_dataset(self, scan: nx5d.Scan) -> None:
+        raw = scan.raw
+        assert isinstance(raw, xarray.Dataset)
+        assert raw.sizes, "raw data has no dimensions"
+        assert scan.raw is raw, "raw data must be cached on the scan object"
+
+    def test_cooks_with_default_spice(self, scan: nx5d.Scan) -> None:
+        cooked = scan.cooked
+        assert cooked is not None
+        assert scan.cooked is cooked, "cooked data must be cached while spice is unchanged"
+
+    def test_cook_honours_spice(self, scan: nx5d.Scan, spice_variants: tuple[Mapping, Mapping]) -> None:
+        first, second = spice_variants
+        a = scan.cook(spice=first)
+        b = scan.cook(spice=second)
+        again = scan.cook(spice=first)
+        assert not same_result(a, b), "different spice gave the same cooked result"
+        assert same_result(a, again), "the same spice gave different cooked results"
+
+    def test_unknown_keys_raise_not_found(self, repository: nx5d.Repository) -> None:
+        with pytest.raises(NotFoundError):
+            repository["no-such-proposal-xyz"]
+        proposal = repository[repository.keys()[0]]
+        with pytest.raises(NotFoundError):
+            proposal["no-such-scan-xyz"]
+        with pytest.raises(AttributeError):
+            proposal.no_such_handle_xyz  # noqa: B018
+
+    @pytest.mark.parametrize("bad", ["../escape", "a/b", "nul\x00", ""])
+    def test_illegal_keys_are_rejected(self, repository: nx5d.Repository, bad: str) -> None:
+        with pytest.raises(InvalidKeyError):
+            repository[bad]
+        proposal = repository[repository.keys()[0]]
+        with pytest.raises(InvalidKeyError):
+            proposal[bad]
+
+    def test_missing_repository_raises_nx5d_error(self, missing_repository_url: str) -> None:
+        with pytest.raises(Nx5dError) as info:
+            nx5d.open(missing_repository_url, beamline=self.beamline, **self.open_options).keys()
+        assert isinstance(info.value, MissingDataError | NotFoundError), info.value
+
+    def test_reads_do_not_modify_storage(self, repository_url: str) -> None:
+        pattern = UrlPattern(repository_url)
+        if pattern.scheme != "file":
+            pytest.skip("only checked for file:// repositories")
+        root, _ = _split_fixed_root(repository_url)
+        before = snapshot_tree(root)
+        repo = nx5d.open(repository_url, **self.open_options)
+        for pkey in repo.keys():
+            proposal = repo[pkey]
+            repr(proposal)
+            for skey in proposal.keys():
+                scan = proposal[skey]
+                scan.raw  # noqa: B018
+                scan.cooked  # noqa: B018
+        assert snapshot_tree(root) == before, "reading the repository changed files below it"
