@@ -85,7 +85,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Nx5dError as exc:
         print(f"nx5d: error: {exc}", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

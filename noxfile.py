@@ -1,0 +1,65 @@
+"""The one entry point for tests, lint, docs, the demo and benchmarks.
+
+Every session installs the repository's distributions from their own source
+folders (``nx5d-core/`` first, then every ``nx5d-*/`` plugin) into one
+environment, exactly as users would install them.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = False
+nox.options.sessions = ["lint", "tests", "docs"]
+
+
+def distributions() -> list[Path]:
+    """The distribution folders, core first."""
+    plugins = sorted(p.parent for p in ROOT.glob("nx5d-*/pyproject.toml") if p.parent.name != "nx5d-core")
+    return [ROOT / "nx5d-core", *plugins]
+
+
+def install_distributions(session: nox.Session, extra: str | None = None) -> None:
+    """Install every distribution from source, with ``extra`` where a distribution defines it."""
+    targets = []
+    for folder in distributions():
+        project = tomllib.loads((folder / "pyproject.toml").read_text())["project"]
+        has_extra = extra in project.get("optional-dependencies", {})
+        targets.append(f"{folder}[{extra}]" if has_extra else str(folder))
+    session.install(*targets)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run every distribution's tests and the cross-distribution tests in tests/."""
+    install_distributions(session, "test")
+    folders = [str(d / "tests") for d in distributions() if (d / "tests").is_dir()]
+    session.run("pytest", *folders, "tests", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Static checks with ruff (lint rules and formatting)."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site strictly (warnings are errors)."""
+    install_distributions(session)
+    session.install("mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.25")
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "site"), env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Generate demo data, list it, load a scan and print a cooked result."""
+    install_distributions(session)
+    session.run("python", str(ROOT / "demo" / "run.py"))

@@ -1,0 +1,157 @@
+"""Plugin distributions installed with pip are found through entry points alone.
+
+Three throwaway distributions are built and pip-installed into the test
+environment: a working beamline, one whose import raises, and one targeting a
+future plugin API.  Checks run in fresh interpreters, exactly as a user
+would meet them; the distributions are uninstalled afterwards.
+"""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+PYPROJECT = """\
+[build-system]
+requires = ["setuptools"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "{dist}"
+version = "0.0.1"
+dependencies = ["nx5d"]
+
+[project.entry-points."nx5d.beamlines"]
+{name} = "{module}.plugin"
+
+[tool.setuptools]
+packages = ["{module}"]
+"""
+
+WORKING = """\
+import nx5d
+from nx5d.info import BeamlineInfo
+
+NX5D_PLUGIN_API = 1
+
+
+@nx5d.hookimpl
+def nx5d_beamline_info():
+    return BeamlineInfo("throwaway test beamline", url_patterns=("file:///…/throwaway/{proposal}/{scan}",))
+
+
+@nx5d.hookimpl
+def nx5d_claim(pattern):
+    return 0.9 if pattern.scheme == "file" and "/throwaway/" in pattern.text else None
+
+
+@nx5d.hookimpl
+def nx5d_raw(scan, options):
+    return scan.repository.storage.read_bytes(scan.url + "/data.txt").decode()
+
+
+@nx5d.hookimpl
+def nx5d_cook(scan, raw, spice):
+    return raw.upper()
+"""
+
+BROKEN = 'raise ImportError("this plugin is broken on purpose")\n'
+
+FUTURE = """\
+import nx5d
+from nx5d.info import BeamlineInfo
+
+NX5D_PLUGIN_API = 99
+
+
+@nx5d.hookimpl
+def nx5d_beamline_info():
+    return BeamlineInfo("from the future")
+"""
+
+DISTS = [
+    ("nx5d-throwaway", "throwaway", "nx5d_throwaway", WORKING),
+    ("nx5d-broken-plugin", "brokenbeam", "nx5d_broken_plugin", BROKEN),
+    ("nx5d-future-plugin", "futurebeam", "nx5d_future_plugin", FUTURE),
+]
+
+
+def pip(*args):
+    subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", *args], check=True)
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dists")
+    paths = []
+    for dist, name, module, code in DISTS:
+        folder = root / dist
+        (folder / module).mkdir(parents=True)
+        (folder / "pyproject.toml").write_text(PYPROJECT.format(dist=dist, name=name, module=module))
+        (folder / module / "__init__.py").write_text("")
+        (folder / module / "plugin.py").write_text(code)
+        paths.append(str(folder))
+    pip("install", "--no-deps", "--no-build-isolation", *paths)
+    yield
+    pip("uninstall", "-y", *(d for d, *_ in DISTS))
+
+
+def run_python(code):
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_installed_plugin_is_found_without_registration(installed, tmp_path):
+    scan = tmp_path / "throwaway" / "p1" / "s1"
+    scan.mkdir(parents=True)
+    (scan / "data.txt").write_text("hello")
+    out = run_python(
+        f"""
+        import nx5d
+        repo = nx5d.open("file://{tmp_path}/throwaway/{{proposal}}/{{scan}}")
+        print(repo.beamline, repo.keys(), repo.p1.s1.raw, repo.p1.s1.cooked)
+        """
+    )
+    assert out.split() == ["throwaway", "['p1']", "hello", "HELLO"]
+
+
+def test_broken_plugins_do_not_break_open_for_others(installed):
+    out = run_python(
+        """
+        import nx5d, nx5d_memory, xarray
+        url = nx5d_memory.register("x", {"p": {"1": xarray.Dataset()}})
+        print(nx5d.open(url).beamline)
+        """
+    )
+    assert out.strip() == "memory"
+
+
+def test_nx5d_plugins_shows_broken_and_incompatible_plugins(installed):
+    done = subprocess.run(
+        [sys.executable, "-m", "nx5d", "plugins", "--json"], capture_output=True, text=True, check=True
+    )
+    rows = {r["name"]: r for r in json.loads(done.stdout)}
+    assert rows["throwaway"]["state"] == "loaded"
+    assert rows["throwaway"]["distribution"] == "nx5d-throwaway"
+    assert rows["brokenbeam"]["state"] == "broken"
+    assert "this plugin is broken on purpose" in rows["brokenbeam"]["error"]
+    assert rows["futurebeam"]["state"] == "broken"
+    assert "targets nx5d plugin API 99" in rows["futurebeam"]["error"]
+    text = subprocess.run([sys.executable, "-m", "nx5d", "plugins"], capture_output=True, text=True).stdout
+    assert "brokenbeam: importing nx5d_broken_plugin.plugin failed: ImportError" in text
+
+
+def test_asking_for_a_broken_plugin_by_name_says_why(installed, tmp_path):
+    out = run_python(
+        f"""
+        import nx5d
+        try:
+            nx5d.open("file://{tmp_path}/{{proposal}}/{{scan}}", beamline="brokenbeam")
+        except nx5d.errors.BeamlineLoadError as exc:
+            print(exc)
+        """
+    )
+    assert "brokenbeam (nx5d-broken-plugin 0.0.1): BROKEN: importing" in out
