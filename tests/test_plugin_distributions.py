@@ -118,6 +118,20 @@ def test_installed_plugin_is_found_without_registration(installed, tmp_path):
     assert out.split() == ["throwaway", "['p1']", "hello", "HELLO"]
 
 
+def test_discovery_reads_metadata_without_importing_plugins(installed):
+    out = run_python(
+        """
+        import sys
+        from nx5d.plugins import registry
+        reg = registry()
+        print(reg.status("throwaway").state, "nx5d_throwaway.plugin" in sys.modules)
+        reg.load("throwaway")
+        print(reg.status("throwaway").state, "nx5d_throwaway.plugin" in sys.modules)
+        """
+    )
+    assert out.split() == ["available", "False", "loaded", "True"]
+
+
 def test_broken_plugins_do_not_break_open_for_others(installed):
     out = run_python(
         """

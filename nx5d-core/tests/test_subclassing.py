@@ -1,0 +1,71 @@
+"""The filesystem flavour of the subclassing API, on real folders."""
+
+import pytest
+
+import nx5d
+from nx5d.errors import UrlPatternError
+from nx5d.repo.base import DataScanBase
+from nx5d.repo.filesystem import DataProposal, DataRepository
+
+
+class TextScan(DataScanBase):
+    def _get_raw(self):
+        path = self.url[len("file://") :]
+        with open(f"{path}/values.txt") as fh:
+            return [int(v) for v in fh.read().split()]
+
+    def _get_summary(self):
+        return {"type": "text", "description": "values in a text file"}
+
+    def _cook(self, data, **spice):
+        return sum(data) * spice.get("gain", {}).get("factor", 1)
+
+
+class TextRepository(DataRepository):
+    def __init__(self, url, **kw):
+        super().__init__(url, proposal_k2h=lambda x: f"p{x}", **kw)
+
+    def _proposal(self, key):
+        return TextProposal(self, key, self.repo_url)
+
+
+class TextProposal(DataProposal):
+    def __init__(self, repo, key, scanurl):
+        super().__init__(repo, key, url=scanurl, scan_k2h=lambda x: f"r{x}")
+
+    def _scan(self, key):
+        return TextScan(self, key)
+
+
+@pytest.fixture
+def url(tmp_path):
+    for p, s, v in [("20210205", "091726", "1 2 3"), ("20210205", "101500", "4"), ("20210301", "000001", "5")]:
+        (tmp_path / p / s).mkdir(parents=True)
+        (tmp_path / p / s / "values.txt").write_text(v)
+    return f"file://{tmp_path}/{{proposal}}/{{scan}}"
+
+
+def test_subclassed_filesystem_repository(url):
+    repo = TextRepository(url=url, spice_url="")
+    assert repo.all() == {"20210205": "p20210205", "20210301": "p20210301"}
+    assert repo.p20210205.all() == {"091726": "r091726", "101500": "r101500"}
+    scan = repo.p20210205.r091726
+    assert scan.url.endswith("/20210205/091726")
+    assert scan.raw == [1, 2, 3]
+    assert scan.cooked == 6
+    assert scan.cook(spice={"gain": {"factor": 2}}) == 12
+    assert "values in a text file" in repr(repo.p20210205)
+    assert repo.beamline is None
+
+
+def test_plain_data_repository_lists_without_subclassing(url):
+    repo = DataRepository(url)
+    assert repo.keys() == ["20210205", "20210301"]
+    assert repo.p20210205.keys() == ["091726", "101500"]
+    with pytest.raises(nx5d.errors.NotSupportedError, match="no raw loader"):
+        repo.p20210205.s091726.raw  # noqa: B018
+
+
+def test_data_repository_checks_its_pattern_at_once():
+    with pytest.raises(UrlPatternError, match="must contain"):
+        DataRepository("file:///data/{proposal}")
