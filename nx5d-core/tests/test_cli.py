@@ -38,3 +38,51 @@ def test_errors_are_one_line_messages_with_exit_status_2(capsys, tmp_path):
     assert err.startswith("nx5d: error: no beamline plugin named 'nope'")
     assert main(["ls", "ftp:///x/{proposal}/{scan}"]) == 2
     assert "unknown URL scheme 'ftp'" in capsys.readouterr().err
+
+
+def test_spice_from_the_shell(capsys, tmp_path):
+    (tmp_path / "data" / "p1" / "1").mkdir(parents=True)
+    (tmp_path / "data" / "p1" / "2").mkdir(parents=True)
+    import nx5d
+    from nx5d.info import BeamlineInfo
+    from nx5d.plugins import registry
+
+    class Folders:
+        NX5D_PLUGIN_API = 1
+
+        @nx5d.hookimpl
+        def nx5d_beamline_info(self):
+            return BeamlineInfo("folders for the CLI test")
+
+        @nx5d.hookimpl
+        def nx5d_claim(self, pattern):
+            return 0.5 if "cli-spice" in pattern.text else None
+
+    registry().register_beamline("cli-folders", Folders())
+    try:
+        url = f"file://{tmp_path}/data/{{proposal}}/{{scan}}#cli-spice"
+        base = ["spice", url, "p1"]
+        assert main([*base, "seed", "settings", "img_center=[50,120]", "img_distance=690.0", "name=first"]) == 0
+        seeded = json.loads(capsys.readouterr().out)
+        assert seeded["data"] == {"img_center": [50, 120], "img_distance": 690.0, "name": "first"}
+        assert main([*base, "update", "2", "settings", "img_distance=700"]) == 0
+        assert json.loads(capsys.readouterr().out)["revision"] == 2
+        assert main([*base, "update", seeded["uuid"][:8], "name=second"]) == 0
+        assert json.loads(capsys.readouterr().out)["data"]["name"] == "second"
+        assert main([*base, "view", "s2", "--json"]) == 0
+        rows = json.loads(capsys.readouterr().out)
+        assert rows[0]["data"]["img_distance"] == 700
+        assert rows[0]["viewpoint"] == "s2"
+        assert main([*base, "anchor", "2", "settings"]) == 0
+        capsys.readouterr()
+        assert main([*base, "history", "settings"]) == 0
+        assert "(start)" in capsys.readouterr().out
+        assert main([*base, "ls", "--json"]) == 0
+        assert len(json.loads(capsys.readouterr().out)) == 4
+        assert main([*base, "update", "2", "settings", "nope=1"]) == 2
+        assert "allow_new" in capsys.readouterr().err
+        assert main([*base, "view"]) == 2
+        assert "usage: nx5d spice URL PROPOSAL view SCAN" in capsys.readouterr().err
+        assert (tmp_path / "data" / "p1" / "spice").is_dir()
+    finally:
+        registry().unregister("cli-folders")

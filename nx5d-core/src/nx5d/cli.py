@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__
-from .errors import Nx5dError
+from .errors import Nx5dError, SpiceError
 from .opening import open_repository
 from .plugins import registry
+from .spice.view import SpiceHistory, SpiceView
 from .tables import Table
 
 __all__ = ["main"]
@@ -59,6 +60,74 @@ def _ls(args: argparse.Namespace) -> int:
     return 0
 
 
+def _value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _split_fields(words: Sequence[str]) -> tuple[list[str], dict[str, Any]]:
+    """Separate positional words from ``field=value`` pairs (values parsed as JSON when they are JSON)."""
+    positional, fields = [], {}
+    for word in words:
+        name, sep, value = word.partition("=")
+        if sep and name.isidentifier():
+            fields[name] = _value(value)
+        else:
+            positional.append(word)
+    return positional, fields
+
+
+def _spice(args: argparse.Namespace) -> int:
+    options = {} if args.spice_url is None else {"spice_url": args.spice_url}
+    repo = open_repository(args.url, beamline=args.beamline, **options)
+    book = repo[args.proposal].spice
+    words, fields = _split_fields(args.words)
+    action = args.action
+
+    def need(n: int, usage: str) -> list[str]:
+        if len(words) != n:
+            raise SpiceError(f"usage: nx5d spice URL PROPOSAL {action} {usage}")
+        return words
+
+    result: Any
+    if action == "ls":
+        need(0, "")
+        result = book.ls()
+    elif action == "view":
+        (scan,) = need(1, "SCAN")
+        result = book.view(scan)
+    elif action == "history":
+        (handle,) = need(1, "HANDLE")
+        result = book.history(handle)
+    elif action == "seed":
+        (handle,) = need(1, "HANDLE field=value ...")
+        result = book.seed(handle, fields)
+    elif action in ("update", "resolve"):
+        if len(words) not in (1, 2):
+            raise SpiceError(f"usage: nx5d spice URL PROPOSAL {action} (SCAN HANDLE | UUID-PREFIX) field=value ...")
+        method = getattr(book, action)
+        extra = {"keep": args.keep} if action == "resolve" and args.keep else {}
+        result = method(*words, payload=fields, **extra)
+    elif action in ("anchor", "withdraw"):
+        scan, handle = need(2, "SCAN HANDLE")
+        result = getattr(book, action)(scan, handle)
+    else:  # pragma: no cover - argparse restricts the choices
+        raise SpiceError(f"unknown spice action {action!r}")
+    if isinstance(result, SpiceView):
+        payload = result.rows()
+    elif isinstance(result, SpiceHistory):
+        payload = result.records
+    else:
+        payload = result
+    if args.json or isinstance(result, dict):
+        print(json.dumps(payload, indent=2, default=str))
+    else:
+        print(repr(result))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nx5d", description="Find, list and load X-ray diffraction scan data.")
     parser.add_argument("--version", action="version", version=f"nx5d {__version__}")
@@ -74,6 +143,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--beamline", help="beamline plugin to use (default: the one that claims the URL)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_ls)
+
+    p = sub.add_parser(
+        "spice",
+        help="read and write a proposal's spice",
+        description="Spice of one proposal.  Actions: ls; view SCAN; history HANDLE; seed HANDLE f=v ...; "
+        "update SCAN HANDLE f=v ... (or update UUID-PREFIX f=v ...); anchor SCAN HANDLE; withdraw SCAN HANDLE; "
+        "resolve SCAN HANDLE [--keep UUID] [f=v ...].  Values are JSON where they parse as JSON (680.0, [50,120]), "
+        "else text.",
+    )
+    p.add_argument("url", help="repository URL pattern")
+    p.add_argument("proposal", help="proposal key")
+    p.add_argument("action", choices=["ls", "view", "history", "seed", "update", "anchor", "withdraw", "resolve"])
+    p.add_argument("words", nargs="*", help="scan, handle, uuid prefix and field=value arguments of the action")
+    p.add_argument("--beamline", help="beamline plugin to use")
+    p.add_argument("--spice-url", help="where spice is kept (default: the beamline's default location)")
+    p.add_argument("--keep", help="with resolve: uuid prefix of the conflicting record to keep")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_spice)
     return parser
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .handles import sanitize
 from .hookspecs import hookimpl
+from .spice.schema import schema_defaults
 
 if TYPE_CHECKING:
     from .model import Proposal, Repository, Scan
@@ -67,4 +68,5 @@ def nx5d_cook(scan: Scan, raw: Any, spice: Mapping[str, Any]) -> Any:
 
 @hookimpl(trylast=True)
 def nx5d_default_spice(proposal: Proposal) -> Mapping[str, Mapping[str, Any]]:
-    return {}
+    schemas = proposal._call("nx5d_spice_schema", "reading the spice schema")
+    return schema_defaults(schemas) if schemas else {}

@@ -35,6 +35,11 @@ __all__ = [
     "BeamlineFailure",
     "NotSupportedError",
     "OptionError",
+    "SpiceError",
+    "SpiceConflict",
+    "SpiceValidationError",
+    "SpiceNotFoundError",
+    "SpiceWarning",
 ]
 
 
@@ -128,3 +133,32 @@ class NotSupportedError(Nx5dError, NotImplementedError):
 
 class OptionError(Nx5dError, TypeError):
     """An option passed to :func:`nx5d.open` or a loader is unknown or invalid."""
+
+
+class SpiceError(Nx5dError):
+    """A spice operation cannot be carried out as asked."""
+
+
+class SpiceConflict(SpiceError):
+    """Two records claim the same revision of the same spice branch.
+
+    Happens when two writers update at once without a shared lock.  Nothing
+    is lost: both records stay; ``proposal.spice.resolve(...)`` writes the next
+    revision.  ``uuids`` names the records involved.
+    """
+
+    def __init__(self, message: str, uuids: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.uuids = uuids
+
+
+class SpiceValidationError(SpiceError, ValueError):
+    """Spice data does not fit its type's schema (unknown field, wrong type ...)."""
+
+
+class SpiceNotFoundError(SpiceError, LookupError):
+    """No spice record or branch matches what was asked for."""
+
+
+class SpiceWarning(UserWarning):
+    """A file in a spice folder could not be read as a record and was skipped (never deleted)."""

@@ -130,3 +130,12 @@ def nx5d_cook(scan: Scan, raw: Any, spice: Mapping[str, Any]) -> Any:
 @hookspec(firstresult=True)
 def nx5d_default_spice(proposal: Proposal) -> Mapping[str, Mapping[str, Any]] | None:
     """Spice used where a proposal has no records: ``{handle: {field: value}}``."""
+
+
+@hookspec(firstresult=True)
+def nx5d_spice_schema() -> Mapping[str, type] | None:
+    """Schemas of this beamline's spice types: ``{type_name: attrs class}``.
+
+    Records of a type with a schema are validated before they are written;
+    schema classes whose fields all have defaults also provide default spice.
+    """

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import Nx5dError, ScanNotFoundError, UrlPatternError
 from ..handles import KeyToHandle
+from ..spice.book import SpiceBook
 from ..tables import Table
 from ..url import UrlPattern
 from .children import Children
@@ -56,6 +57,7 @@ class Proposal(Children):
         self.key = key
         self.scan_k2h = scan_k2h
         self._nx5d_scan_url = url
+        self._nx5d_spice: SpiceBook | None = None
         self._init_children()
 
     # --- identity ----------------------------------------------------------
@@ -128,9 +130,16 @@ class Proposal(Children):
 
     # --- spice -------------------------------------------------------------
 
+    @property
+    def spice(self) -> SpiceBook:
+        """This proposal's spice: ``seed``, ``update``, ``anchor``, ``view`` ..."""
+        if self._nx5d_spice is None:
+            self._nx5d_spice = SpiceBook(self)
+        return self._nx5d_spice
+
     def default_spice(self) -> dict[str, dict[str, Any]]:
         """The beamline's default spice for this proposal: ``{handle: {field: value}}``."""
-        spice = self._call("nx5d_default_spice", f"default spice of {self._where()}", proposal=self)
+        spice = self._call("nx5d_default_spice", f"reading the default spice of {self._where()}", proposal=self)
         return {h: dict(d) for h, d in (spice or {}).items()}
 
     # --- display -----------------------------------------------------------

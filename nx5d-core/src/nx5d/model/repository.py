@@ -6,10 +6,11 @@ import html
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ProposalNotFoundError
+from ..errors import ProposalNotFoundError, UrlPatternError
 from ..fs import Storage
 from ..handles import KeyToHandle
 from ..listing import list_keys
+from ..spice.store import SpiceStore, make_store
 from ..tables import Table
 from ..url import DEFAULT_SCHEMES, UrlPattern
 from .children import Children
@@ -36,7 +37,10 @@ class Repository(Children):
     proposal_k2h, scan_k2h:
         Key-to-handle rules overriding the beamline's (``lambda k: f"p{k}"``).
     spice_url:
-        Where spice records are kept; ``''`` keeps them in memory.
+        Where spice records are kept: a folder URL pattern with ``{proposal}``,
+        ``''`` (in memory), a :class:`~nx5d.spice.SpiceStore` object, or
+        ``None`` for the default (a ``spice`` folder beside the data, see
+        :func:`nx5d.spice.default_locations`).
     storage_options:
         fsspec options for remote storage (credentials, endpoints ...).
     options:
@@ -52,7 +56,7 @@ class Repository(Children):
         *,
         proposal_k2h: KeyToHandle | None = None,
         scan_k2h: KeyToHandle | None = None,
-        spice_url: str | None = None,
+        spice_url: str | SpiceStore | None = None,
         storage_options: Mapping[str, Any] | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> None:
@@ -64,6 +68,7 @@ class Repository(Children):
         self.storage = Storage(storage_options)
         self._nx5d_beamline: str | None = None
         self._nx5d_registry: PluginRegistry | None = None
+        self._nx5d_spice_store: SpiceStore | None = None
         self._init_children()
 
     # --- plugin plumbing ---------------------------------------------------
@@ -94,6 +99,17 @@ class Repository(Children):
     def beamline_info(self) -> BeamlineInfo | None:
         """The serving beamline's self-description, if any."""
         return None if self.beamline is None else self.registry.info(self.beamline)
+
+    @property
+    def spice_store(self) -> SpiceStore:
+        """Where the spice records of this repository's proposals live (see ``spice_url``)."""
+        if self._nx5d_spice_store is None:
+            try:
+                pattern: UrlPattern | None = self.pattern
+            except UrlPatternError:
+                pattern = None
+            self._nx5d_spice_store = make_store(self.spice_url, pattern, self.storage)
+        return self._nx5d_spice_store
 
     @property
     def pattern(self) -> UrlPattern:

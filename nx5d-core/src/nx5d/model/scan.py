@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import NotSupportedError, Nx5dError, OptionError, UrlPatternError
-from ..spice.values import Settings, as_settings, fingerprint
+from ..spice.values import as_settings, fingerprint
+from ..spice.view import SpiceView
 from ..tables import Table
 
 if TYPE_CHECKING:
@@ -111,13 +112,16 @@ class Scan:
     # --- cooked ------------------------------------------------------------------
 
     @property
-    def spice(self) -> dict[str, Settings]:
-        """The spice this scan is cooked with: ``{handle: Settings}``."""
-        return as_settings(self.proposal.default_spice())
+    def spice(self) -> SpiceView:
+        """The spice view at this scan (what :attr:`cooked` uses)."""
+        return self.proposal.spice.view(self)
 
     def cook(self, spice: Mapping[str, Mapping[str, Any]] | None = None, **options: Any) -> Any:
-        """Cooked data, with the scan's spice unless ``spice`` (``{handle: {field: value}}``) is given."""
-        settings = self.spice if spice is None else as_settings(spice)
+        """Cooked data, with the scan's spice unless ``spice`` (``{handle: {field: value}}``) is given.
+
+        Raises :class:`~nx5d.errors.SpiceConflict` when the scan's spice is in conflict.
+        """
+        settings = self.spice.settings() if spice is None else as_settings(spice)
         raw = self.load(**options)
         key = fingerprint({"options": self._options(options), "spice": settings})
         if self._nx5d_cooked is None or self._nx5d_cooked[0] != key:

@@ -1,5 +1,33 @@
-"""Spice: versioned analysis settings that cooking receives."""
+"""Spice: versioned analysis settings that cooking receives.
 
+``proposal.spice`` (a :class:`SpiceBook`) seeds, updates, anchors, withdraws
+and resolves records; ``proposal.spice.view(scan)`` / ``scan.spice`` (a
+:class:`SpiceView`) is what applies at one scan.  Records live in a store:
+in memory (``spice_url=''``) or as one JSON file per record.
+"""
+
+from .book import SpiceBook
+from .record import FORMAT_VERSION, SpiceRecord
+from .schema import schema_defaults, validate
+from .store import FileSpiceStore, MemorySpiceStore, SpiceStore, default_locations, make_store, user_spice_home
 from .values import Settings, as_settings, fingerprint
+from .view import SpiceHistory, SpiceView
 
-__all__ = ["Settings", "as_settings", "fingerprint"]
+__all__ = [
+    "SpiceBook",
+    "SpiceView",
+    "SpiceHistory",
+    "SpiceRecord",
+    "FORMAT_VERSION",
+    "Settings",
+    "SpiceStore",
+    "MemorySpiceStore",
+    "FileSpiceStore",
+    "make_store",
+    "default_locations",
+    "user_spice_home",
+    "validate",
+    "schema_defaults",
+    "as_settings",
+    "fingerprint",
+]

@@ -1,0 +1,325 @@
+"""``proposal.spice``: seed, update, anchor, withdraw, view, history, resolve."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ScanNotFoundError, SpiceError, SpiceNotFoundError, SpiceValidationError
+from .record import SpiceRecord, new_record
+from .resolve import ScanOrder, applicable_anchor, branches, latest, resolve_view
+from .schema import validate
+from .store import SpiceStore
+from .view import SpiceHistory, SpiceView, ViewEntry
+
+if TYPE_CHECKING:
+    from ..model import Proposal, Scan
+
+__all__ = ["SpiceBook"]
+
+
+def _merge(payload: Mapping[str, Any] | None, data: Mapping[str, Any]) -> dict[str, Any]:
+    if payload is not None and not isinstance(payload, Mapping):
+        raise SpiceValidationError(f"spice payload must be a mapping, not {type(payload).__name__}")
+    return {**(payload or {}), **data}
+
+
+def _same(a: Any, b: Any) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+class SpiceBook:
+    """The spice of one proposal (``proposal.spice``).
+
+    Every change writes a new immutable record; nothing is ever modified or
+    deleted.  Scans can be named by key, by handle, or by the scan object.
+    Methods that write return the resulting record as a plain dict.
+    """
+
+    def __init__(self, proposal: Proposal) -> None:
+        self.proposal = proposal
+
+    @property
+    def store(self) -> SpiceStore:
+        """Where this proposal's records live."""
+        return self.proposal.repository.spice_store
+
+    @property
+    def _key(self) -> str:
+        return self.proposal.key
+
+    # --- reading ---------------------------------------------------------------
+
+    def records(self) -> list[SpiceRecord]:
+        """Every readable record of the proposal, in scan order of anchors, then revision."""
+        order = self._order()
+        return sorted(self.store.records(self._key), key=lambda r: (r.handle, order.position(r.anchor), r.revision))
+
+    def _order(self) -> ScanOrder:
+        return ScanOrder(list(self.proposal._listing()))
+
+    def _viewpoint(self, scan: Scan | str) -> str:
+        """The scan key for a scan object, key or handle (must exist)."""
+        if not isinstance(scan, str):
+            return scan.key
+        for refresh in (False, True):
+            listing = self.proposal._listing(refresh=refresh)
+            by_handle = [k for k, h in listing.items() if h == scan]
+            if scan in listing and by_handle and by_handle != [scan]:
+                raise SpiceError(
+                    f"{scan!r} is the key of one scan and the handle of another ({by_handle[0]!r}) in "
+                    f"proposal {self._key!r}; pass the scan object"
+                )
+            if scan in listing:
+                return scan
+            if by_handle:
+                return by_handle[0]
+        raise ScanNotFoundError(f"proposal {self._key!r} has no scan with key or handle {scan!r}")
+
+    def _handle_of(self, key: str) -> str:
+        return self.proposal._listing().get(key, key)
+
+    def view(self, scan: Scan | str) -> SpiceView:
+        """The spice applying at ``scan``: per handle, the latest revision of the nearest branch."""
+        viewpoint = self._viewpoint(scan)
+        resolutions = resolve_view(self.store.records(self._key), self._order(), viewpoint)
+        defaults = self.proposal.default_spice()
+        handles = sorted(set(resolutions) | set(defaults))
+        entries = {h: ViewEntry(h, resolutions.get(h), defaults.get(h)) for h in handles}
+        return SpiceView(viewpoint, self._handle_of(viewpoint), entries)
+
+    def history(self, handle: str) -> SpiceHistory:
+        """Every record of ``handle``: its branches and revisions, conflicts marked."""
+        rows = self._rows([r for r in self.records() if r.handle == handle])
+        if not rows:
+            raise SpiceNotFoundError(f"proposal {self._key!r} has no spice {handle!r}")
+        return SpiceHistory(f"spice {handle!r} of proposal {self._key}", rows)
+
+    def ls(self) -> SpiceHistory:
+        """Every record of the proposal."""
+        return SpiceHistory(f"spice of proposal {self._key} ({self.store.description})", self._rows(self.records()))
+
+    def _rows(self, records: list[SpiceRecord]) -> list[dict[str, Any]]:
+        counts: dict[tuple[str, str, int], int] = {}
+        for r in records:
+            counts[(*r.branch, r.revision)] = counts.get((*r.branch, r.revision), 0) + 1
+        return [{**r.to_dict(), "conflict": counts[(*r.branch, r.revision)] > 1} for r in records]
+
+    # --- writing ---------------------------------------------------------------
+
+    def _validate(self, record: SpiceRecord) -> None:
+        if record.data is None:
+            return
+        schemas = self.proposal._call("nx5d_spice_schema", "reading the spice schema") or {}
+        schema = schemas.get(record.type)
+        if schema is not None:
+            validate(schema, record.data, f"spice {record.handle!r} of proposal {self._key!r}")
+
+    def _write(self, record: SpiceRecord) -> dict[str, Any]:
+        self._validate(record)
+        self.store.write(self._key, record)
+        return record.to_dict()
+
+    def seed(
+        self,
+        handle: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        type: str | None = None,  # noqa: A002 - the record field's name
+        exist_ok: bool = True,
+        author: str | None = None,
+        note: str | None = None,
+        **data: Any,
+    ) -> dict[str, Any]:
+        """Create revision 1 of ``handle`` for the whole proposal (anchor ``''``).
+
+        Idempotent: if ``handle`` was seeded before, the existing latest record
+        is returned and nothing is written (``exist_ok=False`` raises instead).
+        ``payload`` takes fields whose names are not valid keywords.
+        """
+        fields = _merge(payload, data)
+        with self.store.transaction(self._key):
+            existing = branches(self.store.records(self._key)).get((handle, ""))
+            if existing:
+                if not exist_ok:
+                    raise SpiceError(f"spice {handle!r} of proposal {self._key!r} is already seeded")
+                return latest(existing).record.to_dict()
+            record = new_record(
+                type=type or handle, handle=handle, revision=1, anchor="", data=fields, author=author, note=note
+            )
+            return self._write(record)
+
+    def update(
+        self,
+        target: Scan | str,
+        handle: str | None = None,
+        /,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        allow_new: bool = False,
+        author: str | None = None,
+        note: str | None = None,
+        **data: Any,
+    ) -> dict[str, Any]:
+        """Write a new revision of the branch of ``handle`` that applies at scan ``target``.
+
+        ``update(uuid_prefix, **data)`` (no handle) updates the branch of the
+        record whose uuid starts with ``uuid_prefix``.  Fields not present
+        already are refused unless ``allow_new``; when nothing changes, nothing
+        is written and the current record is returned.
+        """
+        changes = _merge(payload, data)
+        with self.store.transaction(self._key):
+            records = self.store.records(self._key)
+            handle, anchor = self._branch_of(records, target, handle)
+            current = latest(branches(records)[(handle, anchor)]).record
+            if current.data is None:
+                raise SpiceError(
+                    f"spice {handle!r} is withdrawn from {anchor or 'the proposal start'!r} on; "
+                    f"seed it or anchor it again before updating"
+                )
+            unknown = sorted(set(changes) - set(current.data))
+            if unknown and not allow_new:
+                raise SpiceValidationError(
+                    f"spice {handle!r} has no field(s) {', '.join(unknown)} (fields: {', '.join(current.data)}); "
+                    f"pass allow_new=True to add fields"
+                )
+            merged = {**current.data, **changes}
+            if _same(merged, current.data):
+                return current.to_dict()
+            record = new_record(
+                type=current.type,
+                handle=handle,
+                revision=current.revision + 1,
+                anchor=anchor,
+                data=merged,
+                author=author,
+                note=note,
+            )
+            return self._write(record)
+
+    def anchor(self, scan: Scan | str, handle: str, *, author: str | None = None, note: str | None = None) -> dict:
+        """Start a new branch of ``handle`` from ``scan`` on, carrying the data that applies there.
+
+        If a branch is already anchored at ``scan`` its latest record is returned.
+        """
+        viewpoint = self._viewpoint(scan)
+        with self.store.transaction(self._key):
+            grouped = branches(self.store.records(self._key))
+            if (handle, viewpoint) in grouped:
+                return latest(grouped[(handle, viewpoint)]).record.to_dict()
+            source = applicable_anchor(grouped, self._order(), handle, viewpoint)
+            if source is None:
+                raise SpiceNotFoundError(f"no spice {handle!r} applies at scan {viewpoint!r}; seed it first")
+            current = latest(grouped[(handle, source)]).record
+            record = new_record(
+                type=current.type,
+                handle=handle,
+                revision=1,
+                anchor=viewpoint,
+                data=current.data,
+                author=author,
+                note=note,
+            )
+            return self._write(record)
+
+    def withdraw(self, scan: Scan | str, handle: str, *, author: str | None = None, note: str | None = None) -> dict:
+        """Withdraw ``handle`` from ``scan`` on (``''``: for the whole proposal); defaults apply again."""
+        viewpoint = "" if scan == "" else self._viewpoint(scan)
+        with self.store.transaction(self._key):
+            grouped = branches(self.store.records(self._key))
+            source = applicable_anchor(grouped, self._order(), handle, viewpoint) if viewpoint else ""
+            if source is None or (handle, source) not in grouped:
+                raise SpiceNotFoundError(f"no spice {handle!r} applies at {viewpoint or 'the proposal start'!r}")
+            current = latest(grouped[(handle, source)]).record
+            if current.data is None:
+                return current.to_dict()
+            revision = current.revision + 1 if source == viewpoint else 1
+            record = new_record(
+                type=current.type,
+                handle=handle,
+                revision=revision,
+                anchor=viewpoint,
+                data=None,
+                author=author,
+                note=note,
+            )
+            return self._write(record)
+
+    def resolve(
+        self,
+        target: Scan | str,
+        handle: str | None = None,
+        /,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        keep: str | None = None,
+        author: str | None = None,
+        note: str | None = None,
+        **data: Any,
+    ) -> dict[str, Any]:
+        """End a conflict by writing the next revision of the conflicting branch.
+
+        Name the branch by scan and handle, or by a uuid prefix of one of the
+        conflicting records (which is then kept).  ``keep=uuid_prefix`` chooses
+        the record whose data continues; ``**data`` / ``payload`` change or
+        give the data explicitly.
+        """
+        changes = _merge(payload, data)
+        by_uuid = handle is None
+        with self.store.transaction(self._key):
+            records = self.store.records(self._key)
+            handle, anchor = self._branch_of(records, target, handle)
+            state = latest(branches(records)[(handle, anchor)])
+            if state.clean:
+                return state.record.to_dict()
+            if keep is None and by_uuid and any(u.startswith(str(target)) for u in state.uuids):
+                keep = str(target)
+            base: dict[str, Any] = {}
+            if keep is not None:
+                chosen = [r for r in state.records if r.uuid.startswith(keep)]
+                if len(chosen) != 1:
+                    raise SpiceNotFoundError(f"{keep!r} names none or several of the conflicting records {state.uuids}")
+                base = dict(chosen[0].data or {})
+            elif not changes:
+                raise SpiceError(
+                    f"spice {handle!r} conflicts between {', '.join(state.uuids)}; say which to keep (keep=...) "
+                    f"or give the data"
+                )
+            record = new_record(
+                type=state.records[0].type,
+                handle=handle,
+                revision=state.revision + 1,
+                anchor=anchor,
+                data={**base, **changes},
+                author=author,
+                note=note,
+            )
+            return self._write(record)
+
+    def _branch_of(self, records: list[SpiceRecord], target: Scan | str, handle: str | None) -> tuple[str, str]:
+        """``(handle, anchor)`` named by a scan + handle, or by a uuid prefix."""
+        grouped = branches(records)
+        if handle is None:
+            if not isinstance(target, str) or len(target) < 4:
+                raise SpiceError("name a spice branch by (scan, handle) or by a uuid prefix of at least 4 characters")
+            found = {r.branch for r in records if r.uuid.startswith(target)}
+            if not found:
+                raise SpiceNotFoundError(f"no spice record of proposal {self._key!r} has a uuid starting {target!r}")
+            if len(found) > 1:
+                raise SpiceError(f"uuid prefix {target!r} matches records of several branches; give more characters")
+            return found.pop()
+        viewpoint = self._viewpoint(target)
+        anchor = applicable_anchor(grouped, self._order(), handle, viewpoint)
+        if anchor is None:
+            raise SpiceNotFoundError(f"no spice {handle!r} applies at scan {viewpoint!r}; seed it first")
+        return handle, anchor
+
+    # --- display -----------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return repr(self.ls())
+
+    def _repr_html_(self) -> str:
+        return self.ls()._repr_html_()

@@ -1,0 +1,167 @@
+"""The spice that applies at one scan, as cooking receives it and as people read it."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from ..errors import SpiceConflict
+from ..tables import Table
+from .resolve import Resolution
+from .values import Settings
+
+__all__ = ["ViewEntry", "SpiceView", "SpiceHistory"]
+
+VIEW_COLUMNS = ("viewpoint", "handle", "clean", "revision", "uuid", "anchor", "data", "from defaults")
+
+
+@attrs.frozen
+class ViewEntry:
+    """One handle of a view: the applicable record(s) and the beamline's defaults."""
+
+    handle: str
+    resolution: Resolution | None
+    defaults: Mapping[str, Any] | None
+
+    @property
+    def clean(self) -> bool:
+        """No conflict among the applicable records."""
+        return self.resolution is None or self.resolution.clean
+
+    @property
+    def withdrawn(self) -> bool:
+        """The applicable branch is withdrawn (defaults, if any, apply instead)."""
+        return self.resolution is not None and self.resolution.withdrawn
+
+    @property
+    def data(self) -> dict[str, Any] | None:
+        """Defaults overlaid with the record's data (``None``: nothing applies)."""
+        record_data = None
+        if self.resolution is not None:
+            record_data = self.resolution.record.data  # raises SpiceConflict when not clean
+        if record_data is None:
+            return None if self.defaults is None else dict(self.defaults)
+        return {**(self.defaults or {}), **record_data}
+
+    @property
+    def from_defaults(self) -> list[str]:
+        """Fields whose values come from the beamline's defaults, not from a record."""
+        if self.defaults is None:
+            return []
+        record = None if self.resolution is None or not self.resolution.clean else self.resolution.records[0]
+        given = set() if record is None or record.data is None else set(record.data)
+        return [f for f in self.defaults if f not in given]
+
+    def row(self, viewpoint: str) -> dict[str, Any]:
+        res = self.resolution
+        record = res.records[0] if res is not None and res.clean else None
+        if not self.clean:
+            data: Any = f"CONFLICT between records {', '.join(u[:8] for u in res.uuids)}"  # type: ignore[union-attr]
+        elif self.withdrawn and self.defaults is None:
+            data = "withdrawn"
+        else:
+            data = self.data
+        return {
+            "viewpoint": viewpoint,
+            "handle": self.handle,
+            "clean": self.clean,
+            "revision": None if res is None else res.revision,
+            "uuid": None if res is None else ", ".join(u[:6] for u in res.uuids),
+            "anchor": None if res is None else res.anchor,
+            "data": data,
+            "from defaults": "all"
+            if self.defaults is not None and (record is None or record.data is None)
+            else ", ".join(self.from_defaults),
+        }
+
+
+class SpiceView(Mapping[str, Settings]):
+    """The spice applying at one scan: ``{handle: Settings}`` plus where each value came from.
+
+    ``view["settings"].img_center`` reads a value; a handle whose records
+    conflict raises :class:`~nx5d.errors.SpiceConflict` when read.  In Jupyter
+    the view renders as a table (viewpoint, handle, clean, revision, uuid,
+    anchor, data, fields taken from defaults).
+    """
+
+    def __init__(self, viewpoint: str, viewpoint_handle: str, entries: Mapping[str, ViewEntry]) -> None:
+        self.viewpoint = viewpoint
+        self.viewpoint_handle = viewpoint_handle
+        self.entries = dict(entries)
+
+    def __getitem__(self, handle: str) -> Settings:
+        entry = self.entries[handle]
+        data = entry.data
+        if data is None:
+            raise KeyError(handle)
+        return Settings(data, handle)
+
+    def __iter__(self) -> Iterator[str]:
+        return (h for h, e in self.entries.items() if not e.clean or e.data is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    @property
+    def conflicts(self) -> list[ViewEntry]:
+        """Entries whose latest revision is claimed by more than one record."""
+        return [e for e in self.entries.values() if not e.clean]
+
+    @property
+    def clean(self) -> bool:
+        """Whether no handle is in conflict."""
+        return not self.conflicts
+
+    def settings(self) -> dict[str, Settings]:
+        """Everything cooking receives; :class:`SpiceConflict` if any handle is in conflict."""
+        if self.conflicts:
+            uuids = tuple(u for e in self.conflicts for u in e.resolution.uuids)  # type: ignore[union-attr]
+            names = ", ".join(f"{e.handle!r} ({', '.join(e.resolution.uuids)})" for e in self.conflicts)  # type: ignore[union-attr]
+            message = f"spice at scan {self.viewpoint!r} is in conflict for {names}"
+            raise SpiceConflict(f"{message}; resolve with proposal.spice.resolve(...)", uuids)
+        return {h: self[h] for h in self}
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per handle, as shown in the table."""
+        return [e.row(self.viewpoint_handle) for e in self.entries.values()]
+
+    def _table(self) -> Table:
+        return Table(VIEW_COLUMNS, self.rows(), title=f"spice at scan {self.viewpoint} ({self.viewpoint_handle})")
+
+    def __repr__(self) -> str:
+        return self._table().to_text()
+
+    def _repr_html_(self) -> str:
+        return self._table().to_html()
+
+
+class SpiceHistory:
+    """A list of spice records rendered as a table (``history``, ``ls``)."""
+
+    COLUMNS = ("handle", "anchor", "revision", "uuid", "created", "author", "note", "type", "data", "conflict")
+
+    def __init__(self, title: str, records: list[dict[str, Any]]) -> None:
+        self.title = title
+        self.records = records
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.records[index]
+
+    def _table(self) -> Table:
+        rows = [{**r, "uuid": r["uuid"][:8], "anchor": r["anchor"] or "(start)"} for r in self.records]
+        return Table(self.COLUMNS, rows, title=self.title)
+
+    def __repr__(self) -> str:
+        return self._table().to_text()
+
+    def _repr_html_(self) -> str:
+        return self._table().to_html() if self.records else f"<p>{html.escape(self.title)}: no records</p>"
