@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from .fs import Storage
     from .info import BeamlineInfo
     from .model import Proposal, Repository, Scan
     from .url import UrlPattern
@@ -46,8 +47,10 @@ def nx5d_beamline_info() -> BeamlineInfo:
 
 
 @hookspec(firstresult=True)
-def nx5d_claim(pattern: UrlPattern) -> float | None:
+def nx5d_claim(pattern: UrlPattern, storage: Storage) -> float | None:
     """How confidently this beamline can serve the repository ``pattern``.
+
+    ``storage`` reads with the ``storage_options`` given to :func:`nx5d.open`.
 
     Return a number in ``(0, 1]`` (``1``: certainly mine, e.g. a scheme only
     this plugin serves; ``0.5``: the layout looks right) or ``None`` when the

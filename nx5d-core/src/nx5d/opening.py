@@ -6,6 +6,7 @@ from typing import Any
 
 from . import plugins
 from .errors import BeamlineFailure, OptionError, UrlPatternError
+from .fs import Storage
 from .model import Repository
 from .model.repository import parse_pattern
 from .plugins import PluginRegistry
@@ -56,7 +57,7 @@ def open_repository(
     if not isinstance(url, str):
         raise UrlPatternError(f"a repository URL must be a string, not {type(url).__name__}")
     if beamline is None:
-        beamline, _ = reg.choose(url)
+        beamline, _ = reg.choose(url, Storage(options.get("storage_options")))
         info = reg.info(beamline)
     else:
         info = reg.info(beamline)

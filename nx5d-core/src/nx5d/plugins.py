@@ -33,6 +33,7 @@ from .errors import (
     Nx5dError,
     PluginApiMismatchError,
 )
+from .fs import Storage
 from .hookspecs import PLUGIN_API, PROJECT
 from .info import BeamlineInfo
 from .url import DEFAULT_SCHEMES, UrlPattern
@@ -319,15 +320,16 @@ class PluginRegistry:
             who = f"beamline {beamline!r}" if beamline else "the repository's own code"
             raise BeamlineFailure(f"{who} failed while {context}: {type(exc).__name__}: {exc}") from exc
 
-    def choose(self, url: str) -> tuple[str, UrlPattern]:
+    def choose(self, url: str, storage: Storage | None = None) -> tuple[str, UrlPattern]:
         """The beamline that claims ``url`` most confidently, and the parsed pattern."""
         self.load_all()
         pattern = UrlPattern(url, schemes=self.schemes())
+        storage = storage or Storage()
         claims: list[tuple[float, str]] = []
         problems: list[str] = []
         for name in self.loaded():
             try:
-                confidence = self.caller(name, "nx5d_claim")(pattern=pattern)
+                confidence = self.caller(name, "nx5d_claim")(pattern=pattern, storage=storage)
             except Exception as exc:  # noqa: BLE001 - a failing claim must not stop the others
                 problems.append(f"{name}: claim failed: {type(exc).__name__}: {exc}")
                 continue

@@ -1,0 +1,415 @@
+"""Fast loading of detector frames stored one file per frame.
+
+Thousands of small detector images (one TIFF per frame, as Pilatus detectors
+write them) are read and decoded by a thread pool straight into one
+preallocated array, so memory stays at the size of the result and per-file
+Python work stays small.  Plain (strip-organised, uncompressed or deflate)
+TIFF files are parsed here and inflated with libdeflate when ``imagecodecs``
+is installed (else the standard library's zlib); any other image file goes to
+a ``fallback`` decoder the caller supplies (e.g. ``tifffile.imread``).
+
+Used by beamline plugins through :func:`load_frames` (an in-memory array)
+and :func:`lazy_frames` (a dask array, chunked by frames).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import struct
+import threading
+import warnings
+import zlib
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from typing import Any
+
+import attrs
+import numpy as np
+
+from .errors import CorruptDataError, MissingDataError, OptionError
+from .fs import Storage
+from .progress import progress
+
+try:  # libdeflate is several times faster than zlib for detector frames
+    from imagecodecs import deflate_decode as _deflate_into
+except ImportError:  # pragma: no cover - exercised where imagecodecs is absent
+    _deflate_into = None
+
+__all__ = ["Region", "Frames", "StripTiff", "parse_tiff", "decode_frame", "load_frames", "lazy_frames", "MISSING_VALUE"]
+
+#: Value written into frames that are missing when ``missing="mask"``
+#: (Pilatus detectors use -1 for "no data").
+MISSING_VALUE = -1
+
+Decoder = Callable[[bytes], np.ndarray]
+
+_TIFF_TYPES = {1: "B", 3: "H", 4: "I", 16: "Q"}
+_SAMPLE_KIND = {1: "u", 2: "i", 3: "f"}
+_DEFLATE = (8, 32946)
+_NONE = 1
+
+
+@attrs.frozen
+class StripTiff:
+    """The layout of a single-image, strip-organised TIFF file."""
+
+    shape: tuple[int, int]
+    dtype: np.dtype
+    compression: int
+    rows_per_strip: int
+    offsets: tuple[int, ...]
+    counts: tuple[int, ...]
+
+
+def parse_tiff(data: bytes) -> StripTiff | None:
+    """The strip layout of ``data`` if the fast path can decode it, else ``None``.
+
+    Handles classic little- and big-endian TIFF with one sample per pixel,
+    uncompressed or deflate, without predictor.  Anything else (tiles,
+    BigTIFF, predictors, other codecs) returns ``None``.
+    """
+    if len(data) < 8:
+        return None
+    order = {b"II": "<", b"MM": ">"}.get(data[:2])
+    if order is None or struct.unpack_from(order + "H", data, 2)[0] != 42:
+        return None
+    (ifd,) = struct.unpack_from(order + "I", data, 4)
+    if ifd + 2 > len(data):
+        return None
+    (count,) = struct.unpack_from(order + "H", data, ifd)
+    if ifd + 2 + 12 * count > len(data):
+        return None
+    tags: dict[int, tuple[int, ...]] = {}
+    entry = struct.Struct(order + "HHI4s")
+    for i in range(count):
+        tag, kind, n, raw = entry.unpack_from(data, ifd + 2 + 12 * i)
+        code = _TIFF_TYPES.get(kind)
+        if code is None:
+            continue
+        size = struct.calcsize(code) * n
+        if size <= 4:
+            tags[tag] = struct.unpack_from(f"{order}{n}{code}", raw)
+        else:
+            (where,) = struct.unpack_from(order + "I", raw)
+            if where + size > len(data):
+                return None
+            tags[tag] = struct.unpack_from(f"{order}{n}{code}", data, where)
+    try:
+        width, height = tags[256][0], tags[257][0]
+        bits = tags.get(258, (1,))[0]
+        compression = tags.get(259, (1,))[0]
+        offsets, counts = tags[273], tags[279]
+    except KeyError:
+        return None
+    if tags.get(277, (1,))[0] != 1 or tags.get(317, (1,))[0] != 1 or compression not in (_NONE, *_DEFLATE):
+        return None
+    kind = _SAMPLE_KIND.get(tags.get(339, (1,))[0])
+    if kind is None or bits not in (8, 16, 32, 64) or len(offsets) != len(counts):
+        return None
+    dtype = np.dtype(f"{order}{kind}{bits // 8}")
+    rows = tags.get(278, (height,))[0]
+    return StripTiff((height, width), dtype, compression, min(rows, height), tuple(offsets), tuple(counts))
+
+
+def _inflate(src: bytes, dst: np.ndarray) -> int:
+    if _deflate_into is not None:
+        return len(_deflate_into(src, out=dst))
+    plain = zlib.decompress(src)
+    n = min(len(plain), dst.nbytes)
+    dst[:n] = np.frombuffer(plain, np.uint8, n)
+    return len(plain)
+
+
+def _decode_strips(data: bytes, layout: StripTiff, out: np.ndarray, where: str) -> None:
+    """Decode every strip of ``data`` into the C-contiguous 2-D array ``out``."""
+    target = out.reshape(-1).view(np.uint8)
+    row_bytes = layout.shape[1] * layout.dtype.itemsize
+    strip_bytes = layout.rows_per_strip * row_bytes
+    start = 0
+    for offset, count in zip(layout.offsets, layout.counts, strict=True):
+        end = min(start + strip_bytes, target.size)
+        chunk = data[offset : offset + count]
+        if len(chunk) != count:
+            raise CorruptDataError(f"{where} is truncated: an image strip ends after {len(data)} bytes")
+        if layout.compression == _NONE:
+            target[start:end] = np.frombuffer(chunk, np.uint8, end - start)
+            got = end - start
+        else:
+            try:
+                got = _inflate(chunk, target[start:end])
+            except (ValueError, RuntimeError, zlib.error) as exc:
+                raise CorruptDataError(f"{where}: image data cannot be decompressed ({exc})") from None
+        if got != end - start:
+            raise CorruptDataError(f"{where}: image strip holds {got} bytes, {end - start} expected")
+        start = end
+    if start != target.size:
+        raise CorruptDataError(f"{where}: image strips cover {start} of {target.size} bytes")
+    if not layout.dtype.isnative:
+        out.byteswap(inplace=True)
+
+
+def decode_frame(data: bytes, where: str, fallback: Decoder | None = None) -> np.ndarray:
+    """Decode one image file's bytes into a new 2-D array (``CorruptDataError`` naming ``where``)."""
+    layout = parse_tiff(data)
+    if layout is not None:
+        out = np.empty(layout.shape, layout.dtype.newbyteorder("="))
+        _decode_strips(data, layout, out, where)
+        return out
+    if fallback is None:
+        raise CorruptDataError(f"{where} is not an image this loader can read")
+    try:
+        frame = np.asarray(fallback(data))
+    except Exception as exc:  # noqa: BLE001 - any decoder failure means a bad file
+        raise CorruptDataError(f"{where} cannot be decoded: {type(exc).__name__}: {exc}") from None
+    if frame.ndim != 2:
+        raise CorruptDataError(f"{where} holds an image of shape {frame.shape}, a 2-D frame was expected")
+    return frame
+
+
+@attrs.frozen
+class Region:
+    """Which pixels of each frame to keep: a region of interest and a stride.
+
+    ``roi`` is ``(row_start, row_stop, col_start, col_stop)`` in full-frame
+    pixels (Python slice semantics, ``None`` for open ends); ``reduce`` keeps
+    every n-th row and column, starting with the first.
+    """
+
+    roi: tuple[int | None, int | None, int | None, int | None] | None = None
+    reduce: int = 1
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.reduce, int) or isinstance(self.reduce, bool) or self.reduce < 1:
+            raise OptionError(f"reduce must be a whole number >= 1, not {self.reduce!r}")
+        if self.roi is not None and len(self.roi) != 4:
+            raise OptionError(f"roi must be (row_start, row_stop, col_start, col_stop), not {self.roi!r}")
+
+    def slices(self, shape: tuple[int, int]) -> tuple[slice, slice]:
+        """The row and column slices for frames of ``shape``."""
+        r0, r1, c0, c1 = self.roi or (None, None, None, None)
+        rows = slice(*slice(r0, r1).indices(shape[0])[:2], self.reduce)
+        cols = slice(*slice(c0, c1).indices(shape[1])[:2], self.reduce)
+        if rows.start >= rows.stop or cols.start >= cols.stop:
+            raise OptionError(f"roi {self.roi!r} selects no pixels of frames of shape {shape}")
+        return rows, cols
+
+    def shape(self, shape: tuple[int, int]) -> tuple[int, int]:
+        """The shape of a selected frame."""
+        rows, cols = self.slices(shape)
+        return len(range(rows.start, rows.stop, rows.step)), len(range(cols.start, cols.stop, cols.step))
+
+    @property
+    def full(self) -> bool:
+        """Whether whole frames are kept."""
+        return self.roi is None and self.reduce == 1
+
+
+@attrs.frozen
+class Frames:
+    """Loaded frames: the pixel data and what is known about them.
+
+    Attributes
+    ----------
+    data:
+        ``(frames, rows, cols)``: a numpy array, or a dask array when lazy.
+    frame_shape:
+        The full detector frame ``(rows, cols)`` (before region and stride).
+    missing:
+        Which frames were missing (``missing="mask"``); ``None`` when lazy.
+    """
+
+    data: Any
+    frame_shape: tuple[int, int]
+    missing: np.ndarray | None
+
+
+class _FrameReader:
+    """Reads and decodes frames of one scan into a given output array."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        urls: Sequence[str],
+        region: Region,
+        frame_shape: tuple[int, int],
+        dtype: np.dtype,
+        missing: str,
+        fallback: Decoder | None,
+    ) -> None:
+        self.storage = storage
+        self.urls = urls
+        self.region = region
+        self.frame_shape = frame_shape
+        self.dtype = dtype
+        self.missing = missing
+        self.fallback = fallback
+        self.slices = region.slices(frame_shape)
+        self.local = Storage.local_path(urls[0]) is not None if urls else True
+
+    def _blobs(self, indices: range) -> list[bytes | None]:
+        urls = [self.urls[i] for i in indices]
+        if not self.local:
+            with contextlib.suppress(MissingDataError):
+                return list(self.storage.read_many(urls))
+        out: list[bytes | None] = []
+        for i, url in zip(indices, urls, strict=True):
+            try:
+                out.append(self.storage.read_bytes(url))
+            except MissingDataError:
+                if self.missing == "raise":
+                    raise MissingDataError(f"frame {i}: {url} does not exist") from None
+                out.append(None)
+        return out
+
+    def read(self, indices: range, out: np.ndarray, missing_mask: np.ndarray, stop: threading.Event | None) -> None:
+        """Decode frames ``indices`` into ``out[k]`` (``k`` counting from 0 within ``out``)."""
+        scratch: np.ndarray | None = None
+        for k, (i, blob) in enumerate(zip(indices, self._blobs(indices), strict=True)):
+            if stop is not None and stop.is_set():
+                return
+            if blob is None:
+                out[k] = MISSING_VALUE
+                missing_mask[k] = True
+                continue
+            url = self.urls[i]
+            layout = parse_tiff(blob)
+            if layout is not None and layout.shape == self.frame_shape and layout.dtype.newbyteorder("=") == self.dtype:
+                if self.region.full:
+                    _decode_strips(blob, layout, out[k], url)
+                    continue
+                if scratch is None:
+                    scratch = np.empty(self.frame_shape, self.dtype)
+                _decode_strips(blob, layout, scratch, url)
+                frame = scratch
+            else:
+                frame = decode_frame(blob, url, self.fallback)
+                if frame.shape != self.frame_shape:
+                    raise CorruptDataError(
+                        f"{url} (frame {i}) has shape {frame.shape}, unlike the scan's frames {self.frame_shape}"
+                    )
+            out[k] = frame[self.slices]
+
+
+def _first_frame(storage: Storage, urls: Sequence[str], fallback: Decoder | None) -> np.ndarray:
+    for url in urls:
+        try:
+            blob = storage.read_bytes(url)
+        except MissingDataError:
+            continue
+        return decode_frame(blob, url, fallback)
+    raise MissingDataError(f"none of the {len(urls)} frames exists (first: {urls[0] if urls else 'none'})")
+
+
+def _check_missing(missing: str) -> None:
+    if missing not in ("raise", "mask"):
+        raise OptionError(f"missing must be 'raise' or 'mask', not {missing!r}")
+
+
+def load_frames(
+    storage: Storage,
+    urls: Sequence[str],
+    *,
+    region: Region | None = None,
+    missing: str = "raise",
+    fallback: Decoder | None = None,
+    workers: int | None = None,
+    desc: str = "loading frames",
+) -> Frames:
+    """Read and decode one image file per frame into a ``(frames, rows, cols)`` array.
+
+    Parameters
+    ----------
+    storage:
+        Where the files are read from.
+    urls:
+        One URL per frame, in frame order.
+    region:
+        Region of interest and stride (default: whole frames).
+    missing:
+        ``"raise"``: a missing file raises :class:`MissingDataError` naming
+        it; ``"mask"``: missing frames are filled with :data:`MISSING_VALUE`,
+        flagged in the returned mask, and a warning names how many.
+    fallback:
+        Decoder for files the built-in TIFF reader does not handle.
+    workers:
+        Threads (default: the number of CPUs).
+
+    Returns
+    -------
+    Frames
+        The frames (dtype as stored, e.g. int32) with the flags of missing frames.
+    """
+    _check_missing(missing)
+    region = region or Region()
+    urls = list(urls)
+    first = _first_frame(storage, urls, fallback)
+    reader = _FrameReader(storage, urls, region, first.shape, first.dtype, missing, fallback)
+    out = np.empty((len(urls), *region.shape(first.shape)), first.dtype)
+    missing_mask = np.zeros(len(urls), bool)
+    batch = 32 if reader.local else 256
+    batches = [range(i, min(i + batch, len(urls))) for i in range(0, len(urls), batch)]
+    stop = threading.Event()
+    n = workers or os.cpu_count() or 1
+    with progress(len(urls), desc, unit="frame") as bar, ThreadPoolExecutor(n) as pool:
+        futures = {
+            pool.submit(reader.read, b, out[b.start : b.stop], missing_mask[b.start : b.stop], stop): b for b in batches
+        }
+        try:
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=0.1, return_when=FIRST_EXCEPTION)
+                for future in done:
+                    future.result()
+                    bar.update(len(futures[future]))
+        except BaseException:
+            stop.set()
+            for future in futures:
+                future.cancel()
+            raise
+    if missing_mask.any():
+        warnings.warn(
+            f"{int(missing_mask.sum())} of {len(urls)} frames are missing (first: "
+            f"{urls[int(np.argmax(missing_mask))]}); they hold {MISSING_VALUE} and are flagged",
+            stacklevel=2,
+        )
+    return Frames(out, first.shape, missing_mask)
+
+
+def lazy_frames(
+    storage: Storage,
+    urls: Sequence[str],
+    *,
+    region: Region | None = None,
+    missing: str = "raise",
+    fallback: Decoder | None = None,
+    chunk: int = 64,
+) -> Frames:
+    """The frames as a dask array, ``chunk`` frames per block, decoded on demand.
+
+    The first frame is read at once to learn the shape and dtype; the rest
+    only when blocks are computed (by any dask scheduler, also distributed).
+    Missing frames in ``"mask"`` mode hold :data:`MISSING_VALUE`.
+    """
+    import dask
+    import dask.array as da
+
+    _check_missing(missing)
+    region = region or Region()
+    urls = list(urls)
+    first = _first_frame(storage, urls, fallback)
+    shape = region.shape(first.shape)
+    reader = _FrameReader(storage, urls, region, first.shape, first.dtype, missing, fallback)
+
+    def block(start: int, stop: int) -> np.ndarray:
+        out = np.empty((stop - start, *shape), first.dtype)
+        reader.read(range(start, stop), out, np.zeros(stop - start, bool), None)
+        return out
+
+    blocks = [
+        da.from_delayed(
+            dask.delayed(block)(i, min(i + chunk, len(urls))), (min(i + chunk, len(urls)) - i, *shape), first.dtype
+        )
+        for i in range(0, len(urls), chunk)
+    ]
+    return Frames(da.concatenate(blocks, axis=0), first.shape, None)

@@ -1,0 +1,43 @@
+"""Progress bars for long work: notebook widgets in Jupyter, text in terminals.
+
+Bars appear only for work that takes longer than :data:`DELAY` seconds, so
+quick loads stay quiet.  Turn them off with :func:`set_enabled` (``False``),
+the ``disable=True`` argument, or the environment variable ``NX5D_PROGRESS=0``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["DELAY", "progress", "set_enabled", "enabled"]
+
+#: Seconds of work after which a bar is shown.
+DELAY = 1.0
+
+_ENABLED: bool | None = None
+
+
+def set_enabled(flag: bool | None) -> None:
+    """Show (``True``) or hide (``False``) progress bars; ``None`` follows ``NX5D_PROGRESS``."""
+    global _ENABLED
+    _ENABLED = flag
+
+
+def enabled() -> bool:
+    """Whether progress bars are shown."""
+    if _ENABLED is not None:
+        return _ENABLED
+    return os.environ.get("NX5D_PROGRESS", "1").lower() not in ("0", "false", "no", "off")
+
+
+@contextlib.contextmanager
+def progress(total: int, desc: str, *, unit: str = "it", disable: bool | None = None) -> Iterator[Any]:
+    """A tqdm bar (``bar.update(n)``) for ``total`` steps, shown after :data:`DELAY` seconds."""
+    from tqdm.auto import tqdm
+
+    off = (not enabled()) if disable is None else disable
+    with tqdm(total=total, desc=desc, unit=unit, delay=DELAY, disable=off, leave=False) as bar:
+        yield bar

@@ -1,0 +1,114 @@
+"""Cooking UDKM scans: reciprocal space maps on one common grid, one per delay."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import attrs as attrs_
+import numpy as np
+import xarray as xr
+
+from nx5d.errors import CorruptDataError, SpiceValidationError
+from nx5d.frames import Region
+from nx5d.rsm import FrameGridder, Grid, Setup
+
+from .names import RULES
+from .scan import role_variable
+from .settings import RsmSettings
+
+__all__ = ["rsm"]
+
+
+def _settings(spice: Mapping[str, Any]) -> RsmSettings:
+    given = spice.get("settings", {})
+    try:
+        return RsmSettings(**{k: given[k] for k in given})
+    except (TypeError, ValueError) as exc:
+        raise SpiceValidationError(f"spice 'settings' cannot be used for UDKM maps: {exc}") from exc
+
+
+def _monitor(raw: xr.Dataset, columns: dict[str, str], name: str) -> np.ndarray:
+    variable = columns.get(name, name)
+    if variable not in raw:
+        for rule in RULES.values():
+            if rule(name) in raw:
+                variable = rule(name)
+                break
+        else:
+            raise SpiceValidationError(f"monitor {name!r} is not a column of this scan; columns: {', '.join(columns)}")
+    values = np.asarray(raw[variable].values, float)
+    if values.ndim != 1 or not np.all(values > 0):
+        raise CorruptDataError(f"monitor column {name!r} must hold one positive value per frame")
+    return 1.0 / values
+
+
+def rsm(raw: xr.Dataset, spice: Mapping[str, Any]) -> xr.Dataset:
+    """Reciprocal space maps of a UDKM scan, gridded with the ``settings`` spice.
+
+    Every frame's pixels are converted to momentum transfer with the scan's
+    theta and 2-theta (2-theta = 2 x theta where the table has no 2-theta
+    column), binned onto one grid covering all frames, and averaged per delay.
+    """
+    cfg = _settings(spice)
+    columns: dict[str, str] = json.loads(raw.attrs["columns"])
+    theta_var = role_variable(columns, "theta")
+    if theta_var is None:
+        raise CorruptDataError(f"scan {raw.attrs.get('table')} has no theta column to map")
+    theta = np.asarray(raw[theta_var].values, float)
+    two_theta_var = role_variable(columns, "two_theta")
+    two_theta = np.asarray(raw[two_theta_var].values, float) if two_theta_var else 2.0 * theta
+    geometries, geometry_of_frame = np.unique(np.stack([theta, two_theta], 1), axis=0, return_inverse=True)
+    group_var = role_variable(columns, cfg.group_by) if cfg.group_by else None
+    if group_var is not None:
+        groups, group_of_frame = np.unique(np.asarray(raw[group_var].values, float), return_inverse=True)
+    else:
+        groups, group_of_frame = np.zeros(1), np.zeros(len(theta), np.intp)
+
+    roi = json.loads(raw.attrs.get("roi", "null"))
+    region = Region(tuple(roi) if roi else None, int(raw.attrs.get("reduce", 1)))
+    frame_shape = tuple(json.loads(raw.attrs["frame_shape"]))
+    setup = Setup(
+        energy=cfg.energy,
+        sample_axes=tuple(cfg.sample_axes),
+        detector_axes=tuple(cfg.detector_axes),
+        center=tuple(cfg.img_center),  # type: ignore[arg-type]
+        distance=cfg.img_distance,
+        pixel_size=(cfg.pixel_size, cfg.pixel_size),
+        directions=tuple(cfg.image_axes),  # type: ignore[arg-type]
+        frame_shape=frame_shape,  # type: ignore[arg-type]
+    )
+    q = dict(zip(("qx", "qy", "qz"), setup.q_maps([geometries[:, 0]], [geometries[:, 1]], region), strict=True))
+    coordinates = [q[a] for a in cfg.q_axes]
+    grid = Grid.covering(coordinates, cfg.grid_size)
+    gridder = FrameGridder(grid, coordinates)
+    sums, norm = gridder.start(geometry_of_frame, group_of_frame, len(groups))
+    scale = _monitor(raw, columns, cfg.monitor) if cfg.monitor else None
+    images = raw["images"].data
+    chunks = images.chunks[0] if hasattr(images, "chunks") and images.chunks else (len(theta),)
+    start = 0
+    for size in chunks:
+        block = np.asarray(images[start : start + size])
+        part = slice(start, start + size)
+        gridder.add(
+            sums,
+            norm,
+            block,
+            geometry_of_frame[part],
+            group_of_frame[part],
+            scale=None if scale is None else scale[part],
+            mask_negative=cfg.mask_negative,
+        )
+        start += size
+    maps = gridder.maps(sums, norm)
+    frames = np.bincount(group_of_frame, minlength=len(groups))
+    axes = {name: axis.values for name, axis in zip(cfg.q_axes, grid.axes, strict=True)}
+    attrs = {"spice_settings": json.dumps(attrs_.asdict(cfg)), "source_table": raw.attrs.get("table", "")}
+    if group_var is None:
+        return xr.Dataset({"qdata": (tuple(cfg.q_axes), maps[0]), "frames": frames[0]}, coords=axes, attrs=attrs)
+    return xr.Dataset(
+        {"qdata": (("delay", *cfg.q_axes), maps), "frames": ("delay", frames)},
+        coords={"delay": groups, **axes},
+        attrs=attrs,
+    )

@@ -1,0 +1,103 @@
+"""From UDKM column headers to Python-safe variable names.
+
+Two rules are available (the ``names=`` loading option):
+
+``"reference"`` (default)
+    The reference page's rule: drop ``[``, ``]``, ``%``, ``/`` and spaces.
+    ``Crystal [ph/s]`` becomes ``Crystalphs``; this is what the reference
+    page's Dataset shows for ``manifest.dat``.
+``"tidy"``
+    Lower-case names without units, from the table below; other columns are
+    turned into snake case.
+
+=========================  ===================  ==============
+column                     reference            tidy
+=========================  ===================  ==============
+``Loop_Delay``             ``Loop_Delay``       ``loop_delay``
+``Delay``                  ``Delay``            ``delay``
+``Loop_Theta``             ``Loop_Theta``       ``loop_theta``
+``Theta``                  ``Theta``            ``theta``
+``Crystal [V]``            ``CrystalV``         ``crystal_voltage``
+``Crystal [ph/s]``         ``Crystalphs``       ``crystal_rate``
+``Pilatus [ph/s]``         ``Pilatusphs``       ``pilatus_rate``
+``Repeats``                ``Repeats``          ``repeats``
+``ImageNumber``            ``ImageNumber``      ``image_number``
+``Intensities [ph/s]``     ``Intensitiesphs``   ``intensities``
+``Loop``                   ``Loop``             ``loop``
+``Theta / deg.``           ``Thetadeg.``        ``theta``
+``2Theta + Corr / deg.``   ``2Theta+Corrdeg.``  ``two_theta``
+``2Theta``                 ``2Theta``           ``two_theta``
+``Crystal``                ``Crystal``          ``crystal``
+``Crystal Calib``          ``CrystalCalib``     ``crystal_calib``
+``Rocking Curve``          ``RockingCurve``     ``rocking_curve``
+=========================  ===================  ==============
+"""
+
+from __future__ import annotations
+
+import re
+
+from nx5d.errors import OptionError
+
+__all__ = ["RULES", "TIDY", "ROLES", "reference_name", "tidy_name", "variable_names"]
+
+TIDY = {
+    "Loop_Delay": "loop_delay",
+    "Delay": "delay",
+    "Loop_Theta": "loop_theta",
+    "Theta": "theta",
+    "Crystal [V]": "crystal_voltage",
+    "Crystal [ph/s]": "crystal_rate",
+    "Pilatus [ph/s]": "pilatus_rate",
+    "Repeats": "repeats",
+    "ImageNumber": "image_number",
+    "Intensities [ph/s]": "intensities",
+    "Loop": "loop",
+    "Theta / deg.": "theta",
+    "2Theta + Corr / deg.": "two_theta",
+    "2Theta": "two_theta",
+    "Crystal": "crystal",
+    "Crystal Calib": "crystal_calib",
+    "Rocking Curve": "rocking_curve",
+}
+
+#: Which columns play which part in cooking, by their header text.
+ROLES = {
+    "theta": ("Theta", "Theta / deg."),
+    "two_theta": ("2Theta + Corr / deg.", "2Theta"),
+    "delay": ("Delay",),
+}
+
+
+def reference_name(column: str) -> str:
+    """The reference page's rule: remove ``[]%/`` and spaces."""
+    return re.sub(r"[][%/ ]", "", column)
+
+
+def tidy_name(column: str) -> str:
+    """The documented tidy name, or a snake-case form of an unknown column."""
+    column = column.strip().lstrip("%").strip()
+    if column in TIDY:
+        return TIDY[column]
+    base = re.sub(r"\[.*?\]|/.*$", "", column)
+    snake = re.sub(r"[^0-9a-zA-Z]+", "_", base).strip("_").lower()
+    return snake if snake[:1].isalpha() else f"c_{snake}"
+
+
+RULES = {"reference": reference_name, "tidy": tidy_name}
+
+
+def variable_names(columns: list[str], rule: str) -> list[str]:
+    """Variable names for the table's columns under ``rule``, made unique."""
+    try:
+        convert = RULES[rule]
+    except KeyError:
+        raise OptionError(f"names must be one of {', '.join(RULES)}, not {rule!r}") from None
+    out: list[str] = []
+    for column in columns:
+        name = convert(column) or "column"
+        candidate, n = name, 2
+        while candidate in out:
+            candidate, n = f"{name}_{n}", n + 1
+        out.append(candidate)
+    return out

@@ -1,0 +1,33 @@
+"""The ``Key: value`` parameters file of a UDKM scan."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["decode_text", "parse_parameters"]
+
+_KEY = re.compile(r"^([^\s:][^:]*?)\s*:\s?(.*)$")
+
+
+def decode_text(data: bytes) -> str:
+    """Text of a lab file: UTF-8 if it is valid UTF-8, else Windows-1252 (the lab PCs' encoding)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def parse_parameters(data: bytes) -> dict[str, str]:
+    """``{key: value}`` from ``Key: value`` lines; indented or key-less lines continue the previous value."""
+    out: dict[str, str] = {}
+    last: str | None = None
+    for line in decode_text(data).splitlines():
+        if not line.strip():
+            continue
+        m = None if line[:1].isspace() else _KEY.match(line)
+        if m is not None:
+            last = m.group(1).strip()
+            out[last] = m.group(2).strip()
+        elif last is not None:
+            out[last] = f"{out[last]}\n{line.strip()}".strip()
+    return out

@@ -1,0 +1,196 @@
+"""Reading one UDKM scan folder: which files it holds, its summary, its raw data."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import warnings
+from typing import Any
+
+import attrs
+import numpy as np
+import xarray as xr
+
+from nx5d.errors import CorruptDataError, MissingDataError, OptionError
+from nx5d.frames import Region, lazy_frames, load_frames
+from nx5d.fs import Storage, join_url
+
+from .formats import IMAGE_EXTENSIONS, VARIANTS, Variant, parameters_names
+from .names import ROLES, variable_names
+from .parameters import parse_parameters
+from .tables import Table, read_table
+
+__all__ = ["ScanFiles", "find_files", "summary", "load_raw", "role_variable"]
+
+_IMAGE = re.compile(r"^image(\d{5,})\.tiff?$")
+
+
+@attrs.frozen
+class ScanFiles:
+    """The files of one scan folder that matter."""
+
+    url: str
+    key: str
+    variant: Variant
+    table: str
+    parameters: str | None
+
+    def read_table(self, storage: Storage) -> Table:
+        return read_table(storage.read_bytes(self.table), self.variant, self.table)
+
+    def read_parameters(self, storage: Storage) -> dict[str, str]:
+        return {} if self.parameters is None else parse_parameters(storage.read_bytes(self.parameters))
+
+
+def find_files(storage: Storage, url: str, key: str) -> ScanFiles:
+    """Detect the scan type from which table file exists (a few cheap existence checks)."""
+    for variant in VARIANTS:
+        table = join_url(url, variant.table_name(key))
+        if storage.exists(table):
+            parameters = next(
+                (join_url(url, n) for n in parameters_names(key) if storage.exists(join_url(url, n))), None
+            )
+            return ScanFiles(url, key, variant, table, parameters)
+    looked = ", ".join(v.table_name(key) for v in VARIANTS)
+    raise MissingDataError(f"{url} holds no UDKM scan table (looked for {looked})")
+
+
+def _start_time(proposal: str, scan: str, parameters: dict[str, str]) -> str | None:
+    for text, fmt in (
+        (f"{parameters.get('Date', '')} {parameters.get('Time', '')}", "%d.%m.%Y %H:%M:%S"),
+        (proposal + scan, "%Y%m%d%H%M%S"),
+    ):
+        try:
+            return datetime.datetime.strptime(text.strip(), fmt).isoformat(sep=" ")
+        except ValueError:
+            continue
+    return None
+
+
+def role_variable(columns: dict[str, str], role: str) -> str | None:
+    """The variable holding the column that plays ``role`` (``"theta"``, ``"delay"`` ...), if any."""
+    for header in ROLES[role]:
+        if header in columns:
+            return columns[header]
+    return None
+
+
+def summary(storage: Storage, files: ScanFiles, proposal: str) -> dict[str, Any]:
+    """Type, steps, delays, theta range, start time and notes -- from the table and parameters only."""
+    table = files.read_table(storage)
+    parameters = files.read_parameters(storage)
+    columns = dict(zip(table.columns, table.columns, strict=True))
+    out: dict[str, Any] = {"type": files.variant.name, "steps": table.rows}
+    delay = role_variable(columns, "delay")
+    if delay is not None:
+        out["delays"] = int(np.unique(table.values[_header(table, delay)]).size)
+    theta = role_variable(columns, "theta")
+    if theta is not None and table.rows:
+        values = table.values[_header(table, theta)]
+        out["theta"] = f"{np.nanmin(values):g}–{np.nanmax(values):g}"
+    out["start"] = _start_time(proposal, files.key, parameters)
+    notes = parameters.get("Sample") or parameters.get("Comment", "")
+    out["notes"] = notes.split("\n")[0]
+    return out
+
+
+def _header(table: Table, column: str) -> str:
+    return table.headers[table.columns.index(column)]
+
+
+def _times(texts: tuple[str, ...], date: str) -> np.ndarray:
+    try:
+        day = datetime.datetime.strptime(date, "%Y%m%d").date().isoformat()
+        return np.array([f"{day}T{t}" for t in texts], dtype="datetime64[ms]")
+    except ValueError:
+        return np.array(texts, dtype=str)
+
+
+def _image_names(storage: Storage, files: ScanFiles, table: Table, missing: str) -> list[str]:
+    names = {e.name for e in storage.ls(files.url) if _IMAGE.match(e.name)}
+    if table.images is not None:
+        expected = list(table.images)
+    else:
+        extension = next((x for x in IMAGE_EXTENSIONS if f"image00000{x}" in names), files.variant.image_extension)
+        expected = [f"image{i:05d}{extension}" for i in range(table.rows)]
+    extra = sorted(names - set(expected), key=lambda n: int(_IMAGE.match(n).group(1)))  # type: ignore[union-attr]
+    if extra:
+        message = (
+            f"{files.table} lists {table.rows} frames, but {files.url} holds {len(extra)} more images "
+            f"({extra[0]} ...): the table looks truncated"
+        )
+        if missing == "raise":
+            raise CorruptDataError(message)
+        warnings.warn(message, stacklevel=4)
+    return expected
+
+
+def load_raw(
+    storage: Storage,
+    files: ScanFiles,
+    proposal: str,
+    *,
+    reduce: int = 1,
+    roi: tuple[int | None, int | None, int | None, int | None] | None = None,
+    lazy: bool = False,
+    missing: str = "raise",
+    names: str = "reference",
+    workers: int | None = None,
+    fallback: Any = None,
+) -> xr.Dataset:
+    """The scan as an ``xarray.Dataset``: table columns on ``index``, ``images`` on ``(index, y, x)``."""
+    table = files.read_table(storage)
+    if table.rows == 0:
+        raise CorruptDataError(f"{files.table} holds no data rows")
+    region = Region(tuple(roi) if roi is not None else None, reduce)
+    urls = [join_url(files.url, n) for n in _image_names(storage, files, table, missing)]
+    variables = variable_names(list(table.headers), names)
+    data: dict[str, Any] = {}
+    for header, name in zip(table.headers, variables, strict=True):
+        values = table.values[header]
+        data[name] = ("index", values) if values.ndim == 1 else (("index", f"{name}_channel"), values)
+    if table.images is not None:
+        data["image_file"] = ("index", np.array(table.images))
+        data["start_time"] = ("index", _times(table.start, proposal))  # type: ignore[arg-type]
+        data["end_time"] = ("index", _times(table.end, proposal))  # type: ignore[arg-type]
+    if lazy:
+        frames = lazy_frames(storage, urls, region=region, missing=missing, fallback=fallback)
+    else:
+        frames = load_frames(
+            storage,
+            urls,
+            region=region,
+            missing=missing,
+            fallback=fallback,
+            workers=workers,
+            desc=f"loading {files.key}",
+        )
+        if missing == "mask":
+            data["frame_missing"] = ("index", frames.missing)
+    data["images"] = (("index", "y", "x"), frames.data)
+    columns = dict(zip(table.columns, variables, strict=True))
+    parameters = files.read_parameters(storage)
+    attrs_ = {
+        "scan_type": files.variant.name,
+        "table": files.table,
+        "start": _start_time(proposal, files.key, parameters) or "",
+        "parameters": json.dumps(parameters, ensure_ascii=False),
+        "columns": json.dumps(columns),
+        "reduce": reduce,
+        "roi": json.dumps(list(roi) if roi is not None else None),
+        "frame_shape": json.dumps(list(frames.frame_shape)),
+    }
+    return xr.Dataset(data, attrs=attrs_)
+
+
+def check_option_types(options: dict[str, Any]) -> None:
+    """Refuse loading options of the wrong kind before any file is read."""
+    if "lazy" in options and not isinstance(options["lazy"], bool):
+        raise OptionError(f"lazy must be True or False, not {options['lazy']!r}")
+    if (
+        "workers" in options
+        and options["workers"] is not None
+        and not (isinstance(options["workers"], int) and options["workers"] > 0)
+    ):
+        raise OptionError(f"workers must be a positive whole number, not {options['workers']!r}")
