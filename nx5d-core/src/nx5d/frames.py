@@ -15,6 +15,7 @@ and :func:`lazy_frames` (a dask array, chunked by frames).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import struct
 import threading
@@ -352,8 +353,17 @@ def load_frames(
     stop = threading.Event()
     n = workers or os.cpu_count() or 1
     with progress(len(urls), desc, unit="frame") as bar, ThreadPoolExecutor(n) as pool:
+        # each task runs in a copy of this context, so I/O accounting sees its reads
         futures = {
-            pool.submit(reader.read, b, out[b.start : b.stop], missing_mask[b.start : b.stop], stop): b for b in batches
+            pool.submit(
+                contextvars.copy_context().run,
+                reader.read,
+                b,
+                out[b.start : b.stop],
+                missing_mask[b.start : b.stop],
+                stop,
+            ): b
+            for b in batches
         }
         try:
             pending = set(futures)

@@ -1,0 +1,145 @@
+"""Frame loading: the strip-TIFF fast path, fallbacks, regions, missing and corrupt files."""
+
+import io
+
+import numpy as np
+import pytest
+import tifffile
+
+from nx5d.errors import CorruptDataError, MissingDataError, OptionError
+from nx5d.frames import MISSING_VALUE, Region, decode_frame, lazy_frames, load_frames, parse_tiff
+from nx5d.fs import Storage, record_io
+
+
+def frame(seed, shape=(195, 487), dtype=np.int32):
+    rng = np.random.default_rng(seed)
+    out = np.zeros(shape, dtype)
+    out.flat[rng.choice(out.size, 300, replace=False)] = rng.integers(1, 100, 300).astype(dtype)
+    out[0, 0] = -2 if np.issubdtype(dtype, np.signedinteger) else 7
+    return out
+
+
+def tiff_bytes(array, **kwargs):
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, array, **kwargs)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"compression": "zlib"},
+        {"compression": None},
+        {"compression": "zlib", "rowsperstrip": 7},
+        {"compression": None, "byteorder": ">"},
+        {"compression": "zlib", "byteorder": ">"},
+        {"compression": "zlib", "description": "# Pixel_size 172e-6 m x 172e-6 m"},
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.int32, np.uint16, np.float32])
+def test_fast_path_matches_tifffile(kwargs, dtype):
+    array = frame(1, dtype=dtype)
+    data = tiff_bytes(array, **kwargs)
+    assert parse_tiff(data) is not None
+    decoded = decode_frame(data, "x.tif")
+    assert decoded.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(decoded, array)
+
+
+@pytest.mark.parametrize("kwargs", [{"compression": "zlib", "predictor": True}, {"tile": (64, 64)}, {"bigtiff": True}])
+def test_other_tiffs_go_to_the_fallback(kwargs):
+    array = frame(2, shape=(128, 192))
+    data = tiff_bytes(array, **kwargs)
+    assert parse_tiff(data) is None
+    with pytest.raises(CorruptDataError, match="not an image this loader can read"):
+        decode_frame(data, "x.tif")
+    np.testing.assert_array_equal(decode_frame(data, "x.tif", lambda b: tifffile.imread(io.BytesIO(b))), array)
+
+
+def test_corrupt_files_are_reported_with_their_name():
+    data = tiff_bytes(frame(3), compression="zlib")
+    with pytest.raises(CorruptDataError, match=r"broken\.tif"):
+        decode_frame(data[: len(data) // 2], "broken.tif")
+    garbled = bytearray(data)
+    layout = parse_tiff(data)
+    garbled[layout.offsets[0] : layout.offsets[0] + 20] = b"\xff" * 20
+    with pytest.raises(CorruptDataError, match=r"garbled\.tif"):
+        decode_frame(bytes(garbled), "garbled.tif")
+    with pytest.raises(CorruptDataError, match=r"noise\.tif"):
+        decode_frame(b"definitely not an image", "noise.tif", lambda b: tifffile.imread(io.BytesIO(b)))
+
+
+@pytest.fixture
+def scan(tmp_path):
+    frames = [frame(i) for i in range(40)]
+    urls = []
+    for i, f in enumerate(frames):
+        path = tmp_path / f"image{i:05d}.tif"
+        tifffile.imwrite(path, f, compression="zlib" if i % 3 else None)
+        urls.append(f"file://{path}")
+    return np.stack(frames), urls
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_load_frames(scan, workers):
+    expected, urls = scan
+    with record_io() as io_:
+        loaded = load_frames(Storage(), urls, workers=workers)
+    np.testing.assert_array_equal(loaded.data, expected)
+    assert loaded.frame_shape == (195, 487)
+    assert not loaded.missing.any()
+    assert io_.files_opened == len(urls) + 1  # each once, the first twice (to learn the shape)
+
+
+@pytest.mark.parametrize(
+    ("roi", "reduce"),
+    [(None, 2), (None, 10), ((10, 100, 200, 400), 1), ((10, 100, None, 400), 3), ((None, -5, 7, None), 4)],
+)
+def test_regions_and_strides(scan, roi, reduce):
+    expected, urls = scan
+    region = Region(roi, reduce)
+    loaded = load_frames(Storage(), urls, region=region)
+    r0, r1, c0, c1 = roi or (None, None, None, None)
+    np.testing.assert_array_equal(loaded.data, expected[:, r0:r1:reduce, c0:c1:reduce])
+    assert loaded.frame_shape == (195, 487)
+
+
+def test_bad_regions_are_refused():
+    with pytest.raises(OptionError, match="reduce"):
+        Region(None, 0)
+    with pytest.raises(OptionError, match="roi"):
+        Region((1, 2), 1)
+    with pytest.raises(OptionError, match="selects no pixels"):
+        Region((50, 10, 0, 5)).slices((100, 100))
+
+
+def test_missing_frames_raise_or_are_masked(scan, tmp_path):
+    expected, urls = scan
+    (tmp_path / "image00007.tif").unlink()
+    with pytest.raises(MissingDataError, match=r"frame 7: .*image00007\.tif does not exist"):
+        load_frames(Storage(), urls)
+    with pytest.warns(UserWarning, match=r"1 of 40 frames are missing \(first: .*image00007\.tif\)"):
+        loaded = load_frames(Storage(), urls, missing="mask")
+    assert loaded.missing.tolist() == [i == 7 for i in range(40)]
+    assert (loaded.data[7] == MISSING_VALUE).all()
+    np.testing.assert_array_equal(loaded.data[8:], expected[8:])
+    with pytest.raises(OptionError, match="missing"):
+        load_frames(Storage(), urls, missing="ignore")
+
+
+def test_frames_of_other_shape_are_corrupt(scan, tmp_path):
+    _, urls = scan
+    tifffile.imwrite(tmp_path / "image00003.tif", np.zeros((10, 10), np.int32))
+    with pytest.raises(CorruptDataError, match=r"image00003\.tif \(frame 3\) has shape \(10, 10\)"):
+        load_frames(Storage(), urls)
+
+
+def test_lazy_frames_equal_eager(scan):
+    expected, urls = scan
+    lazy = lazy_frames(Storage(), urls, region=Region((5, 150, 20, 300), 2), chunk=16)
+    assert lazy.data.chunks[0] == (16, 16, 8)
+    with record_io() as io_:
+        part = lazy.data[17:19].compute()
+    assert io_.files_opened == 16  # only the block holding frames 17 and 18 was read
+    np.testing.assert_array_equal(part, expected[17:19, 5:150:2, 20:300:2])
+    np.testing.assert_array_equal(lazy.data.compute(), expected[:, 5:150:2, 20:300:2])

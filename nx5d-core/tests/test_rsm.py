@@ -1,0 +1,121 @@
+"""RSM helpers: gridding equals xrayutilities' fuzzy gridders; the area-detector geometry."""
+
+import numpy as np
+import pytest
+import xrayutilities as xu
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nx5d.errors import OptionError
+from nx5d.frames import Region
+from nx5d.rsm import Axis, FrameGridder, Grid, Setup, grid_frames, grid_points, normalise
+
+
+def xu_gridded(shape, coords, values, width=None):
+    gridder = {2: xu.FuzzyGridder2D, 3: xu.FuzzyGridder3D}[len(shape)](*shape)
+    limits = [v for c in coords for v in (c.min(), c.max())]
+    gridder.dataRange(*limits)
+    if width is None:
+        gridder(*coords, values)
+    else:
+        gridder(*coords, values, width=width)
+    return gridder.data
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(0, 10_000),
+    st.tuples(st.integers(2, 40), st.integers(2, 40)),
+    st.one_of(st.none(), st.tuples(st.floats(0.01, 0.5), st.floats(0.01, 0.5))),
+)
+def test_grid_points_equals_xrayutilities_2d(seed, shape, width):
+    rng = np.random.default_rng(seed)
+    x, y = rng.uniform(-1, 1, 3000), rng.uniform(2, 3, 3000)
+    values = rng.poisson(2.0, 3000).astype(float)
+    values[::37] = np.nan
+    grid = Grid.covering([x, y], shape)
+    sums, norm = grid_points(grid, [x, y], values, width)
+    np.testing.assert_allclose(normalise(sums, norm), xu_gridded(shape, [x, y], values, width), atol=1e-12)
+
+
+def test_grid_points_equals_xrayutilities_3d():
+    rng = np.random.default_rng(5)
+    coords = [rng.uniform(0, 1, 4000), rng.uniform(-2, 0, 4000), rng.uniform(5, 6, 4000)]
+    values = rng.random(4000)
+    grid = Grid.covering(coords, (6, 9, 7))
+    np.testing.assert_allclose(
+        normalise(*grid_points(grid, coords, values)), xu_gridded((6, 9, 7), coords, values), atol=1e-12
+    )
+
+
+def test_axis_and_grid():
+    axis = Axis(0.0, 1.0, 5)
+    np.testing.assert_allclose(axis.values, [0, 0.25, 0.5, 0.75, 1.0])
+    assert Axis(2.0, 4.0, 1).values.tolist() == [3.0]
+    grid = Grid.covering([np.array([0.0, 1.0, np.nan]), np.array([2.0, 5.0, 3.0])], (3, 4))
+    assert grid.shape == (3, 4)
+    assert grid.size == 12
+    with pytest.raises(OptionError):
+        Grid.covering([np.array([np.nan])], (3,))
+
+
+@pytest.mark.parametrize("mask_negative", [False, True])
+def test_grid_frames_equals_per_group_gridding(mask_negative):
+    rng = np.random.default_rng(2)
+    geometries, rows, cols, n = 5, 20, 30, 60
+    q1 = rng.uniform(0, 1, (geometries, rows, cols)) + np.arange(geometries)[:, None, None] * 0.05
+    q2 = rng.uniform(2, 3, (geometries, rows, cols))
+    geometry = rng.integers(0, geometries, n)
+    group = rng.integers(0, 4, n)
+    frames = ((rng.random((n, rows, cols)) < 0.05) * rng.integers(1, 50, (n, rows, cols))).astype(np.int32)
+    frames[:, 0, 0] = -2
+    scale = rng.uniform(0.5, 2.0, n)
+    grid = Grid.covering([q1, q2], (12, 9))
+    ours = grid_frames(grid, [q1, q2], geometry, group, 4, frames, scale=scale, mask_negative=mask_negative)
+    for g in range(4):
+        chosen = group == g
+        data = frames[chosen].astype(float) * scale[chosen][:, None, None]
+        if mask_negative:
+            data[frames[chosen] < 0] = np.nan
+        sums, norm = grid_points(grid, [q1[geometry[chosen]], q2[geometry[chosen]]], data)
+        np.testing.assert_allclose(ours[g], normalise(sums, norm), atol=1e-12)
+
+
+def test_frames_can_be_added_in_blocks():
+    rng = np.random.default_rng(3)
+    q1, q2 = rng.uniform(0, 1, (3, 8, 9)), rng.uniform(0, 1, (3, 8, 9))
+    geometry, group = rng.integers(0, 3, 30), rng.integers(0, 2, 30)
+    frames = rng.poisson(0.3, (30, 8, 9)).astype(np.int32)
+    grid = Grid.covering([q1, q2], (5, 6))
+    whole = grid_frames(grid, [q1, q2], geometry, group, 2, frames)
+    gridder = FrameGridder(grid, [q1, q2])
+    sums, norm = gridder.start(geometry, group, 2)
+    for block in (slice(0, 7), slice(7, 30)):
+        gridder.add(sums, norm, frames[block], geometry[block], group[block])
+    np.testing.assert_allclose(gridder.maps(sums, norm), whole)
+    with pytest.raises(OptionError, match="do not match"):
+        gridder.add(sums, norm, frames[:, :4], geometry, group)
+
+
+def test_setup_q_maps_follow_region():
+    setup = Setup(
+        energy=8048.0,
+        sample_axes=("y-",),
+        detector_axes=("y-",),
+        center=(97.0, 241.0),
+        distance=680.0,
+        pixel_size=(0.172, 0.172),
+        directions=("y-", "z+"),
+        frame_shape=(195, 487),
+    )
+    theta = np.array([18.1, 18.6])
+    _, qy, qz = setup.q_maps([theta], [2 * theta])
+    assert qz.shape == (2, 195, 487)
+    # the centre pixel of a symmetric scan has qy = 0 and |q| = 2 k sin(theta)
+    k = 2 * np.pi / xu.en2lam(8048.0)
+    assert abs(qy[1, 97, 241]) < 1e-6
+    assert qz[1, 97, 241] == pytest.approx(2 * k * np.sin(np.radians(18.6)), rel=1e-6)
+    region = Region((50, 150, 100, 400), 2)
+    sub = setup.q_maps([theta], [2 * theta], region)
+    np.testing.assert_allclose(sub[2], qz[:, 50:150:2, 100:400:2], rtol=1e-9)
+    np.testing.assert_allclose(sub[1], qy[:, 50:150:2, 100:400:2], atol=1e-9)
