@@ -1,0 +1,336 @@
+"""The udkm beamline through nx5d.open: conformance, every table variant, options, bad input."""
+
+import json
+import os
+import shutil
+
+import attrs
+import numpy as np
+import pytest
+import tifffile
+
+import nx5d
+from nx5d.errors import CorruptDataError, MissingDataError, OptionError, SpiceValidationError
+from nx5d.testing import BeamlineConformance, snapshot_tree
+from nx5d_udkm.synth import ScanSpec, write_repository, write_scan
+
+SMALL = ScanSpec(delays=(-10.0, 0.0, 50.0, 200.0), thetas=(18.4, 18.5, 18.6, 18.7, 18.8), delay_loops=1, frames=None)
+
+
+def small(variant="manifest", **kw):
+    """The small test scan, in another variant or with other settings."""
+    return attrs.evolve(SMALL, variant=variant, **kw)
+
+
+def open_repo(root, **options):
+    return nx5d.open(f"file://{root}/{{proposal}}/{{scan}}", spice_url="", **options)
+
+
+@pytest.fixture(params=["manifest", "tRSS", "sRSM", "xRSS"])
+def variant_repo(request, tmp_path):
+    write_repository(tmp_path, {"20210205": ["091726"]}, small(request.param))
+    return request.param, tmp_path
+
+
+class TestUdkmConformance(BeamlineConformance):
+    beamline = "udkm"
+
+    @pytest.fixture
+    def repository_url(self, tmp_path):
+        return write_repository(tmp_path / "data", {"20210205": ["091726", "101500"], "20210206": ["080000"]}, SMALL)
+
+    @pytest.fixture
+    def spice_variants(self):
+        return {"settings": {"grid_size": [20, 30]}}, {"settings": {"grid_size": [30, 20], "img_distance": 700.0}}
+
+
+def test_listing_and_handles(tmp_path):
+    write_repository(tmp_path, {"20210205": ["091726", "101500"], "20210301": ["000001"]}, SMALL)
+    (tmp_path / "20210205" / "notes").mkdir()  # not a scan: scan keys are HHMMSS
+    (tmp_path / "README.txt").write_text("not a proposal")
+    repo = open_repo(tmp_path)
+    assert repo.all() == {"20210205": "p20210205", "20210301": "p20210301"}
+    assert repo.p20210205.all() == {"091726": "r091726", "101500": "r101500"}
+
+
+def test_summaries_per_variant(variant_repo):
+    variant, root = variant_repo
+    summary = open_repo(root).p20210205.r091726.summary
+    assert summary["type"] == variant
+    assert summary["steps"] == (20 if variant in ("manifest", "tRSS") else 5)
+    assert summary["theta"] == "18.4–18.8"
+    assert summary["start"] == "2021-02-05 09:17:26"
+    assert summary["notes"] == "SrRuO3 (30 nm) on SrTiO3 (001)"
+    if variant in ("manifest", "tRSS"):
+        assert summary["delays"] == 4
+
+
+def test_raw_per_variant_holds_the_written_frames(variant_repo):
+    variant, root = variant_repo
+    raw = open_repo(root).p20210205.r091726.raw
+    folder = root / "20210205" / "091726"
+    ext = ".tiff" if variant == "manifest" else ".tif"
+    written = np.stack([tifffile.imread(folder / f"image{i:05d}{ext}") for i in range(raw.sizes["index"])])
+    np.testing.assert_array_equal(raw.images.values, written)
+    assert raw.images.dtype == np.int32
+    assert raw.images.dims == ("index", "y", "x")
+    assert raw.attrs["scan_type"] == variant
+    if variant in ("tRSS", "sRSM"):
+        assert raw.image_file.values.tolist() == [f"image{i:05d}.tif" for i in range(raw.sizes["index"])]
+        assert raw.start_time.dtype.kind == "M"
+        assert str(raw.start_time.values[0]) == "2021-02-05T09:17:26.000"
+        assert (raw.end_time.values > raw.start_time.values).all()
+        profile = "Intensitiesphs" if variant == "tRSS" else "RockingCurve"
+        np.testing.assert_allclose(raw[profile].values, written.clip(min=0).sum(axis=1))
+    if variant == "sRSM":
+        assert {"Loop", "Thetadeg.", "2Theta+Corrdeg.", "Crystal", "CrystalCalib", "RockingCurve"} <= set(raw)
+
+
+def test_tidy_names(variant_repo):
+    variant, root = variant_repo
+    raw = open_repo(root, names="tidy").p20210205.r091726.raw
+    expected = {
+        "manifest": ["loop_delay", "delay", "loop_theta", "theta", "crystal_voltage", "crystal_rate",
+                     "pilatus_rate", "repeats", "image_number", "intensities"],
+        "tRSS": ["loop_delay", "delay", "loop_theta", "theta", "crystal_voltage", "crystal_rate",
+                 "pilatus_rate", "repeats", "image_number", "intensities"],
+        "sRSM": ["loop", "theta", "two_theta", "crystal", "crystal_calib", "rocking_curve"],
+        "xRSS": ["loop", "theta", "two_theta", "crystal_voltage", "crystal_rate", "pilatus_rate"],
+    }[variant]  # fmt: skip
+    assert list(raw.data_vars)[: len(expected)] == expected
+
+
+def test_cooked_per_variant(variant_repo):
+    variant, root = variant_repo
+    scan = open_repo(root).p20210205.r091726
+    cooked = scan.cooked
+    if variant in ("manifest", "tRSS"):
+        assert dict(cooked.sizes) == {"delay": 4, "qy": 80, "qz": 150}
+        assert cooked.frames.values.tolist() == [5, 5, 5, 5]
+    else:
+        assert dict(cooked.sizes) == {"qy": 80, "qz": 150}
+    assert np.isfinite(cooked.qdata.values).all()
+    assert cooked.qdata.max() > 0
+
+
+def test_the_bragg_peak_moves_to_smaller_q_after_time_zero(tmp_path):
+    spec = small("manifest", thetas=tuple(np.round(np.arange(18.3, 18.91, 0.02), 3)), delays=(-10.0, 20.0))
+    write_repository(tmp_path, {"20210205": ["091726"]}, spec)
+    scan = open_repo(tmp_path).p20210205.r091726
+    scan.proposal.spice.seed("settings", grid_size=[40, 400])
+    profile = scan.cooked.qdata.sum("qy")
+    peak = profile.qz.values[profile.argmax("qz").values]
+    assert peak[1] < peak[0]  # expansion after the pump: smaller q
+    theta_shift = 0.03 * (1 - np.exp(-2.0)) * np.exp(-20.0 / 500)
+    expected = peak[0] * (np.sin(np.radians(18.6 - theta_shift)) / np.sin(np.radians(18.6)))
+    assert peak[1] == pytest.approx(expected, abs=2 * float(np.diff(profile.qz.values[:2])[0]))
+
+
+@pytest.fixture
+def manifest_repo(tmp_path):
+    write_repository(tmp_path, {"20210205": ["091726"]}, SMALL)
+    return tmp_path, tmp_path / "20210205" / "091726"
+
+
+@pytest.mark.parametrize(("roi", "reduce"), [(None, 2), ((20, 150, 100, 400), 1), ((10, None, None, 300), 3)])
+def test_region_and_stride(manifest_repo, roi, reduce):
+    root, _ = manifest_repo
+    scan = open_repo(root).p20210205.r091726
+    full = scan.raw.images.values
+    part = scan.load(roi=roi, reduce=reduce)
+    r0, r1, c0, c1 = roi or (None, None, None, None)
+    np.testing.assert_array_equal(part.images.values, full[:, r0:r1:reduce, c0:c1:reduce])
+    cooked = scan.cook(reduce=reduce, roi=roi)
+    assert dict(cooked.sizes) == {"delay": 4, "qy": 80, "qz": 150}
+
+
+def test_lazy_loading_and_cooking_equal_eager(manifest_repo):
+    root, _ = manifest_repo
+    eager = open_repo(root).p20210205.r091726
+    lazy = open_repo(root, lazy=True).p20210205.r091726
+    assert type(lazy.raw.images.data).__module__.startswith("dask")
+    np.testing.assert_array_equal(lazy.raw.images.values, eager.raw.images.values)
+    np.testing.assert_allclose(lazy.cooked.qdata.values, eager.cooked.qdata.values)
+
+
+def test_options_are_checked(manifest_repo):
+    root, _ = manifest_repo
+    with pytest.raises(OptionError, match="reduse"):
+        open_repo(root, reduse=2)
+    scan = open_repo(root).p20210205.r091726
+    with pytest.raises(OptionError, match="lazy must be"):
+        scan.load(lazy="yes")
+    with pytest.raises(OptionError, match="reduce must be"):
+        scan.load(reduce=0)
+    with pytest.raises(OptionError, match="names must be"):
+        scan.load(names="pretty")
+    with pytest.raises(OptionError, match="missing must be"):
+        scan.load(missing="skip")
+
+
+def test_monitor_normalisation(manifest_repo):
+    root, _ = manifest_repo
+    scan = open_repo(root).p20210205.r091726
+    plain = scan.cooked.qdata.values
+    scan.proposal.spice.seed("settings", monitor="Crystal [ph/s]")
+    normalised = scan.cooked.qdata.values
+    assert normalised.max() < plain.max() / 1e5  # counts divided by ~1.7e6 ph/s
+    scan.proposal.spice.update("r091726", "settings", monitor="Nope")
+    with pytest.raises(SpiceValidationError, match="monitor 'Nope'"):
+        scan.cooked  # noqa: B018
+
+
+def test_spice_schema(manifest_repo):
+    root, _ = manifest_repo
+    proposal = open_repo(root).p20210205
+    view = proposal.spice.view("r091726")
+    assert view["settings"].img_center == (97.0, 241.0)
+    assert view["settings"].energy == 8048.0
+    with pytest.raises(SpiceValidationError, match="grid_size"):
+        proposal.spice.seed("settings", grid_size="large")
+    with pytest.raises(SpiceValidationError, match="q_axes"):
+        proposal.spice.seed("settings", q_axes=["qy", "qy"])
+    with pytest.raises(SpiceValidationError, match="unknown field"):
+        proposal.spice.seed("settings", img_centre=(1, 2))
+
+
+# --- bad input ------------------------------------------------------------------------------
+
+
+def reads_change_nothing(root, action):
+    before = snapshot_tree(str(root))
+    try:
+        action()
+    finally:
+        assert snapshot_tree(str(root)) == before
+
+
+def test_missing_frame(manifest_repo):
+    root, folder = manifest_repo
+    (folder / "image00007.tiff").unlink()
+    scan = open_repo(root).p20210205.r091726
+    with pytest.raises(MissingDataError, match=r"frame 7: .*image00007\.tiff does not exist"):
+        reads_change_nothing(root, lambda: scan.raw)
+    with pytest.warns(UserWarning, match="1 of 20 frames are missing"):
+        raw = scan.load(missing="mask")
+    assert raw.frame_missing.values.tolist() == [i == 7 for i in range(20)]
+    assert (raw.images.values[7] == -1).all()
+    assert np.isfinite(scan.cook(missing="mask").qdata.values).all()
+
+
+def test_truncated_table(manifest_repo):
+    root, folder = manifest_repo
+    table = folder / "manifest.dat"
+    data = table.read_bytes()
+    table.write_bytes(data[: data.rindex(b"\n", 0, len(data) - 1) + 30])
+    scan = open_repo(root).p20210205.r091726
+    with pytest.raises(CorruptDataError, match=r"manifest\.dat, line 21: the table is truncated"):
+        reads_change_nothing(root, lambda: scan.raw)
+
+
+def test_table_shorter_than_the_frames(manifest_repo):
+    root, folder = manifest_repo
+    table = folder / "manifest.dat"
+    lines = table.read_text().splitlines(keepends=True)
+    table.write_text("".join(lines[:-3]))
+    scan = open_repo(root).p20210205.r091726
+    with pytest.raises(CorruptDataError, match=r"lists 17 frames, but .* holds 3 more images \(image00017\.tiff"):
+        reads_change_nothing(root, lambda: scan.raw)
+    with pytest.warns(UserWarning, match="looks truncated"):
+        assert scan.load(missing="mask").sizes["index"] == 17
+
+
+def test_non_numeric_field(manifest_repo):
+    root, folder = manifest_repo
+    table = folder / "manifest.dat"
+    lines = table.read_text().splitlines(keepends=True)
+    lines[5] = lines[5].replace("18.", "x8.", 1)
+    table.write_text("".join(lines))
+    with pytest.raises(CorruptDataError, match=r"manifest\.dat, line 6, field 4: 'x8\.\d+' is not a number"):
+        open_repo(root).p20210205.r091726.raw  # noqa: B018
+
+
+def test_corrupt_tiff(manifest_repo):
+    root, folder = manifest_repo
+    (folder / "image00003.tiff").write_bytes(b"II*\x00" + os.urandom(200))
+    with pytest.raises(CorruptDataError, match=r"image00003\.tiff"):
+        reads_change_nothing(root, lambda: open_repo(root).p20210205.r091726.raw)
+
+
+def test_folder_without_table(manifest_repo):
+    root, folder = manifest_repo
+    (folder / "manifest.dat").unlink()
+    scan = open_repo(root).p20210205.r091726
+    with pytest.raises(
+        MissingDataError, match=r"holds no UDKM scan table \(looked for manifest\.dat, scans091726\.dat"
+    ):
+        scan.summary  # noqa: B018
+    assert "unreadable: " in repr(scan.proposal)
+
+
+def test_header_and_frame_lines_are_checked(tmp_path):
+    write_scan(tmp_path / "20210205" / "091726", small("tRSS"))
+    table = tmp_path / "20210205" / "091726" / "scans091726.dat"
+    lines = table.read_text().splitlines(keepends=True)
+    table.write_text("".join(lines[:1] + lines[2:]))  # first frame line gone
+    with pytest.raises(CorruptDataError, match=r"scans091726\.dat, line 2: data row without a preceding frame line"):
+        open_repo(tmp_path).p20210205.r091726.raw  # noqa: B018
+    manifest = tmp_path / "x" / "20210205" / "091726"
+    write_scan(manifest, SMALL)
+    lines = (manifest / "manifest.dat").read_text().splitlines(keepends=True)
+    (manifest / "manifest.dat").write_text("".join(lines[1:]))  # header gone
+    with pytest.raises(CorruptDataError, match=r"manifest\.dat, line 1: expected a header line starting with '%'"):
+        open_repo(tmp_path / "x").p20210205.r091726.summary  # noqa: B018
+
+
+def test_live_scan_with_a_frame_line_but_no_row_yet(tmp_path):
+    write_scan(tmp_path / "20210205" / "091726", small("tRSS"))
+    table = tmp_path / "20210205" / "091726" / "scans091726.dat"
+    lines = table.read_text().splitlines(keepends=True)
+    table.write_text("".join(lines[:-1]))
+    with pytest.warns(UserWarning, match="the last frame line has no data row yet"):
+        assert open_repo(tmp_path).p20210205.r091726.summary["steps"] == 19
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-8"])
+def test_parameters_in_either_encoding(tmp_path, encoding):
+    write_scan(tmp_path / "20210205" / "091726", small("xRSS", encoding=encoding, newline="\r\n"))
+    raw = open_repo(tmp_path).p20210205.r091726.raw
+    parameters = json.loads(raw.attrs["parameters"])
+    assert (
+        parameters["Comment"] == "generated by nx5d-udkm-synth; pump 800 nm,\nfluence 8.0 mJ/cm², spot 960 µm x 960 µm"
+    )
+    assert parameters["Temperature"] == "300 K"
+
+
+def test_claims(tmp_path):
+    from nx5d.plugins import registry
+
+    reg = registry()
+    reg.load("udkm")
+    write_repository(tmp_path / "data", {"20210205": ["091726"]}, SMALL)
+    claim = reg.caller("udkm", "nx5d_claim")
+    storage = nx5d.fs.Storage()
+    assert claim(pattern=nx5d.UrlPattern(f"file://{tmp_path}/data/{{proposal}}/{{scan}}"), storage=storage) == 0.9
+    assert claim(pattern=nx5d.UrlPattern(f"file://{tmp_path}/none/{{proposal}}/{{scan}}"), storage=storage) == 0.3
+    assert claim(pattern=nx5d.UrlPattern(f"file://{tmp_path}/{{proposal}}/x.h5#{{scan}}"), storage=storage) is None
+    assert claim(pattern=nx5d.UrlPattern("memory://x/{proposal}/{scan}"), storage=storage) is None
+
+
+def test_generator_is_deterministic(tmp_path):
+    a = write_scan(tmp_path / "a" / "20210205" / "091726", SMALL)
+    b = write_scan(tmp_path / "b" / "20210205" / "091726", SMALL)
+    for name in sorted(os.listdir(a)):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    shutil.rmtree(tmp_path / "b")
+
+
+def test_generator_command_line(tmp_path, capsys):
+    from nx5d_udkm.synth import main
+
+    assert main([str(tmp_path), "--variant", "sRSM", "--frames", "7", "--scan", "101500", "--thetas", "7"]) == 0
+    assert capsys.readouterr().out.strip() == f"file://{tmp_path.resolve()}/{{proposal}}/{{scan}}"
+    assert open_repo(tmp_path).p20210205.r101500.summary == {
+        "type": "sRSM", "steps": 7, "theta": "18.1–19.1", "start": "2021-02-05 10:15:00",
+        "notes": "SrRuO3 (30 nm) on SrTiO3 (001)",
+    }  # fmt: skip
