@@ -36,10 +36,15 @@ def install_distributions(session: nox.Session, extra: str | None = None) -> Non
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run every distribution's tests and the cross-distribution tests in tests/."""
+    """Run every distribution's tests, then the cross-distribution tests in tests/.
+
+    Each suite runs in its own pytest process, as it would in its distribution's
+    own repository (their ``tests`` packages share a name).
+    """
     install_distributions(session, "test")
-    folders = [str(d / "tests") for d in distributions() if (d / "tests").is_dir()]
-    session.run("pytest", *folders, "tests", *session.posargs)
+    env = {"NX5D_PROGRESS": "0"}
+    for folder in [d / "tests" for d in distributions() if (d / "tests").is_dir()] + [ROOT / "tests"]:
+        session.run("pytest", str(folder), *session.posargs, env=env)
 
 
 @nox.session
