@@ -68,3 +68,11 @@ def demo(session: nox.Session) -> None:
     """Generate demo data, list it, load a scan and print a cooked result."""
     install_distributions(session)
     session.run("python", str(ROOT / "demo" / "run.py"))
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks in benchmarks/; each prints its ratios against the straightforward approach."""
+    install_distributions(session)
+    for script in sorted((ROOT / "benchmarks").glob("*.py")):
+        session.run("python", str(script), *session.posargs)
