@@ -1,51 +1,73 @@
-"""nx5d demo: open generated data, list it, load a scan, cook it.
+"""nx5d demo: generate a small UDKM repository, browse it, load a scan, spice it, cook it.
 
-Run with ``nox -s demo`` (see README.md).  Uses only installed plugins and
-data generated on the fly, so it runs on a fresh machine without downloads.
+Run with ``nox -s demo`` (see README.md).  The data is written by the
+``nx5d-udkm`` generator in the lab's exact layout into a temporary folder
+(or ``--data DIR``), so the demo runs on a fresh machine without downloads.
 """
 
 from __future__ import annotations
 
+import argparse
+import tempfile
+from pathlib import Path
+
 import numpy as np
-import xarray as xr
 
 import nx5d
-import nx5d_memory
+from nx5d_udkm.synth import REFERENCE_DELAYS, ScanSpec, write_scan
+
+THETAS = tuple(float(t) for t in np.round(np.linspace(18.1, 19.1, 21), 2))
 
 
-def rocking_scan(delay_ps: float, frames: int = 41) -> xr.Dataset:
-    """A theta rocking curve whose Bragg peak shifts after the pump arrives (t > 0)."""
-    theta = np.linspace(18.1, 19.1, frames)
-    centre = 18.6 - (0.05 if delay_ps > 0 else 0.0) * np.exp(-max(delay_ps, 0.0) / 200.0)
-    rng = np.random.default_rng(int(delay_ps) + 100)
-    counts = 1000 * np.exp(-(((theta - centre) / 0.04) ** 2)) + rng.poisson(5, frames)
-    return xr.Dataset(
-        {"counts": ("index", counts), "theta": ("index", theta)},
-        attrs={"type": "rocking", "notes": f"delay {delay_ps:g} ps"},
-    )
+def generate(root: Path) -> str:
+    """Two proposals: a time-resolved scan and a static rocking curve (small frames count)."""
+    time_resolved = ScanSpec(variant="tRSS", delays=REFERENCE_DELAYS[:8], thetas=THETAS, delay_loops=1, frames=None)
+    write_scan(root / "20210205" / "091726", time_resolved)
+    write_scan(root / "20210205" / "101502", ScanSpec(variant="manifest", delays=(-10.0,), thetas=THETAS, frames=None))
+    write_scan(root / "20210312" / "143000", ScanSpec(variant="sRSM", thetas=THETAS, delay_loops=1, frames=None))
+    return f"file://{root.resolve()}/{{proposal}}/{{scan}}"
 
 
-def peak_position(raw: xr.Dataset, **spice) -> xr.Dataset:
-    """Cook: background-subtracted centre of mass of the rocking curve."""
-    signal = (raw.counts - spice["analysis"].background).clip(min=0)
-    centre = float((signal * raw.theta).sum() / signal.sum())
-    return xr.Dataset({"peak_theta": centre})
+def peak_qz(cooked) -> np.ndarray:
+    """Centre of mass along qz of each delay's map."""
+    profile = cooked.qdata.sum("qy")
+    return (profile * cooked.qz).sum("qz").values / profile.sum("qz").values
 
 
 def main() -> None:
-    scans = {f"{i:03d}": rocking_scan(delay) for i, delay in enumerate([-10, 0, 50, 100, 300])}
-    url = nx5d_memory.register("demo", {"20210205": scans}, cook=peak_position, spice={"analysis": {"background": 5.0}})
-    print(f"$ nx5d.open({url!r})")
-    repo = nx5d.open(url)
-    print(repo, end="\n\n")
-    proposal = repo.p20210205
-    print(proposal, end="\n\n")
-    scan = proposal.s002
-    print("raw data of scan 002:")
-    print(scan.raw, end="\n\n")
-    print("cooked with the default spice:", scan.cooked.peak_theta.item())
-    for key in proposal.keys():
-        print(f"  scan {key}: peak at theta = {proposal[key].cooked.peak_theta.item():.4f} deg")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", help="folder to write the generated repository into (default: temporary)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = generate(Path(args.data or tmp))
+        print(f">>> repo = nx5d.open({url!r})")
+        repo = nx5d.open(url)
+        print(repo, end="\n\n")
+
+        proposal = repo.p20210205
+        print(">>> repo.p20210205")
+        print(proposal, end="\n\n")
+
+        scan = proposal.r091726
+        print(">>> scan = repo.p20210205.r091726; scan.summary")
+        print(scan.summary, end="\n\n")
+        print(">>> scan.raw")
+        print(scan.raw, end="\n\n")
+
+        print(">>> scan.cooked  # with the plugin's default spice")
+        cooked = scan.cooked
+        print(cooked, end="\n\n")
+
+        print(">>> proposal.spice.seed('settings', grid_size=[60, 120], monitor='Crystal [ph/s]')")
+        proposal.spice.seed("settings", grid_size=[60, 120], monitor="Crystal [ph/s]")
+        print(proposal.spice.view("091726"), end="\n\n")
+        cooked = scan.cooked  # the spice changed, so this cooks again
+        print(f"re-cooked on a {cooked.sizes['qy']} x {cooked.sizes['qz']} grid, normalised by the crystal monitor")
+        print("Bragg peak position (qz centre of mass, 1/Å) per delay:")
+        for delay, qz in zip(cooked.delay.values, peak_qz(cooked), strict=True):
+            print(f"  {delay:8.1f} ps   {qz:.5f}")
+        records = sorted((Path(args.data or tmp) / "20210205" / "spice").rglob("*.json"))
+        print(f"\nspice records are kept beside the data: {[str(r.relative_to(args.data or tmp)) for r in records]}")
 
 
 if __name__ == "__main__":

@@ -166,6 +166,9 @@ def normalise(sums: np.ndarray, norm: np.ndarray) -> np.ndarray:
 class FrameGridder:
     """Grid detector frames onto one common grid, one map per group (e.g. per delay).
 
+    Frames are added block by block with :meth:`add` (so lazily loaded scans
+    need not be in memory at once); :meth:`maps` returns the normalised maps.
+
     Parameters
     ----------
     grid:
@@ -175,9 +178,6 @@ class FrameGridder:
         geometry (angle setting): arrays of shape ``(geometries, rows, cols)``.
     width:
         Box size per dimension (default: half a bin, as in xrayutilities).
-
-    Frames are added block by block with :meth:`add` (so lazily loaded scans
-    need not be in memory at once); :meth:`maps` returns the normalised maps.
     """
 
     def __init__(self, grid: Grid, coordinates: Sequence[np.ndarray], width: Sequence[float] | None = None) -> None:
