@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from nx5d.errors import OptionError
 from nx5d.frames import Region
-from nx5d.rsm import Axis, FrameGridder, Grid, Setup, grid_frames, grid_points, normalise
+from nx5d.rsm import Axis, FrameGridder, Grid, Setup, grid_frames, grid_points, map_frames, normalise
 
 
 def xu_gridded(shape, coords, values, width=None):
@@ -119,3 +119,63 @@ def test_setup_q_maps_follow_region():
     sub = setup.q_maps([theta], [2 * theta], region)
     np.testing.assert_allclose(sub[2], qz[:, 50:150:2, 100:400:2], rtol=1e-9)
     np.testing.assert_allclose(sub[1], qy[:, 50:150:2, 100:400:2], atol=1e-9)
+
+
+def four_circle(shape=(20, 30)):
+    return Setup(
+        energy=9400.0,
+        sample_axes=("y+", "z+", "x+"),
+        detector_axes=("y+",),
+        center=(8.0, 13.0),
+        distance=500.0,
+        pixel_size=(0.172, 0.172),
+        directions=("z-", "y+"),
+        frame_shape=shape,
+    )
+
+
+def test_map_frames_equals_xrayutilities_per_group_on_the_common_grid():
+    import dask.array as da
+
+    rng = np.random.default_rng(3)
+    setup = four_circle()
+    theta = np.repeat(np.linspace(20.0, 21.0, 6), 2)
+    chi, phi = np.full(12, 1.5), np.zeros(12)
+    delay = np.tile([0.0, 100.0], 6)
+    frames = rng.poisson(2.0, (12, 20, 30)).astype(np.int32)
+    frames[:, 0, 0] = -2  # a defect marker, left out
+    lazy = da.from_array(frames, chunks=(5, 20, 30))
+    result = map_frames(
+        setup,
+        [theta, chi, phi],
+        [2 * theta],
+        lazy,
+        grid_size=(6, 7, 8),
+        q_axes=("qx", "qy", "qz"),
+        group=("delay", delay),
+    )
+    assert result.qdata.dims == ("delay", "qx", "qy", "qz")
+    assert result.frames.values.tolist() == [6, 6]
+    qx, qy, qz = setup.q_maps([theta, chi, phi], [2 * theta])
+    grid = Grid.covering([qx, qy, qz], (6, 7, 8))  # the common grid spans all frames
+    for g, value in enumerate([0.0, 100.0]):
+        mine = delay == value
+        gridder = xu.FuzzyGridder3D(6, 7, 8)
+        gridder.dataRange(*[v for axis in grid.axes for v in (axis.start, axis.stop)])
+        values = np.where(frames[mine] < 0, np.nan, frames[mine]).astype(float)
+        gridder(qx[mine].ravel(), qy[mine].ravel(), qz[mine].ravel(), values.ravel())
+        np.testing.assert_allclose(result.qdata.values[g], gridder.data, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(result.qx.values, grid.axes[0].values)
+
+
+def test_map_frames_without_groups_and_bad_axes():
+    setup = four_circle()
+    theta = np.linspace(20.0, 21.0, 4)
+    frames = np.ones((4, 20, 30), np.int32)
+    result = map_frames(setup, [theta, np.zeros(4), np.zeros(4)], [2 * theta], frames, grid_size=(10, 12))
+    assert result.qdata.dims == ("qy", "qz")
+    assert int(result.frames) == 4
+    with pytest.raises(OptionError, match="need 2 or 3"):
+        map_frames(setup, [theta, theta, theta], [theta], frames, grid_size=(10,), q_axes=("qz",))
+    with pytest.raises(OptionError, match="5 frames but 4"):
+        map_frames(setup, [theta] * 3, [theta], np.ones((5, 20, 30)), grid_size=(3, 3))

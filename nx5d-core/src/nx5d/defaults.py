@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .handles import sanitize
+from .hdf5 import HDF5_SUFFIXES
 from .hookspecs import hookimpl
 from .spice.schema import schema_defaults
 
@@ -39,6 +40,21 @@ def nx5d_list_proposals(repository: Repository) -> Iterable[str]:
 @hookimpl(trylast=True)
 def nx5d_list_scans(proposal: Proposal) -> Iterable[str]:
     return proposal._walk_scans()
+
+
+@hookimpl(trylast=True)
+def nx5d_list_anchor(repository: Repository, document: str, path: tuple[str, ...]) -> Iterable[str]:
+    """Members of an HDF5 group: the core lists anchors of HDF5 documents itself."""
+    from .errors import NotSupportedError
+    from .hdf5 import is_hdf5_name, members
+
+    if not is_hdf5_name(document):
+        raise NotSupportedError(
+            f"cannot list names inside {document}: the core reads HDF5 documents "
+            f"(file names ending {', '.join(HDF5_SUFFIXES)}); for other documents the beamline must "
+            "implement the nx5d_list_anchor hook"
+        )
+    return members(repository.storage, document, path)
 
 
 @hookimpl(trylast=True)

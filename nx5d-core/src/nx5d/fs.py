@@ -45,15 +45,19 @@ class IoRecord:
     files_opened: int = 0
     listings: int = 0
     urls: list[str] = attrs.field(factory=list)
+    #: Array datasets read inside documents (``document#path``), e.g. by :mod:`nx5d.hdf5`.
+    datasets: list[str] = attrs.field(factory=list)
     _lock: threading.Lock = attrs.field(factory=threading.Lock, repr=False)
 
-    def _add(self, url: str, nbytes: int = 0, opened: int = 0, listed: int = 0) -> None:
+    def _add(self, url: str, nbytes: int = 0, opened: int = 0, listed: int = 0, dataset: bool = False) -> None:
         with self._lock:
             self.bytes_read += nbytes
             self.files_opened += opened
             self.listings += listed
             if opened:
                 self.urls.append(url)
+            if dataset:
+                self.datasets.append(url)
 
 
 _RECORDERS: contextvars.ContextVar[tuple[IoRecord, ...]] = contextvars.ContextVar("nx5d_io", default=())
@@ -75,10 +79,16 @@ def record_io() -> Iterator[IoRecord]:
 
 
 def _note(
-    url: str, nbytes: int = 0, opened: int = 0, listed: int = 0, recorders: Sequence[IoRecord] | None = None
+    url: str,
+    nbytes: int = 0,
+    opened: int = 0,
+    listed: int = 0,
+    recorders: Sequence[IoRecord] | None = None,
+    *,
+    dataset: bool = False,
 ) -> None:
     for record in _RECORDERS.get() if recorders is None else recorders:
-        record._add(url, nbytes, opened, listed)
+        record._add(url, nbytes, opened, listed, dataset)
 
 
 class _CountingReader(io.RawIOBase):

@@ -12,7 +12,7 @@ import xarray as xr
 
 from nx5d.errors import CorruptDataError, SpiceValidationError
 from nx5d.frames import Region
-from nx5d.rsm import FrameGridder, Grid, Setup
+from nx5d.rsm import Setup, map_frames
 
 from .names import RULES
 from .scan import role_variable
@@ -59,16 +59,8 @@ def rsm(raw: xr.Dataset, spice: Mapping[str, Any]) -> xr.Dataset:
     theta = np.asarray(raw[theta_var].values, float)
     two_theta_var = role_variable(columns, "two_theta")
     two_theta = np.asarray(raw[two_theta_var].values, float) if two_theta_var else 2.0 * theta
-    geometries, geometry_of_frame = np.unique(np.stack([theta, two_theta], 1), axis=0, return_inverse=True)
     group_var = role_variable(columns, cfg.group_by) if cfg.group_by else None
-    if group_var is not None:
-        groups, group_of_frame = np.unique(np.asarray(raw[group_var].values, float), return_inverse=True)
-    else:
-        groups, group_of_frame = np.zeros(1), np.zeros(len(theta), np.intp)
-
     roi = json.loads(raw.attrs.get("roi", "null"))
-    region = Region(tuple(roi) if roi else None, int(raw.attrs.get("reduce", 1)))
-    frame_shape = tuple(json.loads(raw.attrs["frame_shape"]))
     setup = Setup(
         energy=cfg.energy,
         sample_axes=tuple(cfg.sample_axes),
@@ -77,38 +69,18 @@ def rsm(raw: xr.Dataset, spice: Mapping[str, Any]) -> xr.Dataset:
         distance=cfg.img_distance,
         pixel_size=(cfg.pixel_size, cfg.pixel_size),
         directions=tuple(cfg.image_axes),  # type: ignore[arg-type]
-        frame_shape=frame_shape,  # type: ignore[arg-type]
+        frame_shape=tuple(json.loads(raw.attrs["frame_shape"])),  # type: ignore[arg-type]
     )
-    q = dict(zip(("qx", "qy", "qz"), setup.q_maps([geometries[:, 0]], [geometries[:, 1]], region), strict=True))
-    coordinates = [q[a] for a in cfg.q_axes]
-    grid = Grid.covering(coordinates, cfg.grid_size)
-    gridder = FrameGridder(grid, coordinates)
-    sums, norm = gridder.start(geometry_of_frame, group_of_frame, len(groups))
-    scale = _monitor(raw, columns, cfg.monitor) if cfg.monitor else None
-    images = raw["images"].data
-    chunks = images.chunks[0] if hasattr(images, "chunks") and images.chunks else (len(theta),)
-    start = 0
-    for size in chunks:
-        block = np.asarray(images[start : start + size])
-        part = slice(start, start + size)
-        gridder.add(
-            sums,
-            norm,
-            block,
-            geometry_of_frame[part],
-            group_of_frame[part],
-            scale=None if scale is None else scale[part],
-            mask_negative=cfg.mask_negative,
-        )
-        start += size
-    maps = gridder.maps(sums, norm)
-    frames = np.bincount(group_of_frame, minlength=len(groups))
-    axes = {name: axis.values for name, axis in zip(cfg.q_axes, grid.axes, strict=True)}
-    attrs = {"spice_settings": json.dumps(attrs_.asdict(cfg)), "source_table": raw.attrs.get("table", "")}
-    if group_var is None:
-        return xr.Dataset({"qdata": (tuple(cfg.q_axes), maps[0]), "frames": frames[0]}, coords=axes, attrs=attrs)
-    return xr.Dataset(
-        {"qdata": (("delay", *cfg.q_axes), maps), "frames": ("delay", frames)},
-        coords={"delay": groups, **axes},
-        attrs=attrs,
+    return map_frames(
+        setup,
+        [theta],
+        [two_theta],
+        raw["images"].data,
+        grid_size=cfg.grid_size,
+        q_axes=cfg.q_axes,
+        group=None if group_var is None else ("delay", np.asarray(raw[group_var].values, float)),
+        scale=_monitor(raw, columns, cfg.monitor) if cfg.monitor else None,
+        mask_negative=cfg.mask_negative,
+        region=Region(tuple(roi) if roi else None, int(raw.attrs.get("reduce", 1))),
+        attrs={"spice_settings": json.dumps(attrs_.asdict(cfg)), "source_table": raw.attrs.get("table", "")},
     )

@@ -1,0 +1,227 @@
+"""Reading HDF5 documents through the core's storage layer.
+
+Beamline plugins whose data lives in HDF5 files (one file per proposal or per
+scan, scans addressed by the anchor part of the URL) share this module:
+
+* :func:`open_document` opens a document read-only -- local files directly
+  with h5py (without taking HDF5's file lock, and in SWMR mode when a writer
+  still has the file open in SWMR mode), remote files through fsspec -- and
+  turns every failure into an :mod:`nx5d.errors` exception naming the file;
+* :func:`members` lists the names inside a group without reading datasets (the
+  core uses it to list keys that sit after ``#``);
+* :func:`read` reads a dataset (counted by :func:`nx5d.fs.record_io`, so tests
+  can check that summaries never touch detector images);
+* :class:`LazyDataset` / :func:`lazy_array` give a dask array over a dataset,
+  chunked along its first axis in multiples of the file's own chunks, that
+  reopens the document in whichever process computes it.
+
+h5py is needed (``pip install nx5d[hdf5]``); it is imported on first use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import CorruptDataError, MissingDataError, NotSupportedError, StorageError
+from .fs import Storage, _note
+
+if TYPE_CHECKING:
+    import h5py
+
+__all__ = [
+    "HDF5_SUFFIXES",
+    "is_hdf5_name",
+    "split_url",
+    "open_document",
+    "node",
+    "members",
+    "read",
+    "LazyDataset",
+    "lazy_array",
+]
+
+#: File name endings taken for HDF5 documents.
+HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf", ".nxs", ".nx5")
+
+_TRUNCATED = re.compile(r"truncated file: eof = (\d+).*stored_eof = (\d+)")
+
+
+def _h5py() -> Any:
+    try:
+        import h5py
+    except ImportError as exc:  # pragma: no cover - h5py is a declared dependency of HDF5 plugins
+        raise NotSupportedError("reading HDF5 documents needs h5py: pip install 'nx5d[hdf5]'") from exc
+    return h5py
+
+
+def is_hdf5_name(url: str) -> bool:
+    """Whether the document part of ``url`` has an HDF5 file name ending."""
+    return url.split("#", 1)[0].lower().endswith(HDF5_SUFFIXES)
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """``(document, group path)`` of ``document#anchor``; the path is ``/``-rooted (``"/"`` without anchor)."""
+    document, _, anchor = url.partition("#")
+    return document, "/" + anchor.strip("/")
+
+
+def _open_error(url: str, exc: OSError) -> Exception:
+    text = str(exc)
+    if isinstance(exc, FileNotFoundError) or "No such file" in text:
+        return MissingDataError(f"{url} does not exist")
+    if isinstance(exc, PermissionError) or "Permission denied" in text:
+        return StorageError(f"permission denied for {url}")
+    found = _TRUNCATED.search(text)
+    if found:
+        return CorruptDataError(
+            f"{url} is a truncated HDF5 file ({found.group(1)} of {found.group(2)} bytes): "
+            "an interrupted copy or transfer?"
+        )
+    if "signature not found" in text:
+        return CorruptDataError(f"{url} is not an HDF5 file (no HDF5 signature)")
+    if "already open for write" in text:
+        return CorruptDataError(
+            f"{url} is marked as open for writing by another program that did not use SWMR mode, "
+            "or that program crashed (then 'h5clear -s' clears the mark)"
+        )
+    return CorruptDataError(f"{url} cannot be read as HDF5: {text}")
+
+
+@contextlib.contextmanager
+def open_document(storage: Storage, url: str) -> Iterator[h5py.File]:
+    """Open the HDF5 document at ``url`` (no anchor) read-only.
+
+    Local files are opened without HDF5's file lock (a reader must not block
+    or be blocked by the beamline's writer) and, when a writer holds the file
+    in SWMR mode, as a SWMR reader.  Nothing is ever written.
+    """
+    h5py = _h5py()
+    path = storage.local_path(url)
+    if path is not None:
+        _note(url, opened=1)
+        try:
+            handle = h5py.File(path, "r", locking=False)
+        except OSError as exc:
+            if "already open for write" not in str(exc):
+                raise _open_error(url, exc) from exc
+            try:
+                handle = h5py.File(path, "r", locking=False, swmr=True)
+            except OSError as again:
+                raise _open_error(url, again) from again
+        with handle:
+            yield handle
+        return
+    with storage.open(url) as raw:
+        try:
+            handle = h5py.File(raw, "r")
+        except OSError as exc:
+            raise _open_error(url, exc) from exc
+        with handle:
+            yield handle
+
+
+def node(handle: h5py.File, path: str, url: str) -> Any:
+    """The group or dataset at ``path`` in an open document (``MissingDataError`` naming ``url#path``)."""
+    try:
+        return handle[path] if path not in ("", "/") else handle
+    except KeyError:
+        raise MissingDataError(f"{url}#{path.strip('/')} does not exist") from None
+    except (OSError, RuntimeError) as exc:
+        raise CorruptDataError(f"{url}#{path.strip('/')} cannot be read: {exc}") from exc
+
+
+def members(storage: Storage, document: str, path: Sequence[str] = ()) -> list[str]:
+    """Names of the members of the group at ``path`` in ``document``; no dataset is read."""
+    with open_document(storage, document) as handle:
+        group = node(handle, "/".join(path), document)
+        if not hasattr(group, "keys"):
+            raise MissingDataError(f"{document}#{'/'.join(path)} is a dataset, not a group")
+        try:
+            return list(group.keys())
+        except (OSError, RuntimeError) as exc:
+            raise CorruptDataError(f"cannot list {document}#{'/'.join(path)}: {exc}") from exc
+
+
+def read(dataset: h5py.Dataset, url: str, selection: Any = ()) -> np.ndarray:
+    """Read ``dataset[selection]``, counted as a dataset read of ``url`` (``document#path``)."""
+    try:
+        value = dataset[selection]
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise CorruptDataError(f"{url} cannot be read (damaged or incompletely written?): {exc}") from exc
+    array = np.asarray(value)
+    _note(url, array.nbytes, dataset=True)
+    return array
+
+
+def _frames_per_chunk(shape: tuple[int, ...], chunks: tuple[int, ...] | None, itemsize: int, target: int) -> int:
+    frame_bytes = max(1, int(np.prod(shape[1:], dtype=np.int64)) * itemsize)
+    step = chunks[0] if chunks else 1
+    wanted = max(1, target // frame_bytes)
+    return max(step, (wanted // step) * step)
+
+
+class LazyDataset:
+    """A picklable array-like over one HDF5 dataset, for ``dask.array.from_array``.
+
+    Every read opens the document anew (through a :class:`~nx5d.fs.Storage`
+    built from ``storage_options``), so dask can compute chunks in other
+    threads or processes, and nothing keeps the file open between reads.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        path: str,
+        shape: tuple[int, ...],
+        dtype: Any,
+        storage_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.url = url
+        self.path = path
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self.ndim = len(self.shape)
+        self.storage_options = dict(storage_options or {})
+
+    def __getitem__(self, selection: Any) -> np.ndarray:
+        with open_document(Storage(self.storage_options), self.url) as handle:
+            dataset = node(handle, self.path, self.url)
+            if dataset.shape[:1] < self.shape[:1] or dataset.shape[1:] != self.shape[1:]:
+                raise CorruptDataError(
+                    f"{self.url}#{self.path.strip('/')} changed shape from {self.shape} to {dataset.shape} "
+                    "since it was opened"
+                )
+            return read(dataset, f"{self.url}#{self.path.strip('/')}", selection)
+
+    def __repr__(self) -> str:
+        return f"LazyDataset({self.url}#{self.path.strip('/')}, shape={self.shape}, dtype={self.dtype})"
+
+
+def lazy_array(storage: Storage, url: str, path: str, dataset: h5py.Dataset, *, target_bytes: int = 32 * 2**20) -> Any:
+    """A dask array over ``dataset`` (``url#path``), chunked along the first axis.
+
+    Chunks are whole multiples of the file's own chunks along the first axis
+    (about ``target_bytes`` each) and span the other axes completely, so
+    reading one dask chunk never decodes an HDF5 chunk twice.
+    """
+    try:
+        import dask.array as da
+    except ImportError as exc:
+        raise NotSupportedError("lazy loading needs dask: pip install 'dask[array]'") from exc
+    shape = tuple(dataset.shape)
+    if not shape:
+        raise ValueError(f"{url}#{path.strip('/')} is a scalar; read it instead of mapping it lazily")
+    step = _frames_per_chunk(shape, dataset.chunks, dataset.dtype.itemsize, target_bytes)
+    first = (step,) * (shape[0] // step) + ((shape[0] % step,) if shape[0] % step else ())
+    array = LazyDataset(url, path, shape, dataset.dtype, storage.storage_options)
+    return da.from_array(
+        array,
+        chunks=(first or (0,), *shape[1:]),
+        name=f"nx5d-h5-{url}#{path}-{shape}",
+        meta=np.empty((0,) * len(shape), dataset.dtype),
+    )
