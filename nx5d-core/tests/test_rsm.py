@@ -1,5 +1,6 @@
 """RSM helpers: gridding equals xrayutilities' fuzzy gridders; the area-detector geometry."""
 
+import attrs
 import numpy as np
 import pytest
 import xrayutilities as xu
@@ -179,3 +180,16 @@ def test_map_frames_without_groups_and_bad_axes():
         map_frames(setup, [theta, theta, theta], [theta], frames, grid_size=(10,), q_axes=("qz",))
     with pytest.raises(OptionError, match="5 frames but 4"):
         map_frames(setup, [theta] * 3, [theta], np.ones((5, 20, 30)), grid_size=(3, 3))
+
+
+def test_lab_axes_relabel_q_cyclically():
+    plain = four_circle()
+    theta = np.array([20.0])
+    angles = ([theta, np.zeros(1), np.zeros(1)], [2 * theta])
+    lab = plain.q_maps(*angles)
+    qx, qy, qz = Setup(**{**attrs.asdict(plain, recurse=False), "lab_axes": ("y", "z", "x")}).q_maps(*angles)
+    np.testing.assert_array_equal(qx, lab[1])
+    np.testing.assert_array_equal(qy, lab[2])
+    np.testing.assert_array_equal(qz, lab[0])
+    with pytest.raises(OptionError, match="cyclic order"):
+        Setup(**{**attrs.asdict(plain, recurse=False), "lab_axes": ("y", "x", "z")})

@@ -37,7 +37,17 @@ try:  # libdeflate is several times faster than zlib for detector frames
 except ImportError:  # pragma: no cover - exercised where imagecodecs is absent
     _deflate_into = None
 
-__all__ = ["Region", "Frames", "StripTiff", "parse_tiff", "decode_frame", "load_frames", "lazy_frames", "MISSING_VALUE"]
+__all__ = [
+    "Region",
+    "Frames",
+    "StripTiff",
+    "parse_tiff",
+    "decode_frame",
+    "load_frames",
+    "lazy_frames",
+    "tifffile_fallback",
+    "MISSING_VALUE",
+]
 
 #: Value written into frames that are missing when ``missing="mask"``
 #: (Pilatus detectors use -1 for "no data").
@@ -148,6 +158,18 @@ def _decode_strips(data: bytes, layout: StripTiff, out: np.ndarray, where: str) 
         raise CorruptDataError(f"{where}: image strips cover {start} of {target.size} bytes")
     if not layout.dtype.isnative:
         out.byteswap(inplace=True)
+
+
+def tifffile_fallback(data: bytes) -> np.ndarray:
+    """Decode any TIFF with tifffile (the ``fallback`` for files the fast path does not handle).
+
+    tifffile is imported on first use: plugins that read TIFFs depend on it, the core does not.
+    """
+    import io
+
+    import tifffile
+
+    return tifffile.imread(io.BytesIO(data))
 
 
 def decode_frame(data: bytes, where: str, fallback: Decoder | None = None) -> np.ndarray:

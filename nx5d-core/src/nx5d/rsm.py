@@ -305,6 +305,11 @@ def grid_frames(
     return gridder.maps(sums, norm)
 
 
+def _right_handed(instance: object, attribute: attrs.Attribute, value: tuple[str, str, str]) -> None:
+    if "".join(value) not in ("xyz", "yzx", "zxy"):
+        raise OptionError(f"{attribute.name} must be a cyclic order of x, y, z (xyz, yzx or zxy), not {value!r}")
+
+
 @attrs.frozen
 class Setup:
     """A diffractometer with an area detector, in xrayutilities' terms.
@@ -328,6 +333,12 @@ class Setup:
     r_i, inplane, normal:
         Primary beam direction, and the sample's in-plane and surface-normal
         reference directions (xrayutilities ``HXRD(idir, ndir)``).
+    lab_axes:
+        The laboratory axes reported as ``qx``, ``qy``, ``qz``.  The default
+        keeps xrayutilities' frame; a beamline whose beam and surface normal
+        lie along other axes names them here so that, e.g., the surface
+        normal comes out as ``qz`` (``("y", "z", "x")``: a cyclic relabelling,
+        still right-handed).
     """
 
     energy: float
@@ -341,6 +352,29 @@ class Setup:
     r_i: tuple[float, float, float] = (1.0, 0.0, 0.0)
     inplane: tuple[float, float, float] = (1.0, 0.0, 0.0)
     normal: tuple[float, float, float] = (0.0, 1.0, 0.0)
+    lab_axes: tuple[str, str, str] = attrs.field(default=("x", "y", "z"), validator=_right_handed)
+
+    @classmethod
+    def from_settings(cls, settings: Any, frame_shape: Sequence[int], **fixed: Any) -> Setup:
+        """The setup described by spice settings with the conventional field names.
+
+        ``settings`` has ``energy``, ``img_center``, ``img_distance``,
+        ``pixel_size`` (one number: square pixels), ``image_axes``,
+        ``sample_axes`` and ``detector_axes`` (as the reference page's
+        ``settings`` spice); ``fixed`` sets what the beamline does not let
+        spice change (``r_i``, ``lab_axes`` ...).
+        """
+        return cls(
+            energy=float(settings.energy),
+            sample_axes=tuple(settings.sample_axes),
+            detector_axes=tuple(settings.detector_axes),
+            center=tuple(float(c) for c in settings.img_center),  # type: ignore[arg-type]
+            distance=float(settings.img_distance),
+            pixel_size=(float(settings.pixel_size), float(settings.pixel_size)),
+            directions=tuple(settings.image_axes),  # type: ignore[arg-type]
+            frame_shape=tuple(int(n) for n in frame_shape),  # type: ignore[arg-type]
+            **fixed,
+        )
 
     def q_maps(
         self, sample_angles: Sequence[np.ndarray], detector_angles: Sequence[np.ndarray], region: Any = None
@@ -374,9 +408,10 @@ class Setup:
             pwidth2=self.pixel_size[1] * cols.step,
         )
         angles = [np.atleast_1d(np.asarray(a, float)) for a in (*sample_angles, *detector_angles)]
-        qx, qy, qz = hxrd.Ang2Q.area(*angles)
+        lab = dict(zip("xyz", hxrd.Ang2Q.area(*angles), strict=True))
         shape = (len(angles[0]), n1, n2)
-        return qx.reshape(shape), qy.reshape(shape), qz.reshape(shape)
+        qx, qy, qz = (lab[axis].reshape(shape) for axis in self.lab_axes)
+        return qx, qy, qz
 
 
 def _blocks(images: Any, frames: int) -> list[slice]:

@@ -13,20 +13,13 @@ import xarray as xr
 from nx5d.errors import CorruptDataError, SpiceValidationError
 from nx5d.frames import Region
 from nx5d.rsm import Setup, map_frames
+from nx5d.spice.schema import settings_from
 
 from .names import RULES
 from .scan import role_variable
 from .settings import RsmSettings
 
 __all__ = ["rsm"]
-
-
-def _settings(spice: Mapping[str, Any]) -> RsmSettings:
-    given = spice.get("settings", {})
-    try:
-        return RsmSettings(**{k: given[k] for k in given})
-    except (TypeError, ValueError) as exc:
-        raise SpiceValidationError(f"spice 'settings' cannot be used for UDKM maps: {exc}") from exc
 
 
 def _monitor(raw: xr.Dataset, columns: dict[str, str], name: str) -> np.ndarray:
@@ -51,7 +44,7 @@ def rsm(raw: xr.Dataset, spice: Mapping[str, Any]) -> xr.Dataset:
     theta and 2-theta (2-theta = 2 x theta where the table has no 2-theta
     column), binned onto one grid covering all frames, and averaged per delay.
     """
-    cfg = _settings(spice)
+    cfg = settings_from(RsmSettings, spice, "settings", "UDKM maps")
     columns: dict[str, str] = json.loads(raw.attrs["columns"])
     theta_var = role_variable(columns, "theta")
     if theta_var is None:
@@ -61,16 +54,7 @@ def rsm(raw: xr.Dataset, spice: Mapping[str, Any]) -> xr.Dataset:
     two_theta = np.asarray(raw[two_theta_var].values, float) if two_theta_var else 2.0 * theta
     group_var = role_variable(columns, cfg.group_by) if cfg.group_by else None
     roi = json.loads(raw.attrs.get("roi", "null"))
-    setup = Setup(
-        energy=cfg.energy,
-        sample_axes=tuple(cfg.sample_axes),
-        detector_axes=tuple(cfg.detector_axes),
-        center=tuple(cfg.img_center),  # type: ignore[arg-type]
-        distance=cfg.img_distance,
-        pixel_size=(cfg.pixel_size, cfg.pixel_size),
-        directions=tuple(cfg.image_axes),  # type: ignore[arg-type]
-        frame_shape=tuple(json.loads(raw.attrs["frame_shape"])),  # type: ignore[arg-type]
-    )
+    setup = Setup.from_settings(cfg, json.loads(raw.attrs["frame_shape"]))
     return map_frames(
         setup,
         [theta],

@@ -95,19 +95,12 @@ def nx5d_summary(scan: nx5d.Scan) -> Mapping[str, Any]:
 
 @nx5d.hookimpl
 def nx5d_raw(scan: nx5d.Scan, options: Mapping[str, Any]) -> Any:
+    from nx5d.frames import tifffile_fallback
 
     from .scan import check_option_types, load_raw
 
     check_option_types(dict(options))
-    return load_raw(scan.repository.storage, _files(scan), scan.proposal.key, fallback=_tiff, **options)
-
-
-def _tiff(data: bytes) -> Any:
-    import io
-
-    import tifffile
-
-    return tifffile.imread(io.BytesIO(data))
+    return load_raw(scan.repository.storage, _files(scan), scan.proposal.key, fallback=tifffile_fallback, **options)
 
 
 @nx5d.hookimpl

@@ -22,7 +22,9 @@ import attrs
 
 from ..errors import SpiceValidationError
 
-__all__ = ["validate", "schema_defaults"]
+__all__ = ["validate", "schema_defaults", "settings_from"]
+
+T = typing.TypeVar("T")
 
 
 def _fits(value: Any, annotation: Any) -> bool:
@@ -92,3 +94,17 @@ def schema_defaults(schemas: Mapping[str, type]) -> dict[str, dict[str, Any]]:
         if all(f.default is not attrs.NOTHING for f in fields):
             out[name] = attrs.asdict(schema(), recurse=True)
     return out
+
+
+def settings_from(schema: type[T], spice: Mapping[str, Any], handle: str, purpose: str) -> T:
+    """The spice of ``handle`` as an instance of the attrs class ``schema``; its defaults fill the gaps.
+
+    For cook functions: ``settings_from(RsmSettings, spice, "settings", "UDKM maps")``.
+    A field the class does not have, or a value its validators refuse, raises
+    :class:`SpiceValidationError` naming ``handle`` and ``purpose``.
+    """
+    given = spice.get(handle, {})
+    try:
+        return schema(**{key: given[key] for key in given})
+    except (TypeError, ValueError) as exc:
+        raise SpiceValidationError(f"spice {handle!r} cannot be used for {purpose}: {exc}") from exc

@@ -1,0 +1,181 @@
+"""Ingest: SPEC file + one TIFF per frame -> scans in the KMC3 HDF5 layout.
+
+New scans are appended to an existing file; scans already there are never
+touched.  Each scan is written into a hidden group (``.partial-N.1``) and
+renamed to ``N.1`` only when complete and flushed, so an interrupted ingest
+leaves the file readable with every finished scan and no half scan visible;
+the next ingest removes the leftover and writes the scan again.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import attrs
+import numpy as np
+
+from nx5d.errors import CorruptDataError, MissingDataError, StorageError
+from nx5d.frames import load_frames, tifffile_fallback
+from nx5d.fs import Storage
+
+from .layout import (
+    DEFAULT_DETECTOR,
+    MACHINE_CURRENT,
+    MEASUREMENT,
+    POSITIONERS,
+    SPECFILE,
+    START_TIME,
+    TITLE,
+    detector_path,
+    ring_current_label,
+)
+from .options import DEFAULT_TIFFS
+from .spec import SpecFile, SpecScan, parse_spec
+from .specscan import frame_urls
+
+__all__ = ["IngestReport", "ingest", "PARTIAL_PREFIX"]
+
+#: Name prefix of scan groups still being written.
+PARTIAL_PREFIX = ".partial-"
+
+#: Called after each block of frames with the scan key and the frames written so far.
+Progress = Callable[[str, int], None]
+
+
+@attrs.frozen
+class IngestReport:
+    """What an ingest did."""
+
+    written: tuple[str, ...]  #: scan keys written
+    skipped: tuple[str, ...]  #: scan keys already in the file
+
+
+def _string(group, name: str, text: str) -> None:
+    group.create_dataset(name, data=text, dtype=_h5py().string_dtype("utf-8"))
+
+
+def _h5py():
+    import h5py
+
+    return h5py
+
+
+def _write_scan(
+    h5file,
+    path: str,
+    spec: SpecFile,
+    scan: SpecScan,
+    urls: Sequence[str],
+    *,
+    detector: str,
+    block: int,
+    progress: Progress | None,
+) -> None:
+    parent, name = posixpath.split(path.strip("/"))
+    partial = posixpath.join(parent, PARTIAL_PREFIX + name) if parent else PARTIAL_PREFIX + name
+    if partial in h5file:
+        del h5file[partial]
+    group = h5file.create_group(partial)
+    _string(group, TITLE, scan.command)
+    _string(group, START_TIME, scan.date or "")
+    measurement = group.create_group(MEASUREMENT)
+    for label in scan.labels:
+        measurement.create_dataset(label, data=scan.column(label))
+    positioners = group.create_group(POSITIONERS)
+    for motor in spec.motors:
+        if motor in scan.labels:
+            positioners.create_dataset(motor, data=scan.column(motor))
+        elif motor in scan.positions:
+            positioners.create_dataset(motor, data=np.float64(scan.positions[motor]))
+    _string(group, f"{SPECFILE}/scan_header", "\n".join(scan.header))
+    _string(group, f"{SPECFILE}/file_header", "\n".join(spec.header))
+    ring = ring_current_label(scan.labels)
+    if ring is not None:
+        group.create_dataset(MACHINE_CURRENT, data=scan.column(ring))
+    storage = Storage()
+    images = None
+    for start in range(0, len(urls), block):
+        frames = load_frames(
+            storage, urls[start : start + block], fallback=tifffile_fallback, desc=f"ingest {scan.key}"
+        )
+        data = np.asarray(frames.data)
+        if images is None:
+            images = group.create_dataset(
+                detector_path(detector),
+                shape=(len(urls), *data.shape[1:]),
+                dtype=data.dtype,
+                chunks=(1, *data.shape[1:]),
+                compression="gzip",
+                compression_opts=1,
+            )
+        elif data.shape[1:] != images.shape[1:]:
+            raise CorruptDataError(f"frame {urls[start]} is {data.shape[1:]}, earlier frames are {images.shape[1:]}")
+        images[start : start + len(data)] = data
+        if progress is not None:
+            progress(scan.key, start + len(data))
+    h5file.flush()
+    h5file.move(partial, path.strip("/"))
+    h5file.flush()
+
+
+def ingest(
+    spec_file: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    tiffs: str = DEFAULT_TIFFS,
+    scans: Iterable[str] | None = None,
+    group: str = "{scan}",
+    detector: str = DEFAULT_DETECTOR,
+    block: int = 256,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Convert the scans of ``spec_file`` (with their TIFF frames) into the HDF5 file ``out``.
+
+    Parameters
+    ----------
+    tiffs:
+        Where each scan's frames are, relative to the SPEC file's folder (or
+        absolute), with ``{spec}`` (the SPEC file's name without extension),
+        ``{scan}`` (scan number) and ``{frame}`` (0-based frame index).
+    scans:
+        Keys (``N.1``) to ingest; default: all.
+    group:
+        Where a scan goes inside ``out``: ``"{scan}"`` (default, top-level
+        ``N.1`` groups), ``"{scan}/data"``, ``"alfa/{scan}"`` ...
+    detector:
+        Name of the detector group under ``instrument/``.
+    progress:
+        Called as ``progress(scan_key, frames_written)``.
+    """
+    spec_path = Path(spec_file).resolve()
+    try:
+        text = spec_path.read_bytes().decode("utf-8", "replace")
+    except FileNotFoundError:
+        raise MissingDataError(f"SPEC file {spec_path} does not exist") from None
+    spec = parse_spec(text, str(spec_path))
+    wanted = None if scans is None else set(scans)
+    if wanted is not None and wanted - {s.key for s in spec.scans}:
+        missing = ", ".join(sorted(wanted - {s.key for s in spec.scans}))
+        raise MissingDataError(f"{spec_path} has no scan(s) {missing}")
+    h5py = _h5py()
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    written, skipped = [], []
+    try:
+        h5file = h5py.File(out, "a")
+    except OSError as exc:
+        raise StorageError(f"cannot open {out} for appending scans: {exc}") from exc
+    with h5file:
+        for scan in spec.scans:
+            if wanted is not None and scan.key not in wanted:
+                continue
+            path = group.format(scan=scan.key)
+            if path.strip("/") in h5file:
+                skipped.append(scan.key)
+                continue
+            urls = frame_urls(f"file://{spec_path}", scan, tiffs)
+            _write_scan(h5file, path, spec, scan, urls, detector=detector, block=block, progress=progress)
+            written.append(scan.key)
+    return IngestReport(tuple(written), tuple(skipped))

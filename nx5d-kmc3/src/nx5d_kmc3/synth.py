@@ -1,0 +1,198 @@
+"""Generate KMC3-XPP data: SPEC files with Pilatus TIFF frames, ingested into the HDF5 layout.
+
+A thin film's Bragg reflection sits at ``q = (0, 0, Q_BRAGG)`` (surface
+normal = ``qz``); frames are rendered from the beamline's default geometry,
+so the cooked maps find the peak where it was put.  After time zero the
+lattice expands and the peak moves to smaller ``qz``.  Two kinds of scans:
+
+* ``theta2theta`` -- ``a2scan Theta … TwoTheta …`` across the reflection;
+* ``delay`` -- ``ascan delay …`` at the Bragg angle (pump-probe).
+
+:func:`write_repository` writes the SPEC + TIFF sources of each proposal
+and ingests them into the documents a repository URL pattern names, so any
+of the URL forms (``{proposal}/{proposal}.h5#{scan}``,
+``drepo.hdf#{proposal}/{scan}``, ``{proposal}/{proposal}-{scan}.h5#data/`` …)
+can be generated.  Command line: ``nx5d-kmc3 synth``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import attrs
+import numpy as np
+import tifffile
+
+from nx5d.fs import Storage
+from nx5d.url import UrlPattern
+
+from .cook import setup_of
+from .ingest import ingest
+from .settings import XppSettings
+from .spec import SpecFile, SpecScan, file_header, format_spec, scan_header
+
+__all__ = [
+    "FRAME_SHAPE",
+    "Q_BRAGG",
+    "ScanPlan",
+    "DEFAULT_PROPOSALS",
+    "bragg_qz",
+    "write_sources",
+    "write_repository",
+]
+
+FRAME_SHAPE = (195, 487)
+MOTORS = ("Theta", "TwoTheta", "Chi", "Phi", "SampleX", "SampleZ", "delay")
+LABELS_2THETA = ("Theta", "TwoTheta", "Monitor", "Pilatus", "ring_current", "Seconds")
+LABELS_DELAY = ("delay", "Theta", "TwoTheta", "Monitor", "Pilatus", "ring_current", "Seconds")
+#: Film reflection (1/Å) at the default energy: Bragg angle 20.0 degrees.
+Q_BRAGG = 4 * np.pi * np.sin(np.radians(20.0)) / (12398.42 / 9400.0)
+DEFECTS = ((10, 33), (11, 33), (120, 400), (194, 486))
+
+
+def bragg_qz(delay: float) -> float:
+    """Peak position (1/Å) ``delay`` ps after the pump: expands within ~30 ps, recovers over ~1 ns."""
+    if delay <= 0:
+        return float(Q_BRAGG)
+    return float(Q_BRAGG * (1.0 - 0.003 * (1.0 - np.exp(-delay / 30.0)) * np.exp(-delay / 1000.0)))
+
+
+@attrs.frozen
+class ScanPlan:
+    """One scan to generate."""
+
+    kind: str = "theta2theta"  #: ``"theta2theta"`` or ``"delay"``
+    points: int = 41
+    theta: tuple[float, float] = (19.6, 20.4)  #: theta range of a theta2theta scan
+    delays: tuple[float, float] = (-20.0, 200.0)  #: delay range (ps) of a delay scan
+    count_time: float = 1.0
+    frame_shape: tuple[int, int] = FRAME_SHAPE
+
+
+#: What ``nx5d-kmc3 synth`` writes by default.
+DEFAULT_PROPOSALS: dict[str, tuple[ScanPlan, ...]] = {
+    "253-cw38-12345-doe": (ScanPlan(), ScanPlan("delay", points=23), ScanPlan(points=21, theta=(19.8, 20.2))),
+    "254-cw02-23456-roe": (ScanPlan(points=31),),
+}
+
+
+@functools.lru_cache(maxsize=256)
+def _q(theta: float, two_theta: float, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    setup = setup_of(XppSettings(), shape)
+    qx, qy, qz = setup.q_maps([np.array([theta]), np.zeros(1), np.zeros(1)], [np.array([two_theta])])
+    return qx[0], qy[0], qz[0]
+
+
+def render_frame(
+    theta: float, two_theta: float, delay: float, shape: tuple[int, int], rng: np.random.Generator
+) -> np.ndarray:
+    """One Pilatus frame: the film reflection where the geometry puts it, sparse background, defects."""
+    qx, qy, qz = _q(round(theta, 6), round(two_theta, 6), shape)
+    expected = 3000.0 * np.exp(-(qx**2 + qy**2) / (2 * 0.006**2) - (qz - bragg_qz(delay)) ** 2 / (2 * 0.003**2))
+    frame = rng.poisson(expected + 0.002).astype(np.int32)
+    for r, c in DEFECTS:
+        if r < shape[0] and c < shape[1]:
+            frame[r, c] = -2
+    return frame
+
+
+def _scan(number: int, plan: ScanPlan, when: datetime.datetime, rng: np.random.Generator) -> tuple[SpecScan, list]:
+    n = plan.points
+    if plan.kind == "theta2theta":
+        theta = np.round(np.linspace(*plan.theta, n), 5)
+        delay = np.zeros(n)
+        command = f"a2scan Theta {plan.theta[0]:g} {plan.theta[1]:g} TwoTheta {2 * plan.theta[0]:g} {2 * plan.theta[1]:g} {n - 1} {plan.count_time:g}"  # noqa: E501
+        labels = LABELS_2THETA
+    elif plan.kind == "delay":
+        theta = np.full(n, 20.0)
+        delay = np.round(np.linspace(*plan.delays, n), 3)
+        command = f"ascan delay {plan.delays[0]:g} {plan.delays[1]:g} {n - 1} {plan.count_time:g}"
+        labels = LABELS_DELAY
+    else:
+        raise ValueError(f"unknown scan kind {plan.kind!r}: 'theta2theta' or 'delay'")
+    two_theta = 2 * theta
+    frames = [render_frame(t, tt, d, plan.frame_shape, rng) for t, tt, d in zip(theta, two_theta, delay, strict=True)]
+    ring = np.round(300.0 - 0.01 * np.arange(n) - 0.5 * (number % 3), 4)
+    columns = {
+        "Theta": theta,
+        "TwoTheta": two_theta,
+        "delay": delay,
+        "Monitor": rng.poisson(100000, n).astype(float),
+        "Pilatus": np.array([float(f[f > 0].sum()) for f in frames]),
+        "ring_current": ring,
+        "Seconds": np.full(n, plan.count_time),
+    }
+    positions = {
+        "Theta": float(theta[0]),
+        "TwoTheta": float(two_theta[0]),
+        "Chi": 0.0,
+        "Phi": 0.0,
+        "SampleX": 1.25,
+        "SampleZ": -0.5,
+        "delay": float(delay[0]),
+    }
+    header = scan_header(number, command, when, plan.count_time, positions, MOTORS, labels)
+    data = np.stack([columns[label] for label in labels], axis=1)
+    return SpecScan(number, 1, command, header, labels, data, positions), frames
+
+
+def write_sources(
+    folder: str | os.PathLike[str], name: str, plans: Sequence[ScanPlan], *, seed: int = 0, compress: bool = True
+) -> Path:
+    """Write ``{folder}/{name}.spec`` and its frames ``{folder}/pilatus/{name}_{scan:03d}_{frame:05d}.tif``.
+
+    Returns the SPEC file's path.  Equal arguments give byte-identical files.
+    """
+    folder = Path(folder)
+    (folder / "pilatus").mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    start = datetime.datetime(2025, 9, 18, 10, 0, 0)
+    scans = []
+    for number, plan in enumerate(plans, start=1):
+        when = start + datetime.timedelta(minutes=10 * number)
+        scan, frames = _scan(number, plan, when, rng)
+        for i, frame in enumerate(frames):
+            tifffile.imwrite(
+                folder / "pilatus" / f"{name}_{number:03d}_{i:05d}.tif",
+                frame,
+                compression="zlib" if compress else None,
+                metadata=None,
+            )
+        scans.append(scan)
+    spec_path = folder / f"{name}.spec"
+    spec = SpecFile(file_header(str(spec_path), start, MOTORS), tuple(scans))
+    spec_path.write_text(format_spec(spec.header, spec.scans))
+    return spec_path
+
+
+def write_repository(
+    url: str,
+    proposals: Mapping[str, Sequence[ScanPlan]] | None = None,
+    *,
+    sources: str | os.PathLike[str],
+    seed: int = 0,
+) -> str:
+    """Generate proposals and ingest them into the HDF5 documents of the ``file://`` pattern ``url``.
+
+    The SPEC + TIFF sources go to ``{sources}/{proposal}/``.  Returns ``url``.
+    """
+    pattern = UrlPattern(url)
+    proposals = DEFAULT_PROPOSALS if proposals is None else proposals
+    for n, (proposal, plans) in enumerate(proposals.items()):
+        spec_path = write_sources(Path(sources) / proposal, proposal, plans, seed=seed + n)
+        keys = [f"{number}.1" for number in range(1, len(plans) + 1)]
+        by_proposal = pattern.fill(proposal=proposal)
+        if "scan" in {f for s in by_proposal.path_segments for f in s.fields}:
+            targets = [(by_proposal.fill(scan=key), [key]) for key in keys]
+        else:
+            targets = [(by_proposal, keys)]
+        for target, scan_keys in targets:
+            document = Storage.local_path(target.document)
+            if document is None:
+                raise ValueError(f"write_repository writes file:// repositories, not {url!r}")
+            ingest(spec_path, document, scans=scan_keys, group=target.anchor or "{scan}")
+    return url
