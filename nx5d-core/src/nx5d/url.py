@@ -259,6 +259,7 @@ class UrlPattern:
             if name not in self.fields:
                 raise UrlPatternError(f"URL pattern {text!r} must contain {{{name}}}")
         self._check_adjacent_captures()
+        self._separators: dict[str, tuple[str, ...]] = {}
 
     # --- structure ------------------------------------------------------
 
@@ -360,7 +361,12 @@ class UrlPattern:
             return False
         return True
 
-    def _separators_after_capture(self, field: str) -> list[str]:
+    def _separators_after_capture(self, field: str) -> tuple[str, ...]:
+        if field not in self._separators:
+            self._separators[field] = self._find_separators_after_capture(field)
+        return self._separators[field]
+
+    def _find_separators_after_capture(self, field: str) -> tuple[str, ...]:
         captured: set[str] = set()
         found: list[str] = []
         for seg in self.segments:
@@ -376,7 +382,7 @@ class UrlPattern:
                 later_capture = any(isinstance(p, Field) and p.name not in captured for p in rest)
                 if later_capture and rest and isinstance(rest[0], str):
                     found.append(rest[0])
-        return found
+        return tuple(found)
 
     def fill(self, **keys: str) -> UrlPattern:
         """A new pattern with the given placeholders replaced by keys.

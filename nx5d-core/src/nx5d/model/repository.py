@@ -114,7 +114,11 @@ class Repository(Children):
     @property
     def pattern(self) -> UrlPattern:
         """:attr:`url` parsed as a URL pattern (``UrlPatternError`` if it is not one)."""
-        return parse_pattern(self.url, self.beamline_info)
+        cached = getattr(self, "_nx5d_pattern", None)
+        if cached is None or cached[0] != self.url:
+            cached = (self.url, parse_pattern(self.url, self.beamline_info))
+            self._nx5d_pattern = cached
+        return cached[1]
 
     # --- children ----------------------------------------------------------
 
