@@ -203,6 +203,14 @@ def test_spice_schema_refuses_wrong_fields(url):
     with pytest.raises(SpiceValidationError):
         proposal.spice.seed("settings", img_centre=(1, 2))
     assert proposal.spice.view("1.1")  # defaults shown
+    proposal.spice.seed("settings", img_distance=742.5)
+    proposal.spice.anchor("2.1", "settings")
+    # a field the schema declares may be set though the seed did not name it
+    record = proposal.spice.update("2.1", "settings", group_by="delay")
+    assert record["data"] == {"img_distance": 742.5, "group_by": "delay"}
+    assert proposal["2.1"].cook().qdata.dims[0] == "delay"
+    with pytest.raises(SpiceValidationError, match="group_bye"):
+        proposal.spice.update("2.1", "settings", group_bye="delay")
 
 
 def test_reading_never_writes(url, tmp_path):

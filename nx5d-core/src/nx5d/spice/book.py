@@ -6,6 +6,8 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from ..errors import ScanNotFoundError, SpiceError, SpiceNotFoundError, SpiceValidationError
 from .record import SpiceRecord, new_record
 from .resolve import ScanOrder, applicable_anchor, branches, latest, resolve_view
@@ -108,11 +110,14 @@ class SpiceBook:
 
     # --- writing ---------------------------------------------------------------
 
+    def _schema(self, type_name: str) -> type | None:
+        schemas = self.proposal._call("nx5d_spice_schema", "reading the spice schema") or {}
+        return schemas.get(type_name)
+
     def _validate(self, record: SpiceRecord) -> None:
         if record.data is None:
             return
-        schemas = self.proposal._call("nx5d_spice_schema", "reading the spice schema") or {}
-        schema = schemas.get(record.type)
+        schema = self._schema(record.type)
         if schema is not None:
             validate(schema, record.data, f"spice {record.handle!r} of proposal {self._key!r}")
 
@@ -166,7 +171,8 @@ class SpiceBook:
 
         ``update(uuid_prefix, **data)`` (no handle) updates the branch of the
         record whose uuid starts with ``uuid_prefix``.  Fields not present
-        already are refused unless ``allow_new``; when nothing changes, nothing
+        already (or declared by the type's schema) are refused unless
+        ``allow_new``; when nothing changes, nothing
         is written and the current record is returned.
         """
         changes = _merge(payload, data)
@@ -179,7 +185,9 @@ class SpiceBook:
                     f"spice {handle!r} is withdrawn from {anchor or 'the proposal start'!r} on; "
                     f"seed it or anchor it again before updating"
                 )
-            unknown = sorted(set(changes) - set(current.data))
+            schema = self._schema(current.type)
+            declared = set() if schema is None else {f.name for f in attrs.fields(schema)}
+            unknown = sorted(set(changes) - set(current.data) - declared)
             if unknown and not allow_new:
                 raise SpiceValidationError(
                     f"spice {handle!r} has no field(s) {', '.join(unknown)} (fields: {', '.join(current.data)}); "
