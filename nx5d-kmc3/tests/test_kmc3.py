@@ -389,3 +389,26 @@ def test_reading_a_document_the_beamline_is_writing(tmp_path):
     finally:
         writer.communicate("done\n", timeout=60)
     assert writer.returncode == 0
+
+
+def test_cooked_carries_provenance(url):
+    import json
+
+    import nx5d_kmc3
+
+    proposal = open_repo(url).doe12345
+    cooked = proposal["1.1"].cooked
+    assert cooked.attrs["nx5d_version"] == nx5d.__version__
+    assert cooked.attrs["nx5d_beamline"] == "kmc3"
+    assert cooked.attrs["nx5d_plugin"] == f"nx5d-kmc3 {nx5d_kmc3.__version__}"
+    assert cooked.attrs["nx5d_scan_url"].endswith("253-cw38-12345-doe.h5#1.1")
+    assert json.loads(cooked.attrs["nx5d_spice"])["settings"]["uuid"] is None  # documented defaults only
+    seeded = proposal.spice.seed("settings", img_center=[20.0, 30.0])
+    updated = proposal.spice.update("1.1", "settings", grid_size=[20, 30])
+    used = json.loads(proposal["1.1"].cooked.attrs["nx5d_spice"])["settings"]
+    assert used["uuid"] == updated["uuid"] != seeded["uuid"]
+    assert used["revision"] == 2
+    assert used["anchor"] == ""
+    assert "energy" in used["defaults"]
+    given = proposal["1.1"].cook({"settings": {"img_center": [20.0, 30.0]}})
+    assert json.loads(given.attrs["nx5d_spice"]) == {"given": {"settings": {"img_center": [20.0, 30.0]}}}

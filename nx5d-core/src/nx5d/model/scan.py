@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -121,13 +122,46 @@ class Scan:
 
         Raises :class:`~nx5d.errors.SpiceConflict` when the scan's spice is in conflict.
         """
-        settings = self.spice.settings() if spice is None else as_settings(spice)
+        view = self.spice if spice is None else None
+        settings = view.settings() if view is not None else as_settings(spice)  # type: ignore[arg-type]
         raw = self.load(**options)
         key = fingerprint({"options": self._options(options), "spice": settings})
         if self._nx5d_cooked is None or self._nx5d_cooked[0] != key:
             cooked = self._call("nx5d_cook", f"cooking {self._where()}", scan=self, raw=raw, spice=settings)
-            self._nx5d_cooked = (key, cooked)
+            self._nx5d_cooked = (key, self._stamp(cooked, view, settings))
         return self._nx5d_cooked[1]
+
+    def provenance(self, view: SpiceView | None = None, settings: Mapping[str, Any] | None = None) -> dict[str, str]:
+        """What cooked data of this scan came from, as attribute strings.
+
+        ``nx5d_version``, ``nx5d_beamline``, ``nx5d_plugin`` (distribution and
+        version), ``nx5d_scan_url`` and ``nx5d_spice``: JSON of the uuid,
+        revision and anchor of every spice record used (or, for spice given
+        explicitly to :meth:`cook`, the settings themselves).
+        """
+        from .. import __version__
+
+        plugin = ""
+        if self.beamline is not None:
+            status = self.repository.registry.status(self.beamline)
+            plugin = f"{status.distribution or status.target} {status.version or ''}".strip()
+        view = self.spice if view is None and settings is None else view
+        used: Any = (
+            view.provenance() if view is not None else {"given": {h: dict(v) for h, v in (settings or {}).items()}}
+        )
+        return {
+            "nx5d_version": __version__,
+            "nx5d_beamline": self.beamline or "",
+            "nx5d_plugin": plugin,
+            "nx5d_scan_url": self.url or "",
+            "nx5d_spice": json.dumps(used, sort_keys=True, default=str),
+        }
+
+    def _stamp(self, cooked: Any, view: SpiceView | None, settings: Mapping[str, Any]) -> Any:
+        attrs = getattr(cooked, "attrs", None)
+        if isinstance(attrs, dict):
+            attrs.update(self.provenance(view, None if view is not None else settings))
+        return cooked
 
     @property
     def cooked(self) -> Any:

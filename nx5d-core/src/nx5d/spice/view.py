@@ -124,6 +124,24 @@ class SpiceView(Mapping[str, Settings]):
             raise SpiceConflict(f"{message}; resolve with proposal.spice.resolve(...)", uuids)
         return {h: self[h] for h in self}
 
+    def provenance(self) -> dict[str, dict[str, Any]]:
+        """Per handle, what the settings came from: the record's uuid, revision and anchor, or defaults.
+
+        ``{"settings": {"uuid": "…", "revision": 2, "anchor": "", "defaults": ["energy"]}}``;
+        a handle with no record applying has ``uuid`` ``None`` (all from defaults).
+        """
+        out = {}
+        for handle, entry in self.entries.items():
+            res = entry.resolution
+            record = res.records[0] if res is not None and res.clean and not res.withdrawn else None
+            out[handle] = {
+                "uuid": None if record is None else record.uuid,
+                "revision": None if record is None else record.revision,
+                "anchor": None if record is None else record.anchor,
+                "defaults": list(entry.defaults or {}) if record is None else entry.from_defaults,
+            }
+        return out
+
     def rows(self) -> list[dict[str, Any]]:
         """One row per handle, as shown in the table."""
         return [e.row(self.viewpoint_handle) for e in self.entries.values()]
