@@ -128,6 +128,22 @@ def _spice(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cook(args: argparse.Namespace) -> int:
+    from .batch import cook_proposal
+
+    repo = open_repository(args.url, beamline=args.beamline)
+    proposals = [args.proposal] if args.proposal else repo.keys()
+    failed = 0
+    for key in proposals:
+        outcomes = cook_proposal(
+            repo[key], args.out, scans=args.scans, format=args.format, client=args.scheduler, workers=args.workers
+        )
+        rows = [{"scan": o.scan, "status": o.status, "file": o.path, "error": o.error} for o in outcomes]
+        print(Table(["scan", "status", "file", "error"], rows, title=f"proposal {key}").to_text())
+        failed += sum(o.status == "failed" for o in outcomes)
+    return 1 if failed else 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nx5d", description="Find, list and load X-ray diffraction scan data.")
     parser.add_argument("--version", action="version", version=f"nx5d {__version__}")
@@ -144,6 +160,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_ls)
 
+    p = sub.add_parser("cook", help="cook scans into NetCDF/Zarr files with provenance, skipping up-to-date ones")
+    p.add_argument("url", help="repository URL pattern")
+    p.add_argument("--proposal", help="proposal key (default: every proposal)")
+    p.add_argument("--scans", help="glob pattern of scan keys (default: all)")
+    p.add_argument("--out", required=True, help="output folder: files go to OUT/PROPOSAL/SCAN.nc")
+    p.add_argument("--format", default="netcdf", choices=["netcdf", "zarr"])
+    p.add_argument("--scheduler", help="dask.distributed scheduler address (default: a local process pool)")
+    p.add_argument("--workers", type=int, help="local processes (default: the number of CPUs)")
+    p.add_argument("--beamline", help="beamline plugin to use (default: chosen from the URL)")
+    p.set_defaults(func=_cook)
     p = sub.add_parser(
         "spice",
         help="read and write a proposal's spice",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+import os
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Nx5dError, ScanNotFoundError, UrlPatternError
@@ -15,6 +16,7 @@ from .children import Children
 from .repository import parse_pattern
 
 if TYPE_CHECKING:
+    from ..batch import CookOutcome
     from .repository import Repository
     from .scan import Scan
 
@@ -141,6 +143,26 @@ class Proposal(Children):
         """The beamline's default spice for this proposal: ``{handle: {field: value}}``."""
         spice = self._call("nx5d_default_spice", f"reading the default spice of {self._where()}", proposal=self)
         return {h: dict(d) for h, d in (spice or {}).items()}
+
+    # --- batch -------------------------------------------------------------
+
+    def cook(
+        self,
+        scans: str | Iterable[str] | None = None,
+        *,
+        out: str | os.PathLike[str],
+        format: str = "netcdf",  # noqa: A002 - the natural name of the option
+        client: Any = None,
+        workers: int | None = None,
+    ) -> list[CookOutcome]:
+        """Cook scans (all, a glob pattern of keys, or a list) into files under ``out``, in parallel.
+
+        Up-to-date files are skipped, failures are reported per scan; see
+        :func:`nx5d.batch.cook_proposal` for the details.
+        """
+        from ..batch import cook_proposal
+
+        return cook_proposal(self, out, scans=scans, format=format, client=client, workers=workers)
 
     # --- display -----------------------------------------------------------
 

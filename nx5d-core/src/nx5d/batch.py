@@ -1,0 +1,225 @@
+"""Cooking many scans into files: reproducible, incremental, in parallel.
+
+:func:`cook_proposal` (also :meth:`nx5d.Proposal.cook` and ``nx5d cook``)
+cooks the selected scans of a proposal and writes each result, with its
+provenance (see :meth:`nx5d.Scan.provenance`), as NetCDF (h5netcdf) or Zarr
+into ``OUT/{proposal}/{scan}.nc``.  A file whose provenance matches what the
+scan would be cooked with now (same spice records, plugin and nx5d versions,
+options) is up to date and is not cooked again.  Scans are cooked by a
+``dask.distributed`` client when one is given (or a scheduler address), else
+by a local process pool sized to the machine; a scan that fails is reported
+with its error and does not stop the others.  Files appear atomically (written
+under a temporary name, then renamed).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import shutil
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from .errors import NotSupportedError, Nx5dError, OptionError
+from .progress import progress
+
+if TYPE_CHECKING:
+    from .model import Proposal
+
+__all__ = ["FORMATS", "CookTask", "CookOutcome", "cook_scan", "cook_proposal", "select_scans", "output_path"]
+
+#: Output formats and their file name endings.
+FORMATS = {"netcdf": ".nc", "zarr": ".zarr"}
+
+
+@attrs.frozen
+class CookTask:
+    """Everything a worker process needs to cook one scan (picklable)."""
+
+    url: str
+    beamline: str | None
+    proposal: str
+    scan: str
+    out: str
+    format: str = "netcdf"
+    spice_url: str | None = None
+    storage_options: Mapping[str, Any] = attrs.field(factory=dict)
+    options: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class CookOutcome:
+    """What happened to one scan."""
+
+    scan: str
+    status: str  #: ``"written"``, ``"up to date"`` or ``"failed"``
+    path: str | None = None
+    error: str | None = None
+
+
+def output_path(out: str | os.PathLike[str], proposal: str, scan: str, fmt: str) -> Path:
+    """Where the cooked scan goes: ``out/{proposal}/{scan}.nc`` (or ``.zarr``)."""
+    if fmt not in FORMATS:
+        raise OptionError(f"output format {fmt!r} is not one of {', '.join(FORMATS)}")
+    return Path(out) / proposal / f"{scan}{FORMATS[fmt]}"
+
+
+def select_scans(keys: Sequence[str], scans: str | Iterable[str] | None) -> list[str]:
+    """The keys chosen by ``scans``: ``None`` (all), a glob pattern (``"1*"``) or keys."""
+    if scans is None:
+        return list(keys)
+    if isinstance(scans, str):
+        chosen = [k for k in keys if fnmatch.fnmatchcase(k, scans)]
+        if not chosen:
+            raise OptionError(f"no scan key matches {scans!r}; keys: {', '.join(keys)}")
+        return chosen
+    wanted = list(scans)
+    unknown = [k for k in wanted if k not in keys]
+    if unknown:
+        raise OptionError(f"no scan(s) {', '.join(unknown)} in this proposal")
+    return wanted
+
+
+def _stamp(provenance: Mapping[str, str], options: Mapping[str, Any]) -> dict[str, str]:
+    return {**provenance, "nx5d_options": json.dumps(dict(options), sort_keys=True, default=str)}
+
+
+def _stored_stamp(path: Path, fmt: str, keys: Iterable[str]) -> dict[str, Any] | None:
+    import xarray as xr
+
+    if not path.exists():
+        return None
+    try:
+        engine = {"netcdf": "h5netcdf", "zarr": "zarr"}[fmt]
+        with xr.open_dataset(path, engine=engine) as stored:
+            return {k: stored.attrs.get(k) for k in keys}
+    except (OSError, ValueError, KeyError):
+        return None  # unreadable: cook again
+
+
+def _write(dataset: Any, path: Path, fmt: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    if partial.exists():
+        shutil.rmtree(partial) if partial.is_dir() else partial.unlink()
+    dataset = dataset.compute() if hasattr(dataset, "compute") else dataset
+    if fmt == "netcdf":
+        dataset.to_netcdf(partial, engine="h5netcdf")
+    else:
+        dataset.to_zarr(partial, mode="w")
+    if path.is_dir():
+        shutil.rmtree(path)
+    os.replace(partial, path)
+
+
+def cook_scan(task: CookTask) -> CookOutcome:
+    """Cook one scan and write it, unless its file is up to date (runs in workers)."""
+    from .opening import open_repository
+
+    try:
+        path = output_path(task.out, task.proposal, task.scan, task.format)
+        repo = open_repository(
+            task.url,
+            beamline=task.beamline,
+            spice_url=task.spice_url,
+            storage_options=dict(task.storage_options),
+            **dict(task.options),
+        )
+        scan = repo[task.proposal].scan(task.scan)
+        stamp = _stamp(scan.provenance(), task.options)
+        if _stored_stamp(path, task.format, stamp) == stamp:
+            return CookOutcome(task.scan, "up to date", str(path))
+        cooked = scan.cooked
+        if not hasattr(cooked, "to_netcdf"):
+            raise NotSupportedError(f"{scan.url} cooks to {type(cooked).__name__}, not an xarray object")
+        cooked = cooked.to_dataset(name="cooked") if not hasattr(cooked, "data_vars") else cooked
+        cooked.attrs.update(stamp)
+        _write(cooked, path, task.format)
+        return CookOutcome(task.scan, "written", str(path))
+    except Nx5dError as exc:
+        return CookOutcome(task.scan, "failed", error=f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - one broken scan must not stop a batch; reported with its type
+        return CookOutcome(task.scan, "failed", error=f"{type(exc).__name__}: {exc}")
+
+
+def _tasks(proposal: Proposal, keys: Sequence[str], out: str, fmt: str) -> list[CookTask]:
+    repo = proposal.repository
+    if repo.spice_url is not None and not isinstance(repo.spice_url, str):
+        raise NotSupportedError("cooking in other processes needs spice_url to be a URL (or None), not a store object")
+    if repo.spice_url == "":
+        raise NotSupportedError("cooking in other processes cannot see in-memory spice (spice_url=''); use a folder")
+    return [
+        CookTask(
+            url=repo.url,
+            beamline=repo.beamline,
+            proposal=proposal.key,
+            scan=key,
+            out=str(out),
+            format=fmt,
+            spice_url=repo.spice_url,
+            storage_options=dict(repo.storage.storage_options),
+            options=dict(repo.options),
+        )
+        for key in keys
+    ]
+
+
+def cook_proposal(
+    proposal: Proposal,
+    out: str | os.PathLike[str],
+    *,
+    scans: str | Iterable[str] | None = None,
+    format: str = "netcdf",  # noqa: A002 - the natural name of the option
+    client: Any = None,
+    workers: int | None = None,
+) -> list[CookOutcome]:
+    """Cook the scans of ``proposal`` into files under ``out``; see the module documentation.
+
+    Parameters
+    ----------
+    scans:
+        ``None`` (all), a glob pattern of scan keys, or a list of keys.
+    format:
+        ``"netcdf"`` (h5netcdf) or ``"zarr"``.
+    client:
+        A ``dask.distributed.Client`` or a scheduler address; ``None``: a
+        local process pool of ``workers`` processes (default: CPU count).
+    """
+    output_path(out, proposal.key, "x", format)  # checks the format
+    keys = select_scans(proposal.keys(), scans)
+    tasks = _tasks(proposal, keys, str(out), format)
+    outcomes: dict[str, CookOutcome] = {}
+    with progress(len(tasks), f"cooking {proposal.key}", unit="scan") as bar:
+        if client is not None:
+            if isinstance(client, str):
+                from distributed import Client
+
+                with Client(client) as connected:
+                    _run_on(connected, tasks, outcomes, bar)
+            else:
+                _run_on(client, tasks, outcomes, bar)
+        else:
+            n = max(1, min(len(tasks), workers or os.cpu_count() or 1))
+            with ProcessPoolExecutor(n, mp_context=get_context("spawn")) as pool:
+                futures = [pool.submit(cook_scan, task) for task in tasks]
+                for future in as_completed(futures):
+                    outcome = future.result()
+                    outcomes[outcome.scan] = outcome
+                    bar.update(1)
+    return [outcomes[key] for key in keys]
+
+
+def _run_on(client: Any, tasks: Sequence[CookTask], outcomes: dict[str, CookOutcome], bar: Any) -> None:
+    from distributed import as_completed as completed
+
+    futures = client.map(cook_scan, tasks, pure=False)
+    for future in completed(futures):
+        outcome = future.result()
+        outcomes[outcome.scan] = outcome
+        bar.update(1)
