@@ -1,0 +1,186 @@
+"""Remote repositories: generated UDKM and KMC3 data served by real loopback HTTP and S3 (moto) servers."""
+
+import functools
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import nx5d
+from nx5d.errors import CorruptDataError, MissingDataError, ScanNotFoundError, StorageError
+from nx5d.fs import record_io
+from nx5d_kmc3.synth import ScanPlan
+from nx5d_kmc3.synth import write_repository as write_kmc3
+from nx5d_udkm.synth import ScanSpec
+from nx5d_udkm.synth import write_repository as write_udkm
+
+pytest.importorskip("aiohttp")
+s3fs = pytest.importorskip("s3fs")
+moto_server = pytest.importorskip("moto.server")
+
+SMALL = ScanSpec(delays=(-10.0, 50.0), thetas=(18.5, 18.6, 18.7), delay_loops=1, frames=None)
+KMC3_PLANS = (ScanPlan(points=5, frame_shape=(40, 60)), ScanPlan("delay", points=4, frame_shape=(40, 60)))
+KMC3_SPICE = {"settings": {"img_center": [20.0, 30.0], "grid_size": [20, 30]}}
+UDKM_SPICE = {"settings": {"grid_size": [20, 30]}}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("remote")
+    write_udkm(root / "udkm", {"20210205": ["091726", "101500"]}, SMALL)
+    write_kmc3(
+        f"file://{root}/kmc3/{{proposal}}/{{proposal}}.h5#{{scan}}",
+        {"253-cw38-12345-doe": KMC3_PLANS},
+        sources=root / "kmc3-spec",
+    )
+    return root
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def http_url(data):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(data)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def s3(data):
+    """A moto S3 server on loopback holding the generated repositories in bucket ``beamtime``."""
+    keys = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update(keys)
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": endpoint})
+    fs.mkdir("beamtime")
+    for name in ("udkm", "kmc3", "kmc3-spec"):
+        fs.put(f"{data}/{name}/", f"beamtime/{name}/", recursive=True)
+    yield endpoint, {"s3": {"client_kwargs": {"endpoint_url": endpoint}}}
+    server.stop()
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def local(data, url):
+    return nx5d.open(f"file://{data}/{url}", spice_url="")
+
+
+def assert_same_udkm(remote, data):
+    here = local(data, "udkm/{proposal}/{scan}")
+    assert remote.beamline == "udkm"
+    assert remote.all() == here.all() == {"20210205": "p20210205"}
+    assert remote.p20210205.all() == {"091726": "r091726", "101500": "r101500"}
+    assert remote.p20210205.r091726.summary == here.p20210205.r091726.summary
+    np.testing.assert_array_equal(remote.p20210205.r091726.raw.images, here.p20210205.r091726.raw.images)
+    np.testing.assert_array_equal(
+        remote.p20210205.r101500.cook(UDKM_SPICE).qdata, here.p20210205.r101500.cook(UDKM_SPICE).qdata
+    )
+
+
+def assert_same_kmc3(remote, data):
+    here = local(data, "kmc3/{proposal}/{proposal}.h5#{scan}")
+    assert remote.beamline == "kmc3"
+    assert remote.all() == {"253-cw38-12345-doe": "doe12345"}
+    assert remote.doe12345.keys() == ["1.1", "2.1"]
+    assert remote.doe12345["1.1"].summary == here.doe12345["1.1"].summary
+    np.testing.assert_array_equal(remote.doe12345["2.1"].raw.images, here.doe12345["2.1"].raw.images)
+    np.testing.assert_array_equal(
+        remote.doe12345["1.1"].cook(KMC3_SPICE).qdata, here.doe12345["1.1"].cook(KMC3_SPICE).qdata
+    )
+
+
+def test_udkm_over_http(http_url, data):
+    assert_same_udkm(nx5d.open(f"{http_url}/udkm/{{proposal}}/{{scan}}", spice_url=""), data)
+
+
+def test_kmc3_over_http_hdf5_and_spec(http_url, data):
+    assert_same_kmc3(nx5d.open(f"{http_url}/kmc3/{{proposal}}/{{proposal}}.h5#{{scan}}", spice_url=""), data)
+    spec = nx5d.open(f"{http_url}/kmc3-spec/{{proposal}}/{{proposal}}.spec#{{scan}}", spice_url="")
+    here = local(data, "kmc3/{proposal}/{proposal}.h5#{scan}")
+    np.testing.assert_array_equal(
+        spec.doe12345["1.1"].load(lazy=False).images, here.doe12345["1.1"].load(lazy=False).images
+    )
+
+
+def test_udkm_over_s3(s3, data):
+    _, options = s3
+    assert_same_udkm(nx5d.open("s3://beamtime/udkm/{proposal}/{scan}", storage_options=options, spice_url=""), data)
+
+
+def test_kmc3_over_s3(s3, data):
+    _, options = s3
+    remote = nx5d.open("s3://beamtime/kmc3/{proposal}/{proposal}.h5#{scan}", storage_options=options, spice_url="")
+    assert_same_kmc3(remote, data)
+
+
+READ_SPICE = """
+import json, sys, nx5d
+repo = nx5d.open("s3://beamtime/udkm/{proposal}/{scan}", storage_options=json.loads(sys.argv[1]))
+print(repo.p20210205.spice.view("101500")["settings"].grid_size)
+"""
+
+
+def test_spice_written_to_s3_survives_and_is_seen_by_another_process(s3):
+    _, options = s3
+    repo = nx5d.open("s3://beamtime/udkm/{proposal}/{scan}", storage_options=options)
+    record = repo.p20210205.spice.seed("settings", grid_size=[24, 36])
+    fresh = nx5d.open("s3://beamtime/udkm/{proposal}/{scan}", storage_options=options)  # a new client
+    assert fresh.p20210205.spice.history("settings")[0]["uuid"] == record["uuid"]
+    assert fresh.p20210205.r101500.cooked.qdata.shape == (2, 24, 36)
+    run = subprocess.run(
+        [sys.executable, "-c", READ_SPICE, json.dumps(options)], capture_output=True, text=True, check=True
+    )
+    assert run.stdout.strip() == "[24, 36]"
+
+
+def test_listing_an_s3_prefix_is_one_list_call_not_one_request_per_object(s3, data):
+    endpoint, options = s3
+    fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": endpoint})
+    for i in range(300):
+        fs.pipe(f"beamtime/many/20210301/{i:06d}/manifest.dat", b"Theta\n1\n")
+    repo = nx5d.open("s3://beamtime/many/{proposal}/{scan}", beamline="udkm", storage_options=options, spice_url="")
+    proposal = repo.p20210301
+    with record_io() as io:
+        keys = proposal.keys()
+    assert len(keys) == 300
+    assert io.listings == 1
+    assert io.files_opened == 0
+
+
+def test_network_faults_name_the_url(http_url, data, tmp_path):
+    repo = nx5d.open(f"{http_url}/udkm/{{proposal}}/{{scan}}", spice_url="")
+    with pytest.raises(ScanNotFoundError, match=rf"{http_url}/udkm.* has no scan with key '999999'"):
+        repo.p20210205.scan("999999")
+    frame = data / "udkm" / "20210205" / "101500" / "image00002.tiff"
+    original = frame.read_bytes()
+    frame.write_bytes(original[: len(original) // 2])  # a truncated object
+    try:
+        with pytest.raises(CorruptDataError, match=r"image00002\.tiff"):
+            repo.p20210205.r101500.load(workers=1)
+        repo.p20210205.r101500.reload()
+        frame.unlink()  # the server answers 404
+        with pytest.raises(MissingDataError, match=rf"{http_url}/udkm/20210205/101500/image00002\.tiff"):
+            repo.p20210205.r101500.load()
+    finally:
+        frame.write_bytes(original)
+    gone = nx5d.open("http://127.0.0.1:9/udkm/{proposal}/{scan}", beamline="udkm", spice_url="")
+    with pytest.raises(StorageError, match=r"http://127.0.0.1:9/udkm"):
+        gone.keys()
