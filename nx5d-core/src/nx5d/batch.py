@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .errors import NotSupportedError, Nx5dError, OptionError
+from .errors import NotSupportedError, OptionError
 from .progress import progress
 
 if TYPE_CHECKING:
@@ -63,10 +63,14 @@ class CookOutcome:
     error: str | None = None
 
 
-def output_path(out: str | os.PathLike[str], proposal: str, scan: str, fmt: str) -> Path:
-    """Where the cooked scan goes: ``out/{proposal}/{scan}.nc`` (or ``.zarr``)."""
+def _check_format(fmt: str) -> None:
     if fmt not in FORMATS:
         raise OptionError(f"output format {fmt!r} is not one of {', '.join(FORMATS)}")
+
+
+def output_path(out: str | os.PathLike[str], proposal: str, scan: str, fmt: str) -> Path:
+    """Where the cooked scan goes: ``out/{proposal}/{scan}.nc`` (or ``.zarr``)."""
+    _check_format(fmt)
     return Path(out) / proposal / f"{scan}{FORMATS[fmt]}"
 
 
@@ -135,15 +139,13 @@ def cook_scan(task: CookTask) -> CookOutcome:
         stamp = _stamp(scan.provenance(), task.options)
         if _stored_stamp(path, task.format, stamp) == stamp:
             return CookOutcome(task.scan, "up to date", str(path))
-        cooked = scan.cooked
+        cooked = scan.cooked  # stamped with the provenance of the spice it was actually cooked with
         if not hasattr(cooked, "to_netcdf"):
             raise NotSupportedError(f"{scan.url} cooks to {type(cooked).__name__}, not an xarray object")
-        cooked = cooked.to_dataset(name="cooked") if not hasattr(cooked, "data_vars") else cooked
-        cooked.attrs.update(stamp)
-        _write(cooked, path, task.format)
+        if not hasattr(cooked, "data_vars"):
+            cooked = cooked.to_dataset(name="cooked", promote_attrs=True)
+        _write(cooked.assign_attrs(nx5d_options=stamp["nx5d_options"]), path, task.format)
         return CookOutcome(task.scan, "written", str(path))
-    except Nx5dError as exc:
-        return CookOutcome(task.scan, "failed", error=f"{type(exc).__name__}: {exc}")
     except Exception as exc:  # noqa: BLE001 - one broken scan must not stop a batch; reported with its type
         return CookOutcome(task.scan, "failed", error=f"{type(exc).__name__}: {exc}")
 
@@ -191,7 +193,7 @@ def cook_proposal(
         A ``dask.distributed.Client`` or a scheduler address; ``None``: a
         local process pool of ``workers`` processes (default: CPU count).
     """
-    output_path(out, proposal.key, "x", format)  # checks the format
+    _check_format(format)
     keys = select_scans(proposal.keys(), scans)
     tasks = _tasks(proposal, keys, str(out), format)
     outcomes: dict[str, CookOutcome] = {}
@@ -207,19 +209,19 @@ def cook_proposal(
         else:
             n = max(1, min(len(tasks), workers or os.cpu_count() or 1))
             with ProcessPoolExecutor(n, mp_context=get_context("spawn")) as pool:
-                futures = [pool.submit(cook_scan, task) for task in tasks]
-                for future in as_completed(futures):
-                    outcome = future.result()
-                    outcomes[outcome.scan] = outcome
-                    bar.update(1)
+                _collect(as_completed([pool.submit(cook_scan, task) for task in tasks]), outcomes, bar)
     return [outcomes[key] for key in keys]
 
 
 def _run_on(client: Any, tasks: Sequence[CookTask], outcomes: dict[str, CookOutcome], bar: Any) -> None:
     from distributed import as_completed as completed
 
-    futures = client.map(cook_scan, tasks, pure=False)
-    for future in completed(futures):
+    _collect(completed(client.map(cook_scan, tasks, pure=False)), outcomes, bar)
+
+
+def _collect(finished: Iterable[Any], outcomes: dict[str, CookOutcome], bar: Any) -> None:
+    """Record the outcome of each future as it finishes (pool or dask futures alike)."""
+    for future in finished:
         outcome = future.result()
         outcomes[outcome.scan] = outcome
         bar.update(1)

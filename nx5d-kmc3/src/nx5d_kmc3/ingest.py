@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import attrs
+import h5py
 import numpy as np
 
 from nx5d.errors import CorruptDataError, MissingDataError, StorageError
@@ -54,13 +55,7 @@ class IngestReport:
 
 
 def _string(group, name: str, text: str) -> None:
-    group.create_dataset(name, data=text, dtype=_h5py().string_dtype("utf-8"))
-
-
-def _h5py():
-    import h5py
-
-    return h5py
+    group.create_dataset(name, data=text, dtype=h5py.string_dtype("utf-8"))
 
 
 def _write_scan(
@@ -157,10 +152,9 @@ def ingest(
         raise MissingDataError(f"SPEC file {spec_path} does not exist") from None
     spec = parse_spec(text, str(spec_path))
     wanted = None if scans is None else set(scans)
-    if wanted is not None and wanted - {s.key for s in spec.scans}:
-        missing = ", ".join(sorted(wanted - {s.key for s in spec.scans}))
-        raise MissingDataError(f"{spec_path} has no scan(s) {missing}")
-    h5py = _h5py()
+    unknown = sorted((wanted or set()) - {s.key for s in spec.scans})
+    if unknown:
+        raise MissingDataError(f"{spec_path} has no scan(s) {', '.join(unknown)}")
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     written, skipped = [], []
     try:

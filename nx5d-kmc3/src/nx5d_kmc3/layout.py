@@ -31,6 +31,7 @@ __all__ = [
     "PROPOSAL_NAME",
     "SCAN_KEY",
     "proposal_handle",
+    "is_spec_name",
     "detector_path",
 ]
 
@@ -66,3 +67,8 @@ def detector_path(detector: str) -> str:
 def ring_current_label(labels: tuple[str, ...] | list[str]) -> str | None:
     """The SPEC column holding the ring current, if any."""
     return next((label for label in RING_CURRENT_LABELS if label in labels), None)
+
+
+def is_spec_name(url: str) -> bool:
+    """Whether the document part of ``url`` is a SPEC file (``.spec``) rather than HDF5."""
+    return url.split("#", 1)[0].lower().endswith(".spec")

@@ -15,17 +15,13 @@ from nx5d.fs import Storage
 from nx5d.hdf5 import HDF5_SUFFIXES
 from nx5d.info import BeamlineInfo
 
-from .layout import SCAN_KEY, proposal_handle
+from .layout import SCAN_KEY, is_spec_name, proposal_handle
 from .options import OPTIONS, LoadOptions
 
 #: The nx5d plugin API this plugin is written for.
 NX5D_PLUGIN_API = 1
 
 SCHEMES = ("file", "http", "https", "s3")
-
-
-def _is_spec(url: str) -> bool:
-    return url.split("#", 1)[0].lower().endswith(".spec")
 
 
 @nx5d.hookimpl
@@ -43,10 +39,9 @@ def nx5d_beamline_info() -> BeamlineInfo:
 def nx5d_claim(pattern: nx5d.UrlPattern, storage: Storage) -> float | None:
     if pattern.scheme not in SCHEMES or not pattern.has_anchor:
         return None
-    document = pattern.document.lower()
-    if document.endswith(".spec"):
+    if is_spec_name(pattern.document):
         return 0.9
-    if document.endswith(HDF5_SUFFIXES):
+    if pattern.document.lower().endswith(HDF5_SUFFIXES):
         return 0.6
     return None
 
@@ -58,7 +53,7 @@ def nx5d_proposal_handle(key: str) -> str | None:
 
 @nx5d.hookimpl
 def nx5d_list_anchor(repository: nx5d.Repository, document: str, path: tuple[str, ...]) -> Iterable[str] | None:
-    if not _is_spec(document):
+    if not is_spec_name(document):
         return None  # HDF5 documents: the core lists their groups
     if path:
         return []
@@ -69,7 +64,7 @@ def nx5d_list_anchor(repository: nx5d.Repository, document: str, path: tuple[str
 
 @nx5d.hookimpl
 def nx5d_summary(scan: nx5d.Scan) -> Mapping[str, Any]:
-    if _is_spec(scan.url):
+    if is_spec_name(scan.url):
         from .specscan import summary
     else:
         from .h5scan import summary
@@ -78,7 +73,7 @@ def nx5d_summary(scan: nx5d.Scan) -> Mapping[str, Any]:
 
 @nx5d.hookimpl
 def nx5d_raw(scan: nx5d.Scan, options: Mapping[str, Any]) -> Any:
-    if _is_spec(scan.url):
+    if is_spec_name(scan.url):
         from .specscan import load_raw
     else:
         from .h5scan import load_raw

@@ -17,12 +17,7 @@ from .layout import ring_current_label
 from .options import LoadOptions
 from .spec import SpecFile, SpecScan, parse_spec, scan_keys
 
-__all__ = ["is_spec_name", "list_scans", "read_spec", "summary", "load_raw", "frame_urls"]
-
-
-def is_spec_name(url: str) -> bool:
-    """Whether the document part of ``url`` is a SPEC file (``.spec``)."""
-    return url.split("#", 1)[0].lower().endswith(".spec")
+__all__ = ["list_scans", "read_spec", "summary", "load_raw", "frame_urls"]
 
 
 def _text(storage: Storage, document: str) -> str:
