@@ -1,6 +1,7 @@
 """Cooking a 16-scan UDKM proposal into files: provenance, up-to-date skipping, failures, dask clusters."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -8,6 +9,7 @@ import pytest
 import xarray as xr
 
 import nx5d
+from nx5d.batch import CLUSTER_CONFIG
 from nx5d_udkm.synth import ScanSpec, write_repository
 
 pytest.importorskip("distributed")
@@ -68,12 +70,22 @@ def test_changed_spice_recooks_only_the_scans_it_applies_to(repository, tmp_path
     proposal.spice.withdraw(SCANS[12], "settings")  # leave the module's repository as it was
 
 
+def _malloc_trim_threshold():
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
 def test_cook_on_a_local_dask_cluster_and_from_the_command_line(repository, tmp_path):
+    import dask
     from distributed import Client, LocalCluster
 
     url, _ = repository
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    ours = _malloc_trim_threshold()
+    with dask.config.set(CLUSTER_CONFIG):
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    with cluster:
         with Client(cluster) as client:
+            # CLUSTER_CONFIG keeps dask's allocator setting (MALLOC_TRIM_THRESHOLD_=65536) out of the workers
+            assert set(client.run(_malloc_trim_threshold).values()) == {ours}
             outcomes = nx5d.open(url).p20210205.cook(out=tmp_path, client=client)
         assert sum(o.status == "written" for o in outcomes) == 15
         run = subprocess.run(

@@ -8,11 +8,12 @@ import subprocess
 import sys
 import threading
 
+import attrs
 import numpy as np
 import pytest
 
 import nx5d
-from nx5d.errors import CorruptDataError, MissingDataError, ScanNotFoundError, StorageError
+from nx5d.errors import CorruptDataError, MissingDataError, ScanNotFoundError, SpiceError, StorageError
 from nx5d.fs import record_io
 from nx5d_kmc3.synth import ScanPlan
 from nx5d_kmc3.synth import write_repository as write_kmc3
@@ -149,6 +150,17 @@ def test_spice_written_to_s3_survives_and_is_seen_by_another_process(s3):
         [sys.executable, "-c", READ_SPICE, json.dumps(options)], capture_output=True, text=True, check=True
     )
     assert run.stdout.strip() == "[24, 36]"
+
+
+def test_s3_spice_record_is_never_overwritten(s3):
+    """The server refuses a second PUT of the same record name (If-None-Match), so no writer replaces a record."""
+    _, options = s3
+    book = nx5d.open("s3://beamtime/udkm/{proposal}/{scan}", storage_options=options).p20210205.spice
+    record = book.seed("sample", name="SrRuO3 on STO")
+    stored = next(r for r in book.records() if r.uuid == record["uuid"])
+    with pytest.raises(SpiceError, match="refusing to overwrite"):
+        book.store.write("20210205", attrs.evolve(stored, data={"name": "replaced"}))
+    assert next(r for r in book.records() if r.uuid == record["uuid"]).data == {"name": "SrRuO3 on STO"}
 
 
 def test_listing_an_s3_prefix_is_one_list_call_not_one_request_per_object(s3, data):
