@@ -46,16 +46,19 @@ __all__ = [
 #: Output formats and their file name endings.
 FORMATS = {"netcdf": ".nc", "zarr": ".zarr"}
 
-#: dask settings for a cluster that cooks: use as ``with dask.config.set(CLUSTER_CONFIG): LocalCluster(...)``
-#: (or in the workers' dask configuration).  dask.distributed starts its worker
-#: processes with ``MALLOC_TRIM_THRESHOLD_=65536``; setting it switches off
-#: glibc's adaptive mmap threshold, so every large numpy temporary of the
-#: gridding is a fresh, page-faulted mapping and cooking runs about three times
-#: slower (measured: 0.36 s -> 1.12 s for one 600-frame UDKM scan).  ``None``
-#: leaves the variable unset.  (dask's nanny also copies the variable into the
-#: environment of the process that starts the cluster, so start a cluster with
-#: this setting before any cluster with dask's defaults.)
 CLUSTER_CONFIG: dict[str, Any] = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+"""dask settings for a cluster that cooks: ``with dask.config.set(CLUSTER_CONFIG): LocalCluster(...)``.
+
+dask.distributed starts its worker processes with
+``MALLOC_TRIM_THRESHOLD_=65536``.  Setting that variable switches off glibc's
+adaptive mmap threshold, so every large numpy temporary of the gridding is a
+fresh, page-faulted mapping and cooking runs about three times slower
+(measured: 0.36 s -> 1.12 s for one 600-frame UDKM scan).  ``None`` leaves the
+variable unset.  dask's nanny also copies its variables into the environment
+of the process that starts the cluster, so start a cluster with this setting
+before any cluster with dask's defaults.  Workers started by ``dask worker``
+take the same setting from their dask configuration.
+"""
 
 
 @attrs.frozen
