@@ -1,0 +1,208 @@
+"""Plots of cooked results: reciprocal space maps and peak positions.
+
+Both functions take the xarray objects that beamline plugins cook (a
+``Dataset`` holding a map variable such as ``qdata``, or the ``DataArray``
+itself) and return a :class:`matplotlib.figure.Figure`, which Jupyter shows
+as an image.  They never touch matplotlib's global ``pyplot`` state, so a
+figure appears once, where it is returned.
+
+>>> from nx5d import plot
+>>> plot.rsm(scan.cooked)               # doctest: +SKIP
+>>> plot.peak_trace(scan.cooked)        # doctest: +SKIP
+
+Requires matplotlib (``pip install nx5d[plot]``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import xarray as xr
+
+from .errors import NotSupportedError, OptionError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["map_variable", "peak_positions", "rsm", "peak_trace"]
+
+#: Names of the map variable tried, in order, when a Dataset is given.
+MAP_VARIABLES = ("qdata", "rsm", "map")
+
+
+def _figure(**kwargs: Any) -> Figure:
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as exc:
+        raise NotSupportedError("plotting needs matplotlib: pip install 'nx5d[plot]'") from exc
+    return Figure(layout="constrained", **kwargs)
+
+
+def map_variable(data: xr.Dataset | xr.DataArray, var: Hashable | None = None) -> xr.DataArray:
+    """The map to plot: ``data[var]``, else the first of :data:`MAP_VARIABLES` or the only variable with 2+ dims."""
+    if isinstance(data, xr.DataArray):
+        return data
+    if not isinstance(data, xr.Dataset):
+        raise OptionError(f"expected an xarray Dataset or DataArray, not {type(data).__name__}")
+    if var is not None:
+        if var not in data.data_vars:
+            raise OptionError(f"no variable {var!r} to plot; variables: {', '.join(map(str, data.data_vars))}")
+        return data[var]
+    for name in MAP_VARIABLES:
+        if name in data.data_vars:
+            return data[name]
+    maps = [name for name, v in data.data_vars.items() if v.ndim >= 2]
+    if len(maps) != 1:
+        raise OptionError(f"say which variable to plot (var=...); candidates: {', '.join(map(str, maps)) or 'none'}")
+    return data[maps[0]]
+
+
+def _split_dims(array: xr.DataArray, x: Hashable | None, y: Hashable | None) -> tuple[Hashable, Hashable, list]:
+    """The map's horizontal and vertical dimensions and the remaining (panel) dimensions.
+
+    Defaults: the last dimension is vertical (``qz``), the one before it horizontal (``qy``).
+    """
+    if array.ndim < 2:
+        raise OptionError(f"a map needs two dimensions; {array.name!r} has {array.dims}")
+    for name in (x, y):
+        if name is not None and name not in array.dims:
+            raise OptionError(f"{array.name!r} has no dimension {name!r}; dimensions: {list(array.dims)}")
+    free = [d for d in array.dims if d not in (x, y)]
+    y = y if y is not None else free.pop()
+    x = x if x is not None else free.pop()
+    return x, y, free
+
+
+def _label(array: xr.DataArray, dim: Hashable) -> str:
+    units = array[dim].attrs.get("units") if dim in array.coords else None
+    if units is None and str(dim).startswith("q"):
+        units = "1/Å"
+    return f"{dim} ({units})" if units else str(dim)
+
+
+def rsm(
+    data: xr.Dataset | xr.DataArray,
+    var: Hashable | None = None,
+    *,
+    x: Hashable | None = None,
+    y: Hashable | None = None,
+    log: bool = True,
+    decades: float | None = 4.0,
+    cmap: str = "viridis",
+    columns: int = 4,
+    panel_size: float = 3.0,
+) -> Figure:
+    """Reciprocal space map(s): one panel per value of the leading dimension (e.g. per delay).
+
+    Parameters
+    ----------
+    data:
+        A cooked Dataset (its map variable is found by :func:`map_variable`) or a DataArray.
+    x, y:
+        The horizontal and vertical dimensions (default: the one before the last, and the last).
+    log:
+        Logarithmic colour scale (default), shared by all panels; zeros and
+        negative values are left blank.
+    decades:
+        With ``log``, the colour scale spans this many decades below the
+        largest value (``None``: down to the smallest positive value).
+    columns:
+        Panels per row.
+    """
+    from matplotlib.colors import LogNorm, Normalize
+
+    array = map_variable(data, var)
+    x, y, others = _split_dims(array, x, y)
+    if len(others) > 1:
+        raise OptionError(f"select all but one of {others} first (e.g. .sel({others[0]}=...)) to plot maps")
+    panels = [array] if not others else [array.isel({others[0]: i}) for i in range(array.sizes[others[0]])]
+    values = np.asarray(array, dtype=float)
+    positive = values[np.isfinite(values) & (values > 0)]
+    if log and positive.size:
+        vmax = float(positive.max())
+        vmin = float(positive.min()) if decades is None else max(float(positive.min()), vmax / 10.0**decades)
+        norm: Any = LogNorm(vmin=min(vmin, vmax), vmax=vmax)
+    else:
+        finite = values[np.isfinite(values)]
+        norm = Normalize(*(float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0))
+    ncols = min(columns, len(panels))
+    nrows = math.ceil(len(panels) / ncols)
+    figure = _figure(figsize=(panel_size * ncols + 1.0, panel_size * nrows))
+    axes = figure.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
+    image = None
+    for ax, panel in zip(axes.flat, panels, strict=False):
+        shown = panel.transpose(y, x)
+        masked = np.ma.masked_where(~(np.asarray(shown) > 0) if log else ~np.isfinite(shown), shown)
+        image = ax.pcolormesh(_centres(array, x), _centres(array, y), masked, norm=norm, cmap=cmap, shading="auto")
+        if others:
+            ax.set_title(f"{others[0]} = {panel[others[0]].item():g}" if others[0] in panel.coords else "")
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel(_label(array, x))
+    for ax in axes[:, 0]:
+        ax.set_ylabel(_label(array, y))
+    if image is not None:
+        figure.colorbar(image, ax=axes, label=str(array.name or "intensity"))
+    return figure
+
+
+def _centres(array: xr.DataArray, dim: Hashable) -> np.ndarray:
+    return np.asarray(array[dim]) if dim in array.coords else np.arange(array.sizes[dim])
+
+
+def peak_positions(
+    data: xr.Dataset | xr.DataArray, var: Hashable | None = None, *, along: Hashable | None = None, method: str = "com"
+) -> xr.DataArray:
+    """Peak position along one dimension, for every value of the others that are not map dimensions.
+
+    The map is summed over its other q dimension(s), then the position is the
+    centre of mass (``method="com"``) or the coordinate of the maximum
+    (``"max"``) of the profile along ``along`` (default: the last dimension).
+    """
+    array = map_variable(data, var)
+    along = along if along is not None else array.dims[-1]
+    if along not in array.dims:
+        raise OptionError(f"{array.name!r} has no dimension {along!r}; dimensions: {list(array.dims)}")
+    if along not in array.coords:
+        raise OptionError(f"dimension {along!r} has no coordinate to give positions in")
+    summed = [d for d in array.dims if d != along and str(d).startswith("q")]
+    profile = array.fillna(0.0).sum(summed) if summed else array.fillna(0.0)
+    if method == "com":
+        weights = profile.clip(min=0.0)
+        position = (weights * array[along]).sum(along) / weights.sum(along)
+    elif method == "max":
+        position = profile.idxmax(along)
+    else:
+        raise OptionError(f"method must be 'com' or 'max', not {method!r}")
+    return position.rename(f"{along}_peak").assign_attrs(method=method)
+
+
+def peak_trace(
+    data: xr.Dataset | xr.DataArray,
+    var: Hashable | None = None,
+    *,
+    along: Hashable | None = None,
+    method: str = "com",
+    relative: bool = False,
+) -> Figure:
+    """Peak position (see :func:`peak_positions`) against the remaining dimension, e.g. the delay.
+
+    ``relative=True`` plots the shift from the first point instead of the position.
+    """
+    position = peak_positions(data, var, along=along, method=method)
+    if position.ndim != 1:
+        raise OptionError(f"a trace needs one remaining dimension, the positions have {position.dims}")
+    (dim,) = position.dims
+    values = position - position[0] if relative else position
+    figure = _figure(figsize=(6.0, 3.5))
+    ax = figure.subplots()
+    ax.plot(_centres(position, dim), np.asarray(values), marker="o")
+    ax.set_xlabel(str(dim))
+    name = str(position.name).removesuffix("_peak")
+    ax.set_ylabel(f"{'shift of ' if relative else ''}{name} peak ({method})")
+    ax.grid(alpha=0.3)
+    return figure

@@ -1,0 +1,74 @@
+"""Plot helpers: maps per delay on a log scale, peak positions against delay."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from nx5d import plot
+from nx5d.errors import OptionError
+
+pytest.importorskip("matplotlib")
+
+DELAYS = np.array([-10.0, 0.0, 50.0, 100.0, 200.0])
+CENTRES = np.array([2.60, 2.60, 2.58, 2.57, 2.59])  # qz of the peak per delay
+
+
+@pytest.fixture
+def cooked():
+    qy = np.linspace(-0.1, 0.1, 41)
+    qz = np.linspace(2.4, 2.8, 201)
+    peak = np.exp(-(qy[None, :, None] ** 2) / 0.001 - (qz[None, None, :] - CENTRES[:, None, None]) ** 2 / 2e-4)
+    qdata = xr.DataArray(100.0 * peak, coords={"delay": DELAYS, "qy": qy, "qz": qz}, dims=("delay", "qy", "qz"))
+    return xr.Dataset({"qdata": qdata, "frames": ("delay", np.full(5, 3))})
+
+
+def test_rsm_draws_one_panel_per_delay_on_a_shared_log_scale(cooked):
+    from matplotlib.colors import LogNorm
+
+    figure = plot.rsm(cooked, columns=3)
+    panels = [ax for ax in figure.axes if ax.get_visible() and ax.get_label() != "<colorbar>"]
+    assert len(panels) == 5
+    assert [ax.get_title() for ax in panels] == [f"delay = {d:g}" for d in DELAYS]
+    meshes = [ax.collections[0] for ax in panels]
+    assert all(isinstance(m.norm, LogNorm) for m in meshes)
+    assert meshes[0].norm is meshes[-1].norm
+    assert meshes[0].norm.vmax == pytest.approx(100.0, rel=1e-3)
+    assert meshes[0].norm.vmin == pytest.approx(100.0 * 1e-4, rel=1e-3)
+    assert panels[-1].get_xlabel() == "qy (1/Å)"
+    assert panels[0].get_ylabel() == "qz (1/Å)"
+    shown = meshes[2].get_array()
+    assert shown.shape == (201, 41)  # qz vertical, qy horizontal
+    np.testing.assert_allclose(shown.filled(0), cooked.qdata.isel(delay=2).T.where(lambda v: v > 0, 0))
+
+
+def test_rsm_of_a_single_map_and_linear_scale(cooked):
+    figure = plot.rsm(cooked.qdata.isel(delay=0), log=False)
+    (ax, _colorbar) = figure.axes
+    assert ax.collections[0].norm.vmin == pytest.approx(0.0, abs=1e-12)
+
+
+def test_peak_positions_follow_the_peak(cooked):
+    com = plot.peak_positions(cooked, along="qz")
+    np.testing.assert_allclose(com.values, CENTRES, atol=1e-4)
+    assert com.dims == ("delay",)
+    top = plot.peak_positions(cooked, along="qz", method="max")
+    np.testing.assert_allclose(top.values, CENTRES, atol=0.002)
+
+
+def test_peak_trace_plots_the_shift_against_delay(cooked):
+    figure = plot.peak_trace(cooked, relative=True)
+    (line,) = figure.axes[0].get_lines()
+    np.testing.assert_allclose(line.get_xdata(), DELAYS)
+    np.testing.assert_allclose(line.get_ydata(), CENTRES - CENTRES[0], atol=1e-4)
+    assert figure.axes[0].get_ylabel() == "shift of qz peak (com)"
+
+
+def test_bad_requests_name_what_exists(cooked):
+    with pytest.raises(OptionError, match=r"no variable 'nope'.*qdata"):
+        plot.rsm(cooked, "nope")
+    with pytest.raises(OptionError, match="no dimension 'qx'"):
+        plot.peak_positions(cooked, along="qx")
+    with pytest.raises(OptionError, match="method must be"):
+        plot.peak_positions(cooked, method="fit")
+    with pytest.raises(OptionError, match="select all but one"):
+        plot.rsm(cooked.qdata.expand_dims(sample=2))
