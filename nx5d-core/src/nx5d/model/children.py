@@ -148,6 +148,12 @@ class Children:
             names.update(self._handle_map().handles())
         return sorted(names)
 
+    def _ipython_key_completions_(self) -> list[str]:
+        """Keys offered by IPython/Jupyter after ``obj["``."""
+        with contextlib.suppress(Exception):  # completion must never raise
+            return list(self._listing())
+        return []
+
 
 def _public_names(cls: type) -> frozenset[str]:
     cached = cls.__dict__.get("_nx5d_public_names")

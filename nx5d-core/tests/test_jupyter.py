@@ -1,0 +1,85 @@
+"""What a Jupyter user meets: completion through IPython's own completer, rich reprs, quiet progress bars."""
+
+import pytest
+
+import nx5d
+from nx5d import progress
+
+pytest.importorskip("IPython")
+
+
+@pytest.fixture
+def shell(memory_url):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    repo = nx5d.open(memory_url)
+    shell.user_ns.update(repo=repo, proposal=repo.p20210205)
+    saved = shell.Completer.use_jedi
+    yield shell
+    shell.Completer.use_jedi = saved
+    shell.user_ns.pop("repo")
+    shell.user_ns.pop("proposal")
+
+
+def complete(shell, text):
+    from IPython.core.completer import provisionalcompleter
+
+    with provisionalcompleter():  # the API Jupyter's kernel uses for <TAB>
+        return {c.text.lstrip(".") for c in shell.Completer.completions(text, len(text))}
+
+
+@pytest.mark.parametrize("jedi", [True, False], ids=["jedi", "ipython"])
+def test_handles_complete_in_ipython(shell, jedi):
+    shell.Completer.use_jedi = jedi
+    assert "p20210205" in complete(shell, "repo.p2")
+    assert {"p20210205", "p20210301"} <= complete(shell, "repo.p")
+    assert {"s091726", "s9", "s10"} <= complete(shell, "proposal.s")
+    assert "s091726" not in complete(shell, "proposal.sp")  # still a prefix match, not every handle
+
+
+def test_handles_complete_through_a_chain_with_jedi(shell):
+    shell.Completer.use_jedi = True
+    assert {"s091726", "s9", "s10"} <= complete(shell, "repo.p20210205.s")
+
+
+def test_keys_complete_inside_brackets(shell):
+    shell.Completer.use_jedi = False
+    assert {"20210205", "20210301"} <= complete(shell, 'repo["2')
+    assert "091726" in complete(shell, 'proposal["0')
+
+
+def test_rich_and_plain_reprs(memory_url):
+    repo = nx5d.open(memory_url)
+    proposal = repo.p20210205
+    scan = proposal.s9
+    assert '<table class="nx5d-table">' in repo._repr_html_()
+    assert "<td>p20210205</td>" in repo._repr_html_()
+    html = proposal._repr_html_()
+    assert "<th>type</th>" in html
+    assert "<td>s9</td>" in html
+    assert "<td>not loaded</td>" in scan._repr_html_()
+    scan.raw  # noqa: B018
+    assert "<td>loaded</td>" in scan._repr_html_()
+    assert "scan 9 (s9)" in repr(scan).splitlines()[0]
+    view = proposal.spice.view("9")
+    assert "<th>handle</th>" in view._repr_html_()
+    assert "scale" in repr(view)
+    record = proposal.spice.seed("scale", factor=3.0)
+    history_html = proposal.spice.history("scale")._repr_html_()
+    assert f"<td>{record['uuid'][:8]}</td><td>" in history_html
+    assert "<td>(start)</td><td>1</td>" in history_html  # anchor, revision
+    assert "{'factor': 3.0}" in repr(proposal.spice.history("scale"))
+
+
+def test_progress_bars_are_silent_when_asked(capsys):
+    progress.set_enabled(False)
+    try:
+        with progress.progress(3, "loading", unit="frame") as bar:
+            assert bar.disable
+            bar.update(3)
+    finally:
+        progress.set_enabled(None)
+    assert capsys.readouterr().err == ""
+    with progress.progress(3, "loading", disable=False) as bar:
+        assert not bar.disable
