@@ -144,6 +144,16 @@ def _cook(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _new_plugin(args: argparse.Namespace) -> int:
+    from .scaffold import new_plugin
+
+    folder = new_plugin(args.name, args.dir, description=args.description)
+    print(f"wrote {folder}")
+    print(f"next: pip install -e '{folder}[test]' && pytest {folder / 'tests'}")
+    print(f"then adapt the places marked FILL IN in {folder / 'src'}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nx5d", description="Find, list and load X-ray diffraction scan data.")
     parser.add_argument("--version", action="version", version=f"nx5d {__version__}")
@@ -170,6 +180,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="local processes (default: the number of CPUs)")
     p.add_argument("--beamline", help="beamline plugin to use (default: chosen from the URL)")
     p.set_defaults(func=_cook)
+    p = sub.add_parser("new-plugin", help="write a distribution folder for a new beamline plugin")
+    p.add_argument("name", help="beamline name (lower-case letters, digits, underscores), e.g. 'p08'")
+    p.add_argument("--dir", default=".", help="folder to write nx5d-NAME/ into (default: here)")
+    p.add_argument("--description", help="one line describing the beamline and its format")
+    p.set_defaults(func=_new_plugin)
+
     p = sub.add_parser(
         "spice",
         help="read and write a proposal's spice",

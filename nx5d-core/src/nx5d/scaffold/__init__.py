@@ -1,0 +1,77 @@
+"""``nx5d new-plugin``: write a ready-to-install distribution folder for a new beamline.
+
+The folder holds a pyproject with the ``nx5d.beamlines`` entry point, hook
+implementations for an example format (a folder of HDF5 files per proposal)
+with the places to adapt marked ``FILL IN``, a test-data generator, and tests
+that run nx5d's conformance kit.  Freshly generated, it installs and passes
+its own tests.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import string
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+from .. import __version__
+from ..errors import OptionError
+
+__all__ = ["NAME_RULE", "new_plugin", "nx5d_requirement"]
+
+#: A beamline name: lower-case letters, digits and underscores, starting with a letter.
+NAME_RULE = re.compile(r"[a-z][a-z0-9_]*")
+
+_SUFFIX = ".tmpl"
+
+
+def nx5d_requirement(version: str = __version__) -> str:
+    """The version range of nx5d a new plugin depends on: this minor release series (``>=0.1,<0.2``)."""
+    match = re.match(r"(\d+)\.(\d+)", version)
+    if not match:
+        return ""
+    major, minor = int(match[1]), int(match[2])
+    return f">={major}.{minor},<{major}.{minor + 1}" if major == 0 else f">={major}.{minor},<{major + 1}"
+
+
+def _files(folder: Traversable, relative: str = "") -> list[tuple[str, Traversable]]:
+    found = []
+    for item in folder.iterdir():
+        name = f"{relative}/{item.name}" if relative else item.name
+        if item.is_dir():
+            found.extend(_files(item, name))
+        elif item.name.endswith(_SUFFIX):
+            found.append((name.removesuffix(_SUFFIX), item))
+    return sorted(found)
+
+
+def new_plugin(name: str, where: str | os.PathLike[str] = ".", *, description: str | None = None) -> Path:
+    """Write the distribution ``nx5d-NAME`` (module ``nx5d_NAME``) into ``where``; returns its folder.
+
+    Raises :class:`~nx5d.errors.OptionError` for a name that is not a valid
+    beamline name and when the folder already exists (nothing is overwritten).
+    """
+    if not NAME_RULE.fullmatch(name):
+        raise OptionError(
+            f"beamline name {name!r} must be lower-case letters, digits and underscores, starting with a letter"
+        )
+    dist = f"nx5d-{name.replace('_', '-')}"
+    module = f"nx5d_{name}"
+    target = Path(where) / dist
+    if target.exists():
+        raise OptionError(f"{target} already exists; choose another name or folder")
+    values = {
+        "name": name,
+        "dist": dist,
+        "module": module,
+        "description": description or f"the {name} beamline",
+        "nx5d_range": nx5d_requirement(),
+    }
+    template = resources.files(__package__) / "template"
+    for relative, source in _files(template):
+        path = target / relative.replace("__module__", module)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(string.Template(source.read_text(encoding="utf-8")).substitute(values), encoding="utf-8")
+    return target
