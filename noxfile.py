@@ -57,10 +57,19 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Build the documentation site strictly (warnings are errors)."""
-    install_distributions(session)
-    session.install("mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.25")
-    session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "site"), env={"NO_MKDOCS_2_WARNING": "1"})
+    """Build the documentation site strictly (warnings are errors), executing every tutorial notebook.
+
+    Then check that the notebook pages show their tables and plots, and keep
+    the plots as PNG files in ``site/notebook-images/``.
+    """
+    install_distributions(session, "plot")
+    session.install(
+        "mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.25", "mkdocs-jupyter>=0.25", "ipykernel>=6.29"
+    )
+    site = ROOT / "site"
+    env = {"NO_MKDOCS_2_WARNING": "1", "NX5D_PROGRESS": "0"}
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(site), env=env)
+    session.run("python", str(ROOT / "tools" / "check_notebook_pages.py"), str(site))
 
 
 @nox.session

@@ -72,3 +72,9 @@ def test_bad_requests_name_what_exists(cooked):
         plot.peak_positions(cooked, method="fit")
     with pytest.raises(OptionError, match="select all but one"):
         plot.rsm(cooked.qdata.expand_dims(sample=2))
+
+
+def test_figures_show_as_png_in_jupyter_without_pyplot(cooked):
+    png = plot.peak_trace(cooked)._repr_png_()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(png) > 5000

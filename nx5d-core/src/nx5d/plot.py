@@ -15,6 +15,8 @@ Requires matplotlib (``pip install nx5d[plot]``).
 
 from __future__ import annotations
 
+import functools
+import io
 import math
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
@@ -33,12 +35,26 @@ __all__ = ["map_variable", "peak_positions", "rsm", "peak_trace"]
 MAP_VARIABLES = ("qdata", "rsm", "map")
 
 
-def _figure(**kwargs: Any) -> Figure:
+@functools.cache
+def _figure_class() -> type[Figure]:
     try:
         from matplotlib.figure import Figure
     except ImportError as exc:
         raise NotSupportedError("plotting needs matplotlib: pip install 'nx5d[plot]'") from exc
-    return Figure(layout="constrained", **kwargs)
+
+    class NotebookFigure(Figure):
+        """A Figure that Jupyter shows as a PNG image even when pyplot was never imported."""
+
+        def _repr_png_(self) -> bytes:
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png", dpi=100)
+            return buffer.getvalue()
+
+    return NotebookFigure
+
+
+def _figure(**kwargs: Any) -> Figure:
+    return _figure_class()(layout="constrained", **kwargs)
 
 
 def map_variable(data: xr.Dataset | xr.DataArray, var: Hashable | None = None) -> xr.DataArray:

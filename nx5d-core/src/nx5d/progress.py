@@ -8,7 +8,9 @@ the ``disable=True`` argument, or the environment variable ``NX5D_PROGRESS=0``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,11 +35,22 @@ def enabled() -> bool:
     return os.environ.get("NX5D_PROGRESS", "1").lower() not in ("0", "false", "no", "off")
 
 
+@functools.cache
+def _bar_class() -> type:
+    """tqdm's notebook widget bar in Jupyter with ipywidgets, else its text bar -- without tqdm's warning."""
+    from tqdm import TqdmWarning
+
+    with warnings.catch_warnings():
+        # tqdm.auto warns when Jupyter lacks ipywidgets, then falls back to text bars, which is what we want.
+        warnings.simplefilter("ignore", TqdmWarning)
+        from tqdm.auto import tqdm
+    return tqdm
+
+
 @contextlib.contextmanager
 def progress(total: int, desc: str, *, unit: str = "it", disable: bool | None = None) -> Iterator[Any]:
     """A tqdm bar (``bar.update(n)``) for ``total`` steps, shown after :data:`DELAY` seconds."""
-    from tqdm.auto import tqdm
-
+    tqdm = _bar_class()
     off = (not enabled()) if disable is None else disable
     with tqdm(total=total, desc=desc, unit=unit, delay=DELAY, disable=off, leave=False) as bar:
         yield bar
