@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 import nx5d
+from nx5d.plot import peak_positions
 from nx5d_udkm.synth import REFERENCE_DELAYS, ScanSpec, write_scan
 
 THETAS = tuple(float(t) for t in np.round(np.linspace(18.1, 19.1, 21), 2))
@@ -26,12 +27,6 @@ def generate(root: Path) -> str:
     write_scan(root / "20210205" / "101502", ScanSpec(variant="manifest", delays=(-10.0,), thetas=THETAS, frames=None))
     write_scan(root / "20210312" / "143000", ScanSpec(variant="sRSM", thetas=THETAS, delay_loops=1, frames=None))
     return f"file://{root.resolve()}/{{proposal}}/{{scan}}"
-
-
-def peak_qz(cooked) -> np.ndarray:
-    """Centre of mass along qz of each delay's map."""
-    profile = cooked.qdata.sum("qy")
-    return (profile * cooked.qz).sum("qz").values / profile.sum("qz").values
 
 
 def main() -> None:
@@ -64,7 +59,7 @@ def main() -> None:
         cooked = scan.cooked  # the spice changed, so this cooks again
         print(f"re-cooked on a {cooked.sizes['qy']} x {cooked.sizes['qz']} grid, normalised by the crystal monitor")
         print("Bragg peak position (qz centre of mass, 1/Å) per delay:")
-        for delay, qz in zip(cooked.delay.values, peak_qz(cooked), strict=True):
+        for delay, qz in zip(cooked.delay.values, peak_positions(cooked, along="qz").values, strict=True):
             print(f"  {delay:8.1f} ps   {qz:.5f}")
         records = sorted((Path(args.data or tmp) / "20210205" / "spice").rglob("*.json"))
         print(f"\nspice records are kept beside the data: {[str(r.relative_to(args.data or tmp)) for r in records]}")
