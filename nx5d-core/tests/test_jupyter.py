@@ -58,9 +58,10 @@ def test_rich_and_plain_reprs(memory_url):
     html = proposal._repr_html_()
     assert "<th>type</th>" in html
     assert "<td>s9</td>" in html
-    assert "<td>not loaded</td>" in scan._repr_html_()
-    scan.raw  # noqa: B018
-    assert "<td>loaded</td>" in scan._repr_html_()
+    assert "<td>not loaded: scan.raw</td>" in scan._repr_html_()
+    sizes = ", ".join(f"{d} {n}" for d, n in scan.raw.sizes.items())
+    assert f"<td>loaded: {sizes}</td>" in scan._repr_html_()
+    assert "<td>not cooked: scan.cooked</td>" in scan._repr_html_()
     assert "scan 9 (s9)" in repr(scan).splitlines()[0]
     view = proposal.spice.view("9")
     assert "<th>handle</th>" in view._repr_html_()

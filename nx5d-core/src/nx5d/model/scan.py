@@ -202,8 +202,8 @@ class Scan:
         except Nx5dError as exc:
             summary = {"notes": f"unreadable: {exc}"}
         rows = [{"field": k, "value": v} for k, v in summary.items()]
-        rows.append({"field": "raw", "value": "loaded" if self._nx5d_raw else "not loaded"})
-        rows.append({"field": "cooked", "value": "cooked" if self._nx5d_cooked else "not cooked"})
+        rows.append({"field": "raw", "value": _state(self._nx5d_raw, "loaded", "not loaded: scan.raw")})
+        rows.append({"field": "cooked", "value": _state(self._nx5d_cooked, "cooked", "not cooked: scan.cooked")})
         return Table(["field", "value"], rows, title=f"scan {self.key} ({self.handle}): {self._where()}")
 
     def __repr__(self) -> str:
@@ -217,3 +217,11 @@ class Scan:
             return self._table().to_html()
         except Exception as exc:  # noqa: BLE001 - a repr must not raise
             return f"<p>scan {html.escape(self.key)}: {html.escape(str(exc))}</p>"
+
+
+def _state(cached: tuple[str, Any] | None, done: str, todo: str) -> str:
+    """``done`` with the sizes of the cached result (``loaded: index 9, y 195, x 487``), or ``todo``."""
+    if cached is None:
+        return todo
+    sizes = getattr(cached[1], "sizes", None)
+    return f"{done}: {', '.join(f'{d} {n}' for d, n in sizes.items())}" if sizes else done
