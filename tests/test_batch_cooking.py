@@ -70,22 +70,20 @@ def test_changed_spice_recooks_only_the_scans_it_applies_to(repository, tmp_path
     proposal.spice.withdraw(SCANS[12], "settings")  # leave the module's repository as it was
 
 
-def _malloc_trim_threshold():
-    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
-
-
 def test_cook_on_a_local_dask_cluster_and_from_the_command_line(repository, tmp_path):
     import dask
     from distributed import Client, LocalCluster
 
     url, _ = repository
-    ours = _malloc_trim_threshold()
+    ours = os.environ.get("MALLOC_TRIM_THRESHOLD_")
     with dask.config.set(CLUSTER_CONFIG):
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
     with cluster:
         with Client(cluster) as client:
             # CLUSTER_CONFIG keeps dask's allocator setting (MALLOC_TRIM_THRESHOLD_=65536) out of the workers
-            assert set(client.run(_malloc_trim_threshold).values()) == {ours}
+            # (a lambda travels by value: workers cannot import this test module)
+            worker_values = client.run(lambda: __import__("os").environ.get("MALLOC_TRIM_THRESHOLD_"))
+            assert set(worker_values.values()) == {ours}
             outcomes = nx5d.open(url).p20210205.cook(out=tmp_path, client=client)
         assert sum(o.status == "written" for o in outcomes) == 15
         run = subprocess.run(
