@@ -10,6 +10,12 @@ __all__ = ["Table", "format_cell"]
 
 _MAX_CELL = 60
 
+# Left-aligned cells and a left-aligned bold caption, whatever the notebook's own table style.
+_STYLE = (
+    "<style>.nx5d-table th, .nx5d-table td {text-align: left; padding: 0.15em 0.7em; white-space: nowrap}"
+    " .nx5d-table caption {caption-side: top; text-align: left; font-weight: bold; white-space: nowrap}</style>"
+)
+
 
 def format_cell(value: Any, limit: int = _MAX_CELL) -> str:
     """Short one-line text for a table cell (``None`` is empty)."""
@@ -53,4 +59,4 @@ class Table:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
         body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in self.rows)
         caption = f"<caption>{html.escape(self.title)}</caption>" if self.title else ""
-        return f'<table class="nx5d-table">{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        return f'{_STYLE}<table class="nx5d-table">{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
