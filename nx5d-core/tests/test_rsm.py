@@ -193,3 +193,21 @@ def test_lab_axes_relabel_q_cyclically():
     np.testing.assert_array_equal(qz, lab[0])
     with pytest.raises(OptionError, match="cyclic order"):
         Setup(**{**attrs.asdict(plain, recurse=False), "lab_axes": ("y", "x", "z")})
+
+
+def test_map_frames_reports_progress_per_block_of_frames(monkeypatch, capsys):
+    import dask.array as da
+
+    from nx5d import progress
+
+    monkeypatch.setattr(progress, "DELAY", 0.0)
+    progress.set_enabled(True)
+    try:
+        theta = np.linspace(20.0, 21.0, 12)
+        frames = da.from_array(np.ones((12, 20, 30), np.int32), chunks=(5, 20, 30))
+        map_frames(four_circle(), [theta, np.zeros(12), np.zeros(12)], [2 * theta], frames, grid_size=(6, 7))
+    finally:
+        progress.set_enabled(None)
+    err = capsys.readouterr().err
+    assert "gridding" in err
+    assert "0/12 " in err  # a bar over all 12 frames

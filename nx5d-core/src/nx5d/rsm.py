@@ -31,6 +31,7 @@ import attrs
 import numpy as np
 
 from .errors import OptionError
+from .progress import progress
 
 __all__ = ["Axis", "Grid", "Setup", "FrameGridder", "grid_points", "grid_frames", "normalise", "map_frames"]
 
@@ -498,16 +499,18 @@ def map_frames(
         groups, group_of_frame = np.zeros(1), np.zeros(n, np.intp)
     gridder = FrameGridder(grid, coordinates)
     sums, norm = gridder.start(geometry_of_frame, group_of_frame, len(groups))
-    for part in _blocks(images, n):
-        gridder.add(
-            sums,
-            norm,
-            np.asarray(images[part]),
-            geometry_of_frame[part],
-            group_of_frame[part],
-            scale=None if scale is None else np.asarray(scale, float)[part],
-            mask_negative=mask_negative,
-        )
+    with progress(n, "gridding", unit="frame") as bar:
+        for part in _blocks(images, n):
+            gridder.add(
+                sums,
+                norm,
+                np.asarray(images[part]),
+                geometry_of_frame[part],
+                group_of_frame[part],
+                scale=None if scale is None else np.asarray(scale, float)[part],
+                mask_negative=mask_negative,
+            )
+            bar.update(part.stop - part.start)
     maps = gridder.maps(sums, norm)
     frames = np.bincount(group_of_frame, minlength=len(groups))
     axes = {name: axis.values for name, axis in zip(q_axes, grid.axes, strict=True)}
