@@ -84,3 +84,15 @@ def test_progress_bars_are_silent_when_asked(capsys):
     assert capsys.readouterr().err == ""
     with progress.progress(3, "loading", disable=False) as bar:
         assert not bar.disable
+
+
+def test_quiet_silences_bars_and_restores_the_setting():
+    progress.set_enabled(True)
+    try:
+        with progress.quiet():
+            assert not progress.enabled()
+            with progress.progress(3, "inside") as bar:
+                assert bar.disable
+        assert progress.enabled()
+    finally:
+        progress.set_enabled(None)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .errors import NotSupportedError, OptionError
-from .progress import progress
+from .progress import progress, quiet
 
 if TYPE_CHECKING:
     from .model import Proposal
@@ -149,28 +149,29 @@ def cook_scan(task: CookTask) -> CookOutcome:
     """Cook one scan and write it, unless its file is up to date (runs in workers)."""
     from .opening import open_repository
 
-    try:
-        path = output_path(task.out, task.proposal, task.scan, task.format)
-        repo = open_repository(
-            task.url,
-            beamline=task.beamline,
-            spice_url=task.spice_url,
-            storage_options=dict(task.storage_options),
-            **dict(task.options),
-        )
-        scan = repo[task.proposal].scan(task.scan)
-        stamp = _stamp(scan.provenance(), task.options)
-        if _stored_stamp(path, task.format, stamp) == stamp:
-            return CookOutcome(task.scan, "up to date", str(path))
-        cooked = scan.cooked  # stamped with the provenance of the spice it was actually cooked with
-        if not hasattr(cooked, "to_netcdf"):
-            raise NotSupportedError(f"{scan.url} cooks to {type(cooked).__name__}, not an xarray object")
-        if not hasattr(cooked, "data_vars"):
-            cooked = cooked.to_dataset(name="cooked", promote_attrs=True)
-        _write(cooked.assign_attrs(nx5d_options=stamp["nx5d_options"]), path, task.format)
-        return CookOutcome(task.scan, "written", str(path))
-    except Exception as exc:  # noqa: BLE001 - one broken scan must not stop a batch; reported with its type
-        return CookOutcome(task.scan, "failed", error=f"{type(exc).__name__}: {exc}")
+    with quiet():  # the caller shows one bar per scan; none from inside the workers
+        try:
+            path = output_path(task.out, task.proposal, task.scan, task.format)
+            repo = open_repository(
+                task.url,
+                beamline=task.beamline,
+                spice_url=task.spice_url,
+                storage_options=dict(task.storage_options),
+                **dict(task.options),
+            )
+            scan = repo[task.proposal].scan(task.scan)
+            stamp = _stamp(scan.provenance(), task.options)
+            if _stored_stamp(path, task.format, stamp) == stamp:
+                return CookOutcome(task.scan, "up to date", str(path))
+            cooked = scan.cooked  # stamped with the provenance of the spice it was actually cooked with
+            if not hasattr(cooked, "to_netcdf"):
+                raise NotSupportedError(f"{scan.url} cooks to {type(cooked).__name__}, not an xarray object")
+            if not hasattr(cooked, "data_vars"):
+                cooked = cooked.to_dataset(name="cooked", promote_attrs=True)
+            _write(cooked.assign_attrs(nx5d_options=stamp["nx5d_options"]), path, task.format)
+            return CookOutcome(task.scan, "written", str(path))
+        except Exception as exc:  # noqa: BLE001 - one broken scan must not stop a batch; reported with its type
+            return CookOutcome(task.scan, "failed", error=f"{type(exc).__name__}: {exc}")
 
 
 def _tasks(proposal: Proposal, keys: Sequence[str], out: str, fmt: str) -> list[CookTask]:

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["DELAY", "progress", "set_enabled", "enabled"]
+__all__ = ["DELAY", "progress", "set_enabled", "enabled", "quiet"]
 
 #: Seconds of work after which a bar is shown.
 DELAY = 1.0
@@ -33,6 +33,17 @@ def enabled() -> bool:
     if _ENABLED is not None:
         return _ENABLED
     return os.environ.get("NX5D_PROGRESS", "1").lower() not in ("0", "false", "no", "off")
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """No progress bars inside the block (e.g. in batch workers, whose caller shows its own bar)."""
+    saved = _ENABLED
+    set_enabled(False)
+    try:
+        yield
+    finally:
+        set_enabled(saved)
 
 
 @functools.cache
