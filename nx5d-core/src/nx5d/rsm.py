@@ -91,24 +91,24 @@ def _spans(axis: Axis, x: np.ndarray, width: float) -> list[tuple[np.ndarray, np
     """Per point, the bins a box of ``width`` around ``x`` overlaps: ``[(bin, fraction), ...]`` by span step.
 
     Entries with fraction 0 mark "no such bin" for points spanning fewer bins.
+    The first bin gets the part of the box above its lower edge, the last the
+    part below its upper edge, bins in between a full bin width; a box inside
+    one bin gives it everything.  Each per-point quantity is computed once
+    (cooking grids millions of pixels, and every temporary costs page faults).
     """
     d = axis.step
-    lo = np.where(x - width / 2.0 <= axis.start, 0, np.rint((x - width / 2.0 - axis.start) / d))
-    hi = np.minimum(np.rint((x + width / 2.0 - axis.start) / d), axis.n - 1)
-    lo, hi = lo.astype(np.intp), hi.astype(np.intp)
+    lo = np.where(x - width / 2.0 <= axis.start, 0, np.rint((x - width / 2.0 - axis.start) / d)).astype(np.intp)
+    hi = np.minimum(np.rint((x + width / 2.0 - axis.start) / d), axis.n - 1).astype(np.intp)
     relative = width / d
-    single = lo == hi
-    out = []
-    for s in range(int((hi - lo).max(initial=0)) + 1):
-        j = lo + s
-        frac = np.full(x.shape, 1.0 / relative)
-        first = j == lo
-        last = j == hi
-        frac[first] = ((j + 1 - (x - width / 2.0 - axis.start + d / 2.0) / d) / relative)[first]
-        frac[last] = (((x + width / 2.0 - axis.start + d / 2.0) / d - j) / relative)[last]
-        frac[single] = 1.0
-        frac[j > hi] = 0.0
-        out.append((np.minimum(j, axis.n - 1), frac))
+    first = ((lo + 1) - (x - width / 2.0 - axis.start + d / 2.0) / d) / relative
+    out = [(np.minimum(lo, axis.n - 1), np.where(lo == hi, 1.0, first))]
+    steps = int((hi - lo).max(initial=0)) + 1
+    if steps > 1:
+        last = ((x + width / 2.0 - axis.start + d / 2.0) / d - hi) / relative
+        for s in range(1, steps):
+            j = lo + s
+            frac = np.where(j < hi, 1.0 / relative, np.where(j == hi, last, 0.0))
+            out.append((np.minimum(j, axis.n - 1), frac))
     return out
 
 
@@ -127,12 +127,12 @@ def _contributions(
     strides = [int(np.prod(grid.shape[i + 1 :])) for i in range(len(grid.axes))]
     flats, weights, owners = [], [], []
     for combo in itertools.product(*per_dim):
-        flat = np.zeros(points.shape, np.intp)
-        weight = np.ones(points.shape)
-        for (bins, frac), stride in zip(combo, strides, strict=True):
-            flat += bins * stride
-            weight *= frac
-        keep = weight != 0
+        (bins, weight), *others = combo
+        flat = bins * strides[0]
+        for (more_bins, frac), stride in zip(others, strides[1:], strict=True):
+            flat += more_bins * stride
+            weight = weight * frac
+        keep = np.flatnonzero(weight)
         flats.append(flat[keep])
         weights.append(weight[keep])
         owners.append(points[keep])
