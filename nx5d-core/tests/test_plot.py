@@ -72,6 +72,8 @@ def test_bad_requests_name_what_exists(cooked):
         plot.peak_positions(cooked, method="fit")
     with pytest.raises(OptionError, match="select all but one"):
         plot.rsm(cooked.qdata.expand_dims(sample=2))
+    with pytest.raises(OptionError, match=r"map in 3 q dimensions; project it first, e\.g\. \.sum\('qx'\)"):
+        plot.rsm(cooked.qdata.isel(delay=0).expand_dims(qx=[0.0, 0.1], axis=0))
 
 
 def test_figures_show_as_png_in_jupyter_without_pyplot(cooked):

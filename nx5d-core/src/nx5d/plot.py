@@ -132,6 +132,12 @@ def rsm(
 
     array = map_variable(data, var)
     x, y, others = _split_dims(array, x, y)
+    q_left = [d for d in others if str(d).startswith("q")]
+    if q_left:
+        raise OptionError(
+            f"{array.name!r} is a map in {len(q_left) + 2} q dimensions; project it first, "
+            f"e.g. .sum({str(q_left[0])!r}), or choose x= and y="
+        )
     if len(others) > 1:
         raise OptionError(f"select all but one of {others} first (e.g. .sel({others[0]}=...)) to plot maps")
     panels = [array] if not others else [array.isel({others[0]: i}) for i in range(array.sizes[others[0]])]
