@@ -132,6 +132,27 @@ def test_kmc3_over_s3(s3, data):
     assert_same_kmc3(remote, data)
 
 
+def test_public_bucket_is_read_anonymously_and_a_private_one_is_refused_naming_the_url(s3, data):
+    endpoint, _ = s3
+    # a public bucket, as beamlines publish data: bucket and objects readable by anyone (canned ACL public-read)
+    publisher = s3fs.S3FileSystem(client_kwargs={"endpoint_url": endpoint}, s3_additional_kwargs={"ACL": "public-read"})
+    publisher.mkdir("open-data", acl="public-read")
+    publisher.put(f"{data}/udkm/", "open-data/udkm/", recursive=True)
+    url = "s3://open-data/udkm/{proposal}/{scan}"
+    with pytest.MonkeyPatch.context() as env:
+        # no credentials anywhere botocore looks, and no instance-metadata lookups off this machine
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+            env.delenv(name, raising=False)
+        env.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+        env.setenv("AWS_CONFIG_FILE", "/nonexistent/config")
+        env.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        anonymous = {"s3": {"anon": True, "client_kwargs": {"endpoint_url": endpoint}}}
+        assert_same_udkm(nx5d.open(url, storage_options=anonymous, spice_url=""), data)
+        private = nx5d.open("s3://beamtime/udkm/{proposal}/{scan}", beamline="udkm", storage_options=anonymous)
+        with pytest.raises(StorageError, match=r"permission denied for s3://beamtime/udkm/20210205/091726/"):
+            private.p20210205.r091726.raw  # noqa: B018 - a private bucket read without credentials
+
+
 READ_SPICE = """
 import json, sys, nx5d
 repo = nx5d.open("s3://beamtime/udkm/{proposal}/{scan}", storage_options=json.loads(sys.argv[1]))
