@@ -94,7 +94,7 @@ def main() -> None:
     import imagecodecs
 
     import nx5d
-    from nx5d.frames import _decode_strips, parse_tiff
+    from nx5d.io.frames import _decode_strips, parse_tiff
     from nx5d.rsm import Grid
     from nx5d_udkm.cook import rsm
     from nx5d_udkm.synth import ScanSpec, write_repository

@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 
 import nx5d
-from nx5d.batch import CLUSTER_CONFIG
+from nx5d.app.batch import CLUSTER_CONFIG
 from nx5d_udkm.synth import ScanSpec, write_repository
 
 pytest.importorskip("distributed")

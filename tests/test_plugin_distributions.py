@@ -32,7 +32,7 @@ packages = ["{module}"]
 
 WORKING = """\
 import nx5d
-from nx5d.info import BeamlineInfo
+from nx5d.plugins.declaration import BeamlineInfo
 
 NX5D_PLUGIN_API = 1
 
@@ -61,7 +61,7 @@ BROKEN = 'raise ImportError("this plugin is broken on purpose")\n'
 
 FUTURE = """\
 import nx5d
-from nx5d.info import BeamlineInfo
+from nx5d.plugins.declaration import BeamlineInfo
 
 NX5D_PLUGIN_API = 99
 
@@ -122,7 +122,7 @@ def test_discovery_reads_metadata_without_importing_plugins(installed):
     out = run_python(
         """
         import sys
-        from nx5d.plugins import registry
+        from nx5d.plugins.discovery import registry
         reg = registry()
         print(reg.status("throwaway").state, "nx5d_throwaway.plugin" in sys.modules)
         reg.load("throwaway")

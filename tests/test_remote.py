@@ -14,7 +14,7 @@ import pytest
 
 import nx5d
 from nx5d.errors import CorruptDataError, MissingDataError, ScanNotFoundError, SpiceError, StorageError
-from nx5d.fs import record_io
+from nx5d.io.storage import record_io
 from nx5d_kmc3.synth import ScanPlan
 from nx5d_kmc3.synth import write_repository as write_kmc3
 from nx5d_udkm.synth import ScanSpec

@@ -3,9 +3,9 @@
 import pytest
 
 import nx5d
-from nx5d.batch import output_path, select_scans
+from nx5d.app.batch import output_path, select_scans
 from nx5d.errors import NotSupportedError, OptionError
-from nx5d.plugins import PluginRegistry
+from nx5d.plugins.discovery import PluginRegistry
 
 KEYS = ["1.1", "2.1", "10.1", "11.1"]
 

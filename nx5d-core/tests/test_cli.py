@@ -2,7 +2,7 @@
 
 import json
 
-from nx5d.cli import main
+from nx5d.app.cli import main
 
 
 def test_plugins_lists_installed_beamlines(capsys):
@@ -44,8 +44,8 @@ def test_spice_from_the_shell(capsys, tmp_path):
     (tmp_path / "data" / "p1" / "1").mkdir(parents=True)
     (tmp_path / "data" / "p1" / "2").mkdir(parents=True)
     import nx5d
-    from nx5d.info import BeamlineInfo
-    from nx5d.plugins import registry
+    from nx5d.plugins.declaration import BeamlineInfo
+    from nx5d.plugins.discovery import registry
 
     class Folders:
         NX5D_PLUGIN_API = 1

@@ -7,8 +7,8 @@ import pytest
 import tifffile
 
 from nx5d.errors import CorruptDataError, MissingDataError, OptionError
-from nx5d.frames import MISSING_VALUE, Region, decode_frame, lazy_frames, load_frames, parse_tiff
-from nx5d.fs import Storage, record_io
+from nx5d.io.frames import MISSING_VALUE, Region, decode_frame, lazy_frames, load_frames, parse_tiff
+from nx5d.io.storage import Storage, record_io
 
 
 def frame(seed, shape=(195, 487), dtype=np.int32):

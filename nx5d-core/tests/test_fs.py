@@ -4,7 +4,7 @@ import fsspec
 import pytest
 
 from nx5d.errors import MissingDataError
-from nx5d.fs import Entry, Storage, join_url, record_io
+from nx5d.io.storage import Entry, Storage, join_url, record_io
 
 
 @pytest.fixture

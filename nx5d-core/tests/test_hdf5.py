@@ -11,8 +11,8 @@ import pytest
 
 import nx5d
 from nx5d.errors import CorruptDataError, MissingDataError, NotSupportedError
-from nx5d.fs import Storage, record_io
-from nx5d.hdf5 import LazyDataset, is_hdf5_name, lazy_array, members, node, open_document, read, split_url
+from nx5d.io.hdf5 import LazyDataset, is_hdf5_name, lazy_array, members, node, open_document, read, split_url
+from nx5d.io.storage import Storage, record_io
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from nx5d.addressing.handles import HandleMap, build_handles, is_valid_handle, prefixed, sanitize
+from nx5d.addressing.keys import is_valid_key, natural_sort_key, natural_sorted, validate_key
 from nx5d.errors import HandleCollisionError, HandleError, InvalidKeyError
-from nx5d.handles import HandleMap, build_handles, is_valid_handle, prefixed, sanitize
-from nx5d.keys import is_valid_key, natural_sort_key, natural_sorted, validate_key
 
 
 def test_natural_order_puts_numbers_in_numeric_order():

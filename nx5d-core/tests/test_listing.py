@@ -5,10 +5,10 @@ import os
 import h5py
 import pytest
 
+from nx5d.addressing.listing import list_keys
+from nx5d.addressing.url import UrlPattern
 from nx5d.errors import MissingDataError, NotSupportedError
-from nx5d.fs import Storage, record_io
-from nx5d.listing import list_keys
-from nx5d.url import UrlPattern
+from nx5d.io.storage import Storage, record_io
 
 
 def touch(path):

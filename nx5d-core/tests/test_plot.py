@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from nx5d import plot
+from nx5d.app import plot
 from nx5d.errors import OptionError
 
 pytest.importorskip("matplotlib")

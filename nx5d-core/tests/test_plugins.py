@@ -11,8 +11,8 @@ from nx5d.errors import (
     NoBeamlineClaimsError,
     PluginApiMismatchError,
 )
-from nx5d.info import BeamlineInfo
-from nx5d.plugins import PluginRegistry
+from nx5d.plugins.declaration import BeamlineInfo
+from nx5d.plugins.discovery import PluginRegistry
 
 
 class FolderBeamline:

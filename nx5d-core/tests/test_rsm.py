@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nx5d.errors import OptionError
-from nx5d.frames import Region
+from nx5d.io.frames import Region
 from nx5d.rsm import Axis, FrameGridder, Grid, Setup, grid_frames, grid_points, map_frames, normalise
 
 

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from nx5d.cli import main
+from nx5d.app.cli import main
+from nx5d.app.scaffold import new_plugin, nx5d_requirement
 from nx5d.errors import OptionError
-from nx5d.scaffold import new_plugin, nx5d_requirement
 
 pytest.importorskip("h5py")
 

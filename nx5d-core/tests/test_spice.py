@@ -12,8 +12,8 @@ from nx5d.errors import (
     SpiceNotFoundError,
     SpiceValidationError,
 )
-from nx5d.info import BeamlineInfo
-from nx5d.plugins import PluginRegistry
+from nx5d.plugins.declaration import BeamlineInfo
+from nx5d.plugins.discovery import PluginRegistry
 from nx5d.spice.record import new_record
 
 from .helpers import make_scan

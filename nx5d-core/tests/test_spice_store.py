@@ -8,11 +8,11 @@ import fsspec
 import pytest
 
 import nx5d
+from nx5d.addressing.url import UrlPattern
 from nx5d.errors import SpiceError, SpiceWarning
 from nx5d.repo.filesystem import DataRepository
 from nx5d.spice import FileSpiceStore, MemorySpiceStore, default_locations, make_store
 from nx5d.spice.record import new_record
-from nx5d.url import UrlPattern
 
 
 @pytest.fixture
@@ -146,7 +146,7 @@ def test_default_location_beside_the_data(pattern, beside):
 
 
 def test_store_choice(tmp_path):
-    storage = nx5d.fs.Storage()
+    storage = nx5d.io.storage.Storage()
     assert isinstance(make_store("", UrlPattern("file:///d/{proposal}/{scan}"), storage), MemorySpiceStore)
     assert isinstance(make_store(None, None, storage), MemorySpiceStore)
     assert isinstance(make_store(None, UrlPattern("memory://m/{proposal}/{scan}"), storage), MemorySpiceStore)

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from nx5d.addressing.url import UrlPattern
 from nx5d.errors import InvalidKeyError, UrlPatternError
-from nx5d.url import UrlPattern
 
 REFERENCE_URLS = [
     "file:///tmp/drepo/{proposal}/data.h5#{scan}",

@@ -13,7 +13,7 @@ import tifffile
 
 import nx5d
 from nx5d.errors import CorruptDataError, MissingDataError, OptionError, SpiceValidationError
-from nx5d.fs import record_io
+from nx5d.io.storage import record_io
 from nx5d.testing import BeamlineConformance, snapshot_tree
 from nx5d_kmc3.ingest import ingest
 from nx5d_kmc3.spec import parse_spec

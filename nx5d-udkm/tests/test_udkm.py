@@ -304,13 +304,13 @@ def test_parameters_in_either_encoding(tmp_path, encoding):
 
 
 def test_claims(tmp_path):
-    from nx5d.plugins import registry
+    from nx5d.plugins.discovery import registry
 
     reg = registry()
     reg.load("udkm")
     write_repository(tmp_path / "data", {"20210205": ["091726"]}, SMALL)
     claim = reg.caller("udkm", "nx5d_claim")
-    storage = nx5d.fs.Storage()
+    storage = nx5d.io.storage.Storage()
     assert claim(pattern=nx5d.UrlPattern(f"file://{tmp_path}/data/{{proposal}}/{{scan}}"), storage=storage) == 0.9
     assert claim(pattern=nx5d.UrlPattern(f"file://{tmp_path}/none/{{proposal}}/{{scan}}"), storage=storage) == 0.3
     assert claim(pattern=nx5d.UrlPattern(f"file://{tmp_path}/{{proposal}}/x.h5#{{scan}}"), storage=storage) is None

@@ -7,12 +7,12 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import errors
-from .hookspecs import PLUGIN_API, hookimpl
-from .info import BeamlineInfo
-from .model import Proposal, Repository, Scan
-from .opening import open_repository as open  # noqa: A004 - the documented entry point
-from .url import UrlPattern
+from nx5d import errors
+from nx5d.addressing.url import UrlPattern
+from nx5d.model import Proposal, Repository, Scan
+from nx5d.model.open import open_repository as open  # noqa: A004 - the documented entry point
+from nx5d.plugins.declaration import BeamlineInfo
+from nx5d.plugins.hookspecs import PLUGIN_API, hookimpl
 
 try:
     __version__ = version("nx5d")
@@ -31,3 +31,12 @@ __all__ = [
     "errors",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``nx5d.plot``: the plotting module, imported (with matplotlib) only when first used."""
+    if name == "plot":
+        from nx5d.app import plot
+
+        return plot
+    raise AttributeError(f"module 'nx5d' has no attribute {name!r}")

@@ -2,6 +2,6 @@
 
 import sys
 
-from .cli import main
+from nx5d.app.cli import main
 
 sys.exit(main())

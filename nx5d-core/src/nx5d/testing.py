@@ -33,14 +33,13 @@ import pytest
 import xarray
 
 import nx5d
-
-from .errors import InvalidKeyError, MissingDataError, NotFoundError, Nx5dError
-from .fs import record_io
-from .handles import is_valid_handle
-from .hookspecs import hookimpl
-from .keys import is_valid_key
-from .plugins import registry
-from .url import UrlPattern
+from nx5d.addressing.handles import is_valid_handle
+from nx5d.addressing.keys import is_valid_key
+from nx5d.addressing.url import UrlPattern
+from nx5d.errors import InvalidKeyError, MissingDataError, NotFoundError, Nx5dError
+from nx5d.io.storage import record_io
+from nx5d.plugins.discovery import registry
+from nx5d.plugins.hookspecs import hookimpl
 
 __all__ = ["BeamlineConformance", "snapshot_tree", "same_result"]
 

@@ -10,8 +10,8 @@ import numpy as np
 import xarray as xr
 
 from nx5d.errors import CorruptDataError, MissingDataError
-from nx5d.fs import Storage
-from nx5d.hdf5 import lazy_array, node, open_document, read, split_url
+from nx5d.io.hdf5 import lazy_array, node, open_document, read, split_url
+from nx5d.io.storage import Storage
 
 from .layout import DEFAULT_DETECTOR, MACHINE_CURRENT, MEASUREMENT, POSITIONERS, SPECFILE, START_TIME, TITLE
 from .options import LoadOptions

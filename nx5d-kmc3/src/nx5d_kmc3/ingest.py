@@ -19,8 +19,8 @@ import h5py
 import numpy as np
 
 from nx5d.errors import CorruptDataError, MissingDataError, StorageError
-from nx5d.frames import load_frames, tifffile_fallback
-from nx5d.fs import Storage
+from nx5d.io.frames import load_frames, tifffile_fallback
+from nx5d.io.storage import Storage
 
 from .layout import (
     DEFAULT_DETECTOR,

@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 
 from nx5d.errors import OptionError
-from nx5d.frames import Region
+from nx5d.io.frames import Region
 
 __all__ = ["OPTIONS", "LoadOptions"]
 

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import nx5d
-from nx5d.fs import Storage
-from nx5d.hdf5 import HDF5_SUFFIXES
-from nx5d.info import BeamlineInfo
+from nx5d.io.hdf5 import HDF5_SUFFIXES
+from nx5d.io.storage import Storage
+from nx5d.plugins.declaration import BeamlineInfo
 
 from .layout import SCAN_KEY, is_spec_name, proposal_handle
 from .options import OPTIONS, LoadOptions

@@ -10,8 +10,8 @@ import numpy as np
 import xarray as xr
 
 from nx5d.errors import CorruptDataError, MissingDataError
-from nx5d.frames import lazy_frames, load_frames, tifffile_fallback
-from nx5d.fs import Storage
+from nx5d.io.frames import lazy_frames, load_frames, tifffile_fallback
+from nx5d.io.storage import Storage
 
 from .layout import ring_current_label
 from .options import LoadOptions

@@ -27,8 +27,8 @@ import attrs
 import numpy as np
 import tifffile
 
-from nx5d.fs import Storage
-from nx5d.url import UrlPattern
+from nx5d.addressing.url import UrlPattern
+from nx5d.io.storage import Storage
 
 from .cook import setup_of
 from .ingest import ingest

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import nx5d
-from nx5d.info import BeamlineInfo
-from nx5d.keys import natural_sorted
+from nx5d.addressing.keys import natural_sorted
+from nx5d.plugins.declaration import BeamlineInfo
 
 from .store import lookup
 

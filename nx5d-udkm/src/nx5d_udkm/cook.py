@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 
 from nx5d.errors import CorruptDataError, SpiceValidationError
-from nx5d.frames import Region
+from nx5d.io.frames import Region
 from nx5d.rsm import Setup, map_frames
 from nx5d.spice.schema import settings_from
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import nx5d
 from nx5d.errors import Nx5dError
-from nx5d.fs import Storage, join_url
-from nx5d.info import BeamlineInfo
+from nx5d.io.storage import Storage, join_url
+from nx5d.plugins.declaration import BeamlineInfo
 
 #: The nx5d plugin API this plugin is written for.
 NX5D_PLUGIN_API = 1
@@ -95,7 +95,7 @@ def nx5d_summary(scan: nx5d.Scan) -> Mapping[str, Any]:
 
 @nx5d.hookimpl
 def nx5d_raw(scan: nx5d.Scan, options: Mapping[str, Any]) -> Any:
-    from nx5d.frames import tifffile_fallback
+    from nx5d.io.frames import tifffile_fallback
 
     from .scan import check_option_types, load_raw
 

@@ -13,8 +13,8 @@ import numpy as np
 import xarray as xr
 
 from nx5d.errors import CorruptDataError, MissingDataError, OptionError
-from nx5d.frames import Region, lazy_frames, load_frames
-from nx5d.fs import Storage, join_url
+from nx5d.io.frames import Region, lazy_frames, load_frames
+from nx5d.io.storage import Storage, join_url
 
 from .formats import IMAGE_EXTENSIONS, VARIANTS, Variant, parameters_names
 from .names import ROLES, variable_names

@@ -7,9 +7,9 @@ import difflib
 from collections.abc import Iterator
 from typing import Any
 
-from ..errors import HandleNotFoundError, InvalidKeyError, NotFoundError
-from ..handles import HandleMap, KeyToHandle, build_handles
-from ..keys import validate_key
+from nx5d.addressing.handles import HandleMap, KeyToHandle, build_handles
+from nx5d.addressing.keys import validate_key
+from nx5d.errors import HandleNotFoundError, InvalidKeyError, NotFoundError
 
 __all__ = ["Children"]
 

@@ -7,18 +7,18 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Nx5dError, ScanNotFoundError, UrlPatternError
-from ..handles import KeyToHandle
-from ..spice.book import SpiceBook
-from ..tables import Table
-from ..url import UrlPattern
-from .children import Children
-from .repository import parse_pattern
+from nx5d.addressing.handles import KeyToHandle
+from nx5d.addressing.url import UrlPattern
+from nx5d.display import Table
+from nx5d.errors import Nx5dError, ScanNotFoundError, UrlPatternError
+from nx5d.model.children import Children
+from nx5d.model.repository import parse_pattern
+from nx5d.spice.book import SpiceBook
 
 if TYPE_CHECKING:
-    from ..batch import CookOutcome
-    from .repository import Repository
-    from .scan import Scan
+    from nx5d.app.batch import CookOutcome
+    from nx5d.model.repository import Repository
+    from nx5d.model.scan import Scan
 
 __all__ = ["Proposal", "SCAN_TABLE_COLUMNS"]
 
@@ -112,7 +112,7 @@ class Proposal(Children):
 
     def _scan(self, key: str) -> Scan:
         """Create the scan object for ``key`` (override in subclasses)."""
-        from .scan import Scan
+        from nx5d.model.scan import Scan
 
         return Scan(self, key)
 
@@ -158,9 +158,9 @@ class Proposal(Children):
         """Cook scans (all, a glob pattern of keys, or a list) into files under ``out``, in parallel.
 
         Up-to-date files are skipped, failures are reported per scan; see
-        :func:`nx5d.batch.cook_proposal` for the details.
+        :func:`nx5d.app.batch.cook_proposal` for the details.
         """
-        from ..batch import cook_proposal
+        from nx5d.app.batch import cook_proposal
 
         return cook_proposal(self, out, scans=scans, format=format, client=client, workers=workers)
 

@@ -6,19 +6,19 @@ import html
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ProposalNotFoundError, UrlPatternError
-from ..fs import Storage
-from ..handles import KeyToHandle
-from ..listing import list_keys
-from ..spice.store import SpiceStore, make_store
-from ..tables import Table
-from ..url import DEFAULT_SCHEMES, UrlPattern
-from .children import Children
+from nx5d.addressing.handles import KeyToHandle
+from nx5d.addressing.listing import list_keys
+from nx5d.addressing.url import DEFAULT_SCHEMES, UrlPattern
+from nx5d.display import Table
+from nx5d.errors import ProposalNotFoundError, UrlPatternError
+from nx5d.io.storage import Storage
+from nx5d.model.children import Children
+from nx5d.spice.store import SpiceStore, make_store
 
 if TYPE_CHECKING:
-    from ..info import BeamlineInfo
-    from ..plugins import PluginRegistry
-    from .proposal import Proposal
+    from nx5d.model.proposal import Proposal
+    from nx5d.plugins.declaration import BeamlineInfo
+    from nx5d.plugins.discovery import PluginRegistry
 
 __all__ = ["Repository"]
 
@@ -87,7 +87,7 @@ class Repository(Children):
     def registry(self) -> PluginRegistry:
         """The plugin registry whose hooks serve this repository."""
         if self._nx5d_registry is None:
-            from ..plugins import registry
+            from nx5d.plugins.discovery import registry
 
             self._nx5d_registry = registry()
         return self._nx5d_registry
@@ -139,7 +139,7 @@ class Repository(Children):
 
     def _proposal(self, key: str) -> Proposal:
         """Create the proposal object for ``key`` (override in subclasses)."""
-        from .proposal import Proposal
+        from nx5d.model.proposal import Proposal
 
         return Proposal(self, key)
 

@@ -7,14 +7,14 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import NotSupportedError, Nx5dError, OptionError, UrlPatternError
-from ..spice.values import as_settings, fingerprint
-from ..spice.view import SpiceView
-from ..tables import Table
+from nx5d.display import Table
+from nx5d.errors import NotSupportedError, Nx5dError, OptionError, UrlPatternError
+from nx5d.spice.values import as_settings, fingerprint
+from nx5d.spice.view import SpiceView
 
 if TYPE_CHECKING:
-    from .proposal import Proposal
-    from .repository import Repository
+    from nx5d.model.proposal import Proposal
+    from nx5d.model.repository import Repository
 
 __all__ = ["Scan"]
 
@@ -139,7 +139,7 @@ class Scan:
         revision and anchor of every spice record used (or, for spice given
         explicitly to :meth:`cook`, the settings themselves).
         """
-        from .. import __version__
+        from nx5d import __version__
 
         plugin = ""
         if self.beamline is not None:

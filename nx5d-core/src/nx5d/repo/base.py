@@ -8,8 +8,8 @@ model itself (:class:`nx5d.Repository`, :class:`nx5d.Proposal`,
 hooks, caches and displays as one opened with :func:`nx5d.open`.
 """
 
-from ..model import Proposal as DataProposalBase
-from ..model import Repository as DataRepoBase
-from ..model import Scan as DataScanBase
+from nx5d.model import Proposal as DataProposalBase
+from nx5d.model import Repository as DataRepoBase
+from nx5d.model import Scan as DataScanBase
 
 __all__ = ["DataRepoBase", "DataProposalBase", "DataScanBase"]

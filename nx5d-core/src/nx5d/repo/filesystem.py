@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..handles import KeyToHandle
-from ..model import Proposal, Repository
-from ..model.repository import parse_pattern
+from nx5d.addressing.handles import KeyToHandle
+from nx5d.model import Proposal, Repository
+from nx5d.model.repository import parse_pattern
 
 __all__ = ["DataRepository", "DataProposal"]
 

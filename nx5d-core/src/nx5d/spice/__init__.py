@@ -6,12 +6,19 @@ and resolves records; ``proposal.spice.view(scan)`` / ``scan.spice`` (a
 in memory (``spice_url=''``) or as one JSON file per record.
 """
 
-from .book import SpiceBook
-from .record import FORMAT_VERSION, SpiceRecord
-from .schema import schema_defaults, validate
-from .store import FileSpiceStore, MemorySpiceStore, SpiceStore, default_locations, make_store, user_spice_home
-from .values import Settings, as_settings, fingerprint
-from .view import SpiceHistory, SpiceView
+from nx5d.spice.book import SpiceBook
+from nx5d.spice.record import FORMAT_VERSION, SpiceRecord
+from nx5d.spice.schema import schema_defaults, validate
+from nx5d.spice.store import (
+    FileSpiceStore,
+    MemorySpiceStore,
+    SpiceStore,
+    default_locations,
+    make_store,
+    user_spice_home,
+)
+from nx5d.spice.values import Settings, as_settings, fingerprint
+from nx5d.spice.view import SpiceHistory, SpiceView
 
 __all__ = [
     "SpiceBook",

@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..errors import ScanNotFoundError, SpiceError, SpiceNotFoundError, SpiceValidationError
-from .record import SpiceRecord, new_record
-from .resolve import ScanOrder, applicable_anchor, branches, latest, resolve_view
-from .schema import validate
-from .store import SpiceStore
-from .view import SpiceHistory, SpiceView, ViewEntry
+from nx5d.errors import ScanNotFoundError, SpiceError, SpiceNotFoundError, SpiceValidationError
+from nx5d.spice.record import SpiceRecord, new_record
+from nx5d.spice.resolve import ScanOrder, applicable_anchor, branches, latest, resolve_view
+from nx5d.spice.schema import validate
+from nx5d.spice.store import SpiceStore
+from nx5d.spice.view import SpiceHistory, SpiceView, ViewEntry
 
 if TYPE_CHECKING:
-    from ..model import Proposal, Scan
+    from nx5d.model import Proposal, Scan
 
 __all__ = ["SpiceBook"]
 

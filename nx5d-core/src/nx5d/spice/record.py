@@ -12,8 +12,8 @@ from typing import Any
 
 import attrs
 
-from ..errors import SpiceValidationError
-from ..keys import validate_key
+from nx5d.addressing.keys import validate_key
+from nx5d.errors import SpiceValidationError
 
 __all__ = ["FORMAT_VERSION", "SpiceRecord", "new_record", "check_data"]
 

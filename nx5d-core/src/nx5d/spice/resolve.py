@@ -16,9 +16,9 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
-from ..errors import SpiceConflict
-from ..keys import natural_sort_key
-from .record import SpiceRecord
+from nx5d.addressing.keys import natural_sort_key
+from nx5d.errors import SpiceConflict
+from nx5d.spice.record import SpiceRecord
 
 __all__ = ["ScanOrder", "Resolution", "branches", "latest", "applicable_anchor", "resolve_view"]
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 
-from ..errors import SpiceValidationError
+from nx5d.errors import SpiceValidationError
 
 __all__ = ["validate", "schema_defaults", "settings_from"]
 

@@ -25,10 +25,10 @@ import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
-from ..errors import NotSupportedError, SpiceError, SpiceValidationError, SpiceWarning, StorageError, UrlPatternError
-from ..fs import Storage, join_url
-from ..url import UrlPattern
-from .record import SpiceRecord
+from nx5d.addressing.url import UrlPattern
+from nx5d.errors import NotSupportedError, SpiceError, SpiceValidationError, SpiceWarning, StorageError, UrlPatternError
+from nx5d.io.storage import Storage, join_url
+from nx5d.spice.record import SpiceRecord
 
 try:
     import fcntl

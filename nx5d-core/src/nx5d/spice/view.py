@@ -8,10 +8,10 @@ from typing import Any
 
 import attrs
 
-from ..errors import SpiceConflict
-from ..tables import Table
-from .resolve import Resolution
-from .values import Settings
+from nx5d.display import Table
+from nx5d.errors import SpiceConflict
+from nx5d.spice.resolve import Resolution
+from nx5d.spice.values import Settings
 
 __all__ = ["ViewEntry", "SpiceView", "SpiceHistory"]
 

@@ -14,7 +14,7 @@ import keyword
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 
-from .errors import HandleCollisionError, HandleError
+from nx5d.errors import HandleCollisionError, HandleError
 
 __all__ = ["KeyToHandle", "sanitize", "prefixed", "is_valid_handle", "HandleMap", "build_handles"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from .errors import InvalidKeyError
+from nx5d.errors import InvalidKeyError
 
 __all__ = ["FORBIDDEN_KEY_CHARACTERS", "validate_key", "is_valid_key", "natural_sort_key", "natural_sorted"]
 

@@ -24,7 +24,7 @@ from typing import IO, Any
 
 import attrs
 
-from .errors import MissingDataError, StorageError
+from nx5d.errors import MissingDataError, StorageError
 
 __all__ = ["Entry", "IoRecord", "Storage", "record_io", "join_url"]
 
@@ -45,7 +45,7 @@ class IoRecord:
     files_opened: int = 0
     listings: int = 0
     urls: list[str] = attrs.field(factory=list)
-    #: Array datasets read inside documents (``document#path``), e.g. by :mod:`nx5d.hdf5`.
+    #: Array datasets read inside documents (``document#path``), e.g. by :mod:`nx5d.io.hdf5`.
     datasets: list[str] = attrs.field(factory=list)
     _lock: threading.Lock = attrs.field(factory=threading.Lock, repr=False)
 

@@ -23,8 +23,8 @@ from typing import Any
 import attrs
 import pluggy
 
-from . import defaults, hookspecs
-from .errors import (
+from nx5d.addressing.url import DEFAULT_SCHEMES, UrlPattern
+from nx5d.errors import (
     AmbiguousBeamlineError,
     BeamlineFailure,
     BeamlineLoadError,
@@ -33,10 +33,11 @@ from .errors import (
     Nx5dError,
     PluginApiMismatchError,
 )
-from .fs import Storage
-from .hookspecs import PLUGIN_API, PROJECT
-from .info import BeamlineInfo
-from .url import DEFAULT_SCHEMES, UrlPattern
+from nx5d.io.storage import Storage
+from nx5d.plugins import fallbacks as defaults
+from nx5d.plugins import hookspecs
+from nx5d.plugins.declaration import BeamlineInfo
+from nx5d.plugins.hookspecs import PLUGIN_API, PROJECT
 
 __all__ = [
     "BEAMLINE_GROUP",

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from .fs import Storage
-    from .info import BeamlineInfo
-    from .model import Proposal, Repository, Scan
-    from .url import UrlPattern
+    from nx5d.addressing.url import UrlPattern
+    from nx5d.io.storage import Storage
+    from nx5d.model import Proposal, Repository, Scan
+    from nx5d.plugins.declaration import BeamlineInfo
 
 __all__ = ["PLUGIN_API", "PROJECT", "hookspec", "hookimpl"]
 
@@ -74,7 +74,7 @@ def nx5d_repository(url: str, beamline: str, options: Mapping[str, Any]) -> Repo
 def nx5d_list_proposals(repository: Repository) -> Iterable[str] | None:
     """Keys of the proposals in ``repository``, in display order.
 
-    Core fallback: walk the URL pattern over storage (:mod:`nx5d.listing`).
+    Core fallback: walk the URL pattern over storage (:mod:`nx5d.addressing.listing`).
     """
 
 

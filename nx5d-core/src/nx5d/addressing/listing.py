@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 
-from .errors import MissingDataError, NotSupportedError
-from .fs import Storage
-from .keys import natural_sorted
-from .url import UrlPattern
+from nx5d.addressing.keys import natural_sorted
+from nx5d.addressing.url import UrlPattern
+from nx5d.errors import MissingDataError, NotSupportedError
+from nx5d.io.storage import Storage
 
 __all__ = ["AnchorLister", "list_keys", "DEFAULT_SKIP"]
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import plugins
-from .errors import BeamlineFailure, OptionError, UrlPatternError
-from .fs import Storage
-from .model import Repository
-from .model.repository import parse_pattern
-from .plugins import PluginRegistry
+from nx5d.errors import BeamlineFailure, OptionError, UrlPatternError
+from nx5d.io.storage import Storage
+from nx5d.model import Repository
+from nx5d.model.repository import parse_pattern
+from nx5d.plugins import discovery as plugins
+from nx5d.plugins.discovery import PluginRegistry
 
 __all__ = ["open_repository", "CORE_OPTIONS"]
 

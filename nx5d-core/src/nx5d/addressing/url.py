@@ -13,7 +13,7 @@ directions:
 * *filled* with keys (:meth:`UrlPattern.fill`, :meth:`UrlPattern.format`) it
   gives the URL of one proposal or scan;
 * *parsed* (:meth:`UrlPattern.match`, and segment by segment by
-  :mod:`nx5d.listing`) it recovers keys from names found on storage.
+  :mod:`nx5d.addressing.listing`) it recovers keys from names found on storage.
 
 Patterns are taken literally: no percent-decoding is applied, so the path of a
 ``file://`` URL is the file system path as written.  ``{{`` and ``}}`` stand
@@ -28,8 +28,8 @@ from functools import cached_property
 
 import attrs
 
-from .errors import InvalidKeyError, UrlPatternError
-from .keys import validate_key
+from nx5d.addressing.keys import validate_key
+from nx5d.errors import InvalidKeyError, UrlPatternError
 
 __all__ = ["FIELDS", "DEFAULT_SCHEMES", "Field", "Segment", "UrlPattern"]
 
@@ -336,7 +336,7 @@ class UrlPattern:
     def check_key(self, field: str, key: str) -> str:
         """Validate ``key`` for placeholder ``field`` of this pattern.
 
-        Beyond the general rules of :func:`nx5d.keys.validate_key`, a key must
+        Beyond the general rules of :func:`nx5d.addressing.keys.validate_key`, a key must
         not contain the separator that ends its placeholder where another
         placeholder follows in the same segment (in ``{proposal}-{scan}.h5`` a
         proposal key cannot contain ``-``), otherwise parsing would be

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from .errors import NotSupportedError, OptionError
+from nx5d.errors import NotSupportedError, OptionError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

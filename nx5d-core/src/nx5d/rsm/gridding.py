@@ -1,19 +1,12 @@
-"""Reciprocal space maps: area-detector geometry and fast gridding.
+"""Fuzzy gridding of many detector frames onto one regular grid.
 
-Two pieces that beamline plugins share when they cook detector frames into
-reciprocal space maps:
-
-* :class:`Setup` -- a diffractometer with an area detector, converted to
-  momentum transfer with xrayutilities (imported only when used; plugins that
-  cook depend on it, the core does not);
-* :func:`grid_frames` -- binning many frames onto one regular grid with the
-  same "fuzzy" semantics as xrayutilities' ``FuzzyGridder2D``/``3D`` (every
-  pixel is a box spread over the bins it overlaps, bins centred on the grid
-  points), written in numpy so that it can exploit what detector frames are
-  like: most pixels are zero, and frames taken at the same angles share their
-  geometry.  The normalisation (how much pixel area falls into each bin)
-  depends only on geometry and is computed once per distinct angle setting;
-  intensity sums touch only the non-zero pixels.
+The same "fuzzy" semantics as xrayutilities' ``FuzzyGridder2D``/``3D``: every
+pixel is a box spread over the bins it overlaps, bins centred on the grid
+points.  Written in numpy so that it can exploit what detector frames are
+like: most pixels are zero, and frames taken at the same angles share their
+geometry.  The normalisation (how much pixel area falls into each bin)
+depends only on geometry and is computed once per distinct angle setting;
+intensity sums touch only the non-zero pixels.
 
 Gridding follows xrayutilities exactly where results can be compared: bins
 are indexed by round-half-to-even, box fractions at the first and last bin
@@ -24,16 +17,14 @@ ignored, and bins with a total weight below 1e-16 stay 0.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import attrs
 import numpy as np
 
-from .errors import OptionError
-from .progress import progress
+from nx5d.errors import OptionError
 
-__all__ = ["Axis", "Grid", "Setup", "FrameGridder", "grid_points", "grid_frames", "normalise", "map_frames"]
+__all__ = ["Axis", "Grid", "FrameGridder", "grid_points", "grid_frames", "normalise"]
 
 
 @attrs.frozen
@@ -304,223 +295,3 @@ def grid_frames(
     sums, norm = gridder.start(geometry_of_frame, group_of_frame, n_groups)
     gridder.add(sums, norm, frames, geometry_of_frame, group_of_frame, scale=scale, mask_negative=mask_negative)
     return gridder.maps(sums, norm)
-
-
-def _right_handed(instance: object, attribute: attrs.Attribute, value: tuple[str, str, str]) -> None:
-    if "".join(value) not in ("xyz", "yzx", "zxy"):
-        raise OptionError(f"{attribute.name} must be a cyclic order of x, y, z (xyz, yzx or zxy), not {value!r}")
-
-
-@attrs.frozen
-class Setup:
-    """A diffractometer with an area detector, in xrayutilities' terms.
-
-    Attributes
-    ----------
-    energy:
-        Photon energy in eV.
-    sample_axes, detector_axes:
-        Rotation axes (``"y-"``, ``"z+"`` ...), outermost first.
-    center:
-        Detector pixel ``(row, col)`` hit by the direct beam at zero detector angles, full-frame pixels.
-    distance:
-        Sample-detector distance (same unit as ``pixel_size``, e.g. mm).
-    pixel_size:
-        Pixel size ``(rows, cols)``.
-    directions:
-        Directions of increasing row and column index on the detector (``("y-", "z+")``).
-    frame_shape:
-        Full detector frame ``(rows, cols)``.
-    r_i, inplane, normal:
-        Primary beam direction, and the sample's in-plane and surface-normal
-        reference directions (xrayutilities ``HXRD(idir, ndir)``).
-    lab_axes:
-        The laboratory axes reported as ``qx``, ``qy``, ``qz``.  The default
-        keeps xrayutilities' frame; a beamline whose beam and surface normal
-        lie along other axes names them here so that, e.g., the surface
-        normal comes out as ``qz`` (``("y", "z", "x")``: a cyclic relabelling,
-        still right-handed).
-    """
-
-    energy: float
-    sample_axes: tuple[str, ...]
-    detector_axes: tuple[str, ...]
-    center: tuple[float, float]
-    distance: float
-    pixel_size: tuple[float, float]
-    directions: tuple[str, str]
-    frame_shape: tuple[int, int]
-    r_i: tuple[float, float, float] = (1.0, 0.0, 0.0)
-    inplane: tuple[float, float, float] = (1.0, 0.0, 0.0)
-    normal: tuple[float, float, float] = (0.0, 1.0, 0.0)
-    lab_axes: tuple[str, str, str] = attrs.field(default=("x", "y", "z"), validator=_right_handed)
-
-    @classmethod
-    def from_settings(cls, settings: Any, frame_shape: Sequence[int], **fixed: Any) -> Setup:
-        """The setup described by spice settings with the conventional field names.
-
-        ``settings`` has ``energy``, ``img_center``, ``img_distance``,
-        ``pixel_size`` (one number: square pixels), ``image_axes``,
-        ``sample_axes`` and ``detector_axes`` (as the reference page's
-        ``settings`` spice); ``fixed`` sets what the beamline does not let
-        spice change (``r_i``, ``lab_axes`` ...).
-        """
-        return cls(
-            energy=float(settings.energy),
-            sample_axes=tuple(settings.sample_axes),
-            detector_axes=tuple(settings.detector_axes),
-            center=tuple(float(c) for c in settings.img_center),  # type: ignore[arg-type]
-            distance=float(settings.img_distance),
-            pixel_size=(float(settings.pixel_size), float(settings.pixel_size)),
-            directions=tuple(settings.image_axes),  # type: ignore[arg-type]
-            frame_shape=tuple(int(n) for n in frame_shape),  # type: ignore[arg-type]
-            **fixed,
-        )
-
-    def q_maps(
-        self, sample_angles: Sequence[np.ndarray], detector_angles: Sequence[np.ndarray], region: Any = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(qx, qy, qz)`` of every pixel for each angle setting: arrays ``(settings, rows, cols)``.
-
-        ``sample_angles`` / ``detector_angles`` hold one array of angles (degrees)
-        per axis.  ``region`` (a :class:`nx5d.frames.Region`) selects the pixels
-        as they were loaded (region of interest and stride).
-        """
-        import xrayutilities as xu
-
-        rows, cols = (
-            (slice(0, self.frame_shape[0], 1), slice(0, self.frame_shape[1], 1))
-            if region is None
-            else region.slices(self.frame_shape)
-        )
-        n1 = len(range(rows.start, rows.stop, rows.step))
-        n2 = len(range(cols.start, cols.stop, cols.step))
-        qconv = xu.experiment.QConversion(self.sample_axes, self.detector_axes, self.r_i, en=self.energy)
-        hxrd = xu.HXRD(self.inplane, self.normal, en=self.energy, qconv=qconv)
-        hxrd.Ang2Q.init_area(
-            self.directions[0],
-            self.directions[1],
-            (self.center[0] - rows.start) / rows.step,
-            (self.center[1] - cols.start) / cols.step,
-            n1,
-            n2,
-            distance=self.distance,
-            pwidth1=self.pixel_size[0] * rows.step,
-            pwidth2=self.pixel_size[1] * cols.step,
-        )
-        angles = [np.atleast_1d(np.asarray(a, float)) for a in (*sample_angles, *detector_angles)]
-        lab = dict(zip("xyz", hxrd.Ang2Q.area(*angles), strict=True))
-        shape = (len(angles[0]), n1, n2)
-        qx, qy, qz = (lab[axis].reshape(shape) for axis in self.lab_axes)
-        return qx, qy, qz
-
-
-def _blocks(images: Any, frames: int) -> list[slice]:
-    """Frame ranges to read ``images`` in: its dask chunks, else all at once."""
-    chunks = getattr(images, "chunks", None)
-    sizes = chunks[0] if chunks and isinstance(chunks[0], tuple) else (frames,)
-    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
-    return [slice(int(a), int(b)) for a, b in itertools.pairwise(starts) if b > a]
-
-
-def map_frames(
-    setup: Setup,
-    sample_angles: Sequence[np.ndarray],
-    detector_angles: Sequence[np.ndarray],
-    images: Any,
-    *,
-    grid_size: Sequence[int],
-    q_axes: Sequence[str] = ("qy", "qz"),
-    group: tuple[str, np.ndarray] | None = None,
-    scale: np.ndarray | None = None,
-    mask_negative: bool = True,
-    region: Any = None,
-    attrs: Mapping[str, Any] | None = None,
-) -> Any:
-    """Reciprocal space maps of a scan's frames on one common grid, as an ``xarray.Dataset``.
-
-    Parameters
-    ----------
-    setup:
-        The diffractometer geometry.
-    sample_angles, detector_angles:
-        Per rotation axis of ``setup``, one angle (degrees) per frame.
-    images:
-        ``(frames, rows, cols)`` detector frames: a numpy array, or a lazy
-        (dask) array that is read one chunk of frames at a time.
-    grid_size:
-        Grid points along each of ``q_axes``.
-    q_axes:
-        Two or three of ``"qx"``, ``"qy"``, ``"qz"``: the axes of the maps.
-    group:
-        ``(name, value per frame)``: one map per distinct value (e.g. per
-        delay), all on the same grid; ``None``: one map of all frames.
-    scale:
-        A factor per frame (e.g. 1 / monitor) applied before gridding.
-    mask_negative:
-        Leave out negative pixels (detector gap and defect markers).
-    region:
-        The :class:`nx5d.frames.Region` the frames were loaded with.
-    attrs:
-        Attributes of the result.
-
-    Returns
-    -------
-    xarray.Dataset
-        ``qdata`` on ``(group name, *q_axes)`` (or ``q_axes`` without a group)
-        with the grid points as coordinates, and ``frames``: the number of
-        frames in each map.  Frames sharing an angle setting share their q
-        conversion, which is computed once per distinct setting.
-    """
-    import xarray as xr
-
-    if len(q_axes) != len(grid_size) or not 2 <= len(q_axes) <= 3 or set(q_axes) - {"qx", "qy", "qz"}:
-        raise OptionError(f"q_axes {tuple(q_axes)} with grid_size {tuple(grid_size)}: need 2 or 3 of qx, qy, qz")
-    angles = np.stack([np.asarray(a, float) for a in (*sample_angles, *detector_angles)], axis=1)
-    n = angles.shape[0]
-    if images.shape[0] != n:
-        raise OptionError(f"{images.shape[0]} frames but {n} angle settings")
-    geometries, geometry_of_frame = np.unique(angles, axis=0, return_inverse=True)
-    geometry_of_frame = geometry_of_frame.reshape(-1)
-    n_sample = len(sample_angles)
-    q = dict(
-        zip(
-            ("qx", "qy", "qz"),
-            setup.q_maps(list(geometries[:, :n_sample].T), list(geometries[:, n_sample:].T), region),
-            strict=True,
-        )
-    )
-    coordinates = [q[a] for a in q_axes]
-    grid = Grid.covering(coordinates, grid_size)
-    if group is not None:
-        groups, group_of_frame = np.unique(np.asarray(group[1]), return_inverse=True)
-        group_of_frame = group_of_frame.reshape(-1)
-    else:
-        groups, group_of_frame = np.zeros(1), np.zeros(n, np.intp)
-    gridder = FrameGridder(grid, coordinates)
-    sums, norm = gridder.start(geometry_of_frame, group_of_frame, len(groups))
-    with progress(n, "gridding", unit="frame") as bar:
-        for part in _blocks(images, n):
-            gridder.add(
-                sums,
-                norm,
-                np.asarray(images[part]),
-                geometry_of_frame[part],
-                group_of_frame[part],
-                scale=None if scale is None else np.asarray(scale, float)[part],
-                mask_negative=mask_negative,
-            )
-            bar.update(part.stop - part.start)
-    maps = gridder.maps(sums, norm)
-    frames = np.bincount(group_of_frame, minlength=len(groups))
-    axes = {name: axis.values for name, axis in zip(q_axes, grid.axes, strict=True)}
-    if group is None:
-        return xr.Dataset(
-            {"qdata": (tuple(q_axes), maps[0]), "frames": frames[0]}, coords=axes, attrs=dict(attrs or {})
-        )
-    name = group[0]
-    return xr.Dataset(
-        {"qdata": ((name, *q_axes), maps), "frames": (name, frames)},
-        coords={name: groups, **axes},
-        attrs=dict(attrs or {}),
-    )

@@ -28,9 +28,9 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .errors import CorruptDataError, MissingDataError, OptionError
-from .fs import Storage
-from .progress import progress
+from nx5d.errors import CorruptDataError, MissingDataError, OptionError
+from nx5d.io.storage import Storage
+from nx5d.progress import progress
 
 try:  # libdeflate is several times faster than zlib for detector frames
     from imagecodecs import deflate_decode as _deflate_into

@@ -8,12 +8,12 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__
-from .errors import Nx5dError, SpiceError
-from .opening import open_repository
-from .plugins import registry
-from .spice.view import SpiceHistory, SpiceView
-from .tables import Table
+from nx5d import __version__
+from nx5d.display import Table
+from nx5d.errors import Nx5dError, SpiceError
+from nx5d.model.open import open_repository
+from nx5d.plugins.discovery import registry
+from nx5d.spice.view import SpiceHistory, SpiceView
 
 __all__ = ["main"]
 
@@ -129,7 +129,7 @@ def _spice(args: argparse.Namespace) -> int:
 
 
 def _cook(args: argparse.Namespace) -> int:
-    from .batch import cook_proposal
+    from nx5d.app.batch import cook_proposal
 
     repo = open_repository(args.url, beamline=args.beamline)
     proposals = [args.proposal] if args.proposal else repo.keys()
@@ -145,7 +145,7 @@ def _cook(args: argparse.Namespace) -> int:
 
 
 def _new_plugin(args: argparse.Namespace) -> int:
-    from .scaffold import new_plugin
+    from nx5d.app.scaffold import new_plugin
 
     folder = new_plugin(args.name, args.dir, description=args.description)
     print(f"wrote {folder}")

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .handles import sanitize
-from .hdf5 import HDF5_SUFFIXES
-from .hookspecs import hookimpl
-from .spice.schema import schema_defaults
+from nx5d.addressing.handles import sanitize
+from nx5d.io.hdf5 import HDF5_SUFFIXES
+from nx5d.plugins.hookspecs import hookimpl
+from nx5d.spice.schema import schema_defaults
 
 if TYPE_CHECKING:
-    from .model import Proposal, Repository, Scan
+    from nx5d.model import Proposal, Repository, Scan
 
 #: Prefixes of the default key-to-handle rules.
 PROPOSAL_PREFIX = "p"
@@ -27,7 +27,7 @@ SCAN_PREFIX = "s"
 
 @hookimpl(trylast=True)
 def nx5d_repository(url: str, beamline: str, options: Mapping[str, Any]) -> Repository:
-    from .model import Repository
+    from nx5d.model import Repository
 
     return Repository(url, **options)
 
@@ -45,8 +45,8 @@ def nx5d_list_scans(proposal: Proposal) -> Iterable[str]:
 @hookimpl(trylast=True)
 def nx5d_list_anchor(repository: Repository, document: str, path: tuple[str, ...]) -> Iterable[str]:
     """Members of an HDF5 group: the core lists anchors of HDF5 documents itself."""
-    from .errors import NotSupportedError
-    from .hdf5 import is_hdf5_name, members
+    from nx5d.errors import NotSupportedError
+    from nx5d.io.hdf5 import is_hdf5_name, members
 
     if not is_hdf5_name(document):
         raise NotSupportedError(

@@ -9,7 +9,7 @@ scan, scans addressed by the anchor part of the URL) share this module:
   turns every failure into an :mod:`nx5d.errors` exception naming the file;
 * :func:`members` lists the names inside a group without reading datasets (the
   core uses it to list keys that sit after ``#``);
-* :func:`read` reads a dataset (counted by :func:`nx5d.fs.record_io`, so tests
+* :func:`read` reads a dataset (counted by :func:`nx5d.io.storage.record_io`, so tests
   can check that summaries never touch detector images);
 * :class:`LazyDataset` / :func:`lazy_array` give a dask array over a dataset,
   chunked along its first axis in multiples of the file's own chunks, that
@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import CorruptDataError, MissingDataError, NotSupportedError, StorageError
-from .fs import Storage, _note
+from nx5d.errors import CorruptDataError, MissingDataError, NotSupportedError, StorageError
+from nx5d.io.storage import Storage, _note
 
 if TYPE_CHECKING:
     import h5py
@@ -168,7 +168,7 @@ def _frames_per_chunk(shape: tuple[int, ...], chunks: tuple[int, ...] | None, it
 class LazyDataset:
     """A picklable array-like over one HDF5 dataset, for ``dask.array.from_array``.
 
-    Every read opens the document anew (through a :class:`~nx5d.fs.Storage`
+    Every read opens the document anew (through a :class:`~nx5d.io.storage.Storage`
     built from ``storage_options``), so dask can compute chunks in other
     threads or processes, and nothing keeps the file open between reads.
     """

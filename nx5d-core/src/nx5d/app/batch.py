@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .errors import NotSupportedError, OptionError
-from .progress import progress, quiet
+from nx5d.errors import NotSupportedError, OptionError
+from nx5d.progress import progress, quiet
 
 if TYPE_CHECKING:
-    from .model import Proposal
+    from nx5d.model import Proposal
 
 __all__ = [
     "FORMATS",
@@ -147,7 +147,7 @@ def _write(dataset: Any, path: Path, fmt: str) -> None:
 
 def cook_scan(task: CookTask) -> CookOutcome:
     """Cook one scan and write it, unless its file is up to date (runs in workers)."""
-    from .opening import open_repository
+    from nx5d.model.open import open_repository
 
     with quiet():  # the caller shows one bar per scan; none from inside the workers
         try:

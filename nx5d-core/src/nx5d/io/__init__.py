@@ -1,0 +1,1 @@
+"""Reading data: storage access (local and fsspec), detector frames, HDF5 documents, SPEC files."""

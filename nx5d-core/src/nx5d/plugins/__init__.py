@@ -1,0 +1,1 @@
+"""Beamline plugins: the contract (hooks and declarations), discovery, selection and the core's fallbacks."""

@@ -1,0 +1,15 @@
+"""Reciprocal space maps: area-detector geometry and fast gridding.
+
+* :mod:`nx5d.rsm.geometry` -- :class:`Setup`, a diffractometer with an area
+  detector, converted to momentum transfer with xrayutilities;
+* :mod:`nx5d.rsm.gridding` -- binning many frames onto one regular grid with
+  xrayutilities' fuzzy-gridder semantics, fast on sparse detector data;
+* :mod:`nx5d.rsm.maps` -- :func:`map_frames`, one scan's frames into maps on
+  a common grid, one per group (e.g. per delay).
+"""
+
+from nx5d.rsm.geometry import Setup
+from nx5d.rsm.gridding import Axis, FrameGridder, Grid, grid_frames, grid_points, normalise
+from nx5d.rsm.maps import map_frames
+
+__all__ = ["Axis", "Grid", "Setup", "FrameGridder", "grid_points", "grid_frames", "normalise", "map_frames"]

@@ -1,0 +1,126 @@
+"""Diffractometer geometry: a goniometer with an area detector, converted to momentum transfer.
+
+:class:`Setup` uses xrayutilities (imported only when used; plugins that cook
+depend on it, the core does not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from nx5d.errors import OptionError
+
+__all__ = ["Setup"]
+
+
+def _right_handed(instance: object, attribute: attrs.Attribute, value: tuple[str, str, str]) -> None:
+    if "".join(value) not in ("xyz", "yzx", "zxy"):
+        raise OptionError(f"{attribute.name} must be a cyclic order of x, y, z (xyz, yzx or zxy), not {value!r}")
+
+
+@attrs.frozen
+class Setup:
+    """A diffractometer with an area detector, in xrayutilities' terms.
+
+    Attributes
+    ----------
+    energy:
+        Photon energy in eV.
+    sample_axes, detector_axes:
+        Rotation axes (``"y-"``, ``"z+"`` ...), outermost first.
+    center:
+        Detector pixel ``(row, col)`` hit by the direct beam at zero detector angles, full-frame pixels.
+    distance:
+        Sample-detector distance (same unit as ``pixel_size``, e.g. mm).
+    pixel_size:
+        Pixel size ``(rows, cols)``.
+    directions:
+        Directions of increasing row and column index on the detector (``("y-", "z+")``).
+    frame_shape:
+        Full detector frame ``(rows, cols)``.
+    r_i, inplane, normal:
+        Primary beam direction, and the sample's in-plane and surface-normal
+        reference directions (xrayutilities ``HXRD(idir, ndir)``).
+    lab_axes:
+        The laboratory axes reported as ``qx``, ``qy``, ``qz``.  The default
+        keeps xrayutilities' frame; a beamline whose beam and surface normal
+        lie along other axes names them here so that, e.g., the surface
+        normal comes out as ``qz`` (``("y", "z", "x")``: a cyclic relabelling,
+        still right-handed).
+    """
+
+    energy: float
+    sample_axes: tuple[str, ...]
+    detector_axes: tuple[str, ...]
+    center: tuple[float, float]
+    distance: float
+    pixel_size: tuple[float, float]
+    directions: tuple[str, str]
+    frame_shape: tuple[int, int]
+    r_i: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    inplane: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    normal: tuple[float, float, float] = (0.0, 1.0, 0.0)
+    lab_axes: tuple[str, str, str] = attrs.field(default=("x", "y", "z"), validator=_right_handed)
+
+    @classmethod
+    def from_settings(cls, settings: Any, frame_shape: Sequence[int], **fixed: Any) -> Setup:
+        """The setup described by spice settings with the conventional field names.
+
+        ``settings`` has ``energy``, ``img_center``, ``img_distance``,
+        ``pixel_size`` (one number: square pixels), ``image_axes``,
+        ``sample_axes`` and ``detector_axes`` (as the reference page's
+        ``settings`` spice); ``fixed`` sets what the beamline does not let
+        spice change (``r_i``, ``lab_axes`` ...).
+        """
+        return cls(
+            energy=float(settings.energy),
+            sample_axes=tuple(settings.sample_axes),
+            detector_axes=tuple(settings.detector_axes),
+            center=tuple(float(c) for c in settings.img_center),  # type: ignore[arg-type]
+            distance=float(settings.img_distance),
+            pixel_size=(float(settings.pixel_size), float(settings.pixel_size)),
+            directions=tuple(settings.image_axes),  # type: ignore[arg-type]
+            frame_shape=tuple(int(n) for n in frame_shape),  # type: ignore[arg-type]
+            **fixed,
+        )
+
+    def q_maps(
+        self, sample_angles: Sequence[np.ndarray], detector_angles: Sequence[np.ndarray], region: Any = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(qx, qy, qz)`` of every pixel for each angle setting: arrays ``(settings, rows, cols)``.
+
+        ``sample_angles`` / ``detector_angles`` hold one array of angles (degrees)
+        per axis.  ``region`` (a :class:`nx5d.io.frames.Region`) selects the pixels
+        as they were loaded (region of interest and stride).
+        """
+        import xrayutilities as xu
+
+        rows, cols = (
+            (slice(0, self.frame_shape[0], 1), slice(0, self.frame_shape[1], 1))
+            if region is None
+            else region.slices(self.frame_shape)
+        )
+        n1 = len(range(rows.start, rows.stop, rows.step))
+        n2 = len(range(cols.start, cols.stop, cols.step))
+        qconv = xu.experiment.QConversion(self.sample_axes, self.detector_axes, self.r_i, en=self.energy)
+        hxrd = xu.HXRD(self.inplane, self.normal, en=self.energy, qconv=qconv)
+        hxrd.Ang2Q.init_area(
+            self.directions[0],
+            self.directions[1],
+            (self.center[0] - rows.start) / rows.step,
+            (self.center[1] - cols.start) / cols.step,
+            n1,
+            n2,
+            distance=self.distance,
+            pwidth1=self.pixel_size[0] * rows.step,
+            pwidth2=self.pixel_size[1] * cols.step,
+        )
+        angles = [np.atleast_1d(np.asarray(a, float)) for a in (*sample_angles, *detector_angles)]
+        lab = dict(zip("xyz", hxrd.Ang2Q.area(*angles), strict=True))
+        shape = (len(angles[0]), n1, n2)
+        qx, qy, qz = (lab[axis].reshape(shape) for axis in self.lab_axes)
+        return qx, qy, qz

@@ -1,0 +1,127 @@
+"""Reciprocal space maps of a scan's frames, assembled on one common grid."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from nx5d.errors import OptionError
+from nx5d.progress import progress
+from nx5d.rsm.geometry import Setup
+from nx5d.rsm.gridding import FrameGridder, Grid
+
+__all__ = ["map_frames"]
+
+
+def _blocks(images: Any, frames: int) -> list[slice]:
+    """Frame ranges to read ``images`` in: its dask chunks, else all at once."""
+    chunks = getattr(images, "chunks", None)
+    sizes = chunks[0] if chunks and isinstance(chunks[0], tuple) else (frames,)
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(starts) if b > a]
+
+
+def map_frames(
+    setup: Setup,
+    sample_angles: Sequence[np.ndarray],
+    detector_angles: Sequence[np.ndarray],
+    images: Any,
+    *,
+    grid_size: Sequence[int],
+    q_axes: Sequence[str] = ("qy", "qz"),
+    group: tuple[str, np.ndarray] | None = None,
+    scale: np.ndarray | None = None,
+    mask_negative: bool = True,
+    region: Any = None,
+    attrs: Mapping[str, Any] | None = None,
+) -> Any:
+    """Reciprocal space maps of a scan's frames on one common grid, as an ``xarray.Dataset``.
+
+    Parameters
+    ----------
+    setup:
+        The diffractometer geometry.
+    sample_angles, detector_angles:
+        Per rotation axis of ``setup``, one angle (degrees) per frame.
+    images:
+        ``(frames, rows, cols)`` detector frames: a numpy array, or a lazy
+        (dask) array that is read one chunk of frames at a time.
+    grid_size:
+        Grid points along each of ``q_axes``.
+    q_axes:
+        Two or three of ``"qx"``, ``"qy"``, ``"qz"``: the axes of the maps.
+    group:
+        ``(name, value per frame)``: one map per distinct value (e.g. per
+        delay), all on the same grid; ``None``: one map of all frames.
+    scale:
+        A factor per frame (e.g. 1 / monitor) applied before gridding.
+    mask_negative:
+        Leave out negative pixels (detector gap and defect markers).
+    region:
+        The :class:`nx5d.io.frames.Region` the frames were loaded with.
+    attrs:
+        Attributes of the result.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``qdata`` on ``(group name, *q_axes)`` (or ``q_axes`` without a group)
+        with the grid points as coordinates, and ``frames``: the number of
+        frames in each map.  Frames sharing an angle setting share their q
+        conversion, which is computed once per distinct setting.
+    """
+    import xarray as xr
+
+    if len(q_axes) != len(grid_size) or not 2 <= len(q_axes) <= 3 or set(q_axes) - {"qx", "qy", "qz"}:
+        raise OptionError(f"q_axes {tuple(q_axes)} with grid_size {tuple(grid_size)}: need 2 or 3 of qx, qy, qz")
+    angles = np.stack([np.asarray(a, float) for a in (*sample_angles, *detector_angles)], axis=1)
+    n = angles.shape[0]
+    if images.shape[0] != n:
+        raise OptionError(f"{images.shape[0]} frames but {n} angle settings")
+    geometries, geometry_of_frame = np.unique(angles, axis=0, return_inverse=True)
+    geometry_of_frame = geometry_of_frame.reshape(-1)
+    n_sample = len(sample_angles)
+    q = dict(
+        zip(
+            ("qx", "qy", "qz"),
+            setup.q_maps(list(geometries[:, :n_sample].T), list(geometries[:, n_sample:].T), region),
+            strict=True,
+        )
+    )
+    coordinates = [q[a] for a in q_axes]
+    grid = Grid.covering(coordinates, grid_size)
+    if group is not None:
+        groups, group_of_frame = np.unique(np.asarray(group[1]), return_inverse=True)
+        group_of_frame = group_of_frame.reshape(-1)
+    else:
+        groups, group_of_frame = np.zeros(1), np.zeros(n, np.intp)
+    gridder = FrameGridder(grid, coordinates)
+    sums, norm = gridder.start(geometry_of_frame, group_of_frame, len(groups))
+    with progress(n, "gridding", unit="frame") as bar:
+        for part in _blocks(images, n):
+            gridder.add(
+                sums,
+                norm,
+                np.asarray(images[part]),
+                geometry_of_frame[part],
+                group_of_frame[part],
+                scale=None if scale is None else np.asarray(scale, float)[part],
+                mask_negative=mask_negative,
+            )
+            bar.update(part.stop - part.start)
+    maps = gridder.maps(sums, norm)
+    frames = np.bincount(group_of_frame, minlength=len(groups))
+    axes = {name: axis.values for name, axis in zip(q_axes, grid.axes, strict=True)}
+    if group is None:
+        return xr.Dataset(
+            {"qdata": (tuple(q_axes), maps[0]), "frames": frames[0]}, coords=axes, attrs=dict(attrs or {})
+        )
+    name = group[0]
+    return xr.Dataset(
+        {"qdata": ((name, *q_axes), maps), "frames": (name, frames)},
+        coords={name: groups, **axes},
+        attrs=dict(attrs or {}),
+    )
