@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 
 import nx5d
-from nx5d.app.batch import CLUSTER_CONFIG
+from nx5d.app.batch import CLUSTER_CONFIG, cook_proposal
 from nx5d_udkm.synth import ScanSpec, write_repository
 
 pytest.importorskip("distributed")
@@ -34,7 +34,7 @@ def repository(tmp_path_factory):
 def test_local_pool_writes_every_good_scan_with_provenance_and_reports_the_bad_one(repository, tmp_path):
     url, _ = repository
     proposal = nx5d.open(url).p20210205
-    outcomes = proposal.cook(out=tmp_path, workers=2)
+    outcomes = cook_proposal(proposal, out=tmp_path, workers=2)
     status = {o.scan: o.status for o in outcomes}
     assert status.pop(SCANS[3]) == "failed"
     assert set(status.values()) == {"written"}
@@ -51,7 +51,7 @@ def test_local_pool_writes_every_good_scan_with_provenance_and_reports_the_bad_o
         spice = json.loads(cooked.attrs["nx5d_spice"])["settings"]
         assert spice["revision"] == 1
         assert spice["uuid"] == proposal.spice.history("settings")[0]["uuid"]
-    again = proposal.cook(out=tmp_path, workers=2)
+    again = cook_proposal(proposal, out=tmp_path, workers=2)
     assert {o.status for o in again if o.scan != SCANS[3]} == {"up to date"}  # a second run does no work
 
 
@@ -59,10 +59,10 @@ def test_changed_spice_recooks_only_the_scans_it_applies_to(repository, tmp_path
     url, _ = repository
     proposal = nx5d.open(url).p20210205
     good = [s for s in SCANS if s != SCANS[3]]
-    proposal.cook(good, out=tmp_path, workers=2)
+    cook_proposal(proposal, good, out=tmp_path, workers=2)
     proposal.spice.anchor(SCANS[12], "settings")
     proposal.spice.update(SCANS[12], "settings", grid_size=[25, 30])
-    outcomes = {o.scan: o.status for o in proposal.cook("2*", out=tmp_path, workers=2)}
+    outcomes = {o.scan: o.status for o in cook_proposal(proposal, "2*", out=tmp_path, workers=2)}
     assert list(outcomes) == SCANS[10:16]  # the glob picks 200000 ... 250000
     assert [s for s, st in outcomes.items() if st == "written"] == SCANS[12:16]
     with xr.open_dataset(tmp_path / "20210205" / f"{SCANS[13]}.nc", engine="h5netcdf") as cooked:
@@ -84,7 +84,7 @@ def test_cook_on_a_local_dask_cluster_and_from_the_command_line(repository, tmp_
             # (a lambda travels by value: workers cannot import this test module)
             worker_values = client.run(lambda: __import__("os").environ.get("MALLOC_TRIM_THRESHOLD_"))
             assert set(worker_values.values()) == {ours}
-            outcomes = nx5d.open(url).p20210205.cook(out=tmp_path, client=client)
+            outcomes = cook_proposal(nx5d.open(url).p20210205, out=tmp_path, client=client)
         assert sum(o.status == "written" for o in outcomes) == 15
         run = subprocess.run(
             [
@@ -111,9 +111,11 @@ def test_zarr_output(repository, tmp_path):
     pytest.importorskip("zarr")
     url, _ = repository
     proposal = nx5d.open(url).p20210205
-    outcomes = proposal.cook(SCANS[:2], out=tmp_path, format="zarr", workers=1)
+    outcomes = cook_proposal(proposal, SCANS[:2], out=tmp_path, format="zarr", workers=1)
     assert [o.status for o in outcomes] == ["written", "written"]
     with xr.open_zarr(tmp_path / "20210205" / f"{SCANS[0]}.zarr") as cooked:
         assert cooked.attrs["nx5d_beamline"] == "udkm"
         assert cooked.qdata.dims == ("delay", "qy", "qz")
-    assert {o.status for o in proposal.cook(SCANS[:2], out=tmp_path, format="zarr", workers=1)} == {"up to date"}
+    assert {o.status for o in cook_proposal(proposal, SCANS[:2], out=tmp_path, format="zarr", workers=1)} == {
+        "up to date"
+    }

@@ -1,8 +1,8 @@
 """Plugin distributions installed with pip are found through entry points alone.
 
-Three throwaway distributions are built and pip-installed into the test
-environment: a working beamline, one whose import raises, and one targeting a
-future plugin API.  Checks run in fresh interpreters, exactly as a user
+Four throwaway distributions are built and pip-installed into the test
+environment: a working beamline, one whose import raises, one that calls
+``sys.exit`` when imported, and one targeting a future plugin API.  Checks run in fresh interpreters, exactly as a user
 would meet them; the distributions are uninstalled afterwards.
 """
 
@@ -21,7 +21,7 @@ build-backend = "setuptools.build_meta"
 [project]
 name = "{dist}"
 version = "0.0.1"
-dependencies = ["nx5d"]
+dependencies = ["nx5d-core"]
 
 [project.entry-points."nx5d.beamlines"]
 {name} = "{module}.plugin"
@@ -32,24 +32,20 @@ packages = ["{module}"]
 
 WORKING = """\
 import nx5d
-from nx5d.plugins.declaration import BeamlineInfo
+from nx5d.plugins import Beamline, ClaimLevel
 
-NX5D_PLUGIN_API = 1
-
-
-@nx5d.hookimpl
-def nx5d_beamline_info():
-    return BeamlineInfo("throwaway test beamline", url_patterns=("file:///…/throwaway/{proposal}/{scan}",))
-
-
-@nx5d.hookimpl
-def nx5d_claim(pattern):
-    return 0.9 if pattern.scheme == "file" and "/throwaway/" in pattern.text else None
+NX5D_PLUGIN_API = 2
+NX5D_BEAMLINE = Beamline(
+    "throwaway test beamline",
+    url_examples=("file:///…/throwaway/{proposal}/{scan}",),
+    level=ClaimLevel.BEAMLINE,
+    accepts=lambda pattern: "/throwaway/" in pattern.text,
+)
 
 
 @nx5d.hookimpl
 def nx5d_raw(scan, options):
-    return scan.repository.storage.read_bytes(scan.url + "/data.txt").decode()
+    return scan.storage.read_bytes(scan.url + "/data.txt").decode()
 
 
 @nx5d.hookimpl
@@ -60,21 +56,19 @@ def nx5d_cook(scan, raw, spice):
 BROKEN = 'raise ImportError("this plugin is broken on purpose")\n'
 
 FUTURE = """\
-import nx5d
-from nx5d.plugins.declaration import BeamlineInfo
+from nx5d.plugins import Beamline
 
 NX5D_PLUGIN_API = 99
-
-
-@nx5d.hookimpl
-def nx5d_beamline_info():
-    return BeamlineInfo("from the future")
+NX5D_BEAMLINE = Beamline("from the future")
 """
+
+EXITING = "import sys\nsys.exit(7)\n"
 
 DISTS = [
     ("nx5d-throwaway", "throwaway", "nx5d_throwaway", WORKING),
     ("nx5d-broken-plugin", "brokenbeam", "nx5d_broken_plugin", BROKEN),
     ("nx5d-future-plugin", "futurebeam", "nx5d_future_plugin", FUTURE),
+    ("nx5d-exiting-plugin", "exitbeam", "nx5d_exiting_plugin", EXITING),
 ]
 
 
@@ -154,6 +148,8 @@ def test_nx5d_plugins_shows_broken_and_incompatible_plugins(installed):
     assert "this plugin is broken on purpose" in rows["brokenbeam"]["error"]
     assert rows["futurebeam"]["state"] == "broken"
     assert "targets nx5d plugin API 99" in rows["futurebeam"]["error"]
+    assert rows["exitbeam"]["state"] == "broken"
+    assert "SystemExit: 7" in rows["exitbeam"]["error"]
     text = subprocess.run([sys.executable, "-m", "nx5d", "plugins"], capture_output=True, text=True).stdout
     assert "brokenbeam: importing nx5d_broken_plugin.plugin failed: ImportError" in text
 

@@ -1,11 +1,16 @@
 """Scan selection and output naming of batch cooking (the cooking itself is tested across distributions)."""
 
+import json
+
 import pytest
+import xarray as xr
 
 import nx5d
-from nx5d.app.batch import output_path, select_scans
-from nx5d.errors import NotSupportedError, OptionError
-from nx5d.plugins.discovery import PluginRegistry
+import nx5d_memory
+from nx5d.app.batch import _plan, cook_proposal, cook_scan, output_path, select_scans
+from nx5d.errors import OptionError
+
+from .helpers import make_scan, scale_cook
 
 KEYS = ["1.1", "2.1", "10.1", "11.1"]
 
@@ -27,24 +32,25 @@ def test_output_path(tmp_path):
         output_path(tmp_path, "p", "1.1", "hdf4")
 
 
-def test_in_memory_spice_cannot_reach_worker_processes(tmp_path):
-    class Beamline:
-        NX5D_PLUGIN_API = 1
-
-        @nx5d.hookimpl
-        def nx5d_beamline_info(self):
-            return nx5d.BeamlineInfo("a tiny test beamline", schemes=("memory",))
-
-        @nx5d.hookimpl
-        def nx5d_list_proposals(self, repository):
-            return ["p"]
-
-        @nx5d.hookimpl
-        def nx5d_list_scans(self, proposal):
-            return ["1"]
-
-    registry = PluginRegistry(discover=False)
-    registry.register_beamline("tiny", Beamline())
-    repo = nx5d.open("memory://x/{proposal}/{scan}", beamline="tiny", registry=registry, spice_url="")
-    with pytest.raises(NotSupportedError, match="in-memory spice"):
-        repo["p"].cook(out=tmp_path)
+def test_in_memory_spice_travels_to_the_workers(tmp_path):
+    pytest.importorskip("h5netcdf")
+    url = nx5d_memory.register(
+        "batch-memory",
+        {"p": {"1": make_scan(3), "2": make_scan(2, 1.0)}},
+        cook=scale_cook,
+        spice={"scale": {"factor": 2.0}},
+        replace=True,
+    )
+    try:
+        repo = nx5d.open(url, spice_url="")
+        repo["p"].spice.seed("scale", factor=5.0)
+        outcomes = cook_proposal(repo["p"], out=tmp_path, workers=1)
+        assert [o.status for o in outcomes] == ["failed", "failed"]  # a worker process cannot see memory:// data
+        assert "batch-memory" in outcomes[0].error
+        outcome = cook_scan(_plan(repo["p"], ["1"], str(tmp_path), "netcdf")[0][0])  # in this process it can
+        assert outcome.status == "written"
+        with xr.open_dataset(outcome.path, engine="h5netcdf") as cooked:
+            assert cooked["cooked"].values.tolist() == [0.0, 5.0, 10.0]  # the seeded factor, not the default 2
+            assert json.loads(cooked.attrs["nx5d_spice"])["scale"]["revision"] == 1
+    finally:
+        nx5d_memory.unregister("batch-memory")

@@ -18,6 +18,17 @@ def test_plugins_json(capsys):
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["memory"]["state"] == "loaded"
     assert rows["memory"]["kind"] == "beamline"
+    assert rows["memory"]["level"] == "BEAMLINE"
+    assert rows["udkm"]["options"].startswith("reduce, roi, lazy")
+    reduce = rows["udkm"]["option details"][0]
+    assert reduce == {"name": "reduce", "type": "int", "default": 1, "help": "keep every n-th detector row and column"}
+
+
+def test_plugins_verbose_lists_loading_options(capsys):
+    assert main(["plugins", "--verbose"]) == 0
+    out = capsys.readouterr().out
+    assert "udkm loading options:" in out
+    assert "names (one of 'reference', 'tidy', default 'reference')" in out
 
 
 def test_ls_repository_and_proposal(capsys, memory_url):
@@ -43,20 +54,14 @@ def test_errors_are_one_line_messages_with_exit_status_2(capsys, tmp_path):
 def test_spice_from_the_shell(capsys, tmp_path):
     (tmp_path / "data" / "p1" / "1").mkdir(parents=True)
     (tmp_path / "data" / "p1" / "2").mkdir(parents=True)
-    import nx5d
-    from nx5d.plugins.declaration import BeamlineInfo
+    from nx5d.plugins import Beamline, ClaimLevel
     from nx5d.plugins.discovery import registry
 
     class Folders:
-        NX5D_PLUGIN_API = 1
-
-        @nx5d.hookimpl
-        def nx5d_beamline_info(self):
-            return BeamlineInfo("folders for the CLI test")
-
-        @nx5d.hookimpl
-        def nx5d_claim(self, pattern):
-            return 0.5 if "cli-spice" in pattern.text else None
+        NX5D_PLUGIN_API = 2
+        NX5D_BEAMLINE = Beamline(
+            "folders for the CLI test", level=ClaimLevel.BEAMLINE, accepts=lambda pattern: "cli-spice" in pattern.text
+        )
 
     registry().register_beamline("cli-folders", Folders())
     try:

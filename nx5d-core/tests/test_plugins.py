@@ -1,5 +1,9 @@
 """Plugin registry: loading checks, claims, routing, failures, extensions."""
 
+import sys
+from typing import Literal
+
+import attrs
 import pytest
 
 import nx5d
@@ -9,36 +13,33 @@ from nx5d.errors import (
     BeamlineLoadError,
     BeamlineNotInstalledError,
     NoBeamlineClaimsError,
+    OptionError,
     PluginApiMismatchError,
 )
-from nx5d.plugins.declaration import BeamlineInfo
-from nx5d.plugins.discovery import PluginRegistry
+from nx5d.plugins import Beamline, ClaimLevel, ScanRef, discovery, option
+from nx5d.plugins.discovery import PluginRegistry, unrelated_nx5d
 
 
 class FolderBeamline:
     """A small but real beamline: folders of text files, one number per line."""
 
-    NX5D_PLUGIN_API = 1
+    NX5D_PLUGIN_API = 2
 
-    def __init__(self, name, confidence=0.5):
+    def __init__(self, name, level=ClaimLevel.FORMAT, recognises=None, **declared):
         self.name = name
-        self.confidence = confidence
         self.raw_calls = 0
-
-    @nx5d.hookimpl
-    def nx5d_beamline_info(self):
-        return BeamlineInfo(
-            f"{self.name} test beamline", url_patterns=(f"file:///…/{self.name}/{{proposal}}/{{scan}}",)
+        self.NX5D_BEAMLINE = Beamline(
+            f"{name} test beamline",
+            url_examples=(f"file:///…/{name}/{{proposal}}/{{scan}}",),
+            level=level,
+            recognises=recognises,
+            **declared,
         )
-
-    @nx5d.hookimpl
-    def nx5d_claim(self, pattern):
-        return self.confidence if pattern.scheme == "file" else None
 
     @nx5d.hookimpl
     def nx5d_raw(self, scan, options):
         self.raw_calls += 1
-        text = scan.repository.storage.read_bytes(scan.url + "/values.txt").decode()
+        text = scan.storage.read_bytes(scan.url + "/values.txt").decode()
         return [float(v) for v in text.split()]
 
     @nx5d.hookimpl
@@ -52,6 +53,11 @@ class FolderBeamline:
     @nx5d.hookimpl
     def nx5d_default_spice(self, proposal):
         return {"norm": {"factor": 1.0}}
+
+
+def holds_values(document):
+    """Content check: the first scan folder holds values.txt."""
+    return document.storage.exists(document.url + "/values.txt")
 
 
 @pytest.fixture
@@ -69,8 +75,8 @@ def registry_with(*plugins):
     return reg
 
 
-def test_open_chooses_the_most_confident_claim(data):
-    low, high = FolderBeamline("low", 0.3), FolderBeamline("high", 0.9)
+def test_open_chooses_the_highest_claim_level(data):
+    low, high = FolderBeamline("low", ClaimLevel.GENERIC), FolderBeamline("high", ClaimLevel.BEAMLINE)
     reg = registry_with(low, high)
     repo = nx5d.open(data, registry=reg)
     assert repo.beamline == "high"
@@ -82,8 +88,28 @@ def test_open_chooses_the_most_confident_claim(data):
     assert repo.p1.s1.summary == {"type": "high"}
 
 
+def test_content_checks_decide_and_verified_claims_win(data, tmp_path):
+    generic = FolderBeamline("generic", ClaimLevel.GENERIC, recognises=holds_values)
+    picky = FolderBeamline("picky", ClaimLevel.BEAMLINE, recognises=lambda document: False)
+    assert nx5d.open(data, registry=registry_with(generic, picky)).beamline == "generic"
+    reg = registry_with(FolderBeamline("g", ClaimLevel.GENERIC), FolderBeamline("b", ClaimLevel.BEAMLINE, holds_values))
+    assert nx5d.open(data, registry=reg).beamline == "b"
+    claims = {c.beamline: c for c in reg.claims(f"file://{tmp_path}/none/{{proposal}}/{{scan}}")}
+    assert (claims["b"].verified, claims["g"].verified) == (False, True)  # no document to check: unverified
+    assert nx5d.open(f"file://{tmp_path}/none/{{proposal}}/{{scan}}", registry=reg).beamline == "g"
+
+
+def test_declared_filters_come_before_content(data):
+    spec = FolderBeamline("spec", ClaimLevel.GENERIC, suffixes=(".spec",))
+    anchored = FolderBeamline("anchored", ClaimLevel.GENERIC, anchor=True)
+    fussy = FolderBeamline("fussy", ClaimLevel.GENERIC, accepts=lambda pattern: not pattern.has_anchor)
+    reg = registry_with(spec, anchored, fussy)
+    assert [c.beamline for c in reg.claims(data)] == ["fussy"]
+    assert {c.beamline for c in reg.claims("file:///x/{proposal}.SPEC#{scan}")} == {"spec", "anchored"}
+
+
 def test_explicit_beamline_overrides_claims(data):
-    low, high = FolderBeamline("low", 0.3), FolderBeamline("high", 0.9)
+    low, high = FolderBeamline("low", ClaimLevel.GENERIC), FolderBeamline("high", ClaimLevel.BEAMLINE)
     repo = nx5d.open(data, beamline="low", registry=registry_with(low, high))
     assert repo.beamline == "low"
     assert repo.p2.s1.raw == [7.0]
@@ -92,7 +118,7 @@ def test_explicit_beamline_overrides_claims(data):
 
 def test_equal_claims_are_ambiguous(data):
     reg = registry_with(FolderBeamline("a"), FolderBeamline("b"))
-    with pytest.raises(AmbiguousBeamlineError, match=r"a, b claim .* equally.*beamline="):
+    with pytest.raises(AmbiguousBeamlineError, match=r"a \(FORMAT\), b \(FORMAT\) claim .* equally.*beamline="):
         nx5d.open(data, registry=reg)
 
 
@@ -110,27 +136,27 @@ def test_unknown_beamline_name(data):
         nx5d.open(data, beamline="nope", registry=registry_with(FolderBeamline("a")))
 
 
-def test_failing_or_silly_claims_do_not_stop_other_plugins(data):
-    class Raising(FolderBeamline):
-        @nx5d.hookimpl
-        def nx5d_claim(self, pattern):
-            raise RuntimeError("claim exploded")
+def test_failing_checks_do_not_stop_other_plugins(data):
+    def explode(document):
+        raise RuntimeError("check exploded")
 
-    class Silly(FolderBeamline):
-        @nx5d.hookimpl
-        def nx5d_claim(self, pattern):
-            return 7
+    def leave(document):
+        sys.exit(3)
 
-    good = FolderBeamline("good", 0.2)
-    assert nx5d.open(data, registry=registry_with(Raising("r"), Silly("s"), good)).beamline == "good"
-    with pytest.raises(NoBeamlineClaimsError, match="claim exploded") as info:
-        nx5d.open(data, registry=registry_with(Raising("r"), Silly("s")))
-    assert "not a number in (0, 1]" in str(info.value)
+    good = FolderBeamline("good", ClaimLevel.GENERIC)
+    raising = FolderBeamline("r", ClaimLevel.BEAMLINE, recognises=explode)
+    exiting = FolderBeamline("x", ClaimLevel.BEAMLINE, recognises=leave)
+    filtering = FolderBeamline("f", ClaimLevel.BEAMLINE, accepts=lambda pattern: 1 / 0)
+    assert nx5d.open(data, registry=registry_with(raising, exiting, filtering, good)).beamline == "good"
+    with pytest.raises(NoBeamlineClaimsError, match="check exploded") as info:
+        nx5d.open(data, registry=registry_with(raising, exiting, filtering))
+    assert "SystemExit" in str(info.value)
+    assert "URL filter failed: ZeroDivisionError" in str(info.value)
 
 
 @pytest.mark.parametrize(
     ("api", "message"),
-    [(None, "does not declare NX5D_PLUGIN_API"), (2, "targets nx5d plugin API 2, but this nx5d provides API 1")],
+    [(None, "does not declare NX5D_PLUGIN_API"), (9, "targets nx5d plugin API 9, but this nx5d provides API 2")],
 )
 def test_plugin_api_mismatch_is_reported(api, message):
     plugin = FolderBeamline("future")
@@ -145,26 +171,26 @@ def test_plugin_api_mismatch_is_reported(api, message):
 
 def test_plugin_api_given_as_a_range_of_versions():
     plugin = FolderBeamline("multi")
-    plugin.NX5D_PLUGIN_API = (1, 2)
+    plugin.NX5D_PLUGIN_API = (2, 3)
     reg = PluginRegistry(discover=False)
     reg.register_beamline("multi", plugin)
     assert reg.status("multi").state == "loaded"
 
 
-def test_unknown_hooks_and_missing_info_are_reported():
+def test_unknown_hooks_and_missing_declarations_are_reported():
     class Typo(FolderBeamline):
         @nx5d.hookimpl
         def nx5d_cok(self, scan):
             return None
 
-    class NoInfo:
-        NX5D_PLUGIN_API = 1
+    class NoDeclaration:
+        NX5D_PLUGIN_API = 2
 
     reg = PluginRegistry(discover=False)
     with pytest.raises(BeamlineLoadError, match=r"unknown hook.*nx5d_cok"):
         reg.register_beamline("typo", Typo("typo"))
-    with pytest.raises(BeamlineLoadError, match="must return a BeamlineInfo"):
-        reg.register_beamline("noinfo", NoInfo())
+    with pytest.raises(BeamlineLoadError, match=r"NX5D_BEAMLINE must be an nx5d\.plugins\.Beamline"):
+        reg.register_beamline("nodecl", NoDeclaration())
     assert [s.state for s in reg.statuses()] == ["broken", "broken"]
 
 
@@ -174,10 +200,34 @@ def test_plugin_exceptions_become_beamline_failures_naming_the_scan(data):
         def nx5d_raw(self, scan, options):
             raise ZeroDivisionError("oops")
 
+    class Exiting(FolderBeamline):
+        @nx5d.hookimpl
+        def nx5d_raw(self, scan, options):
+            sys.exit("bye")
+
     repo = nx5d.open(data, registry=registry_with(Broken("broken")))
     expected = r"beamline 'broken' failed while loading file://.*/p1/2: ZeroDivisionError"
     with pytest.raises(BeamlineFailure, match=expected):
         repo.p1.s2.raw  # noqa: B018
+    with pytest.raises(BeamlineFailure, match="SystemExit: bye"):
+        nx5d.open(data, registry=registry_with(Exiting("exiting"))).p1.s1.raw  # noqa: B018
+
+
+def test_hooks_receive_references_not_model_objects(data):
+    seen = []
+
+    class Watching(FolderBeamline):
+        @nx5d.hookimpl
+        def nx5d_summary(self, scan):
+            seen.append(scan)
+            return {}
+
+    nx5d.open(data, registry=registry_with(Watching("w"))).p1.s2.summary  # noqa: B018
+    (ref,) = seen
+    assert isinstance(ref, ScanRef)
+    assert (ref.key, ref.proposal.key, ref.url) == ("2", "p1", data.replace("{proposal}", "p1").replace("{scan}", "2"))
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        ref.key = "3"
 
 
 def test_extensions_wrap_every_beamline(data):
@@ -187,10 +237,10 @@ def test_extensions_wrap_every_beamline(data):
         @nx5d.hookimpl(wrapper=True)
         def nx5d_cook(self, scan, raw, spice):
             result = yield
-            events.append((scan.beamline, scan.key, result))
+            events.append((scan.proposal.repository.beamline, scan.key, result))
             return result
 
-    reg = registry_with(FolderBeamline("a", 0.6), FolderBeamline("b", 0.4))
+    reg = registry_with(FolderBeamline("a", ClaimLevel.BEAMLINE), FolderBeamline("b"))
     reg.register_extension(Provenance(), "provenance")
     nx5d.open(data, registry=reg).p1.s2.cooked  # noqa: B018
     nx5d.open(data, beamline="b", registry=reg).p2.s1.cooked  # noqa: B018
@@ -198,27 +248,52 @@ def test_extensions_wrap_every_beamline(data):
 
 
 def test_listing_uses_the_core_walk_and_beamline_key_patterns(tmp_path):
-    class Strict(FolderBeamline):
-        @nx5d.hookimpl
-        def nx5d_beamline_info(self):
-            return BeamlineInfo("strict", key_patterns={"scan": r"\d+"})
-
     for s in ["1", "2", "notes"]:
         (tmp_path / "p" / s).mkdir(parents=True)
-    repo = nx5d.open(f"file://{tmp_path}/{{proposal}}/{{scan}}", registry=registry_with(Strict("strict")))
-    assert repo["p"].keys() == ["1", "2"]
+    strict = FolderBeamline("strict", key_patterns={"scan": r"\d+"}, scan_handle="r{key}")
+    repo = nx5d.open(f"file://{tmp_path}/{{proposal}}/{{scan}}", registry=registry_with(strict))
+    assert repo["p"].all() == {"1": "r1", "2": "r2"}
 
 
 def test_schemes_declared_by_plugins_become_acceptable():
-    class Tiled(FolderBeamline):
-        @nx5d.hookimpl
-        def nx5d_beamline_info(self):
-            return BeamlineInfo("tiled", schemes=("tiled",))
-
-        @nx5d.hookimpl
-        def nx5d_claim(self, pattern):
-            return 1.0 if pattern.scheme == "tiled" else None
-
-    reg = registry_with(Tiled("tiled"))
+    reg = registry_with(FolderBeamline("tiled", schemes=("tiled",)))
     assert "tiled" in reg.schemes()
     assert nx5d.open("tiled://server/{proposal}/{scan}", registry=reg).beamline == "tiled"
+
+
+def test_loading_options_are_declared_checked_and_handed_over(data):
+    @attrs.frozen
+    class Options:
+        scale: float = option(1.0, help="multiply every value")
+        mode: Literal["sum", "max"] = option("sum", help="how to combine")
+
+    received = []
+
+    class Optioned(FolderBeamline):
+        @nx5d.hookimpl
+        def nx5d_raw(self, scan, options):
+            received.append(options)
+            return [1.0]
+
+    reg = registry_with(Optioned("o", options=Options))
+    with pytest.raises(OptionError, match=r"unknown option\(s\) scael for beamline 'o'; accepted: .*, scale, mode"):
+        nx5d.open(data, registry=reg, scael=2)
+    with pytest.raises(OptionError, match="loading option mode must be one of 'sum', 'max', got 'avg'"):
+        nx5d.open(data, registry=reg, mode="avg")
+    repo = nx5d.open(data, registry=reg, scale=2)
+    repo.p1.s1.load(mode="max")
+    assert received == [Options(2, "max")]
+    repo.p1.s2.raw  # noqa: B018
+    repo.p1.s2.load(mode="sum")  # the default, spelled out: the same options, no second load
+    assert received == [Options(2, "max"), Options(2, "sum")]
+
+
+def test_unrelated_nx5d_distribution_is_named(tmp_path, monkeypatch):
+    info = tmp_path / "nx5d-3.2.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: nx5d\nVersion: 3.2.1\nSummary: NX5 Duct Tape\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert unrelated_nx5d() == "3.2.1"
+    monkeypatch.setattr(discovery, "_REGISTRY", None)
+    with pytest.warns(UserWarning, match=r"'nx5d' 3.2.1 is installed in this environment: it is an unrelated"):
+        discovery.registry()

@@ -107,22 +107,22 @@ def test_setup_q_maps_follow_region():
         distance=680.0,
         pixel_size=(0.172, 0.172),
         directions=("y-", "z+"),
-        frame_shape=(195, 487),
     )
     theta = np.array([18.1, 18.6])
-    _, qy, qz = setup.q_maps([theta], [2 * theta])
+    _, qy, qz = setup.q_maps([theta], [2 * theta], np.arange(195), np.arange(487))
     assert qz.shape == (2, 195, 487)
     # the centre pixel of a symmetric scan has qy = 0 and |q| = 2 k sin(theta)
     k = 2 * np.pi / xu.en2lam(8048.0)
     assert abs(qy[1, 97, 241]) < 1e-6
     assert qz[1, 97, 241] == pytest.approx(2 * k * np.sin(np.radians(18.6)), rel=1e-6)
     region = Region((50, 150, 100, 400), 2)
-    sub = setup.q_maps([theta], [2 * theta], region)
+    pixels = region.coordinates((195, 487))
+    sub = setup.q_maps([theta], [2 * theta], pixels["y"], pixels["x"])
     np.testing.assert_allclose(sub[2], qz[:, 50:150:2, 100:400:2], rtol=1e-9)
     np.testing.assert_allclose(sub[1], qy[:, 50:150:2, 100:400:2], atol=1e-9)
 
 
-def four_circle(shape=(20, 30)):
+def four_circle():
     return Setup(
         energy=9400.0,
         sample_axes=("y+", "z+", "x+"),
@@ -131,8 +131,10 @@ def four_circle(shape=(20, 30)):
         distance=500.0,
         pixel_size=(0.172, 0.172),
         directions=("z-", "y+"),
-        frame_shape=shape,
     )
+
+
+PIXELS = (np.arange(20), np.arange(30))
 
 
 def test_map_frames_equals_xrayutilities_per_group_on_the_common_grid():
@@ -157,7 +159,7 @@ def test_map_frames_equals_xrayutilities_per_group_on_the_common_grid():
     )
     assert result.qdata.dims == ("delay", "qx", "qy", "qz")
     assert result.frames.values.tolist() == [6, 6]
-    qx, qy, qz = setup.q_maps([theta, chi, phi], [2 * theta])
+    qx, qy, qz = setup.q_maps([theta, chi, phi], [2 * theta], *PIXELS)
     grid = Grid.covering([qx, qy, qz], (6, 7, 8))  # the common grid spans all frames
     for g, value in enumerate([0.0, 100.0]):
         mine = delay == value
@@ -176,8 +178,10 @@ def test_map_frames_without_groups_and_bad_axes():
     result = map_frames(setup, [theta, np.zeros(4), np.zeros(4)], [2 * theta], frames, grid_size=(10, 12))
     assert result.qdata.dims == ("qy", "qz")
     assert int(result.frames) == 4
-    with pytest.raises(OptionError, match="need 2 or 3"):
-        map_frames(setup, [theta, theta, theta], [theta], frames, grid_size=(10,), q_axes=("qz",))
+    profile = map_frames(setup, [theta, np.zeros(4), np.zeros(4)], [2 * theta], frames, grid_size=(9,), q_axes=("qz",))
+    assert profile.qdata.dims == ("qz",)
+    with pytest.raises(OptionError, match="need 1 to 3"):
+        map_frames(setup, [theta, theta, theta], [theta], frames, grid_size=(10, 10), q_axes=("qz",))
     with pytest.raises(OptionError, match="5 frames but 4"):
         map_frames(setup, [theta] * 3, [theta], np.ones((5, 20, 30)), grid_size=(3, 3))
 
@@ -186,8 +190,8 @@ def test_lab_axes_relabel_q_cyclically():
     plain = four_circle()
     theta = np.array([20.0])
     angles = ([theta, np.zeros(1), np.zeros(1)], [2 * theta])
-    lab = plain.q_maps(*angles)
-    qx, qy, qz = Setup(**{**attrs.asdict(plain, recurse=False), "lab_axes": ("y", "z", "x")}).q_maps(*angles)
+    lab = plain.q_maps(*angles, *PIXELS)
+    qx, qy, qz = Setup(**{**attrs.asdict(plain, recurse=False), "lab_axes": ("y", "z", "x")}).q_maps(*angles, *PIXELS)
     np.testing.assert_array_equal(qx, lab[1])
     np.testing.assert_array_equal(qy, lab[2])
     np.testing.assert_array_equal(qz, lab[0])

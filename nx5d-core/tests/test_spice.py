@@ -12,7 +12,7 @@ from nx5d.errors import (
     SpiceNotFoundError,
     SpiceValidationError,
 )
-from nx5d.plugins.declaration import BeamlineInfo
+from nx5d.plugins import Beamline, ClaimLevel
 from nx5d.plugins.discovery import PluginRegistry
 from nx5d.spice.record import new_record
 
@@ -199,18 +199,16 @@ class Roi:
 
 
 class SchemaBeamline:
-    NX5D_PLUGIN_API = 1
+    NX5D_PLUGIN_API = 2
+    NX5D_BEAMLINE = Beamline(
+        "schema test beamline",
+        schemes=("memory",),
+        level=ClaimLevel.BEAMLINE,
+        spice={"settings": RsmSettings, "roi": Roi},
+    )
 
     def __init__(self):
         self.cooks = 0
-
-    @nx5d.hookimpl
-    def nx5d_beamline_info(self):
-        return BeamlineInfo("schema test beamline", schemes=("memory",))
-
-    @nx5d.hookimpl
-    def nx5d_claim(self, pattern):
-        return 1.0
 
     @nx5d.hookimpl
     def nx5d_list_proposals(self, repository):
@@ -223,10 +221,6 @@ class SchemaBeamline:
     @nx5d.hookimpl
     def nx5d_raw(self, scan, options):
         return make_scan(3)
-
-    @nx5d.hookimpl
-    def nx5d_spice_schema(self):
-        return {"settings": RsmSettings, "roi": Roi}
 
     @nx5d.hookimpl
     def nx5d_cook(self, scan, raw, spice):

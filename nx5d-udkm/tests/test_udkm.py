@@ -307,14 +307,19 @@ def test_claims(tmp_path):
     from nx5d.plugins.discovery import registry
 
     reg = registry()
-    reg.load("udkm")
     write_repository(tmp_path / "data", {"20210205": ["091726"]}, SMALL)
-    claim = reg.caller("udkm", "nx5d_claim")
-    storage = nx5d.io.storage.Storage()
-    assert claim(pattern=nx5d.UrlPattern(f"file://{tmp_path}/data/{{proposal}}/{{scan}}"), storage=storage) == 0.9
-    assert claim(pattern=nx5d.UrlPattern(f"file://{tmp_path}/none/{{proposal}}/{{scan}}"), storage=storage) == 0.3
-    assert claim(pattern=nx5d.UrlPattern(f"file://{tmp_path}/{{proposal}}/x.h5#{{scan}}"), storage=storage) is None
-    assert claim(pattern=nx5d.UrlPattern("memory://x/{proposal}/{scan}"), storage=storage) is None
+
+    def udkm_claim(url):
+        found = {c.beamline: c for c in reg.claims(url)}
+        return None if "udkm" not in found else (found["udkm"].level, found["udkm"].verified)
+
+    assert udkm_claim(f"file://{tmp_path}/data/{{proposal}}/{{scan}}") == (nx5d.ClaimLevel.BEAMLINE, True)
+    assert udkm_claim(f"file://{tmp_path}/none/{{proposal}}/{{scan}}") == (nx5d.ClaimLevel.BEAMLINE, False)
+    assert udkm_claim(f"file://{tmp_path}/{{proposal}}/x.h5#{{scan}}") is None
+    assert udkm_claim("memory://x/{proposal}/{scan}") is None
+    (tmp_path / "other" / "20210205" / "091726").mkdir(parents=True)
+    (tmp_path / "other" / "20210205" / "091726" / "notes.txt").write_text("not a UDKM scan")
+    assert udkm_claim(f"file://{tmp_path}/other/{{proposal}}/{{scan}}") is None
 
 
 def test_generator_is_deterministic(tmp_path):

@@ -5,19 +5,13 @@
 >>> repo.p20210205.r091726.raw                                  # doctest: +SKIP
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
 from nx5d import errors
 from nx5d.addressing.url import UrlPattern
 from nx5d.model import Proposal, Repository, Scan
 from nx5d.model.open import open_repository as open  # noqa: A004 - the documented entry point
-from nx5d.plugins.declaration import BeamlineInfo
+from nx5d.plugins.declaration import Beamline, ClaimLevel
 from nx5d.plugins.hookspecs import PLUGIN_API, hookimpl
-
-try:
-    __version__ = version("nx5d")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0+unknown"
+from nx5d.version import __version__
 
 __all__ = [
     "open",
@@ -25,18 +19,21 @@ __all__ = [
     "Proposal",
     "Scan",
     "UrlPattern",
-    "BeamlineInfo",
+    "Beamline",
+    "ClaimLevel",
     "hookimpl",
     "PLUGIN_API",
     "errors",
     "__version__",
 ]
 
+_LAZY = {"plot": "nx5d.app.plot", "batch": "nx5d.app.batch"}
+
 
 def __getattr__(name: str) -> object:
-    """``nx5d.plot``: the plotting module, imported (with matplotlib) only when first used."""
-    if name == "plot":
-        from nx5d.app import plot
+    """``nx5d.plot`` and ``nx5d.batch``: modules imported (with matplotlib, dask ...) only when first used."""
+    if name in _LAZY:
+        import importlib
 
-        return plot
+        return importlib.import_module(_LAZY[name])
     raise AttributeError(f"module 'nx5d' has no attribute {name!r}")

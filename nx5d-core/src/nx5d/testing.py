@@ -19,8 +19,9 @@ suite and provide the test data::
             return ({"settings": {"factor": 1}}, {"settings": {"factor": 2}})
 
 Every test method then runs against the installed plugin, exactly as users
-reach it through :func:`nx5d.open`.  Requires pytest (``pip install
-nx5d[testing]``).
+reach it through :func:`nx5d.open`, beside every other installed plugin: the
+ecosystem check makes sure none of them claims the plugin's URLs as strongly.
+Requires pytest (``pip install "nx5d-core[testing]"``).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from nx5d.addressing.handles import is_valid_handle
 from nx5d.addressing.keys import is_valid_key
 from nx5d.addressing.url import UrlPattern
 from nx5d.errors import InvalidKeyError, MissingDataError, NotFoundError, Nx5dError
-from nx5d.io.storage import record_io
+from nx5d.io.storage import Storage, record_io
 from nx5d.plugins.discovery import registry
 from nx5d.plugins.hookspecs import hookimpl
 
@@ -111,6 +112,14 @@ class BeamlineConformance:
         raise NotImplementedError("override the spice_variants fixture in your conformance test class")
 
     @pytest.fixture
+    def ecosystem_urls(self, repository_url: str) -> list[str]:
+        """URLs of this plugin's test data that no other installed plugin may claim as strongly.
+
+        Default: ``[repository_url]``; override to add every URL form the plugin serves.
+        """
+        return [repository_url]
+
+    @pytest.fixture
     def missing_repository_url(self, repository_url: str, tmp_path: Any) -> str:
         """A URL of the same form whose fixed part does not exist (derived for ``file://``)."""
         if UrlPattern(repository_url).scheme != "file":
@@ -135,12 +144,23 @@ class BeamlineConformance:
         status = registry().status(self.beamline)
         registry().load(self.beamline)
         assert status.state == "loaded", status.describe()
-        assert status.info is not None
-        assert status.info.description
+        assert status.declaration is not None
+        assert status.declaration.description
 
     def test_claims_its_url(self, repository_url: str) -> None:
         repo = nx5d.open(repository_url, **self.open_options)
         assert repo.beamline == self.beamline
+
+    def test_no_other_plugin_claims_its_urls_as_strongly(self, ecosystem_urls: list[str]) -> None:
+        """The ecosystem check: with every installed plugin, this one's claim on its URLs is the only best one."""
+        storage = Storage(self.open_options.get("storage_options"))
+        for url in ecosystem_urls:
+            found = {c.beamline: c for c in registry().claims(url, storage)}
+            assert self.beamline in found, f"{self.beamline} does not claim {url}"
+            mine = found.pop(self.beamline)
+            assert mine.verified, f"{self.beamline}'s content check did not recognise {url}"
+            rivals = [c.describe() for c in found.values() if c.rank >= mine.rank]
+            assert not rivals, f"{', '.join(rivals)} claim {url} as strongly as {mine.describe()}"
 
     def test_lists_proposals_with_valid_keys_and_handles(self, repository: nx5d.Repository) -> None:
         listing = repository.all()

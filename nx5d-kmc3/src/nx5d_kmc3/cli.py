@@ -8,8 +8,6 @@ from collections.abc import Sequence
 
 from nx5d.errors import Nx5dError
 
-from .options import DEFAULT_TIFFS
-
 __all__ = ["main"]
 
 
@@ -47,7 +45,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ingest = commands.add_parser("ingest", help="convert SPEC + TIFF frames into the KMC3 HDF5 layout")
     ingest.add_argument("specfile")
     ingest.add_argument("--out", required=True, help="HDF5 file to create or append to")
-    ingest.add_argument("--tiffs", default=DEFAULT_TIFFS, help=f"frame files pattern (default {DEFAULT_TIFFS!r})")
+    ingest.add_argument(
+        "--tiffs",
+        default="auto",
+        help="frame files pattern, e.g. 'pilatus/S{scan:05d}/{fname}_{scan}_{frame}.tif' "
+        "(default 'auto': the KMC3 layouts)",
+    )
     ingest.add_argument("--scan", action="append", help="scan key N.1 to ingest (repeat; default: all)")
     ingest.add_argument("--group", default="{scan}", help="where scans go in the file (default '{scan}')")
     ingest.add_argument("--quiet", action="store_true")

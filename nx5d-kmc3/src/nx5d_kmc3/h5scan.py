@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from typing import Any
 
@@ -14,9 +13,9 @@ from nx5d.io.hdf5 import lazy_array, node, open_document, read, split_url
 from nx5d.io.storage import Storage
 
 from .layout import DEFAULT_DETECTOR, MACHINE_CURRENT, MEASUREMENT, POSITIONERS, SPECFILE, START_TIME, TITLE
-from .options import LoadOptions
+from .options import Kmc3Options
 
-__all__ = ["summary", "load_raw", "find_detector", "check_detector"]
+__all__ = ["summary", "load_raw", "find_detector", "written_at_kmc3"]
 
 
 def _text(group: Any, name: str, url: str) -> str | None:
@@ -25,6 +24,19 @@ def _text(group: Any, name: str, url: str) -> str | None:
     value = read(group[name], f"{url}/{name}")
     value = value.item() if value.ndim == 0 else value.ravel()[0]
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def written_at_kmc3(storage: Storage, document: str) -> bool:
+    """Whether an HDF5 document holds KMC3 scans: the first scan group found (up to three levels deep,
+    first members first) has a SPEC file header naming kmc3."""
+    with open_document(storage, document) as handle:
+        groups = [handle]
+        for _ in range(3):
+            for group in groups:
+                if f"{SPECFILE}/file_header" in group:
+                    return "kmc3" in (_text(group, f"{SPECFILE}/file_header", document) or "").lower()
+            groups = [g[name] for g in groups for name in list(g)[:4] if hasattr(g[name], "keys")][:16]
+    return False
 
 
 def find_detector(group: Any, preferred: str | None = None) -> str | None:
@@ -90,7 +102,7 @@ def _per_frame_or_scalar(values: np.ndarray, frames: int) -> tuple[tuple[str, ..
     return None
 
 
-def load_raw(storage: Storage, url: str, options: LoadOptions) -> xr.Dataset:
+def load_raw(storage: Storage, url: str, options: Kmc3Options) -> xr.Dataset:
     """The scan as an ``xarray.Dataset``.
 
     Counters and per-frame positioners on ``index``; scalar positioners as 0-d
@@ -137,20 +149,19 @@ def load_raw(storage: Storage, url: str, options: LoadOptions) -> xr.Dataset:
             "scan_header": _text(group, f"{SPECFILE}/scan_header", url) or "",
             "url": url,
         }
-        if image_node is not None:
-            data["images"] = (
-                ("index", "y", "x"),
+        if image_node is not None and options.frames != "skip":
+            data["images"] = xr.DataArray(
                 _images(storage, document, path, detector, image_node, frames, options),
+                dims=("index", "y", "x"),
+                coords=options.region.coordinates(tuple(image_node.shape[1:])),
+                attrs={"detector": detector, "units": "counts"},
             )
             attrs["detector"] = detector
-            attrs["frame_shape"] = json.dumps(list(image_node.shape[1:]))
-            attrs["reduce"] = options.region.reduce
-            attrs["roi"] = json.dumps(list(options.region.roi) if options.region.roi else None)
     return xr.Dataset(data, attrs=attrs)
 
 
 def _images(
-    storage: Storage, document: str, path: str, detector: str, dataset: Any, frames: int, options: LoadOptions
+    storage: Storage, document: str, path: str, detector: str, dataset: Any, frames: int, options: Kmc3Options
 ) -> Any:
     rows, cols = options.region.slices(tuple(dataset.shape[1:]))
     where = f"{document}#{path.strip('/')}/instrument/{detector}/data"
@@ -162,9 +173,3 @@ def _images(
     if frames == 0:
         return np.zeros((0, *options.region.shape(tuple(dataset.shape[1:]))), dataset.dtype)
     return read(dataset, where, np.s_[:frames, rows, cols])
-
-
-def check_detector(raw: xr.Dataset) -> None:
-    """Raise ``MissingDataError`` when a raw scan has no detector images (cooking needs them)."""
-    if "images" not in raw:
-        raise MissingDataError(f"{raw.attrs.get('url', 'the scan')} has no detector images to map")

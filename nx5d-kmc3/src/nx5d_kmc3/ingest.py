@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -20,6 +21,8 @@ import numpy as np
 
 from nx5d.errors import CorruptDataError, MissingDataError, StorageError
 from nx5d.io.frames import load_frames, tifffile_fallback
+from nx5d.io.naming import VariableNames
+from nx5d.io.spec import SpecScan, read_index, read_scan
 from nx5d.io.storage import Storage
 
 from .layout import (
@@ -33,9 +36,7 @@ from .layout import (
     detector_path,
     ring_current_label,
 )
-from .options import DEFAULT_TIFFS
-from .spec import SpecFile, SpecScan, parse_spec
-from .specscan import frame_urls
+from .specscan import find_frames
 
 __all__ = ["IngestReport", "ingest", "PARTIAL_PREFIX"]
 
@@ -59,12 +60,12 @@ def _string(group, name: str, text: str) -> None:
 
 
 def _write_scan(
-    h5file,
+    h5file: h5py.File,
     path: str,
-    spec: SpecFile,
     scan: SpecScan,
     urls: Sequence[str],
     *,
+    where: str,
     detector: str,
     block: int,
     progress: Progress | None,
@@ -77,16 +78,17 @@ def _write_scan(
     _string(group, TITLE, scan.command)
     _string(group, START_TIME, scan.date or "")
     measurement = group.create_group(MEASUREMENT)
-    for label in scan.labels:
-        measurement.create_dataset(label, data=scan.column(label))
+    counters = VariableNames(f"{where}, scan {scan.key}")
+    for k, label in enumerate(scan.labels):
+        dataset = measurement.create_dataset(_h5_name(counters.name(label, "counter")), data=scan.data[:, k])
+        dataset.attrs["long_name"] = label
     positioners = group.create_group(POSITIONERS)
-    for motor in spec.motors:
-        if motor in scan.labels:
-            positioners.create_dataset(motor, data=scan.column(motor))
-        elif motor in scan.positions:
-            positioners.create_dataset(motor, data=np.float64(scan.positions[motor]))
+    motors = VariableNames(f"{where}, scan {scan.key}")
+    for motor, position in scan.positions.items():
+        values = scan.column(motor) if motor in scan.labels else np.float64(position)
+        positioners.create_dataset(_h5_name(motors.name(motor, "motor")), data=values).attrs["long_name"] = motor
     _string(group, f"{SPECFILE}/scan_header", "\n".join(scan.header))
-    _string(group, f"{SPECFILE}/file_header", "\n".join(spec.header))
+    _string(group, f"{SPECFILE}/file_header", "\n".join(scan.file_header.lines))
     ring = ring_current_label(scan.labels)
     if ring is not None:
         group.create_dataset(MACHINE_CURRENT, data=scan.column(ring))
@@ -116,11 +118,16 @@ def _write_scan(
     h5file.flush()
 
 
+def _h5_name(name: str) -> str:
+    """An HDF5 member name (no ``/``) for a variable name."""
+    return name.replace("/", "_")
+
+
 def ingest(
     spec_file: str | os.PathLike[str],
     out: str | os.PathLike[str],
     *,
-    tiffs: str = DEFAULT_TIFFS,
+    tiffs: str = "auto",
     scans: Iterable[str] | None = None,
     group: str = "{scan}",
     detector: str = DEFAULT_DETECTOR,
@@ -129,12 +136,19 @@ def ingest(
 ) -> IngestReport:
     """Convert the scans of ``spec_file`` (with their TIFF frames) into the HDF5 file ``out``.
 
+    Counter and motor names are the SPEC names with white space as ``_``; a
+    label that repeats in ``#L`` gets ``_2`` (with a warning), and each
+    dataset's ``long_name`` attribute is the name as written.
+
     Parameters
     ----------
     tiffs:
         Where each scan's frames are, relative to the SPEC file's folder (or
         absolute), with ``{spec}`` (the SPEC file's name without extension),
-        ``{scan}`` (scan number) and ``{frame}`` (0-based frame index).
+        ``{fname}`` (that of the name in its ``#F`` line), ``{scan}`` (scan
+        number) and ``{frame}`` (0-based frame index); ``"auto"`` tries
+        :data:`nx5d_kmc3.options.TIFF_LAYOUTS`.  Scans without frames are
+        written without images, with a warning.
     scans:
         Keys (``N.1``) to ingest; default: all.
     group:
@@ -144,15 +158,14 @@ def ingest(
         Name of the detector group under ``instrument/``.
     progress:
         Called as ``progress(scan_key, frames_written)``.
+
     """
     spec_path = Path(spec_file).resolve()
-    try:
-        text = spec_path.read_bytes().decode("utf-8", "replace")
-    except FileNotFoundError:
-        raise MissingDataError(f"SPEC file {spec_path} does not exist") from None
-    spec = parse_spec(text, str(spec_path))
+    url = f"file://{spec_path}"
+    storage = Storage()
+    index = read_index(storage, url)
     wanted = None if scans is None else set(scans)
-    unknown = sorted((wanted or set()) - {s.key for s in spec.scans})
+    unknown = sorted((wanted or set()) - set(index.keys()))
     if unknown:
         raise MissingDataError(f"{spec_path} has no scan(s) {', '.join(unknown)}")
     Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -162,14 +175,17 @@ def ingest(
     except OSError as exc:
         raise StorageError(f"cannot open {out} for appending scans: {exc}") from exc
     with h5file:
-        for scan in spec.scans:
-            if wanted is not None and scan.key not in wanted:
+        for key in index.keys():
+            if wanted is not None and key not in wanted:
                 continue
-            path = group.format(scan=scan.key)
+            path = group.format(scan=key)
             if path.strip("/") in h5file:
-                skipped.append(scan.key)
+                skipped.append(key)
                 continue
-            urls = frame_urls(f"file://{spec_path}", scan, tiffs)
-            _write_scan(h5file, path, spec, scan, urls, detector=detector, block=block, progress=progress)
-            written.append(scan.key)
+            scan = read_scan(storage, url, key, index)
+            urls = find_frames(storage, url, scan.number, scan.file_header.file_name or "", scan.points, tiffs)
+            if not urls and scan.points:
+                warnings.warn(f"{url}#{key}: no frames found (tiffs={tiffs!r}); written without images", stacklevel=2)
+            _write_scan(h5file, path, scan, urls, where=url, detector=detector, block=block, progress=progress)
+            written.append(key)
     return IngestReport(tuple(written), tuple(skipped))

@@ -1,94 +1,99 @@
-"""The ``kmc3`` beamline: nx5d hook implementations.
+"""The ``kmc3`` beamline: its declaration and hooks.
 
-Imported whenever nx5d looks for a plugin to claim a URL, so it imports only
-what claiming needs; h5py, tifffile and xrayutilities are loaded when a scan
-is actually read or cooked.
+Imported whenever nx5d chooses a plugin for a URL, so it imports only what
+that needs; h5py, tifffile and xrayutilities are loaded when a scan is
+actually read or cooked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from nx5d_spec.reading import is_scan_anchor, scan_keys
+
 import nx5d
-from nx5d.io.hdf5 import HDF5_SUFFIXES
-from nx5d.io.storage import Storage
-from nx5d.plugins.declaration import BeamlineInfo
+from nx5d.addressing.handles import sanitize
+from nx5d.addressing.url import UrlPattern
+from nx5d.io.hdf5 import HDF5_SUFFIXES, is_hdf5_name
+from nx5d.plugins import Beamline, ClaimLevel, DocumentRef, ScanRef
 
 from .layout import SCAN_KEY, is_spec_name, proposal_handle
-from .options import OPTIONS, LoadOptions
+from .options import Kmc3Options
+from .settings import XppSettings
 
 #: The nx5d plugin API this plugin is written for.
-NX5D_PLUGIN_API = 1
+NX5D_PLUGIN_API = 2
 
-SCHEMES = ("file", "http", "https", "s3")
+SPEC_SUFFIXES = (".spec",)
+
+
+def _accepts(pattern: UrlPattern) -> bool:
+    """SPEC documents address their scans by ``#{scan}``; HDF5 documents by any anchor."""
+    return is_scan_anchor(pattern) if is_spec_name(pattern.document) else pattern.has_anchor
+
+
+def _recognises(document: DocumentRef) -> bool:
+    """KMC3 data: a SPEC file that says so in its header or has a ``pilatus`` folder beside it, or KMC3 HDF5."""
+    if is_spec_name(document.url):
+        return b"kmc3" in document.head(4096).lower() or document.storage.isdir(document.sibling("pilatus"))
+    from .h5scan import written_at_kmc3
+
+    return written_at_kmc3(document.storage, document.url)
+
+
+def _proposal_handle(key: str) -> str:
+    """``253-cw38-12345-doe`` -> ``doe12345``; other names get the core's rule."""
+    return proposal_handle(key) or sanitize(key, "p")
+
+
+NX5D_BEAMLINE = Beamline(
+    description="KMC3-XPP, BESSY II: SPEC + Pilatus scans in HDF5 (silx SpecH5 layout) or SPEC files",
+    url_examples=("file:///…/{proposal}/{proposal}.h5#{scan}", "file:///…/{proposal}/{proposal}.spec#{scan}"),
+    schemes=("file", "http", "https", "s3"),
+    suffixes=SPEC_SUFFIXES + HDF5_SUFFIXES,
+    anchor=True,
+    level=ClaimLevel.BEAMLINE,
+    accepts=_accepts,
+    recognises=_recognises,
+    key_patterns={"scan": SCAN_KEY},
+    proposal_handle=_proposal_handle,
+    options=Kmc3Options,
+    spice={"settings": XppSettings},
+)
 
 
 @nx5d.hookimpl
-def nx5d_beamline_info() -> BeamlineInfo:
-    return BeamlineInfo(
-        description="KMC3-XPP, BESSY II: SPEC + Pilatus scans in HDF5 (silx SpecH5 layout) or SPEC files",
-        url_patterns=("file:///…/{proposal}/{proposal}.h5#{scan}", "file:///…/{proposal}/{proposal}.spec#{scan}"),
-        schemes=SCHEMES,
-        options=OPTIONS,
-        key_patterns={"scan": SCAN_KEY},
-    )
-
-
-@nx5d.hookimpl
-def nx5d_claim(pattern: nx5d.UrlPattern, storage: Storage) -> float | None:
-    if pattern.scheme not in SCHEMES or not pattern.has_anchor:
-        return None
-    if is_spec_name(pattern.document):
-        return 0.9
-    if pattern.document.lower().endswith(HDF5_SUFFIXES):
-        return 0.6
-    return None
-
-
-@nx5d.hookimpl
-def nx5d_proposal_handle(key: str) -> str | None:
-    return proposal_handle(key)
-
-
-@nx5d.hookimpl
-def nx5d_list_anchor(repository: nx5d.Repository, document: str, path: tuple[str, ...]) -> Iterable[str] | None:
-    if not is_spec_name(document):
+def nx5d_list_anchor(document: DocumentRef, path: tuple[str, ...]) -> Any:
+    if is_hdf5_name(document.url):
         return None  # HDF5 documents: the core lists their groups
-    if path:
-        return []
-    from .specscan import list_scans
-
-    return list_scans(repository.storage, document)
+    return [] if path else scan_keys(document)
 
 
 @nx5d.hookimpl
-def nx5d_summary(scan: nx5d.Scan) -> Mapping[str, Any]:
+def nx5d_summary(scan: ScanRef) -> Mapping[str, Any]:
     if is_spec_name(scan.url):
         from .specscan import summary
-    else:
-        from .h5scan import summary
-    return summary(scan.repository.storage, scan.url)
+
+        return summary(scan)
+    from .h5scan import summary as h5_summary
+
+    return h5_summary(scan.storage, scan.url)
 
 
 @nx5d.hookimpl
-def nx5d_raw(scan: nx5d.Scan, options: Mapping[str, Any]) -> Any:
+def nx5d_raw(scan: ScanRef, options: Kmc3Options) -> Any:
     if is_spec_name(scan.url):
         from .specscan import load_raw
-    else:
-        from .h5scan import load_raw
-    return load_raw(scan.repository.storage, scan.url, LoadOptions.from_mapping(options))
+
+        return load_raw(scan, options)
+    from .h5scan import load_raw as h5_load_raw
+
+    return h5_load_raw(scan.storage, scan.url, options)
 
 
 @nx5d.hookimpl
-def nx5d_cook(scan: nx5d.Scan, raw: Any, spice: Mapping[str, Any]) -> Any:
+def nx5d_cook(scan: ScanRef, raw: Any, spice: Mapping[str, Any]) -> Any:
     from .cook import rsm
 
     return rsm(raw, spice)
-
-
-@nx5d.hookimpl
-def nx5d_spice_schema() -> Mapping[str, type]:
-    from .settings import XppSettings
-
-    return {"settings": XppSettings}

@@ -1,81 +1,57 @@
-"""Reading scans straight from a SPEC file and its TIFF frames (``….spec#{scan}`` URLs)."""
+"""KMC3 scans straight from a SPEC file and its Pilatus TIFF frames (``….spec#{scan}`` URLs).
+
+The SPEC part is the generic SPEC beamline's (:mod:`nx5d_spec.plugin`); what
+is KMC3's is where the frames are (:data:`~nx5d_kmc3.options.TIFF_LAYOUTS`)
+and the ring current as ``machine_current``.
+"""
 
 from __future__ import annotations
 
-import json
 import posixpath
+import warnings
 from typing import Any
 
 import numpy as np
 import xarray as xr
+from nx5d_spec.reading import load_counters
+from nx5d_spec.reading import summary as spec_summary
 
-from nx5d.errors import CorruptDataError, MissingDataError
 from nx5d.io.frames import lazy_frames, load_frames, tifffile_fallback
 from nx5d.io.storage import Storage
+from nx5d.plugins import ScanRef
 
 from .layout import ring_current_label
-from .options import LoadOptions
-from .spec import SpecFile, SpecScan, parse_spec, scan_keys
+from .options import TIFF_LAYOUTS, Kmc3Options
 
-__all__ = ["list_scans", "read_spec", "summary", "load_raw", "frame_urls"]
+__all__ = ["summary", "load_raw", "frame_urls", "find_frames"]
 
-
-def _text(storage: Storage, document: str) -> str:
-    data = storage.read_bytes(document)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+#: Dimensions of a scan with frames: variables (a motor named ``y``) must keep clear of them.
+DIMS = ("index", "y", "x")
 
 
-def list_scans(storage: Storage, document: str) -> list[str]:
-    """Scan keys (``N.order``) of a SPEC file, from its ``#S`` lines."""
-    return scan_keys(_text(storage, document))
+def summary(scan: ScanRef) -> dict[str, Any]:
+    """The SPEC summary of the scan (no frame is read)."""
+    return {**spec_summary(scan), "detector": "pilatus (TIFF)"}
 
 
-def read_spec(storage: Storage, document: str) -> SpecFile:
-    """The parsed SPEC file at ``document``."""
-    return parse_spec(_text(storage, document), document)
+def _stem(name: str) -> str:
+    return posixpath.splitext(posixpath.basename(name))[0]
 
 
-def _scan(storage: Storage, url: str) -> tuple[str, SpecFile, SpecScan]:
-    document, _, key = url.partition("#")
-    spec = read_spec(storage, document)
-    try:
-        return document, spec, spec.scan(key.strip("/"))
-    except KeyError:
-        raise MissingDataError(
-            f"{document} has no scan {key!r}; it has {', '.join(s.key for s in spec.scans)}"
-        ) from None
+def frame_urls(document: str, number: int, spec_name: str, points: int, pattern: str) -> list[str]:
+    """URLs of a scan's frame files.
 
-
-def summary(storage: Storage, url: str) -> dict[str, Any]:
-    """Summary from the scan's header lines (no frame is read)."""
-    _, _, scan = _scan(storage, url)
-    words = scan.command.split()
-    return {
-        "type": words[0] if words else "",
-        "steps": scan.points,
-        "notes": scan.command if scan.points else "incomplete: no data lines",
-        "start": scan.date or "",
-        "motor": scan.scanned_motor or "",
-        "detector": "pilatus (TIFF)",
-    }
-
-
-def frame_urls(document: str, scan: SpecScan, pattern: str) -> list[str]:
-    """URLs of the scan's frame files.
-
-    ``pattern`` (with ``{spec}``, ``{scan}``, ``{frame}``) is relative to the
-    SPEC file's folder, an absolute path on the same storage, or a full URL.
+    ``pattern`` (with ``{spec}``, ``{fname}``, ``{scan}``, ``{frame}``) is
+    relative to the SPEC file's folder, an absolute path on the same
+    storage, or a full URL; ``spec_name`` is the name in the file's ``#F`` line.
     """
     scheme, _, rest = document.partition("://")
     root = rest[: rest.index("/")] if "/" in rest else rest
     folder = posixpath.dirname(rest)
-    stem = posixpath.splitext(posixpath.basename(rest))[0]
+    fields = {"spec": _stem(rest), "fname": _stem(spec_name) or _stem(rest), "scan": number}
     urls = []
-    for i in range(scan.points):
-        name = pattern.format(spec=stem, scan=scan.number, frame=i)
+    for i in range(points):
+        name = pattern.format(frame=i, **fields)
         if "://" in name:
             urls.append(name)
         elif name.startswith("/"):
@@ -85,41 +61,60 @@ def frame_urls(document: str, scan: SpecScan, pattern: str) -> list[str]:
     return urls
 
 
-def load_raw(storage: Storage, url: str, options: LoadOptions) -> xr.Dataset:
+def find_frames(storage: Storage, document: str, number: int, spec_name: str, points: int, tiffs: str) -> list[str]:
+    """The frame URLs of a scan: by ``tiffs``, or for ``"auto"`` the first KMC3 layout whose first frame exists.
+
+    Returns ``[]`` when ``"auto"`` finds none.
+    """
+    if tiffs != "auto":
+        return frame_urls(document, number, spec_name, points, tiffs)
+    for layout in TIFF_LAYOUTS:
+        urls = frame_urls(document, number, spec_name, points, layout)
+        if urls and storage.exists(urls[0]):
+            return urls
+    return []
+
+
+def load_raw(scan: ScanRef, options: Kmc3Options) -> xr.Dataset:
     """Counters and positions from the SPEC file, images from the scan's TIFF frames."""
-    document, _, scan = _scan(storage, url)
-    if scan.points == 0:
-        raise CorruptDataError(f"{url} has no data lines")
-    data: dict[str, Any] = {label: ("index", scan.column(label)) for label in scan.labels}
-    for motor, position in scan.positions.items():
-        data.setdefault(motor, ((), np.float64(position)))
-    ring = ring_current_label(scan.labels)
+    data = load_counters(scan, reserved=DIMS)
+    points = data.sizes.get("index", 0)
+    ring = ring_current_label([str(data[v].attrs.get("long_name", v)) for v in data.data_vars])
     if ring is not None:
-        data["machine_current"] = ("index", scan.column(ring))
-    urls = frame_urls(document, scan, options.tiffs)
+        current = next(v for v in data.data_vars if data[v].attrs.get("long_name") == ring)
+        data["machine_current"] = data[current].assign_attrs(long_name=f"storage ring current ({ring})")
+    if options.frames == "skip" or points == 0:
+        return data
+    urls = find_frames(
+        scan.storage, scan.document, int(data.attrs["scan_number"]), data.attrs["spec_file"], points, options.tiffs
+    )
+    if not urls:
+        looked = ", ".join(TIFF_LAYOUTS)
+        warnings.warn(
+            f"{scan.url}: no Pilatus frames found beside the SPEC file (looked for {looked}); counters only. "
+            "Give tiffs=... to name where they are, or frames='skip'",
+            stacklevel=3,
+        )
+        return data
+    region = options.region
     if options.lazy:
-        frames = lazy_frames(storage, urls, region=options.region, missing=options.missing, fallback=tifffile_fallback)
+        frames = lazy_frames(scan.storage, urls, region=region, missing=options.missing, fallback=tifffile_fallback)
     else:
         frames = load_frames(
-            storage,
+            scan.storage,
             urls,
-            region=options.region,
+            region=region,
             missing=options.missing,
             fallback=tifffile_fallback,
             workers=options.workers,
             desc=f"loading {scan.key}",
         )
         if options.missing == "mask":
-            data["frame_missing"] = ("index", frames.missing)
-    data["images"] = (("index", "y", "x"), frames.data)
-    attrs = {
-        "title": scan.command,
-        "start_time": scan.date or "",
-        "scan_header": "\n".join(scan.header),
-        "url": url,
-        "detector": "pilatus",
-        "frame_shape": json.dumps(list(frames.frame_shape)),
-        "reduce": options.region.reduce,
-        "roi": json.dumps(list(options.region.roi) if options.region.roi else None),
-    }
-    return xr.Dataset(data, attrs=attrs)
+            data["frame_missing"] = ("index", np.asarray(frames.missing))
+    data["images"] = xr.DataArray(
+        frames.data,
+        dims=DIMS,
+        coords=region.coordinates(frames.frame_shape),
+        attrs={"detector": "pilatus", "units": "counts"},
+    )
+    return data.assign_attrs(detector="pilatus")

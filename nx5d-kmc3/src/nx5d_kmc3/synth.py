@@ -28,12 +28,12 @@ import numpy as np
 import tifffile
 
 from nx5d.addressing.url import UrlPattern
+from nx5d.io.spec_writer import file_header, format_spec, scan_text
 from nx5d.io.storage import Storage
+from nx5d.rsm.geometry import Setup
 
-from .cook import setup_of
 from .ingest import ingest
 from .settings import XppSettings
-from .spec import SpecFile, SpecScan, file_header, format_spec, scan_header
 
 __all__ = [
     "FRAME_SHAPE",
@@ -82,8 +82,9 @@ DEFAULT_PROPOSALS: dict[str, tuple[ScanPlan, ...]] = {
 
 @functools.lru_cache(maxsize=256)
 def _q(theta: float, two_theta: float, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    setup = setup_of(XppSettings(), shape)
-    qx, qy, qz = setup.q_maps([np.array([theta]), np.zeros(1), np.zeros(1)], [np.array([two_theta])])
+    setup = Setup.from_settings(XppSettings())
+    rows, cols = np.arange(shape[0]), np.arange(shape[1])
+    qx, qy, qz = setup.q_maps([np.array([theta]), np.zeros(1), np.zeros(1)], [np.array([two_theta])], rows, cols)
     return qx[0], qy[0], qz[0]
 
 
@@ -100,7 +101,7 @@ def render_frame(
     return frame
 
 
-def _scan(number: int, plan: ScanPlan, when: datetime.datetime, rng: np.random.Generator) -> tuple[SpecScan, list]:
+def _scan(number: int, plan: ScanPlan, when: datetime.datetime, rng: np.random.Generator) -> tuple[list[str], list]:
     n = plan.points
     if plan.kind == "theta2theta":
         theta = np.round(np.linspace(*plan.theta, n), 5)
@@ -135,9 +136,8 @@ def _scan(number: int, plan: ScanPlan, when: datetime.datetime, rng: np.random.G
         "SampleZ": -0.5,
         "delay": float(delay[0]),
     }
-    header = scan_header(number, command, when, plan.count_time, positions, MOTORS, labels)
     data = np.stack([columns[label] for label in labels], axis=1)
-    return SpecScan(number, 1, command, header, labels, data, positions), frames
+    return scan_text(number, command, when, plan.count_time, positions, MOTORS, labels, data), frames
 
 
 def write_sources(
@@ -164,8 +164,8 @@ def write_sources(
             )
         scans.append(scan)
     spec_path = folder / f"{name}.spec"
-    spec = SpecFile(file_header(str(spec_path), start, MOTORS), tuple(scans))
-    spec_path.write_text(format_spec(spec.header, spec.scans))
+    header = file_header(str(spec_path), start, MOTORS, comment="kmc3  User = xpp")
+    spec_path.write_text(format_spec(header, scans))
     return spec_path
 
 

@@ -1,10 +1,8 @@
-"""The ``memory`` beamline: hook implementations.
+"""The ``memory`` beamline: data registered in this process with :func:`nx5d_memory.register`.
 
-This module is what the ``nx5d.beamlines`` entry point names.  It is the
-template for a new beamline plugin: declare the plugin API version, describe
-the beamline, claim URLs, and implement the hooks that differ from the core's
-fallbacks.  Keep imports here light -- this module is imported whenever
-nx5d looks for a plugin to claim a URL.
+This module is what the ``nx5d.beamlines`` entry point names: a declaration
+(:data:`NX5D_BEAMLINE`) and the hooks that list, summarise, load and cook.
+Its imports stay light -- nx5d imports it whenever it chooses a plugin for a URL.
 """
 
 from __future__ import annotations
@@ -14,58 +12,47 @@ from typing import Any
 
 import nx5d
 from nx5d.addressing.keys import natural_sorted
-from nx5d.plugins.declaration import BeamlineInfo
+from nx5d.errors import ProposalNotFoundError
+from nx5d.plugins import Beamline, ClaimLevel, ProposalRef, RepositoryRef, ScanRef
 
-from .store import lookup
+from .store import MemoryRepository, lookup
 
 #: The nx5d plugin API this plugin is written for.
-NX5D_PLUGIN_API = 1
+NX5D_PLUGIN_API = 2
+
+#: What nx5d needs to know to choose this plugin: the ``memory://`` scheme is only ours.
+NX5D_BEAMLINE = Beamline(
+    description="In-memory data registered with nx5d_memory.register() (examples and tests)",
+    url_examples=("memory://NAME/{proposal}/{scan}",),
+    schemes=("memory",),
+    level=ClaimLevel.BEAMLINE,
+)
 
 
-@nx5d.hookimpl
-def nx5d_beamline_info() -> BeamlineInfo:
-    return BeamlineInfo(
-        description="In-memory data registered with nx5d_memory.register() (examples and tests)",
-        url_patterns=("memory://NAME/{proposal}/{scan}",),
-        schemes=("memory",),
-    )
-
-
-@nx5d.hookimpl
-def nx5d_claim(pattern: nx5d.UrlPattern) -> float | None:
-    if pattern.scheme != "memory":
-        return None
-    try:
-        lookup(pattern.netloc)
-    except nx5d.errors.MissingDataError:
-        return 0.1  # still ours; listing will say that the name is not registered
-    return 1.0
-
-
-def _store(repository: nx5d.Repository):
+def _store(repository: RepositoryRef) -> MemoryRepository:
     return lookup(repository.pattern.netloc)
 
 
 @nx5d.hookimpl
-def nx5d_list_proposals(repository: nx5d.Repository) -> list[str]:
+def nx5d_list_proposals(repository: RepositoryRef) -> list[str]:
     return natural_sorted(_store(repository).proposals)
 
 
 @nx5d.hookimpl
-def nx5d_list_scans(proposal: nx5d.Proposal) -> list[str]:
+def nx5d_list_scans(proposal: ProposalRef) -> list[str]:
     scans = _store(proposal.repository).proposals.get(proposal.key)
     if scans is None:
-        raise nx5d.errors.ProposalNotFoundError(f"no proposal {proposal.key!r} in {proposal.repository.url}")
+        raise ProposalNotFoundError(f"no proposal {proposal.key!r} in {proposal.repository.url}")
     return natural_sorted(scans)
 
 
-def _data(scan: nx5d.Scan):
-    return _store(scan.repository).scan_data(scan.proposal.key, scan.key)
+def _data(scan: ScanRef) -> Any:
+    return _store(scan.proposal.repository).scan_data(scan.proposal.key, scan.key)
 
 
 @nx5d.hookimpl
-def nx5d_summary(scan: nx5d.Scan) -> Mapping[str, Any]:
-    store = _store(scan.repository)
+def nx5d_summary(scan: ScanRef) -> Mapping[str, Any]:
+    store = _store(scan.proposal.repository)
     data = _data(scan)
     if store.summary is not None:
         return dict(store.summary(data))
@@ -78,17 +65,17 @@ def nx5d_summary(scan: nx5d.Scan) -> Mapping[str, Any]:
 
 
 @nx5d.hookimpl
-def nx5d_raw(scan: nx5d.Scan, options: Mapping[str, Any]) -> Any:
+def nx5d_raw(scan: ScanRef, options: Any) -> Any:
     # A deep copy: whatever the caller does to the result, the registered data stays as it was.
     return _data(scan).copy(deep=True)
 
 
 @nx5d.hookimpl
-def nx5d_cook(scan: nx5d.Scan, raw: Any, spice: Mapping[str, Any]) -> Any:
-    cook = _store(scan.repository).cook
+def nx5d_cook(scan: ScanRef, raw: Any, spice: Mapping[str, Any]) -> Any:
+    cook = _store(scan.proposal.repository).cook
     return raw if cook is None else cook(raw, **spice)
 
 
 @nx5d.hookimpl
-def nx5d_default_spice(proposal: nx5d.Proposal) -> Mapping[str, Mapping[str, Any]]:
+def nx5d_default_spice(proposal: ProposalRef) -> Mapping[str, Mapping[str, Any]]:
     return _store(proposal.repository).spice

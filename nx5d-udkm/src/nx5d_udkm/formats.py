@@ -25,12 +25,16 @@ Parameters are in ``parameters{HHMMSS}.txt`` (lab data) or ``parameters.txt``.
 
 from __future__ import annotations
 
+import re
+
 import attrs
 
-__all__ = ["Variant", "VARIANTS", "IMAGE_EXTENSIONS", "parameters_names"]
+__all__ = ["Variant", "VARIANTS", "IMAGE_EXTENSIONS", "IMAGE_NAME", "parameters_names", "is_scan_file"]
 
 #: Image file extensions, in the order they are looked for.
 IMAGE_EXTENSIONS = (".tiff", ".tif")
+#: Names of frame files: ``image00000.tif`` ...
+IMAGE_NAME = re.compile(r"^image(\d{5,})\.tiff?$")
 
 
 @attrs.frozen
@@ -85,3 +89,12 @@ VARIANTS: tuple[Variant, ...] = (
 def parameters_names(scan: str) -> tuple[str, str]:
     """File names a scan's parameters may have, most specific first."""
     return (f"parameters{scan}.txt", "parameters.txt")
+
+
+def is_scan_file(name: str, scan: str) -> bool:
+    """Whether ``name`` is one of the files a UDKM scan folder ``scan`` holds (table, parameters or frame)."""
+    return (
+        any(name == v.table_name(scan) for v in VARIANTS)
+        or name in parameters_names(scan)
+        or IMAGE_NAME.match(name) is not None
+    )

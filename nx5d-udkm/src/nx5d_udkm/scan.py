@@ -6,24 +6,24 @@ import datetime
 import json
 import re
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
 import numpy as np
 import xarray as xr
 
-from nx5d.errors import CorruptDataError, MissingDataError, OptionError
-from nx5d.io.frames import Region, lazy_frames, load_frames
+from nx5d.errors import CorruptDataError, MissingDataError
+from nx5d.io.frames import lazy_frames, load_frames
 from nx5d.io.storage import Storage, join_url
 
-from .formats import IMAGE_EXTENSIONS, VARIANTS, Variant, parameters_names
+from .formats import IMAGE_EXTENSIONS, IMAGE_NAME, VARIANTS, Variant, parameters_names
 from .names import ROLES, variable_names
+from .options import UdkmOptions
 from .parameters import parse_parameters
 from .tables import Table, read_table
 
-__all__ = ["ScanFiles", "find_files", "summary", "load_raw", "role_variable"]
-
-_IMAGE = re.compile(r"^image(\d{5,})\.tiff?$")
+__all__ = ["ScanFiles", "find_files", "summary", "load_raw", "role_column"]
 
 
 @attrs.frozen
@@ -68,24 +68,20 @@ def _start_time(proposal: str, scan: str, parameters: dict[str, str]) -> str | N
     return None
 
 
-def role_variable(columns: dict[str, str], role: str) -> str | None:
-    """The variable holding the column that plays ``role`` (``"theta"``, ``"delay"`` ...), if any."""
-    for header in ROLES[role]:
-        if header in columns:
-            return columns[header]
-    return None
+def role_column(columns: Sequence[str], role: str) -> str | None:
+    """The column (header text) that plays ``role`` (``"theta"``, ``"delay"`` ...), if any."""
+    return next((header for header in ROLES[role] if header in columns), None)
 
 
 def summary(storage: Storage, files: ScanFiles, proposal: str) -> dict[str, Any]:
     """Type, steps, delays, theta range, start time and notes -- from the table and parameters only."""
     table = files.read_table(storage)
     parameters = files.read_parameters(storage)
-    columns = dict(zip(table.columns, table.columns, strict=True))
     out: dict[str, Any] = {"type": files.variant.name, "steps": table.rows}
-    delay = role_variable(columns, "delay")
+    delay = role_column(table.columns, "delay")
     if delay is not None:
         out["delays"] = int(np.unique(table.values[_header(table, delay)]).size)
-    theta = role_variable(columns, "theta")
+    theta = role_column(table.columns, "theta")
     if theta is not None and table.rows:
         values = table.values[_header(table, theta)]
         out["theta"] = f"{np.nanmin(values):g}–{np.nanmax(values):g}"
@@ -108,13 +104,13 @@ def _times(texts: tuple[str, ...], date: str) -> np.ndarray:
 
 
 def _image_names(storage: Storage, files: ScanFiles, table: Table, missing: str) -> list[str]:
-    names = {e.name for e in storage.ls(files.url) if _IMAGE.match(e.name)}
+    names = {e.name for e in storage.ls(files.url) if IMAGE_NAME.match(e.name)}
     if table.images is not None:
         expected = list(table.images)
     else:
         extension = next((x for x in IMAGE_EXTENSIONS if f"image00000{x}" in names), files.variant.image_extension)
         expected = [f"image{i:05d}{extension}" for i in range(table.rows)]
-    extra = sorted(names - set(expected), key=lambda n: int(_IMAGE.match(n).group(1)))  # type: ignore[union-attr]
+    extra = sorted(names - set(expected), key=lambda n: int(IMAGE_NAME.match(n).group(1)))  # type: ignore[union-attr]
     if extra:
         message = (
             f"{files.table} lists {table.rows} frames, but {files.url} holds {len(extra)} more images "
@@ -126,71 +122,64 @@ def _image_names(storage: Storage, files: ScanFiles, table: Table, missing: str)
     return expected
 
 
+def _units(column: str) -> str | None:
+    """The unit in a column header: ``Crystal [ph/s]`` -> ``ph/s``, ``Theta / deg.`` -> ``deg``."""
+    m = re.search(r"\[(.+?)\]", column) or re.search(r"/\s*([^/]+?)\.?$", column)
+    return m.group(1).strip() if m else None
+
+
+def _column_attrs(column: str) -> dict[str, str]:
+    units = _units(column)
+    return {"long_name": column, **({"units": units} if units else {})}
+
+
 def load_raw(
-    storage: Storage,
-    files: ScanFiles,
-    proposal: str,
-    *,
-    reduce: int = 1,
-    roi: tuple[int | None, int | None, int | None, int | None] | None = None,
-    lazy: bool = False,
-    missing: str = "raise",
-    names: str = "reference",
-    workers: int | None = None,
-    fallback: Any = None,
+    storage: Storage, files: ScanFiles, proposal: str, options: UdkmOptions, *, fallback: Any = None
 ) -> xr.Dataset:
-    """The scan as an ``xarray.Dataset``: table columns on ``index``, ``images`` on ``(index, y, x)``."""
+    """The scan as an ``xarray.Dataset``: table columns on ``index``, ``images`` on ``(index, y, x)``.
+
+    Each column's header is its ``long_name`` (with ``units`` where the
+    header names one); ``images`` carries the full-frame pixel coordinates
+    ``y`` and ``x`` of the pixels loaded.
+    """
     table = files.read_table(storage)
     if table.rows == 0:
         raise CorruptDataError(f"{files.table} holds no data rows")
-    region = Region(tuple(roi) if roi is not None else None, reduce)
-    urls = [join_url(files.url, n) for n in _image_names(storage, files, table, missing)]
-    variables = variable_names(list(table.headers), names)
+    region = options.region
+    urls = [join_url(files.url, n) for n in _image_names(storage, files, table, options.missing)]
+    variables = variable_names(list(table.headers), options.names)
     data: dict[str, Any] = {}
-    for header, name in zip(table.headers, variables, strict=True):
+    for header, column, name in zip(table.headers, table.columns, variables, strict=True):
         values = table.values[header]
-        data[name] = ("index", values) if values.ndim == 1 else (("index", f"{name}_channel"), values)
+        dims = "index" if values.ndim == 1 else ("index", f"{name}_channel")
+        data[name] = xr.Variable(dims, values, _column_attrs(column))
     if table.images is not None:
         data["image_file"] = ("index", np.array(table.images))
         data["start_time"] = ("index", _times(table.start, proposal))  # type: ignore[arg-type]
         data["end_time"] = ("index", _times(table.end, proposal))  # type: ignore[arg-type]
-    if lazy:
-        frames = lazy_frames(storage, urls, region=region, missing=missing, fallback=fallback)
+    if options.lazy:
+        frames = lazy_frames(storage, urls, region=region, missing=options.missing, fallback=fallback)
     else:
         frames = load_frames(
             storage,
             urls,
             region=region,
-            missing=missing,
+            missing=options.missing,
             fallback=fallback,
-            workers=workers,
+            workers=options.workers,
             desc=f"loading {files.key}",
         )
-        if missing == "mask":
+        if options.missing == "mask":
             data["frame_missing"] = ("index", frames.missing)
-    data["images"] = (("index", "y", "x"), frames.data)
-    columns = dict(zip(table.columns, variables, strict=True))
+    data["images"] = xr.DataArray(
+        frames.data, dims=("index", "y", "x"), coords=region.coordinates(frames.frame_shape), attrs={"units": "counts"}
+    )
     parameters = files.read_parameters(storage)
     attrs_ = {
         "scan_type": files.variant.name,
         "table": files.table,
+        "url": files.url,
         "start": _start_time(proposal, files.key, parameters) or "",
         "parameters": json.dumps(parameters, ensure_ascii=False),
-        "columns": json.dumps(columns),
-        "reduce": reduce,
-        "roi": json.dumps(list(roi) if roi is not None else None),
-        "frame_shape": json.dumps(list(frames.frame_shape)),
     }
     return xr.Dataset(data, attrs=attrs_)
-
-
-def check_option_types(options: dict[str, Any]) -> None:
-    """Refuse loading options of the wrong kind before any file is read."""
-    if "lazy" in options and not isinstance(options["lazy"], bool):
-        raise OptionError(f"lazy must be True or False, not {options['lazy']!r}")
-    if (
-        "workers" in options
-        and options["workers"] is not None
-        and not (isinstance(options["workers"], int) and options["workers"] > 0)
-    ):
-        raise OptionError(f"workers must be a positive whole number, not {options['workers']!r}")

@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 
 from nx5d.errors import HandleCollisionError, HandleError
 
-__all__ = ["KeyToHandle", "sanitize", "prefixed", "is_valid_handle", "HandleMap", "build_handles"]
+__all__ = ["KeyToHandle", "sanitize", "prefixed", "template_rule", "is_valid_handle", "HandleMap", "build_handles"]
 
 KeyToHandle = Callable[[str], str]
 
@@ -48,6 +48,36 @@ def prefixed(prefix: str) -> KeyToHandle:
         return sanitize(prefix + key, prefix)
 
     rule.__name__ = f"prefixed({prefix!r})"
+    return rule
+
+
+def template_rule(template: str, key_pattern: str | None = None, prefix: str = "x") -> KeyToHandle:
+    """A rule from a template: ``"p{key}"``, or ``"{scientist}{hzbid}"`` with named groups of ``key_pattern``.
+
+    ``{key}`` stands for the whole key; other fields are the named groups of
+    ``key_pattern`` matched against the key.  The result is sanitised like
+    :func:`sanitize`; keys the pattern does not match, or that leave a field
+    empty, get the default rule.
+
+    >>> rule = template_rule("{scientist}{hzbid}", r"\\d{3}-cw\\d\\d-(?P<hzbid>\\d{5})-(?P<scientist>\\w+)")
+    >>> rule("253-cw38-12345-doe"), rule("other")
+    ('doe12345', 'other')
+    """
+    regex = re.compile(key_pattern) if key_pattern else None
+
+    def rule(key: str) -> str:
+        fields = {"key": key}
+        if regex is not None:
+            m = regex.fullmatch(key)
+            if m is not None:
+                fields.update({k: v for k, v in m.groupdict().items() if v is not None})
+        try:
+            text = template.format(**fields)
+        except (KeyError, IndexError, ValueError):
+            return sanitize(key, prefix)
+        return sanitize(text, prefix) if text else sanitize(key, prefix)
+
+    rule.__name__ = f"template_rule({template!r})"
     return rule
 
 

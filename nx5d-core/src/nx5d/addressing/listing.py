@@ -143,3 +143,49 @@ def _rest_of_document_exists(
     if not all(seg.is_literal for seg in rest):
         return True
     return storage.exists(pattern.prefix + "/".join(resolved + [seg.value for seg in rest]))
+
+
+def first_document(
+    pattern: UrlPattern,
+    storage: Storage,
+    *,
+    key_patterns: Mapping[str, str] | None = None,
+    skip: Collection[str] = DEFAULT_SKIP,
+) -> str | None:
+    """The URL of the first document (in natural key order) the pattern's path leads to, or ``None``.
+
+    Follows only the path part (before ``#``), listing one folder per
+    placeholder segment and taking the first name that fits; used to look at
+    one document when choosing a beamline.  Missing folders give ``None``.
+    """
+    regexes = {f: re.compile(p) for f, p in (key_patterns or {}).items()}
+    resolved: list[str] = []
+    keys: dict[str, str] = {}
+    segments = pattern.path_segments
+    for index, segment in enumerate(segments):
+        seg = segment.fill(keys)
+        if seg.is_literal:
+            resolved.append(seg.value)
+            continue
+        try:
+            entries = storage.ls(pattern.prefix + "/".join(resolved))
+        except (MissingDataError, NotSupportedError):
+            return None
+        need_dir = index < len(segments) - 1
+        regex = seg.regex()
+        found = {}
+        for entry in entries:
+            m = None if entry.name.startswith(".") or entry.name in skip else regex.match(entry.name)
+            if m is None or (need_dir and not entry.is_dir):
+                continue
+            groups = m.groupdict()
+            if all(
+                pattern.is_legal_key(f, k) and (f not in regexes or regexes[f].fullmatch(k)) for f, k in groups.items()
+            ):
+                found[entry.name] = groups
+        if not found:
+            return None
+        name = natural_sorted(found)[0]
+        resolved.append(name)
+        keys.update(found[name])
+    return pattern.prefix + "/".join(resolved)

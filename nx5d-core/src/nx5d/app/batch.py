@@ -1,11 +1,14 @@
 """Cooking many scans into files: reproducible, incremental, in parallel.
 
-:func:`cook_proposal` (also :meth:`nx5d.Proposal.cook` and ``nx5d cook``)
-cooks the selected scans of a proposal and writes each result, with its
-provenance (see :meth:`nx5d.Scan.provenance`), as NetCDF (h5netcdf) or Zarr
-into ``OUT/{proposal}/{scan}.nc``.  A file whose provenance matches what the
-scan would be cooked with now (same spice records, plugin and nx5d versions,
-options) is up to date and is not cooked again.  Scans are cooked by a
+:func:`cook_proposal` (``nx5d.batch.cook_proposal(proposal, out=...)`` in a
+notebook, ``nx5d cook`` in a shell) cooks the selected scans of a proposal
+and writes each result, with its provenance (see
+:meth:`nx5d.Scan.provenance`), as NetCDF (h5netcdf) or Zarr into
+``OUT/{proposal}/{scan}.nc``.  A file whose provenance matches what the scan
+would be cooked with now (same spice records, plugin and nx5d versions,
+options) is up to date and is not cooked again.  The spice of every scan is
+resolved here, once; workers receive it with the task and cook the scan
+without listing the repository again.  Scans are cooked by a
 ``dask.distributed`` client when one is given (or a scheduler address), else
 by a local process pool sized to the machine; a scan that fails is reported
 with its error and does not stop the others.  Files appear atomically (written
@@ -22,15 +25,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from nx5d.errors import NotSupportedError, OptionError
+from nx5d.model.open import open_repository
+from nx5d.model.proposal import Proposal
+from nx5d.model.scan import Scan
 from nx5d.progress import progress, quiet
-
-if TYPE_CHECKING:
-    from nx5d.model import Proposal
 
 __all__ = [
     "FORMATS",
@@ -66,12 +69,13 @@ class CookTask:
     """Everything a worker process needs to cook one scan (picklable)."""
 
     url: str
-    beamline: str | None
+    beamline: str
     proposal: str
     scan: str
     out: str
+    settings: Mapping[str, Mapping[str, Any]]  #: the scan's spice, resolved: ``{handle: {field: value}}``
+    stamp: Mapping[str, str]  #: the provenance attributes the result is written with
     format: str = "netcdf"
-    spice_url: str | None = None
     storage_options: Mapping[str, Any] = attrs.field(factory=dict)
     options: Mapping[str, Any] = attrs.field(factory=dict)
 
@@ -146,61 +150,61 @@ def _write(dataset: Any, path: Path, fmt: str) -> None:
 
 
 def cook_scan(task: CookTask) -> CookOutcome:
-    """Cook one scan and write it, unless its file is up to date (runs in workers)."""
-    from nx5d.model.open import open_repository
-
+    """Cook one scan with the spice the task carries and write it (runs in workers; nothing is listed)."""
     with quiet():  # the caller shows one bar per scan; none from inside the workers
         try:
             path = output_path(task.out, task.proposal, task.scan, task.format)
             repo = open_repository(
-                task.url,
-                beamline=task.beamline,
-                spice_url=task.spice_url,
-                storage_options=dict(task.storage_options),
-                **dict(task.options),
+                task.url, beamline=task.beamline, storage_options=dict(task.storage_options), **dict(task.options)
             )
-            scan = repo[task.proposal].scan(task.scan)
-            stamp = _stamp(scan.provenance(), task.options)
-            if _stored_stamp(path, task.format, stamp) == stamp:
-                return CookOutcome(task.scan, "up to date", str(path))
-            cooked = scan.cooked  # stamped with the provenance of the spice it was actually cooked with
+            scan = Scan(Proposal(repo, task.proposal), task.scan)
+            cooked = scan.cook(task.settings)
             if not hasattr(cooked, "to_netcdf"):
                 raise NotSupportedError(f"{scan.url} cooks to {type(cooked).__name__}, not an xarray object")
             if not hasattr(cooked, "data_vars"):
                 cooked = cooked.to_dataset(name="cooked", promote_attrs=True)
-            _write(cooked.assign_attrs(nx5d_options=stamp["nx5d_options"]), path, task.format)
+            _write(cooked.assign_attrs(**task.stamp), path, task.format)
             return CookOutcome(task.scan, "written", str(path))
         except Exception as exc:  # noqa: BLE001 - one broken scan must not stop a batch; reported with its type
             return CookOutcome(task.scan, "failed", error=f"{type(exc).__name__}: {exc}")
 
 
-def _tasks(proposal: Proposal, keys: Sequence[str], out: str, fmt: str) -> list[CookTask]:
+def _plan(proposal: Proposal, keys: Sequence[str], out: str, fmt: str) -> tuple[list[CookTask], dict[str, CookOutcome]]:
+    """Tasks for the scans whose files are not up to date, and the outcomes of those that are."""
     repo = proposal.repository
-    if repo.spice_url is not None and not isinstance(repo.spice_url, str):
-        raise NotSupportedError("cooking in other processes needs spice_url to be a URL (or None), not a store object")
-    if repo.spice_url == "":
-        raise NotSupportedError("cooking in other processes cannot see in-memory spice (spice_url=''); use a folder")
-    return [
-        CookTask(
-            url=repo.url,
-            beamline=repo.beamline,
-            proposal=proposal.key,
-            scan=key,
-            out=str(out),
-            format=fmt,
-            spice_url=repo.spice_url,
-            storage_options=dict(repo.storage.storage_options),
-            options=dict(repo.options),
+    if repo.beamline is None:
+        raise NotSupportedError("batch cooking needs a repository opened with nx5d.open (a beamline plugin)")
+    tasks, done = [], {}
+    for key in keys:
+        scan = proposal.scan(key)
+        view = scan.spice
+        stamp = _stamp(scan.provenance(view), repo.options)
+        path = output_path(out, proposal.key, key, fmt)
+        if _stored_stamp(path, fmt, stamp) == stamp:
+            done[key] = CookOutcome(key, "up to date", str(path))
+            continue
+        tasks.append(
+            CookTask(
+                url=repo.url,
+                beamline=repo.beamline,
+                proposal=proposal.key,
+                scan=key,
+                out=str(out),
+                settings={handle: dict(values) for handle, values in view.settings().items()},
+                stamp=stamp,
+                format=fmt,
+                storage_options=dict(repo.storage.storage_options),
+                options=dict(repo.options),
+            )
         )
-        for key in keys
-    ]
+    return tasks, done
 
 
 def cook_proposal(
     proposal: Proposal,
-    out: str | os.PathLike[str],
-    *,
     scans: str | Iterable[str] | None = None,
+    *,
+    out: str | os.PathLike[str],
     format: str = "netcdf",  # noqa: A002 - the natural name of the option
     client: Any = None,
     workers: int | None = None,
@@ -219,8 +223,9 @@ def cook_proposal(
     """
     _check_format(format)
     keys = select_scans(proposal.keys(), scans)
-    tasks = _tasks(proposal, keys, str(out), format)
-    outcomes: dict[str, CookOutcome] = {}
+    tasks, outcomes = _plan(proposal, keys, str(out), format)
+    if not tasks:
+        return [outcomes[key] for key in keys]
     with progress(len(tasks), f"cooking {proposal.key}", unit="scan") as bar:
         if client is not None:
             if isinstance(client, str):

@@ -8,12 +8,15 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from nx5d import __version__
+import attrs
+
 from nx5d.display import Table
 from nx5d.errors import Nx5dError, SpiceError
 from nx5d.model.open import open_repository
+from nx5d.options import OptionInfo, describe_options
 from nx5d.plugins.discovery import registry
 from nx5d.spice.view import SpiceHistory, SpiceView
+from nx5d.version import __version__
 
 __all__ = ["main"]
 
@@ -21,7 +24,8 @@ __all__ = ["main"]
 def _plugins(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     for status in registry().statuses():
-        info = status.info
+        declaration = status.declaration
+        options = [] if declaration is None else describe_options(declaration.options)
         rows.append(
             {
                 "name": status.name,
@@ -29,20 +33,26 @@ def _plugins(args: argparse.Namespace) -> int:
                 "distribution": status.distribution,
                 "version": status.version,
                 "state": status.state,
-                "schemes": ", ".join(info.schemes) if info else None,
-                "url patterns": ", ".join(info.url_patterns) if info else None,
-                "options": ", ".join(info.options) if info else None,
+                "level": declaration.level.name if declaration else None,
+                "schemes": ", ".join(declaration.schemes) if declaration else None,
+                "url examples": ", ".join(declaration.url_examples) if declaration else None,
+                "options": ", ".join(o.name for o in options) or None,
+                "option details": [attrs.asdict(o) for o in options],
                 "error": status.error,
             }
         )
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(rows, indent=2, default=str))
         return 0
-    columns = ["name", "kind", "distribution", "version", "state", "schemes", "url patterns", "options"]
+    columns = ["name", "kind", "distribution", "version", "state", "level", "url examples"]
     print(Table(columns, rows, title=f"nx5d {__version__} plugins").to_text())
     for row in rows:
         if row["error"]:
             print(f"\n{row['name']}: {row['error']}")
+        elif args.verbose and row["option details"]:
+            print(f"\n{row['name']} loading options:")
+            for detail in row["option details"]:
+                print(f"  {OptionInfo(**detail).describe()}")
     return 0
 
 
@@ -136,7 +146,7 @@ def _cook(args: argparse.Namespace) -> int:
     failed = 0
     for key in proposals:
         outcomes = cook_proposal(
-            repo[key], args.out, scans=args.scans, format=args.format, client=args.scheduler, workers=args.workers
+            repo[key], args.scans, out=args.out, format=args.format, client=args.scheduler, workers=args.workers
         )
         rows = [{"scan": o.scan, "status": o.status, "file": o.path, "error": o.error} for o in outcomes]
         print(Table(["scan", "status", "file", "error"], rows, title=f"proposal {key}").to_text())
@@ -161,6 +171,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plugins", help="list installed beamline plugins and whether they load")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--verbose", action="store_true", help="also list each beamline's loading options")
     p.set_defaults(func=_plugins)
 
     p = sub.add_parser("ls", help="list the proposals of a repository, or the scans of one proposal")

@@ -23,13 +23,14 @@ import warnings
 import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import numpy as np
 
 from nx5d.errors import CorruptDataError, MissingDataError, OptionError
 from nx5d.io.storage import Storage
+from nx5d.options import option
 from nx5d.progress import progress
 
 try:  # libdeflate is several times faster than zlib for detector frames
@@ -39,6 +40,7 @@ except ImportError:  # pragma: no cover - exercised where imagecodecs is absent
 
 __all__ = [
     "Region",
+    "FrameOptions",
     "Frames",
     "StripTiff",
     "parse_tiff",
@@ -226,6 +228,49 @@ class Region:
     def full(self) -> bool:
         """Whether whole frames are kept."""
         return self.roi is None and self.reduce == 1
+
+    def coordinates(self, shape: tuple[int, int]) -> dict[str, np.ndarray]:
+        """Pixel coordinates of the kept rows (``y``) and columns (``x``) in full-frame pixels."""
+        rows, cols = self.slices(shape)
+        return {"y": np.arange(rows.start, rows.stop, rows.step), "x": np.arange(cols.start, cols.stop, cols.step)}
+
+
+def _roi(value: Any) -> tuple[int | None, int | None, int | None, int | None] | None:
+    return None if value is None else tuple(value)  # type: ignore[return-value]
+
+
+def _positive(instance: object, attribute: attrs.Attribute, value: int | None) -> None:
+    if value is not None and value < 1:
+        raise OptionError(f"{attribute.name} must be a whole number >= 1, not {value!r}")
+
+
+@attrs.frozen
+class FrameOptions:
+    """Loading options of beamlines whose scans hold detector frames.
+
+    A beamline declares this class (or a subclass adding its own options) as
+    its ``options``; :attr:`region` is what the frame loaders take.
+    """
+
+    reduce: int = option(1, help="keep every n-th detector row and column", validator=_positive)
+    roi: tuple[int | None, int | None, int | None, int | None] | None = option(
+        None, help="region of interest (row_start, row_stop, col_start, col_stop) in full-frame pixels", converter=_roi
+    )
+    lazy: bool = option(False, help="detector images as a dask array, read block by block when used")
+    missing: Literal["raise", "mask"] = option(
+        "raise", help="'raise' for a missing frame file, or 'mask': it reads -1 and is flagged in frame_missing"
+    )
+    workers: int | None = option(
+        None, help="threads decoding frames (default: the number of CPUs)", validator=_positive
+    )
+    frames: Literal["auto", "skip"] = option(
+        "auto", help="'auto': load the frames if the scan has any (else counters only, with a warning); 'skip': never"
+    )
+
+    @property
+    def region(self) -> Region:
+        """The region of interest and stride to load."""
+        return Region(self.roi, self.reduce)
 
 
 @attrs.frozen

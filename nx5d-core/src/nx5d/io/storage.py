@@ -246,6 +246,25 @@ class Storage:
             fs, p = self.filesystem(url)
             return int(fs.size(p))
 
+    def stat(self, url: str) -> tuple[int, float | None]:
+        """``(size in bytes, modification time)`` of the file at ``url`` (time ``None`` where the store has none)."""
+        path = _local_path(url)
+        with self._errors(url, "reading the size"):
+            if path is not None:
+                st = os.stat(path)
+                return st.st_size, st.st_mtime_ns / 1e9
+            fs, p = self.filesystem(url)
+            info = fs.info(p)
+        modified = info.get("mtime", info.get("LastModified", info.get("last_modified")))
+        if hasattr(modified, "timestamp"):
+            modified = modified.timestamp()
+        elif modified is not None:
+            try:
+                modified = float(modified)
+            except (TypeError, ValueError):
+                modified = None
+        return int(info.get("size") or 0), modified
+
     # --- reading --------------------------------------------------------
 
     def open(self, url: str) -> IO[bytes]:
@@ -270,6 +289,22 @@ class Storage:
             else:
                 fs, p = self.filesystem(url)
                 data = fs.cat_file(p)
+        _note(url, len(data), opened=1)
+        return data
+
+    def read_range(self, url: str, start: int, stop: int) -> bytes:
+        """Bytes ``start`` to ``stop`` (exclusive) of the file at ``url``."""
+        path = _local_path(url)
+        with self._errors(url, "reading"):
+            if path is not None:
+                with open(path, "rb") as fh:
+                    fh.seek(start)
+                    data = fh.read(max(0, stop - start))
+            else:
+                fs, p = self.filesystem(url)
+                data = fs.cat_file(p, start=start, end=stop)
+                if len(data) > stop - start:  # a server that ignores Range requests sends the whole file
+                    data = data[start:stop]
         _note(url, len(data), opened=1)
         return data
 

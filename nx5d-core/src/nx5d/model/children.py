@@ -71,13 +71,14 @@ class Children:
             self._nx5d_handle_map = None
         return listing
 
-    def _listing(self, refresh: bool = False) -> dict[str, str]:
+    def listing(self, refresh: bool = False) -> dict[str, str]:
+        """The children as ``{key: handle}``, from the last listing unless ``refresh`` (or none was made yet)."""
         if refresh or self._nx5d_listing is None:
             self._remember(self.all())
         return self._nx5d_listing  # type: ignore[return-value]
 
     def _handle_map(self, refresh: bool = False) -> HandleMap:
-        listing = self._listing(refresh)
+        listing = self.listing(refresh)
         if self._nx5d_handle_map is None:
             self._nx5d_handle_map = HandleMap(
                 listing, what=self._child_kind, reserved=_public_names(type(self)), where=self._where()
@@ -97,8 +98,8 @@ class Children:
         if not isinstance(key, str):
             raise InvalidKeyError(f"{self._child_kind} key must be a string, not {type(key).__name__}")
         validate_key(key, f"{self._child_kind} key")
-        if key not in self._listing() and key not in self._listing(refresh=True):
-            raise self._missing(key, "key", list(self._listing()))
+        if key not in self.listing() and key not in self.listing(refresh=True):
+            raise self._missing(key, "key", list(self.listing()))
         return key
 
     def _missing(self, name: str, what: str, known: list[str], cls: type[NotFoundError] | None = None) -> NotFoundError:
@@ -117,17 +118,17 @@ class Children:
         return self._child(self._resolve(key, None))
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key in self._listing()
+        return isinstance(key, str) and key in self.listing()
 
     def __iter__(self) -> Iterator[str]:
-        return iter(list(self._listing()))
+        return iter(list(self.listing()))
 
     def __len__(self) -> int:
-        return len(self._listing())
+        return len(self.listing())
 
     def items(self) -> Iterator[tuple[str, Any]]:
         """``(key, child object)`` pairs in listing order."""
-        for key in list(self._listing()):
+        for key in list(self.listing()):
             yield key, self._child(key)
 
     def __getattr__(self, name: str) -> Any:
@@ -151,7 +152,7 @@ class Children:
     def _ipython_key_completions_(self) -> list[str]:
         """Keys offered by IPython/Jupyter after ``obj["``."""
         with contextlib.suppress(Exception):  # completion must never raise
-            return list(self._listing())
+            return list(self.listing())
         return []
 
 

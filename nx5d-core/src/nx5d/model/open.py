@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from nx5d.errors import BeamlineFailure, OptionError, UrlPatternError
+import attrs
+
+from nx5d.errors import OptionError, UrlPatternError
 from nx5d.io.storage import Storage
-from nx5d.model import Repository
-from nx5d.model.repository import parse_pattern
+from nx5d.model.repository import Repository
+from nx5d.model.rules import parse_pattern
+from nx5d.options import build_options, describe_options
 from nx5d.plugins import discovery as plugins
 from nx5d.plugins.discovery import PluginRegistry
 
@@ -39,7 +42,8 @@ def open_repository(
         ``proposal_k2h`` / ``scan_k2h`` (key-to-handle rules), ``spice_url``
         (``''``: keep spice in memory), ``storage_options`` (fsspec options for
         remote storage), and the beamline's own loading options (see
-        ``nx5d plugins``), which become defaults for every scan.
+        ``nx5d plugins``), which become defaults for every scan; they are
+        checked against the beamline's declared options at once.
 
     Raises
     ------
@@ -58,30 +62,16 @@ def open_repository(
         raise UrlPatternError(f"a repository URL must be a string, not {type(url).__name__}")
     if beamline is None:
         beamline, _ = reg.choose(url, Storage(options.get("storage_options")))
-        info = reg.info(beamline)
-    else:
-        info = reg.info(beamline)
-        parse_pattern(url, info)
+    declaration = reg.declaration(beamline)
+    parse_pattern(url, declaration)
     core = {k: options.pop(k) for k in CORE_OPTIONS if k in options}
-    unknown = sorted(set(options) - set(info.options))
+    unknown = sorted(set(options) - {f.name for f in attrs.fields(declaration.options)})
     if unknown:
-        accepted = list(CORE_OPTIONS) + list(info.options)
+        accepted = ", ".join([*CORE_OPTIONS, *(o.name for o in describe_options(declaration.options))])
         raise OptionError(
-            f"nx5d.open got unknown option(s) {', '.join(unknown)} for beamline {beamline!r}; "
-            f"accepted: {', '.join(accepted)}"
+            f"nx5d.open got unknown option(s) {', '.join(unknown)} for beamline {beamline!r}; accepted: {accepted}"
         )
-    repo = reg.call(
-        beamline,
-        "nx5d_repository",
-        context=f"opening {url}",
-        url=url,
-        beamline=beamline,
-        options={**core, "options": options},
-    )
-    if not isinstance(repo, Repository):
-        raise BeamlineFailure(
-            f"beamline {beamline!r} returned {type(repo).__name__} from nx5d_repository for {url}, "
-            f"not an nx5d Repository"
-        )
+    build_options(declaration.options, options, beamline)
+    repo = Repository(url, **core, options=options)
     repo._nx5d_bind(beamline, reg)
     return repo

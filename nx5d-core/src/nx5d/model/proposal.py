@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import html
-import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from nx5d.addressing.handles import KeyToHandle
@@ -12,13 +11,14 @@ from nx5d.addressing.url import UrlPattern
 from nx5d.display import Table
 from nx5d.errors import Nx5dError, ScanNotFoundError, UrlPatternError
 from nx5d.model.children import Children
-from nx5d.model.repository import parse_pattern
+from nx5d.model.rules import handle_rule, parse_pattern
+from nx5d.model.scan import Scan
+from nx5d.plugins.references import ProposalRef
 from nx5d.spice.book import SpiceBook
+from nx5d.spice.schema import schema_defaults
 
 if TYPE_CHECKING:
-    from nx5d.app.batch import CookOutcome
     from nx5d.model.repository import Repository
-    from nx5d.model.scan import Scan
 
 __all__ = ["Proposal", "SCAN_TABLE_COLUMNS"]
 
@@ -60,6 +60,7 @@ class Proposal(Children):
         self.scan_k2h = scan_k2h
         self._nx5d_scan_url = url
         self._nx5d_spice: SpiceBook | None = None
+        self._nx5d_ref: ProposalRef | None = None
         self._init_children()
 
     # --- identity ----------------------------------------------------------
@@ -67,15 +68,26 @@ class Proposal(Children):
     @property
     def handle(self) -> str:
         """This proposal's handle in its repository."""
-        handle = self.repository._listing().get(self.key)
+        handle = self.repository.listing().get(self.key)
         return handle if handle is not None else self.repository._child_rule()(self.key)
 
     @property
     def scan_pattern(self) -> UrlPattern:
         """URL pattern of this proposal's scans (``{proposal}`` filled in)."""
         text = self._nx5d_scan_url if self._nx5d_scan_url is not None else self.repository.url
-        pattern = parse_pattern(text, self.repository.beamline_info, required=("scan",))
+        pattern = parse_pattern(text, self.repository.declaration, required=("scan",))
         return pattern.fill(proposal=self.key) if "proposal" in pattern.fields else pattern
+
+    @property
+    def ref(self) -> ProposalRef:
+        """This proposal as hooks see it: key, scan URL pattern, storage."""
+        if self._nx5d_ref is None or self._nx5d_ref.repository is not self.repository.ref:
+            try:
+                pattern: UrlPattern | None = self.scan_pattern
+            except UrlPatternError:
+                pattern = None
+            self._nx5d_ref = ProposalRef(self.repository.ref, self.key, pattern)
+        return self._nx5d_ref
 
     @property
     def url(self) -> str | None:
@@ -99,30 +111,22 @@ class Proposal(Children):
         return f"proposal {self.key!r} of {self.repository.url}"
 
     def _list_child_keys(self) -> list[str]:
-        return list(self._call("nx5d_list_scans", f"listing scans of {self._where()}", proposal=self))
+        keys = self._call("nx5d_list_scans", f"listing scans of {self._where()}", proposal=self.ref)
+        return list(keys) if keys is not None else self.repository._walk("scan", self.scan_pattern)
 
     def _child_rule(self) -> KeyToHandle:
-        rule = self.scan_k2h or self.repository.scan_k2h
-        if rule is not None:
-            return rule
-        return lambda key: self._call("nx5d_scan_handle", f"naming scan {key!r}", key=key)
+        return self.scan_k2h or self.repository.scan_k2h or handle_rule(self.repository.declaration, "scan")
 
     def _make_child(self, key: str) -> Scan:
         return self._scan(key)
 
     def _scan(self, key: str) -> Scan:
         """Create the scan object for ``key`` (override in subclasses)."""
-        from nx5d.model.scan import Scan
-
         return Scan(self, key)
 
     def scan(self, key: str | None = None, *, handle: str | None = None) -> Scan:
         """The scan with ``key`` (as on storage) or ``handle``."""
         return self._child(self._resolve(key, handle))
-
-    def _walk_scans(self) -> list[str]:
-        """Scan keys found by walking the URL pattern (the core's default listing)."""
-        return self.repository._walk("scan", self.scan_pattern)
 
     def refresh(self) -> None:
         """Forget cached listings and scan summaries."""
@@ -139,37 +143,27 @@ class Proposal(Children):
             self._nx5d_spice = SpiceBook(self)
         return self._nx5d_spice
 
+    def spice_schemas(self) -> dict[str, type]:
+        """The spice schemas the beamline declares: ``{type name: attrs class}``."""
+        declaration = self.repository.declaration
+        return {} if declaration is None else dict(declaration.spice)
+
     def default_spice(self) -> dict[str, dict[str, Any]]:
         """The beamline's default spice for this proposal: ``{handle: {field: value}}``."""
-        spice = self._call("nx5d_default_spice", f"reading the default spice of {self._where()}", proposal=self)
-        return {h: dict(d) for h, d in (spice or {}).items()}
-
-    # --- batch -------------------------------------------------------------
-
-    def cook(
-        self,
-        scans: str | Iterable[str] | None = None,
-        *,
-        out: str | os.PathLike[str],
-        format: str = "netcdf",  # noqa: A002 - the natural name of the option
-        client: Any = None,
-        workers: int | None = None,
-    ) -> list[CookOutcome]:
-        """Cook scans (all, a glob pattern of keys, or a list) into files under ``out``, in parallel.
-
-        Up-to-date files are skipped, failures are reported per scan; see
-        :func:`nx5d.app.batch.cook_proposal` for the details.
-        """
-        from nx5d.app.batch import cook_proposal
-
-        return cook_proposal(self, out, scans=scans, format=format, client=client, workers=workers)
+        spice = None
+        if self.repository.beamline is not None:
+            context = f"reading the default spice of {self._where()}"
+            spice = self._call("nx5d_default_spice", context, proposal=self.ref)
+        if spice is None:
+            spice = schema_defaults(self.spice_schemas())
+        return {h: dict(d) for h, d in spice.items()}
 
     # --- display -----------------------------------------------------------
 
     def summaries(self) -> list[dict[str, Any]]:
         """One row per scan: key, handle and the scan's summary (errors reported in ``notes``)."""
         rows = []
-        for key, handle in self._listing(refresh=True).items():
+        for key, handle in self.listing(refresh=True).items():
             row: dict[str, Any] = {"scan": key, "handle": handle}
             try:
                 summary: Mapping[str, Any] = self._child(key).summary

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from nx5d.addressing.handles import KeyToHandle
 from nx5d.addressing.listing import list_keys
-from nx5d.addressing.url import DEFAULT_SCHEMES, UrlPattern
+from nx5d.addressing.url import UrlPattern
 from nx5d.display import Table
 from nx5d.errors import ProposalNotFoundError, UrlPatternError
 from nx5d.io.storage import Storage
 from nx5d.model.children import Children
+from nx5d.model.proposal import Proposal
+from nx5d.model.rules import handle_rule, parse_pattern
+from nx5d.plugins.discovery import PluginRegistry, registry
+from nx5d.plugins.references import DocumentRef, RepositoryRef
 from nx5d.spice.store import SpiceStore, make_store
 
 if TYPE_CHECKING:
-    from nx5d.model.proposal import Proposal
-    from nx5d.plugins.declaration import BeamlineInfo
-    from nx5d.plugins.discovery import PluginRegistry
+    from nx5d.plugins.declaration import Beamline
 
 __all__ = ["Repository"]
 
@@ -69,6 +71,7 @@ class Repository(Children):
         self._nx5d_beamline: str | None = None
         self._nx5d_registry: PluginRegistry | None = None
         self._nx5d_spice_store: SpiceStore | None = None
+        self._nx5d_ref: RepositoryRef | None = None
         self._init_children()
 
     # --- plugin plumbing ---------------------------------------------------
@@ -77,6 +80,7 @@ class Repository(Children):
         """Route this repository's hook calls to ``beamline`` (done by :func:`nx5d.open`)."""
         self._nx5d_beamline = beamline
         self._nx5d_registry = registry
+        self._nx5d_ref = None
 
     @property
     def beamline(self) -> str | None:
@@ -87,18 +91,28 @@ class Repository(Children):
     def registry(self) -> PluginRegistry:
         """The plugin registry whose hooks serve this repository."""
         if self._nx5d_registry is None:
-            from nx5d.plugins.discovery import registry
-
             self._nx5d_registry = registry()
         return self._nx5d_registry
 
-    def _call(self, hook: str, context: str, /, **kwargs: Any) -> Any:
-        return self.registry.call(self.beamline, hook, context=context, **kwargs)
+    def _call(self, hook: str, context: str, /, own: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
+        """Call ``hook`` for this repository's beamline; ``own`` (a subclass's method) takes part first."""
+        return self.registry.call(self.beamline, hook, context=context, extra=() if own is None else (own,), **kwargs)
 
     @property
-    def beamline_info(self) -> BeamlineInfo | None:
-        """The serving beamline's self-description, if any."""
-        return None if self.beamline is None else self.registry.info(self.beamline)
+    def declaration(self) -> Beamline | None:
+        """The serving beamline's declaration, if any."""
+        return None if self.beamline is None else self.registry.declaration(self.beamline)
+
+    @property
+    def ref(self) -> RepositoryRef:
+        """This repository as hooks see it: URL pattern, storage, beamline."""
+        if self._nx5d_ref is None or self._nx5d_ref.url != self.url:
+            try:
+                pattern: UrlPattern | None = self.pattern
+            except UrlPatternError:
+                pattern = None  # the subclass API allows repositories that are not URL patterns
+            self._nx5d_ref = RepositoryRef(self.url, pattern, self.storage, self.beamline)
+        return self._nx5d_ref
 
     @property
     def spice_store(self) -> SpiceStore:
@@ -116,7 +130,7 @@ class Repository(Children):
         """:attr:`url` parsed as a URL pattern (``UrlPatternError`` if it is not one)."""
         cached = getattr(self, "_nx5d_pattern", None)
         if cached is None or cached[0] != self.url:
-            cached = (self.url, parse_pattern(self.url, self.beamline_info))
+            cached = (self.url, parse_pattern(self.url, self.declaration))
             self._nx5d_pattern = cached
         return cached[1]
 
@@ -126,21 +140,17 @@ class Repository(Children):
         return f"repository {self.url}"
 
     def _list_child_keys(self) -> list[str]:
-        keys = self._call("nx5d_list_proposals", f"listing proposals of {self.url}", repository=self)
-        return list(keys)
+        keys = self._call("nx5d_list_proposals", f"listing proposals of {self.url}", repository=self.ref)
+        return list(keys) if keys is not None else self._walk("proposal", self.pattern)
 
     def _child_rule(self) -> KeyToHandle:
-        if self.proposal_k2h is not None:
-            return self.proposal_k2h
-        return lambda key: self._call("nx5d_proposal_handle", f"naming proposal {key!r}", key=key)
+        return self.proposal_k2h or handle_rule(self.declaration, "proposal")
 
     def _make_child(self, key: str) -> Proposal:
         return self._proposal(key)
 
     def _proposal(self, key: str) -> Proposal:
         """Create the proposal object for ``key`` (override in subclasses)."""
-        from nx5d.model.proposal import Proposal
-
         return Proposal(self, key)
 
     def proposal(self, key: str | None = None, *, handle: str | None = None) -> Proposal:
@@ -149,24 +159,26 @@ class Repository(Children):
 
     def _walk(self, field: str, pattern: UrlPattern) -> list[str]:
         """Keys of ``field`` found by walking ``pattern`` over this repository's storage."""
-        info = self.beamline_info
+        declaration = self.declaration
 
         def anchor_lister(document: str, path: tuple[str, ...]) -> Any:
             context = f"listing {document}#{'/'.join(path)}"
-            return self._call("nx5d_list_anchor", context, repository=self, document=document, path=path)
+            return self._call(
+                "nx5d_list_anchor", context, document=DocumentRef(document, self.storage), path=tuple(path)
+            )
 
         return list_keys(
             pattern,
             field,
             storage=self.storage,
             anchor_lister=anchor_lister,
-            key_patterns=None if info is None else info.key_patterns,
+            key_patterns=None if declaration is None else declaration.key_patterns,
         )
 
     # --- display -----------------------------------------------------------
 
     def _table(self) -> Table:
-        rows = [{"proposal": key, "handle": handle} for key, handle in self._listing(refresh=True).items()]
+        rows = [{"proposal": key, "handle": handle} for key, handle in self.listing(refresh=True).items()]
         beamline = f" ({self.beamline})" if self.beamline else ""
         return Table(["proposal", "handle"], rows, title=f"{self.url}{beamline}: {len(rows)} proposal(s)")
 
@@ -182,9 +194,3 @@ class Repository(Children):
         except Exception as exc:  # noqa: BLE001 - a repr must not raise
             name, url = html.escape(type(self).__name__), html.escape(self.url)
             return f"<p>{name} {url}: listing failed: {html.escape(str(exc))}</p>"
-
-
-def parse_pattern(url: str, info: BeamlineInfo | None, required: tuple[str, ...] = ("proposal", "scan")) -> UrlPattern:
-    """Parse ``url`` with the schemes of the serving beamline accepted."""
-    schemes = set(DEFAULT_SCHEMES) | set(info.schemes if info else ())
-    return UrlPattern(url, schemes=schemes, required=required)

@@ -7,10 +7,15 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from nx5d.display import Table
-from nx5d.errors import NotSupportedError, Nx5dError, OptionError, UrlPatternError
+from nx5d.errors import Nx5dError, UrlPatternError
+from nx5d.options import build_options
+from nx5d.plugins.references import ScanRef
 from nx5d.spice.values import as_settings, fingerprint
 from nx5d.spice.view import SpiceView
+from nx5d.version import __version__
 
 if TYPE_CHECKING:
     from nx5d.model.proposal import Proposal
@@ -29,7 +34,8 @@ class Scan:
     same.  :meth:`reload` forgets them.
 
     This is also ``nx5d.repo.base.DataScanBase``: subclasses override
-    ``_get_summary``, ``_get_raw`` and ``_cook``.
+    ``_get_summary``, ``_get_raw`` and ``_cook``.  Overridden methods are
+    served through the same hook calls as plugins (extensions wrap them too).
     """
 
     def __init__(self, proposal: Proposal, key: str) -> None:
@@ -54,7 +60,7 @@ class Scan:
     @property
     def handle(self) -> str:
         """This scan's handle in its proposal."""
-        handle = self.proposal._listing().get(self.key)
+        handle = self.proposal.listing().get(self.key)
         return handle if handle is not None else self.proposal._child_rule()(self.key)
 
     @property
@@ -68,40 +74,52 @@ class Scan:
     def _where(self) -> str:
         return self.url or f"scan {self.key!r} of proposal {self.proposal.key!r}"
 
-    def _call(self, hook: str, context: str, /, **kwargs: Any) -> Any:
-        return self.repository._call(hook, context, **kwargs)
+    def _call(self, hook: str, context: str, /, own: Any = None, **kwargs: Any) -> Any:
+        return self.repository._call(hook, context, own=own, **kwargs)
+
+    @property
+    def ref(self) -> ScanRef:
+        """This scan as hooks see it: key, URL, storage."""
+        return ScanRef(self.proposal.ref, self.key)
 
     # --- summary -------------------------------------------------------------
+
+    def _own(self, method: str) -> bool:
+        """Whether a subclass (the subclassing API) overrides ``method``."""
+        return getattr(type(self), method) is not getattr(Scan, method)
 
     @property
     def summary(self) -> dict[str, Any]:
         """Cheap description (type, steps, notes, ...) read without loading data."""
         if self._nx5d_summary is None:
-            found = self._call("nx5d_summary", f"summarising {self._where()}", scan=self)
+            own = (lambda scan: self._get_summary()) if self._own("_get_summary") else None
+            found = self._call("nx5d_summary", f"summarising {self._where()}", own=own, scan=self.ref)
             self._nx5d_summary = dict(found or {})
         return dict(self._nx5d_summary)
 
     # --- raw -------------------------------------------------------------------
 
-    def _options(self, options: Mapping[str, Any]) -> dict[str, Any]:
+    def _options(self, options: Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
+        """The repository's options overridden by ``options``, and the beamline's checked options object."""
         merged = {**self.repository.options, **options}
-        info = self.repository.beamline_info
-        if info is not None:
-            unknown = sorted(set(merged) - set(info.options))
-            if unknown:
-                accepted = ", ".join(f"{k} ({v})" for k, v in info.options.items()) or "none"
-                raise OptionError(
-                    f"beamline {self.beamline!r} does not know loading option(s) {', '.join(unknown)}; "
-                    f"accepted: {accepted}"
-                )
-        return merged
+        declaration = self.repository.declaration
+        if declaration is None:
+            return merged, None
+        return merged, build_options(declaration.options, merged, self.beamline)
+
+    def _options_key(self, options: Mapping[str, Any]) -> str:
+        merged, checked = self._options(options)
+        return fingerprint({"options": merged if checked is None else attrs.asdict(checked, recurse=False)})
 
     def load(self, **options: Any) -> Any:
         """Raw data loaded with beamline options (e.g. ``reduce=2``), cached per options."""
-        merged = self._options(options)
-        key = fingerprint({"options": merged})
+        key = self._options_key(options)
         if self._nx5d_raw is None or self._nx5d_raw[0] != key:
-            raw = self._call("nx5d_raw", f"loading {self._where()}", scan=self, options=merged)
+            merged, checked = self._options(options)
+            own = None
+            if self._own("_get_raw"):
+                own = lambda scan, options: self._get_raw(**merged) if merged else self._get_raw()  # noqa: E731
+            raw = self._call("nx5d_raw", f"loading {self._where()}", own=own, scan=self.ref, options=checked)
             self._nx5d_raw = (key, raw)
         return self._nx5d_raw[1]
 
@@ -125,9 +143,12 @@ class Scan:
         view = self.spice if spice is None else None
         settings = view.settings() if view is not None else as_settings(spice)  # type: ignore[arg-type]
         raw = self.load(**options)
-        key = fingerprint({"options": self._options(options), "spice": settings})
+        key = fingerprint({"options": self._options_key(options), "spice": settings})
         if self._nx5d_cooked is None or self._nx5d_cooked[0] != key:
-            cooked = self._call("nx5d_cook", f"cooking {self._where()}", scan=self, raw=raw, spice=settings)
+            own = (lambda scan, raw, spice: self._cook(raw, **spice)) if self._own("_cook") else None
+            cooked = self._call(
+                "nx5d_cook", f"cooking {self._where()}", own=own, scan=self.ref, raw=raw, spice=settings
+            )
             self._nx5d_cooked = (key, self._stamp(cooked, view, settings))
         return self._nx5d_cooked[1]
 
@@ -139,8 +160,6 @@ class Scan:
         revision and anchor of every spice record used (or, for spice given
         explicitly to :meth:`cook`, the settings themselves).
         """
-        from nx5d import __version__
-
         plugin = ""
         if self.beamline is not None:
             status = self.repository.registry.status(self.beamline)
@@ -176,23 +195,18 @@ class Scan:
 
     # --- subclassing API (nx5d.repo.base.DataScanBase) -------------------------
 
-    def _get_summary(self) -> Mapping[str, Any]:
-        """Cheap summary; override in subclasses (default: empty)."""
-        return {}
+    def _get_summary(self) -> Mapping[str, Any] | None:
+        """Cheap summary; override in subclasses.  By default: the beamline's ``nx5d_summary`` hook."""
+        return self._call("nx5d_summary", f"summarising {self._where()}", scan=self.ref)
 
     def _get_raw(self, **options: Any) -> Any:
-        """Load raw data; override in subclasses."""
-        raise NotSupportedError(
-            f"no raw loader for {self._where()}: beamline {self.beamline!r} implements neither the "
-            f"nx5d_raw hook nor {type(self).__name__}._get_raw"
-        )
+        """Load raw data; override in subclasses.  By default: the beamline's ``nx5d_raw`` hook."""
+        _, checked = self._options(options)
+        return self._call("nx5d_raw", f"loading {self._where()}", scan=self.ref, options=checked)
 
     def _cook(self, data: Any, **spice: Any) -> Any:
-        """Process raw ``data`` with ``spice``; override in subclasses."""
-        raise NotSupportedError(
-            f"no cooking for {self._where()}: beamline {self.beamline!r} implements neither the "
-            f"nx5d_cook hook nor {type(self).__name__}._cook"
-        )
+        """Process raw ``data`` with ``spice``; override in subclasses.  By default: the ``nx5d_cook`` hook."""
+        return self._call("nx5d_cook", f"cooking {self._where()}", scan=self.ref, raw=data, spice=spice)
 
     # --- display ---------------------------------------------------------------
 

@@ -1,1 +1,24 @@
-"""Beamline plugins: the contract (hooks and declarations), discovery, selection and the core's fallbacks."""
+"""Beamline plugins: the contract (declaration, references, hooks), discovery, selection and the core's fallbacks.
+
+What a plugin author needs is importable from here::
+
+    from nx5d.plugins import Beamline, ClaimLevel, option
+"""
+
+from nx5d.options import option
+from nx5d.plugins.declaration import Beamline, ClaimLevel, NoOptions
+from nx5d.plugins.hookspecs import PLUGIN_API, hookimpl
+from nx5d.plugins.references import DocumentRef, ProposalRef, RepositoryRef, ScanRef
+
+__all__ = [
+    "PLUGIN_API",
+    "hookimpl",
+    "Beamline",
+    "ClaimLevel",
+    "NoOptions",
+    "option",
+    "RepositoryRef",
+    "ProposalRef",
+    "ScanRef",
+    "DocumentRef",
+]

@@ -3,9 +3,11 @@
 Beamline plugins are announced by entry points in the ``nx5d.beamlines``
 group; cross-cutting extensions in ``nx5d.extensions``.  Discovery reads
 entry-point metadata only.  A beamline's module is imported when it is first
-needed (by name, or to let it claim a URL); a plugin that fails to import,
-declares another plugin API version, or does not fit the hook specifications
-is recorded as *broken* with the reason and never disturbs the others.
+needed (by name, or to let it claim a URL); a plugin that fails to import
+(even by calling ``sys.exit``), declares another plugin API version, lacks a
+:class:`~nx5d.plugins.declaration.Beamline` declaration, or does not fit the
+hook specifications is recorded as *broken* with the reason and never
+disturbs the others.
 
 Hooks are called per beamline: :meth:`PluginRegistry.call` routes a call to
 the chosen beamline's implementations, the core fallbacks and all extensions,
@@ -16,8 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable
-from importlib.metadata import EntryPoint, entry_points
+import warnings
+from collections.abc import Iterable, Sequence
+from importlib.metadata import EntryPoint, PackageNotFoundError, distribution, entry_points
 from typing import Any
 
 import attrs
@@ -25,19 +28,17 @@ import pluggy
 
 from nx5d.addressing.url import DEFAULT_SCHEMES, UrlPattern
 from nx5d.errors import (
-    AmbiguousBeamlineError,
     BeamlineFailure,
     BeamlineLoadError,
     BeamlineNotInstalledError,
-    NoBeamlineClaimsError,
     Nx5dError,
     PluginApiMismatchError,
 )
 from nx5d.io.storage import Storage
-from nx5d.plugins import fallbacks as defaults
-from nx5d.plugins import hookspecs
-from nx5d.plugins.declaration import BeamlineInfo
+from nx5d.plugins import fallbacks, hookspecs
+from nx5d.plugins.declaration import Beamline
 from nx5d.plugins.hookspecs import PLUGIN_API, PROJECT
+from nx5d.plugins.selection import Claim, best_claim, claims
 
 __all__ = [
     "BEAMLINE_GROUP",
@@ -46,6 +47,7 @@ __all__ = [
     "PluginStatus",
     "PluginRegistry",
     "registry",
+    "unrelated_nx5d",
 ]
 
 BEAMLINE_GROUP = "nx5d.beamlines"
@@ -64,15 +66,15 @@ class PluginStatus:
     version: str | None = None
     state: str = "available"  #: ``"available"`` (not imported yet), ``"loaded"`` or ``"broken"``
     error: str | None = None
-    info: BeamlineInfo | None = None
+    declaration: Beamline | None = None
 
     def describe(self) -> str:
-        """One line: name, distribution and state (with patterns or the error)."""
+        """One line: name, distribution and state (with URL examples or the error)."""
         dist = f" ({self.distribution} {self.version})" if self.distribution else ""
         if self.state == "broken":
             return f"{self.name}{dist}: BROKEN: {self.error}"
-        if self.info is not None and self.info.url_patterns:
-            return f"{self.name}{dist}: {', '.join(self.info.url_patterns)}"
+        if self.declaration is not None and self.declaration.url_examples:
+            return f"{self.name}{dist}: {', '.join(self.declaration.url_examples)}"
         return f"{self.name}{dist}: {self.state}"
 
 
@@ -96,7 +98,7 @@ class PluginRegistry:
     def __init__(self, *, discover: bool = True) -> None:
         self.pm = pluggy.PluginManager(PROJECT)
         self.pm.add_hookspecs(hookspecs)
-        self.pm.register(defaults, name=CORE_PLUGIN_NAME)
+        self.pm.register(fallbacks, name=CORE_PLUGIN_NAME)
         self._lock = threading.RLock()
         self._status: dict[str, PluginStatus] = {}
         self._entry_points: dict[str, EntryPoint] = {}
@@ -164,7 +166,9 @@ class PluginRegistry:
             ep = self._entry_points[name]
             try:
                 plugin = ep.load()
-            except Exception as exc:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
                 self._broken(status, f"importing {ep.value} failed: {type(exc).__name__}: {exc}")
                 raise BeamlineLoadError(f"beamline plugin {status.describe()}") from exc
             try:
@@ -211,7 +215,13 @@ class PluginRegistry:
             raise PluginApiMismatchError(
                 f"beamline plugin {name!r} ({status.distribution or status.target}) targets nx5d plugin API "
                 f"{', '.join(map(str, sorted(supported)))}, but this nx5d provides API {PLUGIN_API}; "
-                f"install versions of nx5d and the plugin that match"
+                f"install versions of nx5d-core and the plugin that match"
+            )
+        declaration = getattr(plugin, "NX5D_BEAMLINE", None)
+        if not isinstance(declaration, Beamline):
+            raise BeamlineLoadError(
+                f"beamline plugin {name!r} ({status.target}): NX5D_BEAMLINE must be an nx5d.plugins.Beamline "
+                f"declaration, got {declaration!r}"
             )
         try:
             self.pm.register(plugin, name=f"beamline:{name}")
@@ -223,20 +233,9 @@ class PluginRegistry:
             raise BeamlineLoadError(f"beamline plugin {name!r} implements unknown hook(s): {', '.join(unknown)}")
         self._beamlines[name] = plugin
         self._callers.clear()
-        try:
-            info = self.caller(name, "nx5d_beamline_info")()
-        except Exception as exc:  # noqa: BLE001
-            info = exc
-        if not isinstance(info, BeamlineInfo):
-            self.pm.unregister(plugin)
-            del self._beamlines[name]
-            self._callers.clear()
-            raise BeamlineLoadError(
-                f"beamline plugin {name!r}: nx5d_beamline_info must return a BeamlineInfo, got {info!r}"
-            )
         status.state = "loaded"
         status.error = None
-        status.info = info
+        status.declaration = declaration
 
     def register_extension(self, plugin: object, name: str) -> None:
         """Register a cross-cutting extension (sees every beamline's calls)."""
@@ -266,7 +265,9 @@ class PluginRegistry:
             status = self._status[key]
             try:
                 self.pm.register(ep.load(), name=key)
-            except Exception as exc:  # noqa: BLE001 - a broken extension must not break nx5d
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - a broken extension must not break nx5d
                 self._broken(status, f"loading {ep.value} failed: {type(exc).__name__}: {exc}")
             else:
                 status.state = "loaded"
@@ -275,10 +276,10 @@ class PluginRegistry:
 
     # --- queries -------------------------------------------------------------
 
-    def info(self, name: str) -> BeamlineInfo:
-        """The self-description of beamline ``name`` (loading it if needed)."""
+    def declaration(self, name: str) -> Beamline:
+        """The declaration of beamline ``name`` (loading it if needed)."""
         self.load(name)
-        return self._status[name].info  # type: ignore[return-value]
+        return self._status[name].declaration  # type: ignore[return-value]
 
     def loaded(self) -> list[str]:
         """Names of the beamlines loaded successfully."""
@@ -288,7 +289,7 @@ class PluginRegistry:
         """URL schemes acceptable with the loaded beamlines."""
         out = set(DEFAULT_SCHEMES)
         for name in self.loaded():
-            out.update(self._status[name].info.schemes)  # type: ignore[union-attr]
+            out.update(self._status[name].declaration.schemes)  # type: ignore[union-attr]
         return out
 
     # --- dispatch ------------------------------------------------------------
@@ -305,55 +306,41 @@ class PluginRegistry:
             self._callers[key] = found
         return found
 
-    def call(self, beamline: str | None, hook: str, /, *, context: str, **kwargs: Any) -> Any:
+    def call(
+        self, beamline: str | None, hook: str, /, *, context: str, extra: Sequence[Any] = (), **kwargs: Any
+    ) -> Any:
         """Call ``hook`` for ``beamline``; unexpected exceptions become :class:`BeamlineFailure`.
 
         ``context`` says what was being done (``"loading file:///…/091726"``)
-        and appears in the error message.
+        and appears in the error message.  ``extra`` functions (with the
+        hook's parameters) take part in this call before the beamline's own
+        implementations: the subclassing API's methods are served this way,
+        so extensions wrap them like any hook.
         """
         if beamline is not None and beamline not in self._beamlines:
             self.load(beamline)
         try:
-            return self.caller(beamline, hook)(**kwargs)
+            caller = self.caller(beamline, hook)
+            return caller.call_extra(list(extra), kwargs) if extra else caller(**kwargs)
         except Nx5dError:
             raise
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             who = f"beamline {beamline!r}" if beamline else "the repository's own code"
             raise BeamlineFailure(f"{who} failed while {context}: {type(exc).__name__}: {exc}") from exc
 
-    def choose(self, url: str, storage: Storage | None = None) -> tuple[str, UrlPattern]:
-        """The beamline that claims ``url`` most confidently, and the parsed pattern."""
+    def claims(self, url: str, storage: Storage | None = None, problems: list[str] | None = None) -> list[Claim]:
+        """Every loaded beamline's claim on ``url`` (see :mod:`nx5d.plugins.selection`)."""
         self.load_all()
         pattern = UrlPattern(url, schemes=self.schemes())
-        storage = storage or Storage()
-        claims: list[tuple[float, str]] = []
+        declarations = {name: self._status[name].declaration for name in self.loaded()}
+        return claims(declarations, pattern, storage or Storage(), problems)  # type: ignore[arg-type]
+
+    def choose(self, url: str, storage: Storage | None = None) -> tuple[str, UrlPattern]:
+        """The beamline that claims ``url`` best, and the parsed pattern."""
         problems: list[str] = []
-        for name in self.loaded():
-            try:
-                confidence = self.caller(name, "nx5d_claim")(pattern=pattern, storage=storage)
-            except Exception as exc:  # noqa: BLE001 - a failing claim must not stop the others
-                problems.append(f"{name}: claim failed: {type(exc).__name__}: {exc}")
-                continue
-            if confidence is None:
-                continue
-            try:
-                value = float(confidence)
-            except (TypeError, ValueError):
-                value = float("nan")
-            if not 0.0 < value <= 1.0:
-                problems.append(f"{name}: claim returned {confidence!r}, not a number in (0, 1]")
-                continue
-            claims.append((value, name))
-        if not claims:
-            raise NoBeamlineClaimsError(self._no_claim_message(url, problems))
-        best = max(c for c, _ in claims)
-        top = sorted(n for c, n in claims if c == best)
-        if len(top) > 1:
-            raise AmbiguousBeamlineError(
-                f"beamlines {', '.join(top)} claim {url} equally (confidence {best:g}); "
-                f"choose one with nx5d.open(url, beamline=...)"
-            )
-        return top[0], pattern
+        found = self.claims(url, storage, problems)
+        claim = best_claim(url, found, self._no_claim_message(url, problems))
+        return claim.beamline, UrlPattern(url, schemes=self.schemes())
 
     def _no_claim_message(self, url: str, problems: Iterable[str]) -> str:
         lines = [f"no installed beamline plugin recognises {url}."]
@@ -369,10 +356,31 @@ _REGISTRY: PluginRegistry | None = None
 _REGISTRY_LOCK = threading.Lock()
 
 
+def unrelated_nx5d() -> str | None:
+    """The version of the unrelated ``nx5d`` distribution if it is installed here, else ``None``.
+
+    The public package index's ``nx5d`` is another project that imports as
+    ``nx5d`` too; installed beside ``nx5d-core`` the two overwrite each
+    other's files.
+    """
+    try:
+        return distribution("nx5d").version
+    except PackageNotFoundError:
+        return None
+
+
 def registry() -> PluginRegistry:
     """The process-wide registry of installed plugins (created on first use)."""
     global _REGISTRY
     with _REGISTRY_LOCK:
         if _REGISTRY is None:
+            other = unrelated_nx5d()
+            if other is not None:
+                warnings.warn(
+                    f"the distribution 'nx5d' {other} is installed in this environment: it is an unrelated "
+                    "project that also imports as 'nx5d' and overwrites this one's files; "
+                    "'pip uninstall nx5d', then reinstall nx5d-core",
+                    stacklevel=2,
+                )
             _REGISTRY = PluginRegistry()
         return _REGISTRY

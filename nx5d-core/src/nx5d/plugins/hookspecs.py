@@ -1,16 +1,31 @@
-"""The plugin contract: pluggy hook specifications of nx5d.
+"""The behaviour hooks of a beamline plugin (pluggy hook specifications).
 
-A beamline plugin is a module (or any object) named by an entry point in the
-``nx5d.beamlines`` group.  It declares ``NX5D_PLUGIN_API`` (the plugin API
-version it targets, see :data:`PLUGIN_API`) and implements some of the hooks
-below with the :data:`hookimpl` marker.  Hooks are called only for the
-beamline a repository was opened with; every hook has a core fallback, so a
-plugin implements just what differs.
+A beamline plugin is a module or object named by an entry point in the
+``nx5d.beamlines`` group.  It declares ``NX5D_PLUGIN_API`` (:data:`PLUGIN_API`)
+and ``NX5D_BEAMLINE`` (a :class:`~nx5d.plugins.declaration.Beamline`), and
+implements the hooks below that it needs, each marked with
+:data:`hookimpl` (``@nx5d.hookimpl``)::
 
-Cross-cutting extensions (provenance, progress, caching policies ...) are
+    import nx5d
+    from nx5d.plugins import Beamline, ClaimLevel
+
+    NX5D_PLUGIN_API = 2
+    NX5D_BEAMLINE = Beamline("My lab: one HDF5 file per scan", url_examples=("file:///…/{proposal}/{scan}.h5",))
+
+    @nx5d.hookimpl
+    def nx5d_raw(scan, options):
+        ...  # read scan.url through scan.storage, return an xarray.Dataset
+
+Hooks receive references (:mod:`nx5d.plugins.references`) and plain values,
+never the core's model objects.  Every hook is called for one beamline at a
+time (the one serving the repository) and returns its first non-``None``
+result (pluggy's ``firstresult``); the core's fallbacks
+(:mod:`nx5d.plugins.fallbacks`) answer when the beamline does not.
+
+Cross-cutting extensions (caching, provenance, progress policies ...) are
 registered under the ``nx5d.extensions`` entry point group and see the calls
-of every beamline; they typically implement hooks as pluggy wrappers
-(``@hookimpl(wrapper=True)``).
+of every beamline; they implement hooks as pluggy wrappers
+(``@nx5d.hookimpl(wrapper=True)``).
 """
 
 from __future__ import annotations
@@ -21,16 +36,13 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from nx5d.addressing.url import UrlPattern
-    from nx5d.io.storage import Storage
-    from nx5d.model import Proposal, Repository, Scan
-    from nx5d.plugins.declaration import BeamlineInfo
+    from nx5d.plugins.references import DocumentRef, ProposalRef, RepositoryRef, ScanRef
 
 __all__ = ["PLUGIN_API", "PROJECT", "hookspec", "hookimpl"]
 
 #: The plugin API version this core provides.  A plugin whose
 #: ``NX5D_PLUGIN_API`` differs is reported as incompatible at discovery.
-PLUGIN_API = 1
+PLUGIN_API = 2
 
 PROJECT = "nx5d"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -39,106 +51,164 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec(firstresult=True)
-def nx5d_beamline_info() -> BeamlineInfo:
-    """Describe the beamline: description, URL examples, schemes, options.
+def nx5d_list_proposals(repository: RepositoryRef) -> Iterable[str] | None:
+    """Keys of the proposals of a repository, in display order.
 
-    Shown by ``nx5d plugins`` and in the errors of :func:`nx5d.open`.
+    First result counts.  Core fallback: walk the URL pattern over storage,
+    keys in natural order, filtered by the declaration's ``key_patterns``.
+
+    Parameters
+    ----------
+    repository:
+        The repository: its ``pattern``, ``storage`` and ``beamline``.
+
+    Returns
+    -------
+    Iterable[str] or None
+        The keys, or ``None`` to leave the listing to the core.
+
+    Example
+    -------
+    A beamline whose proposals are the lines of an index file::
+
+        @nx5d.hookimpl
+        def nx5d_list_proposals(repository):
+            text = repository.storage.read_bytes(repository.pattern.prefix + "/data/index.txt")
+            return text.decode().split()
     """
 
 
 @hookspec(firstresult=True)
-def nx5d_claim(pattern: UrlPattern, storage: Storage) -> float | None:
-    """How confidently this beamline can serve the repository ``pattern``.
+def nx5d_list_scans(proposal: ProposalRef) -> Iterable[str] | None:
+    """Keys of the scans of a proposal, in scan order (the order spice uses).
 
-    ``storage`` reads with the ``storage_options`` given to :func:`nx5d.open`.
+    First result counts.  Core fallback: walk the URL pattern (``proposal.pattern``,
+    with the proposal key filled in) over storage, natural order.
 
-    Return a number in ``(0, 1]`` (``1``: certainly mine, e.g. a scheme only
-    this plugin serves; ``0.5``: the layout looks right) or ``None`` when the
-    URL is not for this beamline.  :func:`nx5d.open` picks the highest claim;
-    equal best claims are an error that asks for ``beamline=``.  Claims may
-    look at storage but should stay cheap.
+    Parameters
+    ----------
+    proposal:
+        The proposal: its ``key``, ``pattern``, ``storage`` and ``repository``.
+
+    Returns
+    -------
+    Iterable[str] or None
+        The keys, or ``None`` to leave the listing to the core.
     """
 
 
 @hookspec(firstresult=True)
-def nx5d_repository(url: str, beamline: str, options: Mapping[str, Any]) -> Repository | None:
-    """Create the repository object for ``url``.
+def nx5d_list_anchor(document: DocumentRef, path: tuple[str, ...]) -> Iterable[str] | None:
+    """Names found inside a document at an anchor path (the scans of a SPEC file, HDF5 group members).
 
-    The core creates a plain :class:`nx5d.Repository`; a plugin written with
-    the subclassing API (``nx5d.repo.base``) returns an instance of its own
-    repository class here.
+    Needed by the core's pattern walk where a ``{proposal}`` or ``{scan}``
+    placeholder sits after ``#``.  First result counts.  Core fallback:
+    members of HDF5 groups and Zarr groups; other documents raise
+    :class:`~nx5d.errors.NotSupportedError`.
+
+    Parameters
+    ----------
+    document:
+        The document (a file), with the storage to read it.
+    path:
+        The anchor components resolved so far (``()``: the document's top level).
+
+    Returns
+    -------
+    Iterable[str] or None
+        The names at ``path``, or ``None`` when this beamline does not read
+        such documents.
+
+    Example
+    -------
+    ::
+
+        @nx5d.hookimpl
+        def nx5d_list_anchor(document, path):
+            if not document.url.endswith(".spec"):
+                return None
+            return [] if path else spec_scan_keys(document)
     """
 
 
 @hookspec(firstresult=True)
-def nx5d_list_proposals(repository: Repository) -> Iterable[str] | None:
-    """Keys of the proposals in ``repository``, in display order.
+def nx5d_summary(scan: ScanRef) -> Mapping[str, Any] | None:
+    """A cheap summary of a scan, read without loading its data.
 
-    Core fallback: walk the URL pattern over storage (:mod:`nx5d.addressing.listing`).
+    First result counts.  Core fallback: an empty summary.  Conventional
+    keys: ``type`` (kind of scan), ``steps`` (points / frames), ``notes``;
+    any others become extra columns of the proposal's scan table.
+
+    Parameters
+    ----------
+    scan:
+        The scan: ``url``, ``document``, ``anchor``, ``key``, ``storage`` and
+        ``proposal``.
+
+    Returns
+    -------
+    Mapping[str, Any] or None
+        The summary.
     """
 
 
 @hookspec(firstresult=True)
-def nx5d_list_scans(proposal: Proposal) -> Iterable[str] | None:
-    """Keys of the scans in ``proposal``, in scan order (the order spice uses).
+def nx5d_raw(scan: ScanRef, options: Any) -> Any:
+    """Load a scan's data as recorded, normally as an ``xarray.Dataset``.
 
-    Core fallback: walk the URL pattern over storage, natural order.
+    First result counts.  Core fallback: :class:`~nx5d.errors.NotSupportedError`.
+
+    Parameters
+    ----------
+    scan:
+        The scan to load.
+    options:
+        An instance of the declaration's ``options`` class: the repository's
+        defaults overridden by the options given to :meth:`nx5d.Scan.load`,
+        already checked by the core.
+
+    Returns
+    -------
+    xarray.Dataset
+        Counters on ``index``; detector frames as ``images`` on
+        ``(index, y, x)`` with pixel coordinates ``y`` and ``x``.
     """
 
 
 @hookspec(firstresult=True)
-def nx5d_list_anchor(repository: Repository, document: str, path: tuple[str, ...]) -> Iterable[str] | None:
-    """Names found inside ``document`` at anchor ``path`` (e.g. HDF5 group members).
+def nx5d_cook(scan: ScanRef, raw: Any, spice: Mapping[str, Any]) -> Any:
+    """Process a scan's raw data with its spice.
 
-    Needed by the core's pattern walk when placeholders sit after ``#``.
+    First result counts.  Core fallback: :class:`~nx5d.errors.NotSupportedError`.
+
+    Parameters
+    ----------
+    scan:
+        The scan being cooked.
+    raw:
+        Its raw data, as returned by :func:`nx5d_raw`.
+    spice:
+        ``{handle: settings}``; settings support attribute access
+        (``spice["settings"].img_center``).  Turn them into the schema class
+        with :func:`nx5d.spice.schema.settings_from`.
+
+    Returns
+    -------
+    Any
+        The cooked result, normally an ``xarray.Dataset``; the core adds
+        provenance attributes.
     """
 
 
 @hookspec(firstresult=True)
-def nx5d_proposal_handle(key: str) -> str | None:
-    """The handle of a proposal key (core fallback: sanitise, prefix ``p``)."""
+def nx5d_default_spice(proposal: ProposalRef) -> Mapping[str, Mapping[str, Any]] | None:
+    """Spice used where a proposal has no records: ``{handle: {field: value}}``.
 
+    First result counts.  Core fallback: ``None`` -- the defaults of the
+    declaration's spice schemas whose fields all have defaults.
 
-@hookspec(firstresult=True)
-def nx5d_scan_handle(key: str) -> str | None:
-    """The handle of a scan key (core fallback: sanitise, prefix ``s``)."""
-
-
-@hookspec(firstresult=True)
-def nx5d_summary(scan: Scan) -> Mapping[str, Any] | None:
-    """A cheap summary of ``scan`` without loading its data.
-
-    Conventional keys: ``type``, ``steps`` (frames), ``notes``; any others are
-    shown as extra columns of the proposal's scan table.
-    """
-
-
-@hookspec(firstresult=True)
-def nx5d_raw(scan: Scan, options: Mapping[str, Any]) -> Any:
-    """Load the data of ``scan`` as recorded (normally an ``xarray.Dataset``).
-
-    ``options`` are the beamline's loading options (repository defaults
-    overridden by the ones passed to :meth:`nx5d.Scan.load`).
-    """
-
-
-@hookspec(firstresult=True)
-def nx5d_cook(scan: Scan, raw: Any, spice: Mapping[str, Any]) -> Any:
-    """Process ``raw`` data of ``scan`` with ``spice`` (handle -> settings).
-
-    Settings support attribute access: ``spice["settings"].img_center``.
-    """
-
-
-@hookspec(firstresult=True)
-def nx5d_default_spice(proposal: Proposal) -> Mapping[str, Mapping[str, Any]] | None:
-    """Spice used where a proposal has no records: ``{handle: {field: value}}``."""
-
-
-@hookspec(firstresult=True)
-def nx5d_spice_schema() -> Mapping[str, type] | None:
-    """Schemas of this beamline's spice types: ``{type_name: attrs class}``.
-
-    Records of a type with a schema are validated before they are written;
-    schema classes whose fields all have defaults also provide default spice.
+    Parameters
+    ----------
+    proposal:
+        The proposal.
     """

@@ -5,11 +5,28 @@
 * :mod:`nx5d.rsm.gridding` -- binning many frames onto one regular grid with
   xrayutilities' fuzzy-gridder semantics, fast on sparse detector data;
 * :mod:`nx5d.rsm.maps` -- :func:`map_frames`, one scan's frames into maps on
-  a common grid, one per group (e.g. per delay).
+  a common grid, one per group (e.g. per delay);
+* :mod:`nx5d.rsm.settings` -- :class:`RsmSettings`, the spice schema every
+  beamline's map settings extend;
+* :mod:`nx5d.rsm.cook` -- :func:`cook_rsm`, the cook a beamline calls with
+  the angles of its frames.
 """
 
+from nx5d.rsm.cook import cook_rsm
 from nx5d.rsm.geometry import Setup
 from nx5d.rsm.gridding import Axis, FrameGridder, Grid, grid_frames, grid_points, normalise
 from nx5d.rsm.maps import map_frames
+from nx5d.rsm.settings import RsmSettings
 
-__all__ = ["Axis", "Grid", "Setup", "FrameGridder", "grid_points", "grid_frames", "normalise", "map_frames"]
+__all__ = [
+    "Axis",
+    "Grid",
+    "Setup",
+    "FrameGridder",
+    "grid_points",
+    "grid_frames",
+    "normalise",
+    "map_frames",
+    "RsmSettings",
+    "cook_rsm",
+]

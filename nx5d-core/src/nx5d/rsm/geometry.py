@@ -22,6 +22,17 @@ def _right_handed(instance: object, attribute: attrs.Attribute, value: tuple[str
         raise OptionError(f"{attribute.name} must be a cyclic order of x, y, z (xyz, yzx or zxy), not {value!r}")
 
 
+def _spacing(pixels: np.ndarray, what: str) -> tuple[float, float]:
+    """First pixel and step of evenly spaced pixel coordinates."""
+    pixels = np.asarray(pixels, float)
+    if pixels.ndim != 1 or pixels.size == 0:
+        raise OptionError(f"{what} pixel coordinates must be a non-empty 1-D array")
+    step = float(pixels[1] - pixels[0]) if pixels.size > 1 else 1.0
+    if step <= 0 or not np.allclose(np.diff(pixels), step):
+        raise OptionError(f"{what} pixel coordinates are not evenly spaced and increasing")
+    return float(pixels[0]), step
+
+
 @attrs.frozen
 class Setup:
     """A diffractometer with an area detector, in xrayutilities' terms.
@@ -40,8 +51,6 @@ class Setup:
         Pixel size ``(rows, cols)``.
     directions:
         Directions of increasing row and column index on the detector (``("y-", "z+")``).
-    frame_shape:
-        Full detector frame ``(rows, cols)``.
     r_i, inplane, normal:
         Primary beam direction, and the sample's in-plane and surface-normal
         reference directions (xrayutilities ``HXRD(idir, ndir)``).
@@ -60,22 +69,14 @@ class Setup:
     distance: float
     pixel_size: tuple[float, float]
     directions: tuple[str, str]
-    frame_shape: tuple[int, int]
     r_i: tuple[float, float, float] = (1.0, 0.0, 0.0)
     inplane: tuple[float, float, float] = (1.0, 0.0, 0.0)
     normal: tuple[float, float, float] = (0.0, 1.0, 0.0)
     lab_axes: tuple[str, str, str] = attrs.field(default=("x", "y", "z"), validator=_right_handed)
 
     @classmethod
-    def from_settings(cls, settings: Any, frame_shape: Sequence[int], **fixed: Any) -> Setup:
-        """The setup described by spice settings with the conventional field names.
-
-        ``settings`` has ``energy``, ``img_center``, ``img_distance``,
-        ``pixel_size`` (one number: square pixels), ``image_axes``,
-        ``sample_axes`` and ``detector_axes`` (as the reference page's
-        ``settings`` spice); ``fixed`` sets what the beamline does not let
-        spice change (``r_i``, ``lab_axes`` ...).
-        """
+    def from_settings(cls, settings: Any) -> Setup:
+        """The setup an :class:`~nx5d.rsm.settings.RsmSettings` (or compatible spice) describes."""
         return cls(
             energy=float(settings.energy),
             sample_axes=tuple(settings.sample_axes),
@@ -84,40 +85,43 @@ class Setup:
             distance=float(settings.img_distance),
             pixel_size=(float(settings.pixel_size), float(settings.pixel_size)),
             directions=tuple(settings.image_axes),  # type: ignore[arg-type]
-            frame_shape=tuple(int(n) for n in frame_shape),  # type: ignore[arg-type]
-            **fixed,
+            r_i=tuple(float(v) for v in settings.beam),  # type: ignore[arg-type]
+            inplane=tuple(float(v) for v in settings.inplane),  # type: ignore[arg-type]
+            normal=tuple(float(v) for v in settings.normal),  # type: ignore[arg-type]
+            lab_axes=tuple(settings.lab_axes),  # type: ignore[arg-type]
         )
 
     def q_maps(
-        self, sample_angles: Sequence[np.ndarray], detector_angles: Sequence[np.ndarray], region: Any = None
+        self,
+        sample_angles: Sequence[np.ndarray],
+        detector_angles: Sequence[np.ndarray],
+        rows: np.ndarray,
+        cols: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(qx, qy, qz)`` of every pixel for each angle setting: arrays ``(settings, rows, cols)``.
 
         ``sample_angles`` / ``detector_angles`` hold one array of angles (degrees)
-        per axis.  ``region`` (a :class:`nx5d.io.frames.Region`) selects the pixels
-        as they were loaded (region of interest and stride).
+        per axis.  ``rows`` and ``cols`` are the full-frame pixel coordinates
+        of the loaded pixels (evenly spaced: a region of interest with a
+        stride), as the ``y`` and ``x`` coordinates of loaded frames give them.
         """
         import xrayutilities as xu
 
-        rows, cols = (
-            (slice(0, self.frame_shape[0], 1), slice(0, self.frame_shape[1], 1))
-            if region is None
-            else region.slices(self.frame_shape)
-        )
-        n1 = len(range(rows.start, rows.stop, rows.step))
-        n2 = len(range(cols.start, cols.stop, cols.step))
+        row0, row_step = _spacing(rows, "row")
+        col0, col_step = _spacing(cols, "column")
+        n1, n2 = len(rows), len(cols)
         qconv = xu.experiment.QConversion(self.sample_axes, self.detector_axes, self.r_i, en=self.energy)
         hxrd = xu.HXRD(self.inplane, self.normal, en=self.energy, qconv=qconv)
         hxrd.Ang2Q.init_area(
             self.directions[0],
             self.directions[1],
-            (self.center[0] - rows.start) / rows.step,
-            (self.center[1] - cols.start) / cols.step,
+            (self.center[0] - row0) / row_step,
+            (self.center[1] - col0) / col_step,
             n1,
             n2,
             distance=self.distance,
-            pwidth1=self.pixel_size[0] * rows.step,
-            pwidth2=self.pixel_size[1] * cols.step,
+            pwidth1=self.pixel_size[0] * row_step,
+            pwidth2=self.pixel_size[1] * col_step,
         )
         angles = [np.atleast_1d(np.asarray(a, float)) for a in (*sample_angles, *detector_angles)]
         lab = dict(zip("xyz", hxrd.Ang2Q.area(*angles), strict=True))

@@ -30,12 +30,12 @@ def map_frames(
     detector_angles: Sequence[np.ndarray],
     images: Any,
     *,
+    pixels: tuple[np.ndarray, np.ndarray] | None = None,
     grid_size: Sequence[int],
     q_axes: Sequence[str] = ("qy", "qz"),
     group: tuple[str, np.ndarray] | None = None,
     scale: np.ndarray | None = None,
     mask_negative: bool = True,
-    region: Any = None,
     attrs: Mapping[str, Any] | None = None,
 ) -> Any:
     """Reciprocal space maps of a scan's frames on one common grid, as an ``xarray.Dataset``.
@@ -49,10 +49,14 @@ def map_frames(
     images:
         ``(frames, rows, cols)`` detector frames: a numpy array, or a lazy
         (dask) array that is read one chunk of frames at a time.
+    pixels:
+        The full-frame pixel coordinates ``(rows, cols)`` of the loaded
+        pixels (the frames' ``y`` and ``x`` coordinates); default: the
+        frames are whole detector frames.
     grid_size:
         Grid points along each of ``q_axes``.
     q_axes:
-        Two or three of ``"qx"``, ``"qy"``, ``"qz"``: the axes of the maps.
+        One to three of ``"qx"``, ``"qy"``, ``"qz"``: the axes of the maps.
     group:
         ``(name, value per frame)``: one map per distinct value (e.g. per
         delay), all on the same grid; ``None``: one map of all frames.
@@ -60,8 +64,6 @@ def map_frames(
         A factor per frame (e.g. 1 / monitor) applied before gridding.
     mask_negative:
         Leave out negative pixels (detector gap and defect markers).
-    region:
-        The :class:`nx5d.io.frames.Region` the frames were loaded with.
     attrs:
         Attributes of the result.
 
@@ -75,19 +77,20 @@ def map_frames(
     """
     import xarray as xr
 
-    if len(q_axes) != len(grid_size) or not 2 <= len(q_axes) <= 3 or set(q_axes) - {"qx", "qy", "qz"}:
-        raise OptionError(f"q_axes {tuple(q_axes)} with grid_size {tuple(grid_size)}: need 2 or 3 of qx, qy, qz")
+    if len(q_axes) != len(grid_size) or not 1 <= len(q_axes) <= 3 or set(q_axes) - {"qx", "qy", "qz"}:
+        raise OptionError(f"q_axes {tuple(q_axes)} with grid_size {tuple(grid_size)}: need 1 to 3 of qx, qy, qz")
     angles = np.stack([np.asarray(a, float) for a in (*sample_angles, *detector_angles)], axis=1)
     n = angles.shape[0]
     if images.shape[0] != n:
         raise OptionError(f"{images.shape[0]} frames but {n} angle settings")
+    rows_cols = pixels if pixels is not None else (np.arange(images.shape[1]), np.arange(images.shape[2]))
     geometries, geometry_of_frame = np.unique(angles, axis=0, return_inverse=True)
     geometry_of_frame = geometry_of_frame.reshape(-1)
     n_sample = len(sample_angles)
     q = dict(
         zip(
             ("qx", "qy", "qz"),
-            setup.q_maps(list(geometries[:, :n_sample].T), list(geometries[:, n_sample:].T), region),
+            setup.q_maps(list(geometries[:, :n_sample].T), list(geometries[:, n_sample:].T), *rows_cols),
             strict=True,
         )
     )

@@ -59,14 +59,14 @@ class SpiceBook:
         return sorted(self.store.records(self._key), key=lambda r: (r.handle, order.position(r.anchor), r.revision))
 
     def _order(self) -> ScanOrder:
-        return ScanOrder(list(self.proposal._listing()))
+        return ScanOrder(list(self.proposal.listing()))
 
     def _viewpoint(self, scan: Scan | str) -> str:
         """The scan key for a scan object, key or handle (must exist)."""
         if not isinstance(scan, str):
             return scan.key
         for refresh in (False, True):
-            listing = self.proposal._listing(refresh=refresh)
+            listing = self.proposal.listing(refresh=refresh)
             by_handle = [k for k, h in listing.items() if h == scan]
             if scan in listing and by_handle and by_handle != [scan]:
                 raise SpiceError(
@@ -80,7 +80,7 @@ class SpiceBook:
         raise ScanNotFoundError(f"proposal {self._key!r} has no scan with key or handle {scan!r}")
 
     def _handle_of(self, key: str) -> str:
-        return self.proposal._listing().get(key, key)
+        return self.proposal.listing().get(key, key)
 
     def view(self, scan: Scan | str) -> SpiceView:
         """The spice applying at ``scan``: per handle, the latest revision of the nearest branch."""
@@ -111,8 +111,7 @@ class SpiceBook:
     # --- writing ---------------------------------------------------------------
 
     def _schema(self, type_name: str) -> type | None:
-        schemas = self.proposal._call("nx5d_spice_schema", "reading the spice schema") or {}
-        return schemas.get(type_name)
+        return self.proposal.spice_schemas().get(type_name)
 
     def _validate(self, record: SpiceRecord) -> None:
         if record.data is None:

@@ -16,8 +16,8 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from nx5d import __version__
 from nx5d.errors import OptionError
+from nx5d.version import __version__
 
 __all__ = ["NAME_RULE", "new_plugin", "nx5d_requirement"]
 

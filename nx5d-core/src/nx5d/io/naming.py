@@ -1,0 +1,109 @@
+"""Variable names for data read from files: tidy, unique, and never in the way of a dimension.
+
+Column labels, motor names and dataset names come from instruments and are
+not always usable as they are: they hold spaces (``Two Theta``), repeat
+(a SPEC ``#L`` line naming ``ls_t1`` twice), or equal a dimension of the
+dataset being built (a motor named ``y`` beside frames on ``(index, y, x)``).
+:class:`VariableNames` hands out one name per source name so that every
+reader of the core treats them alike; the original is kept for the
+variable's ``long_name`` attribute.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Collection
+
+import numpy as np
+import xarray as xr
+
+from nx5d.errors import CorruptDataError, SpiceValidationError
+
+__all__ = ["tidy_name", "VariableNames", "find_variable", "per_frame"]
+
+_SPACE = re.compile(r"\s+")
+
+
+def tidy_name(name: str) -> str:
+    """``name`` with surrounding white space removed and inner runs of it as ``_`` (``Two Theta`` -> ``Two_Theta``)."""
+    return _SPACE.sub("_", name.strip()) or "unnamed"
+
+
+class VariableNames:
+    """Hands out unique variable names for one dataset.
+
+    Parameters
+    ----------
+    where:
+        What is being read (file and scan), for warnings.
+    reserved:
+        Names that variables must not take, e.g. the dimensions of the
+        dataset (``index``, ``y``, ``x``).
+    """
+
+    def __init__(self, where: str, reserved: Collection[str] = ()) -> None:
+        self.where = where
+        self.reserved = set(reserved)
+        self.taken: set[str] = set()
+
+    def name(self, original: str, role: str) -> str:
+        """A free variable name for ``original`` (a ``role`` such as ``counter`` or ``motor``).
+
+        A name equal to a reserved one gets ``_<role>`` appended; a repeated
+        name gets ``_2``, ``_3`` ... appended and a warning naming it.
+        """
+        base = tidy_name(original)
+        if base in self.reserved:
+            base = f"{base}_{role}"
+        candidate, n = base, 2
+        while candidate in self.taken or candidate in self.reserved:
+            candidate, n = f"{base}_{n}", n + 1
+        if candidate != base:
+            warnings.warn(
+                f"{self.where}: {role} {original!r} appears more than once; this one is {candidate!r}",
+                stacklevel=3,
+            )
+        self.taken.add(candidate)
+        return candidate
+
+
+def _loose(name: str) -> str:
+    return re.sub(r"[\s_]+", "", name).casefold()
+
+
+def find_variable(raw: xr.Dataset, name: str, what: str) -> str:
+    """The name of the variable of ``raw`` that ``name`` refers to (see the module documentation).
+
+    Raises :class:`~nx5d.errors.SpiceValidationError` naming ``what`` and
+    the variables there are.
+    """
+    if name in raw.variables:
+        return name
+    by_long = [str(v) for v in raw.variables if raw[v].attrs.get("long_name") == name]
+    if len(by_long) == 1:
+        return by_long[0]
+    loose = _loose(name)
+    matches = [
+        str(v)
+        for v in raw.variables
+        if _loose(str(v)) == loose or _loose(str(raw[v].attrs.get("long_name", ""))) == loose
+    ]
+    if len(set(matches)) == 1:
+        return matches[0]
+    where = raw.attrs.get("url", "the scan")
+    hint = f" (it could be {', '.join(sorted(set(matches)))})" if matches else ""
+    raise SpiceValidationError(
+        f"{what} {name!r} is not a variable of {where}{hint}; variables: {', '.join(sorted(map(str, raw.data_vars)))}"
+    )
+
+
+def per_frame(raw: xr.Dataset, name: str, what: str) -> np.ndarray:
+    """One value per frame of the variable ``name`` refers to (a scalar, e.g. a fixed motor, is repeated)."""
+    values = np.asarray(raw[find_variable(raw, name, what)].values, float)
+    frames = raw.sizes["index"]
+    if values.ndim == 0:
+        return np.full(frames, float(values))
+    if values.shape != (frames,):
+        raise CorruptDataError(f"{what} {name!r} has shape {values.shape}, not one value per frame ({frames})")
+    return values

@@ -1,0 +1,88 @@
+"""SPEC scans as ``xarray.Dataset``: counters on ``index``, motor positions as scalars, MCA spectra.
+
+Variable names are the labels with white space as ``_`` (``Two Theta`` ->
+``Two_Theta``), made unique (a repeated ``#L`` label gets ``_2``, with a
+warning) and kept clear of the dataset's dimensions (a motor ``y`` beside
+frames on ``(index, y, x)`` becomes ``y_motor``); each variable's
+``long_name`` is the name as written in the file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from typing import Any
+
+import xarray as xr
+
+from nx5d.io.naming import VariableNames
+from nx5d.io.spec import SpecScan
+
+__all__ = ["scan_dataset", "scan_summary", "scan_type", "scanned_motor"]
+
+_TYPE = re.compile(r"[A-Za-z_][\w.]*")
+
+
+def scan_type(command: str) -> str:
+    """The kind of scan: the command's first word (``ascan``; ``example`` for ``example(scaler=...)``)."""
+    m = _TYPE.match(command.strip())
+    return m.group(0) if m else ""
+
+
+def scanned_motor(command: str) -> str:
+    """The first motor the command names (``ascan th 19.4 19.7 40 5`` -> ``th``), or ``""``."""
+    words = command.split()
+    if len(words) < 2 or "(" in words[0]:
+        return ""
+    try:
+        float(words[1])
+    except ValueError:
+        return words[1]
+    return ""
+
+
+def scan_summary(scan: SpecScan) -> dict[str, Any]:
+    """Type, steps, notes (the command), start time and scanned motor of a parsed scan."""
+    return {
+        "type": scan_type(scan.command),
+        "steps": scan.points,
+        "notes": scan.command if scan.points else f"no data lines: {scan.command}",
+        "start": scan.date or "",
+        "motor": scanned_motor(scan.command),
+    }
+
+
+def scan_dataset(scan: SpecScan, where: str, *, reserved: Collection[str] = ("index",)) -> xr.Dataset:
+    """The scan's counters, positions and spectra as a Dataset (see the module documentation).
+
+    Parameters
+    ----------
+    scan:
+        The parsed scan.
+    where:
+        The SPEC file's URL, for warnings and the ``url`` attribute.
+    reserved:
+        Names variables must not take: the dimensions of the dataset the
+        caller builds (``("index", "y", "x")`` when frames are added).
+    """
+    names = VariableNames(f"{where}, scan {scan.key}", {*reserved, "index"})
+    data: dict[str, xr.Variable] = {}
+    for k, label in enumerate(scan.labels):
+        data[names.name(label, "counter")] = xr.Variable("index", scan.data[:, k], {"long_name": label})
+    for motor, value in scan.positions.items():
+        if motor not in scan.labels:
+            data[names.name(motor, "motor")] = xr.Variable((), value, {"long_name": motor})
+    for spectrum, values in scan.mca.items():
+        name = names.name("mca" + spectrum[2:], "spectrum")
+        data[name] = xr.Variable(("index", f"{name}_channel"), values, {"long_name": f"{spectrum} spectra"})
+    attrs = {
+        "title": scan.command,
+        "scan_key": scan.key,
+        "scan_number": scan.number,
+        "start_time": scan.date or "",
+        "spec_file": scan.file_header.file_name or "",
+        "scan_header": "\n".join(scan.header),
+        "comments": "\n".join(scan.comments),
+        "url": f"{where}#{scan.key}",
+    }
+    return xr.Dataset(data, attrs=attrs)

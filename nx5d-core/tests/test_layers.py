@@ -1,0 +1,111 @@
+"""The core's import graph: no module imports itself round a cycle, and lower layers never import upper ones.
+
+Imports are read from the source (module-level and inside functions alike;
+``if TYPE_CHECKING:`` blocks are annotations, not imports).
+"""
+
+import ast
+from pathlib import Path
+
+import nx5d
+
+SOURCE = Path(nx5d.__file__).parent
+
+#: Layers from the bottom up: a module may import its own layer and those below it.
+LAYERS = [
+    {"nx5d.errors", "nx5d.version", "nx5d.annotations", "nx5d.progress", "nx5d.display", "nx5d.options"},
+    {"nx5d.addressing", "nx5d.io"},
+    {"nx5d.plugins", "nx5d.rsm", "nx5d.recipes", "nx5d.spice"},
+    {"nx5d.model", "nx5d.repo"},
+    {"nx5d.app", "nx5d.testing", "nx5d.__main__", "nx5d"},
+]
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for path in SOURCE.rglob("*.py"):
+        parts = list(path.relative_to(SOURCE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        found[".".join(parts)] = path
+    return found
+
+
+def _type_checking_only(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
+    while node in parents:
+        node = parents[node]
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            return True
+    return False
+
+
+def import_graph() -> dict[str, set[str]]:
+    known = modules()
+    graph: dict[str, set[str]] = {name: set() for name in known}
+    for name, path in known.items():
+        tree = ast.parse(path.read_text())
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in known else node.module for a in node.names]
+            else:
+                continue
+            if _type_checking_only(node, parents):
+                continue
+            graph[name].update(t for t in targets if t in known and t != name)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in graph[node]:
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return found
+
+
+def layer_of(module: str) -> int:
+    for level, names in enumerate(LAYERS):
+        if any(module == name or module.startswith(name + ".") for name in names if name != "nx5d") or module in names:
+            return level
+    raise AssertionError(f"{module} is in no layer: add it to LAYERS")
+
+
+def test_the_core_has_no_import_cycles():
+    assert cycles(import_graph()) == []
+
+
+def test_lower_layers_never_import_upper_ones():
+    upward = [
+        f"{module} -> {target}"
+        for module, targets in import_graph().items()
+        for target in targets
+        if layer_of(target) > layer_of(module)
+    ]
+    assert upward == []
