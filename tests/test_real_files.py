@@ -1,0 +1,212 @@
+"""Real files written by real instruments (tests/realdata, attribution in its README), through nx5d.open.
+
+Every file is checked against its published git blob id first; tests that
+need a damaged file damage a copy in ``tmp_path``.
+"""
+
+import hashlib
+import re
+import shutil
+import tarfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+import nx5d
+from nx5d.errors import CorruptDataError
+
+REALDATA = Path(__file__).parent / "realdata"
+SPEC_APS = REALDATA / "spec-aps"
+KMC3 = REALDATA / "kmc3-pyEvalData"
+
+
+def blob_id(data: bytes) -> str:
+    """What ``git hash-object`` prints for a file with this content."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def published_blobs() -> dict[str, str]:
+    """``{folder/file: blob id}`` from the README's tables."""
+    found = {}
+    folder = None
+    for line in (REALDATA / "README.md").read_text().splitlines():
+        heading = re.match(r"## (\S+)/", line)
+        if heading:
+            folder = heading.group(1)
+        row = re.match(r"\| `([^`]+)` \([^)]*\) \| ([0-9a-f]{40}) \|", line)
+        if row and folder:
+            found[f"{folder}/{row.group(1)}"] = row.group(2)
+    return found
+
+
+def test_the_vendored_files_are_the_published_ones():
+    blobs = published_blobs()
+    assert len(blobs) == 7  # the TIFF archive is checked file by file (sha256) where it is unpacked
+    for name, blob in blobs.items():
+        assert blob_id((REALDATA / name).read_bytes()) == blob, name
+
+
+@pytest.fixture(scope="module")
+def kmc3_beamtime(tmp_path_factory):
+    """The KMC3 SPEC file with its 410 Pilatus TIFFs unpacked beside it, as at the beamline."""
+    root = tmp_path_factory.mktemp("kmc3")
+    shutil.copy(KMC3 / "spec_pilatus.spec", root)
+    with tarfile.open(KMC3 / "pilatus_S00001-S00010.tar.xz") as archive:
+        archive.extractall(root, filter="data")
+    for line in (KMC3 / "pilatus_S00001-S00010.sha256").read_text().splitlines():
+        digest, name = line.split()
+        assert hashlib.sha256((root / name).read_bytes()).hexdigest() == digest, name
+    return root
+
+
+# --- SPEC files of APS beamlines and Bluesky --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def aps():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return nx5d.open(f"file://{SPEC_APS}/{{proposal}}.dat#{{scan}}", spice_url="")
+
+
+def test_aps_files_are_chosen_by_content_and_every_scan_lists_summarises_and_loads(aps):
+    assert aps.beamline == "spec"
+    assert aps.keys() == ["APS_spec_data", "twoc", "user6idd", "20220311-161530"]  # natural order: names first
+    counts = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for key in aps.keys():
+            proposal = aps[key]
+            counts[key] = len(proposal.keys())
+            for scan_key in proposal.keys():
+                scan = proposal[scan_key]
+                summary = scan.summary
+                raw = scan.raw
+                assert summary["steps"] == raw.sizes.get("index", 0), (key, scan_key)
+    assert counts == {"20220311-161530": 78, "APS_spec_data": 20, "twoc": 3, "user6idd": 2}
+
+
+def test_twoc_repeated_scan_number_crlf_lines_and_a_repeated_column(aps):
+    assert aps.twoc.keys() == ["1.1", "2.1", "2.2"]
+    fresh = nx5d.open(aps.url, spice_url="").twoc["1.1"]
+    with pytest.warns(UserWarning, match=r"twoc.dat, scan 1.1: counter 'Kth14' appears more than once; .* 'Kth14_2'"):
+        raw = fresh.raw
+    assert raw.sizes["index"] == 21
+    np.testing.assert_array_equal(raw.Kth14.values, raw.Kth14_2.values)
+    assert raw.Kth14_2.attrs["long_name"] == "Kth14"
+    assert float(raw.TwoTheta) == pytest.approx(0.07)  # #O names and #P values line up across CRLF lines
+    assert aps.twoc["2.2"].raw.sizes["index"] == aps.twoc["2.1"].raw.sizes["index"] == 33
+
+
+def test_psic_single_space_separators(aps):
+    raw = aps.user6idd["2.1"].raw
+    assert raw.sizes["index"] == 55
+    assert {"DegK_sample", "MCA_Detector", "Monitor", "Detector"} <= set(raw.data_vars)
+    assert float(raw.Chi) == 90.0  # #O0 "Delta Eta Chi Phi ..." split on single spaces, #P0 "0 0 90 -3 ..."
+    assert len([v for v in raw.data_vars if raw[v].dims == ()]) == 58  # 59 motors; "dummy" is also a column
+    assert aps.user6idd["1.1"].summary["steps"] == 0  # aborted after 0 points
+    assert aps.user6idd["1.1"].summary["notes"].startswith("no data lines")
+
+
+def test_bluesky_writer_file(aps):
+    proposal = aps["20220311-161530"]
+    keys = proposal.keys()
+    assert keys[:4] == ["1.1", "1.2", "1.3", "1.4"]  # scan numbers repeat across runs
+    summary = proposal["2.1"].summary
+    assert summary["type"] == "example"  # example(scaler='scaler1', ...)
+    assert summary["steps"] == 10
+    aborted = proposal["4.1"]
+    assert aborted.summary["steps"] == 0
+    assert aborted.raw.sizes == {}  # "#N 0": no columns at all
+    profile = proposal["2.1"].cooked
+    assert profile.signal.dims == ("Epoch_float",)
+
+
+def test_usaxs_scans_cook_profiles(aps):
+    scan = aps.APS_spec_data["5.1"]
+    assert scan.summary["type"] == "uascan"
+    profile = scan.cooked
+    assert profile.signal.size == 200
+    assert list(profile.coords) == ["ar"]  # the first column, the scanned motor
+
+
+def test_a_spec_file_cut_in_the_middle_keeps_its_finished_scans(tmp_path):
+    data = (SPEC_APS / "APS_spec_data.dat").read_bytes()
+    (tmp_path / "cut.dat").write_bytes(data[: len(data) // 2])
+    proposal = nx5d.open(f"file://{tmp_path}/{{proposal}}.dat#{{scan}}", spice_url="").cut
+    keys = proposal.keys()
+    assert 5 < len(keys) < 20
+    assert proposal[keys[0]].raw.sizes["index"] == 31
+    with pytest.warns(UserWarning, match="does not end with a line end"):
+        proposal[keys[-1]].raw  # noqa: B018
+
+
+def test_a_scan_with_garbage_is_reported_alone(tmp_path):
+    lines = (SPEC_APS / "twoc.dat").read_bytes().split(b"\n")
+    row = next(i for i, line in enumerate(lines) if line.startswith(b"-25.09"))
+    lines[row] = b"garbage" + lines[row][6:]
+    (tmp_path / "twoc.dat").write_bytes(b"\n".join(lines))
+    proposal = nx5d.open(f"file://{tmp_path}/{{proposal}}.dat#{{scan}}", spice_url="").twoc
+    with pytest.raises(CorruptDataError, match=rf"twoc.dat, line {row + 1}: not a row of numbers: 'garbage'"):
+        proposal["1.1"].raw  # noqa: B018
+    assert proposal["2.1"].raw.sizes["index"] == 33
+
+
+# --- KMC3-XPP: SPEC + Pilatus -------------------------------------------------------------------
+
+
+def test_kmc3_spec_without_its_frames_is_a_generic_spec_file():
+    repo = nx5d.open(f"file://{KMC3}/{{proposal}}.spec#{{scan}}", spice_url="")
+    assert repo.beamline == "spec"  # no pilatus folder beside it: nothing says it is KMC3's
+    raw = repo.spec_pilatus["1.1"].raw
+    assert raw.sizes["index"] == 41
+    assert float(raw.y) == -2.0  # a motor named y is just y without frames
+
+
+def test_kmc3_beamtime_frames_load_bit_exact_and_cook(kmc3_beamtime):
+    repo = nx5d.open(f"file://{kmc3_beamtime}/{{proposal}}.spec#{{scan}}", spice_url="")
+    assert repo.beamline == "kmc3"  # the pilatus folder beside the SPEC file
+    proposal = repo.spec_pilatus
+    assert proposal.keys() == [f"{n}.1" for n in range(1, 11)]
+    scan = proposal["3.1"]
+    with pytest.warns(UserWarning, match=r"counter 'ls_t1' appears more than once; this one is 'ls_t1_2'"):
+        raw = scan.load(lazy=False)
+    frames = np.stack([tifffile.imread(kmc3_beamtime / f"pilatus/S00003/examplePilatus_3_{i}.tif") for i in range(41)])
+    np.testing.assert_array_equal(raw.images.values, frames)
+    assert raw.images.dtype == frames.dtype
+    assert raw.images.dims == ("index", "y", "x")
+    assert float(raw.y_motor) == -2.0  # the motor named y, clear of the image dimension
+    assert raw.y_motor.attrs["long_name"] == "y"
+    assert raw.machine_current.values[0] == pytest.approx(258.45, abs=1)
+    cooked = scan.cook({"settings": {"grid_size": [40, 50]}})
+    assert cooked.qdata.dims == ("qy", "qz")
+    assert np.isfinite(cooked.qdata.values).all()
+    assert cooked.qdata.values.max() > 0
+    assert int(cooked.frames) == 41
+
+
+def test_kmc3_last_scan_of_a_file_without_a_final_line_end(kmc3_beamtime):
+    scan = nx5d.open(f"file://{kmc3_beamtime}/{{proposal}}.spec#{{scan}}", spice_url="").spec_pilatus["10.1"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        raw = scan.load(lazy=False)
+    assert raw.sizes["index"] == 41  # the last line lacks only its line end: kept
+    assert any("its last line was read as complete" in str(w.message) for w in caught)
+    assert raw.images.shape[0] == 41
+
+
+def test_kmc3_ingest_of_the_real_file(kmc3_beamtime, tmp_path):
+    from nx5d_kmc3.ingest import ingest
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = ingest(kmc3_beamtime / "spec_pilatus.spec", tmp_path / "beamtime.h5", scans=["1.1", "2.1"])
+    assert report.written == ("1.1", "2.1")
+    proposal = nx5d.open(f"file://{tmp_path}/{{proposal}}.h5#{{scan}}", beamline="kmc3", spice_url="").beamtime
+    raw = proposal["2.1"].load(lazy=False)
+    frames = np.stack([tifffile.imread(kmc3_beamtime / f"pilatus/S00002/examplePilatus_2_{i}.tif") for i in range(41)])
+    np.testing.assert_array_equal(raw.images.values, frames)
+    assert {"ls_t1", "ls_t1_2", "Counter_5"} <= set(raw.data_vars)
