@@ -49,7 +49,8 @@ def import_graph() -> dict[str, set[str]]:
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                targets = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in known else node.module for a in node.names]
+                named = [f"{node.module}.{alias.name}" for alias in node.names]
+                targets = [name if name in known else node.module for name in named]
             else:
                 continue
             if _type_checking_only(node, parents):
