@@ -7,6 +7,7 @@ environment, exactly as users would install them.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -18,17 +19,36 @@ nox.options.reuse_existing_virtualenvs = False
 nox.options.sessions = ["lint", "tests", "docs"]
 
 
+def _project(folder: Path) -> dict:
+    return tomllib.loads((folder / "pyproject.toml").read_text())["project"]
+
+
 def distributions() -> list[Path]:
-    """The distribution folders, core first."""
-    plugins = sorted(p.parent for p in ROOT.glob("nx5d-*/pyproject.toml") if p.parent.name != "nx5d-core")
-    return [ROOT / "nx5d-core", *plugins]
+    """The distribution folders, each after the ones it depends on (the core first).
+
+    pip resolves a local folder given with extras only when the folders it
+    depends on were named before it, so the order matters.
+    """
+    folders = {_project(p.parent)["name"]: p.parent for p in sorted(ROOT.glob("nx5d-*/pyproject.toml"))}
+    needs = {
+        name: {re.match(r"[A-Za-z0-9_.-]+", dep)[0].lower() for dep in _project(folder).get("dependencies", [])}
+        & set(folders)
+        for name, folder in folders.items()
+    }
+    ordered: list[str] = []
+    while len(ordered) < len(folders):
+        ready = sorted(n for n in folders if n not in ordered and needs[n] <= set(ordered))
+        if not ready:
+            raise RuntimeError(f"circular dependencies among {sorted(set(folders) - set(ordered))}")
+        ordered.extend(ready)
+    return [folders[name] for name in ordered]
 
 
 def install_distributions(session: nox.Session, extra: str | None = None) -> None:
     """Install every distribution from source, with ``extra`` where a distribution defines it."""
     targets = []
     for folder in distributions():
-        project = tomllib.loads((folder / "pyproject.toml").read_text())["project"]
+        project = _project(folder)
         has_extra = extra in project.get("optional-dependencies", {})
         targets.append(f"{folder}[{extra}]" if has_extra else str(folder))
     session.install(*targets)
