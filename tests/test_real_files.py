@@ -16,7 +16,7 @@ import pytest
 import tifffile
 
 import nx5d
-from nx5d.errors import CorruptDataError
+from nx5d.errors import CorruptDataError, MissingDataError
 
 REALDATA = Path(__file__).parent / "realdata"
 SPEC_APS = REALDATA / "spec-aps"
@@ -210,3 +210,84 @@ def test_kmc3_ingest_of_the_real_file(kmc3_beamtime, tmp_path):
     frames = np.stack([tifffile.imread(kmc3_beamtime / f"pilatus/S00002/examplePilatus_2_{i}.tif") for i in range(41)])
     np.testing.assert_array_equal(raw.images.values, frames)
     assert {"ls_t1", "ls_t1_2", "Counter_5"} <= set(raw.data_vars)
+
+
+# --- ESRF BLISS and the NeXus manual's example ------------------------------------------------
+
+BLISS = REALDATA / "bliss-id01"
+
+
+def test_bliss_dataset_file_lists_summarises_and_loads_its_counters():
+    repo = nx5d.open(f"file://{BLISS}/{{proposal}}.h5#{{scan}}", spice_url="", frames="skip")
+    assert repo.beamline == "nexus"
+    proposal = repo.PTO_STO_SL_0001
+    assert proposal.keys() == ["20.1"]
+    scan = proposal["20.1"]
+    assert scan.summary == {
+        "type": "ascan",
+        "steps": 51,
+        "notes": "ascan eta 15.24 19.24 50 1",
+        "start": "2023-03-08T03:11:00.332696+01:00",
+        "motor": "eta",
+        "detector": "mpx1x4",
+    }
+    raw = scan.raw
+    assert raw.sizes == {"index": 51}
+    assert raw.eta.attrs["units"] == "deg"
+    assert "eta" in raw.coords  # the axis of BLISS's plotselect NXdata
+    assert raw.attrs["signal"] == "mpx1x4_roi1"
+    assert float(raw.eta[0]) == pytest.approx(15.24, abs=0.01)
+    assert float(raw.machine_current) > 0  # instrument/machine/current
+    profile = scan.cooked
+    assert profile.signal.dims == ("eta",)
+    np.testing.assert_array_equal(profile.signal.values, raw.mpx1x4_roi1.values)
+
+
+def test_bliss_frames_whose_virtual_source_file_is_absent_raise_naming_it():
+    scan = nx5d.open(f"file://{BLISS}/{{proposal}}.h5#{{scan}}", spice_url="").PTO_STO_SL_0001["20.1"]
+    expected = (
+        r"PTO_STO_SL_0001.h5#20.1/measurement/mpx1x4 is a virtual dataset reading from "
+        r"'scan0020/mpx1x4_0000.h5', which does not exist"
+    )
+    with pytest.raises(MissingDataError, match=expected):
+        scan.raw  # noqa: B018
+    with pytest.raises(MissingDataError, match=expected):
+        scan.cooked  # noqa: B018
+
+
+def test_bliss_frames_are_read_once_their_source_file_is_there(tmp_path):
+    import h5py
+
+    shutil.copy(BLISS / "PTO_STO_SL_0001.h5", tmp_path)
+    frames = np.zeros((51, 516, 516), np.int32)
+    frames[np.arange(51), 200 + np.arange(51) // 5, 300] = 1000 + np.arange(51)  # a spot moving with eta
+    (tmp_path / "scan0020").mkdir()
+    with h5py.File(tmp_path / "scan0020" / "mpx1x4_0000.h5", "w") as lima:  # as Lima writes it
+        lima.create_dataset("entry_0000/instrument/mpx1x4/data", data=frames, chunks=(1, 516, 516), compression="gzip")
+    scan = nx5d.open(f"file://{tmp_path}/{{proposal}}.h5#{{scan}}", spice_url="").PTO_STO_SL_0001["20.1"]
+    raw = scan.load(lazy=True)
+    assert type(raw.images.data).__module__.startswith("dask")
+    np.testing.assert_array_equal(raw.images.values, frames)
+
+
+def test_nexus_manual_example_loads_its_signal_and_axes():
+    repo = nx5d.open(f"file://{REALDATA}/nexus/{{proposal}}.h5#{{scan}}", spice_url="")
+    assert repo.beamline == "nexus"
+    assert repo.writer_1_3.keys() == ["Scan"]
+    raw = repo.writer_1_3.Scan.raw
+    assert raw.attrs["signal"] == "counts"
+    assert list(raw.coords) == ["two_theta"]
+    assert raw.counts.attrs["units"] == "counts"
+    assert raw.two_theta.attrs["units"] == "degrees"
+    assert raw.counts.values[:3].tolist() == [1037, 1318, 1704]
+    profile = repo.writer_1_3.Scan.cooked
+    assert profile.signal.dims == ("two_theta",)
+    np.testing.assert_array_equal(profile.signal.values, raw.counts.values)
+
+
+def test_a_truncated_copy_of_the_bliss_file_is_a_corrupt_data_error(tmp_path):
+    data = (BLISS / "PTO_STO_SL_0001.h5").read_bytes()
+    (tmp_path / "cut.h5").write_bytes(data[: len(data) // 3])
+    repo = nx5d.open(f"file://{tmp_path}/{{proposal}}.h5#{{scan}}", beamline="nexus", spice_url="")
+    with pytest.raises(CorruptDataError, match=r"cut.h5 is a truncated HDF5 file"):
+        repo.cut.keys()

@@ -68,5 +68,5 @@ def test_fsspec_filesystems_work_the_same():
 
 def test_storage_options_by_scheme():
     storage = Storage({"s3": {"anon": True}, "timeout": 5})
-    assert storage._options_for("s3") == {"anon": True}
-    assert storage._options_for("http") == {"timeout": 5}
+    assert storage.options_for("s3") == {"anon": True}
+    assert storage.options_for("http") == {"timeout": 5}

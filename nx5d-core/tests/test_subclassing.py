@@ -69,3 +69,38 @@ def test_plain_data_repository_lists_without_subclassing(url):
 def test_data_repository_checks_its_pattern_at_once():
     with pytest.raises(UrlPatternError, match="must contain"):
         DataRepository("file:///data/{proposal}")
+
+
+def test_array_storage_classes_read_nexus_groups(tmp_path):
+    import h5py
+    import numpy as np
+
+    from nx5d.repo.astor import ArrayProposal, ArrayRepository, ArrayScan
+
+    for number in (1, 2):
+        with h5py.File(tmp_path / "run7.h5", "a") as handle:
+            entry = handle.create_group(f"{number}.1")
+            entry.attrs["NX_class"] = "NXentry"
+            entry["title"] = f"ascan eta 10 11 4 {number}"
+            entry["measurement/eta"] = np.linspace(10, 11, 5)
+            entry["measurement/roi"] = np.arange(5.0) * number
+            entry["measurement/mon"] = np.full(5, 2.0)
+            entry.create_dataset("instrument/det/data", data=np.ones((5, 3, 4), np.int32))
+
+    class RockingScan(ArrayScan):
+        def _cook(self, data, **spice):
+            return data["roi"] / data["mon"]
+
+    class Repo(ArrayRepository):
+        def _proposal(self, key):
+            return ArrayProposal(self, key, url=self.url, scan_class=RockingScan)
+
+    repo = Repo(f"file://{tmp_path}/{{proposal}}.h5#{{scan}}", spice_url="")
+    assert repo.all() == {"run7": "run7"}
+    assert repo.run7.all() == {"1.1": "s1_1", "2.1": "s2_1"}
+    scan = repo.run7.s2_1
+    assert scan.summary["type"] == "ascan"
+    assert scan.summary["steps"] == 5
+    assert scan.raw.images.shape == (5, 3, 4)
+    assert scan.load(roi=(0, 2, 0, 2)).images.shape == (5, 2, 2)
+    assert scan.cooked.values.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]

@@ -59,6 +59,10 @@ class TestKmc3Conformance(BeamlineConformance):
         return generate(tmp_path)
 
     @pytest.fixture
+    def ecosystem_urls(self, tmp_path):
+        return [generate(tmp_path / str(n), form) for n, form in enumerate(URL_FORMS)]
+
+    @pytest.fixture
     def spice_variants(self):
         return SMALL_SPICE, {"settings": {"img_center": [20.0, 30.0], "grid_size": [30, 20]}}
 

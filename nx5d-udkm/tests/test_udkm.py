@@ -339,3 +339,51 @@ def test_generator_command_line(tmp_path, capsys):
         "type": "sRSM", "steps": 7, "theta": "18.1–19.1", "start": "2021-02-05 10:15:00",
         "notes": "SrRuO3 (30 nm) on SrTiO3 (001)",
     }  # fmt: skip
+
+
+# --- lab folders as the lab leaves them --------------------------------------------------------
+
+
+def test_lab_clutter_in_the_scan_folders_is_ignored(tmp_path):
+    url = write_repository(tmp_path, {"20210205": ["091726"]}, small("tRSS", lab_clutter=True))
+    (tmp_path / "20210205" / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0")
+    scan = nx5d.open(url, spice_url="").p20210205.r091726
+    assert scan.summary["type"] == "tRSS"
+    raw = scan.raw
+    assert raw.sizes["index"] == 20
+    assert raw.images.shape[0] == 20
+
+
+def test_a_scan_folder_without_frames_gives_its_counters_and_profile(tmp_path):
+    write_repository(tmp_path, {"20210205": ["091726"]}, small("tRSS"))
+    folder = tmp_path / "20210205" / "091726"
+    for image in folder.glob("image*.tif"):
+        image.unlink()
+    scan = open_repo(tmp_path).p20210205.r091726
+    with pytest.warns(UserWarning, match=r"091726 holds no frames .* counters only"):
+        raw = scan.raw
+    assert "images" not in raw
+    assert raw.Intensitiesphs.dims == ("index", "Intensitiesphs_channel")
+    assert raw.Intensitiesphs.shape[1] == 487
+    quiet = scan.load(frames="skip")
+    assert "images" not in quiet
+    assert quiet.Delay.values.tolist() == raw.Delay.values.tolist()
+
+
+def test_sample_name_on_the_first_line_of_the_parameters(tmp_path):
+    write_repository(tmp_path, {"20210205": ["091726"]}, small("sRSM", sample_line=True))
+    assert open_repo(tmp_path).p20210205.r091726.summary["notes"] == "SrRuO3 (30 nm) on SrTiO3 (001)"
+
+
+def test_delay_stage_tables_group_by_the_set_position(tmp_path):
+    write_repository(tmp_path, {"20210205": ["091726"]}, small("tRSS", delay_stage=True))
+    scan = open_repo(tmp_path).p20210205.r091726
+    assert scan.summary["delays"] == 4
+    raw = scan.raw
+    assert raw.Positionset.attrs["long_name"] == "Position set"
+    assert not np.array_equal(raw.PositionReal.values, raw.Positionset.values)
+    cooked = scan.cooked
+    assert cooked.sizes["delay"] == 4
+    assert cooked.delay.values.tolist() == [-10.0, 0.0, 50.0, 200.0]
+    tidy = open_repo(tmp_path, names="tidy").p20210205.r091726.raw
+    assert {"delay", "delay_real"} <= set(tidy.data_vars)

@@ -7,8 +7,7 @@ from typing import Any
 
 import xarray as xr
 
-from nx5d.io.naming import per_frame
-from nx5d.rsm.cook import cook_rsm
+from nx5d.rsm.cook import cook_rsm, motor_angles
 from nx5d.spice.schema import settings_from
 
 from .settings import XppSettings
@@ -25,10 +24,4 @@ def rsm(raw: xr.Dataset, spice: Mapping[str, Any]) -> xr.Dataset:
     value of ``group_by``, share one grid covering every frame.
     """
     settings = settings_from(XppSettings, spice, "settings", "KMC3 maps")
-    return cook_rsm(
-        raw,
-        settings,
-        sample_angles=[per_frame(raw, m, "sample motor") for m in settings.sample_motors],
-        detector_angles=[per_frame(raw, m, "detector motor") for m in settings.detector_motors],
-        attrs={"source": raw.attrs.get("url", "")},
-    )
+    return cook_rsm(raw, settings, **motor_angles(raw, settings), attrs={"source": raw.attrs.get("url", "")})

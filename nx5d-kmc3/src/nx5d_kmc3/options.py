@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from nx5d.io.frames import FrameOptions
+from nx5d.io.frames import FrameFileOptions
 from nx5d.options import option
 
 __all__ = ["Kmc3Options", "TIFF_LAYOUTS"]
@@ -29,7 +29,7 @@ def _tiffs(instance: object, attribute: attrs.Attribute, value: str) -> None:
 
 
 @attrs.frozen
-class Kmc3Options(FrameOptions):
+class Kmc3Options(FrameFileOptions):
     """The core's frame options (lazy by default), ``detector`` and ``tiffs``."""
 
     lazy: bool = option(True, help="detector images as a dask array read on demand, chunked like the file")

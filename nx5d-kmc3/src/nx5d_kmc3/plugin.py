@@ -78,7 +78,7 @@ def nx5d_summary(scan: ScanRef) -> Mapping[str, Any]:
         return summary(scan)
     from .h5scan import summary as h5_summary
 
-    return h5_summary(scan.storage, scan.url)
+    return h5_summary(scan)
 
 
 @nx5d.hookimpl
@@ -89,7 +89,7 @@ def nx5d_raw(scan: ScanRef, options: Kmc3Options) -> Any:
         return load_raw(scan, options)
     from .h5scan import load_raw as h5_load_raw
 
-    return h5_load_raw(scan.storage, scan.url, options)
+    return h5_load_raw(scan, options)
 
 
 @nx5d.hookimpl

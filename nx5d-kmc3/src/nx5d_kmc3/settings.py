@@ -4,27 +4,21 @@ from __future__ import annotations
 
 import attrs
 
-from nx5d.rsm.settings import RsmSettings
+from nx5d.rsm.settings import MotorSettings
 
 __all__ = ["XppSettings"]
 
 
 @attrs.define
-class XppSettings(RsmSettings):
+class XppSettings(MotorSettings):
     """Reciprocal space map settings of KMC3-XPP (spice handle and type ``settings``).
 
     The diffractometer: the beam travels along z, the sample surface normal
     is x at zero angles; theta turns about y, chi about z, phi about x, the
     detector arm (TwoTheta) about y.  Maps are reported with the surface
     normal as ``qz`` and the in-plane direction of the scattering plane as
-    ``qy``.  Besides the fields of :class:`nx5d.rsm.settings.RsmSettings`:
-
-    Attributes
-    ----------
-    sample_motors:
-        Positioner names of the sample rotations, in the order of ``sample_axes``.
-    detector_motors:
-        Positioner names of the detector rotations, in the order of ``detector_axes``.
+    ``qy``.  The fields of :class:`nx5d.rsm.settings.MotorSettings`, with
+    these defaults.
     """
 
     energy: float = 9400.0
@@ -40,8 +34,3 @@ class XppSettings(RsmSettings):
     monitor: str | None = "machine_current"
     sample_motors: tuple[str, ...] = ("Theta", "Chi", "Phi")
     detector_motors: tuple[str, ...] = ("TwoTheta",)
-
-    def __attrs_post_init__(self) -> None:
-        super().__attrs_post_init__()
-        if len(self.sample_motors) != len(self.sample_axes) or len(self.detector_motors) != len(self.detector_axes):
-            raise ValueError("sample_motors / detector_motors must name one positioner per rotation axis")

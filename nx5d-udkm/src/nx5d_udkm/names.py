@@ -30,7 +30,12 @@ column                     reference            tidy
 ``Crystal``                ``Crystal``          ``crystal``
 ``Crystal Calib``          ``CrystalCalib``     ``crystal_calib``
 ``Rocking Curve``          ``RockingCurve``     ``rocking_curve``
+``Position set``           ``Positionset``      ``delay``
+``Position Real``          ``PositionReal``     ``delay_real``
 =========================  ===================  ==============
+
+The delay-stage tables name the delay ``Position set`` (and its read-back
+``Position Real``): they play the part of ``Delay``.
 """
 
 from __future__ import annotations
@@ -59,13 +64,15 @@ TIDY = {
     "Crystal": "crystal",
     "Crystal Calib": "crystal_calib",
     "Rocking Curve": "rocking_curve",
+    "Position set": "delay",
+    "Position Real": "delay_real",
 }
 
 #: Which columns play which part in cooking, by their header text.
 ROLES = {
     "theta": ("Theta", "Theta / deg."),
     "two_theta": ("2Theta + Corr / deg.", "2Theta"),
-    "delay": ("Delay",),
+    "delay": ("Delay", "Position set"),
 }
 
 

@@ -18,8 +18,14 @@ def decode_text(data: bytes) -> str:
 
 
 def parse_parameters(data: bytes) -> dict[str, str]:
-    """``{key: value}`` from ``Key: value`` lines; indented or key-less lines continue the previous value."""
+    """``{key: value}`` from ``Key: value`` lines; indented or key-less lines continue the previous value.
+
+    Key-less lines before the first key are the sample's name (some lab
+    programs write it as the file's first line): they become ``Sample``
+    unless the file has a ``Sample:`` line.
+    """
     out: dict[str, str] = {}
+    before: list[str] = []
     last: str | None = None
     for line in decode_text(data).splitlines():
         if not line.strip():
@@ -30,4 +36,8 @@ def parse_parameters(data: bytes) -> dict[str, str]:
             out[last] = m.group(2).strip()
         elif last is not None:
             out[last] = f"{out[last]}\n{line.strip()}".strip()
+        else:
+            before.append(line.strip())
+    if before:
+        out.setdefault("Sample", "\n".join(before))
     return out

@@ -104,7 +104,10 @@ def _times(texts: tuple[str, ...], date: str) -> np.ndarray:
 
 
 def _image_names(storage: Storage, files: ScanFiles, table: Table, missing: str) -> list[str]:
+    """The frame files the table names, in order; ``[]`` when the folder holds no frame at all."""
     names = {e.name for e in storage.ls(files.url) if IMAGE_NAME.match(e.name)}
+    if not names:
+        return []
     if table.images is not None:
         expected = list(table.images)
     else:
@@ -133,6 +136,24 @@ def _column_attrs(column: str) -> dict[str, str]:
     return {"long_name": column, **({"units": units} if units else {})}
 
 
+def _frames(storage: Storage, urls: list[str], options: UdkmOptions, fallback: Any, desc: str) -> dict[str, Any]:
+    """``images`` (and ``frame_missing`` where frames may be missing) as the options say."""
+    region = options.region
+    out: dict[str, Any] = {}
+    if options.lazy:
+        frames = lazy_frames(storage, urls, region=region, missing=options.missing, fallback=fallback)
+    else:
+        frames = load_frames(
+            storage, urls, region=region, missing=options.missing, fallback=fallback, workers=options.workers, desc=desc
+        )
+        if options.missing == "mask":
+            out["frame_missing"] = ("index", frames.missing)
+    out["images"] = xr.DataArray(
+        frames.data, dims=("index", "y", "x"), coords=region.coordinates(frames.frame_shape), attrs={"units": "counts"}
+    )
+    return out
+
+
 def load_raw(
     storage: Storage, files: ScanFiles, proposal: str, options: UdkmOptions, *, fallback: Any = None
 ) -> xr.Dataset:
@@ -145,8 +166,13 @@ def load_raw(
     table = files.read_table(storage)
     if table.rows == 0:
         raise CorruptDataError(f"{files.table} holds no data rows")
-    region = options.region
-    urls = [join_url(files.url, n) for n in _image_names(storage, files, table, options.missing)]
+    names = [] if options.frames == "skip" else _image_names(storage, files, table, options.missing)
+    if not names and options.frames != "skip":
+        warnings.warn(
+            f"{files.url} holds no frames (image00000.tif ...): counters only; frames='skip' says so quietly",
+            stacklevel=3,
+        )
+    urls = [join_url(files.url, n) for n in names]
     variables = variable_names(list(table.headers), options.names)
     data: dict[str, Any] = {}
     for header, column, name in zip(table.headers, table.columns, variables, strict=True):
@@ -157,23 +183,8 @@ def load_raw(
         data["image_file"] = ("index", np.array(table.images))
         data["start_time"] = ("index", _times(table.start, proposal))  # type: ignore[arg-type]
         data["end_time"] = ("index", _times(table.end, proposal))  # type: ignore[arg-type]
-    if options.lazy:
-        frames = lazy_frames(storage, urls, region=region, missing=options.missing, fallback=fallback)
-    else:
-        frames = load_frames(
-            storage,
-            urls,
-            region=region,
-            missing=options.missing,
-            fallback=fallback,
-            workers=options.workers,
-            desc=f"loading {files.key}",
-        )
-        if options.missing == "mask":
-            data["frame_missing"] = ("index", frames.missing)
-    data["images"] = xr.DataArray(
-        frames.data, dims=("index", "y", "x"), coords=region.coordinates(frames.frame_shape), attrs={"units": "counts"}
-    )
+    if urls:
+        data.update(_frames(storage, urls, options, fallback, f"loading {files.key}"))
     parameters = files.read_parameters(storage)
     attrs_ = {
         "scan_type": files.variant.name,

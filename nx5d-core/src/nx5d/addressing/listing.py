@@ -12,7 +12,7 @@ proposals never descends into scans.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 
 from nx5d.addressing.keys import natural_sorted
 from nx5d.addressing.url import UrlPattern
@@ -145,32 +145,34 @@ def _rest_of_document_exists(
     return storage.exists(pattern.prefix + "/".join(resolved + [seg.value for seg in rest]))
 
 
-def first_document(
+def documents(
     pattern: UrlPattern,
     storage: Storage,
     *,
     key_patterns: Mapping[str, str] | None = None,
     skip: Collection[str] = DEFAULT_SKIP,
-) -> str | None:
-    """The URL of the first document (in natural key order) the pattern's path leads to, or ``None``.
+) -> Iterator[str]:
+    """URLs of the documents the pattern's path leads to, in natural key order, found lazily.
 
     Follows only the path part (before ``#``), listing one folder per
-    placeholder segment and taking the first name that fits; used to look at
-    one document when choosing a beamline.  Missing folders give ``None``.
+    placeholder segment; missing folders yield nothing.  Used to look at a
+    repository's first document(s) when choosing a beamline.
     """
     regexes = {f: re.compile(p) for f, p in (key_patterns or {}).items()}
-    resolved: list[str] = []
-    keys: dict[str, str] = {}
     segments = pattern.path_segments
-    for index, segment in enumerate(segments):
-        seg = segment.fill(keys)
+
+    def walk(index: int, resolved: list[str], keys: dict[str, str]) -> Iterator[str]:
+        if index == len(segments):
+            yield pattern.prefix + "/".join(resolved)
+            return
+        seg = segments[index].fill(keys)
         if seg.is_literal:
-            resolved.append(seg.value)
-            continue
+            yield from walk(index + 1, [*resolved, seg.value], keys)
+            return
         try:
             entries = storage.ls(pattern.prefix + "/".join(resolved))
         except (MissingDataError, NotSupportedError):
-            return None
+            return
         need_dir = index < len(segments) - 1
         regex = seg.regex()
         found = {}
@@ -183,9 +185,7 @@ def first_document(
                 pattern.is_legal_key(f, k) and (f not in regexes or regexes[f].fullmatch(k)) for f, k in groups.items()
             ):
                 found[entry.name] = groups
-        if not found:
-            return None
-        name = natural_sorted(found)[0]
-        resolved.append(name)
-        keys.update(found[name])
-    return pattern.prefix + "/".join(resolved)
+        for name in natural_sorted(found):
+            yield from walk(index + 1, [*resolved, name], {**keys, **found[name]})
+
+    yield from walk(0, [], {})

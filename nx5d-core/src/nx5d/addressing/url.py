@@ -303,6 +303,18 @@ class UrlPattern:
         return "repository"
 
     @property
+    def root(self) -> str:
+        """URL of the folder every document of the pattern lies in.
+
+        The folder holding the first path segment with a placeholder; for a
+        pattern whose placeholders are all after ``#``, the document's folder.
+        Reads that follow links in data must stay inside it.
+        """
+        first = next((i for i, seg in enumerate(self.path_segments) if not seg.is_literal), None)
+        fixed = self.path_segments[: len(self.path_segments) - 1 if first is None else first]
+        return self.prefix + ("/".join(seg.value for seg in fixed) or "/")
+
+    @property
     def document(self) -> str:
         """The document part (before ``#``) as pattern text."""
         return self.prefix + "/".join(s.template for s in self.path_segments)

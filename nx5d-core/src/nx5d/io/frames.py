@@ -41,6 +41,7 @@ except ImportError:  # pragma: no cover - exercised where imagecodecs is absent
 __all__ = [
     "Region",
     "FrameOptions",
+    "FrameFileOptions",
     "Frames",
     "StripTiff",
     "parse_tiff",
@@ -257,12 +258,6 @@ class FrameOptions:
         None, help="region of interest (row_start, row_stop, col_start, col_stop) in full-frame pixels", converter=_roi
     )
     lazy: bool = option(False, help="detector images as a dask array, read block by block when used")
-    missing: Literal["raise", "mask"] = option(
-        "raise", help="'raise' for a missing frame file, or 'mask': it reads -1 and is flagged in frame_missing"
-    )
-    workers: int | None = option(
-        None, help="threads decoding frames (default: the number of CPUs)", validator=_positive
-    )
     frames: Literal["auto", "skip"] = option(
         "auto", help="'auto': load the frames if the scan has any (else counters only, with a warning); 'skip': never"
     )
@@ -271,6 +266,18 @@ class FrameOptions:
     def region(self) -> Region:
         """The region of interest and stride to load."""
         return Region(self.roi, self.reduce)
+
+
+@attrs.frozen
+class FrameFileOptions(FrameOptions):
+    """:class:`FrameOptions` of beamlines keeping one file per frame (read by :func:`load_frames`)."""
+
+    missing: Literal["raise", "mask"] = option(
+        "raise", help="'raise' for a missing frame file, or 'mask': it reads -1 and is flagged in frame_missing"
+    )
+    workers: int | None = option(
+        None, help="threads decoding frames (default: the number of CPUs)", validator=_positive
+    )
 
 
 @attrs.frozen

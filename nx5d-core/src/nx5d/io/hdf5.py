@@ -94,13 +94,14 @@ def _open_error(url: str, exc: OSError) -> Exception:
 
 @contextlib.contextmanager
 def open_document(storage: Storage, url: str) -> Iterator[h5py.File]:
-    """Open the HDF5 document at ``url`` (no anchor) read-only.
+    """Open the HDF5 document at ``url`` read-only (a ``#`` anchor is ignored: the whole file is opened).
 
     Local files are opened without HDF5's file lock (a reader must not block
     or be blocked by the beamline's writer) and, when a writer holds the file
     in SWMR mode, as a SWMR reader.  Nothing is ever written.
     """
     h5py = _h5py()
+    url = url.partition("#")[0]
     path = storage.local_path(url)
     if path is not None:
         _note(url, opened=1)
@@ -126,13 +127,18 @@ def open_document(storage: Storage, url: str) -> Iterator[h5py.File]:
 
 
 def node(handle: h5py.File, path: str, url: str) -> Any:
-    """The group or dataset at ``path`` in an open document (``MissingDataError`` naming ``url#path``)."""
+    """The group or dataset at ``path`` in an open document (``MissingDataError`` naming ``document#path``).
+
+    ``url`` may be the document's URL or a scan URL with an anchor; the
+    message names the document and ``path``.
+    """
+    where = f"{url.partition('#')[0]}#{path.strip('/')}"
     try:
         return handle[path] if path not in ("", "/") else handle
     except KeyError:
-        raise MissingDataError(f"{url}#{path.strip('/')} does not exist") from None
+        raise MissingDataError(f"{where} does not exist") from None
     except (OSError, RuntimeError) as exc:
-        raise CorruptDataError(f"{url}#{path.strip('/')} cannot be read: {exc}") from exc
+        raise CorruptDataError(f"{where} cannot be read: {exc}") from exc
 
 
 def members(storage: Storage, document: str, path: Sequence[str] = ()) -> list[str]:

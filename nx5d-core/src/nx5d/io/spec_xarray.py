@@ -9,36 +9,16 @@ frames on ``(index, y, x)`` becomes ``y_motor``); each variable's
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from typing import Any
 
 import xarray as xr
 
+from nx5d.io.commands import scan_type, scanned_motor
 from nx5d.io.naming import VariableNames
 from nx5d.io.spec import SpecScan
 
-__all__ = ["scan_dataset", "scan_summary", "scan_type", "scanned_motor"]
-
-_TYPE = re.compile(r"[A-Za-z_][\w.]*")
-
-
-def scan_type(command: str) -> str:
-    """The kind of scan: the command's first word (``ascan``; ``example`` for ``example(scaler=...)``)."""
-    m = _TYPE.match(command.strip())
-    return m.group(0) if m else ""
-
-
-def scanned_motor(command: str) -> str:
-    """The first motor the command names (``ascan th 19.4 19.7 40 5`` -> ``th``), or ``""``."""
-    words = command.split()
-    if len(words) < 2 or "(" in words[0]:
-        return ""
-    try:
-        float(words[1])
-    except ValueError:
-        return words[1]
-    return ""
+__all__ = ["scan_dataset", "scan_summary"]
 
 
 def scan_summary(scan: SpecScan) -> dict[str, Any]:

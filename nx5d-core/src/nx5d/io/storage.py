@@ -161,7 +161,8 @@ class Storage:
 
     # --- plumbing -------------------------------------------------------
 
-    def _options_for(self, scheme: str) -> dict[str, Any]:
+    def options_for(self, scheme: str) -> dict[str, Any]:
+        """The fsspec options for ``scheme`` (the flat options, or the ones keyed by the scheme)."""
         opts = self.storage_options
         if scheme in opts and isinstance(opts[scheme], Mapping):
             return dict(opts[scheme])
@@ -173,7 +174,7 @@ class Storage:
 
         scheme = url.split("://", 1)[0].lower()
         try:
-            return fsspec.core.url_to_fs(url, **self._options_for(scheme))
+            return fsspec.core.url_to_fs(url, **self.options_for(scheme))
         except ImportError as exc:
             raise StorageError(f"cannot access {url}: support for {scheme}:// is not installed ({exc})") from exc
         except Exception as exc:

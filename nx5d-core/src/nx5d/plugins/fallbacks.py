@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from nx5d.errors import NotSupportedError
-from nx5d.io import hdf5
+from nx5d.io import hdf5, zarrdoc
 from nx5d.plugins.hookspecs import hookimpl
 from nx5d.plugins.references import DocumentRef, ProposalRef, ScanRef
 
@@ -21,13 +21,15 @@ __all__ = ["nx5d_list_anchor", "nx5d_summary", "nx5d_raw", "nx5d_cook", "nx5d_de
 
 @hookimpl(trylast=True)
 def nx5d_list_anchor(document: DocumentRef, path: tuple[str, ...]) -> Iterable[str]:
-    """Members of HDF5 groups: the core lists inside those documents itself."""
+    """Members of HDF5 and Zarr groups: the core lists inside those documents itself."""
     if hdf5.is_hdf5_name(document.url):
         return hdf5.members(document.storage, document.url, path)
+    if zarrdoc.is_zarr_name(document.url):
+        return zarrdoc.members(document.storage, document.url, path)
     raise NotSupportedError(
         f"cannot list names inside {document.url}: the core reads HDF5 documents "
-        f"({', '.join(hdf5.HDF5_SUFFIXES)}); for other documents the beamline must implement "
-        "the nx5d_list_anchor hook"
+        f"({', '.join(hdf5.HDF5_SUFFIXES)}) and Zarr groups ({', '.join(zarrdoc.ZARR_SUFFIXES)}); for other "
+        "documents the beamline must implement the nx5d_list_anchor hook"
     )
 
 

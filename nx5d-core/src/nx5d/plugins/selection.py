@@ -7,31 +7,36 @@ Two stages, as in bioio's reader selection:
    (or lacks) a ``#`` anchor as ``anchor`` says, and ``accepts(pattern)``
    agrees.
 2. **Content check**: the first document the pattern leads to is found once
-   and shown to every remaining beamline's ``recognises``.
+   and shown to every remaining beamline's ``recognises``; a document that
+   cannot be read (truncated, no permission) says nothing about the format,
+   so the next one is shown instead (at most :data:`DOCUMENTS`).
 
 Every beamline passing both claims at its declared :class:`ClaimLevel`.
-Where no document can be found (an empty or missing repository) or the
-first one cannot be read (truncated, no permission), content checks cannot
-tell: beamlines that have one then claim *unverified*, below every verified
-claim.  The best claim -- verified before unverified, then the
+Where no document can be found (an empty or missing repository) or none of
+them can be read, content checks cannot tell: beamlines that have one then
+claim *unverified*, below every verified claim.  The best claim -- verified before unverified, then the
 highest level -- wins; two equal best claims raise
 :class:`~nx5d.errors.AmbiguousBeamlineError` listing them.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 
 import attrs
 
-from nx5d.addressing.listing import first_document
+from nx5d.addressing.listing import documents
 from nx5d.addressing.url import UrlPattern
 from nx5d.errors import AmbiguousBeamlineError, DataError, NoBeamlineClaimsError
 from nx5d.io.storage import Storage
 from nx5d.plugins.declaration import Beamline, ClaimLevel
 from nx5d.plugins.references import DocumentRef
 
-__all__ = ["Claim", "passes_filter", "claims", "best_claim"]
+__all__ = ["Claim", "DOCUMENTS", "passes_filter", "claims", "best_claim"]
+
+#: How many documents a content check may be shown when the first ones cannot be read.
+DOCUMENTS = 3
 
 
 @attrs.frozen
@@ -82,28 +87,34 @@ def claims(
             problems.append(f"{name}: URL filter failed: {type(exc).__name__}: {exc}")
     if not candidates:
         return []
-    documents: dict[tuple[tuple[str, str], ...], str | None] = {}
+    found: dict[tuple[tuple[str, str], ...], list[str]] = {}
     out = []
     for name, declaration in candidates.items():
         if declaration.recognises is None:
             out.append(Claim(name, declaration.level, True))
             continue
         rules = tuple(sorted(declaration.key_patterns.items()))
-        if rules not in documents:  # the first document, found once per set of key rules
-            documents[rules] = first_document(pattern, storage, key_patterns=dict(rules))
-        document = documents[rules]
-        if document is None:
-            out.append(Claim(name, declaration.level, False))
-            continue
+        if rules not in found:  # the first documents, found once per set of key rules
+            found[rules] = list(itertools.islice(documents(pattern, storage, key_patterns=dict(rules)), DOCUMENTS))
+        verdict = _check(name, declaration, found[rules], storage, problems)
+        if verdict is not False:
+            out.append(Claim(name, declaration.level, bool(verdict)))
+    return out
+
+
+def _check(
+    name: str, declaration: Beamline, candidates: list[str], storage: Storage, problems: list[str]
+) -> bool | None:
+    """The content check on the first readable document: ``True``/``False``, or ``None`` when none could be read."""
+    for document in candidates:
         try:
-            if declaration.recognises(DocumentRef(document, storage)):
-                out.append(Claim(name, declaration.level, True))
-        except DataError as exc:  # the document cannot be read: the check cannot tell
-            out.append(Claim(name, declaration.level, False))
+            return bool(declaration.recognises(DocumentRef(document, storage)))  # type: ignore[misc]
+        except DataError as exc:  # this document cannot be read: it says nothing about the format
             problems.append(f"{name}: could not check {document}: {exc}")
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - a broken content check only loses its own claim
             problems.append(f"{name}: content check of {document} failed: {type(exc).__name__}: {exc}")
-    return out
+            return False
+    return None
 
 
 def best_claim(url: str, found: Iterable[Claim], no_claim_message: str) -> Claim:

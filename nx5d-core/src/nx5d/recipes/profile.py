@@ -38,15 +38,26 @@ class ProfileSettings:
     axis: str | None = None
 
 
-def cook_profile(raw: xr.Dataset, settings: ProfileSettings, *, signal: str, axis: str) -> xr.Dataset:
+def _along_index(raw: xr.Dataset, name: str, what: str) -> np.ndarray:
+    """One value per point: a counter, or a detector's frames summed over their pixels."""
+    variable = raw[find_variable(raw, name, what)]
+    if variable.ndim > 1 and variable.dims[0] == "index":
+        return np.asarray(variable.sum([d for d in variable.dims if d != "index"]).values, float)
+    return per_frame(raw, str(variable.name), what)
+
+
+def cook_profile(raw: xr.Dataset, settings: ProfileSettings, *, signal: str, axis: str | None) -> xr.Dataset:
     """The profile of ``raw`` with ``settings``; ``signal`` and ``axis`` are the defaults for unset fields.
 
     Returns a Dataset with ``signal`` on the axis variable's name as dimension
-    and coordinate (``monitor`` too, when one is used).
+    and coordinate (``monitor`` too, when one is used).  A signal with more
+    dimensions than the scan points (detector frames) is summed over them;
+    without an axis the points are numbered (``index``).
     """
     signal_name = find_variable(raw, settings.signal or signal, "profile signal")
-    axis_name = find_variable(raw, settings.axis or axis, "profile axis")
-    values = per_frame(raw, signal_name, "profile signal")
+    axis_given = settings.axis or axis
+    axis_name = find_variable(raw, axis_given, "profile axis") if axis_given else "index"
+    values = _along_index(raw, signal_name, "profile signal")
     data = {}
     if settings.monitor:
         monitor = per_frame(raw, settings.monitor, "monitor")
@@ -58,5 +69,8 @@ def cook_profile(raw: xr.Dataset, settings: ProfileSettings, *, signal: str, axi
     if settings.monitor:
         signal_attrs["long_name"] = f"{signal_attrs.get('long_name', signal_name)} / {settings.monitor}"
     data["signal"] = (axis_name, values, signal_attrs)
-    coords = {axis_name: (axis_name, per_frame(raw, axis_name, "profile axis"), dict(raw[axis_name].attrs))}
+    if axis_given:
+        coords = {axis_name: (axis_name, per_frame(raw, axis_name, "profile axis"), dict(raw[axis_name].attrs))}
+    else:
+        coords = {"index": np.arange(values.size)}
     return xr.Dataset(data, coords=coords, attrs={"title": raw.attrs.get("title", ""), "url": raw.attrs.get("url", "")})

@@ -32,12 +32,20 @@ from nx5d.errors import CorruptDataError, MissingDataError, SpiceValidationError
 from nx5d.io.naming import per_frame
 from nx5d.rsm.geometry import Setup
 from nx5d.rsm.maps import map_frames
-from nx5d.rsm.settings import RsmSettings
+from nx5d.rsm.settings import MotorSettings, RsmSettings
 
-__all__ = ["cook_rsm", "IMAGES"]
+__all__ = ["cook_rsm", "motor_angles", "IMAGES"]
 
 #: The name of the detector frames in raw data.
 IMAGES = "images"
+
+
+def motor_angles(raw: xr.Dataset, settings: MotorSettings) -> dict[str, list[np.ndarray]]:
+    """The angles of every frame from the variables ``settings`` names: keyword arguments for :func:`cook_rsm`."""
+    return {
+        "sample_angles": [per_frame(raw, motor, "sample motor") for motor in settings.sample_motors],
+        "detector_angles": [per_frame(raw, motor, "detector motor") for motor in settings.detector_motors],
+    }
 
 
 def cook_rsm(

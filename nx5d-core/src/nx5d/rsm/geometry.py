@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from nx5d.errors import OptionError
+from nx5d.errors import OptionError, SpiceValidationError
 
 __all__ = ["Setup"]
 
@@ -110,8 +110,14 @@ class Setup:
         row0, row_step = _spacing(rows, "row")
         col0, col_step = _spacing(cols, "column")
         n1, n2 = len(rows), len(cols)
-        qconv = xu.experiment.QConversion(self.sample_axes, self.detector_axes, self.r_i, en=self.energy)
-        hxrd = xu.HXRD(self.inplane, self.normal, en=self.energy, qconv=qconv)
+        try:
+            qconv = xu.experiment.QConversion(self.sample_axes, self.detector_axes, self.r_i, en=self.energy)
+            hxrd = xu.HXRD(self.inplane, self.normal, en=self.energy, qconv=qconv)
+        except (IndexError, ValueError, TypeError, ZeroDivisionError) as exc:
+            raise SpiceValidationError(
+                f"the geometry (sample axes {self.sample_axes}, detector axes {self.detector_axes}, beam {self.r_i}, "
+                f"in-plane {self.inplane}, normal {self.normal}) cannot be converted to q: {type(exc).__name__}: {exc}"
+            ) from exc
         hxrd.Ang2Q.init_area(
             self.directions[0],
             self.directions[1],

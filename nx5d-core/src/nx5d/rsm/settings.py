@@ -24,7 +24,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["RsmSettings", "positive", "AXIS_NAMES", "Q_AXES"]
+__all__ = ["RsmSettings", "MotorSettings", "positive", "AXIS_NAMES", "Q_AXES"]
 
 #: The momentum-transfer components a map can have.
 Q_AXES = ("qx", "qy", "qz")
@@ -158,3 +158,27 @@ _CHECKS = {
     "q_axes": _q_axes,
     "grid_size": _grid,
 }
+
+
+@attrs.define
+class MotorSettings(RsmSettings):
+    """:class:`RsmSettings` whose angles are variables of the raw data, named circle by circle.
+
+    Attributes
+    ----------
+    sample_motors:
+        Variables (counters or positioners) holding the sample angles, in the
+        order of ``sample_axes``; a fixed motor's single value serves every frame.
+    detector_motors:
+        Variables holding the detector angles, in the order of ``detector_axes``.
+    """
+
+    sample_motors: tuple[str, ...] = ()
+    detector_motors: tuple[str, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        if self.sample_motors and len(self.sample_motors) != len(self.sample_axes):
+            raise ValueError(f"sample_motors must name one variable per sample axis {tuple(self.sample_axes)}")
+        if self.detector_motors and len(self.detector_motors) != len(self.detector_axes):
+            raise ValueError(f"detector_motors must name one variable per detector axis {tuple(self.detector_axes)}")

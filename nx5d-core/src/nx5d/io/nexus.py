@@ -1,0 +1,512 @@
+"""Scans in NeXus, HDF5 and Zarr documents, as ``xarray.Dataset``.
+
+One scan is one group -- a NeXus ``NXentry`` such as BLISS's ``20.1``,
+Sardana's ``entry0042``, Diamond GDA's ``entry1``, or the ``N.1`` groups of
+silx's SpecH5 layout.  Inside it, by the conventions these writers share:
+
+* **counters**: the 1-D members of ``measurement/`` (BLISS, Sardana, silx),
+  else the datasets of the ``NXdata`` groups (``@signal``, ``@axes``; NeXus 1's
+  ``signal``/``axes`` dataset attributes too), else the ``data``/``value``
+  datasets of ``instrument/*``; one value per scan point;
+* **positioners**: the members of ``instrument/positioners`` (silx; one value,
+  or one per point for scanned motors), BLISS's ``positioners_start``, the
+  ``value`` of ``NXpositioner`` groups, and Sardana's
+  ``measurement/pre_scan_snapshot``;
+* the storage ring current (``NXsource/current``, ``instrument/machine/current``)
+  as ``machine_current``;
+* **detector frames**: a 3-D member of ``measurement/`` or the ``data``
+  (``image``) of an ``NXdetector`` under ``instrument/``, one frame per point;
+* ``title``, ``start_time``, ``end_time`` and ``sample/name``.
+
+The attributes the published nx5d 3.x and its acquisition tools write are
+honoured when present: ``k-scan-type`` (the summary's type), ``k-frame-guard``
+(frames are only trusted up to it), ``k-primary:N`` (the counters on the
+scan axis) and ``k-header:*`` (copied into the dataset's attributes).
+
+Listing and summaries read group members, shapes and attributes, never array
+data.  Data in other files -- external links and the sources of virtual
+datasets -- is read only when the file exists inside the repository root;
+otherwise :class:`~nx5d.errors.MissingDataError` names the link and the file
+(h5py would silently fill the frames of a missing virtual source with zeros).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+import numpy as np
+import xarray as xr
+
+from nx5d.errors import MissingDataError, NotSupportedError
+from nx5d.io import hdf5, zarrdoc
+from nx5d.io.commands import scan_type, scanned_motor
+from nx5d.io.frames import FrameOptions, Region
+from nx5d.io.naming import VariableNames
+from nx5d.io.storage import Storage
+from nx5d.options import option
+
+__all__ = [
+    "DOCUMENT_SUFFIXES",
+    "LAZY_BYTES",
+    "MACHINE_CURRENT",
+    "NexusOptions",
+    "is_document_name",
+    "open_tree",
+    "is_group",
+    "text_of",
+    "entries",
+    "entry_of",
+    "Layout",
+    "layout",
+    "summary",
+    "scan_dataset",
+]
+
+#: Document name endings read by this module.
+DOCUMENT_SUFFIXES = hdf5.HDF5_SUFFIXES + zarrdoc.ZARR_SUFFIXES
+#: Frames bigger than this load lazily (dask) unless told otherwise.
+LAZY_BYTES = 256 * 2**20
+#: The variable holding the storage ring current (NeXus ``NXsource/current``), for normalisation.
+MACHINE_CURRENT = "machine_current"
+
+_PRIMARY = re.compile(r"k-primary:(\d+)")
+
+
+@attrs.frozen
+class NexusOptions(FrameOptions):
+    """Loading options of scans in NeXus, HDF5 and Zarr documents.
+
+    The core's frame options (``reduce``, ``roi``, ``frames``), with ``lazy``
+    automatic by size, and ``detector``.
+    """
+
+    lazy: bool | None = option(
+        None, help="frames as a dask array read on demand; default: when they are bigger than 256 MB"
+    )
+    detector: str | None = option(None, help="which detector's frames to load (default: the first found)")
+
+
+def is_document_name(url: str) -> bool:
+    """Whether the document part of ``url`` names an HDF5 file or a Zarr group."""
+    return hdf5.is_hdf5_name(url) or zarrdoc.is_zarr_name(url)
+
+
+@contextlib.contextmanager
+def open_tree(storage: Storage, url: str) -> Iterator[Any]:
+    """The root group of the HDF5 file or Zarr group at ``url`` (an anchor is ignored), read-only."""
+    document = url.partition("#")[0]
+    if zarrdoc.is_zarr_name(document):
+        yield zarrdoc.open_group(storage, document)
+        return
+    with hdf5.open_document(storage, document) as handle:
+        yield handle
+
+
+def is_group(node: Any) -> bool:
+    """Whether an HDF5/Zarr node is a group (not an array)."""
+    return hasattr(node, "keys") and not hasattr(node, "shape")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        value = value.item() if value.size == 1 else value.ravel()[0] if value.size else ""
+    if isinstance(value, bytes | np.bytes_):
+        return bytes(value).decode("utf-8", "replace")
+    return str(value)
+
+
+def _attr(node: Any, name: str) -> str | None:
+    value = node.attrs.get(name)
+    return None if value is None else _text(value)
+
+
+def _nx_class(node: Any) -> str | None:
+    return _attr(node, "NX_class")
+
+
+def _names(value: Any) -> list[str]:
+    """Names in an ``@axes`` attribute: a list, or ``a:b`` / ``a,b`` text."""
+    if value is None:
+        return []
+    if isinstance(value, np.ndarray | list | tuple):
+        return [_text(v) for v in value]
+    return [n for n in re.split(r"[:,\s]+", _text(value).strip("[]")) if n and n != "."]
+
+
+def entries(root: Any) -> list[str]:
+    """Names of the scan groups at the top of a document: its ``NXentry`` groups, or every group."""
+    groups = [name for name in root if is_group(root[name])]
+    classed = [name for name in groups if _nx_class(root[name]) == "NXentry"]
+    return classed or groups
+
+
+def entry_of(root: Any, anchor: str, where: str) -> Any:
+    """The scan group at ``anchor`` (``""``: the document's first entry)."""
+    if anchor:
+        try:
+            node = root[anchor]
+        except KeyError:
+            raise MissingDataError(f"{where}#{anchor} does not exist") from None
+        if not is_group(node):
+            raise MissingDataError(f"{where}#{anchor} is a dataset, not a scan group")
+        return node
+    names = entries(root)
+    if not names:
+        raise MissingDataError(f"{where} holds no scan group")
+    return root[sorted(names)[0]]
+
+
+class _Sources:
+    """Checks that data kept in other files is there, inside the repository root, before it is read."""
+
+    def __init__(self, document: str, root: str | None) -> None:
+        self.document = document
+        path = Storage.local_path(document)
+        self.folder = None if path is None else os.path.dirname(os.path.realpath(path))
+        self.root = None if root is None else os.path.realpath(root)
+
+    def _place(self, name: str, what: str, where: str) -> None:
+        if name == ".":
+            return
+        if self.folder is None:
+            raise NotSupportedError(
+                f"{where} is {what} {name!r}; nx5d follows links to other files in local documents only"
+            )
+        target = os.path.realpath(os.path.join(self.folder, name))
+        if self.root is not None and os.path.commonpath([self.root, target]) != self.root:
+            raise MissingDataError(f"{where} is {what} {name!r}, which lies outside the repository ({self.root})")
+        if not os.path.exists(target):
+            raise MissingDataError(f"{where} is {what} {name!r}, which does not exist ({target})")
+
+    def link(self, group: Any, name: str, where: str) -> None:
+        """Check a member that may be an external link (HDF5)."""
+        get = getattr(group, "get", None)
+        if get is None or not hasattr(group, "file"):
+            return
+        link = get(name, getlink=True)
+        filename = getattr(link, "filename", None)
+        if filename is not None:
+            self._place(filename, "an external link to", where)
+
+    def dataset(self, node: Any, where: str) -> None:
+        """Check the sources of a virtual dataset (HDF5)."""
+        if getattr(node, "is_virtual", False):
+            for source in node.virtual_sources():
+                self._place(source.file_name, "a virtual dataset reading from", where)
+
+
+@attrs.frozen
+class Layout:
+    """Where a scan group keeps what nx5d reads (found from names, shapes and attributes only).
+
+    Attributes
+    ----------
+    counters:
+        ``{name: path}`` of the 1-D datasets, one value per point (paths relative to the scan group).
+    scalars:
+        ``{name: path}`` of scalar positioners.
+    frames:
+        ``(detector name, path)`` of the frames, or ``None``.
+    points:
+        Number of scan points (the counters' length).
+    signal, axes:
+        The NeXus default plot: signal counter and axis counters, where declared.
+    lengths:
+        ``{name: length}`` of counters whose length differs from ``points``.
+    """
+
+    counters: dict[str, str]
+    scalars: dict[str, str]
+    frames: tuple[str, str] | None
+    points: int
+    signal: str | None = None
+    axes: tuple[str, ...] = ()
+    lengths: dict[str, int] = attrs.field(factory=dict)
+
+
+def _members(group: Any, path: str, sources: _Sources, where: str) -> Iterator[tuple[str, str, Any]]:
+    """``(name, path, node)`` of the members of ``group`` (external links checked before they are followed)."""
+    for name in group:
+        sources.link(group, name, f"{where}#{path}/{name}".replace("#/", "#"))
+        try:
+            node = group[name]
+        except KeyError:  # a dangling soft link: nothing there
+            continue
+        yield name, f"{path}/{name}".strip("/"), node
+
+
+def _group(entry: Any, path: str) -> Any | None:
+    try:
+        node = entry[path]
+    except KeyError:
+        return None
+    return node if is_group(node) else None
+
+
+def _nxdata(entry: Any, sources: _Sources, where: str) -> list[tuple[str, Any]]:
+    """The entry's NXdata groups, the ``@default`` one first."""
+    found = [(name, node) for name, _, node in _members(entry, "", sources, where) if is_group(node)]
+    groups = [(name, node) for name, node in found if _nx_class(node) == "NXdata"]
+    default = _attr(entry, "default")
+    return sorted(groups, key=lambda item: item[0] != default)
+
+
+def layout(entry: Any, where: str, *, root: str | None = None, detector: str | None = None) -> Layout:
+    """Find the counters, positioners and frames of a scan group (see the module documentation)."""
+    sources = _Sources(where, root)
+    ones: dict[str, tuple[str, int]] = {}
+    scalars: dict[str, str] = {}
+    frames: dict[str, tuple[str, int]] = {}
+    signal: str | None = None
+    axes: tuple[str, ...] = ()
+
+    def take(name: str, path: str, node: Any, detector_name: str | None = None) -> None:
+        if is_group(node) or not (np.issubdtype(np.dtype(node.dtype), np.number) or node.dtype == bool):
+            return
+        if node.ndim == 0:
+            scalars.setdefault(name, path)
+        elif node.ndim == 1:
+            ones.setdefault(name, (path, int(node.shape[0])))
+        elif node.ndim == 3:
+            frames.setdefault(detector_name or name, (path, int(node.shape[0])))
+
+    measurement = _group(entry, "measurement")
+    if measurement is not None:
+        for name, path, node in _members(measurement, "measurement", sources, where):
+            if name == "pre_scan_snapshot" and is_group(node):
+                for sub, sub_path, sub_node in _members(node, path, sources, where):
+                    if not is_group(sub_node) and sub_node.ndim == 0:
+                        scalars.setdefault(sub, sub_path)
+            else:
+                take(name, path, node)
+    for group_name, group in _nxdata(entry, sources, where):
+        declared = _attr(group, "signal")
+        group_axes = _names(group.attrs.get("axes"))
+        for name, path, node in _members(group, group_name, sources, where):
+            if is_group(node):
+                continue
+            if declared is None and _attr(node, "signal") == "1":  # NeXus 1: the signal is marked on the dataset
+                declared = name
+                group_axes = group_axes or _names(node.attrs.get("axes"))
+            take(name, path, node, detector_name=group_name)
+        if signal is None and declared is not None:
+            signal, axes = declared, tuple(a for a in group_axes if a in ones)
+    instrument = _group(entry, "instrument")
+    if not ones and instrument is not None:  # no measurement, no NXdata: each instrument's data or value
+        for name, _, node in _members(instrument, "instrument", sources, where):
+            leaf = next((n for n in ("data", "value") if is_group(node) and n in node and not is_group(node[n])), None)
+            if leaf is not None:
+                take(name, f"instrument/{name}/{leaf}", node[leaf])
+    for group_path in ("instrument/positioners", "instrument/positioners_start"):
+        group = _group(entry, group_path)
+        for name, path, node in _members(group, group_path, sources, where) if group is not None else ():
+            if not is_group(node) and node.ndim <= 1:  # fixed, or scanned: one position per point
+                take(name, path, node)
+    if instrument is not None:  # detectors' frames, positioners' fixed values, the storage ring current
+        for name, _, node in _members(instrument, "instrument", sources, where):
+            if (
+                is_group(node)
+                and (_nx_class(node) == "NXsource" or name in ("machine", "source"))
+                and "current" in node
+            ):
+                current = node["current"]
+                if not is_group(current) and current.ndim <= 1:
+                    take(MACHINE_CURRENT, f"instrument/{name}/current", current)
+            value = node["value"] if is_group(node) and _nx_class(node) == "NXpositioner" and "value" in node else None
+            if value is not None and not is_group(value) and value.ndim == 0:
+                scalars.setdefault(name, f"instrument/{name}/value")
+            if is_group(node) and (_nx_class(node) == "NXdetector" or "data" in node or "image" in node):
+                for leaf in ("data", "image"):
+                    if leaf in node and not is_group(node[leaf]) and node[leaf].ndim == 3:
+                        frames.setdefault(name, (f"instrument/{name}/{leaf}", int(node[leaf].shape[0])))
+                        break
+    lengths = [n for _, n in ones.values()]
+    points = max(set(lengths), key=lengths.count) if lengths else (next(iter(frames.values()))[1] if frames else 0)
+    primary = [key for key in entry.attrs if _PRIMARY.fullmatch(str(key))]
+    if primary and not axes:
+        axes = tuple(n for n in _names(entry.attrs.get(sorted(primary)[0])) if n in ones)
+    chosen = None
+    if detector is not None:
+        if detector not in frames:
+            known = ", ".join(frames) or "none"
+            raise MissingDataError(f"{where} has no frames of detector {detector!r}; it has {known}")
+        chosen = (detector, frames[detector][0])
+    elif frames:
+        name = next(iter(frames))
+        chosen = (name, frames[name][0])
+    return Layout(
+        counters={name: path for name, (path, _) in ones.items()},
+        scalars={name: path for name, path in scalars.items() if name not in ones},
+        frames=chosen,
+        points=points,
+        signal=signal if signal in ones or (chosen and signal == chosen[0]) else None,
+        axes=axes,
+        lengths={name: n for name, (_, n) in ones.items() if n != points},
+    )
+
+
+def _path(group: Any) -> str:
+    """The path of an HDF5 or Zarr group inside its document, without surrounding ``/``."""
+    return str(getattr(group, "name", None) or getattr(group, "path", "")).strip("/")
+
+
+def text_of(dataset: Any) -> str:
+    """The text of a small string (or scalar) dataset."""
+    return _text(np.asarray(dataset[()]))
+
+
+def _scalar_text(entry: Any, name: str) -> str:
+    """A small string dataset of the scan group (``title`` ...), else its attribute of that name, else ``""``."""
+    try:
+        node = entry[name]
+    except KeyError:
+        return _attr(entry, name) or ""
+    return "" if is_group(node) else text_of(node)
+
+
+def summary(entry: Any, where: str) -> dict[str, Any]:
+    """Type, steps, notes (the title), start time, scanned motor and detector -- from names, shapes, small strings."""
+    found = layout(entry, where)
+    title = _scalar_text(entry, "title")
+    out: dict[str, Any] = {
+        "type": _attr(entry, "k-scan-type") or scan_type(title),
+        "steps": found.points,
+        "notes": title if found.counters or found.frames else f"incomplete: no counters ({title})".rstrip(" ()"),
+        "start": _scalar_text(entry, "start_time"),
+        "motor": scanned_motor(title),
+    }
+    if found.frames is not None:
+        out["detector"] = found.frames[0]
+    return out
+
+
+def _read(node: Any, where: str, selection: Any = ()) -> np.ndarray:
+    if hasattr(node, "id"):  # h5py
+        return hdf5.read(node, where, selection)
+    return zarrdoc.read(node, where, selection)
+
+
+def _attrs_of(node: Any, original: str) -> dict[str, str]:
+    out = {"long_name": _attr(node, "long_name") or original}
+    units = _attr(node, "units")
+    if units:
+        out["units"] = units
+    return out
+
+
+def _frame_guard(entry: Any, points: int) -> int:
+    guard = entry.attrs.get("k-frame-guard")
+    if guard is None:
+        return points
+    try:
+        return max(0, min(points, int(np.asarray(guard).ravel()[0])))
+    except (TypeError, ValueError):
+        return points
+
+
+def _frames_array(
+    storage: Storage, document: str, path: str, node: Any, points: int, region: Region, lazy: bool | None
+) -> tuple[Any, tuple[int, int]]:
+    shape = tuple(int(n) for n in node.shape[1:])
+    rows, cols = region.slices(shape)  # type: ignore[arg-type]
+    frame_bytes = int(np.prod(shape)) * np.dtype(node.dtype).itemsize
+    if lazy is None:
+        lazy = points * frame_bytes > LAZY_BYTES
+    where = f"{document}#{path}"
+    if not lazy:
+        return _read(node, where, np.s_[:points, rows, cols]), shape  # type: ignore[return-value]
+    if hasattr(node, "id"):
+        full = hdf5.lazy_array(storage, document, "/" + path, node)
+    else:
+        import dask.array as da
+
+        full = da.from_zarr(node)
+    return full[:points, rows, cols], shape  # type: ignore[return-value]
+
+
+def scan_dataset(
+    storage: Storage,
+    url: str,
+    *,
+    root: str | None = None,
+    region: Region | None = None,
+    lazy: bool | None = None,
+    detector: str | None = None,
+    frames: bool = True,
+) -> xr.Dataset:
+    """The scan at ``url`` (``document#group``; no anchor: the document's first entry) as a Dataset.
+
+    Counters on ``index`` (NeXus axes as coordinates), positioners as
+    scalars, frames as ``images`` on ``(index, y, x)`` with full-frame pixel
+    coordinates -- a dask array when ``lazy`` (``None``: when they are bigger
+    than :data:`LAZY_BYTES`).  ``root`` is the repository's local folder:
+    data in other files is read only inside it.
+    """
+    document, _, anchor = url.partition("#")
+    region = region or Region()
+    with open_tree(storage, document) as tree:
+        entry = entry_of(tree, anchor.strip("/"), document)
+        base = f"{document}#{_path(entry)}"
+        found = layout(entry, base, root=root, detector=detector)
+        sources = _Sources(document, root)
+        points = found.points
+        if found.lengths:
+            warnings.warn(
+                f"{base}: counters of {points} points, but {found.lengths} differ; "
+                "the counters are cut to the shortest (scan still being written?)",
+                stacklevel=2,
+            )
+            points = min(points, *found.lengths.values())
+        dims = ("index", "y", "x") if found.frames else ("index",)
+        names = VariableNames(base, dims)
+        data: dict[str, Any] = {}
+        renamed: dict[str, str] = {}
+        for original, path in found.counters.items():
+            node = entry[path]
+            sources.dataset(node, f"{base}/{path}")
+            name = names.name(original, "counter")
+            renamed[original] = name
+            data[name] = xr.Variable("index", _read(node, f"{base}/{path}")[:points], _attrs_of(node, original))
+        for original, path in found.scalars.items():
+            node = entry[path]
+            value = _read(node, f"{base}/{path}")
+            data[names.name(original, "motor")] = xr.Variable((), value, _attrs_of(node, original))
+        if frames and found.frames is not None:
+            detector_name, path = found.frames
+            node = entry[path]
+            sources.dataset(node, f"{base}/{path}")
+            usable = min(_frame_guard(entry, int(node.shape[0])), points if found.counters else int(node.shape[0]))
+            if usable < points and found.counters:
+                warnings.warn(
+                    f"{base}: {usable} detector frames for {points} counter values (scan still being written?); "
+                    f"using the first {usable}",
+                    stacklevel=2,
+                )
+                data = {k: (v[:usable] if v.dims == ("index",) else v) for k, v in data.items()}
+            images, shape = _frames_array(storage, document, f"{_path(entry)}/{path}", node, usable, region, lazy)
+            data["images"] = xr.DataArray(
+                images,
+                dims=("index", "y", "x"),
+                coords=region.coordinates(shape),  # type: ignore[arg-type]
+                attrs={"detector": detector_name, **_attrs_of(node, detector_name)},
+            )
+        attributes = {
+            "title": _scalar_text(entry, "title"),
+            "start_time": _scalar_text(entry, "start_time"),
+            "end_time": _scalar_text(entry, "end_time"),
+            "sample": _scalar_text(entry, "sample/name"),
+            "url": url,
+            "signal": renamed.get(found.signal or "", found.signal or ""),
+            **{str(k): _text(v) for k, v in entry.attrs.items() if str(k).startswith("k-header:")},
+        }
+        if found.frames is not None:
+            attributes["detector"] = found.frames[0]
+    dataset = xr.Dataset(data, attrs=attributes)
+    axes = [renamed[a] for a in found.axes if a in renamed]
+    return dataset.set_coords(axes) if axes else dataset

@@ -1,0 +1,82 @@
+"""Reading Zarr groups (zarr-python 3) through the core's storage layer.
+
+A Zarr *document* is a folder (or object-store prefix) ending in ``.zarr``;
+its groups and arrays are addressed like an HDF5 file's, after ``#``.  Local
+folders are opened directly, remote ones through fsspec with the
+repository's ``storage_options``; everything is opened read-only, and every
+failure becomes an :mod:`nx5d.errors` exception naming the document.
+
+zarr is needed (``pip install "nx5d-core[batch]"`` or ``pip install zarr``);
+it is imported on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from nx5d.errors import CorruptDataError, MissingDataError, NotSupportedError
+from nx5d.io.storage import Storage, _note
+
+__all__ = ["ZARR_SUFFIXES", "is_zarr_name", "open_group", "members", "read"]
+
+#: Document name endings taken for Zarr groups.
+ZARR_SUFFIXES = (".zarr",)
+
+
+def is_zarr_name(url: str) -> bool:
+    """Whether the document part of ``url`` has a Zarr name ending."""
+    return url.split("#", 1)[0].rstrip("/").lower().endswith(ZARR_SUFFIXES)
+
+
+def _zarr() -> Any:
+    try:
+        import zarr
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise NotSupportedError("reading Zarr documents needs zarr: pip install zarr") from exc
+    return zarr
+
+
+def open_group(storage: Storage, url: str) -> Any:
+    """The root group of the Zarr document at ``url`` (no anchor), opened read-only."""
+    zarr = _zarr()
+    document = url.partition("#")[0].rstrip("/")
+    path = storage.local_path(document)
+    _note(document, opened=1)
+    try:
+        if path is not None:
+            return zarr.open_group(path, mode="r")
+        scheme = document.split("://", 1)[0].lower()
+        store = zarr.storage.FsspecStore.from_url(document, storage_options=storage.options_for(scheme), read_only=True)
+        return zarr.open_group(store, mode="r")
+    except FileNotFoundError as exc:
+        raise MissingDataError(f"{document} does not exist") from exc
+    except Exception as exc:
+        if "not found" in str(exc).lower() or "no group" in str(exc).lower():
+            raise MissingDataError(f"{document} is not a Zarr group (no group metadata found)") from exc
+        raise CorruptDataError(f"{document} cannot be read as Zarr: {type(exc).__name__}: {exc}") from exc
+
+
+def members(storage: Storage, document: str, path: Sequence[str] = ()) -> list[str]:
+    """Names of the members of the group at ``path`` in the Zarr ``document``."""
+    group = open_group(storage, document)
+    where = "/".join(path)
+    try:
+        node = group[where] if where else group
+    except KeyError:
+        raise MissingDataError(f"{document}#{where} does not exist") from None
+    if not hasattr(node, "keys") or hasattr(node, "shape"):
+        raise MissingDataError(f"{document}#{where} is an array, not a group")
+    return sorted(node.keys())
+
+
+def read(array: Any, url: str, selection: Any = ()) -> Any:
+    """``array[selection]`` as numpy, counted as a dataset read of ``url`` (``document#path``)."""
+    import numpy as np
+
+    try:
+        value = np.asarray(array[selection])
+    except Exception as exc:
+        raise CorruptDataError(f"{url} cannot be read: {type(exc).__name__}: {exc}") from exc
+    _note(url, value.nbytes, dataset=True)
+    return value

@@ -1,0 +1,206 @@
+"""Generate HDF5 / NeXus / Zarr repositories in the layouts facilities write, for tests and demos.
+
+Every scan is a rocking curve (``eta``) across a reflection on an area
+detector, with a monitor, an ROI counter and fixed positioners.  Layouts:
+
+``bliss``
+    ESRF BLISS dataset files: one ``{proposal}.h5`` per proposal, scans
+    ``N.1``; counters and frames under ``instrument/``, soft links in
+    ``measurement/``, ``positioners_start``, an ``NXdata`` ``plotselect``;
+    frames (``vds=True``) as a virtual dataset reading from
+    ``scanNNNN/mpx_0000.h5``, as Lima writes them.
+``gda``
+    Diamond GDA: one ``{scan}.nxs`` per scan with ``entry1``: an
+    ``NXdata`` group per detector (``pil``: frames and the ``eta`` axis) and
+    one for the counters, ``instrument/name``.
+``zarr``
+    The ``bliss`` layout in a Zarr group per proposal (``{proposal}.zarr``),
+    without links; title and start time as attributes.
+
+:func:`write_repository` returns the repository's URL pattern.  Equal
+arguments give equal data.  Command line: ``nx5d-nexus-synth FOLDER``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["LAYOUTS", "FRAME_SHAPE", "scan_data", "write_repository", "main"]
+
+LAYOUTS = ("bliss", "gda", "zarr")
+FRAME_SHAPE = (24, 32)
+POSITIONERS = {"delta": 34.48, "nu": 0.0, "phi": 0.0, "chi": 0.0}
+
+
+def scan_data(number: int, points: int = 21, frame_shape: tuple[int, int] = FRAME_SHAPE, seed: int = 0) -> dict:
+    """The counters, positioners and frames of one generated rocking curve."""
+    rng = np.random.default_rng(seed + number)
+    eta = np.round(np.linspace(16.9, 17.7, points) + 0.01 * number, 5)
+    peak = 2000.0 * np.exp(-((eta - 17.24 - 0.01 * number) ** 2) / (2 * 0.08**2))
+    monitor = rng.poisson(1.0e5, points).astype(float)
+    rows, cols = np.indices(frame_shape)
+    spot = np.exp(-((rows - frame_shape[0] / 2) ** 2 + (cols - frame_shape[1] / 3) ** 2) / 6.0)
+    frames = rng.poisson(0.05 + peak[:, None, None] * spot[None] / spot.sum() * 40).astype(np.int32)
+    return {
+        "title": f"ascan eta {eta[0]:g} {eta[-1]:g} {points - 1} 1",
+        "start_time": f"2023-03-08T03:{10 + number:02d}:00+01:00",
+        "counters": {
+            "eta": eta,
+            "mon": monitor,
+            "roi1": frames.reshape(points, -1).sum(axis=1).astype(float),
+            "epoch": 1678241400.0 + 1.2 * np.arange(points) + 60 * number,
+        },
+        "units": {"eta": "deg", "mon": "counts", "epoch": "s"},
+        "positioners": dict(POSITIONERS),
+        "frames": frames,
+    }
+
+
+def _bliss_scan(h5: Any, key: str, data: Mapping[str, Any], folder: Path, vds: bool) -> None:
+    import h5py
+
+    entry = h5.create_group(key)
+    entry.attrs.update(NX_class="NXentry", default="plotselect")
+    entry["title"] = data["title"]
+    entry["start_time"] = data["start_time"]
+    entry["sample/name"] = "PTO_STO_SL"
+    instrument = entry.create_group("instrument")
+    instrument.attrs["NX_class"] = "NXinstrument"
+    measurement = entry.create_group("measurement")
+    measurement.attrs["NX_class"] = "NXcollection"
+    for name, values in data["counters"].items():
+        group = instrument.create_group(name)
+        group.attrs["NX_class"] = "NXpositioner" if name == "eta" else "NXdetector"
+        leaf = "value" if name == "eta" else "data"
+        dataset = group.create_dataset(leaf, data=values)
+        if name in data["units"]:
+            dataset.attrs["units"] = data["units"][name]
+        measurement[name] = h5py.SoftLink(f"/{key}/instrument/{name}/{leaf}")
+    detector = instrument.create_group("mpx")
+    detector.attrs["NX_class"] = "NXdetector"
+    frames = data["frames"]
+    if vds:
+        number = int(key.split(".")[0])
+        source = folder / f"scan{number:04d}" / "mpx_0000.h5"
+        source.parent.mkdir(parents=True, exist_ok=True)
+        with h5py.File(source, "w") as lima:
+            lima.create_dataset("entry_0000/instrument/mpx/data", data=frames, chunks=(1, *frames.shape[1:]))
+        layout = h5py.VirtualLayout(shape=frames.shape, dtype=frames.dtype)
+        layout[:] = h5py.VirtualSource(
+            os.path.relpath(source, folder), "entry_0000/instrument/mpx/data", shape=frames.shape
+        )
+        detector.create_virtual_dataset("image", layout)
+    else:
+        detector.create_dataset("image", data=frames, chunks=(1, *frames.shape[1:]), compression="gzip")
+    measurement["mpx"] = h5py.SoftLink(f"/{key}/instrument/mpx/image")
+    start = instrument.create_group("positioners_start")
+    for name, value in data["positioners"].items():
+        start[name] = value
+    plot = entry.create_group("plotselect")
+    plot.attrs.update(NX_class="NXdata", signal="roi1", axes=np.array(["eta"], dtype=object))
+    plot["roi1"] = h5py.SoftLink(f"/{key}/instrument/roi1/data")
+    plot["eta"] = h5py.SoftLink(f"/{key}/instrument/eta/value")
+
+
+def _gda_scan(h5: Any, data: Mapping[str, Any]) -> None:
+    entry = h5.create_group("entry1")
+    entry.attrs.update(NX_class="NXentry", default="plotted")
+    entry["title"] = data["title"]
+    entry["start_time"] = data["start_time"]
+    instrument = entry.create_group("instrument")
+    instrument.attrs["NX_class"] = "NXinstrument"
+    instrument["name"] = "i16"
+    detector = instrument.create_group("pil")
+    detector.attrs["NX_class"] = "NXdetector"
+    detector.create_dataset("data", data=data["frames"], chunks=(1, *data["frames"].shape[1:]))
+    eta = instrument.create_group("eta")
+    eta.attrs["NX_class"] = "NXpositioner"
+    eta.create_dataset("value", data=data["counters"]["eta"]).attrs["units"] = "deg"
+    for name, value in data["positioners"].items():
+        positioner = instrument.create_group(name)
+        positioner.attrs["NX_class"] = "NXpositioner"
+        positioner["value"] = value
+    frames = entry.create_group("pil")
+    frames.attrs.update(NX_class="NXdata", signal="data", axes=np.array(["eta", ".", "."], dtype=object))
+    frames["data"] = detector["data"]
+    frames["eta"] = eta["value"]
+    plotted = entry.create_group("plotted")
+    plotted.attrs.update(NX_class="NXdata", signal="roi1", axes=np.array(["eta"], dtype=object))
+    plotted["eta"] = eta["value"]
+    for name in ("mon", "roi1", "epoch"):
+        plotted.create_dataset(name, data=data["counters"][name])
+
+
+def _zarr_scan(root: Any, key: str, data: Mapping[str, Any]) -> None:
+    entry = root.create_group(key)
+    entry.attrs.update(
+        {"NX_class": "NXentry", "default": "plotselect", "title": data["title"], "start_time": data["start_time"]}
+    )
+    measurement = entry.create_group("measurement")
+    for name, values in data["counters"].items():
+        array = measurement.create_array(name, data=values)
+        if name in data["units"]:
+            array.attrs["units"] = data["units"][name]
+    measurement.create_array("mpx", data=data["frames"], chunks=(1, *data["frames"].shape[1:]))
+    start = entry.create_group("instrument/positioners_start")
+    for name, value in data["positioners"].items():
+        start.create_array(name, data=np.array(value))
+
+
+def write_repository(
+    root: str | os.PathLike[str],
+    proposals: Mapping[str, Sequence[int]],
+    layout: str = "bliss",
+    *,
+    points: int = 21,
+    vds: bool = False,
+    seed: int = 0,
+) -> str:
+    """Write scans (numbers per proposal) in ``layout`` under ``root``; returns the URL pattern to open."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
+    root = Path(root).resolve()
+    for proposal, numbers in proposals.items():
+        folder = root / proposal
+        folder.mkdir(parents=True, exist_ok=True)
+        if layout == "zarr":
+            import zarr
+
+            group = zarr.open_group(str(root / f"{proposal}.zarr"), mode="w")
+            for number in numbers:
+                _zarr_scan(group, f"{number}.1", scan_data(number, points, seed=seed))
+            continue
+        import h5py
+
+        if layout == "bliss":
+            with h5py.File(folder / f"{proposal}.h5", "w") as h5:
+                h5.attrs.update(NX_class="NXroot", creator="nx5d-nexus-synth (BLISS layout)")
+                for number in numbers:
+                    _bliss_scan(h5, f"{number}.1", scan_data(number, points, seed=seed), folder, vds)
+        else:
+            for number in numbers:
+                with h5py.File(folder / f"{number:05d}.nxs", "w") as h5:
+                    h5.attrs["NX_class"] = "NXroot"
+                    _gda_scan(h5, scan_data(number, points, seed=seed))
+    return {
+        "bliss": f"file://{root}/{{proposal}}/{{proposal}}.h5#{{scan}}",
+        "gda": f"file://{root}/{{proposal}}/{{scan}}.nxs",
+        "zarr": f"file://{root}/{{proposal}}.zarr#{{scan}}",
+    }[layout]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``nx5d-nexus-synth FOLDER [--layout bliss|gda|zarr]``: write two proposals, print the URL pattern."""
+    parser = argparse.ArgumentParser(prog="nx5d-nexus-synth", description=__doc__.splitlines()[0])
+    parser.add_argument("folder")
+    parser.add_argument("--layout", choices=LAYOUTS, default="bliss")
+    parser.add_argument("--vds", action="store_true", help="bliss: frames as virtual datasets in scanNNNN/ files")
+    args = parser.parse_args(argv)
+    print(write_repository(args.folder, {"hc2103": [1, 2, 3], "hc2104": [1]}, args.layout, vds=args.vds))
+    return 0

@@ -1,0 +1,195 @@
+"""The nexus beamline on generated BLISS, GDA and Zarr repositories: conformance, reading, links, damage."""
+
+import os
+import shutil
+import warnings
+
+import h5py
+import numpy as np
+import pytest
+from nx5d_nexus.synth import scan_data, write_repository
+
+import nx5d
+from nx5d.errors import CorruptDataError, MissingDataError, NotSupportedError, SpiceValidationError
+from nx5d.io.storage import record_io
+from nx5d.testing import BeamlineConformance
+
+RSM = {
+    "settings": {"sample_motors": ["eta"], "detector_motors": ["delta"], "grid_size": [20, 30], "img_center": [12, 10]}
+}
+
+
+class TestNexusConformance(BeamlineConformance):
+    beamline = "nexus"
+
+    @pytest.fixture(params=["bliss", "gda", "zarr"])
+    def repository_url(self, request, tmp_path):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # zarr warns about string attributes' future specification
+            return write_repository(tmp_path / "data", {"hc2103": [1, 2], "hc2104": [1]}, request.param)
+
+    @pytest.fixture
+    def spice_variants(self):
+        return {"profile": {"signal": "roi1"}}, {"profile": {"signal": "roi1", "monitor": "mon"}}
+
+
+@pytest.fixture(params=["bliss", "gda", "zarr"])
+def layout_repo(request, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        url = write_repository(tmp_path / "data", {"hc2103": [1, 2, 3]}, request.param)
+    return request.param, nx5d.open(url, spice_url="")
+
+
+def test_every_layout_reads_the_same_scan(layout_repo):
+    _, repo = layout_repo
+    assert repo.beamline == "nexus"
+    proposal = repo.hc2103
+    scan = proposal[proposal.keys()[1]]
+    written = scan_data(2)
+    raw = scan.raw
+    for name in ("eta", "mon", "roi1", "epoch"):
+        np.testing.assert_array_equal(raw[name].values, written["counters"][name])
+    np.testing.assert_array_equal(raw.images.values, written["frames"])
+    assert raw.images.dims == ("index", "y", "x")
+    assert raw.images.x.values.tolist() == list(range(32))
+    assert float(raw.delta) == pytest.approx(34.48)
+    assert raw.eta.attrs["units"] == "deg"
+    summary = scan.summary
+    assert summary["type"] == "ascan"
+    assert summary["steps"] == 21
+    assert summary["motor"] == "eta"
+    assert summary["notes"] == written["title"]
+
+
+def test_nexus_signal_and_axes(layout_repo):
+    layout, repo = layout_repo
+    raw = repo.hc2103[repo.hc2103.keys()[0]].raw
+    if layout == "zarr":
+        assert raw.attrs["signal"] == ""  # no NXdata group
+        return
+    assert raw.attrs["signal"] == "roi1"
+    assert "eta" in raw.coords  # the NXdata axis is a coordinate
+
+
+def test_default_cook_is_a_profile_and_rsm_with_named_angles(layout_repo):
+    _, repo = layout_repo
+    scan = repo.hc2103[repo.hc2103.keys()[0]]
+    profile = scan.cooked
+    assert profile.signal.dims == ("eta",)
+    peak = float(profile.eta[int(profile.signal.argmax())])
+    assert peak == pytest.approx(17.25, abs=0.05)
+    maps = scan.cook(RSM)
+    assert maps.qdata.dims == ("qy", "qz")
+    assert float(maps.qdata.max()) > 0
+    with pytest.raises(SpiceValidationError, match=r"seed the 'settings' spice with sample_motors and detector_motors"):
+        scan.cook({"settings": {"recipe": "rsm"}})
+
+
+def test_frames_are_lazy_when_asked_or_large(layout_repo):
+    _, repo = layout_repo
+    scan = repo.hc2103[repo.hc2103.keys()[0]]
+    lazy = scan.load(lazy=True)
+    assert type(lazy.images.data).__module__.startswith("dask")
+    np.testing.assert_array_equal(lazy.images.values, scan.raw.images.values)
+    assert type(scan.raw.images.data) is np.ndarray  # small frames: in memory by default
+    part = scan.load(roi=(2, 20, 4, 30), reduce=2)
+    np.testing.assert_array_equal(part.images.values, scan.raw.images.values[:, 2:20:2, 4:30:2])
+    assert part.images.y.values.tolist() == list(range(2, 20, 2))
+
+
+def test_summaries_read_no_array_data(tmp_path):
+    url = write_repository(tmp_path, {"hc2103": [1, 2]}, "bliss")
+    scan = nx5d.open(url, spice_url="").hc2103["1.1"]
+    with record_io() as io:
+        summary = scan.summary
+    assert io.datasets == []  # names, shapes, attributes and the title only
+    assert summary["detector"] == "mpx"
+
+
+def test_virtual_frames_inside_the_repository_are_read(tmp_path):
+    url = write_repository(tmp_path, {"hc2103": [1]}, "bliss", vds=True)
+    raw = nx5d.open(url, spice_url="").hc2103["1.1"].raw
+    np.testing.assert_array_equal(raw.images.values, scan_data(1)["frames"])
+
+
+def test_a_missing_virtual_source_is_an_error_never_zeros(tmp_path):
+    url = write_repository(tmp_path, {"hc2103": [1, 2]}, "bliss", vds=True)
+    shutil.rmtree(tmp_path / "hc2103" / "scan0002")
+    proposal = nx5d.open(url, spice_url="").hc2103
+    assert proposal["2.1"].summary["steps"] == 21  # the scan is still listed and summarised
+    with pytest.raises(
+        MissingDataError,
+        match=r"hc2103.h5#2.1/measurement/mpx is a virtual dataset reading from "
+        r"'scan0002/mpx_0000.h5', which does not exist",
+    ):
+        proposal["2.1"].raw  # noqa: B018
+    counters = proposal["2.1"].load(frames="skip")
+    assert "images" not in counters
+    assert counters.sizes["index"] == 21
+    assert proposal["1.1"].raw.images.values.max() > 0
+
+
+def test_links_to_files_outside_the_repository_are_not_followed(tmp_path):
+    outside = tmp_path / "elsewhere.h5"
+    with h5py.File(outside, "w") as handle:
+        handle["secret"] = np.arange(21.0)
+    root = tmp_path / "repo"
+    url = write_repository(root, {"hc2103": [1]}, "bliss")
+    with h5py.File(root / "hc2103" / "hc2103.h5", "a") as handle:
+        handle["1.1/measurement/stolen"] = h5py.ExternalLink(os.path.relpath(outside, root / "hc2103"), "/secret")
+    scan = nx5d.open(url, spice_url="").hc2103["1.1"]
+    with pytest.raises(
+        MissingDataError,
+        match=r"measurement/stolen is an external link to '../../elsewhere.h5', "
+        r"which lies outside the repository",
+    ):
+        scan.raw  # noqa: B018
+
+
+def test_remote_documents_with_virtual_frames_say_so(tmp_path):
+    from nx5d.io import nexus
+    from nx5d.io.storage import Storage
+
+    url = write_repository(tmp_path, {"hc2103": [1]}, "bliss", vds=True)
+    document = url.format(proposal="hc2103", scan="1.1").partition("#")[0]
+    sources = nexus._Sources("http://server/hc2103.h5", None)
+    with h5py.File(Storage.local_path(document)) as handle, pytest.raises(NotSupportedError, match="local documents"):
+        sources.dataset(handle["1.1/instrument/mpx/image"], "http://server/hc2103.h5#1.1/instrument/mpx/image")
+
+
+def test_counters_of_unequal_length_are_cut_with_a_warning(tmp_path):
+    url = write_repository(tmp_path, {"hc2103": [1]}, "bliss")
+    with h5py.File(tmp_path / "hc2103" / "hc2103.h5", "a") as handle:
+        del handle["1.1/instrument/mon/data"]
+        handle["1.1/instrument/mon/data"] = np.ones(5)
+    scan = nx5d.open(url, spice_url="").hc2103["1.1"]
+    with pytest.warns(UserWarning, match=r"counters of 21 points, but \{'mon': 5\} differ"):
+        raw = scan.raw
+    assert raw.sizes["index"] == 5
+
+
+def test_the_frame_guard_and_headers_of_nx5d_3_acquisition(tmp_path):
+    url = write_repository(tmp_path, {"hc2103": [1]}, "bliss")
+    with h5py.File(tmp_path / "hc2103" / "hc2103.h5", "a") as handle:
+        entry = handle["1.1"]
+        entry.attrs["k-scan-type"] = "rocking"
+        entry.attrs["k-frame-guard"] = 15
+        entry.attrs["k-header:sample"] = "SrTiO3"
+    scan = nx5d.open(url, spice_url="").hc2103["1.1"]
+    assert scan.summary["type"] == "rocking"
+    with pytest.warns(UserWarning, match="15 detector frames for 21 counter values"):
+        raw = scan.raw
+    assert raw.sizes["index"] == 15
+    assert raw.attrs["k-header:sample"] == "SrTiO3"
+
+
+def test_damaged_documents_give_nx5d_errors_naming_them(tmp_path):
+    url = write_repository(tmp_path, {"hc2103": [1], "hc2104": [1]}, "bliss")
+    document = tmp_path / "hc2103" / "hc2103.h5"
+    document.write_bytes(document.read_bytes()[:4000])
+    repo = nx5d.open(url, spice_url="")
+    assert repo.beamline == "nexus"
+    with pytest.raises(CorruptDataError, match=r"hc2103.h5 is a truncated HDF5 file"):
+        repo.hc2103.keys()
+    assert repo.hc2104.keys() == ["1.1"]
