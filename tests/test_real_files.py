@@ -291,3 +291,20 @@ def test_a_truncated_copy_of_the_bliss_file_is_a_corrupt_data_error(tmp_path):
     repo = nx5d.open(f"file://{tmp_path}/{{proposal}}.h5#{{scan}}", beamline="nexus", spice_url="")
     with pytest.raises(CorruptDataError, match=r"cut.h5 is a truncated HDF5 file"):
         repo.cut.keys()
+
+
+def test_kmc3_frames_elsewhere_cooked_from_the_shell_with_a_loading_option(kmc3_beamtime, tmp_path):
+    import xarray as xr
+
+    from nx5d.app.cli import main
+
+    shutil.copy(kmc3_beamtime / "spec_pilatus.spec", tmp_path)
+    shutil.copytree(kmc3_beamtime / "pilatus" / "S00003", tmp_path / "frames" / "S00003")
+    url = f"file://{tmp_path}/{{proposal}}.spec#{{scan}}"
+    option = "tiffs=frames/S{scan:05d}/{fname}_{scan}_{frame}.tif"
+    args = ["cook", url, "--beamline", "kmc3", "-o", option, "--scans", "3.1", "--out", str(tmp_path / "out")]
+    assert main([*args, "--workers", "1"]) == 0
+    with xr.open_dataset(tmp_path / "out" / "spec_pilatus" / "3.1.nc", engine="h5netcdf") as cooked:
+        assert cooked.qdata.dims == ("qy", "qz")
+        assert int(cooked.frames) == 41
+        assert '"tiffs"' in cooked.attrs["nx5d_options"]

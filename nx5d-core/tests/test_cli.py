@@ -91,3 +91,13 @@ def test_spice_from_the_shell(capsys, tmp_path):
         assert (tmp_path / "data" / "p1" / "spice").is_dir()
     finally:
         registry().unregister("cli-folders")
+
+
+def test_loading_options_from_the_shell_are_checked(capsys, tmp_path):
+    url = f"file://{tmp_path}/{{proposal}}/{{scan}}"
+    assert main(["ls", url, "--beamline", "udkm", "-o", "reduse=2"]) == 2
+    assert "unknown option(s) reduse for beamline 'udkm'" in capsys.readouterr().err
+    assert main(["ls", url, "--beamline", "udkm", "-o", "reduce"]) == 2
+    assert "--option takes name=value, not 'reduce'" in capsys.readouterr().err
+    assert main(["ls", url, "--beamline", "udkm", "-o", "reduce=two"]) == 2
+    assert "loading option reduce must be int, got 'two'" in capsys.readouterr().err

@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 
 from nx5d.display import Table
-from nx5d.errors import Nx5dError, SpiceError
+from nx5d.errors import Nx5dError, OptionError, SpiceError
 from nx5d.model.open import open_repository
 from nx5d.options import OptionInfo, describe_options
 from nx5d.plugins.discovery import registry
@@ -19,6 +19,11 @@ from nx5d.spice.view import SpiceHistory, SpiceView
 from nx5d.version import __version__
 
 __all__ = ["main"]
+
+OPTION_HELP = (
+    "a loading option of the beamline (repeat; nx5d plugins --verbose lists them), "
+    "e.g. -o tiffs='pilatus/S{scan:05d}/{fname}_{scan}_{frame}.tif' -o reduce=2"
+)
 
 
 def _plugins(args: argparse.Namespace) -> int:
@@ -56,8 +61,16 @@ def _plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+def _loading_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``--option name=value`` pairs (values parsed as JSON where they are JSON)."""
+    words, fields = _split_fields(args.option or [])
+    if words:
+        raise OptionError(f"--option takes name=value, not {words[0]!r}")
+    return fields
+
+
 def _ls(args: argparse.Namespace) -> int:
-    repo = open_repository(args.url, beamline=args.beamline)
+    repo = open_repository(args.url, beamline=args.beamline, **_loading_options(args))
     target = repo if args.proposal is None else repo[args.proposal]
     if args.json:
         if args.proposal is None:
@@ -141,7 +154,7 @@ def _spice(args: argparse.Namespace) -> int:
 def _cook(args: argparse.Namespace) -> int:
     from nx5d.app.batch import cook_proposal
 
-    repo = open_repository(args.url, beamline=args.beamline)
+    repo = open_repository(args.url, beamline=args.beamline, **_loading_options(args))
     proposals = [args.proposal] if args.proposal else repo.keys()
     failed = 0
     for key in proposals:
@@ -178,6 +191,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("url", help="repository URL pattern, e.g. 'file:///data/{proposal}/{scan}'")
     p.add_argument("proposal", nargs="?", help="proposal key: list its scans with their summaries")
     p.add_argument("--beamline", help="beamline plugin to use (default: the one that claims the URL)")
+    p.add_argument("--option", "-o", action="append", metavar="NAME=VALUE", help=OPTION_HELP)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_ls)
 
@@ -190,6 +204,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", help="dask.distributed scheduler address (default: a local process pool)")
     p.add_argument("--workers", type=int, help="local processes (default: the number of CPUs)")
     p.add_argument("--beamline", help="beamline plugin to use (default: chosen from the URL)")
+    p.add_argument("--option", "-o", action="append", metavar="NAME=VALUE", help=OPTION_HELP)
     p.set_defaults(func=_cook)
     p = sub.add_parser("new-plugin", help="write a distribution folder for a new beamline plugin")
     p.add_argument("name", help="beamline name (lower-case letters, digits, underscores), e.g. 'p08'")
