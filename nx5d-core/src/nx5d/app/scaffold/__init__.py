@@ -1,14 +1,16 @@
 """``nx5d new-plugin``: write a ready-to-install distribution folder for a new beamline.
 
-The folder holds a pyproject with the ``nx5d.beamlines`` entry point, hook
-implementations for an example format (a folder of HDF5 files per proposal)
-with the places to adapt marked ``FILL IN``, a test-data generator, and tests
-that run nx5d's conformance kit.  Freshly generated, it installs and passes
-its own tests.
+The folder holds a pyproject with the ``nx5d.beamlines`` entry point, a
+declaration and hooks for an example format (one NeXus file per scan, as
+Diamond's GDA writes them, read through the generic NeXus beamline) with the
+places to adapt marked ``FILL IN``, a test-data generator, and tests that
+run nx5d's conformance kit.  Freshly generated, it installs and passes its
+own tests beside every installed plugin.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import string
@@ -28,7 +30,7 @@ _SUFFIX = ".tmpl"
 
 
 def nx5d_requirement(version: str = __version__) -> str:
-    """The version range of nx5d a new plugin depends on: this minor release series (``>=0.1,<0.2``)."""
+    """The version range of nx5d-core (and nx5d-nexus) a new plugin depends on: this minor release series."""
     match = re.match(r"(\d+)\.(\d+)", version)
     if not match:
         return ""
@@ -51,22 +53,29 @@ def new_plugin(name: str, where: str | os.PathLike[str] = ".", *, description: s
     """Write the distribution ``nx5d-NAME`` (module ``nx5d_NAME``) into ``where``; returns its folder.
 
     Raises :class:`~nx5d.errors.OptionError` for a name that is not a valid
-    beamline name and when the folder already exists (nothing is overwritten).
+    beamline name, a description of more than one line, and when the folder
+    already exists (nothing is overwritten).  ``~`` in ``where`` is the home folder.
     """
     if not NAME_RULE.fullmatch(name):
         raise OptionError(
             f"beamline name {name!r} must be lower-case letters, digits and underscores, starting with a letter"
         )
+    description = description or f"the {name} beamline"
+    if "\n" in description or "\r" in description:
+        raise OptionError("the description must be one line (it becomes the distribution's summary)")
     dist = f"nx5d-{name.replace('_', '-')}"
     module = f"nx5d_{name}"
-    target = Path(where) / dist
+    target = Path(where).expanduser() / dist
     if target.exists():
         raise OptionError(f"{target} already exists; choose another name or folder")
     values = {
         "name": name,
         "dist": dist,
         "module": module,
-        "description": description or f"the {name} beamline",
+        # in docstrings and Markdown; quotes and backslashes would end or escape them
+        "description": description.replace("\\", "/").replace('"', "'"),
+        # a string literal that TOML and Python read back as the exact description
+        "description_literal": json.dumps(description, ensure_ascii=False),
         "nx5d_range": nx5d_requirement(),
     }
     template = resources.files(__package__) / "template"
