@@ -65,7 +65,9 @@ def test_install_commands_resolve_in_a_fresh_environment(fresh_python, checkout,
     for line in lines:
         words = shlex.split(line.split("&&")[0])
         if words[:2] == ["nx5d", "new-plugin"]:
-            done = subprocess.run([sys.executable, "-m", "nx5d", *words[1:]], cwd=checkout, capture_output=True, text=True)
+            done = subprocess.run(
+                [sys.executable, "-m", "nx5d", *words[1:]], cwd=checkout, capture_output=True, text=True
+            )
             assert done.returncode == 0, done.stderr
             continue
         packages += words[words.index("install") + 1 :]
