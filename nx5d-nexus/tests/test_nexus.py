@@ -1,6 +1,5 @@
 """The nexus beamline on generated BLISS, GDA and Zarr repositories: conformance, reading, links, damage."""
 
-import os
 import shutil
 import warnings
 
@@ -128,23 +127,6 @@ def test_a_missing_virtual_source_is_an_error_never_zeros(tmp_path):
     assert "images" not in counters
     assert counters.sizes["index"] == 21
     assert proposal["1.1"].raw.images.values.max() > 0
-
-
-def test_links_to_files_outside_the_repository_are_not_followed(tmp_path):
-    outside = tmp_path / "elsewhere.h5"
-    with h5py.File(outside, "w") as handle:
-        handle["secret"] = np.arange(21.0)
-    root = tmp_path / "repo"
-    url = write_repository(root, {"hc2103": [1]}, "bliss")
-    with h5py.File(root / "hc2103" / "hc2103.h5", "a") as handle:
-        handle["1.1/measurement/stolen"] = h5py.ExternalLink(os.path.relpath(outside, root / "hc2103"), "/secret")
-    scan = nx5d.open(url, spice_url="").hc2103["1.1"]
-    with pytest.raises(
-        MissingDataError,
-        match=r"measurement/stolen is an external link to '../../elsewhere.h5', "
-        r"which lies outside the repository",
-    ):
-        scan.raw  # noqa: B018
 
 
 def test_remote_documents_with_virtual_frames_say_so(tmp_path):

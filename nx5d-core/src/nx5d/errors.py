@@ -26,6 +26,7 @@ __all__ = [
     "MissingDataError",
     "CorruptDataError",
     "StorageError",
+    "OutsideRepositoryError",
     "PluginError",
     "BeamlineNotInstalledError",
     "BeamlineLoadError",
@@ -97,6 +98,10 @@ class CorruptDataError(DataError, ValueError):
 
 class StorageError(DataError, OSError):
     """Storage could not be accessed (permissions, network, server errors)."""
+
+
+class OutsideRepositoryError(StorageError, PermissionError):
+    """A read would leave the repository root (a ``..`` name, a link or a symbolic link in the data)."""
 
 
 class PluginError(Nx5dError):

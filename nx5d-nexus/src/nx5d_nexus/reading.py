@@ -19,7 +19,6 @@ from nx5d.errors import SpiceValidationError
 from nx5d.io import nexus, zarrdoc
 from nx5d.io.commands import scanned_motor
 from nx5d.io.nexus import NexusOptions
-from nx5d.io.storage import Storage
 from nx5d.plugins import DocumentRef, ScanRef
 from nx5d.recipes.profile import ProfileSettings, cook_profile
 from nx5d.rsm.cook import IMAGES, cook_rsm, motor_angles
@@ -35,7 +34,6 @@ __all__ = [
     "summary",
     "load",
     "cook",
-    "repository_root",
 ]
 
 #: The first bytes of every HDF5 file (with its superblock at the start).
@@ -81,12 +79,6 @@ def anchor_names(document: DocumentRef, path: tuple[str, ...]) -> list[str]:
         return [name for name in node if nexus.is_group(node[name])]
 
 
-def repository_root(scan: ScanRef) -> str | None:
-    """The local folder of the scan's repository (data in other files is read only inside it)."""
-    pattern = scan.proposal.repository.pattern
-    return None if pattern is None else Storage.local_path(pattern.root)
-
-
 def summary(scan: ScanRef) -> dict[str, Any]:
     """Type, steps, notes (the title), start time and detector of a scan group (no array data is read)."""
     with nexus.open_tree(scan.storage, scan.document) as tree:
@@ -99,7 +91,6 @@ def load(scan: ScanRef, options: NexusOptions) -> xr.Dataset:
     return nexus.scan_dataset(
         scan.storage,
         scan.url,
-        root=repository_root(scan),
         region=options.region,
         lazy=options.lazy,
         detector=options.detector,

@@ -101,7 +101,7 @@ def open_document(storage: Storage, url: str) -> Iterator[h5py.File]:
     in SWMR mode, as a SWMR reader.  Nothing is ever written.
     """
     h5py = _h5py()
-    url = url.partition("#")[0]
+    url = storage.confine(url.partition("#")[0])
     path = storage.local_path(url)
     if path is not None:
         _note(url, opened=1)

@@ -43,7 +43,7 @@ import attrs
 import numpy as np
 import xarray as xr
 
-from nx5d.errors import MissingDataError, NotSupportedError
+from nx5d.errors import MissingDataError, NotSupportedError, OutsideRepositoryError
 from nx5d.io import hdf5, zarrdoc
 from nx5d.io.commands import scan_type, scanned_motor
 from nx5d.io.frames import FrameOptions, Region
@@ -108,6 +108,11 @@ def open_tree(storage: Storage, url: str) -> Iterator[Any]:
         yield handle
 
 
+def _ordered(group: Any) -> list[str]:
+    """Member names of an HDF5 group in its own order, of a Zarr group by name."""
+    return list(group) if hasattr(group, "file") else sorted(group)
+
+
 def is_group(node: Any) -> bool:
     """Whether an HDF5/Zarr node is a group (not an array)."""
     return hasattr(node, "keys") and not hasattr(node, "shape")
@@ -141,7 +146,7 @@ def _names(value: Any) -> list[str]:
 
 def entries(root: Any) -> list[str]:
     """Names of the scan groups at the top of a document: its ``NXentry`` groups, or every group."""
-    groups = [name for name in root if is_group(root[name])]
+    groups = [name for name in _ordered(root) if is_group(root[name])]
     classed = [name for name in groups if _nx_class(root[name]) == "NXentry"]
     return classed or groups
 
@@ -180,7 +185,7 @@ class _Sources:
             )
         target = os.path.realpath(os.path.join(self.folder, name))
         if self.root is not None and os.path.commonpath([self.root, target]) != self.root:
-            raise MissingDataError(f"{where} is {what} {name!r}, which lies outside the repository ({self.root})")
+            raise OutsideRepositoryError(f"{where} is {what} {name!r}, which lies outside the repository ({self.root})")
         if not os.path.exists(target):
             raise MissingDataError(f"{where} is {what} {name!r}, which does not exist ({target})")
 
@@ -231,8 +236,12 @@ class Layout:
 
 
 def _members(group: Any, path: str, sources: _Sources, where: str) -> Iterator[tuple[str, str, Any]]:
-    """``(name, path, node)`` of the members of ``group`` (external links checked before they are followed)."""
-    for name in group:
+    """``(name, path, node)`` of the members of ``group`` (external links checked before they are followed).
+
+    In the document's order (HDF5: by name, or by creation where the file
+    tracks it); Zarr stores list members in no fixed order, so by name.
+    """
+    for name in _ordered(group):
         sources.link(group, name, f"{where}#{path}/{name}".replace("#/", "#"))
         try:
             node = group[name]
@@ -434,7 +443,6 @@ def scan_dataset(
     storage: Storage,
     url: str,
     *,
-    root: str | None = None,
     region: Region | None = None,
     lazy: bool | None = None,
     detector: str | None = None,
@@ -445,10 +453,11 @@ def scan_dataset(
     Counters on ``index`` (NeXus axes as coordinates), positioners as
     scalars, frames as ``images`` on ``(index, y, x)`` with full-frame pixel
     coordinates -- a dask array when ``lazy`` (``None``: when they are bigger
-    than :data:`LAZY_BYTES`).  ``root`` is the repository's local folder:
-    data in other files is read only inside it.
+    than :data:`LAZY_BYTES`).  Data in other files (external links, virtual
+    dataset sources) is read only inside the storage's root.
     """
     document, _, anchor = url.partition("#")
+    root = storage.local_root
     region = region or Region()
     with open_tree(storage, document) as tree:
         entry = entry_of(tree, anchor.strip("/"), document)

@@ -9,6 +9,12 @@ themselves, so every plugin works on local disks and, through fsspec, on
 schemes go through :func:`fsspec.core.url_to_fs` with the repository's
 ``storage_options``.  Reads are counted (:func:`record_io`) so tests and the
 conformance kit can check that cheap operations stay cheap.
+
+A storage made with a ``root`` (a repository's storage: the folder its URL
+pattern's documents lie in) touches nothing outside it, whatever a name read
+from data says: ``..`` segments (also percent-encoded) and, on local disks,
+symbolic links are resolved first, and a URL that ends up outside the root
+raises :class:`~nx5d.errors.OutsideRepositoryError` naming it.
 """
 
 from __future__ import annotations
@@ -17,14 +23,16 @@ import contextlib
 import contextvars
 import io
 import os
+import posixpath
 import threading
+import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any
 
 import attrs
 
-from nx5d.errors import MissingDataError, StorageError
+from nx5d.errors import MissingDataError, OutsideRepositoryError, StorageError
 
 __all__ = ["Entry", "IoRecord", "Storage", "record_io", "join_url"]
 
@@ -142,6 +150,17 @@ def _local_path(url: str) -> str | None:
     return None
 
 
+def _remote_parts(url: str) -> tuple[str, str, str]:
+    """``(scheme, host, path)`` of a remote URL, the path percent-decoded and normalised (``..`` resolved)."""
+    parts = urllib.parse.urlsplit(url)
+    path = posixpath.normpath("/" + urllib.parse.unquote(parts.path).lstrip("/"))
+    return parts.scheme.lower(), (parts.hostname or "").lower() + (f":{parts.port}" if parts.port else ""), path
+
+
+def _below(path: str, folder: str, sep: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(sep) + sep)
+
+
 class Storage:
     """Reads and lists files for one repository.
 
@@ -151,13 +170,59 @@ class Storage:
         Options for fsspec (credentials, endpoint, anonymous access ...),
         either flat (applied to every remote scheme) or keyed by scheme
         (``{"s3": {"anon": True}}``).
+    root:
+        A folder URL that every access must stay inside (after resolving
+        ``..`` and, locally, symbolic links); ``None``: no limit.
     """
 
-    def __init__(self, storage_options: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, storage_options: Mapping[str, Any] | None = None, *, root: str | None = None) -> None:
         self.storage_options: dict[str, Any] = dict(storage_options or {})
+        self.root = root
 
     def __repr__(self) -> str:
-        return f"Storage(storage_options={sorted(self.storage_options)})"
+        return f"Storage(storage_options={sorted(self.storage_options)}, root={self.root!r})"
+
+    @property
+    def root(self) -> str | None:
+        """The folder URL every access stays inside, or ``None``."""
+        return self._root
+
+    @root.setter
+    def root(self, root: str | None) -> None:
+        self._root = root
+        local = None if root is None else _local_path(root)
+        self._local_root = None if local is None else os.path.realpath(local or "/")
+        self._remote_root = None if root is None or local is not None else _remote_parts(root)
+
+    @property
+    def local_root(self) -> str | None:
+        """The root as a local folder with its links resolved (``None`` without a root or for remote roots)."""
+        return self._local_root
+
+    def confine(self, url: str) -> str:
+        """``url`` if it lies inside the root (anchor ignored), else :class:`~nx5d.errors.OutsideRepositoryError`.
+
+        Local paths are compared after resolving symbolic links, so a link
+        inside the repository that points out of it is refused too.
+        """
+        if self._root is None:
+            return url
+        document = url.partition("#")[0]
+        local = _local_path(document)
+        if self._local_root is not None:
+            if local is not None:
+                resolved = os.path.realpath(local or "/")
+                if _below(resolved, self._local_root, os.sep):
+                    return url
+                raise OutsideRepositoryError(
+                    f"{url} resolves to {resolved}, outside the repository root {self._local_root}"
+                )
+        elif self._remote_root is not None and local is None:
+            scheme, host, path = _remote_parts(document)
+            root_scheme, root_host, root_path = self._remote_root
+            if (scheme, host) == (root_scheme, root_host) and _below(path, root_path, "/"):
+                return url
+        raise OutsideRepositoryError(f"{url} lies outside the repository root {self._root}")
 
     # --- plumbing -------------------------------------------------------
 
@@ -172,6 +237,7 @@ class Storage:
         """The fsspec filesystem and path for a URL (for libraries that want one)."""
         import fsspec.core
 
+        self.confine(url)
         scheme = url.split("://", 1)[0].lower()
         try:
             return fsspec.core.url_to_fs(url, **self.options_for(scheme))
@@ -204,7 +270,7 @@ class Storage:
 
     def exists(self, url: str) -> bool:
         """Whether a file or folder exists at ``url``."""
-        path = _local_path(url)
+        path = _local_path(self.confine(url))
         if path is not None:
             return os.path.exists(path)
         fs, p = self.filesystem(url)
@@ -213,7 +279,7 @@ class Storage:
 
     def isdir(self, url: str) -> bool:
         """Whether ``url`` is a folder (or an object-store prefix)."""
-        path = _local_path(url)
+        path = _local_path(self.confine(url))
         if path is not None:
             return os.path.isdir(path)
         fs, p = self.filesystem(url)
@@ -223,7 +289,7 @@ class Storage:
     def ls(self, url: str) -> list[Entry]:
         """Children of the folder at ``url`` (``MissingDataError`` if absent)."""
         _note(url, listed=1)
-        path = _local_path(url)
+        path = _local_path(self.confine(url))
         with self._errors(url, "listing"):
             if path is not None:
                 with os.scandir(path) as it:
@@ -240,7 +306,7 @@ class Storage:
 
     def size(self, url: str) -> int:
         """Size in bytes of the file at ``url``."""
-        path = _local_path(url)
+        path = _local_path(self.confine(url))
         with self._errors(url, "reading the size"):
             if path is not None:
                 return os.stat(path).st_size
@@ -249,7 +315,7 @@ class Storage:
 
     def stat(self, url: str) -> tuple[int, float | None]:
         """``(size in bytes, modification time)`` of the file at ``url`` (time ``None`` where the store has none)."""
-        path = _local_path(url)
+        path = _local_path(self.confine(url))
         with self._errors(url, "reading the size"):
             if path is not None:
                 st = os.stat(path)
@@ -270,7 +336,7 @@ class Storage:
 
     def open(self, url: str) -> IO[bytes]:
         """Open the file at ``url`` for binary reading (seekable)."""
-        path = _local_path(url)
+        path = _local_path(self.confine(url))
         _note(url, opened=1)
         with self._errors(url, "opening"):
             if path is not None:
@@ -282,7 +348,7 @@ class Storage:
 
     def read_bytes(self, url: str) -> bytes:
         """The whole content of the file at ``url``."""
-        path = _local_path(url)
+        path = _local_path(self.confine(url))
         with self._errors(url, "reading"):
             if path is not None:
                 with open(path, "rb") as fh:
@@ -295,7 +361,7 @@ class Storage:
 
     def read_range(self, url: str, start: int, stop: int) -> bytes:
         """Bytes ``start`` to ``stop`` (exclusive) of the file at ``url``."""
-        path = _local_path(url)
+        path = _local_path(self.confine(url))
         with self._errors(url, "reading"):
             if path is not None:
                 with open(path, "rb") as fh:
@@ -318,7 +384,7 @@ class Storage:
         if not urls:
             return []
         recorders = _RECORDERS.get()
-        local = [_local_path(u) for u in urls]
+        local = [_local_path(self.confine(u)) for u in urls]
         if all(p is not None for p in local):
 
             def read(i: int) -> bytes:

@@ -40,7 +40,7 @@ def _zarr() -> Any:
 def open_group(storage: Storage, url: str) -> Any:
     """The root group of the Zarr document at ``url`` (no anchor), opened read-only."""
     zarr = _zarr()
-    document = url.partition("#")[0].rstrip("/")
+    document = storage.confine(url.partition("#")[0].rstrip("/"))
     path = storage.local_path(document)
     _note(document, opened=1)
     try:

@@ -73,6 +73,14 @@ class Repository(Children):
         self._nx5d_spice_store: SpiceStore | None = None
         self._nx5d_ref: RepositoryRef | None = None
         self._init_children()
+        self._confine_storage()
+
+    def _confine_storage(self) -> None:
+        """Limit :attr:`storage` to the folder the pattern's documents lie in (when the URL is a pattern)."""
+        try:
+            self.pattern  # noqa: B018 - parsing sets the storage's root
+        except UrlPatternError:
+            self.storage.root = None
 
     # --- plugin plumbing ---------------------------------------------------
 
@@ -81,6 +89,7 @@ class Repository(Children):
         self._nx5d_beamline = beamline
         self._nx5d_registry = registry
         self._nx5d_ref = None
+        self._confine_storage()
 
     @property
     def beamline(self) -> str | None:
@@ -122,7 +131,9 @@ class Repository(Children):
                 pattern: UrlPattern | None = self.pattern
             except UrlPatternError:
                 pattern = None
-            self._nx5d_spice_store = make_store(self.spice_url, pattern, self.storage)
+            # spice may live outside the data (e.g. the per-user folder): a storage without the root's limit
+            spice_storage = Storage(self.storage.storage_options)
+            self._nx5d_spice_store = make_store(self.spice_url, pattern, spice_storage)
         return self._nx5d_spice_store
 
     @property
@@ -132,6 +143,7 @@ class Repository(Children):
         if cached is None or cached[0] != self.url:
             cached = (self.url, parse_pattern(self.url, self.declaration))
             self._nx5d_pattern = cached
+            self.storage.root = cached[1].root  # reads stay below the folder the pattern's documents lie in
         return cached[1]
 
     # --- children ----------------------------------------------------------

@@ -26,9 +26,7 @@ from typing import Any
 import xarray as xr
 
 from nx5d.addressing.handles import KeyToHandle
-from nx5d.errors import UrlPatternError
 from nx5d.io import nexus
-from nx5d.io.storage import Storage
 from nx5d.model import Proposal, Repository, Scan
 from nx5d.options import build_options
 from nx5d.repo.filesystem import DataProposal, DataRepository
@@ -50,14 +48,9 @@ class ArrayScan(Scan):
 
     def _get_raw(self, **options: Any) -> xr.Dataset:
         checked = build_options(nexus.NexusOptions, options, None)
-        try:
-            root = Storage.local_path(self.repository.pattern.root)
-        except UrlPatternError:
-            root = None
         return nexus.scan_dataset(
             self.repository.storage,
             self.url or "",
-            root=root,
             region=checked.region,
             lazy=checked.lazy,
             detector=checked.detector,
