@@ -5,6 +5,8 @@ import io
 import numpy as np
 import pytest
 import tifffile
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from nx5d.errors import CorruptDataError, MissingDataError, OptionError
 from nx5d.io.frames import MISSING_VALUE, Region, decode_frame, lazy_frames, load_frames, parse_tiff
@@ -143,3 +145,85 @@ def test_lazy_frames_equal_eager(scan):
     assert io_.files_opened == 16  # only the block holding frames 17 and 18 was read
     np.testing.assert_array_equal(part, expected[17:19, 5:150:2, 20:300:2])
     np.testing.assert_array_equal(lazy.data.compute(), expected[:, 5:150:2, 20:300:2])
+
+
+def _write_scan(tmp_path, frames):
+    urls = []
+    for i, f in enumerate(frames):
+        path = tmp_path / f"image{i:05d}.tif"
+        tifffile.imwrite(path, f)
+        urls.append(f"file://{path}")
+    return urls
+
+
+@pytest.mark.parametrize(
+    ("first", "later"),
+    [
+        (np.int32, np.full((4, 5), 3_000_000_000, np.uint32)),  # would wrap to -1294967296
+        (np.int32, np.full((4, 5), 2**40, np.int64)),  # would wrap to 0
+        (np.int32, np.full((4, 5), 1.7, np.float64)),  # would be truncated to 1
+        (np.uint16, np.full((4, 5), -2, np.int32)),  # a Pilatus gap marker into unsigned frames
+        (np.float32, np.full((4, 5), 1 + 2**-30, np.float64)),  # rounded away in float32
+        (np.int32, np.full((4, 5), np.nan, np.float32)),  # NaN has no integer
+    ],
+)
+def test_a_frame_whose_values_do_not_fit_the_scans_type_is_refused(tmp_path, first, later):
+    urls = _write_scan(tmp_path, [np.ones((4, 5), first), later])
+    for load in (load_frames, lambda s, u: lazy_frames(s, u).data.compute()):
+        with pytest.raises(CorruptDataError, match=r"image00001\.tif \(frame 1\) holds .* converting would change"):
+            load(Storage(), urls)
+
+
+@pytest.mark.parametrize(
+    "later",
+    [
+        np.full((4, 5), 60000, np.uint16),  # safe: every uint16 fits int32
+        np.full((4, 5), 2_000_000_000, np.uint32),  # unsafe type, but these values fit
+        np.full((4, 5), 12.0, np.float64),  # whole numbers
+        np.full((4, 5), -2, np.int64),
+    ],
+)
+def test_frames_of_another_type_whose_values_fit_load_exactly(tmp_path, later):
+    urls = _write_scan(tmp_path, [np.ones((4, 5), np.int32), later])
+    loaded = load_frames(Storage(), urls).data
+    assert loaded.dtype == np.int32
+    np.testing.assert_array_equal(loaded[1], later)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    first=st.sampled_from([np.int16, np.uint16, np.int32, np.uint32, np.float32]),
+    later=st.sampled_from([np.int16, np.uint16, np.int32, np.uint32, np.int64, np.float32, np.float64]),
+    value=st.one_of(st.integers(-(2**40), 2**40), st.floats(allow_nan=True, allow_infinity=False, width=32)),
+)
+def test_any_mixture_of_frame_types_loads_exactly_or_is_refused(tmp_path, first, later, value):
+    with np.errstate(invalid="ignore", over="ignore"):
+        frame_values = np.full((3, 4), value).astype(later)
+    if not np.array_equal(frame_values, np.full((3, 4), value), equal_nan=True):
+        return  # the value cannot even be written in this type
+    urls = _write_scan(tmp_path, [np.zeros((3, 4), first), frame_values])
+    number = frame_values.flat[0].item()
+    if np.issubdtype(first, np.integer):
+        exact = float(number).is_integer() and np.iinfo(first).min <= number <= np.iinfo(first).max
+    else:
+        exact = np.array(number, first).item() == number or number != number  # NaN stays NaN
+    if exact:
+        loaded = load_frames(Storage(), urls).data
+        assert loaded.dtype == np.dtype(first)
+        np.testing.assert_array_equal(loaded[1], frame_values)
+    else:
+        with pytest.raises(CorruptDataError, match=r"image00001\.tif"):
+            load_frames(Storage(), urls)
+
+
+@pytest.mark.parametrize(("stored", "loaded"), [(np.uint16, np.int32), (np.uint32, np.int64), (np.int16, np.int16)])
+def test_masked_missing_frames_of_unsigned_scans_hold_minus_one_without_wrapping(tmp_path, stored, loaded):
+    top = np.iinfo(stored).max
+    urls = _write_scan(tmp_path, [np.full((4, 5), top, stored), np.full((4, 5), top, stored)])
+    urls.append(urls[0].replace("image00000", "image00099"))  # absent
+    with pytest.warns(UserWarning, match="1 of 3 frames are missing"):
+        frames = load_frames(Storage(), urls, missing="mask")
+    assert frames.data.dtype == np.dtype(loaded)
+    assert (frames.data[:2] == top).all()
+    assert (frames.data[2] == MISSING_VALUE).all()
+    assert frames.missing.tolist() == [False, False, True]

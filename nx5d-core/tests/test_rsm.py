@@ -7,7 +7,7 @@ import xrayutilities as xu
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nx5d.errors import OptionError
+from nx5d.errors import CorruptDataError, OptionError
 from nx5d.io.frames import Region
 from nx5d.rsm import Axis, FrameGridder, Grid, Setup, grid_frames, grid_points, map_frames, normalise
 
@@ -215,3 +215,52 @@ def test_map_frames_reports_progress_per_block_of_frames(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "gridding" in err
     assert "0/12 " in err  # a bar over all 12 frames
+
+
+@pytest.mark.parametrize("spoil", ["theta", "two_theta", "monitor", "group"])
+def test_frames_without_a_finite_angle_monitor_or_group_are_left_out_and_not_counted(spoil):
+    import dask.array as da
+
+    rng = np.random.default_rng(5)
+    setup = four_circle()
+    theta = np.linspace(20.0, 21.0, 10)
+    two_theta = 2 * theta
+    scale = np.full(10, 0.5)
+    delay = np.tile([0.0, 100.0], 5)
+    frames = rng.poisson(2.0, (10, 20, 30)).astype(np.int32)
+    bad = [3, 6]
+    spoilt = {"theta": theta, "two_theta": two_theta, "monitor": scale, "group": delay}[spoil].copy()
+    spoilt[bad] = [np.nan, np.inf]
+    args = {"theta": theta, "two_theta": two_theta, "monitor": scale, "group": delay} | {spoil: spoilt}
+    keep = np.setdiff1d(np.arange(10), bad)
+    expected = map_frames(
+        setup,
+        [theta[keep], np.zeros(8), np.zeros(8)],
+        [two_theta[keep]],
+        frames[keep],
+        grid_size=(10, 12),
+        group=("delay", delay[keep]),
+        scale=scale[keep],
+    )
+    for images in (frames, da.from_array(frames, chunks=(4, 20, 30))):
+        with pytest.warns(UserWarning, match=r"scan\.h5: 2 of 10 frames have a NaN or infinite .* \(first: frame 3\)"):
+            result = map_frames(
+                setup,
+                [args["theta"], np.zeros(10), np.zeros(10)],
+                [args["two_theta"]],
+                images,
+                grid_size=(10, 12),
+                group=("delay", args["group"]),
+                scale=args["monitor"],
+                where="scan.h5",
+            )
+        assert result.frames.values.tolist() == expected.frames.values.tolist() == [4, 4]
+        np.testing.assert_allclose(result.qdata.values, expected.qdata.values, rtol=1e-12)
+
+
+def test_a_scan_without_any_finite_angle_is_an_error():
+    frames = np.ones((3, 20, 30), np.int32)
+    with pytest.raises(CorruptDataError, match=r"scan\.h5: no frame has finite angles"):
+        map_frames(
+            four_circle(), [np.full(3, np.nan)] * 3, [np.full(3, 40.0)], frames, grid_size=(4, 4), where="scan.h5"
+        )

@@ -8,6 +8,7 @@ case each record a writer was told it wrote is on disk.
 
 import json
 import multiprocessing
+import os
 import sys
 
 import pytest
@@ -15,6 +16,8 @@ import pytest
 from nx5d.errors import SpiceConflict, SpiceError
 from nx5d.repo.filesystem import DataRepository
 from nx5d.spice import FileSpiceStore
+
+from .accounts import ALICE, BOB, become, group_folder
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="uses fork and POSIX advisory locks")
 
@@ -55,7 +58,9 @@ def run(target, args_per_writer):
     assert [p.exitcode for p in procs] == [0] * len(procs)
 
 
-def locked_writer(url, store_url, writer, start, out):
+def locked_writer(url, store_url, writer, start, out, user=None):
+    if user is not None:
+        become(user)
     book = DataRepository(url, spice_url=store_url)["p"].spice
     book.seed("settings", step=None, writer=None)
     start.wait(timeout=60)
@@ -64,10 +69,26 @@ def locked_writer(url, store_url, writer, start, out):
         json.dump(written, fh)
 
 
-def test_locked_writers_keep_a_clean_history(repo_url, tmp_path):
+@pytest.fixture(params=["one user", "two users of a group"])
+def writers_home(request, tmp_path):
+    """The folder the writers share, and the account of each writer (``None``: this process's)."""
+    if request.param == "one user":
+        for scan in ("1", "2"):
+            (tmp_path / "data" / "p" / scan).mkdir(parents=True)
+        yield tmp_path, [None] * WRITERS
+    elif os.geteuid() != 0:
+        pytest.skip("switching between users needs root")
+    else:
+        with group_folder() as folder:
+            yield folder, [(ALICE, BOB)[i % 2] for i in range(WRITERS)]
+
+
+def test_locked_writers_keep_a_clean_history(writers_home):
+    tmp_path, accounts = writers_home
+    repo_url = f"file://{tmp_path}/data/{{proposal}}/{{scan}}"
     start = CTX.Barrier(WRITERS)
     outs = [tmp_path / f"w{i}.json" for i in range(WRITERS)]
-    run(locked_writer, [(repo_url, spice_url(tmp_path), i, start, outs[i]) for i in range(WRITERS)])
+    run(locked_writer, [(repo_url, spice_url(tmp_path), i, start, outs[i], accounts[i]) for i in range(WRITERS)])
     written = {u for out in outs for u in json.loads(out.read_text())}
     assert len(written) == WRITERS * UPDATES
     files = {p.stem for p in (tmp_path / "spice" / "p").glob("*.json")}

@@ -250,6 +250,105 @@ def test_non_numeric_field(manifest_repo):
         open_repo(root).p20210205.r091726.raw  # noqa: B018
 
 
+def _edit_table(folder, edit):
+    table = folder / "manifest.dat"
+    lines = table.read_text().split("\n")
+    edit(lines)
+    table.write_text("\n".join(lines))
+
+
+def _cells(row, **changes):
+    """The table row with the cells at the given positions replaced (``c3="x"``) or the row cut (``cut=4``)."""
+    fields = row.split("\t")
+    for key, value in changes.items():
+        if key != "cut":
+            fields[int(key[1:])] = value
+    return "\t".join(fields[: changes.get("cut", len(fields))])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"c1": ""}, r"line 4: the cell of column 'Delay' is empty"),
+        ({"c0": ""}, r"line 4: the cell of column '% Loop_Delay' is empty"),
+        ({"c3": "  "}, r"line 4: the cell of column 'Theta' is empty"),
+        ({"cut": 4}, r"line 4: 4 fields, but the header names 10 columns \(no value for 'Crystal \[V\]'\)"),
+    ],
+)
+def test_rows_with_missing_cells_are_refused_naming_line_and_column(manifest_repo, change, message):
+    root, folder = manifest_repo
+
+    def edit(lines):
+        lines[3] = _cells(lines[3], **change)
+
+    _edit_table(folder, edit)
+    with pytest.raises(CorruptDataError, match=r"manifest\.dat, " + message):
+        open_repo(root).p20210205.r091726.raw  # noqa: B018
+
+
+def test_values_written_as_nan_stay_nan_and_such_frames_leave_the_maps(manifest_repo):
+    root, folder = manifest_repo
+
+    def edit(lines):
+        lines[3] = _cells(lines[3], c3="NaN")  # Theta of frame 2
+
+    _edit_table(folder, edit)
+    scan = open_repo(root).p20210205.r091726
+    assert np.isnan(scan.raw.Theta.values[2])
+    with pytest.warns(UserWarning, match=r"1 of 20 frames have a NaN or infinite angle"):
+        cooked = scan.cooked
+    assert int(cooked.frames.sum()) == 19
+
+
+def _repeat_theta(folder, change):
+    """Head the ``Repeats`` column ``Theta`` too, holding theta + ``change``."""
+
+    def edit(lines):
+        lines[0] = lines[0].replace("Repeats", "Theta")
+        for i in range(1, len(lines)):
+            if lines[i]:
+                lines[i] = _cells(lines[i], c7=f"{float(lines[i].split(chr(9))[3]) + change:.6f}")
+
+    _edit_table(folder, edit)
+
+
+def test_a_repeated_header_is_kept_and_used_where_the_copies_agree(manifest_repo):
+    root, folder = manifest_repo
+    _repeat_theta(folder, 0.0)
+    scan = open_repo(root).p20210205.r091726
+    with pytest.warns(UserWarning, match=r"manifest\.dat: column 'Theta' appears more than once; this one is 'Theta_2"):
+        raw = scan.raw
+    np.testing.assert_array_equal(raw.Theta.values, raw.Theta_2.values)
+    assert scan.summary["theta"] == "18.4–18.8"
+    assert dict(scan.cooked.sizes) == {"delay": 4, "qy": 80, "qz": 150}
+
+
+def test_a_repeated_header_with_different_values_is_never_guessed(manifest_repo):
+    root, folder = manifest_repo
+    _repeat_theta(folder, 1.0)
+    scan = open_repo(root).p20210205.r091726
+    with pytest.raises(
+        CorruptDataError,
+        match=r"manifest\.dat: the theta could be any of the columns 'Theta \(column 4\)', 'Theta \(column 8\)'",
+    ):
+        scan.summary  # noqa: B018
+    with pytest.raises(CorruptDataError, match=r"the theta could be any of the columns 'Theta', 'Theta_2'"):
+        scan.cooked  # noqa: B018
+
+
+def test_a_column_named_like_the_frames_does_not_replace_them(manifest_repo):
+    root, folder = manifest_repo
+
+    def rename(lines):
+        lines[0] = lines[0].replace("Repeats", "images")
+
+    _edit_table(folder, rename)
+    raw = open_repo(root).p20210205.r091726.raw
+    assert raw.images.dims == ("index", "y", "x")
+    assert raw.images_column.attrs["long_name"] == "images"
+    assert raw.images_column.dims == ("index",)
+
+
 def test_corrupt_tiff(manifest_repo):
     root, folder = manifest_repo
     (folder / "image00003.tiff").write_bytes(b"II*\x00" + os.urandom(200))

@@ -10,7 +10,8 @@ import numpy as np
 import xarray as xr
 
 from nx5d.errors import CorruptDataError
-from nx5d.rsm.cook import cook_rsm, per_frame
+from nx5d.io.naming import by_header
+from nx5d.rsm.cook import cook_rsm
 from nx5d.spice.schema import settings_from
 
 from .scan import role_column
@@ -23,7 +24,7 @@ def _role(raw: xr.Dataset, role: str) -> np.ndarray | None:
     """The values of the column playing ``role``, found by its header (the variable's ``long_name``)."""
     columns = [str(raw[v].attrs.get("long_name", v)) for v in raw.data_vars]
     header = role_column(columns, role)
-    return None if header is None else per_frame(raw, header, role)
+    return None if header is None else by_header(raw, header, role)
 
 
 def rsm(raw: xr.Dataset, spice: Mapping[str, Any]) -> xr.Dataset:

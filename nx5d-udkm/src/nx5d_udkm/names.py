@@ -41,8 +41,10 @@ The delay-stage tables name the delay ``Position set`` (and its read-back
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from nx5d.errors import OptionError
+from nx5d.io.naming import VariableNames
 
 __all__ = ["RULES", "TIDY", "ROLES", "reference_name", "tidy_name", "variable_names"]
 
@@ -94,17 +96,15 @@ def tidy_name(column: str) -> str:
 RULES = {"reference": reference_name, "tidy": tidy_name}
 
 
-def variable_names(columns: list[str], rule: str) -> list[str]:
-    """Variable names for the table's columns under ``rule``, made unique."""
+def variable_names(columns: list[str], rule: str, where: str, reserved: Collection[str] = ()) -> list[str]:
+    """Variable names for the table's columns under ``rule``: unique, none of ``reserved``.
+
+    A repeated header gets ``_2`` ... with a warning; a column whose name
+    would be a reserved one (``images``, a dimension) gets ``_column``.
+    """
     try:
         convert = RULES[rule]
     except KeyError:
         raise OptionError(f"names must be one of {', '.join(RULES)}, not {rule!r}") from None
-    out: list[str] = []
-    for column in columns:
-        name = convert(column) or "column"
-        candidate, n = name, 2
-        while candidate in out:
-            candidate, n = f"{name}_{n}", n + 1
-        out.append(candidate)
-    return out
+    names = VariableNames(where, reserved)
+    return [names.name(column, "column", base=convert(column) or "column") for column in columns]

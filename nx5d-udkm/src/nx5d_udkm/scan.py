@@ -23,7 +23,10 @@ from .options import UdkmOptions
 from .parameters import parse_parameters
 from .tables import Table, read_table
 
-__all__ = ["ScanFiles", "find_files", "summary", "load_raw", "role_column"]
+__all__ = ["ScanFiles", "find_files", "summary", "load_raw", "role_column", "RESERVED"]
+
+#: Names a table column cannot take as its variable: the dataset's dimensions and what nx5d adds.
+RESERVED = ("index", "y", "x", "images", "frame_missing", "image_file", "start_time", "end_time")
 
 
 @attrs.frozen
@@ -80,19 +83,15 @@ def summary(storage: Storage, files: ScanFiles, proposal: str) -> dict[str, Any]
     out: dict[str, Any] = {"type": files.variant.name, "steps": table.rows}
     delay = role_column(table.columns, "delay")
     if delay is not None:
-        out["delays"] = int(np.unique(table.values[_header(table, delay)]).size)
+        out["delays"] = int(np.unique(table.column(delay, "delay", files.table)).size)
     theta = role_column(table.columns, "theta")
     if theta is not None and table.rows:
-        values = table.values[_header(table, theta)]
+        values = table.column(theta, "theta", files.table)
         out["theta"] = f"{np.nanmin(values):g}–{np.nanmax(values):g}"
     out["start"] = _start_time(proposal, files.key, parameters)
     notes = parameters.get("Sample") or parameters.get("Comment", "")
     out["notes"] = notes.split("\n")[0]
     return out
-
-
-def _header(table: Table, column: str) -> str:
-    return table.headers[table.columns.index(column)]
 
 
 def _times(texts: tuple[str, ...], date: str) -> np.ndarray:
@@ -173,10 +172,9 @@ def load_raw(
             stacklevel=3,
         )
     urls = [join_url(files.url, n) for n in names]
-    variables = variable_names(list(table.headers), options.names)
+    variables = variable_names(list(table.headers), options.names, files.table, RESERVED)
     data: dict[str, Any] = {}
-    for header, column, name in zip(table.headers, table.columns, variables, strict=True):
-        values = table.values[header]
+    for column, values, name in zip(table.columns, table.values, variables, strict=True):
         dims = "index" if values.ndim == 1 else ("index", f"{name}_channel")
         data[name] = xr.Variable(dims, values, _column_attrs(column))
     if table.images is not None:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from nx5d.errors import CorruptDataError
+from nx5d.io.naming import agreeing
 
 from .formats import Variant
 from .parameters import decode_text
@@ -28,8 +29,9 @@ class Table:
     headers:
         Column header texts exactly as written (the first includes ``%``).
     values:
-        Per column, ``(rows,)`` values, or ``(rows, k)`` for a column holding
-        several values per row (always the last column).
+        Per column, in the order of ``headers``: ``(rows,)`` values, or
+        ``(rows, k)`` for a column holding several values per row (always
+        the last column).
     images:
         Image file names from per-frame lines, if the variant has them.
     start, end:
@@ -38,7 +40,7 @@ class Table:
 
     variant: Variant
     headers: tuple[str, ...]
-    values: dict[str, np.ndarray]
+    values: tuple[np.ndarray, ...]
     images: tuple[str, ...] | None = None
     start: tuple[str, ...] | None = None
     end: tuple[str, ...] | None = None
@@ -51,7 +53,14 @@ class Table:
     @property
     def rows(self) -> int:
         """Number of data rows (frames)."""
-        return len(next(iter(self.values.values()))) if self.values else 0
+        return len(self.values[0]) if self.values else 0
+
+    def column(self, name: str, what: str, where: str) -> np.ndarray:
+        """The values of the column headed ``name`` (without ``%``); a repeated header must agree in every copy."""
+        found = [k for k, column in enumerate(self.columns) if column == name]
+        if not found:
+            raise CorruptDataError(f"{where} has no column {name!r}")
+        return agreeing([self.values[k] for k in found], [f"{name} (column {k + 1})" for k in found], what, where)
 
 
 def _split_header(line: str, where: str, number: int) -> list[str]:
@@ -60,8 +69,30 @@ def _split_header(line: str, where: str, number: int) -> list[str]:
     return line.rstrip("\r\n").split("\t")
 
 
-def _numbers(lines: list[str], numbers: list[int], n_columns: int, where: str, complete: bool) -> np.ndarray:
-    """Parse data rows into a float array ``(rows, fields)``; rows may carry extra values for the last column."""
+def _check_cells(lines: list[str], numbers: list[int], counts: list[int], headers: list[str], where: str) -> None:
+    """Every column but the last (a profile, possibly empty) has a value in every row."""
+    needed = len(headers) - 1
+    for line, number, count in zip(lines, numbers, counts, strict=True):
+        if count < needed:
+            raise CorruptDataError(
+                f"{where}, line {number}: {count} fields, but the header names {len(headers)} columns "
+                f"(no value for {headers[count]!r})"
+            )
+        fields = line.split("\t", needed)
+        empty = next((k for k in range(needed) if not fields[k].strip()), None)
+        if empty is not None:
+            raise CorruptDataError(f"{where}, line {number}: the cell of column {headers[empty]!r} is empty")
+
+
+def _numbers(lines: list[str], numbers: list[int], headers: list[str], where: str, complete: bool) -> np.ndarray:
+    """Parse data rows into a float array ``(rows, fields)``; rows may carry extra values for the last column.
+
+    A row cut short by a writer that is still busy (no newline at the end of
+    the file) and rows with empty cells raise :class:`CorruptDataError`
+    naming the line: a missing value is never read as NaN.  Values written as
+    ``nan`` stay NaN.
+    """
+    n_columns = len(headers)
     if not lines:
         return np.zeros((0, n_columns))
     counts = [line.count("\t") + 1 for line in lines]
@@ -70,6 +101,7 @@ def _numbers(lines: list[str], numbers: list[int], n_columns: int, where: str, c
         raise CorruptDataError(
             f"{where}, line {numbers[-1]}: the table is truncated (last row has {counts[-1]} of {counts[-2]} fields)"
         )
+    _check_cells(lines, numbers, counts, headers, where)
     try:
         frame = pd.read_csv(
             io.StringIO("\n".join(lines)), sep="\t", header=None, names=range(width), dtype=float, engine="c"
@@ -139,14 +171,12 @@ def read_table(data: bytes, variant: Variant, where: str) -> Table:
             f"{where}, line {pending[3]}: the last frame line has no data row yet; the frame is left out",
             stacklevel=3,
         )
-    numbers = _numbers(data_lines, data_numbers, len(headers), where, complete)
-    values: dict[str, np.ndarray] = {}
-    for k, header in enumerate(headers):
-        if k < len(headers) - 1:
-            values[header] = numbers[:, k]
-        else:
-            rest = numbers[:, k:]
-            values[header] = rest[:, 0] if rest.shape[1] == 1 else rest
+    numbers = _numbers(data_lines, data_numbers, list(headers), where, complete)
+    last = numbers[:, len(headers) - 1 :]
+    values = (
+        *(numbers[:, k] for k in range(len(headers) - 1)),
+        last[:, 0] if last.shape[1] == 1 else last,
+    )
     per_frame = variant.per_frame_lines
     return Table(
         variant,

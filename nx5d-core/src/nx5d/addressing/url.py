@@ -244,7 +244,7 @@ class UrlPattern:
                 f"placeholders are not allowed in the location {self.netloc!r} of {text!r}; "
                 f"put them in the path or the anchor"
             )
-        if self.scheme == "file" and self.netloc not in ("", "localhost"):
+        if self.scheme == "file" and self.netloc.lower() not in ("", "localhost"):
             raise UrlPatternError(
                 f"file URL {text!r} names host {self.netloc!r}; write file:///absolute/path (three slashes)"
             )

@@ -50,6 +50,7 @@ __all__ = [
     "lazy_frames",
     "tifffile_fallback",
     "MISSING_VALUE",
+    "frame_dtype",
 ]
 
 #: Value written into frames that are missing when ``missing="mask"``
@@ -363,7 +364,33 @@ class _FrameReader:
                     raise CorruptDataError(
                         f"{url} (frame {i}) has shape {frame.shape}, unlike the scan's frames {self.frame_shape}"
                     )
+                if frame.dtype != self.dtype and not _fits(frame, self.dtype):
+                    raise CorruptDataError(
+                        f"{url} (frame {i}) holds {frame.dtype} pixels whose values do not fit the scan's "
+                        f"{self.dtype} frames (the type of its first frame): converting would change them"
+                    )
             out[k] = frame[self.slices]
+
+
+def frame_dtype(stored: np.dtype, missing: str) -> np.dtype:
+    """The dtype frames are loaded in: as stored, widened to a signed type when missing frames must hold -1.
+
+    With ``missing="mask"``, unsigned frames (``uint16``, ``uint32``) are
+    loaded as the smallest signed type that holds every stored value and
+    :data:`MISSING_VALUE` (``int32``, ``int64``).
+    """
+    stored = np.dtype(stored)
+    if missing == "mask" and stored.kind in "ub":
+        return np.promote_types(stored, np.int8)
+    return stored
+
+
+def _fits(frame: np.ndarray, dtype: np.dtype) -> bool:
+    """Whether every value of ``frame`` is kept exactly in ``dtype`` (no wrap-around, rounding or truncation)."""
+    if np.can_cast(frame.dtype, dtype, "safe"):
+        return True
+    with np.errstate(invalid="ignore", over="ignore"):
+        return bool(np.array_equal(frame.astype(dtype), frame))
 
 
 def _first_frame(storage: Storage, urls: Sequence[str], fallback: Decoder | None) -> np.ndarray:
@@ -419,8 +446,9 @@ def load_frames(
     region = region or Region()
     urls = list(urls)
     first = _first_frame(storage, urls, fallback)
-    reader = _FrameReader(storage, urls, region, first.shape, first.dtype, missing, fallback)
-    out = np.empty((len(urls), *region.shape(first.shape)), first.dtype)
+    dtype = frame_dtype(first.dtype, missing)
+    reader = _FrameReader(storage, urls, region, first.shape, dtype, missing, fallback)
+    out = np.empty((len(urls), *region.shape(first.shape)), dtype)
     missing_mask = np.zeros(len(urls), bool)
     batch = 32 if reader.local else 256
     batches = [range(i, min(i + batch, len(urls))) for i in range(0, len(urls), batch)]
@@ -483,16 +511,17 @@ def lazy_frames(
     urls = list(urls)
     first = _first_frame(storage, urls, fallback)
     shape = region.shape(first.shape)
-    reader = _FrameReader(storage, urls, region, first.shape, first.dtype, missing, fallback)
+    dtype = frame_dtype(first.dtype, missing)
+    reader = _FrameReader(storage, urls, region, first.shape, dtype, missing, fallback)
 
     def block(start: int, stop: int) -> np.ndarray:
-        out = np.empty((stop - start, *shape), first.dtype)
+        out = np.empty((stop - start, *shape), dtype)
         reader.read(range(start, stop), out, np.zeros(stop - start, bool), None)
         return out
 
     blocks = [
         da.from_delayed(
-            dask.delayed(block)(i, min(i + chunk, len(urls))), (min(i + chunk, len(urls)) - i, *shape), first.dtype
+            dask.delayed(block)(i, min(i + chunk, len(urls))), (min(i + chunk, len(urls)) - i, *shape), dtype
         )
         for i in range(0, len(urls), chunk)
     ]

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import xarray as xr
 
 from nx5d.errors import CorruptDataError, SpiceValidationError
 
-__all__ = ["tidy_name", "VariableNames", "find_variable", "per_frame"]
+__all__ = ["tidy_name", "VariableNames", "find_variable", "per_frame", "agreeing", "by_header"]
 
 _SPACE = re.compile(r"\s+")
 
@@ -47,13 +47,15 @@ class VariableNames:
         self.reserved = set(reserved)
         self.taken: set[str] = set()
 
-    def name(self, original: str, role: str) -> str:
+    def name(self, original: str, role: str, *, base: str | None = None) -> str:
         """A free variable name for ``original`` (a ``role`` such as ``counter`` or ``motor``).
 
-        A name equal to a reserved one gets ``_<role>`` appended; a repeated
-        name gets ``_2``, ``_3`` ... appended and a warning naming it.
+        ``base`` is the name wanted (default: :func:`tidy_name` of
+        ``original``).  A name equal to a reserved one gets ``_<role>``
+        appended; a repeated name gets ``_2``, ``_3`` ... appended and a
+        warning naming it.
         """
-        base = tidy_name(original)
+        base = tidy_name(original) if base is None else base
         if base in self.reserved:
             base = f"{base}_{role}"
         candidate, n = base, 2
@@ -92,9 +94,13 @@ def find_variable(raw: xr.Dataset, name: str, what: str) -> str:
     if len(set(matches)) == 1:
         return matches[0]
     where = raw.attrs.get("url", "the scan")
-    hint = f" (it could be {', '.join(sorted(set(matches)))})" if matches else ""
+    if by_long or matches:
+        candidates = sorted(set(by_long or matches))
+        raise SpiceValidationError(
+            f"{what} {name!r} could be any of the variables {', '.join(candidates)} of {where}; name one of them"
+        )
     raise SpiceValidationError(
-        f"{what} {name!r} is not a variable of {where}{hint}; variables: {', '.join(sorted(map(str, raw.data_vars)))}"
+        f"{what} {name!r} is not a variable of {where}; variables: {', '.join(sorted(map(str, raw.data_vars)))}"
     )
 
 
@@ -107,3 +113,34 @@ def per_frame(raw: xr.Dataset, name: str, what: str) -> np.ndarray:
     if values.shape != (frames,):
         raise CorruptDataError(f"{what} {name!r} has shape {values.shape}, not one value per frame ({frames})")
     return values
+
+
+def agreeing(values: Sequence[np.ndarray], names: Sequence[str], what: str, where: str) -> np.ndarray:
+    """The one array that several columns of the same header hold; ``CorruptDataError`` if they differ.
+
+    A header written twice is harmless when both columns hold the same
+    values (a counter listed twice); when they differ, nobody can tell which
+    one is meant, and guessing would give a silently wrong result.
+    """
+    first = values[0]
+    for name, other in zip(names[1:], values[1:], strict=True):
+        if first.shape != other.shape or not np.array_equal(first, other, equal_nan=True):
+            raise CorruptDataError(
+                f"{where}: the {what} could be any of the columns {', '.join(map(repr, names))}, which share a "
+                f"header but hold different values ({names[0]!r} and {name!r} differ)"
+            )
+    return first
+
+
+def by_header(raw: xr.Dataset, header: str, what: str) -> np.ndarray:
+    """One value per frame of the column headed ``header`` in the file (the variables' ``long_name``).
+
+    A repeated header must hold the same values in every copy
+    (:func:`agreeing`); without a variable of that header, ``header`` is
+    looked up as :func:`per_frame` does.
+    """
+    names = [str(v) for v in raw.variables if raw[v].attrs.get("long_name") == header]
+    if len(names) < 2:
+        return per_frame(raw, names[0] if names else header, what)
+    values = [per_frame(raw, name, what) for name in names]
+    return agreeing(values, names, what, str(raw.attrs.get("url", "the scan")))

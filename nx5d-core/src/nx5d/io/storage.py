@@ -142,9 +142,9 @@ def join_url(base: str, *names: str) -> str:
 
 
 def _local_path(url: str) -> str | None:
-    if url.startswith("file://"):
+    if url[:7].lower() == "file://":
         rest = url[len("file://") :]
-        if rest.startswith("localhost/"):
+        if rest[:10].lower() == "localhost/":
             rest = rest[len("localhost") :]
         return rest
     return None

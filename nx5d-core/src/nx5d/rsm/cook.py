@@ -96,7 +96,7 @@ def cook_rsm(
     scale = None
     if settings.monitor:
         monitor = per_frame(raw, settings.monitor, "monitor")
-        if not np.all(monitor > 0):
+        if np.any(monitor[np.isfinite(monitor)] <= 0):
             raise CorruptDataError(f"monitor {settings.monitor!r} of {raw.attrs.get('url')} is not positive everywhere")
         scale = 1.0 / monitor
     if group is None and settings.group_by:
@@ -113,4 +113,5 @@ def cook_rsm(
         scale=scale,
         mask_negative=settings.mask_negative,
         attrs={"spice_settings": json.dumps(asdict(settings)), **dict(attrs or {})},
+        where=str(raw.attrs.get("url", "the scan")),
     )

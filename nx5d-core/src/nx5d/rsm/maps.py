@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from nx5d.errors import OptionError
+from nx5d.errors import CorruptDataError, OptionError
 from nx5d.progress import progress
 from nx5d.rsm.geometry import Setup
 from nx5d.rsm.gridding import FrameGridder, Grid
@@ -24,6 +25,25 @@ def _blocks(images: Any, frames: int) -> list[slice]:
     return [slice(int(a), int(b)) for a, b in itertools.pairwise(starts) if b > a]
 
 
+def _usable(angles: np.ndarray, scale: np.ndarray | None, group: Any, where: str) -> np.ndarray:
+    """Frames with finite angles, scale and group value; a warning names the others."""
+    usable = np.isfinite(angles).all(axis=1)
+    if scale is not None:
+        usable &= np.isfinite(np.asarray(scale, float))
+    if group is not None and np.asarray(group).dtype.kind in "fc":
+        usable &= np.isfinite(np.asarray(group))
+    if not usable.any():
+        raise CorruptDataError(f"{where}: no frame has finite angles (and monitor and group values) to map")
+    if not usable.all():
+        left = np.flatnonzero(~usable)
+        warnings.warn(
+            f"{where}: {left.size} of {usable.size} frames have a NaN or infinite angle, monitor or group value "
+            f"(first: frame {left[0]}); they are left out of the maps and of their frame counts",
+            stacklevel=3,
+        )
+    return usable
+
+
 def map_frames(
     setup: Setup,
     sample_angles: Sequence[np.ndarray],
@@ -37,6 +57,7 @@ def map_frames(
     scale: np.ndarray | None = None,
     mask_negative: bool = True,
     attrs: Mapping[str, Any] | None = None,
+    where: str = "the scan",
 ) -> Any:
     """Reciprocal space maps of a scan's frames on one common grid, as an ``xarray.Dataset``.
 
@@ -66,6 +87,8 @@ def map_frames(
         Leave out negative pixels (detector gap and defect markers).
     attrs:
         Attributes of the result.
+    where:
+        What the frames are (a scan's URL), for warnings and errors.
 
     Returns
     -------
@@ -73,7 +96,9 @@ def map_frames(
         ``qdata`` on ``(group name, *q_axes)`` (or ``q_axes`` without a group)
         with the grid points as coordinates, and ``frames``: the number of
         frames in each map.  Frames sharing an angle setting share their q
-        conversion, which is computed once per distinct setting.
+        conversion, which is computed once per distinct setting.  Frames
+        without a finite angle, scale or group value are left out of the maps
+        and of ``frames``, with a warning saying how many.
     """
     import xarray as xr
 
@@ -84,8 +109,10 @@ def map_frames(
     if images.shape[0] != n:
         raise OptionError(f"{images.shape[0]} frames but {n} angle settings")
     rows_cols = pixels if pixels is not None else (np.arange(images.shape[1]), np.arange(images.shape[2]))
-    geometries, geometry_of_frame = np.unique(angles, axis=0, return_inverse=True)
-    geometry_of_frame = geometry_of_frame.reshape(-1)
+    usable = _usable(angles, scale, None if group is None else group[1], where)
+    geometries, inverse = np.unique(angles[usable], axis=0, return_inverse=True)
+    geometry_of_frame = np.full(n, -1, np.intp)
+    geometry_of_frame[usable] = inverse.reshape(-1)
     n_sample = len(sample_angles)
     q = dict(
         zip(
@@ -96,27 +123,32 @@ def map_frames(
     )
     coordinates = [q[a] for a in q_axes]
     grid = Grid.covering(coordinates, grid_size)
+    group_of_frame = np.full(n, -1, np.intp)
     if group is not None:
-        groups, group_of_frame = np.unique(np.asarray(group[1]), return_inverse=True)
-        group_of_frame = group_of_frame.reshape(-1)
+        groups, inverse = np.unique(np.asarray(group[1])[usable], return_inverse=True)
+        group_of_frame[usable] = inverse.reshape(-1)
     else:
-        groups, group_of_frame = np.zeros(1), np.zeros(n, np.intp)
+        groups = np.zeros(1)
+        group_of_frame[usable] = 0
+    scales = None if scale is None else np.asarray(scale, float)
     gridder = FrameGridder(grid, coordinates)
-    sums, norm = gridder.start(geometry_of_frame, group_of_frame, len(groups))
+    sums, norm = gridder.start(geometry_of_frame[usable], group_of_frame[usable], len(groups))
     with progress(n, "gridding", unit="frame") as bar:
         for part in _blocks(images, n):
+            take = usable[part]
+            block = np.asarray(images[part])
             gridder.add(
                 sums,
                 norm,
-                np.asarray(images[part]),
-                geometry_of_frame[part],
-                group_of_frame[part],
-                scale=None if scale is None else np.asarray(scale, float)[part],
+                block if take.all() else block[take],
+                geometry_of_frame[part][take],
+                group_of_frame[part][take],
+                scale=None if scales is None else scales[part][take],
                 mask_negative=mask_negative,
             )
             bar.update(part.stop - part.start)
     maps = gridder.maps(sums, norm)
-    frames = np.bincount(group_of_frame, minlength=len(groups))
+    frames = np.bincount(group_of_frame[usable], minlength=len(groups))
     axes = {name: axis.values for name, axis in zip(q_axes, grid.axes, strict=True)}
     if group is None:
         return xr.Dataset(

@@ -20,20 +20,24 @@ import hashlib
 import json
 import os
 import re
+import stat
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from nx5d.addressing.url import UrlPattern
-from nx5d.errors import NotSupportedError, SpiceError, SpiceValidationError, SpiceWarning, StorageError, UrlPatternError
+from nx5d.errors import (
+    MissingDataError,
+    NotSupportedError,
+    SpiceError,
+    SpiceValidationError,
+    SpiceWarning,
+    StorageError,
+    UrlPatternError,
+)
 from nx5d.io.storage import Storage, join_url
 from nx5d.spice.record import SpiceRecord
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["SpiceStore", "MemorySpiceStore", "FileSpiceStore", "default_locations", "user_spice_home", "make_store"]
 
@@ -82,6 +86,29 @@ class MemorySpiceStore:
             existing.append(record)
 
 
+#: Seconds a writer waits for another writer's lock on a spice folder.
+LOCK_TIMEOUT = 120.0
+
+
+def _make_folders(path: str) -> None:
+    """Create ``path`` and missing parents; each new folder shares its parent's group write and set-group-id bits."""
+    missing = []
+    current = os.path.abspath(path)
+    while not os.path.isdir(current):
+        missing.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(folder)
+            inherited = os.stat(os.path.dirname(folder)).st_mode & (stat.S_IWGRP | stat.S_ISGID)
+            if inherited & stat.S_IWGRP:
+                mode = os.stat(folder).st_mode
+                os.chmod(folder, stat.S_IMODE(mode) | stat.S_IRGRP | stat.S_IXGRP | inherited)
+
+
 class _Folder:
     """One spice folder on some storage: list, read, create exclusively, lock."""
 
@@ -123,23 +150,46 @@ class _Folder:
         if self.path is None:
             return self.url.split("://", 1)[0] not in ("http", "https")
         try:
-            os.makedirs(self.path, exist_ok=True)
+            _make_folders(self.path)
         except OSError:
             return False
         return os.access(self.path, os.W_OK | os.X_OK)
 
+    def _shared_mode(self, mode: int) -> int:
+        """``mode`` with the folder's group and other permissions: a group-writable folder gets group-writable files."""
+        try:
+            folder = os.stat(self.path).st_mode  # type: ignore[arg-type]
+        except OSError:
+            return mode
+        return (mode & 0o700) | (mode & folder & 0o077)
+
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        """Exclusive advisory lock between processes (local folders only)."""
-        if self.path is None or fcntl is None:
+        """Exclusive lock between processes and threads (local folders; ``filelock``, so also on Windows).
+
+        The lock file ``.lock`` is never followed when it is a symbolic link,
+        and is made writable for the folder's group when the folder is, so
+        every member of a group sharing the folder can take the lock.
+        """
+        if self.path is None:
             yield
             return
-        fd = os.open(os.path.join(self.path, ".lock"), os.O_RDWR | os.O_CREAT, 0o664)
+        import filelock
+
+        path = os.path.join(self.path, ".lock")
+        lock = filelock.FileLock(path, timeout=LOCK_TIMEOUT, mode=self._shared_mode(0o666))
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            lock.acquire()
+        except filelock.Timeout:
+            raise SpiceError(
+                f"spice folder {self.url} stayed locked by another writer for {LOCK_TIMEOUT:g} s ({path})"
+            ) from None
+        except OSError as exc:
+            raise SpiceError(f"cannot lock spice folder {self.url} ({path}): {exc}") from exc
+        try:
             yield
         finally:
-            os.close(fd)  # closing releases the lock
+            lock.release()
 
     def create(self, name: str, content: bytes) -> None:
         """Create ``name`` with ``content``; fail if it exists; the file appears whole or not at all."""
@@ -148,8 +198,10 @@ class _Folder:
             return
         final = os.path.join(self.path, name)
         tmp = os.path.join(self.path, f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
         try:
+            if hasattr(os, "fchmod"):  # not on Windows
+                os.fchmod(fd, self._shared_mode(0o644))
             with os.fdopen(fd, "wb") as fh:
                 fh.write(content)
                 fh.flush()
@@ -242,6 +294,9 @@ class FileSpiceStore:
             except NotADirectoryError:
                 self._warn(folder.url, "", None, "it is a file, not a spice folder")
                 continue
+            except StorageError as exc:
+                self._warn(folder.url, "", None, f"the folder cannot be listed ({exc})")
+                continue
             for name, version in entries:
                 record = self._parse(folder, name, version)
                 if record is None:
@@ -262,11 +317,19 @@ class FileSpiceStore:
         where = join_url(folder.url, name)
         record: SpiceRecord | None = None
         try:
-            text = folder.read(name).decode("utf-8")
-            record = SpiceRecord.from_dict(json.loads(text), where)
+            data = folder.read(name)
+        except MissingDataError:
+            return None  # removed since the folder was listed
+        except StorageError as exc:
+            self._warn(folder.url, name, version, f"it cannot be read ({exc})")
+            return None
+        try:
+            record = SpiceRecord.from_dict(json.loads(data.decode("utf-8")), where)
             if name != f"{record.uuid}.json":
                 raise SpiceValidationError(f"{where}: file name does not match the record's uuid {record.uuid}")
-        except (UnicodeDecodeError, json.JSONDecodeError, SpiceValidationError) as exc:
+        except RecursionError:
+            self._warn(folder.url, name, version, "not a readable spice record (nested too deeply)")
+        except (ValueError, TypeError, SpiceValidationError) as exc:  # JSON, Unicode, and number-size errors
             self._warn(folder.url, name, version, f"not a readable spice record ({exc})")
             record = None
         with self._lock:
@@ -313,6 +376,24 @@ def user_spice_home() -> str:
     return os.path.join(base, "nx5d", "spice")
 
 
+def location_key(pattern: UrlPattern) -> str:
+    """The repository's URL pattern written one way: what names its per-user spice folder.
+
+    Spellings of the same place give the same key: the scheme in lower case,
+    ``file://localhost/`` as ``file:///``, ``//`` and ``/./`` in the path as
+    ``/``, an HTTP host in lower case.  A pattern already written this way is
+    its own key.
+    """
+    netloc = pattern.netloc
+    if pattern.scheme == "file" and netloc.lower() == "localhost":
+        netloc = ""
+    elif pattern.scheme in ("http", "https"):
+        netloc = netloc.lower()
+    segments = [s.template for s in pattern.path_segments if s.template not in ("", ".")]
+    anchor = "" if pattern.anchor is None else "#" + pattern.anchor
+    return f"{pattern.scheme}://{netloc}/" + "/".join(segments) + anchor
+
+
 def default_locations(pattern: UrlPattern) -> list[str]:
     """Default spice folders of a repository: beside the proposal's data, then a user folder.
 
@@ -336,9 +417,9 @@ def default_locations(pattern: UrlPattern) -> list[str]:
     beside_url = pattern.prefix + "/".join(beside)
     if "{scan}" not in beside_url:
         locations.append(beside_url)
-    fixed = [s for s in segments if "{" not in s and s]
+    fixed = [s for s in segments if "{" not in s and s not in ("", ".")]
     slug = re.sub(r"[^A-Za-z0-9_.-]", "_", fixed[-1] if fixed else pattern.netloc or "repository")
-    digest = hashlib.sha256(pattern.text.encode()).hexdigest()[:10]
+    digest = hashlib.sha256(location_key(pattern).encode()).hexdigest()[:10]
     home = os.path.join(user_spice_home(), f"{slug}-{digest}")
     locations.append("file://" + home.replace("{", "{{").replace("}", "}}") + "/{proposal}")
     return locations
