@@ -3,7 +3,7 @@
 import fsspec
 import pytest
 
-from nx5d.errors import MissingDataError
+from nx5d.errors import MissingDataError, OptionError
 from nx5d.io.storage import Entry, Storage, join_url, record_io
 
 
@@ -66,7 +66,26 @@ def test_fsspec_filesystems_work_the_same():
         fs.rm("/nx5d-fs-test", recursive=True)
 
 
-def test_storage_options_by_scheme():
-    storage = Storage({"s3": {"anon": True}, "timeout": 5})
-    assert storage.options_for("s3") == {"anon": True}
-    assert storage.options_for("http") == {"timeout": 5}
+def test_storage_options_by_scheme_with_timeouts_and_no_client_retries():
+    aiohttp = pytest.importorskip("aiohttp")
+    storage = Storage({"s3": {"anon": True}, "headers": {"X": "1"}, "block_size": 5}, timeout=7)
+    s3 = storage.options_for("s3")
+    assert s3["anon"] is True
+    assert s3["config_kwargs"] == {"connect_timeout": 7, "read_timeout": 7, "retries": {"total_max_attempts": 1}}
+    http = storage.options_for("http")
+    assert http["block_size"] == 5
+    assert "anon" not in http  # mappings are per scheme
+    assert "headers" not in http
+    assert http["client_kwargs"]["timeout"] == aiohttp.ClientTimeout(total=None, sock_connect=7, sock_read=7)
+    mine = Storage(
+        {"s3": {"config_kwargs": {"read_timeout": 99}}, "https": {"client_kwargs": {"timeout": 1}}}, timeout=7
+    )
+    assert mine.options_for("s3")["config_kwargs"]["read_timeout"] == 99  # what the user says wins
+    assert mine.options_for("https")["client_kwargs"]["timeout"] == 1
+    assert "config_kwargs" not in Storage(timeout=None).options_for("gcs")
+
+
+@pytest.mark.parametrize(("option", "value"), [("timeout", 0), ("timeout", -1), ("timeout", "30"), ("retries", -1)])
+def test_bad_timeouts_and_retries_are_refused(option, value):
+    with pytest.raises(OptionError, match=option):
+        Storage(**{option: value})

@@ -194,7 +194,7 @@ def _plan(proposal: Proposal, keys: Sequence[str], out: str, fmt: str) -> tuple[
                 stamp=stamp,
                 format=fmt,
                 storage_options=dict(repo.storage.storage_options),
-                options=dict(repo.options),
+                options={"timeout": repo.storage.timeout, "retries": repo.storage.retries, **repo.options},
             )
         )
     return tasks, done

@@ -22,17 +22,22 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import io
+import itertools
 import os
 import posixpath
 import threading
+import time
 import urllib.parse
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import attrs
 
-from nx5d.errors import MissingDataError, OutsideRepositoryError, StorageError
+from nx5d.errors import DataError, MissingDataError, Nx5dError, OptionError, OutsideRepositoryError, StorageError
+from nx5d.io.faults import DEFAULT_TIMEOUT, client_options, is_transient, translate
+
+T = TypeVar("T")
 
 __all__ = ["Entry", "IoRecord", "Storage", "record_io", "join_url"]
 
@@ -102,9 +107,10 @@ def _note(
 class _CountingReader(io.RawIOBase):
     """File wrapper that reports the bytes read to the active recorders."""
 
-    def __init__(self, raw: IO[bytes], url: str) -> None:
+    def __init__(self, raw: IO[bytes], url: str, errors: Callable[[str, str], Any]) -> None:
         self._raw = raw
         self._url = url
+        self._errors = errors
         self._recorders = _RECORDERS.get()
 
     def readable(self) -> bool:
@@ -120,7 +126,8 @@ class _CountingReader(io.RawIOBase):
         return self._raw.tell()
 
     def readinto(self, buffer: Any) -> int:
-        data = self._raw.read(len(buffer))
+        with self._errors(self._url, "reading"):
+            data = self._raw.read(len(buffer))
         n = len(data)
         buffer[:n] = data
         _note(self._url, n, recorders=self._recorders)
@@ -173,14 +180,41 @@ class Storage:
     root:
         A folder URL that every access must stay inside (after resolving
         ``..`` and, locally, symbolic links); ``None``: no limit.
+    timeout:
+        Seconds to wait for a remote server to connect or to send the next
+        bytes (``None``: the client library's default).
+    retries:
+        How many times a remote request is repeated after a transient
+        failure (a server error, a timeout, a lost connection), waiting 0.5,
+        1, 2 ... s in between; ``0``: fail at once.
     """
 
-    def __init__(self, storage_options: Mapping[str, Any] | None = None, *, root: str | None = None) -> None:
+    def __init__(
+        self,
+        storage_options: Mapping[str, Any] | None = None,
+        *,
+        root: str | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        retries: int = 0,
+    ) -> None:
+        if timeout is not None and not (isinstance(timeout, int | float) and timeout > 0):
+            raise OptionError(f"timeout must be a number of seconds above 0, or None, not {timeout!r}")
+        if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+            raise OptionError(f"retries must be a whole number >= 0, not {retries!r}")
         self.storage_options: dict[str, Any] = dict(storage_options or {})
         self.root = root
+        self.timeout = timeout
+        self.retries = retries
 
     def __repr__(self) -> str:
-        return f"Storage(storage_options={sorted(self.storage_options)}, root={self.root!r})"
+        return (
+            f"Storage(storage_options={sorted(self.storage_options)}, root={self.root!r}, "
+            f"timeout={self.timeout!r}, retries={self.retries!r})"
+        )
+
+    def with_root(self, root: str | None) -> Storage:
+        """The same access (options, timeout, retries) limited to ``root`` instead."""
+        return Storage(self.storage_options, root=root, timeout=self.timeout, retries=self.retries)
 
     @property
     def root(self) -> str | None:
@@ -227,11 +261,13 @@ class Storage:
     # --- plumbing -------------------------------------------------------
 
     def options_for(self, scheme: str) -> dict[str, Any]:
-        """The fsspec options for ``scheme`` (the flat options, or the ones keyed by the scheme)."""
+        """The fsspec options for ``scheme``: the flat options or the ones keyed by it, with nx5d's timeout."""
         opts = self.storage_options
         if scheme in opts and isinstance(opts[scheme], Mapping):
-            return dict(opts[scheme])
-        return {k: v for k, v in opts.items() if not isinstance(v, Mapping)}
+            chosen = dict(opts[scheme])
+        else:
+            chosen = {k: v for k, v in opts.items() if not isinstance(v, Mapping)}
+        return client_options(scheme, chosen, self.timeout)
 
     def filesystem(self, url: str) -> tuple[Any, str]:
         """The fsspec filesystem and path for a URL (for libraries that want one)."""
@@ -255,16 +291,23 @@ class Storage:
     def _errors(self, url: str, action: str) -> Iterator[None]:
         try:
             yield
-        except (MissingDataError, StorageError):
+        except Nx5dError:
             raise
-        except FileNotFoundError as exc:
-            raise MissingDataError(f"{url} does not exist (while {action})") from exc
-        except (IsADirectoryError, NotADirectoryError) as exc:
-            raise MissingDataError(f"{url} is not what was expected (while {action}): {exc}") from exc
-        except PermissionError as exc:
-            raise StorageError(f"permission denied for {url} (while {action})") from exc
-        except OSError as exc:
-            raise StorageError(f"cannot access {url} (while {action}): {exc}") from exc
+        except Exception as exc:  # every client library has its own exceptions: each becomes an nx5d error
+            raise translate(exc, url, action, self.timeout) from exc
+
+    def _remote(self, url: str, action: str, call: Callable[[Any, str], T]) -> T:
+        """``call(filesystem, path)`` for a remote URL, with errors translated and transient failures retried."""
+        fs, path = self.filesystem(url)
+        for attempt in itertools.count():
+            try:
+                with self._errors(url, action):
+                    return call(fs, path)
+            except DataError as exc:
+                if attempt >= self.retries or not is_transient(exc):
+                    raise
+                time.sleep(min(8.0, 0.5 * 2**attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # --- queries --------------------------------------------------------
 
@@ -273,28 +316,35 @@ class Storage:
         path = _local_path(self.confine(url))
         if path is not None:
             return os.path.exists(path)
-        fs, p = self.filesystem(url)
-        with self._errors(url, "checking existence"):
-            return bool(fs.exists(p))
+
+        def info(fs: Any, p: str) -> bool:
+            try:
+                fs.info(p)  # not fs.exists, which answers False to a refusal or a server error
+            except FileNotFoundError as exc:
+                error = translate(exc, url, "checking existence", self.timeout)
+                if isinstance(error, MissingDataError):
+                    return False
+                raise error from exc
+            return True
+
+        return self._remote(url, "checking existence", info)
 
     def isdir(self, url: str) -> bool:
         """Whether ``url`` is a folder (or an object-store prefix)."""
         path = _local_path(self.confine(url))
         if path is not None:
             return os.path.isdir(path)
-        fs, p = self.filesystem(url)
-        with self._errors(url, "checking for a folder"):
-            return bool(fs.isdir(p))
+        return self._remote(url, "checking for a folder", lambda fs, p: bool(fs.isdir(p)))
 
     def ls(self, url: str) -> list[Entry]:
         """Children of the folder at ``url`` (``MissingDataError`` if absent)."""
         _note(url, listed=1)
         path = _local_path(self.confine(url))
-        with self._errors(url, "listing"):
-            if path is not None:
-                with os.scandir(path) as it:
-                    return [Entry(e.name, e.is_dir()) for e in it]
-            fs, p = self.filesystem(url)
+        if path is not None:
+            with self._errors(url, "listing"), os.scandir(path) as it:
+                return [Entry(e.name, e.is_dir()) for e in it]
+
+        def listing(fs: Any, p: str) -> list[Entry]:
             entries = []
             base = p.rstrip("/")
             for info in fs.ls(p, detail=True):
@@ -304,24 +354,20 @@ class Storage:
                     entries.append(Entry(name, info.get("type") == "directory"))
             return entries
 
+        return self._remote(url, "listing", listing)
+
     def size(self, url: str) -> int:
         """Size in bytes of the file at ``url``."""
-        path = _local_path(self.confine(url))
-        with self._errors(url, "reading the size"):
-            if path is not None:
-                return os.stat(path).st_size
-            fs, p = self.filesystem(url)
-            return int(fs.size(p))
+        return self.stat(url)[0]
 
     def stat(self, url: str) -> tuple[int, float | None]:
         """``(size in bytes, modification time)`` of the file at ``url`` (time ``None`` where the store has none)."""
         path = _local_path(self.confine(url))
-        with self._errors(url, "reading the size"):
-            if path is not None:
+        if path is not None:
+            with self._errors(url, "reading the size"):
                 st = os.stat(path)
-                return st.st_size, st.st_mtime_ns / 1e9
-            fs, p = self.filesystem(url)
-            info = fs.info(p)
+            return st.st_size, st.st_mtime_ns / 1e9
+        info = self._remote(url, "reading the size", lambda fs, p: fs.info(p))
         modified = info.get("mtime", info.get("LastModified", info.get("last_modified")))
         if hasattr(modified, "timestamp"):
             modified = modified.timestamp()
@@ -335,43 +381,38 @@ class Storage:
     # --- reading --------------------------------------------------------
 
     def open(self, url: str) -> IO[bytes]:
-        """Open the file at ``url`` for binary reading (seekable)."""
+        """Open the file at ``url`` for binary reading (seekable); failures while reading are nx5d errors too."""
         path = _local_path(self.confine(url))
         _note(url, opened=1)
-        with self._errors(url, "opening"):
-            if path is not None:
+        if path is not None:
+            with self._errors(url, "opening"):
                 raw: IO[bytes] = open(path, "rb")  # noqa: SIM115 - returned to the caller
-            else:
-                fs, p = self.filesystem(url)
-                raw = fs.open(p, "rb")
-        return io.BufferedReader(_CountingReader(raw, url))
+        else:
+            raw = self._remote(url, "opening", lambda fs, p: fs.open(p, "rb"))
+        return io.BufferedReader(_CountingReader(raw, url, self._errors))
 
     def read_bytes(self, url: str) -> bytes:
         """The whole content of the file at ``url``."""
         path = _local_path(self.confine(url))
-        with self._errors(url, "reading"):
-            if path is not None:
-                with open(path, "rb") as fh:
-                    data = fh.read()
-            else:
-                fs, p = self.filesystem(url)
-                data = fs.cat_file(p)
+        if path is not None:
+            with self._errors(url, "reading"), open(path, "rb") as fh:
+                data = fh.read()
+        else:
+            data = self._remote(url, "reading", lambda fs, p: fs.cat_file(p))
         _note(url, len(data), opened=1)
         return data
 
     def read_range(self, url: str, start: int, stop: int) -> bytes:
         """Bytes ``start`` to ``stop`` (exclusive) of the file at ``url``."""
         path = _local_path(self.confine(url))
-        with self._errors(url, "reading"):
-            if path is not None:
-                with open(path, "rb") as fh:
-                    fh.seek(start)
-                    data = fh.read(max(0, stop - start))
-            else:
-                fs, p = self.filesystem(url)
-                data = fs.cat_file(p, start=start, end=stop)
-                if len(data) > stop - start:  # a server that ignores Range requests sends the whole file
-                    data = data[start:stop]
+        if path is not None:
+            with self._errors(url, "reading"), open(path, "rb") as fh:
+                fh.seek(start)
+                data = fh.read(max(0, stop - start))
+        else:
+            data = self._remote(url, "reading", lambda fs, p: fs.cat_file(p, start=start, end=stop))
+            if len(data) > stop - start:  # a server that ignores Range requests sends the whole file
+                data = data[start:stop]
         _note(url, len(data), opened=1)
         return data
 
@@ -379,7 +420,9 @@ class Storage:
         """Contents of many files, read concurrently, in the order given.
 
         Local files are read by a thread pool; remote files through fsspec's
-        batched ``cat`` (concurrent requests for async filesystems).
+        batched ``cat`` (concurrent requests for async filesystems); a file
+        whose request failed transiently is read again on its own, as
+        ``retries`` allows.
         """
         if not urls:
             return []
@@ -398,14 +441,17 @@ class Storage:
                 return list(pool.map(read, range(len(urls))))
         fs, _ = self.filesystem(urls[0])
         paths = [fs._strip_protocol(u) for u in urls]
-        with self._errors(urls[0], f"reading {len(urls)} files"):
-            found = fs.cat(paths, on_error="return")
+        found = self._remote(urls[0], f"reading {len(urls)} files", lambda fs, p: fs.cat(paths, on_error="return"))
         out = []
         for url, path in zip(urls, paths, strict=True):
             data = found.get(path)
             if isinstance(data, BaseException):
-                with self._errors(url, "reading"):
-                    raise data
+                error = translate(data, url, "reading", self.timeout)
+                if not (self.retries and is_transient(error)):
+                    raise error from data
+                data = self.read_bytes(url)  # counted there
+                out.append(data)
+                continue
             if data is None:
                 raise MissingDataError(f"{url} does not exist (while reading)")
             _note(url, len(data), opened=1, recorders=recorders)

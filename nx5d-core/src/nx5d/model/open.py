@@ -7,6 +7,7 @@ from typing import Any
 import attrs
 
 from nx5d.errors import OptionError, UrlPatternError
+from nx5d.io.faults import DEFAULT_TIMEOUT
 from nx5d.io.storage import Storage
 from nx5d.model.repository import Repository
 from nx5d.model.rules import parse_pattern
@@ -17,7 +18,7 @@ from nx5d.plugins.discovery import PluginRegistry
 __all__ = ["open_repository", "CORE_OPTIONS"]
 
 #: Options of :func:`nx5d.open` understood by the core for every beamline.
-CORE_OPTIONS = ("proposal_k2h", "scan_k2h", "spice_url", "storage_options")
+CORE_OPTIONS = ("proposal_k2h", "scan_k2h", "spice_url", "storage_options", "timeout", "retries")
 
 
 def open_repository(
@@ -41,7 +42,9 @@ def open_repository(
     **options:
         ``proposal_k2h`` / ``scan_k2h`` (key-to-handle rules), ``spice_url``
         (``''``: keep spice in memory), ``storage_options`` (fsspec options for
-        remote storage), and the beamline's own loading options (see
+        remote storage), ``timeout`` (seconds a remote server may stay silent,
+        default 30) and ``retries`` (repeats of a remote request that failed
+        transiently, default 0), and the beamline's own loading options (see
         ``nx5d plugins``), which become defaults for every scan; they are
         checked against the beamline's declared options at once.
 
@@ -61,7 +64,12 @@ def open_repository(
     if not isinstance(url, str):
         raise UrlPatternError(f"a repository URL must be a string, not {type(url).__name__}")
     if beamline is None:
-        beamline, _ = reg.choose(url, Storage(options.get("storage_options")))
+        storage = Storage(
+            options.get("storage_options"),
+            timeout=options.get("timeout", DEFAULT_TIMEOUT),
+            retries=options.get("retries", 0),
+        )
+        beamline, _ = reg.choose(url, storage)
     declaration = reg.declaration(beamline)
     parse_pattern(url, declaration)
     core = {k: options.pop(k) for k in CORE_OPTIONS if k in options}

@@ -11,6 +11,7 @@ from nx5d.addressing.listing import list_keys
 from nx5d.addressing.url import UrlPattern
 from nx5d.display import Table
 from nx5d.errors import ProposalNotFoundError, UrlPatternError
+from nx5d.io.faults import DEFAULT_TIMEOUT
 from nx5d.io.storage import Storage
 from nx5d.model.children import Children
 from nx5d.model.proposal import Proposal
@@ -45,6 +46,12 @@ class Repository(Children):
         :func:`nx5d.spice.default_locations`).
     storage_options:
         fsspec options for remote storage (credentials, endpoints ...).
+    timeout:
+        Seconds a remote server may take to connect or to send the next
+        bytes before the read fails (``None``: the client library's default).
+    retries:
+        How often a remote request that failed transiently (server error,
+        timeout, lost connection) is repeated; ``0`` (default): never.
     options:
         The beamline's loading options (defaults for every scan).
     """
@@ -60,6 +67,8 @@ class Repository(Children):
         scan_k2h: KeyToHandle | None = None,
         spice_url: str | SpiceStore | None = None,
         storage_options: Mapping[str, Any] | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        retries: int = 0,
         options: Mapping[str, Any] | None = None,
     ) -> None:
         self.url = url
@@ -67,7 +76,7 @@ class Repository(Children):
         self.scan_k2h = scan_k2h
         self.spice_url = spice_url
         self.options: dict[str, Any] = dict(options or {})
-        self.storage = Storage(storage_options)
+        self.storage = Storage(storage_options, timeout=timeout, retries=retries)
         self._nx5d_beamline: str | None = None
         self._nx5d_registry: PluginRegistry | None = None
         self._nx5d_spice_store: SpiceStore | None = None
@@ -132,7 +141,7 @@ class Repository(Children):
             except UrlPatternError:
                 pattern = None
             # spice may live outside the data (e.g. the per-user folder): a storage without the root's limit
-            spice_storage = Storage(self.storage.storage_options)
+            spice_storage = self.storage.with_root(None)
             self._nx5d_spice_store = make_store(self.spice_url, pattern, spice_storage)
         return self._nx5d_spice_store
 

@@ -28,7 +28,7 @@ import attrs
 
 from nx5d.addressing.listing import documents
 from nx5d.addressing.url import UrlPattern
-from nx5d.errors import AmbiguousBeamlineError, DataError, NoBeamlineClaimsError
+from nx5d.errors import AmbiguousBeamlineError, DataError, NoBeamlineClaimsError, StorageError
 from nx5d.io.storage import Storage
 from nx5d.plugins.declaration import Beamline, ClaimLevel
 from nx5d.plugins.references import DocumentRef
@@ -109,6 +109,8 @@ def _check(
     for document in candidates:
         try:
             return bool(declaration.recognises(DocumentRef(document, storage)))  # type: ignore[misc]
+        except StorageError:
+            raise  # the storage cannot be read at all (refused, unreachable, no credentials): say so, not "no plugin"
         except DataError as exc:  # this document cannot be read: it says nothing about the format
             problems.append(f"{name}: could not check {document}: {exc}")
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - a broken content check only loses its own claim
