@@ -1,6 +1,7 @@
 """Frame loading: the strip-TIFF fast path, fallbacks, regions, missing and corrupt files."""
 
 import io
+import zlib
 
 import numpy as np
 import pytest
@@ -9,7 +10,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nx5d.errors import CorruptDataError, MissingDataError, OptionError
-from nx5d.io.frames import MISSING_VALUE, Region, decode_frame, lazy_frames, load_frames, parse_tiff
+from nx5d.io.frames import (
+    MAX_INFLATION,
+    MISSING_VALUE,
+    Region,
+    decode_frame,
+    lazy_frames,
+    load_frames,
+    parse_tiff,
+    tifffile_fallback,
+)
 from nx5d.io.storage import Storage, record_io
 
 
@@ -227,3 +237,129 @@ def test_masked_missing_frames_of_unsigned_scans_hold_minus_one_without_wrapping
     assert (frames.data[:2] == top).all()
     assert (frames.data[2] == MISSING_VALUE).all()
     assert frames.missing.tolist() == [False, False, True]
+
+
+# --- hostile and damaged headers ----------------------------------------------
+
+
+def strip_tiff(width, height, strips, *, bits=32, compression=1, counts=None, rows_per_strip=None, zero_count=None):
+    """A little-endian single-image strip TIFF written by hand, so that its header can say anything."""
+    import struct
+
+    counts = [len(s) for s in strips] if counts is None else counts
+    body = b"".join(strips)
+    n_strips = len(strips)
+    entries = [
+        (256, 4, 1, width),
+        (257, 4, 1, height),
+        (258, 3, 1, bits),
+        (259, 3, 1, compression),
+        (277, 3, 1, 1),
+        (278, 4, 1, rows_per_strip or height),
+        (339, 3, 1, 2),
+    ]
+    ifd_at = 8 + len(body)
+    arrays_at = ifd_at + 2 + 12 * (len(entries) + 2) + 4
+    offsets, at = [], 8
+    for s in strips:
+        offsets.append(at)
+        at += len(s)
+    entries += [(273, 4, n_strips, arrays_at), (279, 4, n_strips, arrays_at + 4 * n_strips)]
+    if n_strips == 1:
+        entries[-2], entries[-1] = (273, 4, 1, offsets[0]), (279, 4, 1, counts[0])
+    entries.sort()
+    out = bytearray(b"II*\x00" + struct.pack("<I", ifd_at) + body)
+    out += struct.pack("<H", len(entries))
+    for tag, kind, n, value in entries:
+        if tag == zero_count:
+            n = 0
+        packed = struct.pack("<I", value) if kind == 4 else struct.pack("<HH", value, 0)
+        out += struct.pack("<HHI", tag, kind, n) + packed
+    out += struct.pack("<I", 0)
+    if n_strips > 1:
+        out += struct.pack(f"<{n_strips}I", *offsets) + struct.pack(f"<{n_strips}I", *counts)
+    return bytes(out)
+
+
+def test_the_hand_written_tiff_is_a_tiff():
+    frame = np.arange(12, dtype=np.int32).reshape(3, 4)
+    data = strip_tiff(4, 3, [frame.tobytes()])
+    np.testing.assert_array_equal(decode_frame(data, "ok.tif"), frame)
+    np.testing.assert_array_equal(tifffile.imread(io.BytesIO(data)), frame)
+
+
+@pytest.mark.parametrize("fallback", [None, tifffile_fallback])
+def test_a_tiny_file_claiming_a_gigantic_frame_is_refused_before_allocating(fallback):
+    data = strip_tiff(100_000, 100_000, [bytes(2000)])  # 37 GiB claimed in 2 kB
+    with pytest.raises(CorruptDataError, match=r"bomb\.tif .*100000 x 100000"):
+        decode_frame(data, "bomb.tif", fallback)
+    data = strip_tiff(5000, 4000, [zlib.compress(bytes(1000))], compression=8)  # 80 MB from 20 bytes
+    with pytest.raises(CorruptDataError, match=r"bomb\.tif .*header is damaged"):
+        decode_frame(data, "bomb.tif", fallback)
+
+
+@pytest.mark.parametrize("inflater", ["imagecodecs", "zlib"])
+def test_a_deflate_bomb_stops_at_the_frame_size(inflater, monkeypatch):
+    from nx5d.io import frames
+
+    if inflater == "zlib":
+        monkeypatch.setattr(frames, "_deflate_into", None)
+    elif frames._deflate_into is None:
+        pytest.skip("imagecodecs is not installed")
+    payload = zlib.compress(bytes(100_000_000), 9)  # 100 MB of zeros in ~100 kB, for a 256 kB frame
+    data = strip_tiff(256, 256, [payload], compression=8)
+    message = r"bomb\.tif: image (strip holds 262145 bytes, 262144 expected|data cannot be decompressed)"
+    with pytest.raises(CorruptDataError, match=message):
+        decode_frame(data, "bomb.tif")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"counts": [10]}, r"strip holds 10 bytes, 48 expected"),  # StripByteCounts too small
+        ({"counts": [10_000]}, r"truncated"),  # more bytes than the file has
+        ({"zero_count": 256}, r"not an image this loader can read"),  # a tag with no values
+        ({"zero_count": 273}, r"not an image this loader can read"),
+        ({"rows_per_strip": 1}, r"strips cover 16 of 48 bytes"),
+    ],
+)
+def test_damaged_strip_headers_name_the_file(kwargs, message):
+    frame = np.arange(12, dtype=np.int32).reshape(3, 4)
+    data = strip_tiff(4, 3, [frame.tobytes()], **kwargs)
+    with pytest.raises(CorruptDataError, match=rf"damaged\.tif.*{message}|{message}.*damaged\.tif"):
+        decode_frame(data, "damaged.tif")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    edits=st.lists(st.tuples(st.integers(0, 200), st.integers(0, 255)), min_size=1, max_size=6),
+    compression=st.sampled_from([1, 8]),
+    fallback=st.sampled_from([None, tifffile_fallback]),
+)
+def test_any_damage_to_a_header_decodes_a_sane_frame_or_names_the_file(edits, compression, fallback):
+    frame = np.arange(40 * 30, dtype=np.int32).reshape(40, 30)
+    body = frame.tobytes() if compression == 1 else zlib.compress(frame.tobytes())
+    data = bytearray(strip_tiff(30, 40, [body], compression=compression))
+    ifd = int.from_bytes(data[4:8], "little")
+    for at, value in edits:  # damage the image file directory, where sizes and offsets are
+        data[min(ifd + at, len(data) - 1)] = value
+    decoded, refused = None, None
+    try:
+        decoded = decode_frame(bytes(data), "damaged.tif", fallback)
+    except CorruptDataError as exc:  # the only way it may fail
+        refused = str(exc)
+    if refused is not None:
+        assert "damaged.tif" in refused
+    else:
+        assert decoded.nbytes <= MAX_INFLATION * len(data)
+
+
+def test_loading_more_frames_than_memory_holds_says_what_to_do(scan, monkeypatch):
+    from nx5d.io import frames
+
+    _, urls = scan
+    monkeypatch.setattr(frames, "_physical_memory", lambda: 1_000_000)  # a machine with 1 MB of memory
+    with pytest.raises(OptionError, match=r"the 40 frames from .*image00000\.tif .* lazily \(lazy=True\)"):
+        load_frames(Storage(), urls)
+    assert lazy_frames(Storage(), urls).data.shape == (40, 195, 487)  # lazily they load
+    assert load_frames(Storage(), urls, region=Region((0, 20, 0, 20))).data.shape == (40, 20, 20)

@@ -50,12 +50,20 @@ __all__ = [
     "lazy_frames",
     "tifffile_fallback",
     "MISSING_VALUE",
+    "MAX_FRAME_BYTES",
+    "MAX_INFLATION",
     "frame_dtype",
+    "check_frame_size",
 ]
 
 #: Value written into frames that are missing when ``missing="mask"``
 #: (Pilatus detectors use -1 for "no data").
 MISSING_VALUE = -1
+
+#: The largest frame nx5d decodes (the largest area detectors make frames of tens of MB).
+MAX_FRAME_BYTES = 2**31
+#: How many bytes a compressed image may unpack to per byte of file (deflate's limit is about 1032).
+MAX_INFLATION = 1100
 
 Decoder = Callable[[bytes], np.ndarray]
 
@@ -110,6 +118,8 @@ def parse_tiff(data: bytes) -> StripTiff | None:
             if where + size > len(data):
                 return None
             tags[tag] = struct.unpack_from(f"{order}{n}{code}", data, where)
+    if any(not values for values in tags.values()):
+        return None  # a tag with no values: not a file the fast path trusts
     try:
         width, height = tags[256][0], tags[257][0]
         bits = tags.get(258, (1,))[0]
@@ -120,17 +130,39 @@ def parse_tiff(data: bytes) -> StripTiff | None:
     if tags.get(277, (1,))[0] != 1 or tags.get(317, (1,))[0] != 1 or compression not in (_NONE, *_DEFLATE):
         return None
     kind = _SAMPLE_KIND.get(tags.get(339, (1,))[0])
-    if kind is None or bits not in (8, 16, 32, 64) or len(offsets) != len(counts):
+    if kind is None or bits not in (8, 16, 32, 64) or len(offsets) != len(counts) or not width or not height:
         return None
     dtype = np.dtype(f"{order}{kind}{bits // 8}")
-    rows = tags.get(278, (height,))[0]
+    rows = tags.get(278, (height,))[0] or height
     return StripTiff((height, width), dtype, compression, min(rows, height), tuple(offsets), tuple(counts))
+
+
+def check_frame_size(shape: tuple[int, ...], dtype: np.dtype, stored: int, where: str) -> None:
+    """Refuse a frame whose header claims more pixels than the file can hold, or than any detector makes.
+
+    ``stored`` is the size of the file: deflate packs at most about 1032 bytes
+    into one, so a claim beyond :data:`MAX_INFLATION` times the file is a
+    damaged or hostile header, as is a frame over :data:`MAX_FRAME_BYTES`.
+    Checked before anything is allocated.
+    """
+    nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    if nbytes > MAX_FRAME_BYTES:
+        raise CorruptDataError(
+            f"{where} claims a {' x '.join(map(str, shape))} {np.dtype(dtype)} frame ({nbytes / 2**30:.1f} GiB): "
+            f"more than {MAX_FRAME_BYTES // 2**30} GiB, not a detector frame"
+        )
+    if nbytes > MAX_INFLATION * stored:
+        raise CorruptDataError(
+            f"{where} claims a {' x '.join(map(str, shape))} frame ({nbytes} bytes) in a file of {stored} bytes: "
+            "the header is damaged"
+        )
 
 
 def _inflate(src: bytes, dst: np.ndarray) -> int:
     if _deflate_into is not None:
         return len(_deflate_into(src, out=dst))
-    plain = zlib.decompress(src)
+    inflater = zlib.decompressobj()
+    plain = inflater.decompress(src, dst.nbytes + 1)  # never more than the strip can hold, plus one to notice
     n = min(len(plain), dst.nbytes)
     dst[:n] = np.frombuffer(plain, np.uint8, n)
     return len(plain)
@@ -148,8 +180,8 @@ def _decode_strips(data: bytes, layout: StripTiff, out: np.ndarray, where: str) 
         if len(chunk) != count:
             raise CorruptDataError(f"{where} is truncated: an image strip ends after {len(data)} bytes")
         if layout.compression == _NONE:
-            target[start:end] = np.frombuffer(chunk, np.uint8, end - start)
-            got = end - start
+            got = min(len(chunk), end - start)
+            target[start : start + got] = np.frombuffer(chunk, np.uint8, got)
         else:
             try:
                 got = _inflate(chunk, target[start:end])
@@ -173,13 +205,17 @@ def tifffile_fallback(data: bytes) -> np.ndarray:
 
     import tifffile
 
-    return tifffile.imread(io.BytesIO(data))
+    with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        series = tif.series[0]
+        check_frame_size(series.shape, series.dtype, len(data), "the image")
+        return tif.asarray()
 
 
 def decode_frame(data: bytes, where: str, fallback: Decoder | None = None) -> np.ndarray:
     """Decode one image file's bytes into a new 2-D array (``CorruptDataError`` naming ``where``)."""
     layout = parse_tiff(data)
     if layout is not None:
+        check_frame_size(layout.shape, layout.dtype, len(data), where)
         out = np.empty(layout.shape, layout.dtype.newbyteorder("="))
         _decode_strips(data, layout, out, where)
         return out
@@ -403,6 +439,24 @@ def _first_frame(storage: Storage, urls: Sequence[str], fallback: Decoder | None
     raise MissingDataError(f"none of the {len(urls)} frames exists (first: {urls[0] if urls else 'none'})")
 
 
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not on every platform
+        return None
+
+
+def _check_memory(shape: tuple[int, ...], dtype: np.dtype, first_url: str) -> None:
+    """Refuse to load more frames at once than this machine has memory for, with what to do instead."""
+    nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    memory = _physical_memory()
+    if memory is not None and nbytes > memory:
+        raise OptionError(
+            f"the {shape[0]} frames from {first_url} ... take {nbytes / 2**30:.1f} GiB, more than this machine's "
+            f"{memory / 2**30:.1f} GiB of memory: load them lazily (lazy=True), or fewer pixels (roi=, reduce=)"
+        )
+
+
 def _check_missing(missing: str) -> None:
     if missing not in ("raise", "mask"):
         raise OptionError(f"missing must be 'raise' or 'mask', not {missing!r}")
@@ -447,8 +501,10 @@ def load_frames(
     urls = list(urls)
     first = _first_frame(storage, urls, fallback)
     dtype = frame_dtype(first.dtype, missing)
+    shape = (len(urls), *region.shape(first.shape))
+    _check_memory(shape, dtype, urls[0])
     reader = _FrameReader(storage, urls, region, first.shape, dtype, missing, fallback)
-    out = np.empty((len(urls), *region.shape(first.shape)), dtype)
+    out = np.empty(shape, dtype)
     missing_mask = np.zeros(len(urls), bool)
     batch = 32 if reader.local else 256
     batches = [range(i, min(i + batch, len(urls))) for i in range(0, len(urls), batch)]
