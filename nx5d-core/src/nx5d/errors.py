@@ -12,6 +12,8 @@ against the standard library keep working.
 
 from __future__ import annotations
 
+from nx5d.credentials import redact
+
 __all__ = [
     "Nx5dError",
     "UrlPatternError",
@@ -45,7 +47,13 @@ __all__ = [
 
 
 class Nx5dError(Exception):
-    """Base class of every exception nx5d raises on purpose."""
+    """Base class of every exception nx5d raises on purpose.
+
+    Credentials in URLs in the message are blanked (see :func:`nx5d.credentials.redact`).
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
     def __str__(self) -> str:
         # KeyError (a base of some subclasses) would otherwise quote the message.

@@ -6,6 +6,7 @@ from typing import Any
 
 import attrs
 
+from nx5d.credentials import move_credentials
 from nx5d.errors import OptionError, UrlPatternError
 from nx5d.io.faults import DEFAULT_TIMEOUT
 from nx5d.io.storage import Storage
@@ -63,6 +64,9 @@ def open_repository(
     reg = registry or plugins.registry()
     if not isinstance(url, str):
         raise UrlPatternError(f"a repository URL must be a string, not {type(url).__name__}")
+    url, storage_options = move_credentials(url, options.get("storage_options"))
+    if "storage_options" in options or storage_options:
+        options["storage_options"] = storage_options
     if beamline is None:
         storage = Storage(
             options.get("storage_options"),

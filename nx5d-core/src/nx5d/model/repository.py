@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from nx5d.addressing.handles import KeyToHandle
 from nx5d.addressing.listing import list_keys
 from nx5d.addressing.url import UrlPattern
+from nx5d.credentials import move_credentials
 from nx5d.display import Table
 from nx5d.errors import ProposalNotFoundError, UrlPatternError
 from nx5d.io.faults import DEFAULT_TIMEOUT
@@ -71,6 +72,7 @@ class Repository(Children):
         retries: int = 0,
         options: Mapping[str, Any] | None = None,
     ) -> None:
+        url, storage_options = move_credentials(url, storage_options)
         self.url = url
         self.proposal_k2h = proposal_k2h
         self.scan_k2h = scan_k2h
