@@ -9,11 +9,8 @@ password.
 from __future__ import annotations
 
 import base64
-import functools
-import http.server
 import subprocess
 import sys
-import threading
 import urllib.parse
 import warnings
 
@@ -27,6 +24,8 @@ from nx5d.errors import ScanNotFoundError, StorageError
 from nx5d_udkm.synth import ScanSpec
 from nx5d_udkm.synth import write_repository as write_udkm
 
+from .servers import QuietHandler, serve
+
 pytest.importorskip("aiohttp")
 
 USER, PASSWORD = "alice", "s3cr@t:pw"
@@ -34,13 +33,10 @@ QUOTED = "s3cr%40t%3Apw"
 SMALL = ScanSpec(delays=(-10.0, 50.0), thetas=(18.5, 18.6), delay_loops=1, frames=None)
 
 
-class AuthHandler(http.server.SimpleHTTPRequestHandler):
+class AuthHandler(QuietHandler):
     """Serves files to alice only (HTTP basic authentication)."""
 
     expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
-
-    def log_message(self, *args):
-        pass
 
     def do_GET(self):
         if self.headers.get("Authorization") != self.expected:
@@ -58,12 +54,8 @@ class AuthHandler(http.server.SimpleHTTPRequestHandler):
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("auth")
     write_udkm(root / "udkm", {"20210205": ["091726", "101500"]}, SMALL)
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(AuthHandler, directory=str(root)))
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve(str(root), AuthHandler) as where:
+        yield where
 
 
 def _no_secret(text: str) -> None:

@@ -1,12 +1,9 @@
 """Remote repositories: generated UDKM and KMC3 data served by real loopback HTTP and S3 (moto) servers."""
 
-import functools
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 
 import attrs
 import numpy as np
@@ -19,6 +16,8 @@ from nx5d_kmc3.synth import ScanPlan
 from nx5d_kmc3.synth import write_repository as write_kmc3
 from nx5d_udkm.synth import ScanSpec
 from nx5d_udkm.synth import write_repository as write_udkm
+
+from .servers import serve
 
 pytest.importorskip("aiohttp")
 s3fs = pytest.importorskip("s3fs")
@@ -42,19 +41,10 @@ def data(tmp_path_factory):
     return root
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def http_url(data):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(data)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve(str(data)) as where:
+        yield f"http://{where}"
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,6 @@ the faults users meet.  Timeouts can be set and retries are opt-in.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import threading
 import time
@@ -21,6 +19,8 @@ import nx5d
 from nx5d.errors import CorruptDataError, MissingDataError, StorageError
 from nx5d_udkm.synth import ScanSpec
 from nx5d_udkm.synth import write_repository as write_udkm
+
+from .servers import QuietHandler, serve
 
 pytest.importorskip("aiohttp")
 s3fs = pytest.importorskip("s3fs")
@@ -34,11 +34,8 @@ FAULTS: dict[str, dict] = {}
 _LOCK = threading.Lock()
 
 
-class FaultyHandler(http.server.SimpleHTTPRequestHandler):
+class FaultyHandler(QuietHandler):
     """Serves files, except where FAULTS says to fail (for a number of ``times``, or always)."""
-
-    def log_message(self, *args):
-        pass
 
     def _fault(self) -> dict | None:
         with _LOCK:
@@ -82,12 +79,8 @@ def data(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(data):
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(FaultyHandler, directory=str(data)))
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve(str(data), FaultyHandler) as where:
+        yield f"http://{where}"
 
 
 @pytest.fixture(autouse=True)
