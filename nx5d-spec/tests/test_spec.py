@@ -46,7 +46,7 @@ def test_every_dialect_lists_and_reads_the_same_scans(repo):
     assert repo.beamline == "spec"
     assert repo.keys() == sorted(DIALECTS)
     reference = repo.certified["1.1"].raw
-    for name in ("psic", "mca", "headerless"):
+    for name in ("psic", "mca", "headerless", "classic-mac"):
         raw = repo[name]["1.1"].raw
         for column in ("Theta", "H", "Epoch", "Seconds", "Monitor", "Detector"):
             np.testing.assert_array_equal(raw[column].values, reference[column].values)

@@ -39,7 +39,7 @@ class Dialect:
     nan_values: bool = False  #: some counter values are ``nan``
     empty_scan: bool = False  #: one scan aborted before its first point (header only)
     file_header: bool = True  #: the ``#F``/``#E``/``#O`` block at the top
-    crlf: bool = False  #: CRLF line ends
+    newline: str = "\n"  #: line end: ``"\r\n"`` (Windows), ``"\r"`` (classic Mac OS)
     unfinished: bool = False  #: the last line is cut short, without a line end (a file being written)
 
 
@@ -105,8 +105,7 @@ def write_spec(path: str | os.PathLike[str], *, scans: int = 4, dialect: Dialect
     if dialect.unfinished:
         text = text.rstrip("\n")
         text = text[: text.rindex(" ")]
-    if dialect.crlf:
-        text = text.replace("\n", "\r\n")
+    text = text.replace("\n", dialect.newline)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode())
     return path
@@ -131,5 +130,6 @@ DIALECTS = {
     "restarted": Dialect(repeat_numbers=True),
     "mca": Dialect(mca=True),
     "bluesky": Dialect(epoch_dates=True, empty_scan=True, nan_values=True),
-    "headerless": Dialect(file_header=False, crlf=True),
+    "headerless": Dialect(file_header=False, newline="\r\n"),
+    "classic-mac": Dialect(newline="\r"),
 }

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 
+from nx5d.io.text import unify_line_ends
+
 __all__ = ["decode_text", "parse_parameters"]
 
 _KEY = re.compile(r"^([^\s:][^:]*?)\s*:\s?(.*)$")
 
 
 def decode_text(data: bytes) -> str:
-    """Text of a lab file: UTF-8 if it is valid UTF-8, else Windows-1252 (the lab PCs' encoding)."""
+    """Text of a lab file: UTF-8 if valid, else Windows-1252 (the lab PCs' encoding); lines ended by CR alone as LF."""
+    data = unify_line_ends(data)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

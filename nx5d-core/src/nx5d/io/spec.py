@@ -43,6 +43,7 @@ import numpy as np
 
 from nx5d.errors import CorruptDataError, MissingDataError
 from nx5d.io.storage import Storage
+from nx5d.io.text import unify_line_ends
 
 __all__ = [
     "SpecHeader",
@@ -211,6 +212,7 @@ def index_spec(data: bytes, where: str = "SPEC file") -> SpecIndex:
     A malformed ``#S`` line is skipped with a warning naming it (the scan
     cannot be addressed), never failing the others.
     """
+    data = unify_line_ends(data)
     first = _FIRST.match(data)
     marks = [(0, first.group(1).decode())] if first else []
     marks += [(m.start() + 1, m.group(1).decode()) for m in _MARKS.finditer(data)]
@@ -482,6 +484,8 @@ def read_scan(storage: Storage, url: str, key: str, index: SpecIndex | None = No
     if found is None:
         data = storage.read_range(url, entry.start, entry.stop)
         last = entry.stop >= index.size
-        found = parse_scan(decode(data), entry, index.header_of(entry), url, complete=index.complete or not last)
+        found = parse_scan(
+            decode(unify_line_ends(data)), entry, index.header_of(entry), url, complete=index.complete or not last
+        )
         _SCANS.put(cache_key, found)
     return found  # type: ignore[return-value]
