@@ -60,10 +60,11 @@ __all__ = [
 #: (Pilatus detectors use -1 for "no data").
 MISSING_VALUE = -1
 
-#: The largest frame nx5d decodes (the largest area detectors make frames of tens of MB).
 MAX_FRAME_BYTES = 2**31
-#: How many bytes a compressed image may unpack to per byte of file (deflate's limit is about 1032).
+"""The largest frame nx5d decodes, in bytes (the largest area detectors make frames of tens of MB)."""
+
 MAX_INFLATION = 1100
+"""How many bytes a compressed image may unpack to per byte of file (deflate's limit is about 1032)."""
 
 Decoder = Callable[[bytes], np.ndarray]
 
