@@ -103,6 +103,6 @@ def demo(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Run the benchmarks in benchmarks/; each prints its ratios against the straightforward approach."""
     install_distributions(session)
-    session.install("silx>=2.0")  # the compiled SPEC parser, as a floor to compare with
+    session.install("silx>=2.0", "xrayutilities>=1.7.6")  # the compiled SPEC parser and the page's q conversion
     for script in sorted((ROOT / "benchmarks").glob("*.py")):
         session.run("python", str(script), *session.posargs)

@@ -88,5 +88,5 @@ def test_core_defaults_are_the_nexus_geometry() -> None:
 
     from nx5d.rsm.settings import RsmSettings
 
-    geometry = ("energy", "beam", "sample_axes", "detector_axes", "normal", "inplane", "image_axes", "lab_axes")
+    geometry = ("energy", "beam", "sample_axes", "detector_axes", "normal", "inplane", "image_axes")
     assert {f: getattr(NexusSettings(), f) for f in geometry} == {f: getattr(RsmSettings(), f) for f in geometry}

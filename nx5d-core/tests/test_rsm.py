@@ -186,17 +186,61 @@ def test_map_frames_without_groups_and_bad_axes():
         map_frames(setup, [theta] * 3, [theta], np.ones((5, 20, 30)), grid_size=(3, 3))
 
 
-def test_lab_axes_relabel_q_cyclically():
+def _xrayutilities_q(setup, sample, detector, rows, cols):
+    """xrayutilities' q of every pixel, in the laboratory frame of the sample at zero angles."""
+    qconv = xu.experiment.QConversion(setup.sample_axes, setup.detector_axes, setup.beam, en=setup.energy)
+    qconv.init_area(
+        *setup.directions, *setup.center, rows, cols,
+        distance=setup.distance, pwidth1=setup.pixel_size[0], pwidth2=setup.pixel_size[1],
+        detrot=setup.detector_rotation,
+    )  # fmt: skip
+    lab = np.stack([np.reshape(q, (-1, rows, cols)) for q in qconv.area(*sample, *detector)], axis=-1)
+    return lab @ setup.frame().T  # projected on the reported axes
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_q_maps_equal_xrayutilities_for_random_geometries_and_angles(seed):
+    rng = np.random.default_rng(seed)
+    axis = lambda: rng.choice(["x", "y", "z"]) + rng.choice(["+", "-"])  # noqa: E731
+    beam = rng.choice(["x", "y", "z"])
+    across = [a for a in "xyz" if a != beam]
+    directions = (across[0] + rng.choice(["+", "-"]), across[1] + rng.choice(["+", "-"]))
+    normal = np.zeros(3)
+    normal["xyz".index(rng.choice(across))] = 1.0
+    inplane = np.cross(normal, rng.normal(size=3))
+    setup = Setup(
+        energy=float(rng.uniform(5000, 20000)),
+        sample_axes=tuple(axis() for _ in range(rng.integers(1, 4))),
+        detector_axes=tuple(axis() for _ in range(rng.integers(1, 3))),
+        center=tuple(rng.uniform(0, 20, 2)),
+        distance=float(rng.uniform(200, 1000)),
+        pixel_size=(0.172, 0.172),
+        directions=directions,
+        beam=tuple(float(v) for v in np.eye(3)["xyz".index(beam)]),
+        normal=tuple(normal),
+        inplane=tuple(inplane / np.linalg.norm(inplane)),
+        detector_rotation=float(rng.choice([0.0, rng.uniform(-5, 5)])),
+    )
+    n = 3
+    sample = [rng.uniform(-40, 40, n) for _ in setup.sample_axes]
+    detector = [rng.uniform(-10, 80, n) for _ in setup.detector_axes]
+    ours = np.stack(setup.q_maps(sample, detector, np.arange(12), np.arange(17)), axis=-1)
+    np.testing.assert_allclose(ours, _xrayutilities_q(setup, sample, detector, 12, 17), rtol=0, atol=1e-12)
+
+
+def test_q_maps_report_the_sample_frame_and_only_the_axes_asked_for():
     plain = four_circle()
     theta = np.array([20.0])
     angles = ([theta, np.zeros(1), np.zeros(1)], [2 * theta])
-    lab = plain.q_maps(*angles, *PIXELS)
-    qx, qy, qz = Setup(**{**attrs.asdict(plain, recurse=False), "lab_axes": ("y", "z", "x")}).q_maps(*angles, *PIXELS)
-    np.testing.assert_array_equal(qx, lab[1])
-    np.testing.assert_array_equal(qy, lab[2])
-    np.testing.assert_array_equal(qz, lab[0])
-    with pytest.raises(OptionError, match="cyclic order"):
-        Setup(**{**attrs.asdict(plain, recurse=False), "lab_axes": ("y", "x", "z")})
+    qx, qy, qz = plain.q_maps(*angles, *PIXELS)
+    turned = attrs.evolve(plain, normal=(1.0, 0.0, 0.0), inplane=(0.0, 1.0, 0.0))
+    tx, ty, tz = turned.q_maps(*angles, *PIXELS)
+    np.testing.assert_allclose((tx, ty, tz), (qy, qz, qx), atol=1e-12)  # (x, y, z) of the lab as (qz, qx, qy)
+    (only,) = plain.q_maps(*angles, *PIXELS, axes=("qz",))
+    np.testing.assert_array_equal(only, qz)
+    with pytest.raises(OptionError, match="perpendicular"):
+        attrs.evolve(plain, inplane=(1.0, 0.0, 1.0))
 
 
 def test_map_frames_reports_progress_per_block_of_frames(monkeypatch, capsys):

@@ -71,7 +71,7 @@ def test_generated_files_mark_the_places_to_fill_in(tmp_path):
     assert "FILL IN" in (folder / "src" / "nx5d_p08_xrd" / "synth.py").read_text()
     pyproject = (folder / "pyproject.toml").read_text()
     assert 'p08_xrd = "nx5d_p08_xrd.plugin"' in pyproject
-    assert f'"nx5d-core[hdf5,xrd]{nx5d_requirement()}"' in pyproject
+    assert f'"nx5d-core[hdf5]{nx5d_requirement()}"' in pyproject
     assert f'"nx5d-nexus{nx5d_requirement()}"' in pyproject
     assert folder.name == "nx5d-p08-xrd"
     assert "$" not in plugin + pyproject  # every placeholder was filled

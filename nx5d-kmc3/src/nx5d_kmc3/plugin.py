@@ -1,8 +1,7 @@
 """The ``kmc3`` beamline: its declaration and hooks.
 
 Imported whenever nx5d chooses a plugin for a URL, so it imports only what
-that needs; h5py, tifffile and xrayutilities are loaded when a scan is
-actually read or cooked.
+that needs; h5py and tifffile are loaded when a scan is actually read.
 """
 
 from __future__ import annotations

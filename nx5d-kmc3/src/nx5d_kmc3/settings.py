@@ -16,8 +16,9 @@ class XppSettings(MotorSettings):
     The diffractometer: the beam travels along z, the sample surface normal
     is x at zero angles; theta turns about y, chi about z, phi about x, the
     detector arm (TwoTheta) about y.  Maps are reported with the surface
-    normal as ``qz`` and the in-plane direction of the scattering plane as
-    ``qy``.  The fields of :class:`nx5d.rsm.settings.MotorSettings`, with
+    normal (x) as ``qz``, the surface direction across the scattering plane
+    (y) as ``qx``, so that the in-plane direction of the scattering plane
+    (the beam's, z) is ``qy``.  The fields of :class:`nx5d.rsm.settings.MotorSettings`, with
     these defaults.
     """
 
@@ -28,9 +29,8 @@ class XppSettings(MotorSettings):
     sample_axes: tuple[str, ...] = ("y+", "z+", "x+")
     detector_axes: tuple[str, ...] = ("y+",)
     beam: tuple[float, float, float] = (0.0, 0.0, 1.0)
-    inplane: tuple[float, float, float] = (0.0, 0.0, 1.0)
     normal: tuple[float, float, float] = (1.0, 0.0, 0.0)
-    lab_axes: tuple[str, str, str] = ("y", "z", "x")
+    inplane: tuple[float, float, float] = (0.0, 1.0, 0.0)
     monitor: str | None = "machine_current"
     sample_motors: tuple[str, ...] = ("Theta", "Chi", "Phi")
     detector_motors: tuple[str, ...] = ("TwoTheta",)

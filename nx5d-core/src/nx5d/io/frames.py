@@ -29,6 +29,7 @@ import attrs
 import numpy as np
 
 from nx5d.errors import CorruptDataError, MissingDataError, OptionError
+from nx5d.io.blocks import with_block_reader
 from nx5d.io.storage import Storage
 from nx5d.options import option
 from nx5d.progress import progress
@@ -582,4 +583,9 @@ def lazy_frames(
         )
         for i in range(0, len(urls), chunk)
     ]
-    return Frames(da.concatenate(blocks, axis=0), first.shape, None)
+    frames = da.concatenate(blocks, axis=0)
+
+    def read_into(start: int, stop: int, out: np.ndarray) -> None:
+        reader.read(range(start, stop), out, np.zeros(stop - start, bool), None)
+
+    return Frames(with_block_reader(frames, read_into), first.shape, None)

@@ -142,15 +142,31 @@ class Scan:
         """
         view = self.spice if spice is None else None
         settings = view.settings() if view is not None else as_settings(spice)  # type: ignore[arg-type]
-        raw = self.load(**options)
         key = fingerprint({"options": self._options_key(options), "spice": settings})
         if self._nx5d_cooked is None or self._nx5d_cooked[0] != key:
+            raw = self._raw_for_cooking(options)
             own = (lambda scan, raw, spice: self._cook(raw, **spice)) if self._own("_cook") else None
             cooked = self._call(
                 "nx5d_cook", f"cooking {self._where()}", own=own, scan=self.ref, raw=raw, spice=settings
             )
             self._nx5d_cooked = (key, self._stamp(cooked, view, settings))
         return self._nx5d_cooked[1]
+
+    def _raw_for_cooking(self, options: Mapping[str, Any]) -> Any:
+        """The raw data a cook reads: the loaded data if it is loaded with these options, else streamed.
+
+        Streamed means loaded lazily (for beamlines with a ``lazy`` option
+        that was not set): the cook then reads the frames block by block and
+        never holds the whole image stack; nothing is kept in :attr:`raw`.
+        """
+        key = self._options_key(options)
+        if self._nx5d_raw is not None and self._nx5d_raw[0] == key:
+            return self._nx5d_raw[1]
+        merged, checked = self._options(options)
+        if self._own("_get_raw") or checked is None or "lazy" in merged or not hasattr(checked, "lazy"):
+            return self.load(**options)
+        streamed = attrs.evolve(checked, lazy=True)
+        return self._call("nx5d_raw", f"loading {self._where()}", scan=self.ref, options=streamed)
 
     def provenance(self, view: SpiceView | None = None, settings: Mapping[str, Any] | None = None) -> dict[str, str]:
         """What cooked data of this scan came from, as attribute strings.

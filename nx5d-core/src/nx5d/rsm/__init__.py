@@ -1,7 +1,8 @@
 """Reciprocal space maps: area-detector geometry and fast gridding.
 
 * :mod:`nx5d.rsm.geometry` -- :class:`Setup`, a diffractometer with an area
-  detector, converted to momentum transfer with xrayutilities;
+  detector, converted to momentum transfer (numpy only; the numbers of
+  xrayutilities' ``QConversion``);
 * :mod:`nx5d.rsm.gridding` -- binning many frames onto one regular grid with
   xrayutilities' fuzzy-gridder semantics, fast on sparse detector data;
 * :mod:`nx5d.rsm.maps` -- :func:`map_frames`, one scan's frames into maps on

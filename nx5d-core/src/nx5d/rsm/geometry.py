@@ -1,41 +1,91 @@
 """Diffractometer geometry: a goniometer with an area detector, converted to momentum transfer.
 
-:class:`Setup` uses xrayutilities (imported only when used; plugins that cook
-depend on it, the core does not).
+:class:`Setup` computes the momentum transfer of every detector pixel with
+plain vector algebra (numpy only), in the conventions of xrayutilities'
+``QConversion`` -- circles named ``"y-"``, ``"z+"`` (axis and right-hand
+sense, outermost first), the detector's rows and columns along laboratory
+directions, the pixel ``center`` hit by the primary beam at zero detector
+angles -- and reports it in the sample's frame: ``qz`` along the surface
+normal, ``qx`` along the in-plane reference direction, ``qy`` completing a
+right-handed set.  The tests check it against xrayutilities for random
+geometries and angles.
+
+For every angle setting, with ``R_s`` and ``R_d`` the products of the sample
+and detector circles' rotations (outermost first), ``b`` the unit beam
+direction, ``k = 2 pi / wavelength`` and ``p`` the unit vector from the
+sample to a pixel at zero detector angles::
+
+    q_lab    = k (R_d p - b)          # scattered minus incident wave vector
+    q_sample = R_s^T q_lab            # the same vector in the sample's frame at zero angles
+    (qx, qy, qz) = (inplane, normal x inplane, normal) . q_sample
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import attrs
 import numpy as np
 
-from nx5d.errors import OptionError, SpiceValidationError
+from nx5d.errors import OptionError
 
-__all__ = ["Setup"]
+__all__ = ["Setup", "rotation", "direction", "HC"]
+
+#: Planck's constant times the speed of light, in eV Å (wavelength = HC / energy).
+HC = 12398.419843320026
+
+_AXES = {"x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "z": (0.0, 0.0, 1.0)}
 
 
-def _right_handed(instance: object, attribute: attrs.Attribute, value: tuple[str, str, str]) -> None:
-    if "".join(value) not in ("xyz", "yzx", "zxy"):
-        raise OptionError(f"{attribute.name} must be a cyclic order of x, y, z (xyz, yzx or zxy), not {value!r}")
+def direction(name: str) -> np.ndarray:
+    """The unit vector of an axis name: ``"y-"`` is ``(0, -1, 0)``."""
+    if len(name) != 2 or name[0] not in _AXES or name[1] not in "+-":
+        raise OptionError(f"an axis is named 'x+', 'y-', 'z+' ..., not {name!r}")
+    return np.array(_AXES[name[0]]) * (1.0 if name[1] == "+" else -1.0)
 
 
-def _spacing(pixels: np.ndarray, what: str) -> tuple[float, float]:
-    """First pixel and step of evenly spaced pixel coordinates."""
+def rotation(axis: str, degrees: np.ndarray) -> np.ndarray:
+    """Rotation matrices ``(n, 3, 3)`` about ``axis`` (``"y-"``: about y, clockwise) by each angle.
+
+    ``"+"`` turns counter-clockwise seen from the positive end of the axis
+    (the right-hand rule), ``"-"`` the other way.
+    """
+    unit = direction(axis) * (1.0 if axis[1] == "+" else -1.0)  # the axis itself; the sign turns the angle
+    angle = np.radians(np.asarray(degrees, float)) * (1.0 if axis[1] == "+" else -1.0)
+    c, s = np.cos(angle)[:, None, None], np.sin(angle)[:, None, None]
+    cross = np.array(
+        [[0.0, -unit[2], unit[1]], [unit[2], 0.0, -unit[0]], [-unit[1], unit[0], 0.0]]
+    )  # fmt: skip
+    return np.eye(3) + s * cross + (1.0 - c) * (cross @ cross)
+
+
+def _unit(vector: Sequence[float], what: str) -> np.ndarray:
+    v = np.asarray(vector, float)
+    size = float(np.linalg.norm(v))
+    if v.shape != (3,) or not np.isfinite(size) or size == 0.0:
+        raise OptionError(f"{what} must be a non-zero vector of three numbers, not {tuple(vector)!r}")
+    return v / size
+
+
+def _circles(axes: Sequence[str], angles: Sequence[np.ndarray], n: int) -> np.ndarray:
+    """The product of the circles' rotations, outermost first: ``(n, 3, 3)``."""
+    total = np.broadcast_to(np.eye(3), (n, 3, 3)).copy()
+    for axis, values in zip(axes, angles, strict=True):
+        total = total @ rotation(axis, np.broadcast_to(np.asarray(values, float), (n,)))
+    return total
+
+
+def _spacing(pixels: np.ndarray, what: str) -> np.ndarray:
+    """Pixel coordinates as floats, checked to be a non-empty 1-D array."""
     pixels = np.asarray(pixels, float)
     if pixels.ndim != 1 or pixels.size == 0:
         raise OptionError(f"{what} pixel coordinates must be a non-empty 1-D array")
-    step = float(pixels[1] - pixels[0]) if pixels.size > 1 else 1.0
-    if step <= 0 or not np.allclose(np.diff(pixels), step):
-        raise OptionError(f"{what} pixel coordinates are not evenly spaced and increasing")
-    return float(pixels[0]), step
+    return pixels
 
 
 @attrs.frozen
 class Setup:
-    """A diffractometer with an area detector, in xrayutilities' terms.
+    """A diffractometer with an area detector.
 
     Attributes
     ----------
@@ -50,16 +100,15 @@ class Setup:
     pixel_size:
         Pixel size ``(rows, cols)``.
     directions:
-        Directions of increasing row and column index on the detector (``("y-", "z+")``).
-    r_i, inplane, normal:
-        Primary beam direction, and the sample's in-plane and surface-normal
-        reference directions (xrayutilities ``HXRD(idir, ndir)``).
-    lab_axes:
-        The laboratory axes reported as ``qx``, ``qy``, ``qz``.  The default
-        keeps xrayutilities' frame; a beamline whose beam and surface normal
-        lie along other axes names them here so that, e.g., the surface
-        normal comes out as ``qz`` (``("y", "z", "x")``: a cyclic relabelling,
-        still right-handed).
+        Laboratory directions of increasing row and column index at zero detector angles (``("y-", "z+")``).
+    beam:
+        Direction of the primary beam.
+    normal:
+        The sample's surface normal at zero sample angles: reported as ``qz``.
+    inplane:
+        A direction in the sample's surface at zero sample angles: reported as ``qx``.
+    detector_rotation:
+        Rotation of the detector about the primary beam (degrees), for a detector mounted turned.
     """
 
     energy: float
@@ -69,27 +118,65 @@ class Setup:
     distance: float
     pixel_size: tuple[float, float]
     directions: tuple[str, str]
-    r_i: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    beam: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    normal: tuple[float, float, float] = (0.0, 0.0, 1.0)
     inplane: tuple[float, float, float] = (1.0, 0.0, 0.0)
-    normal: tuple[float, float, float] = (0.0, 1.0, 0.0)
-    lab_axes: tuple[str, str, str] = attrs.field(default=("x", "y", "z"), validator=_right_handed)
+    detector_rotation: float = 0.0
+
+    def __attrs_post_init__(self) -> None:
+        for name in (*self.sample_axes, *self.detector_axes, *self.directions):
+            direction(name)
+        _unit(self.beam, "beam")
+        normal, inplane = _unit(self.normal, "normal"), _unit(self.inplane, "inplane")
+        if abs(float(normal @ inplane)) > 1e-9:
+            raise OptionError(f"inplane {tuple(self.inplane)} must be perpendicular to normal {tuple(self.normal)}")
+        if not (np.isfinite(self.energy) and self.energy > 0):
+            raise OptionError(f"energy must be a number of eV above 0, not {self.energy!r}")
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Setup:
+    def from_settings(cls, settings: object) -> Setup:
         """The setup an :class:`~nx5d.rsm.settings.RsmSettings` (or compatible spice) describes."""
         return cls(
-            energy=float(settings.energy),
-            sample_axes=tuple(settings.sample_axes),
-            detector_axes=tuple(settings.detector_axes),
-            center=tuple(float(c) for c in settings.img_center),  # type: ignore[arg-type]
-            distance=float(settings.img_distance),
-            pixel_size=(float(settings.pixel_size), float(settings.pixel_size)),
-            directions=tuple(settings.image_axes),  # type: ignore[arg-type]
-            r_i=tuple(float(v) for v in settings.beam),  # type: ignore[arg-type]
-            inplane=tuple(float(v) for v in settings.inplane),  # type: ignore[arg-type]
-            normal=tuple(float(v) for v in settings.normal),  # type: ignore[arg-type]
-            lab_axes=tuple(settings.lab_axes),  # type: ignore[arg-type]
+            energy=float(settings.energy),  # type: ignore[attr-defined]
+            sample_axes=tuple(settings.sample_axes),  # type: ignore[attr-defined]
+            detector_axes=tuple(settings.detector_axes),  # type: ignore[attr-defined]
+            center=tuple(float(c) for c in settings.img_center),  # type: ignore[attr-defined]
+            distance=float(settings.img_distance),  # type: ignore[attr-defined]
+            pixel_size=(float(settings.pixel_size), float(settings.pixel_size)),  # type: ignore[attr-defined]
+            directions=tuple(settings.image_axes),  # type: ignore[attr-defined]
+            beam=tuple(float(v) for v in settings.beam),  # type: ignore[attr-defined]
+            normal=tuple(float(v) for v in settings.normal),  # type: ignore[attr-defined]
+            inplane=tuple(float(v) for v in settings.inplane),  # type: ignore[attr-defined]
+            detector_rotation=float(getattr(settings, "detector_rotation", 0.0)),
         )
+
+    @property
+    def wavelength(self) -> float:
+        """Wavelength in Å."""
+        return HC / self.energy
+
+    def frame(self) -> np.ndarray:
+        """The unit vectors along which ``qx``, ``qy``, ``qz`` are reported, as rows."""
+        normal, inplane = _unit(self.normal, "normal"), _unit(self.inplane, "inplane")
+        return np.stack([inplane, np.cross(normal, inplane), normal])
+
+    def pixel_directions(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Unit vectors from the sample to the pixels ``(rows x cols)`` at zero detector angles: ``(R, C, 3)``."""
+        rows, cols = _spacing(rows, "row"), _spacing(cols, "column")
+        beam = _unit(self.beam, "beam")
+        down, across = direction(self.directions[0]), direction(self.directions[1])
+        if self.detector_rotation:
+            turn = _unit(self.beam, "beam")
+            k = np.array([[0.0, -turn[2], turn[1]], [turn[2], 0.0, -turn[0]], [-turn[1], turn[0], 0.0]])
+            a = np.radians(self.detector_rotation)
+            spin = np.eye(3) + np.sin(a) * k + (1 - np.cos(a)) * (k @ k)
+            down, across = spin @ down, spin @ across
+        position = (
+            self.distance * beam
+            + ((rows - self.center[0]) * self.pixel_size[0])[:, None, None] * down
+            + ((cols - self.center[1]) * self.pixel_size[1])[None, :, None] * across
+        )
+        return position / np.linalg.norm(position, axis=-1, keepdims=True)
 
     def q_maps(
         self,
@@ -97,40 +184,32 @@ class Setup:
         detector_angles: Sequence[np.ndarray],
         rows: np.ndarray,
         cols: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(qx, qy, qz)`` of every pixel for each angle setting: arrays ``(settings, rows, cols)``.
+        *,
+        axes: Sequence[str] = ("qx", "qy", "qz"),
+    ) -> tuple[np.ndarray, ...]:
+        """The q components ``axes`` of every pixel for each angle setting: arrays ``(settings, rows, cols)``.
 
-        ``sample_angles`` / ``detector_angles`` hold one array of angles (degrees)
-        per axis.  ``rows`` and ``cols`` are the full-frame pixel coordinates
-        of the loaded pixels (evenly spaced: a region of interest with a
-        stride), as the ``y`` and ``x`` coordinates of loaded frames give them.
+        ``sample_angles`` / ``detector_angles`` hold one array of angles
+        (degrees) per circle.  ``rows`` and ``cols`` are the full-frame pixel
+        coordinates of the loaded pixels (the ``y`` and ``x`` coordinates of
+        loaded frames: any region of interest and stride).
         """
-        import xrayutilities as xu
-
-        row0, row_step = _spacing(rows, "row")
-        col0, col_step = _spacing(cols, "column")
-        n1, n2 = len(rows), len(cols)
-        try:
-            qconv = xu.experiment.QConversion(self.sample_axes, self.detector_axes, self.r_i, en=self.energy)
-            hxrd = xu.HXRD(self.inplane, self.normal, en=self.energy, qconv=qconv)
-        except (IndexError, ValueError, TypeError, ZeroDivisionError) as exc:
-            raise SpiceValidationError(
-                f"the geometry (sample axes {self.sample_axes}, detector axes {self.detector_axes}, beam {self.r_i}, "
-                f"in-plane {self.inplane}, normal {self.normal}) cannot be converted to q: {type(exc).__name__}: {exc}"
-            ) from exc
-        hxrd.Ang2Q.init_area(
-            self.directions[0],
-            self.directions[1],
-            (self.center[0] - row0) / row_step,
-            (self.center[1] - col0) / col_step,
-            n1,
-            n2,
-            distance=self.distance,
-            pwidth1=self.pixel_size[0] * row_step,
-            pwidth2=self.pixel_size[1] * col_step,
-        )
-        angles = [np.atleast_1d(np.asarray(a, float)) for a in (*sample_angles, *detector_angles)]
-        lab = dict(zip("xyz", hxrd.Ang2Q.area(*angles), strict=True))
-        shape = (len(angles[0]), n1, n2)
-        qx, qy, qz = (lab[axis].reshape(shape) for axis in self.lab_axes)
-        return qx, qy, qz
+        if len(sample_angles) != len(self.sample_axes) or len(detector_angles) != len(self.detector_axes):
+            raise OptionError(
+                f"{len(sample_angles)} sample and {len(detector_angles)} detector angles for the circles "
+                f"{self.sample_axes} and {self.detector_axes}"
+            )
+        picked = [("qx", "qy", "qz").index(a) for a in axes]
+        pixels = self.pixel_directions(rows, cols)
+        n = max([np.size(a) for a in (*sample_angles, *detector_angles)] + [1])
+        sample = _circles(self.sample_axes, sample_angles, n)
+        detector = _circles(self.detector_axes, detector_angles, n)
+        k = 2.0 * np.pi / self.wavelength
+        beam = k * _unit(self.beam, "beam")
+        reported = self.frame()[picked]  # (m, 3)
+        out = np.empty((len(picked), n, *pixels.shape[:2]))
+        for i in range(n):
+            # q in the sample's frame, projected on the reported axes: reported . R_s^T (k R_d p - k b)
+            to_reported = reported @ sample[i].T  # (m, 3)
+            out[:, i] = np.moveaxis(pixels @ (k * (to_reported @ detector[i])).T - to_reported @ beam, -1, 0)
+        return tuple(out)

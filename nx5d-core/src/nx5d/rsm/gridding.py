@@ -24,7 +24,7 @@ import numpy as np
 
 from nx5d.errors import OptionError
 
-__all__ = ["Axis", "Grid", "FrameGridder", "grid_points", "grid_frames", "normalise"]
+__all__ = ["Axis", "Grid", "FrameGridder", "BlockSums", "grid_points", "grid_frames", "normalise"]
 
 
 @attrs.frozen
@@ -88,14 +88,18 @@ def _spans(axis: Axis, x: np.ndarray, width: float) -> list[tuple[np.ndarray, np
     (cooking grids millions of pixels, and every temporary costs page faults).
     """
     d = axis.step
-    lo = np.where(x - width / 2.0 <= axis.start, 0, np.rint((x - width / 2.0 - axis.start) / d)).astype(np.intp)
-    hi = np.minimum(np.rint((x + width / 2.0 - axis.start) / d), axis.n - 1).astype(np.intp)
+    left = x - width / 2.0 - axis.start
+    right = x + width / 2.0 - axis.start
+    lo = np.rint(left / d)
+    lo[left <= 0] = 0
+    lo = lo.astype(np.intp)
+    hi = np.minimum(np.rint(right / d), axis.n - 1).astype(np.intp)
     relative = width / d
-    first = ((lo + 1) - (x - width / 2.0 - axis.start + d / 2.0) / d) / relative
+    first = ((lo + 1) - (left + d / 2.0) / d) / relative
     out = [(np.minimum(lo, axis.n - 1), np.where(lo == hi, 1.0, first))]
     steps = int((hi - lo).max(initial=0)) + 1
     if steps > 1:
-        last = ((x + width / 2.0 - axis.start + d / 2.0) / d - hi) / relative
+        last = ((right + d / 2.0) / d - hi) / relative
         for s in range(1, steps):
             j = lo + s
             frac = np.where(j < hi, 1.0 / relative, np.where(j == hi, last, 0.0))
@@ -155,6 +159,17 @@ def normalise(sums: np.ndarray, norm: np.ndarray) -> np.ndarray:
     return out
 
 
+@attrs.frozen
+class BlockSums:
+    """What one block of frames adds to a :class:`FrameGridder`'s sums and takes from its normalisation.
+
+    Each part is ``(first bin, values from there on)``, or ``None``.
+    """
+
+    sums: tuple[int, np.ndarray] | None
+    norm: tuple[int, np.ndarray] | None
+
+
 class FrameGridder:
     """Grid detector frames onto one common grid, one map per group (e.g. per delay).
 
@@ -175,40 +190,39 @@ class FrameGridder:
     def __init__(self, grid: Grid, coordinates: Sequence[np.ndarray], width: Sequence[float] | None = None) -> None:
         self.grid = grid
         self.pixel_shape = coordinates[0].shape[1:]
-        pixels = int(np.prod(self.pixel_shape))
-        self._geometry_norm = np.zeros((coordinates[0].shape[0], grid.size))
-        self._tables = []
-        for g in range(coordinates[0].shape[0]):
-            flat, weight, point = _contributions(grid, [c[g] for c in coordinates], width)
+        geometries = coordinates[0].shape[0]
+        self._coordinates = [np.asarray(c, float).reshape(geometries, -1) for c in coordinates]
+        self._width = width
+        self._geometry_norm = np.zeros((geometries, grid.size))
+        for g in range(geometries):  # how much pixel area of each geometry falls into each bin: zeros count too
+            flat, weight, _ = _contributions(grid, [c[g] for c in self._coordinates], width)
             self._geometry_norm[g] = np.bincount(flat, weights=weight, minlength=grid.size)
-            order = np.argsort(point, kind="stable")
-            starts = np.searchsorted(point[order], np.arange(pixels + 1))
-            self._tables.append((flat[order], weight[order], starts))
 
     def start(
         self, geometry_of_frame: np.ndarray, group_of_frame: np.ndarray, n_groups: int
     ) -> tuple[np.ndarray, np.ndarray]:
         """Empty sums and the geometric normalisation of all frames: ``(sums, norm)``."""
-        counts = np.zeros((n_groups, len(self._tables)))
+        counts = np.zeros((n_groups, self._geometry_norm.shape[0]))
         np.add.at(counts, (np.asarray(group_of_frame, np.intp), np.asarray(geometry_of_frame, np.intp)), 1.0)
         return np.zeros(n_groups * self.grid.size), (counts @ self._geometry_norm).reshape(-1)
 
-    def add(
+    def contributions(
         self,
-        sums: np.ndarray,
-        norm: np.ndarray,
         frames: np.ndarray,
         geometry_of_frame: np.ndarray,
         group_of_frame: np.ndarray,
         *,
         scale: np.ndarray | None = None,
         mask_negative: bool = True,
-    ) -> None:
-        """Add a block of frames (their geometry and group indices given per frame).
+    ) -> BlockSums:
+        """What a block of frames adds to the sums and takes from the normalisation (nothing is changed).
 
-        ``scale`` multiplies each frame (e.g. ``1 / monitor``).  Negative pixels
-        (``mask_negative``) and NaN pixels count as missing: they are taken out
-        of the normalisation instead of being added.
+        Blocks can be computed in any order and on any thread; applying them
+        in frame order (:meth:`apply`) gives the same maps, to the last bit,
+        however the frames were split.  ``scale`` multiplies each frame (e.g.
+        ``1 / monitor``).  Negative pixels (``mask_negative``) and NaN pixels
+        count as missing: they are taken out of the normalisation instead of
+        being added.
         """
         if frames.shape[1:] != self.pixel_shape:
             raise OptionError(f"frames of shape {frames.shape[1:]} do not match pixel coordinates {self.pixel_shape}")
@@ -221,20 +235,42 @@ class FrameGridder:
         missing = np.isnan(values)
         if mask_negative:
             missing |= values < 0
+        taken = None
         if missing.any():
-            self._scatter(
-                norm,
-                geometry_of_frame,
-                group_of_frame,
-                frame_index[missing],
-                pixel_index[missing],
-                -np.ones(int(missing.sum())),
+            taken = self._scatter(
+                geometry_of_frame, group_of_frame, frame_index[missing], pixel_index[missing], -np.ones(missing.sum())
             )
             keep = ~missing
             frame_index, pixel_index, values = frame_index[keep], pixel_index[keep], values[keep]
         if scale is not None:
             values = values * np.asarray(scale, float)[frame_index]
-        self._scatter(sums, geometry_of_frame, group_of_frame, frame_index, pixel_index, values)
+        return BlockSums(self._scatter(geometry_of_frame, group_of_frame, frame_index, pixel_index, values), taken)
+
+    @staticmethod
+    def apply(sums: np.ndarray, norm: np.ndarray, block: BlockSums) -> None:
+        """Add a block's :meth:`contributions` to ``sums`` and ``norm``."""
+        for target, part in ((sums, block.sums), (norm, block.norm)):
+            if part is not None:
+                first, values = part
+                target[first : first + values.size] += values
+
+    def add(
+        self,
+        sums: np.ndarray,
+        norm: np.ndarray,
+        frames: np.ndarray,
+        geometry_of_frame: np.ndarray,
+        group_of_frame: np.ndarray,
+        *,
+        scale: np.ndarray | None = None,
+        mask_negative: bool = True,
+    ) -> None:
+        """Add a block of frames (their geometry and group indices given per frame): :meth:`contributions` applied."""
+        self.apply(
+            sums,
+            norm,
+            self.contributions(frames, geometry_of_frame, group_of_frame, scale=scale, mask_negative=mask_negative),
+        )
 
     def maps(self, sums: np.ndarray, norm: np.ndarray) -> np.ndarray:
         """Normalised maps ``(groups, *grid.shape)``."""
@@ -242,30 +278,46 @@ class FrameGridder:
 
     def _scatter(
         self,
-        target: np.ndarray,
         geometry_of_frame: np.ndarray,
         group_of_frame: np.ndarray,
         frame_index: np.ndarray,
         pixel_index: np.ndarray,
         values: np.ndarray,
-    ) -> None:
-        """Add ``values`` of (frame, pixel) points, spread over their bins, into ``target``."""
-        size = self.grid.size
+    ) -> tuple[int, np.ndarray] | None:
+        """``values`` of (frame, pixel) points spread over their bins: ``(first bin, sums from there on)``.
+
+        Only the given points are looked up (detector frames are mostly
+        zero), and only the range of bins they touch is summed: a block of
+        frames of a few groups never costs a pass over every group's map.
+        """
+        if not frame_index.size:
+            return None
         geometry = geometry_of_frame[frame_index]
-        for g, (flat, weight, starts) in enumerate(self._tables):
-            mine = geometry == g
-            if not mine.any():
-                continue
-            pix = pixel_index[mine]
-            lo, hi = starts[pix], starts[pix + 1]
-            repeat = hi - lo
-            total = int(repeat.sum())
-            if not total:
-                continue
-            rows = np.repeat(np.arange(pix.size), repeat)
-            entries = np.arange(total) - np.repeat(np.cumsum(repeat) - repeat, repeat) + np.repeat(lo, repeat)
-            bins = group_of_frame[frame_index[mine]][rows] * size + flat[entries]
-            target += np.bincount(bins, weights=values[mine][rows] * weight[entries], minlength=target.size)
+        coords = [c[geometry, pixel_index] for c in self._coordinates]
+        inside = np.ones(coords[0].shape, bool)
+        for axis, c in zip(self.grid.axes, coords, strict=True):
+            inside &= (c >= axis.start) & (c <= axis.stop)
+        if not inside.all():
+            coords = [c[inside] for c in coords]
+            values, frame_index = values[inside], frame_index[inside]
+        if not values.size:
+            return None
+        offsets = group_of_frame[frame_index] * self.grid.size
+        first = int(offsets.min())
+        offsets -= first
+        length = int(offsets.max()) + self.grid.size
+        widths = [a.step / 2.0 for a in self.grid.axes] if self._width is None else list(self._width)
+        per_dim = [_spans(a, c, w) for a, c, w in zip(self.grid.axes, coords, widths, strict=True)]
+        strides = [int(np.prod(self.grid.shape[i + 1 :])) for i in range(len(self.grid.axes))]
+        sums = np.zeros(length)
+        for combo in itertools.product(*per_dim):  # the bins a point overlaps; a zero share adds nothing
+            (bins, share), *others = combo
+            flat = bins * strides[0] + offsets
+            for (more_bins, fraction), stride in zip(others, strides[1:], strict=True):
+                flat += more_bins * stride
+                share = share * fraction
+            sums += np.bincount(flat, weights=values * share, minlength=length)
+        return first, sums
 
 
 def _nonzero(flat: np.ndarray, step: int = 1 << 23) -> np.ndarray:

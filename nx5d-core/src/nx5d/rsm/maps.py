@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
+import contextlib
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -10,19 +10,12 @@ from typing import Any
 import numpy as np
 
 from nx5d.errors import CorruptDataError, OptionError
+from nx5d.io.blocks import map_blocks
 from nx5d.progress import progress
 from nx5d.rsm.geometry import Setup
-from nx5d.rsm.gridding import FrameGridder, Grid
+from nx5d.rsm.gridding import BlockSums, FrameGridder, Grid
 
 __all__ = ["map_frames"]
-
-
-def _blocks(images: Any, frames: int) -> list[slice]:
-    """Frame ranges to read ``images`` in: its dask chunks, else all at once."""
-    chunks = getattr(images, "chunks", None)
-    sizes = chunks[0] if chunks and isinstance(chunks[0], tuple) else (frames,)
-    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
-    return [slice(int(a), int(b)) for a, b in itertools.pairwise(starts) if b > a]
 
 
 def _usable(angles: np.ndarray, scale: np.ndarray | None, group: Any, where: str) -> np.ndarray:
@@ -69,7 +62,9 @@ def map_frames(
         Per rotation axis of ``setup``, one angle (degrees) per frame.
     images:
         ``(frames, rows, cols)`` detector frames: a numpy array, or a lazy
-        (dask) array that is read one chunk of frames at a time.
+        (dask) array whose chunks of frames are read and gridded on every
+        CPU, so that all frames are never in memory at once (see
+        :func:`nx5d.io.blocks.map_blocks`).
     pixels:
         The full-frame pixel coordinates ``(rows, cols)`` of the loaded
         pixels (the frames' ``y`` and ``x`` coordinates); default: the
@@ -114,14 +109,9 @@ def map_frames(
     geometry_of_frame = np.full(n, -1, np.intp)
     geometry_of_frame[usable] = inverse.reshape(-1)
     n_sample = len(sample_angles)
-    q = dict(
-        zip(
-            ("qx", "qy", "qz"),
-            setup.q_maps(list(geometries[:, :n_sample].T), list(geometries[:, n_sample:].T), *rows_cols),
-            strict=True,
-        )
+    coordinates = setup.q_maps(
+        list(geometries[:, :n_sample].T), list(geometries[:, n_sample:].T), *rows_cols, axes=q_axes
     )
-    coordinates = [q[a] for a in q_axes]
     grid = Grid.covering(coordinates, grid_size)
     group_of_frame = np.full(n, -1, np.intp)
     if group is not None:
@@ -133,19 +123,20 @@ def map_frames(
     scales = None if scale is None else np.asarray(scale, float)
     gridder = FrameGridder(grid, coordinates)
     sums, norm = gridder.start(geometry_of_frame[usable], group_of_frame[usable], len(groups))
-    with progress(n, "gridding", unit="frame") as bar:
-        for part in _blocks(images, n):
-            take = usable[part]
-            block = np.asarray(images[part])
-            gridder.add(
-                sums,
-                norm,
-                block if take.all() else block[take],
-                geometry_of_frame[part][take],
-                group_of_frame[part][take],
-                scale=None if scales is None else scales[part][take],
-                mask_negative=mask_negative,
-            )
+
+    def block_sums_of(part: slice, block: np.ndarray) -> BlockSums:
+        take = usable[part]
+        return gridder.contributions(
+            block if take.all() else block[take],
+            geometry_of_frame[part][take],
+            group_of_frame[part][take],
+            scale=None if scales is None else scales[part][take],
+            mask_negative=mask_negative,
+        )
+
+    with progress(n, "gridding", unit="frame") as bar, contextlib.closing(map_blocks(images, block_sums_of)) as blocks:
+        for part, block_sums in blocks:  # in frame order: the maps do not depend on the threads
+            gridder.apply(sums, norm, block_sums)
             bar.update(part.stop - part.start)
     maps = gridder.maps(sums, norm)
     frames = np.bincount(group_of_frame[usable], minlength=len(groups))

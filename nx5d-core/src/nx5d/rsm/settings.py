@@ -8,12 +8,12 @@ declares the subclass as its ``settings`` spice schema::
         energy: float = 9400.0
         sample_motors: tuple[str, ...] = ("Theta",)
 
-The geometry fields follow xrayutilities (``QConversion`` / ``HXRD``): the
-laboratory frame is right-handed, the primary beam travels along ``beam``,
-sample and detector circles are written as ``"y+"``/``"z-"``... (axis and
-rotation sense, outermost first), and at all angles zero the sample surface
-normal is ``normal`` and ``inplane`` is the in-plane reference direction.
-``lab_axes`` names the laboratory axes reported as ``qx``, ``qy``, ``qz``.
+The geometry fields follow xrayutilities' ``QConversion``: the laboratory
+frame is right-handed, the primary beam travels along ``beam``, sample and
+detector circles are written as ``"y+"``/``"z-"``... (axis and rotation
+sense, outermost first).  Maps are reported in the sample's frame: at all
+angles zero, ``normal`` (the surface normal) is ``qz`` and ``inplane`` (a
+direction in the surface) is ``qx`` (see :class:`nx5d.rsm.geometry.Setup`).
 """
 
 from __future__ import annotations
@@ -57,11 +57,6 @@ def _vector(instance: object, attribute: attrs.Attribute, value: tuple[float, ..
         raise ValueError(f"{attribute.name} must be a non-zero vector of three numbers, not {value!r}")
 
 
-def _right_handed(instance: object, attribute: attrs.Attribute, value: tuple[str, ...]) -> None:
-    if "".join(value) not in ("xyz", "yzx", "zxy"):
-        raise ValueError(f"{attribute.name} must be a cyclic order of x, y, z (xyz, yzx or zxy), not {value!r}")
-
-
 def _q_axes(instance: object, attribute: attrs.Attribute, value: tuple[str, ...]) -> None:
     if not 1 <= len(value) <= 3 or len(set(value)) != len(value) or any(a not in Q_AXES for a in value):
         raise ValueError(f"{attribute.name} must be one to three different of qx, qy, qz, not {value!r}")
@@ -102,10 +97,13 @@ class RsmSettings:
         Sample and detector circles, outermost first.
     beam:
         Direction of the primary beam.
-    inplane, normal:
-        The sample's in-plane reference direction and surface normal at zero angles.
-    lab_axes:
-        The laboratory axes reported as ``qx``, ``qy``, ``qz`` (a cyclic order of x, y, z).
+    normal:
+        The sample's surface normal at zero angles, in laboratory coordinates: reported as ``qz``.
+    inplane:
+        A direction in the sample's surface at zero angles (perpendicular to
+        ``normal``): reported as ``qx``; ``qy`` completes a right-handed set.
+    detector_rotation:
+        Rotation of the detector about the primary beam, in degrees (a detector mounted turned).
     q_axes:
         The momentum-transfer components of the maps (one to three of ``qx``, ``qy``, ``qz``).
     grid_size:
@@ -127,9 +125,9 @@ class RsmSettings:
     sample_axes: tuple[str, ...] = ("y-",)
     detector_axes: tuple[str, ...] = ("y-",)
     beam: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    normal: tuple[float, float, float] = (0.0, 0.0, 1.0)
     inplane: tuple[float, float, float] = (1.0, 0.0, 0.0)
-    normal: tuple[float, float, float] = (0.0, 1.0, 0.0)
-    lab_axes: tuple[str, str, str] = ("x", "y", "z")
+    detector_rotation: float = 0.0
     q_axes: tuple[str, ...] = ("qy", "qz")
     grid_size: tuple[int, ...] = (100, 100)
     group_by: str | None = None
@@ -142,6 +140,11 @@ class RsmSettings:
             check(self, fields[name], getattr(self, name))
         if len(self.img_center) != 2:
             raise ValueError(f"img_center must be (row, col), not {self.img_center!r}")
+        normal, inplane = (math.hypot(*v) for v in (self.normal, self.inplane))
+        if abs(sum(a * b for a, b in zip(self.normal, self.inplane, strict=True))) > 1e-9 * normal * inplane:
+            raise ValueError(f"inplane {tuple(self.inplane)} must be perpendicular to normal {tuple(self.normal)}")
+        if not (isinstance(self.detector_rotation, int | float) and math.isfinite(self.detector_rotation)):
+            raise ValueError(f"detector_rotation must be a number of degrees, not {self.detector_rotation!r}")
 
 
 _CHECKS = {
@@ -154,7 +157,6 @@ _CHECKS = {
     "beam": _vector,
     "inplane": _vector,
     "normal": _vector,
-    "lab_axes": _right_handed,
     "q_axes": _q_axes,
     "grid_size": _grid,
 }

@@ -1,0 +1,160 @@
+"""Benchmark: cooking the reference page's UDKM scan (5187 Pilatus frames) straight from its files.
+
+Each way runs in a fresh process, as a notebook asking for ``scan.cooked``
+would, and reports its time and its peak memory: the increase of the
+process's peak resident set size (VmHWM) over its size before the work.
+
+* streaming: ``scan.cooked`` with nothing loaded -- frames decoded block by
+  block on every CPU and gridded at once, no image stack;
+* load + cook: ``scan.load(lazy=False)`` then ``scan.cooked`` -- the stack first;
+* the page: the reference page's ``fs_load_data`` loop and its per-delay
+  ``FuzzyGridder2D`` cook, as printed there;
+* cook only: the stack already in memory, the cook alone;
+* the floor: decoding every frame on every CPU into a reused block (no stack,
+  no gridding) -- what reading the frames costs at the least.
+
+Ratios are printed, nothing is asserted.  Run with ``nox -s bench``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("NX5D_PROGRESS", "0")
+
+SPICE = {"settings": {"img_center": [97.0, 241.0], "img_distance": 680.0, "grid_size": [80, 150]}}
+
+
+def _memory(field: str) -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def child(mode: str, root: str) -> dict:
+    """Run one way in this (fresh) process; time it and measure the peak RSS increase."""
+    import numpy as np
+
+    import nx5d
+
+    scan = nx5d.open(f"file://{root}/{{proposal}}/{{scan}}", spice_url="").p20210205.r091726
+    scan.summary  # noqa: B018 - the listing and table, outside the measurement
+    folder = Path(root) / "20210205" / "091726"
+    result: dict = {}
+    if mode == "cook only":
+        scan.load(lazy=False)
+    if mode == "floor":
+        from concurrent.futures import ThreadPoolExecutor
+
+        from nx5d.io.frames import _decode_strips, parse_tiff
+
+        files = sorted(folder.glob("image*.tiff"))
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")  # reset the peak RSS to the current RSS
+    before = _memory("VmRSS")
+    start = time.perf_counter()
+    if mode in ("streaming", "load + cook", "cook only"):
+        if mode == "load + cook":
+            scan.load(lazy=False)
+        cooked = scan.cook(SPICE)
+        result["checksum"] = float(np.nansum(cooked.qdata.values))
+    elif mode == "page":
+        sys.path.insert(0, str(Path(__file__).parent))
+        import xarray
+        import xrayutilities
+        from udkm_load_and_cook import page_fs_load_data
+
+        raw = page_fs_load_data(str(folder))
+        qconv = xrayutilities.experiment.QConversion(sampleAxis=("y-",), detectorAxis=("y-",), r_i=(1, 0, 0))
+        hxrd = xrayutilities.HXRD(qconv=qconv, idir=(1, 0, 0), ndir=(0, 1, 0))
+        hxrd.Ang2Q.init_area("y-", "z+", 97, 241, *raw.images.shape[1:], pwidth1=0.172, pwidth2=0.172, distance=680)
+
+        def per_delay(delay_data):
+            _, qy, qz = hxrd.Ang2Q.area(delay_data.Theta.values, delay_data.Theta.values * 2)
+            gridder = xrayutilities.FuzzyGridder2D(80, 150)
+            gridder(qy, qz, delay_data.images.values)
+            return xarray.Dataset({"qdata": (("qy", "qz"), gridder.data)})
+
+        raw.groupby("Delay").map(per_delay)
+    elif mode == "floor":
+        workers = os.cpu_count() or 1
+        share = [files[i::workers] for i in range(workers)]
+
+        def decode(paths):
+            block = np.empty((195, 487), np.int32)
+            for path in paths:
+                data = path.read_bytes()
+                _decode_strips(data, parse_tiff(data), block, str(path))
+
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(decode, share))
+    result["seconds"] = time.perf_counter() - start
+    result["peak_increase"] = _memory("VmHWM") - before
+    return result
+
+
+def run(mode: str, root: Path, repeat: int) -> dict:
+    runs = []
+    for _ in range(repeat):
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", mode, "--data", str(root)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    best = min(runs, key=lambda r: r["seconds"])
+    return {**best, "peak_increase": min(r["peak_increase"] for r in runs)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", help="folder for the generated scan (default: a temporary folder)")
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.data)))
+        return
+    if not Path("/proc/self/clear_refs").exists():
+        print("needs Linux (/proc/self/clear_refs to measure peak memory); skipped")
+        return
+
+    from nx5d_udkm.synth import ScanSpec, write_repository
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(args.data or tmp)
+        folder = root / "20210205" / "091726"
+        if not (folder / "manifest.dat").exists():
+            start = time.perf_counter()
+            write_repository(root, {"20210205": ["091726"]}, ScanSpec())
+            print(f"generated the reference scan (5187 frames) in {time.perf_counter() - start:.1f} s")
+        for path in folder.iterdir():
+            path.read_bytes()  # the file cache is warm for every way alike
+        stack = 5187 * 195 * 487 * 4
+        results = {mode: run(mode, root, args.repeat) for mode in ("floor", "streaming", "load + cook", "cook only")}
+        results["page"] = run("page", root, 1)
+        print(f"\ncooking 5187 frames (195 x 487 int32, stack {stack / 2**30:.2f} GiB) onto 80 x 150, "
+              f"{os.cpu_count()} CPUs, best of {args.repeat} fresh processes (the page: one)")  # fmt: skip
+        for mode, found in results.items():
+            print(f"  {mode:12s} {found['seconds']:7.2f} s   peak memory +{found['peak_increase'] / 2**20:7.0f} MiB "
+                  f"({found['peak_increase'] / stack:6.1%} of the stack)")  # fmt: skip
+        stream, floor = results["streaming"], results["floor"]
+        print(f"  streaming / all-CPU decode floor      {stream['seconds'] / floor['seconds']:6.2f}")
+        print(f"  load + cook / streaming               {results['load + cook']['seconds'] / stream['seconds']:6.2f}")
+        print(f"  the page / streaming                  {results['page']['seconds'] / stream['seconds']:6.1f}")
+        same = abs(stream["checksum"] - results["load + cook"]["checksum"]) <= 1e-9 * abs(stream["checksum"])
+        print(f"  streaming and load + cook give the same maps (sum of all map values): {same}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""Frames block by block, on every CPU: how a cook streams a scan without holding its image stack.
+
+A lazily loaded scan's frames are a dask array, one chunk per block of
+frames.  :func:`map_blocks` reads (decodes) each block and hands it to a
+function in a pool of threads, a few blocks ahead, and gives back the
+results in frame order; a cook that grids each block into partial sums
+never needs all frames at once, and the order of the results keeps it
+deterministic.  Frames already in memory are cut into blocks of views,
+without copying.
+
+A lazy array that nx5d made itself carries a *block reader*
+(:func:`with_block_reader`): then each thread decodes its blocks into one
+buffer it reuses, without dask's scheduling and without touching fresh
+memory for every block (new pages cost the kernel time that threads would
+otherwise spend decoding in parallel).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import itertools
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import numpy as np
+
+__all__ = ["block_slices", "map_blocks", "with_block_reader", "BlockReader", "BLOCK_FRAMES"]
+
+T = TypeVar("T")
+
+#: ``read_into(start, stop, out)``: frames ``start:stop`` of a lazy array decoded into ``out``.
+BlockReader = Callable[[int, int, np.ndarray], None]
+
+#: Frames per block for frames already in memory (lazy frames keep their chunks).
+BLOCK_FRAMES = 64
+
+
+def block_slices(images: Any, frames: int, block: int = BLOCK_FRAMES) -> list[slice]:
+    """Frame ranges to work in: a dask array's chunks along the first axis, else ``block`` frames at a time."""
+    chunks = getattr(images, "chunks", None)
+    if chunks and isinstance(chunks[0], tuple):
+        starts = np.concatenate([[0], np.cumsum(chunks[0])]).astype(int)
+    else:
+        starts = np.append(np.arange(0, frames, max(1, block)), frames)
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(starts) if b > a]
+
+
+def with_block_reader(images: Any, read_into: BlockReader) -> Any:
+    """``images`` (a dask array of frames), marked as readable block by block with ``read_into``."""
+    images._nx5d_read_into = read_into
+    return images
+
+
+class _Buffers(threading.local):
+    """One reusable block buffer per thread."""
+
+    block: np.ndarray | None = None
+
+    def get(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        size = int(np.prod(shape))
+        if self.block is None or self.block.dtype != dtype or self.block.size < size:
+            self.block = np.empty(size, dtype)
+        return self.block[:size].reshape(shape)
+
+
+def _readers(images: Any, parts: list[slice]) -> list[Callable[[], np.ndarray]]:
+    """One function per block that reads it: a slice of frames in memory, or a dask block computed here."""
+    read_into = getattr(images, "_nx5d_read_into", None)
+    if read_into is not None:
+        buffers = _Buffers()
+
+        def direct(part: slice) -> np.ndarray:
+            out = buffers.get((part.stop - part.start, *images.shape[1:]), np.dtype(images.dtype))
+            read_into(part.start, part.stop, out)
+            return out
+
+        return [functools.partial(direct, part) for part in parts]
+    if not hasattr(images, "dask"):
+        return [functools.partial(np.asarray, images[part]) for part in parts]
+    if all(n == 1 for n in images.numblocks[1:]):
+        # one task per block, the graph optimised once: far cheaper than computing slices of the array
+        blocks = images.to_delayed().reshape(-1)
+    else:
+        blocks = [images[part] for part in parts]
+    # computed in the calling thread: the I/O accounting (context variables) and the thread count stay ours
+    return [functools.partial(_compute, block) for block in blocks]
+
+
+def _compute(block: Any) -> np.ndarray:
+    return np.asarray(block.compute(scheduler="synchronous"))
+
+
+def map_blocks(
+    images: Any, work: Callable[[slice, np.ndarray], T], *, workers: int | None = None
+) -> Iterator[tuple[slice, T]]:
+    """``(frame range, work(frame range, frames))`` for every block of ``images`` (``(frames, rows, cols)``), in order.
+
+    Blocks are read and worked on by ``workers`` threads (default: the
+    number of CPUs), at most ``2 x workers`` blocks in flight, so memory
+    stays bounded by a few blocks.  The frames handed to ``work`` are valid
+    during the call only (their buffer is reused): ``work`` returns what it
+    made of them, not the frames.  Closing the iterator early, or an error
+    in any block, cancels the blocks not yet started and waits for the
+    running ones: no thread outlives the call.
+    """
+    parts = block_slices(images, images.shape[0])
+    readers = dict(zip((p.start for p in parts), _readers(images, parts), strict=True))
+    n = max(1, workers or os.cpu_count() or 1)
+    if n == 1 or len(parts) == 1:
+        for part in parts:
+            yield part, work(part, readers[part.start]())
+        return
+
+    def task(part: slice) -> T:
+        return work(part, readers[part.start]())
+
+    pool = ThreadPoolExecutor(n, thread_name_prefix="nx5d-blocks")
+    pending: deque[tuple[slice, Future[T]]] = deque()
+    upcoming = iter(parts)
+    try:
+        for part in itertools.islice(upcoming, 2 * n):
+            pending.append((part, pool.submit(contextvars.copy_context().run, task, part)))
+        while pending:
+            part, future = pending.popleft()
+            result = future.result()
+            following = next(upcoming, None)
+            if following is not None:
+                pending.append((following, pool.submit(contextvars.copy_context().run, task, following)))
+            yield part, result
+    finally:
+        for _, future in pending:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)

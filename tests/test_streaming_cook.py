@@ -1,0 +1,118 @@
+"""Cooking straight from the files gives the maps cooking from loaded frames gives, for every plugin and grouping.
+
+``scan.cooked`` with nothing loaded streams the frames block by block (lazy
+raw data, gridded as it is decoded); with raw data loaded it grids the
+frames in memory.  Both are compared here on generated data of every
+beamline that cooks maps, with and without grouping; and a cook that is
+interrupted leaves no thread behind.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import dask
+import dask.array as da
+import numpy as np
+import pytest
+from nx5d_nexus.synth import write_repository as write_nexus
+
+import nx5d
+from nx5d.rsm import map_frames
+from nx5d.rsm.geometry import Setup
+from nx5d_kmc3.synth import ScanPlan
+from nx5d_kmc3.synth import write_repository as write_kmc3
+from nx5d_udkm.synth import ScanSpec
+from nx5d_udkm.synth import write_repository as write_udkm
+
+UDKM = ScanSpec(delays=(-10.0, 0.0, 50.0), thetas=(18.4, 18.5, 18.6, 18.7), delay_loops=2, frames=None)
+
+
+def _both(scan, spice):
+    """The maps streamed from the files (nothing loaded), and cooked from the frames loaded in memory."""
+    scan.reload()
+    streamed = scan.cook(spice)
+    assert scan._nx5d_raw is None  # nothing was kept: the frames were never all in memory
+    scan.reload()
+    scan.load(lazy=False)
+    loaded = scan.cook(spice)
+    return streamed, loaded
+
+
+def _same(streamed, loaded):
+    assert streamed.qdata.dims == loaded.qdata.dims
+    np.testing.assert_allclose(streamed.qdata.values, loaded.qdata.values, rtol=1e-12, atol=0)
+    np.testing.assert_array_equal(streamed.frames.values, loaded.frames.values)
+    for name in streamed.qdata.dims:
+        np.testing.assert_array_equal(streamed[name].values, loaded[name].values)
+
+
+@pytest.mark.parametrize("group_by", ["delay", None])
+def test_udkm_streamed_and_loaded_maps_agree(tmp_path, group_by):
+    repo = nx5d.open(write_udkm(tmp_path, {"20210205": ["091726"]}, UDKM), spice_url="")
+    spice = {"settings": {"grid_size": [30, 40], "group_by": group_by}}
+    _same(*_both(repo.p20210205.r091726, spice))
+
+
+@pytest.mark.parametrize("form", ["hdf5", "spec"])
+@pytest.mark.parametrize("group_by", ["delay", None])
+def test_kmc3_streamed_and_loaded_maps_agree(tmp_path, form, group_by):
+    url = write_kmc3(
+        f"file://{tmp_path}/h5/{{proposal}}/{{proposal}}.h5#{{scan}}",
+        {"253-cw38-12345-doe": (ScanPlan("delay", points=12, frame_shape=(40, 60)),)},
+        sources=tmp_path / "spec",
+    )
+    if form == "spec":
+        url = f"file://{tmp_path}/spec/{{proposal}}/{{proposal}}.spec#{{scan}}"
+    scan = nx5d.open(url, spice_url="").doe12345["1.1"]
+    spice = {"settings": {"img_center": [20.0, 30.0], "grid_size": [20, 30], "group_by": group_by}}
+    _same(*_both(scan, spice))
+
+
+def test_nexus_maps_grouped_by_any_counter_agree(tmp_path):
+    scan = nx5d.open(write_nexus(tmp_path, {"hc2103": [1]}, "bliss"), spice_url="").hc2103["1.1"]
+    spice = {
+        "settings": {
+            "recipe": "rsm",
+            "sample_motors": ["eta"],
+            "sample_axes": ["y-"],
+            "detector_motors": ["delta"],
+            "detector_axes": ["y-"],
+            "img_center": [8.0, 10.0],
+            "grid_size": [15, 25],
+            "group_by": "mon",
+        }
+    }
+    streamed, loaded = _both(scan, spice)
+    _same(streamed, loaded)
+    assert streamed.qdata.dims[0] == "mon"
+
+
+def _blocks_running() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("nx5d-blocks")]
+
+
+def test_an_interrupted_cook_leaves_no_thread_behind():
+    setup = Setup(
+        energy=8048.0,
+        sample_axes=("y-",),
+        detector_axes=("y-",),
+        center=(5.0, 7.0),
+        distance=500.0,
+        pixel_size=(0.172, 0.172),
+        directions=("y-", "z+"),
+    )
+    theta = np.linspace(20.0, 21.0, 40)
+    calls = []
+
+    def block(i):
+        calls.append(i)
+        if i == 5:
+            raise KeyboardInterrupt  # the user pressing Ctrl-C while block 5 is decoded
+        return np.ones((4, 10, 14), np.int32)
+
+    images = da.concatenate([da.from_delayed(dask.delayed(block)(i), (4, 10, 14), np.int32) for i in range(10)], axis=0)
+    with pytest.raises(KeyboardInterrupt):
+        map_frames(setup, [theta], [2 * theta], images, grid_size=(8, 9))
+    assert _blocks_running() == []
+    assert len(calls) < 10  # blocks after the interruption were not read
