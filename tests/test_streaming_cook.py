@@ -32,7 +32,7 @@ def _both(scan, spice):
     """The maps streamed from the files (nothing loaded), and cooked from the frames loaded in memory."""
     scan.reload()
     streamed = scan.cook(spice)
-    assert scan._nx5d_raw is None  # nothing was kept: the frames were never all in memory
+    assert nx5d.raw_cache.holds(scan._nx5d_cache_owner) == []  # the frames were never all in memory
     scan.reload()
     scan.load(lazy=False)
     loaded = scan.cook(spice)
@@ -86,6 +86,14 @@ def test_nexus_maps_grouped_by_any_counter_agree(tmp_path):
     streamed, loaded = _both(scan, spice)
     _same(streamed, loaded)
     assert streamed.qdata.dims[0] == "mon"
+
+
+def test_cooking_keeps_raw_data_loaded_with_other_options_and_loads_no_stack(tmp_path):
+    scan = nx5d.open(write_udkm(tmp_path, {"20210205": ["091726"]}, UDKM), spice_url="").p20210205.r091726
+    halved = scan.load(reduce=2)
+    scan.cook({"settings": {"grid_size": [30, 40]}})  # full resolution: streamed, not loaded
+    assert nx5d.raw_cache.holds(scan._nx5d_cache_owner) == [halved]
+    assert scan.load(reduce=2) is halved
 
 
 def _blocks_running() -> list[str]:

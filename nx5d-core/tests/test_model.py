@@ -83,15 +83,39 @@ def test_summary_and_scan_table(memory_url):
     assert "steps" in scan._repr_html_()
 
 
-def test_raw_is_cached_per_options_and_not_shared_with_storage(memory_url):
+def test_raw_is_kept_read_only_and_not_shared_with_storage(memory_url):
     repo = nx5d.open(memory_url)
     scan = repo.p20210205.s9
     raw = scan.raw
     assert isinstance(raw, xr.Dataset)
     assert scan.raw is raw
-    raw["intensity"][0] = -1.0
+    with pytest.raises(ValueError, match="copy"):
+        raw["intensity"][0] = -1.0  # editing in place would change what scan.cooked computes
+    with pytest.raises(ValueError, match="read-only"):
+        raw.intensity.values[0] = -1.0
+    mine = raw.copy(deep=True)
+    mine["intensity"][0] = -1.0  # a copy is the user's own
+    assert scan.raw.intensity.values[0] == 1.0
+    assert list(scan.cooked.values) == [2.0, 4.0, 6.0]
     scan.reload()
-    assert scan.raw.intensity.values[0] == 1.0  # the registered data was not modified
+    assert scan.raw is not raw
+
+
+def test_raw_data_of_all_scans_is_bounded_by_the_cache_limit(memory_url, monkeypatch):
+    monkeypatch.setattr(nx5d.raw_cache, "_limit", 150)  # bytes: room for two of these scans' arrays, not three
+    proposal = nx5d.open(memory_url).p20210205
+    first = proposal["091726"].raw  # 2 x 5 floats: 80 bytes
+    proposal.s10.raw  # noqa: B018 - 64 bytes: both fit
+    assert nx5d.raw_cache.holds(proposal["091726"]._nx5d_cache_owner) == [first]
+    proposal.s9.raw  # noqa: B018 - 48 bytes more: the least recently used goes
+    assert nx5d.raw_cache.holds(proposal["091726"]._nx5d_cache_owner) == []
+    assert nx5d.raw_cache.nbytes <= 150
+    again = proposal["091726"].raw
+    assert again is not first
+    assert again.identical(first)
+    nx5d.raw_cache.limit = "0B"  # keeps nothing, reloads every time
+    assert proposal.s9.raw is not proposal.s9.raw
+    nx5d.raw_cache.limit = 150
 
 
 def test_cooked_uses_default_spice_and_recooks_when_spice_changes(memory_url):

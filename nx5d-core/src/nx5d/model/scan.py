@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import itertools
 import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,7 @@ import attrs
 
 from nx5d.display import Table
 from nx5d.errors import Nx5dError, UrlPatternError
+from nx5d.model.memory import raw_cache
 from nx5d.options import build_options
 from nx5d.plugins.references import ScanRef
 from nx5d.spice.values import as_settings, fingerprint
@@ -23,15 +25,18 @@ if TYPE_CHECKING:
 
 __all__ = ["Scan"]
 
+_OWNERS = itertools.count()  # identifies each scan object's entries in the raw cache
+
 
 class Scan:
     """One scan of a proposal.
 
     ``summary`` is cheap (no data loaded); ``raw`` loads the data as recorded;
-    ``cooked`` processes it with the scan's spice.  Raw and cooked results are
-    cached on the object: the cached raw data is reused while the loading
-    options stay the same, the cooked result while options and spice stay the
-    same.  :meth:`reload` forgets them.
+    ``cooked`` processes it with the scan's spice.  Raw data is kept per set of
+    loading options in the process-wide :data:`nx5d.raw_cache` (bounded in
+    bytes, read-only arrays); the cooked result is kept while options and
+    spice stay the same.  Cooking a scan whose raw data is not loaded streams
+    the frames instead of loading them all.  :meth:`reload` forgets both.
 
     This is also ``nx5d.repo.base.DataScanBase``: subclasses override
     ``_get_summary``, ``_get_raw`` and ``_cook``.  Overridden methods are
@@ -42,7 +47,7 @@ class Scan:
         self.proposal = proposal
         self.key = key
         self._nx5d_summary: dict[str, Any] | None = None
-        self._nx5d_raw: tuple[str, Any] | None = None
+        self._nx5d_cache_owner = next(_OWNERS)
         self._nx5d_cooked: tuple[str, Any] | None = None
 
     # --- identity ------------------------------------------------------------
@@ -112,16 +117,17 @@ class Scan:
         return fingerprint({"options": merged if checked is None else attrs.asdict(checked, recurse=False)})
 
     def load(self, **options: Any) -> Any:
-        """Raw data loaded with beamline options (e.g. ``reduce=2``), cached per options."""
+        """Raw data loaded with beamline options (e.g. ``reduce=2``), kept per options (read-only arrays)."""
         key = self._options_key(options)
-        if self._nx5d_raw is None or self._nx5d_raw[0] != key:
+        raw = raw_cache.get(self._nx5d_cache_owner, key)
+        if raw is None:
             merged, checked = self._options(options)
             own = None
             if self._own("_get_raw"):
                 own = lambda scan, options: self._get_raw(**merged) if merged else self._get_raw()  # noqa: E731
             raw = self._call("nx5d_raw", f"loading {self._where()}", own=own, scan=self.ref, options=checked)
-            self._nx5d_raw = (key, raw)
-        return self._nx5d_raw[1]
+            raw = raw_cache.put(self._nx5d_cache_owner, key, raw)
+        return raw
 
     @property
     def raw(self) -> Any:
@@ -159,9 +165,9 @@ class Scan:
         that was not set): the cook then reads the frames block by block and
         never holds the whole image stack; nothing is kept in :attr:`raw`.
         """
-        key = self._options_key(options)
-        if self._nx5d_raw is not None and self._nx5d_raw[0] == key:
-            return self._nx5d_raw[1]
+        loaded = raw_cache.get(self._nx5d_cache_owner, self._options_key(options))
+        if loaded is not None:
+            return loaded
         merged, checked = self._options(options)
         if self._own("_get_raw") or checked is None or "lazy" in merged or not hasattr(checked, "lazy"):
             return self.load(**options)
@@ -206,7 +212,7 @@ class Scan:
     def reload(self) -> None:
         """Forget the cached summary, raw and cooked data."""
         self._nx5d_summary = None
-        self._nx5d_raw = None
+        raw_cache.forget(self._nx5d_cache_owner)
         self._nx5d_cooked = None
 
     # --- subclassing API (nx5d.repo.base.DataScanBase) -------------------------
@@ -232,7 +238,10 @@ class Scan:
         except Nx5dError as exc:
             summary = {"notes": f"unreadable: {exc}"}
         rows = [{"field": k, "value": v} for k, v in summary.items()]
-        rows.append({"field": "raw", "value": _state(self._nx5d_raw, "loaded", "not loaded: scan.raw")})
+        loaded = raw_cache.holds(self._nx5d_cache_owner)
+        rows.append(
+            {"field": "raw", "value": _state(("", loaded[-1]) if loaded else None, "loaded", "not loaded: scan.raw")}
+        )
         rows.append({"field": "cooked", "value": _state(self._nx5d_cooked, "cooked", "not cooked: scan.cooked")})
         return Table(["field", "value"], rows, title=f"scan {self.key} ({self.handle}): {self._where()}")
 
