@@ -62,7 +62,7 @@ def tests(session: nox.Session) -> None:
     own repository (their ``tests`` packages share a name).
     """
     install_distributions(session, "test")
-    env = {"NX5D_PROGRESS": "0"}
+    env = {"NX5D_PROGRESS": "0", "NX5D_CACHE_DIR": session.create_tmp()}  # cooked results stay in the session
     for folder in [d / "tests" for d in distributions() if (d / "tests").is_dir()] + [ROOT / "tests"]:
         session.run("pytest", str(folder), *session.posargs, env=env)
 

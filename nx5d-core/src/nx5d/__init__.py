@@ -8,6 +8,7 @@
 from nx5d import errors
 from nx5d.addressing.url import UrlPattern
 from nx5d.model import Proposal, Repository, Scan
+from nx5d.model.cooked import cooked_cache
 from nx5d.model.memory import raw_cache
 from nx5d.model.open import open_repository as open  # noqa: A004 - the documented entry point
 from nx5d.plugins.declaration import Beamline, ClaimLevel
@@ -26,6 +27,7 @@ __all__ = [
     "PLUGIN_API",
     "errors",
     "raw_cache",
+    "cooked_cache",
     "__version__",
 ]
 

@@ -427,8 +427,9 @@ def _fits(frame: np.ndarray, dtype: np.dtype) -> bool:
     """Whether every value of ``frame`` is kept exactly in ``dtype`` (no wrap-around, rounding or truncation)."""
     if np.can_cast(frame.dtype, dtype, "safe"):
         return True
+    floats = frame.dtype.kind in "fc" and np.dtype(dtype).kind in "fc"  # then NaN stays NaN
     with np.errstate(invalid="ignore", over="ignore"):
-        return bool(np.array_equal(frame.astype(dtype), frame))
+        return bool(np.array_equal(frame.astype(dtype), frame, equal_nan=floats))
 
 
 def _first_frame(storage: Storage, urls: Sequence[str], fallback: Decoder | None) -> np.ndarray:

@@ -12,6 +12,8 @@ import attrs
 
 from nx5d.display import Table
 from nx5d.errors import Nx5dError, UrlPatternError
+from nx5d.io.storage import record_io
+from nx5d.model.cooked import cooked_cache
 from nx5d.model.memory import raw_cache
 from nx5d.options import build_options
 from nx5d.plugins.references import ScanRef
@@ -48,6 +50,7 @@ class Scan:
         self.key = key
         self._nx5d_summary: dict[str, Any] | None = None
         self._nx5d_cache_owner = next(_OWNERS)
+        self._nx5d_read: dict[str, list[str]] = {}  # per loading options: the files the raw data came from
         self._nx5d_cooked: tuple[str, Any] | None = None
 
     # --- identity ------------------------------------------------------------
@@ -125,7 +128,9 @@ class Scan:
             own = None
             if self._own("_get_raw"):
                 own = lambda scan, options: self._get_raw(**merged) if merged else self._get_raw()  # noqa: E731
-            raw = self._call("nx5d_raw", f"loading {self._where()}", own=own, scan=self.ref, options=checked)
+            with record_io() as read:
+                raw = self._call("nx5d_raw", f"loading {self._where()}", own=own, scan=self.ref, options=checked)
+            self._nx5d_read[key] = list(read.urls)
             raw = raw_cache.put(self._nx5d_cache_owner, key, raw)
         return raw
 
@@ -148,15 +153,42 @@ class Scan:
         """
         view = self.spice if spice is None else None
         settings = view.settings() if view is not None else as_settings(spice)  # type: ignore[arg-type]
-        key = fingerprint({"options": self._options_key(options), "spice": settings})
+        options_key = self._options_key(options)
+        key = fingerprint({"options": options_key, "spice": settings})
         if self._nx5d_cooked is None or self._nx5d_cooked[0] != key:
-            raw = self._raw_for_cooking(options)
-            own = (lambda scan, raw, spice: self._cook(raw, **spice)) if self._own("_cook") else None
-            cooked = self._call(
-                "nx5d_cook", f"cooking {self._where()}", own=own, scan=self.ref, raw=raw, spice=settings
-            )
+            kept_as = self._kept_as(options_key, settings)
+            cooked = None if kept_as is None else cooked_cache.get(kept_as)
+            if cooked is None:
+                with record_io() as read:
+                    raw = self._raw_for_cooking(options)
+                    own = (lambda scan, raw, spice: self._cook(raw, **spice)) if self._own("_cook") else None
+                    cooked = self._call(
+                        "nx5d_cook", f"cooking {self._where()}", own=own, scan=self.ref, raw=raw, spice=settings
+                    )
+                if kept_as is not None:
+                    cooked_cache.put(kept_as, [*read.urls, *self._nx5d_read.get(options_key, [])], cooked)
             self._nx5d_cooked = (key, self._stamp(cooked, view, settings))
         return self._nx5d_cooked[1]
+
+    def _kept_as(self, options_key: str, settings: Mapping[str, Any]) -> str | None:
+        """The key of this cook in :data:`nx5d.cooked_cache`, or ``None`` for cooks it does not keep.
+
+        Cooks by code of the subclassing API are not kept: that code may
+        change without a version number saying so.
+        """
+        if not cooked_cache.enabled or self.beamline is None or self.url is None:
+            return None
+        if self._own("_cook") or self._own("_get_raw"):
+            return None
+        parts = {
+            "scan": self.url,
+            "beamline": self.beamline,
+            "plugin": self._plugin(),
+            "nx5d": __version__,
+            "options": options_key,
+            "spice": settings,
+        }
+        return cooked_cache.key(parts)
 
     def _raw_for_cooking(self, options: Mapping[str, Any]) -> Any:
         """The raw data a cook reads: the loaded data if it is loaded with these options, else streamed.
@@ -174,6 +206,13 @@ class Scan:
         streamed = attrs.evolve(checked, lazy=True)
         return self._call("nx5d_raw", f"loading {self._where()}", scan=self.ref, options=streamed)
 
+    def _plugin(self) -> str:
+        """The serving plugin's distribution and version (``""`` without a beamline)."""
+        if self.beamline is None:
+            return ""
+        status = self.repository.registry.status(self.beamline)
+        return f"{status.distribution or status.target} {status.version or ''}".strip()
+
     def provenance(self, view: SpiceView | None = None, settings: Mapping[str, Any] | None = None) -> dict[str, str]:
         """What cooked data of this scan came from, as attribute strings.
 
@@ -182,10 +221,6 @@ class Scan:
         revision and anchor of every spice record used (or, for spice given
         explicitly to :meth:`cook`, the settings themselves).
         """
-        plugin = ""
-        if self.beamline is not None:
-            status = self.repository.registry.status(self.beamline)
-            plugin = f"{status.distribution or status.target} {status.version or ''}".strip()
         view = self.spice if view is None and settings is None else view
         used: Any = (
             view.provenance() if view is not None else {"given": {h: dict(v) for h, v in (settings or {}).items()}}
@@ -193,7 +228,7 @@ class Scan:
         return {
             "nx5d_version": __version__,
             "nx5d_beamline": self.beamline or "",
-            "nx5d_plugin": plugin,
+            "nx5d_plugin": self._plugin(),
             "nx5d_scan_url": self.url or "",
             "nx5d_spice": json.dumps(used, sort_keys=True, default=str),
         }
@@ -213,6 +248,7 @@ class Scan:
         """Forget the cached summary, raw and cooked data."""
         self._nx5d_summary = None
         raw_cache.forget(self._nx5d_cache_owner)
+        self._nx5d_read.clear()
         self._nx5d_cooked = None
 
     # --- subclassing API (nx5d.repo.base.DataScanBase) -------------------------
