@@ -207,3 +207,19 @@ def test_network_faults_name_the_url(http_url, data, tmp_path):
     gone = nx5d.open("http://127.0.0.1:9/udkm/{proposal}/{scan}", beamline="udkm", spice_url="")
     with pytest.raises(StorageError, match=r"http://127.0.0.1:9/udkm"):
         gone.keys()
+
+
+def test_summaries_are_read_in_parallel_in_the_order_of_the_scans(s3, data):
+    endpoint, options = s3
+    fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": endpoint})
+    folder = data / "udkm" / "20210205" / "091726"
+    table, parameters = (folder / "manifest.dat").read_bytes(), (folder / "parameters.txt").read_bytes()
+    for i in range(40):
+        names = {"manifest.dat": table, "parameters.txt": parameters} if i % 7 else {"notes.txt": b"no table"}
+        fs.pipe({f"beamtime/busy/20210301/{100000 + i:06d}/{name}": content for name, content in names.items()})
+    url = "s3://beamtime/busy/{proposal}/{scan}"
+    parallel = nx5d.open(url, beamline="udkm", storage_options=options, spice_url="").p20210301.summaries()
+    one_by_one = nx5d.open(url, beamline="udkm", storage_options=options, spice_url="").p20210301.summaries(workers=1)
+    assert parallel == one_by_one
+    assert [row["scan"] for row in parallel] == [f"{100000 + i:06d}" for i in range(40)]
+    assert sum("unreadable" in str(row.get("notes")) for row in parallel) == 6  # folders without a table say so

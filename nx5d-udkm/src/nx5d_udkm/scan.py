@@ -47,14 +47,12 @@ class ScanFiles:
 
 
 def find_files(storage: Storage, url: str, key: str) -> ScanFiles:
-    """Detect the scan type from which table file exists (a few cheap existence checks)."""
+    """Detect the scan type from which table file the scan folder holds (one listing of the folder)."""
+    names = {entry.name for entry in storage.ls(url) if not entry.is_dir}
     for variant in VARIANTS:
-        table = join_url(url, variant.table_name(key))
-        if storage.exists(table):
-            parameters = next(
-                (join_url(url, n) for n in parameters_names(key) if storage.exists(join_url(url, n))), None
-            )
-            return ScanFiles(url, key, variant, table, parameters)
+        if variant.table_name(key) in names:
+            parameters = next((join_url(url, n) for n in parameters_names(key) if n in names), None)
+            return ScanFiles(url, key, variant, join_url(url, variant.table_name(key)), parameters)
     looked = ", ".join(v.table_name(key) for v in VARIANTS)
     raise MissingDataError(f"{url} holds no UDKM scan table (looked for {looked})")
 

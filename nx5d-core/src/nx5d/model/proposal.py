@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextvars
 import html
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from nx5d.addressing.handles import KeyToHandle
 from nx5d.addressing.url import UrlPattern
 from nx5d.display import Table
 from nx5d.errors import Nx5dError, ScanNotFoundError, UrlPatternError
+from nx5d.io.storage import Storage
 from nx5d.model.children import Children
 from nx5d.model.rules import handle_rule, parse_pattern
 from nx5d.model.scan import Scan
 from nx5d.plugins.references import ProposalRef
+from nx5d.progress import progress
 from nx5d.spice.book import SpiceBook
 from nx5d.spice.schema import schema_defaults
 
@@ -160,19 +164,37 @@ class Proposal(Children):
 
     # --- display -----------------------------------------------------------
 
-    def summaries(self) -> list[dict[str, Any]]:
-        """One row per scan: key, handle and the scan's summary (errors reported in ``notes``)."""
-        rows = []
-        for key, handle in self.listing(refresh=True).items():
-            row: dict[str, Any] = {"scan": key, "handle": handle}
+    def summaries(self, *, workers: int | None = None) -> list[dict[str, Any]]:
+        """One row per scan: key, handle and the scan's summary (errors reported in ``notes``).
+
+        Summaries are read by ``workers`` threads at once (default: 8, or
+        32 for remote storage, where each is a few requests that mostly
+        wait), with a progress bar; the rows come in the order of the scans.
+        """
+        listing = self.listing(refresh=True)
+        scans = [self._child(key) for key in listing]  # made here: the threads only read
+        remote = Storage.local_path(self.url or "file:///") is None
+        n = workers or (32 if remote else 8)
+
+        def row_of(scan: Scan) -> dict[str, Any]:
+            row: dict[str, Any] = {"scan": scan.key, "handle": listing[scan.key]}
             try:
-                summary: Mapping[str, Any] = self._child(key).summary
+                summary: Mapping[str, Any] = scan.summary
             except Nx5dError as exc:
                 summary = {"notes": f"unreadable: {exc}"}
             row.update({k: v for k, v in summary.items() if k not in row and k != "description"})
             if "notes" not in row and "description" in summary:
                 row["notes"] = summary["description"]
-            rows.append(row)
+            return row
+
+        if n <= 1 or len(scans) <= 1:
+            return [row_of(scan) for scan in scans]
+        rows: list[dict[str, Any]] = []
+        with progress(len(scans), f"summarising {self.key}", unit="scan") as bar, ThreadPoolExecutor(n) as pool:
+            contexts = [contextvars.copy_context() for _ in scans]  # I/O accounting sees the threads' reads
+            for row in pool.map(lambda context, scan: context.run(row_of, scan), contexts, scans):
+                rows.append(row)
+                bar.update(1)
         return rows
 
     def _table(self) -> Table:
