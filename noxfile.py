@@ -103,6 +103,7 @@ def demo(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Run the benchmarks in benchmarks/; each prints its ratios against the straightforward approach."""
     install_distributions(session)
-    session.install("silx>=2.0", "xrayutilities>=1.7.6")  # the compiled SPEC parser and the page's q conversion
+    # the compiled SPEC parser, the page's q conversion, and an S3 server with its client
+    session.install("silx>=2.0", "xrayutilities>=1.7.6", "s3fs>=2024.2", "moto[server]>=5.0")
     for script in sorted((ROOT / "benchmarks").glob("*.py")):
         session.run("python", str(script), *session.posargs)
