@@ -149,6 +149,20 @@ def _write(dataset: Any, path: Path, fmt: str) -> None:
     os.replace(partial, path)
 
 
+def write_cooked(
+    dataset: Any,
+    out: str | os.PathLike[str],
+    proposal: str,
+    scan: str,
+    format: str = "netcdf",  # noqa: A002 - the natural name of the option
+) -> Path:
+    """Write one cooked ``dataset`` to ``OUT/PROPOSAL/SCAN.nc`` (or ``.zarr``), appearing whole; returns the path."""
+    _check_format(format)
+    path = output_path(out, proposal, scan, format)
+    _write(dataset, path, format)
+    return path
+
+
 def cook_scan(task: CookTask) -> CookOutcome:
     """Cook one scan with the spice the task carries and write it (runs in workers; nothing is listed)."""
     with quiet():  # the caller shows one bar per scan; none from inside the workers

@@ -229,7 +229,59 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", help="with resolve: uuid prefix of the conflicting record to keep")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_spice)
+
+    p = sub.add_parser(
+        "watch",
+        help="follow a proposal during a beamtime: each new scan, cooked once complete",
+        description="Print every new scan of PROPOSAL once it is complete (a later scan exists, or it stayed "
+        "unchanged for --settle seconds), cooked with its spice; with --out, write each cooked result there. "
+        "Stops with Ctrl-C, or after --idle-timeout seconds without a new scan.",
+    )
+    p.add_argument("url", help="repository URL pattern")
+    p.add_argument("proposal", help="proposal key")
+    p.add_argument("--poll", type=float, default=5.0, help="seconds between looks (default 5)")
+    p.add_argument("--settle", type=float, default=30.0, help="seconds the last scan must stay unchanged (default 30)")
+    p.add_argument("--all", action="store_true", help="also the scans that exist already")
+    p.add_argument("--no-cook", action="store_true", help="only list new scans")
+    p.add_argument("--out", help="write each cooked result to OUT/PROPOSAL/SCAN.nc")
+    p.add_argument("--format", default="netcdf", choices=["netcdf", "zarr"])
+    p.add_argument("--idle-timeout", type=float, help="stop after this many seconds without a new scan")
+    p.add_argument("--beamline", help="beamline plugin to use (default: chosen from the URL)")
+    p.add_argument("--option", "-o", action="append", metavar="NAME=VALUE", help=OPTION_HELP)
+    p.set_defaults(func=_watch)
     return parser
+
+
+def _watch(args: argparse.Namespace) -> int:
+    repo = open_repository(args.url, beamline=args.beamline, **_loading_options(args))
+    proposal = repo[args.proposal]
+    arrivals = proposal.follow(
+        poll=args.poll,
+        settle=args.settle,
+        cook=not args.no_cook,
+        new_only=not args.all,
+        idle_timeout=args.idle_timeout,
+    )
+    failed = False
+    try:
+        for arrival in arrivals:
+            summary = arrival.scan.summary if arrival.error is None else {}
+            line = f"{arrival.scan.key}: {summary.get('type', '')} {summary.get('steps', '')} steps".rstrip()
+            if arrival.error is not None:
+                failed = True
+                line = f"{arrival.scan.key}: failed: {arrival.error}"
+            elif arrival.cooked is not None:
+                sizes = getattr(arrival.cooked, "sizes", {})
+                line += f"; cooked ({', '.join(f'{d} {n}' for d, n in sizes.items())})"
+                if args.out:
+                    from nx5d.app.batch import write_cooked
+
+                    line += f" -> {write_cooked(arrival.cooked, args.out, proposal.key, arrival.scan.key, args.format)}"
+            print(line, flush=True)
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+        return 130
+    return 1 if failed else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,139 @@
+"""Following a beamtime: another process writes scans into a SPEC file and an HDF5 file while nx5d follows.
+
+Each scan must come out once, complete (all its points), cooked; a scan
+whose frame is not fully written yet is tried again and comes out right.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pytest
+from nx5d_nexus.synth import write_repository as write_nexus
+from nx5d_spec.synth import write_spec
+
+import nx5d
+from nx5d.errors import OptionError
+from nx5d_udkm.synth import ScanSpec
+from nx5d_udkm.synth import write_repository as write_udkm
+
+SPEC_WRITER = """
+import sys, time
+source, target = sys.argv[1], sys.argv[2]
+text = open(source).read()
+cuts = [i for i in range(len(text)) if text.startswith("\\n#S ", i)] + [len(text)]
+with open(target, "w") as out:
+    out.write(text[: cuts[0] + 1])  # the file header
+    out.flush()
+    for start, stop in zip(cuts, cuts[1:]):
+        body = text[start + 1 : stop + 1]
+        half = body.index("\\n", len(body) // 2) + 5  # the middle of a data line: a scan being written
+        out.write(body[:half]); out.flush(); time.sleep(0.3)
+        out.write(body[half:]); out.flush(); time.sleep(0.3)
+"""
+
+
+def _start(code: str, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *args], stderr=subprocess.PIPE)
+
+
+def test_scans_appended_to_a_spec_file_come_out_once_each_complete(tmp_path):
+    source = write_spec(tmp_path / "source.spec", scans=4)
+    target = tmp_path / "data" / "beamtime.spec"
+    target.parent.mkdir()
+    target.write_text("#F beamtime.spec\n")
+    proposal = nx5d.open(f"file://{tmp_path}/data/{{proposal}}.spec#{{scan}}", beamline="spec", spice_url="")[
+        "beamtime"
+    ]
+    writer = _start(SPEC_WRITER, str(source), str(target))
+    try:
+        arrivals = list(proposal.follow(poll=0.1, settle=1.0, idle_timeout=2.0))
+    finally:
+        assert writer.wait(timeout=60) == 0, writer.stderr.read().decode()
+    assert [a.scan.key for a in arrivals] == ["1.1", "2.1", "3.1", "4.1"]
+    for arrival in arrivals:
+        assert arrival.error is None
+        assert arrival.cooked.signal.size == 11  # every point: never a scan cut in the middle
+
+
+HDF5_WRITER = """
+import sys, time, h5py
+source, target = sys.argv[1], sys.argv[2]
+with h5py.File(source, "r") as src:
+    for key in sorted(src, key=lambda k: float(k)):
+        with h5py.File(target, "a") as dst:
+            src.copy(src[key], dst, name=key)
+        time.sleep(0.4)
+"""
+
+
+def test_scans_written_into_an_hdf5_file_come_out_once_each_cooked(tmp_path):
+    write_nexus(tmp_path / "source", {"hc2103": [1, 2, 3]}, "bliss")
+    target = tmp_path / "data" / "hc2103" / "hc2103.h5"
+    target.parent.mkdir(parents=True)
+    import h5py
+
+    h5py.File(target, "w").close()
+    url = f"file://{tmp_path}/data/{{proposal}}/{{proposal}}.h5#{{scan}}"
+    proposal = nx5d.open(url, beamline="nexus", spice_url="")["hc2103"]
+    writer = _start(HDF5_WRITER, str(tmp_path / "source" / "hc2103" / "hc2103.h5"), str(target))
+    try:
+        arrivals = list(proposal.follow(poll=0.1, settle=1.0, idle_timeout=2.0))
+    finally:
+        assert writer.wait(timeout=60) == 0, writer.stderr.read().decode()
+    assert [a.scan.key for a in arrivals] == ["1.1", "2.1", "3.1"]
+    assert all(a.error is None and a.cooked.signal.size == 21 for a in arrivals)
+
+
+def test_a_frame_still_being_written_is_tried_again(tmp_path):
+    spec = ScanSpec(delays=(0.0,), thetas=(18.5, 18.6), delay_loops=1, frames=None)
+    url = write_udkm(tmp_path, {"20210205": ["091726"]}, spec)
+    proposal = nx5d.open(url, spice_url="")["20210205"]
+    write_udkm(tmp_path / "new", {"20210205": ["101500"]}, spec)
+    written = tmp_path / "new" / "20210205" / "101500"
+    whole = (written / "image00001.tiff").read_bytes()
+    (written / "image00001.tiff").write_bytes(whole[: len(whole) // 3])  # the detector is still writing it
+    arriving = tmp_path / "20210205" / "101500"
+    threading.Timer(0.3, written.rename, [arriving]).start()  # the scan appears while nx5d follows
+    threading.Timer(1.0, (arriving / "image00001.tiff").write_bytes, [whole]).start()
+    arrivals = list(proposal.follow(poll=0.2, settle=0.2, attempts=20, idle_timeout=1.5))
+    assert [a.scan.key for a in arrivals] == ["101500"]
+    assert arrivals[0].error is None
+    assert np.isfinite(arrivals[0].cooked.qdata.values).any()
+
+
+def test_a_frame_that_stays_broken_is_reported_after_the_attempts(tmp_path):
+    spec = ScanSpec(delays=(0.0,), thetas=(18.5, 18.6), delay_loops=1, frames=None)
+    url = write_udkm(tmp_path, {"20210205": ["091726"]}, spec)
+    frame = tmp_path / "20210205" / "091726" / "image00001.tiff"
+    frame.write_bytes(frame.read_bytes()[:100])
+    proposal = nx5d.open(url, spice_url="")["20210205"]
+    started = time.monotonic()
+    (arrival,) = proposal.follow(poll=0.05, settle=0.0, new_only=False, attempts=3, idle_timeout=0.5)
+    assert "image00001.tiff" in str(arrival.error)
+    assert arrival.cooked is None
+    assert time.monotonic() - started >= 0.1  # two looks more before giving up
+
+
+def test_watch_prints_each_scan_and_writes_its_result(tmp_path):
+    write_spec(tmp_path / "data" / "beamtime.spec", scans=3)
+    url = f"file://{tmp_path}/data/{{proposal}}.spec#{{scan}}"
+    done = subprocess.run(
+        [sys.executable, "-m", "nx5d", "watch", url, "beamtime", "--all", "--poll", "0.1", "--settle", "0",
+         "--idle-timeout", "0.5", "--beamline", "spec", "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert [line.split(":")[0] for line in done.stdout.splitlines()] == ["1.1", "2.1", "3.1"]
+    assert sorted(p.name for p in (tmp_path / "out" / "beamtime").iterdir()) == ["1.1.nc", "2.1.nc", "3.1.nc"]
+
+
+def test_follow_checks_its_settings(tmp_path):
+    url = write_udkm(tmp_path, {"20210205": ["091726"]}, ScanSpec(delays=(0.0,), thetas=(18.5,), frames=None))
+    with pytest.raises(OptionError, match="poll > 0"):
+        next(nx5d.open(url, spice_url="")["20210205"].follow(poll=0))
