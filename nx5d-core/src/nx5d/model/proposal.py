@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import html
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +14,7 @@ from nx5d.display import Table
 from nx5d.errors import Nx5dError, ScanNotFoundError, UrlPatternError
 from nx5d.io.storage import Storage
 from nx5d.model.children import Children
-from nx5d.model.follow import Arrival, follow
+from nx5d.model.follow import follow
 from nx5d.model.rules import handle_rule, parse_pattern
 from nx5d.model.scan import Scan
 from nx5d.plugins.references import ProposalRef
@@ -163,32 +163,9 @@ class Proposal(Children):
             spice = schema_defaults(self.spice_schemas())
         return {h: dict(d) for h, d in spice.items()}
 
-    def follow(
-        self,
-        *,
-        poll: float = 5.0,
-        settle: float = 30.0,
-        cook: bool = True,
-        new_only: bool = True,
-        attempts: int = 3,
-        idle_timeout: float | None = None,
-    ) -> Iterator[Arrival]:
-        """Scans as they appear during a beamtime, each cooked once complete (see :mod:`nx5d.model.follow`).
-
-        ::
-
-            for arrival in proposal.follow(poll=5):
-                print(arrival.scan.key, arrival.error or arrival.cooked.sizes)
-        """
-        return follow(
-            self,
-            poll=poll,
-            settle=settle,
-            cook=cook,
-            new_only=new_only,
-            attempts=attempts,
-            idle_timeout=idle_timeout,
-        )
+    #: Scans as they appear during a beamtime, each cooked once complete: :func:`nx5d.model.follow.follow`
+    #: (``for arrival in proposal.follow(poll=5): ...``).
+    follow = follow
 
     # --- display -----------------------------------------------------------
 
