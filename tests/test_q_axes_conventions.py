@@ -81,12 +81,3 @@ def test_default_settings_follow_the_documented_axes(row: dict[str, str]) -> Non
     assert _moved(_q(settings, 20.0, 40.0, row=10.0) - specular) == _names(row["Detector rows move"])
     assert _moved(_q(settings, 20.0, 40.0, col=10.0) - specular) == _names(row["Detector columns move"])
     assert list(settings.q_axes) == _names(row["Default maps"])
-
-
-def test_core_defaults_are_the_nexus_geometry() -> None:
-    from nx5d_nexus.reading import NexusSettings
-
-    from nx5d.rsm.settings import RsmSettings
-
-    geometry = ("energy", "beam", "sample_axes", "detector_axes", "normal", "inplane", "image_axes")
-    assert {f: getattr(NexusSettings(), f) for f in geometry} == {f: getattr(RsmSettings(), f) for f in geometry}

@@ -183,8 +183,10 @@ def test_kmc3_beamtime_frames_load_bit_exact_and_cook(kmc3_beamtime):
     assert raw.machine_current.values[0] == pytest.approx(258.45, abs=1)
     cooked = scan.cook({"settings": {"grid_size": [40, 50]}})
     assert cooked.qdata.dims == ("qy", "qz")
-    assert np.isfinite(cooked.qdata.values).all()
-    assert cooked.qdata.values.max() > 0
+    measured = cooked.weight.values > 0
+    assert np.isfinite(cooked.qdata.values[measured]).all()
+    assert np.isnan(cooked.qdata.values[~measured]).all()
+    assert np.nanmax(cooked.qdata.values) > 0
     assert int(cooked.frames) == 41
 
 

@@ -47,11 +47,13 @@ def _same(streamed, loaded):
         np.testing.assert_array_equal(streamed[name].values, loaded[name].values)
 
 
-@pytest.mark.parametrize("group_by", ["delay", None])
-def test_udkm_streamed_and_loaded_maps_agree(tmp_path, group_by):
+@pytest.mark.parametrize("recipe", ["delay-rsm", "rsm"])
+def test_udkm_streamed_and_loaded_maps_agree(tmp_path, recipe):
     repo = nx5d.open(write_udkm(tmp_path, {"20210205": ["091726"]}, UDKM), spice_url="")
-    spice = {"settings": {"grid_size": [30, 40], "group_by": group_by}}
-    _same(*_both(repo.p20210205.r091726, spice))
+    spice = {"settings": {"grid_size": [30, 40]}, "recipes": {"by_type": {"*": recipe}}}
+    streamed, loaded = _both(repo.p20210205.r091726, spice)
+    _same(streamed, loaded)
+    assert streamed.qdata.dims == (("delay",) if recipe == "delay-rsm" else ()) + ("qy", "qz")
 
 
 @pytest.mark.parametrize("form", ["hdf5", "spec"])
@@ -72,8 +74,8 @@ def test_kmc3_streamed_and_loaded_maps_agree(tmp_path, form, group_by):
 def test_nexus_maps_grouped_by_any_counter_agree(tmp_path):
     scan = nx5d.open(write_nexus(tmp_path, {"hc2103": [1]}, "bliss"), spice_url="").hc2103["1.1"]
     spice = {
+        "recipes": {"by_type": {"*": "rsm"}},
         "settings": {
-            "recipe": "rsm",
             "sample_motors": ["eta"],
             "sample_axes": ["y-"],
             "detector_motors": ["delta"],
@@ -81,7 +83,7 @@ def test_nexus_maps_grouped_by_any_counter_agree(tmp_path):
             "img_center": [8.0, 10.0],
             "grid_size": [15, 25],
             "group_by": "mon",
-        }
+        },
     }
     streamed, loaded = _both(scan, spice)
     _same(streamed, loaded)

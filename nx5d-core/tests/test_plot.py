@@ -55,6 +55,29 @@ def test_peak_positions_follow_the_peak(cooked):
     np.testing.assert_allclose(top.values, CENTRES, atol=0.002)
 
 
+def test_a_peak_on_a_background_is_found_within_one_grid_step():
+    """A reflection on 0.02 counts per pixel of Poisson background, with empty bins, as cooking gives them."""
+    rng = np.random.default_rng(2)
+    qy, qz = np.linspace(-0.05, 0.05, 80), np.linspace(2.40, 2.80, 800)
+    step = qz[1] - qz[0]
+    centres = np.array([2.712, 2.704])
+    weight = rng.choice([0.0, 1.0, 2.0], size=(2, qy.size, qz.size), p=[0.23, 0.4, 0.37])  # 23 % of bins empty
+    peak = 5.0 * np.exp(-(qy[None, :, None] ** 2) / 2e-4 - (qz[None, None, :] - centres[:, None, None]) ** 2 / 2e-5)
+    counts = rng.poisson((peak + 0.02) * weight)
+    qdata = np.where(weight > 0, counts / np.where(weight > 0, weight, 1), np.nan)
+    maps = xr.Dataset(
+        {"qdata": (("delay", "qy", "qz"), qdata), "weight": (("delay", "qy", "qz"), weight)},
+        coords={"delay": [0.0, 100.0], "qy": qy, "qz": qz},
+    )
+    found = plot.peak_positions(maps, along="qz")
+    assert np.all(np.abs(found.values - centres) < step)
+    assert found.attrs == {"method": "com", "background": "median"}
+    # what a centre of mass of the whole profile (no background, no window) gives: every noisy bin pulls it
+    profile = maps.qdata.fillna(0.0).sum("qy")
+    whole = (profile * maps.qz).sum("qz") / profile.sum("qz")
+    assert np.all(np.abs(whole.values - centres) > 5 * step)
+
+
 def test_peak_trace_plots_the_shift_against_delay(cooked):
     figure = plot.peak_trace(cooked, relative=True)
     (line,) = figure.axes[0].get_lines()

@@ -3,6 +3,7 @@
 import attrs
 import numpy as np
 import pytest
+import xarray as xr
 import xrayutilities as xu
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -10,6 +11,8 @@ from hypothesis import strategies as st
 from nx5d.errors import CorruptDataError, OptionError
 from nx5d.io.frames import Region
 from nx5d.rsm import Axis, FrameGridder, Grid, Setup, grid_frames, grid_points, map_frames, normalise
+from nx5d.rsm.cook import cook_rsm, motor_angles
+from nx5d.rsm.settings import MotorSettings, RsmSettings
 
 
 def xu_gridded(shape, coords, values, width=None):
@@ -155,7 +158,7 @@ def test_map_frames_equals_xrayutilities_per_group_on_the_common_grid():
         lazy,
         grid_size=(6, 7, 8),
         q_axes=("qx", "qy", "qz"),
-        group=("delay", delay),
+        groups=[("delay", delay)],
     )
     assert result.qdata.dims == ("delay", "qx", "qy", "qz")
     assert result.frames.values.tolist() == [6, 6]
@@ -167,7 +170,11 @@ def test_map_frames_equals_xrayutilities_per_group_on_the_common_grid():
         gridder.dataRange(*[v for axis in grid.axes for v in (axis.start, axis.stop)])
         values = np.where(frames[mine] < 0, np.nan, frames[mine]).astype(float)
         gridder(qx[mine].ravel(), qy[mine].ravel(), qz[mine].ravel(), values.ravel())
-        np.testing.assert_allclose(result.qdata.values[g], gridder.data, rtol=1e-9, atol=1e-12)
+        ours = result.qdata.values[g]
+        unmeasured = result.weight.values[g] == 0  # xrayutilities reads 0 there; nx5d says NaN
+        assert np.isnan(ours[unmeasured]).all()
+        assert not np.isnan(ours[~unmeasured]).any()
+        np.testing.assert_allclose(np.where(unmeasured, 0.0, ours), gridder.data, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(result.qx.values, grid.axes[0].values)
 
 
@@ -192,7 +199,7 @@ def _xrayutilities_q(setup, sample, detector, rows, cols):
     qconv.init_area(
         *setup.directions, *setup.center, rows, cols,
         distance=setup.distance, pwidth1=setup.pixel_size[0], pwidth2=setup.pixel_size[1],
-        detrot=setup.detector_rotation,
+        detrot=setup.detector_rotation, tilt=setup.tilt, tiltazimuth=setup.tilt_azimuth,
     )  # fmt: skip
     lab = np.stack([np.reshape(q, (-1, rows, cols)) for q in qconv.area(*sample, *detector)], axis=-1)
     return lab @ setup.frame().T  # projected on the reported axes
@@ -215,12 +222,14 @@ def test_q_maps_equal_xrayutilities_for_random_geometries_and_angles(seed):
         detector_axes=tuple(axis() for _ in range(rng.integers(1, 3))),
         center=tuple(rng.uniform(0, 20, 2)),
         distance=float(rng.uniform(200, 1000)),
-        pixel_size=(0.172, 0.172),
+        pixel_size=(0.172, float(rng.choice([0.172, rng.uniform(0.05, 0.2)]))),
         directions=directions,
         beam=tuple(float(v) for v in np.eye(3)["xyz".index(beam)]),
         normal=tuple(normal),
         inplane=tuple(inplane / np.linalg.norm(inplane)),
         detector_rotation=float(rng.choice([0.0, rng.uniform(-5, 5)])),
+        tilt=float(rng.choice([0.0, rng.uniform(-10, 10)])),
+        tilt_azimuth=float(rng.uniform(-180, 180)),
     )
     n = 3
     sample = [rng.uniform(-40, 40, n) for _ in setup.sample_axes]
@@ -238,7 +247,7 @@ def test_q_maps_report_the_sample_frame_and_only_the_axes_asked_for():
     tx, ty, tz = turned.q_maps(*angles, *PIXELS)
     np.testing.assert_allclose((tx, ty, tz), (qy, qz, qx), atol=1e-12)  # (x, y, z) of the lab as (qz, qx, qy)
     (only,) = plain.q_maps(*angles, *PIXELS, axes=("qz",))
-    np.testing.assert_array_equal(only, qz)
+    np.testing.assert_allclose(only, qz, rtol=0, atol=1e-14)
     with pytest.raises(OptionError, match="perpendicular"):
         attrs.evolve(plain, inplane=(1.0, 0.0, 1.0))
 
@@ -283,7 +292,7 @@ def test_frames_without_a_finite_angle_monitor_or_group_are_left_out_and_not_cou
         [two_theta[keep]],
         frames[keep],
         grid_size=(10, 12),
-        group=("delay", delay[keep]),
+        groups=[("delay", delay[keep])],
         scale=scale[keep],
     )
     for images in (frames, da.from_array(frames, chunks=(4, 20, 30))):
@@ -294,7 +303,7 @@ def test_frames_without_a_finite_angle_monitor_or_group_are_left_out_and_not_cou
                 [args["two_theta"]],
                 images,
                 grid_size=(10, 12),
-                group=("delay", args["group"]),
+                groups=[("delay", args["group"])],
                 scale=args["monitor"],
                 where="scan.h5",
             )
@@ -308,3 +317,112 @@ def test_a_scan_without_any_finite_angle_is_an_error():
         map_frames(
             four_circle(), [np.full(3, np.nan)] * 3, [np.full(3, 40.0)], frames, grid_size=(4, 4), where="scan.h5"
         )
+
+
+def test_a_four_circle_with_tilted_detector_configured_by_spice_equals_xrayutilities():
+    """Theta/chi/phi sample circles, a tilted and turned detector given by channel span, all from settings fields."""
+    settings = MotorSettings(
+        energy=12400.0,
+        sample_axes=("x+", "y+", "z-"),
+        detector_axes=("x+",),
+        beam=(0.0, 1.0, 0.0),
+        normal=(0.0, 0.0, 1.0),
+        inplane=(0.0, 1.0, 0.0),
+        image_axes=("z-", "x+"),
+        img_center=(0.45, 0.55),
+        center_units="fraction",
+        img_distance=850.0,
+        channel_span=(0.0117, 0.0121),
+        detector_tilt=2.5,
+        tilt_azimuth=30.0,
+        detector_rotation=-1.2,
+        sample_motors=("theta", "chi", "phi"),
+        detector_motors=("delta",),
+    )
+    rows, cols = 40, 50
+    setup = Setup.from_settings(settings, detector_shape=(rows, cols))
+    rng = np.random.default_rng(11)
+    sample = [rng.uniform(-30, 30, 5) for _ in range(3)]
+    detector = [rng.uniform(0, 60, 5)]
+    ours = np.stack(setup.q_maps(sample, detector, np.arange(rows), np.arange(cols)), axis=-1)
+    qconv = xu.experiment.QConversion(["x+", "y+", "z-"], ["x+"], [0, 1, 0], en=12400.0)
+    qconv.init_area(
+        "z-", "x+", 0.45 * (rows - 1), 0.55 * (cols - 1), rows, cols,
+        chpdeg1=1 / 0.0117, chpdeg2=1 / 0.0121, tilt=2.5, tiltazimuth=30.0, detrot=-1.2,
+    )  # fmt: skip
+    lab = np.stack([np.reshape(q, (-1, rows, cols)) for q in qconv.area(*sample, *detector)], axis=-1)
+    np.testing.assert_allclose(ours, lab @ setup.frame().T, rtol=0, atol=1e-12)
+
+
+def test_settings_refuse_what_no_diffractometer_has():
+    for bad, message in (
+        ({"energy": 0}, "between 100 eV and 1 MeV"),
+        ({"energy": 9.4}, "in keV"),
+        ({"energy": " "}, "name of a variable"),
+        ({"energy": "E", "energy_units": "Hz"}, "energy_units"),
+        ({"pixel_size": (0.1, -1)}, "pixel_size"),
+        ({"channel_span": (0.01,)}, "channel_span"),
+        ({"center_units": "mm"}, "center_units"),
+        ({"detector_tilt": float("nan")}, "detector_tilt"),
+        ({"extra_axes": "mean"}, "extra_axes"),
+        ({"pixel_stride": 0}, "pixel_stride"),
+        ({"group_by": ["delay", "delay"]}, "group_by"),
+        ({"group_step": {"temperature": 0}}, "group_step"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            RsmSettings(**bad)
+    with pytest.raises(ValueError, match="the frames do not say its size"):
+        RsmSettings(img_center=(0.5, 0.5), center_units="fraction").center_pixels()
+    assert RsmSettings(img_center=(0.5, 0.5), center_units="fraction").center_pixels((195, 487)) == (97.0, 243.0)
+    assert RsmSettings(pixel_size=(0.1, 0.2)).pixel_sizes() == (0.1, 0.2)
+
+
+def test_energy_from_the_data_in_its_units_and_per_frame():
+    theta = np.linspace(20.0, 21.0, 4)
+    frames = np.random.default_rng(1).poisson(3.0, (4, 20, 30)).astype(np.int32)
+    raw = xr.Dataset(
+        {
+            "th": ("index", theta),
+            "tth": ("index", 2 * theta),
+            "mono": ((), 9.4, {"units": "keV"}),
+            "images": (("index", "y", "x"), frames),
+        }
+    )
+    settings = MotorSettings(energy="mono", sample_motors=("th",), detector_motors=("tth",), grid_size=(10, 12))
+    from_data = cook_rsm(raw, settings, **motor_angles(raw, settings))
+    given = cook_rsm(raw, attrs.evolve(settings, energy=9400.0), **motor_angles(raw, settings))
+    np.testing.assert_array_equal(from_data.qdata.values, given.qdata.values)
+    with pytest.raises(CorruptDataError, match="in keV"):
+        cook_rsm(raw.assign(mono=((), 9.4)), settings, **motor_angles(raw, settings))  # no units: eV assumed
+    keV = cook_rsm(
+        raw.assign(mono=((), 9.4)), attrs.evolve(settings, energy_units="keV"), **motor_angles(raw, settings)
+    )
+    np.testing.assert_array_equal(keV.qdata.values, given.qdata.values)
+    # an energy scan: each frame converted with its own energy
+    energies = np.array([9000.0, 9100.0, 9200.0, 9300.0])
+    setup = Setup.from_settings(settings, energy=9000.0, detector_shape=(20, 30))
+    per_frame = setup.q_maps([theta], [2 * theta], np.arange(20), np.arange(30), energies=energies)
+    for i, energy in enumerate(energies):
+        alone = attrs.evolve(setup, energy=energy).q_maps(
+            [theta[i : i + 1]], [2 * theta[i : i + 1]], np.arange(20), np.arange(30)
+        )
+        np.testing.assert_allclose([q[i] for q in per_frame], [q[0] for q in alone], rtol=1e-13)
+    scan = cook_rsm(
+        raw.assign(mono=("index", energies / 1000, {"units": "keV"})), settings, **motor_angles(raw, settings)
+    )
+    assert int(scan.frames) == 4
+
+
+def test_maps_of_each_dimension_equal_xrayutilities_gridders():
+    rng = np.random.default_rng(8)
+    setup = four_circle()
+    theta = np.linspace(20.0, 21.0, 7)
+    frames = rng.poisson(2.0, (7, 20, 30)).astype(np.int32)
+    angles = ([theta, np.zeros(7), np.zeros(7)], [2 * theta])
+    q = dict(zip(("qx", "qy", "qz"), setup.q_maps(*angles, *PIXELS), strict=True))
+    for axes, shape in ((("qz",), (40,)), (("qy", "qz"), (12, 40)), (("qx", "qy", "qz"), (5, 12, 40))):
+        result = map_frames(setup, *angles, frames, grid_size=shape, q_axes=axes, empty="zero")
+        gridder = {1: xu.FuzzyGridder1D, 2: xu.FuzzyGridder2D, 3: xu.FuzzyGridder3D}[len(axes)](*shape)
+        gridder.dataRange(*[v for a in axes for v in (q[a].min(), q[a].max())])
+        gridder(*[q[a].ravel() for a in axes], frames.astype(float).ravel())
+        np.testing.assert_allclose(result.qdata.values, gridder.data, rtol=1e-9, atol=1e-12)

@@ -11,6 +11,8 @@ from nx5d_nexus.synth import scan_data, write_repository
 import nx5d
 from nx5d.errors import CorruptDataError, MissingDataError, NotSupportedError, SpiceValidationError
 from nx5d.io.storage import record_io
+from nx5d.rsm.cook import cook_rsm
+from nx5d.rsm.settings import MotorSettings
 from nx5d.testing import BeamlineConformance
 
 RSM = {
@@ -82,7 +84,7 @@ def test_default_cook_is_a_profile_and_rsm_with_named_angles(layout_repo):
     assert maps.qdata.dims == ("qy", "qz")
     assert float(maps.qdata.max()) > 0
     with pytest.raises(SpiceValidationError, match=r"seed the 'settings' spice with sample_motors and detector_motors"):
-        scan.cook({"settings": {"recipe": "rsm"}})
+        scan.cook({"recipes": {"by_type": {"*": "rsm"}}})
 
 
 def test_frames_are_lazy_when_asked_or_large(layout_repo):
@@ -175,3 +177,32 @@ def test_damaged_documents_give_nx5d_errors_naming_them(tmp_path):
     with pytest.raises(CorruptDataError, match=r"hc2103.h5 is a truncated HDF5 file"):
         repo.hc2103.keys()
     assert repo.hc2104.keys() == ["1.1"]
+
+
+@pytest.mark.parametrize("layout", ["bliss", "gda", "zarr"])
+def test_eiger_threshold_images_cook_summed_or_one_map_per_threshold(tmp_path, layout):
+    repo = nx5d.open(write_repository(tmp_path, {"hc2103": [1]}, layout, thresholds=2), spice_url="")
+    proposal = repo[repo.keys()[0]]
+    scan = proposal[proposal.keys()[0]]
+    raw = scan.raw
+    assert raw.images.dims == ("index", "k", "y", "x")
+    assert raw.images.attrs["detector_shape"] == [24, 32]
+    summed = scan.cook(RSM)
+    assert summed.qdata.dims == ("qy", "qz")
+    grouped = scan.cook({"settings": {**RSM["settings"], "extra_axes": "group"}})
+    assert grouped.qdata.dims == ("k", "qy", "qz")
+    assert grouped.frames.values.tolist() == [21, 21]
+    # the sum over thresholds is the map of the summed frames; each threshold's map that of its own frames
+    np.testing.assert_array_equal(grouped.weight.values[0], grouped.weight.values[1])  # the same pixels
+    np.testing.assert_allclose(summed.qdata.values, grouped.qdata.sum("k", skipna=False).values, rtol=1e-12)
+    for k in range(2):
+        alone = raw.assign(images=raw.images.isel(k=k, drop=True))
+        one = cook_rsm(
+            alone,
+            MotorSettings(**RSM["settings"]),
+            sample_angles=[raw.eta.values],
+            detector_angles=[np.full(21, float(raw.delta))],
+        )
+        np.testing.assert_allclose(grouped.qdata.values[k], one.qdata.values, rtol=1e-12)
+    counts = raw.images.values.sum()
+    assert float((summed.qdata * summed.weight).sum()) == pytest.approx(counts, rel=1e-9)

@@ -36,6 +36,9 @@ __all__ = [
     "NoBeamlineClaimsError",
     "AmbiguousBeamlineError",
     "BeamlineFailure",
+    "RecipeError",
+    "RecipeNotFoundError",
+    "RecipeFailure",
     "NotSupportedError",
     "OptionError",
     "SpiceError",
@@ -138,6 +141,18 @@ class AmbiguousBeamlineError(PluginError, LookupError):
 
 class BeamlineFailure(PluginError, RuntimeError):
     """A beamline plugin raised an unexpected exception while doing its job."""
+
+
+class RecipeError(PluginError):
+    """Problems with cooking recipes: unknown, broken, or failing."""
+
+
+class RecipeNotFoundError(RecipeError, LookupError):
+    """No installed recipe has the name asked for, or none is named for a scan's type."""
+
+
+class RecipeFailure(RecipeError, RuntimeError):
+    """A recipe raised an unexpected exception while cooking a scan."""
 
 
 class NotSupportedError(Nx5dError, NotImplementedError):

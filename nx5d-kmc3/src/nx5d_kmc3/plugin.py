@@ -19,7 +19,7 @@ from nx5d.plugins import Beamline, ClaimLevel, DocumentRef, ScanRef
 
 from .layout import SCAN_KEY, is_spec_name, proposal_handle
 from .options import Kmc3Options
-from .settings import XppSettings
+from .settings import COOKING, XppSettings
 
 #: The nx5d plugin API this plugin is written for.
 NX5D_PLUGIN_API = 2
@@ -59,6 +59,7 @@ NX5D_BEAMLINE = Beamline(
     proposal_handle=_proposal_handle,
     options=Kmc3Options,
     spice={"settings": XppSettings},
+    cooking=COOKING,
 )
 
 
@@ -89,10 +90,3 @@ def nx5d_raw(scan: ScanRef, options: Kmc3Options) -> Any:
     from .h5scan import load_raw as h5_load_raw
 
     return h5_load_raw(scan, options)
-
-
-@nx5d.hookimpl
-def nx5d_cook(scan: ScanRef, raw: Any, spice: Mapping[str, Any]) -> Any:
-    from .cook import rsm
-
-    return rsm(raw, spice)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import attrs
 
+from nx5d.recipes import Cooking
 from nx5d.rsm.settings import MotorSettings
 
-__all__ = ["XppSettings"]
+__all__ = ["XppSettings", "COOKING"]
 
 
 @attrs.define
@@ -22,7 +23,7 @@ class XppSettings(MotorSettings):
     these defaults.
     """
 
-    energy: float = 9400.0
+    energy: float | str = 9400.0
     img_center: tuple[float, float] = (83.0, 213.0)
     img_distance: float = 750.0
     image_axes: tuple[str, str] = ("x-", "y+")
@@ -34,3 +35,14 @@ class XppSettings(MotorSettings):
     monitor: str | None = "machine_current"
     sample_motors: tuple[str, ...] = ("Theta", "Chi", "Phi")
     detector_motors: tuple[str, ...] = ("TwoTheta",)
+
+
+#: Scans with moving angles are mapped; time and loop scans (nothing moves) are shown as profiles.  Delay
+#: and temperature are the variables KMC3's SPEC macros and its newer acquisition write.
+COOKING = Cooking(
+    recipes={"timescan": "profile", "loopscan": "profile", "*": "rsm"},
+    roles={
+        "delay": ("delay", "delayf"),
+        "temperature": ("tsample_setpoint", "tsample_readback", "temp", "SampleTemp"),
+    },
+)

@@ -16,7 +16,7 @@ import xarray as xr
 from nx5d_spec.reading import load_counters
 from nx5d_spec.reading import summary as spec_summary
 
-from nx5d.io.frames import lazy_frames, load_frames, tifffile_fallback
+from nx5d.io.frames import frames_array, lazy_frames, load_frames, tifffile_fallback
 from nx5d.io.storage import Storage
 from nx5d.plugins import ScanRef
 
@@ -111,10 +111,7 @@ def load_raw(scan: ScanRef, options: Kmc3Options) -> xr.Dataset:
         )
         if options.missing == "mask":
             data["frame_missing"] = ("index", np.asarray(frames.missing))
-    data["images"] = xr.DataArray(
-        frames.data,
-        dims=DIMS,
-        coords=region.coordinates(frames.frame_shape),
-        attrs={"detector": "pilatus", "units": "counts"},
+    data["images"] = frames_array(
+        frames.data, frames.frame_shape, region, attrs={"detector": "pilatus", "units": "counts"}
     )
     return data.assign_attrs(detector="pilatus")

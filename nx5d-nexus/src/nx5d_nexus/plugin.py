@@ -11,6 +11,7 @@ import nx5d
 from nx5d.io.nexus import DOCUMENT_SUFFIXES
 from nx5d.plugins import Beamline, ClaimLevel, DocumentRef, ScanRef
 from nx5d.recipes.profile import ProfileSettings
+from nx5d.rsm.settings import MotorSettings
 
 from . import reading
 
@@ -29,7 +30,8 @@ NX5D_BEAMLINE = Beamline(
     level=ClaimLevel.GENERIC,
     recognises=reading.recognises_nexus,
     options=reading.NexusOptions,
-    spice={"settings": reading.NexusSettings, "profile": ProfileSettings},
+    spice={"settings": MotorSettings, "profile": ProfileSettings},
+    cooking=reading.COOKING,
 )
 
 
@@ -49,9 +51,3 @@ def nx5d_summary(scan: ScanRef) -> Mapping[str, Any]:
 def nx5d_raw(scan: ScanRef, options: reading.NexusOptions) -> xr.Dataset:
     """Counters on ``index``, positioners as scalars, frames as ``images`` on ``(index, y, x)``."""
     return reading.load(scan, options)
-
-
-@nx5d.hookimpl
-def nx5d_cook(scan: ScanRef, raw: xr.Dataset, spice: Mapping[str, Any]) -> xr.Dataset:
-    """Reciprocal space maps once ``settings`` names the angles, else a 1-D profile of the signal."""
-    return reading.cook(scan, raw, spice)

@@ -1,7 +1,10 @@
 """Generate HDF5 / NeXus / Zarr repositories in the layouts facilities write, for tests and demos.
 
 Every scan is a rocking curve (``eta``) across a reflection on an area
-detector, with a monitor, an ROI counter and fixed positioners.  Layouts:
+detector, with a monitor, an ROI counter and fixed positioners.  With
+``thresholds=N`` the detector writes N threshold images per point, as an
+Eiger does: frames ``(points, N, rows, cols)``, the photons counted above
+each higher threshold a random part of those above the first.  Layouts:
 
 ``bliss``
     ESRF BLISS dataset files: one ``{proposal}.h5`` per proposal, scans
@@ -38,7 +41,9 @@ FRAME_SHAPE = (24, 32)
 POSITIONERS = {"delta": 34.48, "nu": 0.0, "phi": 0.0, "chi": 0.0}
 
 
-def scan_data(number: int, points: int = 21, frame_shape: tuple[int, int] = FRAME_SHAPE, seed: int = 0) -> dict:
+def scan_data(
+    number: int, points: int = 21, frame_shape: tuple[int, int] = FRAME_SHAPE, seed: int = 0, thresholds: int = 1
+) -> dict:
     """The counters, positioners and frames of one generated rocking curve."""
     rng = np.random.default_rng(seed + number)
     eta = np.round(np.linspace(16.9, 17.7, points) + 0.01 * number, 5)
@@ -47,13 +52,19 @@ def scan_data(number: int, points: int = 21, frame_shape: tuple[int, int] = FRAM
     rows, cols = np.indices(frame_shape)
     spot = np.exp(-((rows - frame_shape[0] / 2) ** 2 + (cols - frame_shape[1] / 3) ** 2) / 6.0)
     frames = rng.poisson(0.05 + peak[:, None, None] * spot[None] / spot.sum() * 40).astype(np.int32)
+    roi = frames.reshape(points, -1).sum(axis=1).astype(float)
+    if thresholds > 1:  # each higher threshold counts a part of the photons above the one before
+        images = [frames]
+        for _ in range(thresholds - 1):
+            images.append(rng.binomial(images[-1], 0.4).astype(np.int32))
+        frames = np.stack(images, axis=1)
     return {
         "title": f"ascan eta {eta[0]:g} {eta[-1]:g} {points - 1} 1",
         "start_time": f"2023-03-08T03:{10 + number:02d}:00+01:00",
         "counters": {
             "eta": eta,
             "mon": monitor,
-            "roi1": frames.reshape(points, -1).sum(axis=1).astype(float),
+            "roi1": roi,
             "epoch": 1678241400.0 + 1.2 * np.arange(points) + 60 * number,
         },
         "units": {"eta": "deg", "mon": "counts", "epoch": "s"},
@@ -127,7 +138,8 @@ def _gda_scan(h5: Any, data: Mapping[str, Any]) -> None:
         positioner.attrs["NX_class"] = "NXpositioner"
         positioner["value"] = value
     frames = entry.create_group("pil")
-    frames.attrs.update(NX_class="NXdata", signal="data", axes=np.array(["eta", ".", "."], dtype=object))
+    axes = ["eta"] + ["."] * (data["frames"].ndim - 1)
+    frames.attrs.update(NX_class="NXdata", signal="data", axes=np.array(axes, dtype=object))
     frames["data"] = detector["data"]
     frames["eta"] = eta["value"]
     plotted = entry.create_group("plotted")
@@ -161,6 +173,7 @@ def write_repository(
     points: int = 21,
     vds: bool = False,
     seed: int = 0,
+    thresholds: int = 1,
 ) -> str:
     """Write scans (numbers per proposal) in ``layout`` under ``root``; returns the URL pattern to open."""
     if layout not in LAYOUTS:
@@ -174,7 +187,7 @@ def write_repository(
 
             group = zarr.open_group(str(root / f"{proposal}.zarr"), mode="w")
             for number in numbers:
-                _zarr_scan(group, f"{number}.1", scan_data(number, points, seed=seed))
+                _zarr_scan(group, f"{number}.1", scan_data(number, points, seed=seed, thresholds=thresholds))
             continue
         import h5py
 
@@ -182,12 +195,13 @@ def write_repository(
             with h5py.File(folder / f"{proposal}.h5", "w") as h5:
                 h5.attrs.update(NX_class="NXroot", creator="nx5d-nexus-synth (BLISS layout)")
                 for number in numbers:
-                    _bliss_scan(h5, f"{number}.1", scan_data(number, points, seed=seed), folder, vds)
+                    data = scan_data(number, points, seed=seed, thresholds=thresholds)
+                    _bliss_scan(h5, f"{number}.1", data, folder, vds)
         else:
             for number in numbers:
                 with h5py.File(folder / f"{number:05d}.nxs", "w") as h5:
                     h5.attrs["NX_class"] = "NXroot"
-                    _gda_scan(h5, scan_data(number, points, seed=seed))
+                    _gda_scan(h5, scan_data(number, points, seed=seed, thresholds=thresholds))
     return {
         "bliss": f"file://{root}/{{proposal}}/{{proposal}}.h5#{{scan}}",
         "gda": f"file://{root}/{{proposal}}/{{scan}}.nxs",
@@ -201,6 +215,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("folder")
     parser.add_argument("--layout", choices=LAYOUTS, default="bliss")
     parser.add_argument("--vds", action="store_true", help="bliss: frames as virtual datasets in scanNNNN/ files")
+    parser.add_argument("--thresholds", type=int, default=1, help="threshold images per point (Eiger)")
     args = parser.parse_args(argv)
-    print(write_repository(args.folder, {"hc2103": [1, 2, 3], "hc2104": [1]}, args.layout, vds=args.vds))
+    proposals = {"hc2103": [1, 2, 3], "hc2104": [1]}
+    print(write_repository(args.folder, proposals, args.layout, vds=args.vds, thresholds=args.thresholds))
     return 0

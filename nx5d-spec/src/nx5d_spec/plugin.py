@@ -10,7 +10,7 @@ import xarray as xr
 
 import nx5d
 from nx5d.options import option
-from nx5d.plugins import Beamline, ClaimLevel, DocumentRef, ScanRef
+from nx5d.plugins import Beamline, ClaimLevel, Cooking, DocumentRef, ScanRef
 from nx5d.recipes.profile import ProfileSettings
 
 from . import reading
@@ -37,6 +37,7 @@ NX5D_BEAMLINE = Beamline(
     key_patterns={"scan": r"\d+\.\d+"},
     options=SpecOptions,
     spice={"profile": ProfileSettings},
+    cooking=Cooking(recipes={"*": "profile"}),  # by default the last column (the detector) against the scanned motor
 )
 
 
@@ -56,9 +57,3 @@ def nx5d_summary(scan: ScanRef) -> Mapping[str, Any]:
 def nx5d_raw(scan: ScanRef, options: SpecOptions) -> xr.Dataset:
     """Counters on ``index``, motor positions as scalars, MCA spectra on ``(index, channel)``."""
     return reading.load_counters(scan, mca=options.mca)
-
-
-@nx5d.hookimpl
-def nx5d_cook(scan: ScanRef, raw: xr.Dataset, spice: Mapping[str, Any]) -> xr.Dataset:
-    """A 1-D profile (spice ``profile``): by default the last column against the first."""
-    return reading.profile(scan, raw, spice)

@@ -8,21 +8,18 @@ importing them into another plugin module registers nothing.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from typing import Any
 
 import attrs
 import xarray as xr
 
 from nx5d.addressing.url import UrlPattern
-from nx5d.errors import MissingDataError
 from nx5d.io import spec
 from nx5d.io.spec_xarray import scan_dataset, scan_summary
 from nx5d.plugins import DocumentRef, ScanRef
-from nx5d.recipes.profile import ProfileSettings, cook_profile
-from nx5d.spice.schema import settings_from
 
-__all__ = ["is_scan_anchor", "recognises_spec", "scan_keys", "summary", "load_counters", "profile"]
+__all__ = ["is_scan_anchor", "recognises_spec", "scan_keys", "summary", "load_counters"]
 
 
 def is_scan_anchor(pattern: UrlPattern) -> bool:
@@ -55,12 +52,3 @@ def load_counters(scan: ScanRef, *, mca: bool = True, reserved: Collection[str] 
     if not mca:
         parsed = attrs.evolve(parsed, mca={})
     return scan_dataset(parsed, scan.document, reserved=reserved)
-
-
-def profile(scan: ScanRef, raw: xr.Dataset, spice: Mapping[str, Any]) -> xr.Dataset:
-    """The ``profile`` spice's 1-D profile: by default the last column (the detector) against the first."""
-    settings = settings_from(ProfileSettings, spice, "profile", f"cooking {scan.url}")
-    counters = [str(v) for v in raw.data_vars if raw[v].dims == ("index",)]
-    if not counters:
-        raise MissingDataError(f"{scan.url} has no data columns: there is no profile to cook")
-    return cook_profile(raw, settings, signal=counters[-1], axis=counters[0])

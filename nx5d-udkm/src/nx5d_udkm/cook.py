@@ -1,50 +1,51 @@
-"""Cooking UDKM scans: reciprocal space maps on one common grid, one per delay."""
+"""What the core's recipes need to know about UDKM scans: the columns playing theta, 2-theta and delay.
+
+Columns are found by their header text (the variables' ``long_name``),
+whatever variable names the loading rule gave them; a header written twice
+must hold the same values in both columns.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-import attrs
 import numpy as np
 import xarray as xr
 
 from nx5d.errors import CorruptDataError
-from nx5d.io.naming import by_header
-from nx5d.rsm.cook import cook_rsm
-from nx5d.spice.schema import settings_from
+from nx5d.io.naming import agreeing, per_frame
+from nx5d.recipes import Cooking
 
-from .scan import role_column
-from .settings import RsmSettings
+from .names import role_column
 
-__all__ = ["rsm"]
+__all__ = ["COOKING", "role_variable", "angles"]
 
 
-def _role(raw: xr.Dataset, role: str) -> np.ndarray | None:
-    """The values of the column playing ``role``, found by its header (the variable's ``long_name``)."""
+def role_variable(raw: xr.Dataset, role: str) -> str | None:
+    """The variable of the column playing ``role`` (``"theta"``, ``"delay"`` ...), found by its header."""
     columns = [str(raw[v].attrs.get("long_name", v)) for v in raw.data_vars]
     header = role_column(columns, role)
-    return None if header is None else by_header(raw, header, role)
+    if header is None:
+        return None
+    names = [str(v) for v in raw.data_vars if raw[v].attrs.get("long_name", v) == header]
+    values = [per_frame(raw, name, role) for name in names]
+    agreeing(values, names, role, str(raw.attrs.get("url", "the scan")))
+    return names[0]
 
 
-def rsm(raw: xr.Dataset, spice: Mapping[str, Any]) -> xr.Dataset:
-    """Reciprocal space maps of a UDKM scan, gridded with the ``settings`` spice.
-
-    Every frame's pixels are converted to momentum transfer with the scan's
-    theta and 2-theta (2-theta = 2 x theta where the table has no 2-theta
-    column), binned onto one grid covering all frames, and averaged per delay.
-    """
-    settings = settings_from(RsmSettings, spice, "settings", "UDKM maps")
-    theta = _role(raw, "theta")
+def angles(raw: xr.Dataset, settings: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Theta and 2-theta of every frame (2-theta = 2 x theta where the table has no 2-theta column)."""
+    theta = role_variable(raw, "theta")
     if theta is None:
         raise CorruptDataError(f"scan {raw.attrs.get('table')} has no theta column to map")
-    two_theta = _role(raw, "two_theta")
-    delay = _role(raw, "delay") if settings.group_by else None
-    return cook_rsm(
-        raw,
-        attrs.evolve(settings, group_by=None),  # grouped here, by the delay column whatever its name
-        sample_angles=[theta],
-        detector_angles=[2.0 * theta if two_theta is None else two_theta],
-        group=None if delay is None else ("delay", delay),
-        attrs={"source_table": raw.attrs.get("table", "")},
-    )
+    two_theta = role_variable(raw, "two_theta")
+    theta_values = per_frame(raw, theta, "theta")
+    return [theta_values], [2.0 * theta_values if two_theta is None else per_frame(raw, two_theta, "2-theta")]
+
+
+#: Time-resolved tables get one map per delay; static rocking curves one map.
+COOKING = Cooking(
+    recipes={"manifest": "delay-rsm", "tRSS": "delay-rsm", "*": "rsm"},
+    angles=angles,
+    roles={"delay": lambda raw: role_variable(raw, "delay")},
+)

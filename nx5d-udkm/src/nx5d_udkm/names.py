@@ -41,12 +41,12 @@ The delay-stage tables name the delay ``Position set`` (and its read-back
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from nx5d.errors import OptionError
 from nx5d.io.naming import VariableNames
 
-__all__ = ["RULES", "TIDY", "ROLES", "reference_name", "tidy_name", "variable_names"]
+__all__ = ["RULES", "TIDY", "ROLES", "role_column", "reference_name", "tidy_name", "variable_names"]
 
 TIDY = {
     "Loop_Delay": "loop_delay",
@@ -76,6 +76,11 @@ ROLES = {
     "two_theta": ("2Theta + Corr / deg.", "2Theta"),
     "delay": ("Delay", "Position set"),
 }
+
+
+def role_column(columns: Sequence[str], role: str) -> str | None:
+    """The column (header text) that plays ``role`` (``"theta"``, ``"delay"`` ...), if any."""
+    return next((header for header in ROLES[role] if header in columns), None)
 
 
 def reference_name(column: str) -> str:

@@ -12,8 +12,9 @@ from typing import Any
 
 import nx5d
 from nx5d.addressing.url import UrlPattern
-from nx5d.plugins import Beamline, ClaimLevel, DocumentRef, ScanRef
+from nx5d.plugins import Beamline, ClaimLevel, DocumentRef, Preset, ScanRef
 
+from .cook import COOKING
 from .options import UdkmOptions
 from .settings import RsmSettings
 
@@ -38,6 +39,24 @@ def _is_a_scan_folder(document: DocumentRef) -> bool:
     return any(is_scan_file(entry.name, document.name) for entry in document.storage.ls(document.url))
 
 
+#: The maps the reference documentation page prints (its UDKM example), in this plugin's full-frame terms.
+REFERENCE_PAGE = Preset(
+    "the maps of the nx5d reference page's UDKM example: every second pixel mapped, 0.172 mm per kept pixel "
+    "(so 0.086 mm per full-frame pixel), its centre (45, 150) of the halved frame as (90, 300), gap pixels kept, "
+    "and xrayutilities' default Cu K-alpha1 energy that its HXRD(...) falls back to",
+    {
+        "settings": {
+            "img_center": (90.0, 300.0),
+            "pixel_size": 0.086,
+            "img_distance": 680.0,
+            "grid_size": (80, 150),
+            "mask_negative": False,
+            "energy": 8047.8231,
+            "pixel_stride": 2,
+        }
+    },
+)
+
 NX5D_BEAMLINE = Beamline(
     description="UDKM plasma X-ray source, University of Potsdam: scan folders of Pilatus TIFFs",
     url_examples=("file:///…/{proposal}/{scan}",),
@@ -51,6 +70,8 @@ NX5D_BEAMLINE = Beamline(
     scan_handle="r{key}",
     options=UdkmOptions,
     spice={"settings": RsmSettings},
+    cooking=COOKING,
+    presets={"reference-page": REFERENCE_PAGE},
 )
 
 
@@ -74,10 +95,3 @@ def nx5d_raw(scan: ScanRef, options: UdkmOptions) -> Any:
     from .scan import load_raw
 
     return load_raw(scan.storage, _files(scan), scan.proposal.key, options, fallback=tifffile_fallback)
-
-
-@nx5d.hookimpl
-def nx5d_cook(scan: ScanRef, raw: Any, spice: Mapping[str, Any]) -> Any:
-    from .cook import rsm
-
-    return rsm(raw, spice)

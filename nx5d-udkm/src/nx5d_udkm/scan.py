@@ -6,7 +6,6 @@ import datetime
 import json
 import re
 import warnings
-from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -14,16 +13,16 @@ import numpy as np
 import xarray as xr
 
 from nx5d.errors import CorruptDataError, MissingDataError
-from nx5d.io.frames import lazy_frames, load_frames
+from nx5d.io.frames import frames_array, lazy_frames, load_frames
 from nx5d.io.storage import Storage, join_url
 
 from .formats import IMAGE_EXTENSIONS, IMAGE_NAME, VARIANTS, Variant, parameters_names
-from .names import ROLES, variable_names
+from .names import role_column, variable_names
 from .options import UdkmOptions
 from .parameters import parse_parameters
 from .tables import Table, read_table
 
-__all__ = ["ScanFiles", "find_files", "summary", "load_raw", "role_column", "RESERVED"]
+__all__ = ["ScanFiles", "find_files", "summary", "load_raw", "RESERVED"]
 
 #: Names a table column cannot take as its variable: the dataset's dimensions and what nx5d adds.
 RESERVED = ("index", "y", "x", "images", "frame_missing", "image_file", "start_time", "end_time")
@@ -67,11 +66,6 @@ def _start_time(proposal: str, scan: str, parameters: dict[str, str]) -> str | N
         except ValueError:
             continue
     return None
-
-
-def role_column(columns: Sequence[str], role: str) -> str | None:
-    """The column (header text) that plays ``role`` (``"theta"``, ``"delay"`` ...), if any."""
-    return next((header for header in ROLES[role] if header in columns), None)
 
 
 def summary(storage: Storage, files: ScanFiles, proposal: str) -> dict[str, Any]:
@@ -145,9 +139,7 @@ def _frames(storage: Storage, urls: list[str], options: UdkmOptions, fallback: A
         )
         if options.missing == "mask":
             out["frame_missing"] = ("index", frames.missing)
-    out["images"] = xr.DataArray(
-        frames.data, dims=("index", "y", "x"), coords=region.coordinates(frames.frame_shape), attrs={"units": "counts"}
-    )
+    out["images"] = frames_array(frames.data, frames.frame_shape, region, attrs={"units": "counts"})
     return out
 
 

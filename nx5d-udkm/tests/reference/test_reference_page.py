@@ -130,19 +130,19 @@ def test_packaged_plugin_gives_the_same_results(notebook, repo2):
         np.testing.assert_array_equal(ours[name].values, page_raw[name].values)
     np.testing.assert_array_equal(ours.images.values, page_raw.images.values)
     assert ours.images.dims == ("index", "y", "x")
-    # The page's hard-coded geometry, expressed in full-frame terms: centre (45, 150) of the
-    # 2x-reduced frame is (90, 300); its 0.172 mm per reduced pixel is 0.086 mm per full pixel.
-    # Its HXRD(...) without en= replaces the QConversion's 8048 eV by xrayutilities' default
-    # energy (Cu K-alpha1, 8047.82 eV), so that is the energy to compare with.
-    spice = {
-        "settings": {
-            "img_center": (90, 300), "pixel_size": 0.086, "img_distance": 680.0,
-            "grid_size": (80, 150), "mask_negative": False, "energy": xrayutilities.config.ENERGY,
-        }
-    }  # fmt: skip
-    cooked = scan.cook(spice=spice, reduce=2)
+    # The preset says, in full-frame terms, what the page hard-codes: every second pixel ([::2, ::2]), 0.172 mm per
+    # kept pixel (0.086 mm per full pixel), centre (45, 150) of the halved frame = (90, 300), gap pixels kept, and
+    # the energy its HXRD(...) without en= falls back to (xrayutilities' Cu K-alpha1).
+    repo.p20210205.spice.seed_preset("reference-page")
+    settings = repo.p20210205.spice.view("r091726")["settings"]
+    assert settings.energy == xrayutilities.config.ENERGY
+    cooked = scan.cooked  # loaded as recorded: full frames
     page = notebook.out[37][0]
     np.testing.assert_allclose(cooked.qy.values, page.qy.values, rtol=1e-12)
     np.testing.assert_allclose(cooked.qz.values, page.qz.values, rtol=1e-12)
     np.testing.assert_allclose(cooked.delay.values, page.Delay.values)
-    np.testing.assert_allclose(cooked.qdata.values, page.qdata.values, rtol=1e-9, atol=1e-12)
+    assert cooked.attrs["nx5d_recipe"] == "delay-rsm"
+    measured = cooked.weight.values > 0  # the page's gridder writes 0 where no pixel fell; nx5d writes NaN
+    np.testing.assert_allclose(cooked.qdata.values[measured], page.qdata.values[measured], rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(page.qdata.values[~measured], 0.0)
+    assert np.isnan(cooked.qdata.values[~measured]).all()

@@ -204,7 +204,7 @@ def _plan(proposal: Proposal, keys: Sequence[str], out: str, fmt: str) -> tuple[
                 proposal=proposal.key,
                 scan=key,
                 out=str(out),
-                settings={handle: dict(values) for handle, values in view.settings().items()},
+                settings={handle: values.to_dict() for handle, values in view.settings().items()},
                 stamp=stamp,
                 format=fmt,
                 storage_options=dict(repo.storage.storage_options),

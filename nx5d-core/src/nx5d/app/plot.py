@@ -176,14 +176,68 @@ def _centres(array: xr.DataArray, dim: Hashable) -> np.ndarray:
     return np.asarray(array[dim]) if dim in array.coords else np.arange(array.sizes[dim])
 
 
+def _profile(data: xr.Dataset | xr.DataArray, array: xr.DataArray, along: Hashable) -> xr.DataArray:
+    """Mean intensity per pixel along ``along``, over the map's other q dimensions (empty bins do not count)."""
+    others = [d for d in array.dims if d != along and str(d).startswith("q")]
+    weight = data.get("weight") if isinstance(data, xr.Dataset) else None
+    if weight is not None and weight.dims == array.dims:
+        return (array * weight).fillna(0.0).sum(others) / weight.sum(others)
+    return array.mean(others, skipna=True) if others else array
+
+
+def _background(profile: np.ndarray, how: str | float | None) -> float:
+    finite = profile[np.isfinite(profile)]
+    if how is None or not finite.size:
+        return 0.0
+    if how == "median":
+        return float(np.median(finite))
+    if how == "edges":  # the mean of the outer tenth at each end
+        n = max(1, finite.size // 10)
+        return float(np.mean(np.concatenate([finite[:n], finite[-n:]])))
+    return float(how)  # type: ignore[arg-type]
+
+
+def _centre_of_peak(profile: np.ndarray, coords: np.ndarray, how: str | float | None) -> float:
+    """The centre of mass, above the background, of the contiguous part around the maximum above half its height."""
+    signal = profile - _background(profile, how)
+    if not np.isfinite(signal).any() or np.nanmax(signal) <= 0:
+        return float("nan")
+    top = int(np.nanargmax(signal))
+    half = signal[top] / 2.0
+    above = np.nan_to_num(signal, nan=-np.inf) > half
+    low, high = top, top
+    while low > 0 and above[low - 1]:
+        low -= 1
+    while high < signal.size - 1 and above[high + 1]:
+        high += 1
+    window = slice(low, high + 1)
+    return float(np.sum(signal[window] * coords[window]) / np.sum(signal[window]))
+
+
 def peak_positions(
-    data: xr.Dataset | xr.DataArray, var: Hashable | None = None, *, along: Hashable | None = None, method: str = "com"
+    data: xr.Dataset | xr.DataArray,
+    var: Hashable | None = None,
+    *,
+    along: Hashable | None = None,
+    method: str = "com",
+    background: str | float | None = "median",
 ) -> xr.DataArray:
     """Peak position along one dimension, for every value of the others that are not map dimensions.
 
-    The map is summed over its other q dimension(s), then the position is the
-    centre of mass (``method="com"``) or the coordinate of the maximum
-    (``"max"``) of the profile along ``along`` (default: the last dimension).
+    The profile along ``along`` (default: the last dimension) is the mean
+    intensity per pixel over the map's other q dimensions (for a cooked
+    Dataset: ``qdata`` weighted by ``weight``, so unmeasured bins do not pull
+    it down).  Its peak is then:
+
+    * ``method="com"``: the centre of mass of the peak above the background,
+      taken over the contiguous range around the maximum where the profile
+      is above half the peak's height (so that noise far from the peak does
+      not pull the centre);
+    * ``method="max"``: the coordinate of the maximum.
+
+    ``background``: ``"median"`` of the profile (default; a peak covers a
+    small part of it), ``"edges"`` (the mean of its outer tenths), a number,
+    or ``None``.  The result's attributes record ``method`` and ``background``.
     """
     array = map_variable(data, var)
     along = along if along is not None else array.dims[-1]
@@ -191,16 +245,21 @@ def peak_positions(
         raise OptionError(f"{array.name!r} has no dimension {along!r}; dimensions: {list(array.dims)}")
     if along not in array.coords:
         raise OptionError(f"dimension {along!r} has no coordinate to give positions in")
-    summed = [d for d in array.dims if d != along and str(d).startswith("q")]
-    profile = array.fillna(0.0).sum(summed) if summed else array.fillna(0.0)
+    if background not in ("median", "edges", None) and not isinstance(background, int | float):
+        raise OptionError(f"background must be 'median', 'edges', a number or None, not {background!r}")
+    profile = _profile(data, array, along)
+    coords = np.asarray(array[along], float)
     if method == "com":
-        weights = profile.clip(min=0.0)
-        position = (weights * array[along]).sum(along) / weights.sum(along)
+        position = xr.apply_ufunc(
+            lambda values: np.apply_along_axis(_centre_of_peak, -1, values, coords, background),
+            profile,
+            input_core_dims=[[along]],
+        )
     elif method == "max":
-        position = profile.idxmax(along)
+        position = profile.fillna(-np.inf).idxmax(along)
     else:
         raise OptionError(f"method must be 'com' or 'max', not {method!r}")
-    return position.rename(f"{along}_peak").assign_attrs(method=method)
+    return position.rename(f"{along}_peak").assign_attrs(method=method, background=str(background))
 
 
 def peak_trace(
@@ -209,13 +268,14 @@ def peak_trace(
     *,
     along: Hashable | None = None,
     method: str = "com",
+    background: str | float | None = "median",
     relative: bool = False,
 ) -> Figure:
     """Peak position (see :func:`peak_positions`) against the remaining dimension, e.g. the delay.
 
     ``relative=True`` plots the shift from the first point instead of the position.
     """
-    position = peak_positions(data, var, along=along, method=method)
+    position = peak_positions(data, var, along=along, method=method, background=background)
     if position.ndim != 1:
         raise OptionError(f"a trace needs one remaining dimension, the positions have {position.dims}")
     (dim,) = position.dims

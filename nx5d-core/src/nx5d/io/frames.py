@@ -40,6 +40,8 @@ except ImportError:  # pragma: no cover - exercised where imagecodecs is absent
     _deflate_into = None
 
 __all__ = [
+    "frames_array",
+    "EXTRA_FRAME_DIMS",
     "Region",
     "FrameOptions",
     "FrameFileOptions",
@@ -463,6 +465,35 @@ def _check_memory(shape: tuple[int, ...], dtype: np.dtype, first_url: str) -> No
 def _check_missing(missing: str) -> None:
     if missing not in ("raise", "mask"):
         raise OptionError(f"missing must be 'raise' or 'mask', not {missing!r}")
+
+
+#: Names of the extra axes of frames with more than two (``(index, k, y, x)``: Eiger threshold images).
+EXTRA_FRAME_DIMS = ("k", "k2", "k3")
+
+
+def frames_array(
+    data: Any, frame_shape: tuple[int, int], region: Region, *, attrs: dict[str, Any] | None = None
+) -> Any:
+    """Loaded frames as a scan's ``images``: what every nx5d reader returns.
+
+    ``data`` is ``(frames, rows, cols)``, or ``(frames, k, rows, cols)`` for
+    detectors with extra axes (named ``k``, ``k2`` ...).  Dimensions
+    ``(index, [k ...,] y, x)``; ``y`` and ``x`` hold the full-frame pixel
+    numbers of the loaded rows and columns (whatever region and stride);
+    attribute ``detector_shape`` is the full frame ``(rows, cols)``.
+    """
+    import xarray as xr
+
+    extra = data.ndim - 3
+    if not 0 <= extra <= len(EXTRA_FRAME_DIMS):
+        raise CorruptDataError(f"detector frames of {data.ndim} dimensions: 3 to {3 + len(EXTRA_FRAME_DIMS)} expected")
+    dims = ("index", *EXTRA_FRAME_DIMS[:extra], "y", "x")
+    return xr.DataArray(
+        data,
+        dims=dims,
+        coords=region.coordinates(frame_shape),
+        attrs={**(attrs or {}), "detector_shape": [int(frame_shape[0]), int(frame_shape[1])]},
+    )
 
 
 def load_frames(

@@ -15,7 +15,9 @@ silx's SpecH5 layout.  Inside it, by the conventions these writers share:
 * the storage ring current (``NXsource/current``, ``instrument/machine/current``)
   as ``machine_current``;
 * **detector frames**: a 3-D member of ``measurement/`` or the ``data``
-  (``image``) of an ``NXdetector`` under ``instrument/``, one frame per point;
+  (``image``) of an ``NXdetector`` under ``instrument/``, one frame per point
+  -- or 4-D and 5-D for detectors with extra axes (Eiger threshold images),
+  which become ``images`` on ``(index, k, y, x)``;
 * ``title``, ``start_time``, ``end_time`` and ``sample/name``.
 
 The attributes the published nx5d 3.x and its acquisition tools write are
@@ -46,7 +48,7 @@ import xarray as xr
 from nx5d.errors import MissingDataError, NotSupportedError, OutsideRepositoryError
 from nx5d.io import hdf5, zarrdoc
 from nx5d.io.commands import scan_type, scanned_motor
-from nx5d.io.frames import FrameOptions, Region
+from nx5d.io.frames import EXTRA_FRAME_DIMS, FrameOptions, Region, frames_array
 from nx5d.io.naming import VariableNames
 from nx5d.io.storage import Storage
 from nx5d.options import option
@@ -74,6 +76,8 @@ DOCUMENT_SUFFIXES = hdf5.HDF5_SUFFIXES + zarrdoc.ZARR_SUFFIXES
 LAZY_BYTES = 256 * 2**20
 #: The variable holding the storage ring current (NeXus ``NXsource/current``), for normalisation.
 MACHINE_CURRENT = "machine_current"
+#: Detector datasets with up to this many dimensions are frames: ``(points, [k ...,] rows, cols)``.
+MAX_FRAME_DIMS = 3 + len(EXTRA_FRAME_DIMS)
 
 _PRIMARY = re.compile(r"k-primary:(\d+)")
 
@@ -282,7 +286,7 @@ def layout(entry: Any, where: str, *, root: str | None = None, detector: str | N
             scalars.setdefault(name, path)
         elif node.ndim == 1:
             ones.setdefault(name, (path, int(node.shape[0])))
-        elif node.ndim == 3:
+        elif 3 <= node.ndim <= MAX_FRAME_DIMS:
             frames.setdefault(detector_name or name, (path, int(node.shape[0])))
 
     measurement = _group(entry, "measurement")
@@ -332,7 +336,7 @@ def layout(entry: Any, where: str, *, root: str | None = None, detector: str | N
                 scalars.setdefault(name, f"instrument/{name}/value")
             if is_group(node) and (_nx_class(node) == "NXdetector" or "data" in node or "image" in node):
                 for leaf in ("data", "image"):
-                    if leaf in node and not is_group(node[leaf]) and node[leaf].ndim == 3:
+                    if leaf in node and not is_group(node[leaf]) and 3 <= node[leaf].ndim <= MAX_FRAME_DIMS:
                         frames.setdefault(name, (f"instrument/{name}/{leaf}", int(node[leaf].shape[0])))
                         break
     lengths = [n for _, n in ones.values()]
@@ -422,21 +426,22 @@ def _frame_guard(entry: Any, points: int) -> int:
 def _frames_array(
     storage: Storage, document: str, path: str, node: Any, points: int, region: Region, lazy: bool | None
 ) -> tuple[Any, tuple[int, int]]:
-    shape = tuple(int(n) for n in node.shape[1:])
+    shape = tuple(int(n) for n in node.shape[-2:])
     rows, cols = region.slices(shape)  # type: ignore[arg-type]
-    frame_bytes = int(np.prod(shape)) * np.dtype(node.dtype).itemsize
+    frame_bytes = int(np.prod(node.shape[1:])) * np.dtype(node.dtype).itemsize
     if lazy is None:
         lazy = points * frame_bytes > LAZY_BYTES
     where = f"{document}#{path}"
+    selection = np.s_[:points, ..., rows, cols]
     if not lazy:
-        return _read(node, where, np.s_[:points, rows, cols]), shape  # type: ignore[return-value]
+        return _read(node, where, selection), shape  # type: ignore[return-value]
     if hasattr(node, "id"):
         full = hdf5.lazy_array(storage, document, "/" + path, node)
     else:
         import dask.array as da
 
         full = da.from_zarr(node)
-    return full[:points, rows, cols], shape  # type: ignore[return-value]
+    return full[selection], shape  # type: ignore[return-value]
 
 
 def scan_dataset(
@@ -472,7 +477,8 @@ def scan_dataset(
                 stacklevel=2,
             )
             points = min(points, *found.lengths.values())
-        dims = ("index", "y", "x") if found.frames else ("index",)
+        extra = entry[found.frames[1]].ndim - 3 if found.frames else 0
+        dims = ("index", *EXTRA_FRAME_DIMS[:extra], "y", "x") if found.frames else ("index",)
         names = VariableNames(base, dims)
         data: dict[str, Any] = {}
         renamed: dict[str, str] = {}
@@ -499,11 +505,8 @@ def scan_dataset(
                 )
                 data = {k: (v[:usable] if v.dims == ("index",) else v) for k, v in data.items()}
             images, shape = _frames_array(storage, document, f"{_path(entry)}/{path}", node, usable, region, lazy)
-            data["images"] = xr.DataArray(
-                images,
-                dims=("index", "y", "x"),
-                coords=region.coordinates(shape),  # type: ignore[arg-type]
-                attrs={"detector": detector_name, **_attrs_of(node, detector_name)},
+            data["images"] = frames_array(
+                images, shape, region, attrs={"detector": detector_name, **_attrs_of(node, detector_name)}
             )
         attributes = {
             "title": _scalar_text(entry, "title"),

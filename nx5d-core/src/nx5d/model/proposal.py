@@ -149,9 +149,9 @@ class Proposal(Children):
         return self._nx5d_spice
 
     def spice_schemas(self) -> dict[str, type]:
-        """The spice schemas the beamline declares: ``{type name: attrs class}``."""
+        """The spice schemas of this proposal: the beamline's, and the core's cooking types where the core cooks."""
         declaration = self.repository.declaration
-        return {} if declaration is None else dict(declaration.spice)
+        return {} if declaration is None else declaration.spice_schemas()
 
     def default_spice(self) -> dict[str, dict[str, Any]]:
         """The beamline's default spice for this proposal: ``{handle: {field: value}}``."""

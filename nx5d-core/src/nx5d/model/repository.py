@@ -131,7 +131,7 @@ class Repository(Children):
                 pattern: UrlPattern | None = self.pattern
             except UrlPatternError:
                 pattern = None  # the subclass API allows repositories that are not URL patterns
-            self._nx5d_ref = RepositoryRef(self.url, pattern, self.storage, self.beamline)
+            self._nx5d_ref = RepositoryRef(self.url, pattern, self.storage, self.beamline, self.declaration)
         return self._nx5d_ref
 
     @property

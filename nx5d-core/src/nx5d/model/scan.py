@@ -163,7 +163,13 @@ class Scan:
                     raw = self._raw_for_cooking(options)
                     own = (lambda scan, raw, spice: self._cook(raw, **spice)) if self._own("_cook") else None
                     cooked = self._call(
-                        "nx5d_cook", f"cooking {self._where()}", own=own, scan=self.ref, raw=raw, spice=settings
+                        "nx5d_cook",
+                        f"cooking {self._where()}",
+                        own=own,
+                        scan=self.ref,
+                        raw=raw,
+                        spice=settings,
+                        summary=self.summary,
                     )
                 if kept_as is not None:
                     cooked_cache.put(kept_as, [*read.urls, *self._nx5d_read.get(options_key, [])], cooked)
@@ -264,7 +270,9 @@ class Scan:
 
     def _cook(self, data: Any, **spice: Any) -> Any:
         """Process raw ``data`` with ``spice``; override in subclasses.  By default: the ``nx5d_cook`` hook."""
-        return self._call("nx5d_cook", f"cooking {self._where()}", scan=self.ref, raw=data, spice=spice)
+        return self._call(
+            "nx5d_cook", f"cooking {self._where()}", scan=self.ref, raw=data, spice=spice, summary=self.summary
+        )
 
     # --- display ---------------------------------------------------------------
 

@@ -6,9 +6,10 @@ A plugin module (or object) named by an ``nx5d.beamlines`` entry point holds
   (:data:`nx5d.plugins.hookspecs.PLUGIN_API`);
 * ``NX5D_BEAMLINE`` -- a :class:`Beamline` declaration: description, URL
   examples, schemes and document suffixes, claim level and content check,
-  key and handle rules, loading options and spice schemas;
+  key and handle rules, loading options, spice schemas and presets, and
+  how the core's recipes cook its scans;
 * hook implementations (:mod:`nx5d.plugins.hookspecs`) for what it does:
-  list, summarise, load, cook.
+  list, summarise, load (and cook, where the recipes do not serve).
 
 The core reads the declaration to choose a plugin for a URL
 (:mod:`nx5d.plugins.selection`), to name proposals and scans, to check
@@ -23,11 +24,15 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from nx5d.recipes.choice import with_core_schemas
+from nx5d.recipes.contract import Cooking
+from nx5d.spice.schema import validate
+
 if TYPE_CHECKING:
     from nx5d.addressing.url import UrlPattern
     from nx5d.plugins.references import DocumentRef
 
-__all__ = ["ClaimLevel", "Beamline", "NoOptions"]
+__all__ = ["ClaimLevel", "Beamline", "NoOptions", "Preset"]
 
 
 class ClaimLevel(enum.IntEnum):
@@ -49,6 +54,22 @@ class ClaimLevel(enum.IntEnum):
 @attrs.frozen
 class NoOptions:
     """Loading options of a beamline that has none."""
+
+
+@attrs.frozen
+class Preset:
+    """Named spice a beamline offers, seeded with ``proposal.spice.seed_preset(name)``.
+
+    Attributes
+    ----------
+    description:
+        One line: what the preset is for (and where its numbers come from).
+    spice:
+        ``{handle: {field: value}}``: the records it seeds (type = handle).
+    """
+
+    description: str
+    spice: Mapping[str, Mapping[str, Any]] = attrs.field(converter=lambda v: {h: dict(d) for h, d in v.items()})
 
 
 def _strings(value: object) -> tuple[str, ...]:
@@ -107,6 +128,15 @@ class Beamline:
         Spice schemas, ``{type name: attrs class}``: records are validated
         against them, and classes whose fields all have defaults give the
         default spice.
+    cooking:
+        How the core's recipes (:mod:`nx5d.recipes`) cook its scans: which
+        recipe per scan type, the angles of the frames, the variables playing
+        the parts recipes ask for.  ``None``: the beamline's ``nx5d_cook``
+        hook cooks.  With cooking declared, the core's spice types
+        ``offsets`` and ``recipes`` are available in its proposals.
+    presets:
+        ``{name: Preset}``: named spice users can seed in one call, checked
+        against ``spice`` when the declaration is made.
     """
 
     description: str
@@ -122,6 +152,8 @@ class Beamline:
     scan_handle: str | Callable[[str], str] | None = None
     options: type = attrs.field(default=NoOptions)
     spice: Mapping[str, type] = attrs.field(factory=dict, converter=dict)
+    cooking: Cooking | None = attrs.field(default=None)
+    presets: Mapping[str, Preset] = attrs.field(factory=dict, converter=dict)
 
     @options.validator
     def _check_options(self, attribute: attrs.Attribute, value: Any) -> None:
@@ -133,3 +165,22 @@ class Beamline:
         bad = [name for name, schema in value.items() if not attrs.has(schema)]
         if bad:
             raise TypeError(f"spice schemas must be attrs classes; not so for {', '.join(bad)}")
+
+    @cooking.validator
+    def _check_cooking(self, attribute: attrs.Attribute, value: Cooking | None) -> None:
+        if value is not None and not isinstance(value, Cooking):
+            raise TypeError(f"cooking must be an nx5d.recipes.Cooking declaration, not {value!r}")
+
+    @presets.validator
+    def _check_presets(self, attribute: attrs.Attribute, value: Mapping[str, Preset]) -> None:
+        schemas = self.spice_schemas()
+        for name, preset in value.items():
+            if not isinstance(preset, Preset):
+                raise TypeError(f"preset {name!r} must be an nx5d.plugins.Preset, not {preset!r}")
+            for handle, data in preset.spice.items():
+                if handle in schemas:
+                    validate(schemas[handle], data, f"preset {name!r}, spice {handle!r}")
+
+    def spice_schemas(self) -> dict[str, type]:
+        """The spice schemas of its proposals: its own, and the core's cooking types where the core cooks."""
+        return with_core_schemas(self.spice) if self.cooking is not None else dict(self.spice)

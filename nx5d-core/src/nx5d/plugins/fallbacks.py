@@ -15,6 +15,7 @@ from nx5d.errors import NotSupportedError
 from nx5d.io import hdf5, zarrdoc
 from nx5d.plugins.hookspecs import hookimpl
 from nx5d.plugins.references import DocumentRef, ProposalRef, ScanRef
+from nx5d.recipes.cook import cook_with_recipes
 
 __all__ = ["nx5d_list_anchor", "nx5d_summary", "nx5d_raw", "nx5d_cook", "nx5d_default_spice"]
 
@@ -46,9 +47,21 @@ def nx5d_raw(scan: ScanRef, options: Any) -> Any:
 
 
 @hookimpl(trylast=True)
-def nx5d_cook(scan: ScanRef, raw: Any, spice: Mapping[str, Any]) -> Any:
-    """No cooking: :class:`~nx5d.errors.NotSupportedError`."""
-    raise NotSupportedError(f"no cooking for {scan.url}: the beamline does not implement the nx5d_cook hook")
+def nx5d_cook(scan: ScanRef, raw: Any, spice: Mapping[str, Any], summary: Mapping[str, Any]) -> Any:
+    """Cook with the recipes the beamline declares (``cooking``); without a declaration, ``NotSupportedError``."""
+    declaration = scan.proposal.repository.declaration
+    if declaration is None or declaration.cooking is None:
+        raise NotSupportedError(
+            f"no cooking for {scan.url}: the beamline declares no cooking and does not implement the nx5d_cook hook"
+        )
+    return cook_with_recipes(
+        raw,
+        spice,
+        summary=summary,
+        cooking=declaration.cooking,
+        schemas=declaration.spice_schemas(),
+        where=scan.url,
+    )
 
 
 @hookimpl(trylast=True)

@@ -176,10 +176,13 @@ def nx5d_raw(scan: ScanRef, options: Any) -> Any:
 
 
 @hookspec(firstresult=True)
-def nx5d_cook(scan: ScanRef, raw: Any, spice: Mapping[str, Any]) -> Any:
+def nx5d_cook(scan: ScanRef, raw: Any, spice: Mapping[str, Any], summary: Mapping[str, Any]) -> Any:
     """Process a scan's raw data with its spice.
 
-    First result counts.  Core fallback: :class:`~nx5d.errors.NotSupportedError`.
+    First result counts.  Core fallback: the recipes (:mod:`nx5d.recipes`)
+    as the beamline's ``cooking`` declaration says; without one,
+    :class:`~nx5d.errors.NotSupportedError`.  Implement this hook only for
+    cooking the recipes cannot express.
 
     Parameters
     ----------
@@ -191,6 +194,8 @@ def nx5d_cook(scan: ScanRef, raw: Any, spice: Mapping[str, Any]) -> Any:
         ``{handle: settings}``; settings support attribute access
         (``spice["settings"].img_center``).  Turn them into the schema class
         with :func:`nx5d.spice.schema.settings_from`.
+    summary:
+        The scan's summary (:func:`nx5d_summary`): its ``type`` chooses the recipe.
 
     Returns
     -------

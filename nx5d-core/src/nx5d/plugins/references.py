@@ -8,10 +8,15 @@ xarray hands a backend a file name and keyword parameters.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import attrs
 
 from nx5d.addressing.url import UrlPattern
 from nx5d.io.storage import Storage
+
+if TYPE_CHECKING:
+    from nx5d.plugins.declaration import Beamline
 
 __all__ = ["RepositoryRef", "ProposalRef", "ScanRef", "DocumentRef"]
 
@@ -33,12 +38,15 @@ class RepositoryRef:
     beamline:
         The name of the beamline serving the repository (``None`` for
         repositories built with the subclassing API).
+    declaration:
+        That beamline's declaration (``None`` without a beamline).
     """
 
     url: str
     pattern: UrlPattern | None
     storage: Storage
     beamline: str | None = None
+    declaration: Beamline | None = None
 
     def proposal(self, key: str) -> ProposalRef:
         """The reference of the proposal with ``key`` (its scans at this pattern, ``{proposal}`` filled in)."""

@@ -7,6 +7,9 @@ optional monitor and the axis; :func:`cook_profile` returns the signal
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import attrs
 import numpy as np
 import xarray as xr
@@ -14,7 +17,7 @@ import xarray as xr
 from nx5d.errors import CorruptDataError
 from nx5d.io.naming import find_variable, per_frame
 
-__all__ = ["ProfileSettings", "cook_profile"]
+__all__ = ["ProfileSettings", "cook_profile", "profile_defaults"]
 
 
 @attrs.define
@@ -36,6 +39,24 @@ class ProfileSettings:
     signal: str | None = None
     monitor: str | None = None
     axis: str | None = None
+
+
+def profile_defaults(raw: xr.Dataset, summary: Mapping[str, Any]) -> tuple[str, str | None]:
+    """The signal and axis a profile shows when its spice names none.
+
+    Signal: the variable the raw data's ``signal`` attribute names (NeXus),
+    else the last counter (SPEC: the detector), else the frames summed.
+    Axis: the first coordinate along the scan points (NeXus axes), else the
+    scanned motor of the summary, else the first counter.
+    """
+    counters = [str(v) for v in raw.data_vars if raw[v].dims == ("index",)]
+    signal = str(raw.attrs.get("signal") or "")
+    if signal not in raw.variables:
+        signal = counters[-1] if counters else "images"
+    along = [str(c) for c in raw.coords if raw[c].dims == ("index",)]
+    motor = str(summary.get("motor") or "")
+    axes = along + ([motor] if motor in raw.variables and raw[motor].dims == ("index",) else []) + counters
+    return signal, next((a for a in axes if a != signal), None)
 
 
 def _along_index(raw: xr.Dataset, name: str, what: str) -> np.ndarray:

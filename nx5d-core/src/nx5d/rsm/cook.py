@@ -29,15 +29,17 @@ import xarray as xr
 from attrs import asdict
 
 from nx5d.errors import CorruptDataError, MissingDataError, SpiceValidationError
-from nx5d.io.naming import per_frame
+from nx5d.io.naming import find_variable, per_frame
 from nx5d.rsm.geometry import Setup
 from nx5d.rsm.maps import map_frames
-from nx5d.rsm.settings import MotorSettings, RsmSettings
+from nx5d.rsm.settings import ENERGY_UNITS, MotorSettings, RsmSettings, check_energy
 
-__all__ = ["cook_rsm", "motor_angles", "IMAGES"]
+__all__ = ["cook_rsm", "motor_angles", "frame_energies", "group_values", "rounded", "IMAGES", "DETECTOR_SHAPE"]
 
 #: The name of the detector frames in raw data.
 IMAGES = "images"
+#: Attribute of ``images``: the full detector frame ``(rows, cols)`` before any region or stride.
+DETECTOR_SHAPE = "detector_shape"
 
 
 def motor_angles(raw: xr.Dataset, settings: MotorSettings) -> dict[str, list[np.ndarray]]:
@@ -48,13 +50,107 @@ def motor_angles(raw: xr.Dataset, settings: MotorSettings) -> dict[str, list[np.
     }
 
 
+def frame_energies(raw: xr.Dataset, settings: RsmSettings) -> float | np.ndarray:
+    """The photon energy in eV: the settings' number, or the variable they name (one value, or one per frame).
+
+    The variable's ``units`` attribute (else ``settings.energy_units``) says
+    whether it is in eV or keV; values outside the X-ray range are refused.
+    """
+    where = str(raw.attrs.get("url", "the scan"))
+    if not isinstance(settings.energy, str):
+        return float(settings.energy)
+    name = find_variable(raw, settings.energy, "energy")
+    units = str(raw[name].attrs.get("units") or settings.energy_units)
+    factor = ENERGY_UNITS.get(units.strip().lower())
+    if factor is None:
+        raise SpiceValidationError(f"energy variable {name!r} of {where} is in {units!r}; nx5d reads eV or keV")
+    values = per_frame(raw, name, "energy") * factor
+    finite = values[np.isfinite(values)]
+    for value in (finite.min(), finite.max()) if finite.size else ():
+        try:
+            check_energy(float(value), f"energy {name!r} of {where}")
+        except ValueError as exc:
+            raise CorruptDataError(str(exc)) from exc
+    return float(finite[0]) if finite.size and np.all(values == finite[0]) else values
+
+
+def group_values(raw: xr.Dataset, name: str) -> np.ndarray:
+    """The per-frame values of the group variable ``name`` (numbers as floats; labels, e.g. strings, as they are)."""
+    found = find_variable(raw, name, "group_by variable")
+    values = np.asarray(raw[found].values)
+    if values.dtype.kind in "biuf":
+        return per_frame(raw, found, "group_by variable")
+    if values.shape != (raw.sizes["index"],):
+        raise CorruptDataError(f"group_by variable {name!r} has shape {values.shape}, not one value per frame")
+    return values
+
+
+def rounded(values: np.ndarray, step: float | None) -> np.ndarray:
+    """``values`` rounded to the nearest multiple of ``step`` (``None``: as they are).
+
+    The multiples are written with no more digits than ``step`` has, so that
+    ``0.1 * 3`` groups as ``0.3``.
+    """
+    if step is None:
+        return values
+    multiples = np.round(np.asarray(values, float) / step) * step
+    return np.round(multiples, max(0, 12 - int(np.floor(np.log10(step)))))
+
+
+def _detector_shape(images: xr.DataArray) -> tuple[int, int] | None:
+    shape = images.attrs.get(DETECTOR_SHAPE)
+    if shape is not None:
+        return int(shape[0]), int(shape[1])
+    return None if any(dim in images.coords for dim in ("y", "x")) else (images.sizes["y"], images.sizes["x"])
+
+
+def _frames_to_map(
+    images: xr.DataArray, settings: RsmSettings, n: int
+) -> tuple[xr.DataArray, tuple[str, np.ndarray] | None, int]:
+    """The frames to grid, ``(frames, y, x)``; the group of frames spread from an extra axis; maps per point.
+
+    Frames with extra axes (``(index, k, y, x)``) are summed over them, or
+    (``extra_axes="group"``) every image along the extra axis becomes a
+    frame of its own, grouped by its position on that axis.
+    """
+    if images.dims[0] != "index" or images.dims[-2:] != ("y", "x"):
+        raise CorruptDataError(f"detector images on {images.dims}: (index, ..., y, x) was expected")
+    if settings.pixel_stride > 1:
+        images = images[..., :: settings.pixel_stride, :: settings.pixel_stride]
+    extra = list(images.dims[1:-2])
+    if not extra:
+        return images, None, 1
+    pixels = {dim: images[dim] for dim in ("y", "x") if dim in images.coords}
+    axes = tuple(range(1, 1 + len(extra)))
+    if settings.extra_axes == "sum":
+        summed = images.data.sum(axis=axes)
+        if settings.mask_negative:  # a gap or defect in any of the images is a gap in their sum
+            summed = _where((images.data < 0).any(axis=axes), -1, summed)
+        return xr.DataArray(summed, dims=("index", "y", "x"), coords=pixels), None, 1
+    if len(extra) != 1:
+        raise SpiceValidationError(f"extra_axes='group' maps frames with one extra axis; these have {extra}")
+    (axis,) = extra
+    count = images.sizes[axis]
+    labels = images[axis].values if axis in images.coords else np.arange(count)
+    stacked = images.data.reshape(n * count, images.sizes["y"], images.sizes["x"])
+    return xr.DataArray(stacked, dims=("index", "y", "x"), coords=pixels), (str(axis), np.tile(labels, n)), count
+
+
+def _where(condition: Any, value: int, other: Any) -> Any:
+    if type(other).__module__.startswith("dask"):
+        import dask.array as da
+
+        return da.where(condition, value, other)
+    return np.where(condition, value, other)
+
+
 def cook_rsm(
     raw: xr.Dataset,
     settings: RsmSettings,
     *,
     sample_angles: Sequence[np.ndarray],
     detector_angles: Sequence[np.ndarray],
-    group: tuple[str, np.ndarray] | None = None,
+    groups: Sequence[tuple[str, np.ndarray]] | None = None,
     attrs: Mapping[str, Any] | None = None,
 ) -> xr.Dataset:
     """Reciprocal space maps of a scan's frames, with ``settings``.
@@ -63,55 +159,77 @@ def cook_rsm(
     ----------
     raw:
         The scan: frames as ``images`` on ``(index, y, x)`` (with full-frame
-        pixel coordinates ``y`` and ``x``), counters on ``index``.
+        pixel coordinates ``y`` and ``x``; extra axes between ``index`` and
+        ``y`` are summed or grouped as ``settings.extra_axes`` says),
+        counters on ``index``.
     settings:
-        Geometry, grid, grouping and monitor.
+        Geometry, energy, grid, grouping and monitor.
     sample_angles, detector_angles:
         One angle (degrees) per frame for each of ``settings.sample_axes`` and
         ``settings.detector_axes``.
-    group:
-        ``(name, value per frame)`` to make one map per value; default: the
-        variable ``settings.group_by`` names, if any.
+    groups:
+        ``[(name, value per frame), ...]`` to make one map per value (or
+        combination); default: the variables ``settings.group_by`` names.
+        Values are rounded as ``settings.group_step`` says.
     attrs:
         More attributes of the result (the settings are added as JSON).
 
     Returns
     -------
     xarray.Dataset
-        ``qdata`` (the maps) and ``frames`` (frames per map); see
-        :func:`nx5d.rsm.maps.map_frames`.  With a monitor, map values are
-        counts per monitor unit.
+        ``qdata`` (the maps), ``weight`` (pixel area per bin) and ``frames``
+        (frames per map); see :func:`nx5d.rsm.maps.map_frames`.  With a
+        monitor, map values are counts per monitor unit.
     """
+    where = str(raw.attrs.get("url", "the scan"))
     if IMAGES not in raw:
-        raise MissingDataError(f"{raw.attrs.get('url', 'the scan')} has no detector images to map")
+        raise MissingDataError(f"{where} has no detector images to map")
     if len(sample_angles) != len(settings.sample_axes) or len(detector_angles) != len(settings.detector_axes):
         raise SpiceValidationError(
             f"{len(sample_angles)} sample and {len(detector_angles)} detector angles for the circles "
             f"{tuple(settings.sample_axes)} and {tuple(settings.detector_axes)}"
         )
-    images = raw[IMAGES]
-    pixels = tuple(
-        np.asarray(images[dim].values) if dim in images.coords else np.arange(images.sizes[dim]) for dim in ("y", "x")
-    )
+    n = raw.sizes["index"]
+    energy = frame_energies(raw, settings)
+    try:
+        setup = Setup.from_settings(
+            settings, energy=energy if isinstance(energy, float) else float(np.nanmedian(energy)),
+            detector_shape=_detector_shape(raw[IMAGES]),
+        )  # fmt: skip
+    except ValueError as exc:
+        raise SpiceValidationError(f"settings for {where}: {exc}") from exc
     scale = None
     if settings.monitor:
         monitor = per_frame(raw, settings.monitor, "monitor")
         if np.any(monitor[np.isfinite(monitor)] <= 0):
-            raise CorruptDataError(f"monitor {settings.monitor!r} of {raw.attrs.get('url')} is not positive everywhere")
+            raise CorruptDataError(f"monitor {settings.monitor!r} of {where} is not positive everywhere")
         scale = 1.0 / monitor
-    if group is None and settings.group_by:
-        group = (settings.group_by, per_frame(raw, settings.group_by, "group_by variable"))
+    if groups is None:
+        groups = [(name, group_values(raw, name)) for name in settings.groups]
+    groups = [(name, rounded(values, settings.group_step.get(name))) for name, values in groups]
+    images, spread, per_point = _frames_to_map(raw[IMAGES], settings, n)
+
+    def repeat(values: Any) -> Any:
+        return values if per_point == 1 or values is None or np.ndim(values) == 0 else np.repeat(values, per_point)
+
+    if spread is not None:
+        groups = [(name, repeat(values)) for name, values in groups] + [spread]
+    pixels = tuple(
+        np.asarray(images[dim].values) if dim in images.coords else np.arange(images.sizes[dim]) for dim in ("y", "x")
+    )
     return map_frames(
-        Setup.from_settings(settings),
-        sample_angles,
-        detector_angles,
+        setup,
+        [repeat(np.broadcast_to(np.asarray(a, float), (n,))) for a in sample_angles],
+        [repeat(np.broadcast_to(np.asarray(a, float), (n,))) for a in detector_angles],
         images.data,
         pixels=pixels,  # type: ignore[arg-type]
         grid_size=settings.grid_size,
         q_axes=settings.q_axes,
-        group=group,
-        scale=scale,
+        groups=groups,
+        scale=repeat(scale),
+        energies=None if isinstance(energy, float) else repeat(energy),
         mask_negative=settings.mask_negative,
+        empty=settings.empty_bins,
         attrs={"spice_settings": json.dumps(asdict(settings)), **dict(attrs or {})},
-        where=str(raw.attrs.get("url", "the scan")),
+        where=where,
     )

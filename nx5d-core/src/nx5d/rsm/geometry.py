@@ -13,7 +13,8 @@ geometries and angles.
 For every angle setting, with ``R_s`` and ``R_d`` the products of the sample
 and detector circles' rotations (outermost first), ``b`` the unit beam
 direction, ``k = 2 pi / wavelength`` and ``p`` the unit vector from the
-sample to a pixel at zero detector angles::
+sample to a pixel at zero detector angles (the detector plane tilted and
+turned about the beam first, as xrayutilities' ``init_area`` does it)::
 
     q_lab    = k (R_d p - b)          # scattered minus incident wave vector
     q_sample = R_s^T q_lab            # the same vector in the sample's frame at zero angles
@@ -75,6 +76,13 @@ def _circles(axes: Sequence[str], angles: Sequence[np.ndarray], n: int) -> np.nd
     return total
 
 
+def _turn(axis: np.ndarray, degrees: float) -> np.ndarray:
+    """The rotation matrix about the unit vector ``axis`` by ``degrees`` (right-hand rule)."""
+    k = np.array([[0.0, -axis[2], axis[1]], [axis[2], 0.0, -axis[0]], [-axis[1], axis[0], 0.0]])
+    a = np.radians(degrees)
+    return np.eye(3) + np.sin(a) * k + (1.0 - np.cos(a)) * (k @ k)
+
+
 def _spacing(pixels: np.ndarray, what: str) -> np.ndarray:
     """Pixel coordinates as floats, checked to be a non-empty 1-D array."""
     pixels = np.asarray(pixels, float)
@@ -109,6 +117,13 @@ class Setup:
         A direction in the sample's surface at zero sample angles: reported as ``qx``.
     detector_rotation:
         Rotation of the detector about the primary beam (degrees), for a detector mounted turned.
+    tilt:
+        Tilt of the detector plane in degrees (xrayutilities' ``tilt``, with
+        its sign): a rotation about the in-plane axis perpendicular to the
+        direction ``tilt_azimuth``, clockwise seen from the axis' tip.
+    tilt_azimuth:
+        Direction of the tilt in the detector plane, in degrees from the row
+        direction towards the column direction (xrayutilities' ``tiltazimuth``).
     """
 
     energy: float
@@ -122,6 +137,8 @@ class Setup:
     normal: tuple[float, float, float] = (0.0, 0.0, 1.0)
     inplane: tuple[float, float, float] = (1.0, 0.0, 0.0)
     detector_rotation: float = 0.0
+    tilt: float = 0.0
+    tilt_azimuth: float = 0.0
 
     def __attrs_post_init__(self) -> None:
         for name in (*self.sample_axes, *self.detector_axes, *self.directions):
@@ -132,22 +149,36 @@ class Setup:
             raise OptionError(f"inplane {tuple(self.inplane)} must be perpendicular to normal {tuple(self.normal)}")
         if not (np.isfinite(self.energy) and self.energy > 0):
             raise OptionError(f"energy must be a number of eV above 0, not {self.energy!r}")
+        for name in ("distance", "detector_rotation", "tilt", "tilt_azimuth"):
+            if not np.isfinite(float(getattr(self, name))):
+                raise OptionError(f"{name} must be a finite number, not {getattr(self, name)!r}")
+        if len(self.pixel_size) != 2 or not all(np.isfinite(p) and p > 0 for p in self.pixel_size):
+            raise OptionError(f"pixel_size must be two sizes above 0 (rows, cols), not {self.pixel_size!r}")
 
     @classmethod
-    def from_settings(cls, settings: object) -> Setup:
-        """The setup an :class:`~nx5d.rsm.settings.RsmSettings` (or compatible spice) describes."""
+    def from_settings(
+        cls, settings: object, *, energy: float | None = None, detector_shape: tuple[int, int] | None = None
+    ) -> Setup:
+        """The setup an :class:`~nx5d.rsm.settings.RsmSettings` describes.
+
+        ``energy`` (eV) replaces the settings' own where it was read from the
+        data; ``detector_shape`` (full-frame rows, cols) is needed for a
+        centre given as a fraction of the detector.
+        """
         return cls(
-            energy=float(settings.energy),  # type: ignore[attr-defined]
+            energy=float(settings.energy if energy is None else energy),  # type: ignore[attr-defined]
             sample_axes=tuple(settings.sample_axes),  # type: ignore[attr-defined]
             detector_axes=tuple(settings.detector_axes),  # type: ignore[attr-defined]
-            center=tuple(float(c) for c in settings.img_center),  # type: ignore[attr-defined]
+            center=settings.center_pixels(detector_shape),  # type: ignore[attr-defined]
             distance=float(settings.img_distance),  # type: ignore[attr-defined]
-            pixel_size=(float(settings.pixel_size), float(settings.pixel_size)),  # type: ignore[attr-defined]
+            pixel_size=settings.pixel_sizes(),  # type: ignore[attr-defined]
             directions=tuple(settings.image_axes),  # type: ignore[attr-defined]
             beam=tuple(float(v) for v in settings.beam),  # type: ignore[attr-defined]
             normal=tuple(float(v) for v in settings.normal),  # type: ignore[attr-defined]
             inplane=tuple(float(v) for v in settings.inplane),  # type: ignore[attr-defined]
-            detector_rotation=float(getattr(settings, "detector_rotation", 0.0)),
+            detector_rotation=float(settings.detector_rotation),  # type: ignore[attr-defined]
+            tilt=float(settings.detector_tilt),  # type: ignore[attr-defined]
+            tilt_azimuth=float(settings.tilt_azimuth),  # type: ignore[attr-defined]
         )
 
     @property
@@ -165,11 +196,13 @@ class Setup:
         rows, cols = _spacing(rows, "row"), _spacing(cols, "column")
         beam = _unit(self.beam, "beam")
         down, across = direction(self.directions[0]), direction(self.directions[1])
+        if self.tilt:
+            azimuth = np.radians(self.tilt_azimuth) + np.pi / 2.0
+            axis = np.cos(azimuth) * down + np.sin(azimuth) * across
+            turn = _turn(axis / np.linalg.norm(axis), -self.tilt)  # xrayutilities' sense of the tilt
+            down, across = turn @ down, turn @ across
         if self.detector_rotation:
-            turn = _unit(self.beam, "beam")
-            k = np.array([[0.0, -turn[2], turn[1]], [turn[2], 0.0, -turn[0]], [-turn[1], turn[0], 0.0]])
-            a = np.radians(self.detector_rotation)
-            spin = np.eye(3) + np.sin(a) * k + (1 - np.cos(a)) * (k @ k)
+            spin = _turn(beam, self.detector_rotation)
             down, across = spin @ down, spin @ across
         position = (
             self.distance * beam
@@ -186,13 +219,15 @@ class Setup:
         cols: np.ndarray,
         *,
         axes: Sequence[str] = ("qx", "qy", "qz"),
+        energies: np.ndarray | None = None,
     ) -> tuple[np.ndarray, ...]:
         """The q components ``axes`` of every pixel for each angle setting: arrays ``(settings, rows, cols)``.
 
         ``sample_angles`` / ``detector_angles`` hold one array of angles
         (degrees) per circle.  ``rows`` and ``cols`` are the full-frame pixel
         coordinates of the loaded pixels (the ``y`` and ``x`` coordinates of
-        loaded frames: any region of interest and stride).
+        loaded frames: any region of interest and stride).  ``energies``
+        (eV, one per setting) replaces :attr:`energy` for scans that change it.
         """
         if len(sample_angles) != len(self.sample_axes) or len(detector_angles) != len(self.detector_axes):
             raise OptionError(
@@ -204,12 +239,16 @@ class Setup:
         n = max([np.size(a) for a in (*sample_angles, *detector_angles)] + [1])
         sample = _circles(self.sample_axes, sample_angles, n)
         detector = _circles(self.detector_axes, detector_angles, n)
-        k = 2.0 * np.pi / self.wavelength
-        beam = k * _unit(self.beam, "beam")
+        given = np.full(n, self.energy) if energies is None else np.broadcast_to(np.asarray(energies, float), (n,))
+        if not np.all(np.isfinite(given) & (given > 0)):
+            raise OptionError("energies must be numbers of eV above 0")
+        wave_numbers = 2.0 * np.pi * given / HC
+        beam = _unit(self.beam, "beam")
         reported = self.frame()[picked]  # (m, 3)
         out = np.empty((len(picked), n, *pixels.shape[:2]))
         for i in range(n):
             # q in the sample's frame, projected on the reported axes: reported . R_s^T (k R_d p - k b)
+            k = wave_numbers[i]
             to_reported = reported @ sample[i].T  # (m, 3)
-            out[:, i] = np.moveaxis(pixels @ (k * (to_reported @ detector[i])).T - to_reported @ beam, -1, 0)
+            out[:, i] = np.moveaxis(pixels @ (k * (to_reported @ detector[i])).T - k * (to_reported @ beam), -1, 0)
         return tuple(out)

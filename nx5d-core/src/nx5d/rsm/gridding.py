@@ -151,11 +151,12 @@ def grid_points(
     return sums.reshape(grid.shape), norm.reshape(grid.shape)
 
 
-def normalise(sums: np.ndarray, norm: np.ndarray) -> np.ndarray:
-    """``sums / norm`` where ``norm > 1e-16``, else ``sums`` (which is then 0)."""
+def normalise(sums: np.ndarray, norm: np.ndarray, empty: float = 0.0) -> np.ndarray:
+    """``sums / norm`` where ``norm > 1e-16``; ``empty`` in bins no pixel reached (xrayutilities: 0)."""
     out = np.array(sums, dtype=float)
     ok = norm > 1e-16
     out[ok] /= norm[ok]
+    out[~ok] = empty
     return out
 
 
@@ -272,9 +273,9 @@ class FrameGridder:
             self.contributions(frames, geometry_of_frame, group_of_frame, scale=scale, mask_negative=mask_negative),
         )
 
-    def maps(self, sums: np.ndarray, norm: np.ndarray) -> np.ndarray:
-        """Normalised maps ``(groups, *grid.shape)``."""
-        return normalise(sums, norm).reshape(-1, *self.grid.shape)
+    def maps(self, sums: np.ndarray, norm: np.ndarray, empty: float = 0.0) -> np.ndarray:
+        """Normalised maps ``(groups, *grid.shape)``; ``empty`` where no pixel fell."""
+        return normalise(sums, norm, empty).reshape(-1, *self.grid.shape)
 
     def _scatter(
         self,

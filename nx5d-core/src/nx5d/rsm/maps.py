@@ -14,27 +14,49 @@ from nx5d.io.blocks import map_blocks
 from nx5d.progress import progress
 from nx5d.rsm.geometry import Setup
 from nx5d.rsm.gridding import BlockSums, FrameGridder, Grid
+from nx5d.rsm.settings import MAX_BINS
 
 __all__ = ["map_frames"]
 
 
-def _usable(angles: np.ndarray, scale: np.ndarray | None, group: Any, where: str) -> np.ndarray:
-    """Frames with finite angles, scale and group value; a warning names the others."""
+def _usable(
+    angles: np.ndarray, scale: np.ndarray | None, groups: Sequence[tuple[str, np.ndarray]], where: str
+) -> np.ndarray:
+    """Frames with finite angles, energy, scale and group values; a warning names the others."""
     usable = np.isfinite(angles).all(axis=1)
     if scale is not None:
         usable &= np.isfinite(np.asarray(scale, float))
-    if group is not None and np.asarray(group).dtype.kind in "fc":
-        usable &= np.isfinite(np.asarray(group))
+    for _, values in groups:
+        if np.asarray(values).dtype.kind in "fc":
+            usable &= np.isfinite(np.asarray(values))
     if not usable.any():
         raise CorruptDataError(f"{where}: no frame has finite angles (and monitor and group values) to map")
     if not usable.all():
         left = np.flatnonzero(~usable)
         warnings.warn(
-            f"{where}: {left.size} of {usable.size} frames have a NaN or infinite angle, monitor or group value "
-            f"(first: frame {left[0]}); they are left out of the maps and of their frame counts",
+            f"{where}: {left.size} of {usable.size} frames have a NaN or infinite angle, energy, monitor or group "
+            f"value (first: frame {left[0]}); they are left out of the maps and of their frame counts",
             stacklevel=3,
         )
     return usable
+
+
+def _group_indices(
+    groups: Sequence[tuple[str, np.ndarray]], usable: np.ndarray, n: int, where: str
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """The distinct values of each group variable and every usable frame's flat index in their product."""
+    values_of, indices = [], []
+    for name, values in groups:
+        values = np.asarray(values)
+        if values.shape != (n,):
+            raise OptionError(f"{where}: group variable {name!r} has {values.shape} values for {n} frames")
+        distinct, inverse = np.unique(values[usable], return_inverse=True)
+        values_of.append(distinct)
+        indices.append(inverse.reshape(-1))
+    flat = np.full(n, -1, np.intp)
+    sizes = [v.size for v in values_of]
+    flat[usable] = np.ravel_multi_index(indices, sizes) if groups else 0
+    return values_of, flat
 
 
 def map_frames(
@@ -46,9 +68,11 @@ def map_frames(
     pixels: tuple[np.ndarray, np.ndarray] | None = None,
     grid_size: Sequence[int],
     q_axes: Sequence[str] = ("qy", "qz"),
-    group: tuple[str, np.ndarray] | None = None,
+    groups: Sequence[tuple[str, np.ndarray]] = (),
     scale: np.ndarray | None = None,
+    energies: np.ndarray | None = None,
     mask_negative: bool = True,
+    empty: str = "nan",
     attrs: Mapping[str, Any] | None = None,
     where: str = "the scan",
 ) -> Any:
@@ -73,13 +97,21 @@ def map_frames(
         Grid points along each of ``q_axes``.
     q_axes:
         One to three of ``"qx"``, ``"qy"``, ``"qz"``: the axes of the maps.
-    group:
-        ``(name, value per frame)``: one map per distinct value (e.g. per
-        delay), all on the same grid; ``None``: one map of all frames.
+    groups:
+        ``[(name, value per frame), ...]``: one map per distinct value of
+        each (e.g. per delay), or per combination of values of several
+        (temperature and delay: a dimension each, combinations never
+        measured hold NaN and 0 frames), all on the same grid; empty: one
+        map of all frames.
     scale:
         A factor per frame (e.g. 1 / monitor) applied before gridding.
+    energies:
+        Photon energy per frame (eV) for scans that change it; default: the setup's.
     mask_negative:
         Leave out negative pixels (detector gap and defect markers).
+    empty:
+        The value of bins no pixel reached: ``"nan"`` (default: they are not
+        zero intensity, they are unmeasured) or ``"zero"`` (as xrayutilities).
     attrs:
         Attributes of the result.
     where:
@@ -88,41 +120,55 @@ def map_frames(
     Returns
     -------
     xarray.Dataset
-        ``qdata`` on ``(group name, *q_axes)`` (or ``q_axes`` without a group)
-        with the grid points as coordinates, and ``frames``: the number of
-        frames in each map.  Frames sharing an angle setting share their q
-        conversion, which is computed once per distinct setting.  Frames
-        without a finite angle, scale or group value are left out of the maps
-        and of ``frames``, with a warning saying how many.
+        ``qdata`` on ``(*group names, *q_axes)``, the grid points as
+        coordinates: in each bin, the mean intensity of the pixels that
+        fell into it, each weighted by the part of it that fell there;
+        ``weight`` on the same dimensions: that pixel area (pixels), so that
+        ``qdata * weight`` is the intensity in the bin and its sum the
+        intensity of the frames that reached the grid; ``frames``: the
+        number of frames in each map.  Frames sharing an angle setting share
+        their q conversion, computed once per distinct setting.  Frames
+        without a finite angle, energy, scale or group value are left out of
+        the maps and of ``frames``, with a warning saying how many.
     """
     import xarray as xr
 
+    if empty not in ("nan", "zero"):
+        raise OptionError(f"empty must be 'nan' or 'zero', not {empty!r}")
     if len(q_axes) != len(grid_size) or not 1 <= len(q_axes) <= 3 or set(q_axes) - {"qx", "qy", "qz"}:
         raise OptionError(f"q_axes {tuple(q_axes)} with grid_size {tuple(grid_size)}: need 1 to 3 of qx, qy, qz")
-    angles = np.stack([np.asarray(a, float) for a in (*sample_angles, *detector_angles)], axis=1)
+    columns = [np.asarray(a, float) for a in (*sample_angles, *detector_angles)]
+    if energies is not None:
+        columns.append(np.broadcast_to(np.asarray(energies, float), columns[0].shape if columns else (1,)))
+    angles = np.stack(columns, axis=1)
     n = angles.shape[0]
     if images.shape[0] != n:
         raise OptionError(f"{images.shape[0]} frames but {n} angle settings")
     rows_cols = pixels if pixels is not None else (np.arange(images.shape[1]), np.arange(images.shape[2]))
-    usable = _usable(angles, scale, None if group is None else group[1], where)
+    usable = _usable(angles, scale, groups, where)
     geometries, inverse = np.unique(angles[usable], axis=0, return_inverse=True)
     geometry_of_frame = np.full(n, -1, np.intp)
     geometry_of_frame[usable] = inverse.reshape(-1)
-    n_sample = len(sample_angles)
+    n_sample, n_circles = len(sample_angles), len(sample_angles) + len(detector_angles)
     coordinates = setup.q_maps(
-        list(geometries[:, :n_sample].T), list(geometries[:, n_sample:].T), *rows_cols, axes=q_axes
+        list(geometries[:, :n_sample].T),
+        list(geometries[:, n_sample:n_circles].T),
+        *rows_cols,
+        axes=q_axes,
+        energies=None if energies is None else geometries[:, n_circles],
     )
     grid = Grid.covering(coordinates, grid_size)
-    group_of_frame = np.full(n, -1, np.intp)
-    if group is not None:
-        groups, inverse = np.unique(np.asarray(group[1])[usable], return_inverse=True)
-        group_of_frame[usable] = inverse.reshape(-1)
-    else:
-        groups = np.zeros(1)
-        group_of_frame[usable] = 0
+    group_values, group_of_frame = _group_indices(groups, usable, n, where)
+    shape = tuple(v.size for v in group_values)
+    n_groups = int(np.prod(shape))
+    if n_groups * grid.size > MAX_BINS:
+        raise OptionError(
+            f"{where}: {n_groups} groups ({' x '.join(map(str, shape))}) of {grid.size} bins are too many "
+            f"(at most {MAX_BINS} bins); round the group variables (group_step) or group by fewer"
+        )
     scales = None if scale is None else np.asarray(scale, float)
     gridder = FrameGridder(grid, coordinates)
-    sums, norm = gridder.start(geometry_of_frame[usable], group_of_frame[usable], len(groups))
+    sums, norm = gridder.start(geometry_of_frame[usable], group_of_frame[usable], n_groups)
 
     def block_sums_of(part: slice, block: np.ndarray) -> BlockSums:
         take = usable[part]
@@ -138,16 +184,21 @@ def map_frames(
         for part, block_sums in blocks:  # in frame order: the maps do not depend on the threads
             gridder.apply(sums, norm, block_sums)
             bar.update(part.stop - part.start)
-    maps = gridder.maps(sums, norm)
-    frames = np.bincount(group_of_frame[usable], minlength=len(groups))
-    axes = {name: axis.values for name, axis in zip(q_axes, grid.axes, strict=True)}
-    if group is None:
-        return xr.Dataset(
-            {"qdata": (tuple(q_axes), maps[0]), "frames": frames[0]}, coords=axes, attrs=dict(attrs or {})
-        )
-    name = group[0]
-    return xr.Dataset(
-        {"qdata": ((name, *q_axes), maps), "frames": (name, frames)},
-        coords={name: groups, **axes},
-        attrs=dict(attrs or {}),
-    )
+    maps = gridder.maps(sums, norm, empty=np.nan if empty == "nan" else 0.0).reshape(*shape, *grid.shape)
+    weights = norm.reshape(maps.shape)
+    frames = np.bincount(group_of_frame[usable], minlength=n_groups).reshape(shape)
+    dims = (*(name for name, _ in groups), *q_axes)
+    coords = {name: values for (name, _), values in zip(groups, group_values, strict=True)}
+    for name, axis in zip(q_axes, grid.axes, strict=True):
+        coords[name] = (name, axis.values, {"long_name": f"momentum transfer {name}", "units": "1/Å"})
+    qdata_attrs = {
+        "long_name": "mean intensity per pixel" + (" and monitor unit" if scale is not None else ""),
+        "description": "in each bin, the intensity of the pixels falling into it divided by how much pixel area "
+        f"fell into it (weight); intensity in the bin = qdata * weight; bins no pixel reached: {empty}",
+    }
+    data = {
+        "qdata": (dims, maps, qdata_attrs),
+        "weight": (dims, weights, {"long_name": "pixel area per bin", "units": "pixels"}),
+        "frames": (dims[: len(groups)], frames, {"long_name": "frames per map"}),
+    }
+    return xr.Dataset(data, coords=coords, attrs=dict(attrs or {}))

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
-from nx5d.errors import ScanNotFoundError, SpiceError, SpiceNotFoundError, SpiceValidationError
+from nx5d.errors import ScanNotFoundError, SpiceError, SpiceNotFoundError, SpiceValidationError, SpiceWarning
 from nx5d.spice.record import SpiceRecord, new_record
 from nx5d.spice.resolve import ScanOrder, applicable_anchor, branches, latest, resolve_view
-from nx5d.spice.schema import validate
+from nx5d.spice.schema import declared_fields, is_open, validate
 from nx5d.spice.store import SpiceStore
 from nx5d.spice.view import SpiceHistory, SpiceView, ViewEntry
 
@@ -154,6 +153,39 @@ class SpiceBook:
             )
             return self._write(record)
 
+    def presets(self) -> dict[str, str]:
+        """The spice presets the beamline offers: ``{name: description}``."""
+        declaration = self.proposal.repository.declaration
+        return {} if declaration is None else {n: p.description for n, p in declaration.presets.items()}
+
+    def seed_preset(self, name: str, *, author: str | None = None, note: str | None = None) -> list[dict[str, Any]]:
+        """Seed every record of the beamline's preset ``name`` (see :meth:`presets`); returns the records.
+
+        Like :meth:`seed`, idempotent: a handle seeded before keeps its
+        record, and a :class:`~nx5d.errors.SpiceWarning` names it.
+        """
+        declaration = self.proposal.repository.declaration
+        preset = None if declaration is None else declaration.presets.get(name)
+        if preset is None:
+            known = ", ".join(self.presets()) or "none"
+            raise SpiceNotFoundError(
+                f"the beamline of proposal {self._key!r} has no spice preset {name!r}; presets: {known}"
+            )
+        out = []
+        for handle, data in preset.spice.items():
+            record = self.seed(handle, data, author=author, note=note or f"preset {name}")
+            if record["data"] != data and json.dumps(record["data"], sort_keys=True) != json.dumps(
+                data, sort_keys=True
+            ):
+                warnings.warn(
+                    f"spice {handle!r} of proposal {self._key!r} was seeded before; preset {name!r} left it as it is "
+                    f"(change it with spice.update)",
+                    SpiceWarning,
+                    stacklevel=2,
+                )
+            out.append(record)
+        return out
+
     def update(
         self,
         target: Scan | str,
@@ -185,9 +217,8 @@ class SpiceBook:
                     f"seed it or anchor it again before updating"
                 )
             schema = self._schema(current.type)
-            declared = set() if schema is None else {f.name for f in attrs.fields(schema)}
-            unknown = sorted(set(changes) - set(current.data) - declared)
-            if unknown and not allow_new:
+            unknown = sorted(set(changes) - set(current.data) - declared_fields(schema))
+            if unknown and not allow_new and not (schema is not None and is_open(schema)):
                 raise SpiceValidationError(
                     f"spice {handle!r} has no field(s) {', '.join(unknown)} (fields: {', '.join(current.data)}); "
                     f"pass allow_new=True to add fields"

@@ -6,6 +6,10 @@ anything is written: unknown fields, missing required fields and values of the
 wrong type are refused with a :class:`SpiceValidationError`.  Classes whose
 fields all have defaults also provide default spice.
 
+A type whose field names are not known in advance (the core's ``offsets``:
+one field per variable) has an *open* schema instead: a class with
+``nx5d_open = True`` and a classmethod ``nx5d_validate(data, where)``.
+
 Field types are checked with :func:`nx5d.annotations.fits`.
 """
 
@@ -20,13 +24,26 @@ import attrs
 from nx5d.annotations import misfit
 from nx5d.errors import SpiceValidationError
 
-__all__ = ["validate", "schema_defaults", "settings_from"]
+__all__ = ["validate", "schema_defaults", "settings_from", "is_open", "declared_fields"]
 
 T = typing.TypeVar("T")
 
 
+def is_open(schema: type) -> bool:
+    """Whether ``schema`` is an open schema (any field names, checked by its ``nx5d_validate``)."""
+    return bool(getattr(schema, "nx5d_open", False))
+
+
+def declared_fields(schema: type | None) -> set[str]:
+    """The field names an attrs schema declares (none for open schemas or no schema)."""
+    return {f.name for f in attrs.fields(schema)} if schema is not None and attrs.has(schema) else set()
+
+
 def validate(schema: type, data: Mapping[str, Any], where: str) -> None:
-    """Check ``data`` against the attrs class ``schema`` (``SpiceValidationError`` naming the field)."""
+    """Check ``data`` against ``schema`` (``SpiceValidationError`` naming the field)."""
+    if is_open(schema):
+        schema.nx5d_validate(data, where)  # type: ignore[attr-defined]
+        return
     attrs.resolve_types(schema)
     fields = attrs.fields_dict(schema)
     unknown = sorted(set(data) - set(fields))
@@ -51,6 +68,8 @@ def schema_defaults(schemas: Mapping[str, type]) -> dict[str, dict[str, Any]]:
     """Default spice from schemas whose fields all have defaults: ``{type: {field: value}}``."""
     out = {}
     for name, schema in schemas.items():
+        if not attrs.has(schema):
+            continue
         fields = attrs.fields(schema)
         if all(f.default is not attrs.NOTHING for f in fields):
             out[name] = attrs.asdict(schema(), recurse=True)
@@ -65,7 +84,8 @@ def settings_from(schema: type[T], spice: Mapping[str, Any], handle: str, purpos
     :class:`SpiceValidationError` naming ``handle`` and ``purpose``.
     """
     given = spice.get(handle, {})
+    plain = given.to_dict() if hasattr(given, "to_dict") else dict(given)  # nested mappings as plain dicts
     try:
-        return schema(**{key: given[key] for key in given})
+        return schema(**plain)
     except (TypeError, ValueError) as exc:
         raise SpiceValidationError(f"spice {handle!r} cannot be used for {purpose}: {exc}") from exc

@@ -54,8 +54,12 @@ class Settings(Mapping[str, Any]):
         return f"Settings({self._handle!r}, {self._data!r})"
 
     def to_dict(self) -> dict[str, Any]:
-        """A plain ``dict`` copy."""
+        """A plain ``dict`` copy (nested mappings as they were given, not wrapped)."""
         return dict(self._data)
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, Any], str]]:
+        """Pickled as its data and handle (batch workers receive spice this way)."""
+        return (type(self), (self._data, self._handle))
 
 
 def as_settings(spice: Mapping[str, Mapping[str, Any]]) -> dict[str, Settings]:

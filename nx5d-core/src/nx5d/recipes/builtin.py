@@ -1,0 +1,95 @@
+"""The core's recipes, announced in the ``nx5d.recipes`` entry point group like anybody's.
+
+==================  ==========================================================
+``rsm``             reciprocal space maps, one per value of the ``group_by``
+                    variables of the settings (none: one map of all frames)
+``delay-rsm``       one map per delay (the beamline's ``delay`` variable), and
+                    per value of any further ``group_by`` variables
+``temperature-rsm`` one map per temperature (the ``temperature`` variable,
+                    rounded to 1 K unless ``group_step`` says otherwise)
+``profile``         a 1-D profile: a counter (or the frames summed) against
+                    the scanned axis -- rocking curves, alignment scans
+``auto``            ``rsm`` where the scan has frames and its angles are
+                    known, else ``profile``
+``none``            nothing mapped: the scan's counters as recorded
+==================  ==========================================================
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import xarray as xr
+
+from nx5d.errors import MissingDataError, SpiceValidationError
+from nx5d.recipes.contract import CookRequest, Recipe
+from nx5d.recipes.profile import ProfileSettings, cook_profile, profile_defaults
+from nx5d.rsm.cook import IMAGES, cook_rsm, group_values
+from nx5d.rsm.settings import MotorSettings
+
+__all__ = ["RSM", "DELAY_RSM", "TEMPERATURE_RSM", "PROFILE", "AUTO", "NONE", "TEMPERATURE_STEP"]
+
+#: Temperatures group to multiples of this (kelvin) unless the settings' ``group_step`` says otherwise.
+TEMPERATURE_STEP = 1.0
+
+
+def _maps(request: CookRequest, first: str | None = None, step: float | None = None) -> xr.Dataset:
+    """Maps grouped by ``first`` (a role, e.g. ``delay``), then by the settings' ``group_by`` variables."""
+    if IMAGES not in request.raw:
+        raise MissingDataError(f"{request.where} has no detector images to map")
+    settings = request.settings()
+    names = ([first] if first else []) + [name for name in settings.groups if name != first]
+    groups = [(name, group_values(request.raw, request.group_variable(name))) for name in names]
+    if first and step is not None and first not in settings.group_step:
+        settings = attrs.evolve(settings, group_step={**settings.group_step, first: step})
+    return cook_rsm(request.raw, settings, **request.angles(settings), groups=groups, attrs={"source": request.where})
+
+
+def _rsm(request: CookRequest) -> xr.Dataset:
+    return _maps(request)
+
+
+def _delay_rsm(request: CookRequest) -> xr.Dataset:
+    return _maps(request, "delay")
+
+
+def _temperature_rsm(request: CookRequest) -> xr.Dataset:
+    return _maps(request, "temperature", TEMPERATURE_STEP)
+
+
+def _profile(request: CookRequest) -> xr.Dataset:
+    settings = request.settings("profile", ProfileSettings)
+    signal, axis = profile_defaults(request.raw, request.summary)
+    return cook_profile(request.raw, settings, signal=signal, axis=axis)
+
+
+def _angles_known(request: CookRequest, settings: Any) -> bool:
+    if request.cooking.angles is not None:
+        return True
+    return isinstance(settings, MotorSettings) and bool(settings.sample_motors and settings.detector_motors)
+
+
+def _auto(request: CookRequest) -> xr.Dataset:
+    if IMAGES in request.raw and _angles_known(request, request.settings()):
+        return _rsm(request)
+    return _profile(request)
+
+
+def _none(request: CookRequest) -> xr.Dataset:
+    frames = [name for name, v in request.raw.data_vars.items() if "y" in v.dims or "x" in v.dims]
+    if not request.raw.data_vars or len(frames) == len(request.raw.data_vars):
+        raise SpiceValidationError(f"{request.where} has no counters to show; choose a recipe that maps its frames")
+    return request.raw.drop_vars(frames)
+
+
+RSM = Recipe("rsm", "reciprocal space maps, one per value of the settings' group_by variables", _rsm, ("settings",))
+DELAY_RSM = Recipe("delay-rsm", "reciprocal space maps, one per delay", _delay_rsm, ("settings",))
+TEMPERATURE_RSM = Recipe(
+    "temperature-rsm", "reciprocal space maps, one per temperature (1 K steps)", _temperature_rsm, ("settings",)
+)
+PROFILE = Recipe(
+    "profile", "a 1-D profile: a counter or the summed frames against the scanned axis", _profile, ("profile",)
+)
+AUTO = Recipe("auto", "maps where frames and angles are known, else a 1-D profile", _auto, ("settings", "profile"))
+NONE = Recipe("none", "nothing mapped: the scan's counters as recorded", _none)

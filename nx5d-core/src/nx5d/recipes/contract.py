@@ -1,0 +1,171 @@
+"""What a cooking recipe is, what it receives, and what a beamline declares about cooking its scans.
+
+A *recipe* (:class:`Recipe`) is a named way of cooking a scan: static maps,
+one map per delay, a 1-D profile ...  Recipes are found by name in the
+registry (:mod:`nx5d.recipes.registry`), never by a module path or file
+name read from data.  A beamline that lets the core cook declares a
+:class:`Cooking` in its :class:`~nx5d.plugins.Beamline`: which recipe each
+scan type gets, how the angles of its frames are found, which variables
+play the parts recipes ask for (``delay``, ``temperature``).  A recipe gets
+all of it in one :class:`CookRequest`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import xarray as xr
+
+from nx5d.errors import SpiceValidationError
+from nx5d.io.naming import find_variable
+from nx5d.rsm.cook import motor_angles
+from nx5d.rsm.settings import MotorSettings, RsmSettings
+from nx5d.spice.schema import settings_from
+
+__all__ = ["Recipe", "Cooking", "CookRequest", "Angles", "RECIPE_NAME"]
+
+#: What recipe names look like: lower case words joined by ``-`` (``delay-rsm``).
+RECIPE_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+
+#: The angles of every frame: ``(sample angles, detector angles)``, one array per circle, outermost first.
+Angles = tuple[Sequence[np.ndarray], Sequence[np.ndarray]]
+
+
+def _name(instance: object, attribute: attrs.Attribute, value: str) -> None:
+    if not (isinstance(value, str) and RECIPE_NAME.fullmatch(value)):
+        raise ValueError(f"a recipe name is lower-case words joined by '-' (delay-rsm), not {value!r}")
+
+
+@attrs.frozen
+class Recipe:
+    """A named way of cooking a scan, registered under the ``nx5d.recipes`` entry point group.
+
+    Attributes
+    ----------
+    name:
+        The name spice and declarations choose it by (``"delay-rsm"``).
+    description:
+        One line: what the cooked result is.
+    cook:
+        ``cook(request) -> result``: the function doing it, given a
+        :class:`CookRequest`; it returns an ``xarray.Dataset``.
+    reads:
+        The spice handles it reads (shown to users; ``("settings",)``).
+    """
+
+    name: str = attrs.field(validator=_name)
+    description: str
+    cook: Callable[[CookRequest], Any]
+    reads: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+
+@attrs.frozen
+class Cooking:
+    """How a beamline's scans are cooked by the core's recipes (the ``cooking`` of its declaration).
+
+    Attributes
+    ----------
+    recipes:
+        ``{scan type pattern: recipe name}``, tried in order, first match
+        wins: a pattern (``fnmatch``, ``"tRSS"``, ``"ascan*"``, ``"*"``) is
+        matched against the scan's type and against ``"type motor"``
+        (``"ascan th"``).  The ``recipes`` spice of a proposal comes first.
+    angles:
+        ``angles(raw, settings) -> (sample angles, detector angles)``: one
+        array (or number) per circle of ``settings``; default: the variables
+        ``settings.sample_motors`` and ``detector_motors`` name
+        (:class:`~nx5d.rsm.settings.MotorSettings`).
+    roles:
+        ``{role: variable names}``: the variables playing a part recipes
+        ask for (``"delay"``, ``"temperature"``), the first one present
+        wins; or ``{role: function(raw) -> variable name or None}``.
+    settings:
+        The spice handle of the map settings (its type's schema is the
+        beamline's).
+    """
+
+    recipes: Mapping[str, str] = attrs.field(factory=lambda: {"*": "rsm"}, converter=dict)
+    angles: Callable[[xr.Dataset, Any], Angles] | None = None
+    roles: Mapping[str, Sequence[str] | Callable[[xr.Dataset], str | None]] = attrs.field(factory=dict, converter=dict)
+    settings: str = "settings"
+
+    @recipes.validator
+    def _check_recipes(self, attribute: attrs.Attribute, value: Mapping[str, str]) -> None:
+        for pattern, name in value.items():
+            if not isinstance(pattern, str) or not pattern:
+                raise ValueError(f"scan type patterns must be non-empty strings, not {pattern!r}")
+            _name(self, attribute, name)
+
+
+@attrs.frozen
+class CookRequest:
+    """Everything a recipe needs to cook one scan.
+
+    Attributes
+    ----------
+    raw:
+        The scan's raw data, with the ``offsets`` spice added to its variables.
+    spice:
+        ``{handle: settings}`` with attribute access (``spice["settings"].grid_size``).
+    summary:
+        The scan's cheap summary (``type``, ``motor`` ...).
+    recipe:
+        The name of the recipe being run.
+    cooking:
+        The beamline's :class:`Cooking` declaration.
+    schemas:
+        The spice schemas of the proposal: ``{type name: class}``.
+    where:
+        The scan's URL, for messages.
+    """
+
+    raw: xr.Dataset
+    spice: Mapping[str, Any]
+    summary: Mapping[str, Any]
+    recipe: str
+    cooking: Cooking
+    schemas: Mapping[str, type]
+    where: str
+
+    def settings(self, handle: str | None = None, schema: type | None = None) -> Any:
+        """The spice of ``handle`` (default: the map settings) as an instance of its schema; defaults fill gaps."""
+        handle = handle or self.cooking.settings
+        schema = schema or self.schemas.get(handle, RsmSettings)
+        return settings_from(schema, self.spice, handle, f"the {self.recipe} recipe for {self.where}")
+
+    def angles(self, settings: RsmSettings) -> dict[str, list[np.ndarray]]:
+        """The angles of every frame, as keyword arguments of :func:`nx5d.rsm.cook.cook_rsm`."""
+        if self.cooking.angles is not None:
+            sample, detector = self.cooking.angles(self.raw, settings)
+            return {"sample_angles": list(sample), "detector_angles": list(detector)}
+        if not isinstance(settings, MotorSettings) or not (settings.sample_motors and settings.detector_motors):
+            raise SpiceValidationError(
+                f"to map the frames of {self.where} into reciprocal space, seed the {self.cooking.settings!r} spice "
+                f"with sample_motors and detector_motors (the variables holding the angles; this scan has "
+                f"{', '.join(sorted(map(str, self.raw.variables))) or 'none'}) and its sample_axes, detector_axes, "
+                "energy, img_center and img_distance"
+            )
+        return motor_angles(self.raw, settings)
+
+    def role(self, role: str) -> str | None:
+        """The variable playing ``role`` in this scan (``None`` if none does); a name that is no role is looked up."""
+        found = self.cooking.roles.get(role)
+        if found is None:
+            return None
+        if callable(found):
+            return found(self.raw)
+        for name in found:
+            try:
+                return find_variable(self.raw, name, role)
+            except SpiceValidationError:
+                continue
+        return None
+
+    def group_variable(self, name: str) -> str:
+        """The variable a ``group_by`` entry names: a role's variable, or the variable of that name."""
+        by_role = self.role(name)
+        return by_role if by_role is not None else find_variable(self.raw, name, "group_by variable")
