@@ -242,7 +242,7 @@ class Setup:
         given = np.full(n, self.energy) if energies is None else np.broadcast_to(np.asarray(energies, float), (n,))
         if not np.all(np.isfinite(given) & (given > 0)):
             raise OptionError("energies must be numbers of eV above 0")
-        wave_numbers = 2.0 * np.pi * given / HC
+        wave_numbers = 2.0 * np.pi / (HC / given)  # 2 pi / wavelength, as xrayutilities computes it
         beam = _unit(self.beam, "beam")
         reported = self.frame()[picked]  # (m, 3)
         out = np.empty((len(picked), n, *pixels.shape[:2]))
@@ -250,5 +250,6 @@ class Setup:
             # q in the sample's frame, projected on the reported axes: reported . R_s^T (k R_d p - k b)
             k = wave_numbers[i]
             to_reported = reported @ sample[i].T  # (m, 3)
-            out[:, i] = np.moveaxis(pixels @ (k * (to_reported @ detector[i])).T - k * (to_reported @ beam), -1, 0)
+            # (k b) first, as xrayutilities does: the pixels that span the grid keep the same last bit
+            out[:, i] = np.moveaxis(pixels @ (k * (to_reported @ detector[i])).T - to_reported @ (k * beam), -1, 0)
         return tuple(out)
