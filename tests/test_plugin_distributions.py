@@ -1,8 +1,9 @@
 """Plugin distributions installed with pip are found through entry points alone.
 
-Four throwaway distributions are built and pip-installed into the test
+Throwaway distributions are built and pip-installed into the test
 environment: a working beamline, one whose import raises, one that calls
-``sys.exit`` when imported, and one targeting a future plugin API.  Checks run in fresh interpreters, exactly as a user
+``sys.exit`` when imported, one targeting a future plugin API, and a lab's
+cooking recipes (one working, one exiting on import).  Checks run in fresh interpreters, exactly as a user
 would meet them; the distributions are uninstalled afterwards.
 """
 
@@ -64,6 +65,37 @@ NX5D_BEAMLINE = Beamline("from the future")
 
 EXITING = "import sys\nsys.exit(7)\n"
 
+RECIPE_PYPROJECT = """\
+[build-system]
+requires = ["setuptools"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "nx5d-lab-recipes"
+version = "0.0.1"
+dependencies = ["nx5d-core"]
+
+[project.entry-points."nx5d.recipes"]
+points-count = "nx5d_lab_recipes.recipes:POINTS"
+exploding = "nx5d_lab_recipes.exploding:THING"
+
+[tool.setuptools]
+packages = ["nx5d_lab_recipes"]
+"""
+
+RECIPES = """\
+import xarray as xr
+
+from nx5d.recipes import Recipe
+
+
+def count(request):
+    return xr.Dataset({"points": request.raw.sizes["index"]}, attrs={"scan_type": request.summary["type"]})
+
+
+POINTS = Recipe("points-count", "how many points the scan has", count)
+"""
+
 DISTS = [
     ("nx5d-throwaway", "throwaway", "nx5d_throwaway", WORKING),
     ("nx5d-broken-plugin", "brokenbeam", "nx5d_broken_plugin", BROKEN),
@@ -87,9 +119,15 @@ def installed(tmp_path_factory):
         (folder / module / "__init__.py").write_text("")
         (folder / module / "plugin.py").write_text(code)
         paths.append(str(folder))
-    pip("install", "--no-deps", "--no-build-isolation", *paths)
+    recipes = root / "nx5d-lab-recipes"
+    (recipes / "nx5d_lab_recipes").mkdir(parents=True)
+    (recipes / "pyproject.toml").write_text(RECIPE_PYPROJECT)
+    (recipes / "nx5d_lab_recipes" / "__init__.py").write_text("")
+    (recipes / "nx5d_lab_recipes" / "recipes.py").write_text(RECIPES)
+    (recipes / "nx5d_lab_recipes" / "exploding.py").write_text(EXITING)
+    pip("install", "--no-deps", "--no-build-isolation", *paths, str(recipes))
     yield
-    pip("uninstall", "-y", *(d for d, *_ in DISTS))
+    pip("uninstall", "-y", *(d for d, *_ in DISTS), "nx5d-lab-recipes")
 
 
 def run_python(code):
@@ -165,3 +203,24 @@ def test_asking_for_a_broken_plugin_by_name_says_why(installed, tmp_path):
         """
     )
     assert "brokenbeam (nx5d-broken-plugin 0.0.1): BROKEN: importing" in out
+
+
+def test_a_labs_recipe_is_found_by_name_and_cooks_any_beamlines_scans(installed, tmp_path):
+    from nx5d_nexus.synth import write_repository
+
+    url = write_repository(tmp_path, {"hc2103": [1]}, "bliss")
+    out = run_python(
+        f"""
+        import sys
+        import nx5d
+        from nx5d.recipes import recipes
+        print("points-count" in recipes().names(), "nx5d_lab_recipes.recipes" in sys.modules)
+        proposal = nx5d.open("{url}").hc2103
+        proposal.spice.seed("recipes", by_type={{"ascan": "points-count"}})
+        cooked = proposal["1.1"].cooked
+        print(int(cooked.points), cooked.attrs["scan_type"], cooked.attrs["nx5d_recipe"])
+        status = {{s.name: s for s in recipes().statuses()}}["exploding"]
+        print(status.state, status.distribution, "SystemExit: 7" in status.error)
+        """
+    )
+    assert out.split() == ["True", "False", "21", "ascan", "points-count", "broken", "nx5d-lab-recipes", "True"]
