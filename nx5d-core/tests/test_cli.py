@@ -101,3 +101,14 @@ def test_loading_options_from_the_shell_are_checked(capsys, tmp_path):
     assert "--option takes name=value, not 'reduce'" in capsys.readouterr().err
     assert main(["ls", url, "--beamline", "udkm", "-o", "reduce=two"]) == 2
     assert "loading option reduce must be int, got 'two'" in capsys.readouterr().err
+
+
+def test_recipes_lists_the_installed_recipes(capsys):
+    assert main(["recipes"]) == 0
+    out = capsys.readouterr().out
+    for name in ("rsm", "delay-rsm", "temperature-rsm", "profile", "auto", "none"):
+        assert f"{name} " in out
+    assert main(["recipes", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["rsm"]["distribution"] == "nx5d-core"
+    assert rows["rsm"]["state"] == "loaded"

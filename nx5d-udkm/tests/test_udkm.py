@@ -516,3 +516,18 @@ def test_presets_are_listed_checked_and_seeded_once(tmp_path):
         spice.seed_preset("reference-page")
     with pytest.raises(nx5d.errors.SpiceNotFoundError, match="no spice preset 'page'; presets: reference-page"):
         spice.seed_preset("page")
+
+
+def test_presets_from_the_shell(tmp_path, capsys):
+    from nx5d.app.cli import main
+
+    write_repository(tmp_path / "data", {"20210205": ["091726"]}, SMALL)
+    url = f"file://{tmp_path}/data/{{proposal}}/{{scan}}"
+    spice = f"file://{tmp_path}/spice/{{proposal}}"
+    assert main(["spice", url, "20210205", "preset", "--spice-url", spice]) == 0
+    assert "reference-page" in json.loads(capsys.readouterr().out)
+    assert main(["spice", url, "20210205", "preset", "reference-page", "--spice-url", spice]) == 0
+    (record,) = json.loads(capsys.readouterr().out)
+    assert record["data"]["img_center"] == [90.0, 300.0]
+    scan = nx5d.open(url, spice_url=spice).p20210205.r091726
+    assert scan.spice["settings"].pixel_stride == 2

@@ -15,6 +15,7 @@ from nx5d.errors import Nx5dError, OptionError, SpiceError
 from nx5d.model.open import open_repository
 from nx5d.options import OptionInfo, describe_options
 from nx5d.plugins.discovery import registry
+from nx5d.recipes.registry import recipes
 from nx5d.spice.view import SpiceHistory, SpiceView
 from nx5d.version import __version__
 
@@ -58,6 +59,27 @@ def _plugins(args: argparse.Namespace) -> int:
             print(f"\n{row['name']} loading options:")
             for detail in row["option details"]:
                 print(f"  {OptionInfo(**detail).describe()}")
+    return 0
+
+
+def _recipes(args: argparse.Namespace) -> int:
+    rows = [
+        {
+            "name": s.name,
+            "distribution": s.distribution,
+            "state": s.state,
+            "description": s.description,
+            "error": s.error,
+        }
+        for s in recipes().statuses()
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(Table(["name", "distribution", "state", "description"], rows, title="nx5d cooking recipes").to_text())
+    for row in rows:
+        if row["error"]:
+            print(f"\n{row['name']}: {row['error']}")
     return 0
 
 
@@ -136,6 +158,12 @@ def _spice(args: argparse.Namespace) -> int:
     elif action in ("anchor", "withdraw"):
         scan, handle = need(2, "SCAN HANDLE")
         result = getattr(book, action)(scan, handle)
+    elif action == "preset":
+        if not words:
+            print(json.dumps(book.presets(), indent=2))
+            return 0
+        (name,) = need(1, "[NAME]")
+        result = book.seed_preset(name)
     else:  # pragma: no cover - argparse restricts the choices
         raise SpiceError(f"unknown spice action {action!r}")
     if isinstance(result, SpiceView):
@@ -144,7 +172,7 @@ def _spice(args: argparse.Namespace) -> int:
         payload = result.records
     else:
         payload = result
-    if args.json or isinstance(result, dict):
+    if args.json or isinstance(result, dict | list):
         print(json.dumps(payload, indent=2, default=str))
     else:
         print(repr(result))
@@ -187,6 +215,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--verbose", action="store_true", help="also list each beamline's loading options")
     p.set_defaults(func=_plugins)
 
+    p = sub.add_parser("recipes", help="list the installed cooking recipes and whether they load")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_recipes)
+
     p = sub.add_parser("ls", help="list the proposals of a repository, or the scans of one proposal")
     p.add_argument("url", help="repository URL pattern, e.g. 'file:///data/{proposal}/{scan}'")
     p.add_argument("proposal", nargs="?", help="proposal key: list its scans with their summaries")
@@ -217,12 +249,15 @@ def _parser() -> argparse.ArgumentParser:
         help="read and write a proposal's spice",
         description="Spice of one proposal.  Actions: ls; view SCAN; history HANDLE; seed HANDLE f=v ...; "
         "update SCAN HANDLE f=v ... (or update UUID-PREFIX f=v ...); anchor SCAN HANDLE; withdraw SCAN HANDLE; "
-        "resolve SCAN HANDLE [--keep UUID] [f=v ...].  Values are JSON where they parse as JSON (680.0, [50,120]), "
+        "resolve SCAN HANDLE [--keep UUID] [f=v ...]; preset [NAME] (list the beamline's presets, or seed one).  "
+        "Values are JSON where they parse as JSON (680.0, [50,120]), "
         "else text.",
     )
     p.add_argument("url", help="repository URL pattern")
     p.add_argument("proposal", help="proposal key")
-    p.add_argument("action", choices=["ls", "view", "history", "seed", "update", "anchor", "withdraw", "resolve"])
+    p.add_argument(
+        "action", choices=["ls", "view", "history", "seed", "update", "anchor", "withdraw", "resolve", "preset"]
+    )
     p.add_argument("words", nargs="*", help="scan, handle, uuid prefix and field=value arguments of the action")
     p.add_argument("--beamline", help="beamline plugin to use")
     p.add_argument("--spice-url", help="where spice is kept (default: the beamline's default location)")
