@@ -417,3 +417,26 @@ def test_cooked_carries_provenance(url):
     assert "energy" in used["defaults"]
     given = proposal["1.1"].cook({"settings": {"img_center": [20.0, 30.0]}})
     assert json.loads(given.attrs["nx5d_spice"]) == {"given": {"settings": {"img_center": [20.0, 30.0]}}}
+
+
+def test_nx5d_3_names_and_frames_grouped_in_hundreds(tmp_path):
+    """Scans named r0001 as nx5d 3.x named them, frames in pilatus/S{group}/S{scan}/ folders."""
+    generate(tmp_path)
+    folder = tmp_path / "spec" / "253-cw38-12345-doe"
+    for tif in sorted((folder / "pilatus").glob("*.tif")):
+        number = int(tif.name.rsplit("_", 2)[1])
+        frame = int(tif.stem.rsplit("_", 1)[1])
+        target = folder / "pilatus" / "S00000" / f"S{number:05d}" / f"253-cw38-12345-doe_{number}_{frame}.tif"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tif.rename(target)
+    url = f"file://{tmp_path}/spec/{{proposal}}/{{proposal}}.spec#{{scan}}"
+    repo = open_repo(url, scan_key="{number:d}.{order:d}", scan_handle="r{number:04d}")
+    proposal = repo.doe12345
+    assert proposal.handles() == ["r0001", "r0002"]
+    raw = proposal.r0002.load(lazy=False)
+    assert raw.images.sizes["index"] == raw.sizes["index"] > 1
+    frame = tifffile.imread(folder / "pilatus" / "S00000" / "S00002" / "253-cw38-12345-doe_2_5.tif")
+    np.testing.assert_array_equal(raw.images.values[5], frame)
+    proposal.spice.seed("settings", grid_size=[20, 30])
+    proposal.spice.anchor("r0002", "settings")
+    assert proposal.spice.view("r0002").rows()[0]["anchor"] == "2.1"

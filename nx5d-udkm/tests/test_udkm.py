@@ -531,3 +531,49 @@ def test_presets_from_the_shell(tmp_path, capsys):
     assert record["data"]["img_center"] == [90.0, 300.0]
     scan = nx5d.open(url, spice_url=spice).p20210205.r091726
     assert scan.spice["settings"].pixel_stride == 2
+
+
+PROJECT = {
+    "proposal_key": "20{pdate}_{material}",
+    "proposal_handle": "{material}_{pdate}",
+    "scan_key": "20{sdate}/{stime}",
+    "scan_handle": "r{sdate}{stime}",
+}
+
+
+def test_the_project_layout_lists_and_loads_with_template_names(tmp_path):
+    """UDKM's project layout: YYYYMM_material/YYYYMMDD/HHMMSS, as nx5d 3.x named it."""
+    for folder in ("202403_STO/20240311/141502", "202403_STO/20240312/093000", "202405_LSMO/20240502/101010"):
+        write_scan(tmp_path / folder, SMALL)
+    (tmp_path / "202403_STO" / "notes").mkdir()  # not a day folder with scans: not a scan
+    repo = nx5d.open(f"file://{tmp_path}/{{proposal}}/{{scan}}", spice_url="", **PROJECT)
+    assert repo.beamline == "udkm"  # chosen by content, the first scan found through the key rules
+    assert repo.all() == {"202403_STO": "STO_2403", "202405_LSMO": "LSMO_2405"}
+    proposal = repo.STO_2403
+    assert proposal.all() == {"20240311/141502": "r240311141502", "20240312/093000": "r240312093000"}
+    scan = proposal.r240312093000
+    assert scan.url == f"file://{tmp_path}/202403_STO/20240312/093000"
+    assert scan.summary["start"] == "2024-03-12 09:30:00"
+    assert scan.raw.images.sizes["index"] == len(SMALL.delays) * len(SMALL.thetas)
+    assert proposal["20240311/141502"].cooked.attrs["nx5d_recipe"] == "delay-rsm"
+    proposal.spice.seed("settings", grid_size=(30, 40))
+    proposal.spice.anchor("r240312093000", "settings")  # anchors by handle, stored by key
+    proposal.spice.update("20240312/093000", "settings", grid_size=(20, 20))
+    assert proposal.spice.view("20240311/141502")["settings"].grid_size == (30, 40)
+    assert proposal.spice.view("r240312093000")["settings"].grid_size == (20, 20)
+    with pytest.raises(nx5d.errors.InvalidKeyError, match="must be 2 names joined by '/'"):
+        proposal["141502"]
+    with pytest.raises(nx5d.errors.InvalidKeyError):
+        proposal["20240312/../x"]
+
+
+def test_naming_templates_are_checked_when_the_repository_is_opened(tmp_path):
+    write_repository(tmp_path, {"20210205": ["091726"]}, SMALL)
+    url = f"file://{tmp_path}/{{proposal}}/{{scan}}"
+    with pytest.raises(OptionError, match=r"handle template 'r\{day\}' names day"):
+        nx5d.open(url, scan_handle="r{day}")
+    with pytest.raises(OptionError, match="two parts touch"):
+        nx5d.open(url, scan_key="{a}{b}")
+    (tmp_path / "20200101").mkdir()  # another year: not of the form the template gives
+    repo = nx5d.open(url, spice_url="", proposal_key="2021{day}", proposal_handle="d{day}")
+    assert repo.all() == {"20210205": "d0205"}

@@ -21,7 +21,7 @@ from nx5d.io.storage import Storage
 from nx5d.plugins import ScanRef
 
 from .layout import ring_current_label
-from .options import TIFF_LAYOUTS, Kmc3Options
+from .options import GROUP_SIZE, TIFF_LAYOUTS, Kmc3Options
 
 __all__ = ["summary", "load_raw", "frame_urls", "find_frames"]
 
@@ -41,14 +41,19 @@ def _stem(name: str) -> str:
 def frame_urls(document: str, number: int, spec_name: str, points: int, pattern: str) -> list[str]:
     """URLs of a scan's frame files.
 
-    ``pattern`` (with ``{spec}``, ``{fname}``, ``{scan}``, ``{frame}``) is
+    ``pattern`` (with ``{spec}``, ``{fname}``, ``{scan}``, ``{group}``, ``{frame}``) is
     relative to the SPEC file's folder, an absolute path on the same
     storage, or a full URL; ``spec_name`` is the name in the file's ``#F`` line.
     """
     scheme, _, rest = document.partition("://")
     root = rest[: rest.index("/")] if "/" in rest else rest
     folder = posixpath.dirname(rest)
-    fields = {"spec": _stem(rest), "fname": _stem(spec_name) or _stem(rest), "scan": number}
+    fields = {
+        "spec": _stem(rest),
+        "fname": _stem(spec_name) or _stem(rest),
+        "scan": number,
+        "group": number // GROUP_SIZE * GROUP_SIZE,
+    }
     urls = []
     for i in range(points):
         name = pattern.format(frame=i, **fields)

@@ -48,18 +48,20 @@ class ScanFiles:
 def find_files(storage: Storage, url: str, key: str) -> ScanFiles:
     """Detect the scan type from which table file the scan folder holds (one listing of the folder)."""
     names = {entry.name for entry in storage.ls(url) if not entry.is_dir}
+    folder = key.rsplit("/", 1)[-1]  # a project layout's key is day/time: the files are named by the time
     for variant in VARIANTS:
-        if variant.table_name(key) in names:
-            parameters = next((join_url(url, n) for n in parameters_names(key) if n in names), None)
-            return ScanFiles(url, key, variant, join_url(url, variant.table_name(key)), parameters)
-    looked = ", ".join(v.table_name(key) for v in VARIANTS)
+        if variant.table_name(folder) in names:
+            parameters = next((join_url(url, n) for n in parameters_names(folder) if n in names), None)
+            return ScanFiles(url, key, variant, join_url(url, variant.table_name(folder)), parameters)
+    looked = ", ".join(v.table_name(folder) for v in VARIANTS)
     raise MissingDataError(f"{url} holds no UDKM scan table (looked for {looked})")
 
 
 def _start_time(proposal: str, scan: str, parameters: dict[str, str]) -> str | None:
+    folders = scan.replace("/", "") if "/" in scan else proposal + scan  # day/time, or proposal = day
     for text, fmt in (
         (f"{parameters.get('Date', '')} {parameters.get('Time', '')}", "%d.%m.%Y %H:%M:%S"),
-        (proposal + scan, "%Y%m%d%H%M%S"),
+        (folders, "%Y%m%d%H%M%S"),
     ):
         try:
             return datetime.datetime.strptime(text.strip(), fmt).isoformat(sep=" ")
@@ -169,8 +171,9 @@ def load_raw(
         data[name] = xr.Variable(dims, values, _column_attrs(column))
     if table.images is not None:
         data["image_file"] = ("index", np.array(table.images))
-        data["start_time"] = ("index", _times(table.start, proposal))  # type: ignore[arg-type]
-        data["end_time"] = ("index", _times(table.end, proposal))  # type: ignore[arg-type]
+        day = files.key.split("/")[0] if "/" in files.key else proposal  # the day folder, else the proposal's
+        data["start_time"] = ("index", _times(table.start, day))  # type: ignore[arg-type]
+        data["end_time"] = ("index", _times(table.end, day))  # type: ignore[arg-type]
     if urls:
         data.update(_frames(storage, urls, options, fallback, f"loading {files.key}"))
     parameters = files.read_parameters(storage)

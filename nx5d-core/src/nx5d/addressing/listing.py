@@ -81,9 +81,12 @@ def list_keys(
             if seg.is_literal:
                 next_states.append((resolved + [seg.value], keys))
                 continue
+            levels = max([filled.spans.get(f, 1) for f in seg.fields if f not in keys] + [1])
             names = _children(filled, resolved, n_path, in_anchor, storage, anchor_lister, strict=first_listing)
+            for _ in range(levels - 1):  # a key spanning folders: the names below each folder found
+                names = _deeper(filled, resolved, names, n_path, in_anchor, storage, anchor_lister, skip)
             need_dir = not in_anchor and index < n_path - 1
-            regex = seg.regex()
+            regex = seg.regex(filled.spans)
             for name, is_dir in names:
                 if name.startswith(".") or name in skip or (need_dir and is_dir is False):
                     continue
@@ -135,6 +138,26 @@ def _children(
     return [(name, None) for name in anchor_lister(document, tuple(resolved[n_path:]))]
 
 
+def _deeper(
+    pattern: UrlPattern,
+    resolved: list[str],
+    names: list[tuple[str, bool | None]],
+    n_path: int,
+    in_anchor: bool,
+    storage: Storage,
+    anchor_lister: AnchorLister | None,
+    skip: Collection[str],
+) -> list[tuple[str, bool | None]]:
+    """The names one level below each (folder) name: ``a/b`` for ``b`` inside ``a``."""
+    out = []
+    for name, is_dir in names:
+        if name.startswith(".") or name in skip or (not in_anchor and is_dir is False):
+            continue
+        below = _children(pattern, [*resolved, name], n_path, in_anchor, storage, anchor_lister, strict=False)
+        out.extend((f"{name}/{child}", child_is_dir) for child, child_is_dir in below if not child.startswith("."))
+    return out
+
+
 def _rest_of_document_exists(
     pattern: UrlPattern, state: tuple[list[str], dict[str, str]], stop: int, n_path: int, storage: Storage
 ) -> bool:
@@ -170,21 +193,28 @@ def documents(
             yield from walk(index + 1, [*resolved, seg.value], keys)
             return
         try:
-            entries = storage.ls(pattern.prefix + "/".join(resolved))
+            entries = [(e.name, e.is_dir) for e in storage.ls(pattern.prefix + "/".join(resolved))]
+            for _ in range(max([pattern.spans.get(f, 1) for f in seg.fields if f not in keys] + [1]) - 1):
+                entries = [
+                    (f"{name}/{e.name}", e.is_dir)
+                    for name, is_dir in entries
+                    if is_dir and not name.startswith(".") and name not in skip
+                    for e in storage.ls(pattern.prefix + "/".join([*resolved, name]))
+                ]
         except (MissingDataError, NotSupportedError):
             return
         need_dir = index < len(segments) - 1
-        regex = seg.regex()
+        regex = seg.regex(pattern.spans)
         found = {}
-        for entry in entries:
-            m = None if entry.name.startswith(".") or entry.name in skip else regex.match(entry.name)
-            if m is None or (need_dir and not entry.is_dir):
+        for name, is_dir in entries:
+            m = None if name.startswith(".") or name in skip else regex.match(name)
+            if m is None or (need_dir and not is_dir):
                 continue
             groups = m.groupdict()
             if all(
                 pattern.is_legal_key(f, k) and (f not in regexes or regexes[f].fullmatch(k)) for f, k in groups.items()
             ):
-                found[entry.name] = groups
+                found[name] = groups
         for name in natural_sorted(found):
             yield from walk(index + 1, [*resolved, name], {**keys, **found[name]})
 

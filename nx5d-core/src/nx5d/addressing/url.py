@@ -18,6 +18,11 @@ directions:
 Patterns are taken literally: no percent-decoding is applied, so the path of a
 ``file://`` URL is the file system path as written.  ``{{`` and ``}}`` stand
 for literal braces.
+
+A placeholder that fills a whole segment may *span* several: with
+``spans={"scan": 2}``, ``file:///data/{proposal}/{scan}`` has scan keys such
+as ``20240311/141502`` (a day folder and a time folder); each part of such a
+key obeys the rules of a key, and there are exactly as many parts as the span.
 """
 
 from __future__ import annotations
@@ -104,21 +109,22 @@ class Segment:
                 parts.append(part)
         return Segment(tuple(p for p in parts if p != ""))
 
-    def regex(self) -> re.Pattern[str]:
+    def regex(self, spans: Mapping[str, int] | None = None) -> re.Pattern[str]:
         """Regular expression matching a storage name against this segment.
 
         The first occurrence of each placeholder captures a named group, later
-        occurrences must repeat the same text.
+        occurrences must repeat the same text; a placeholder spanning ``n``
+        segments matches ``n`` names joined by ``/``.
         """
-        return re.compile(_regex_for(self.parts, set()) + r"\Z")
+        return re.compile(_regex_for(self.parts, set(), spans) + r"\Z")
 
-    def match(self, name: str) -> dict[str, str] | None:
+    def match(self, name: str, spans: Mapping[str, int] | None = None) -> dict[str, str] | None:
         """Keys recovered from the storage name ``name``, or ``None``."""
-        m = self.regex().match(name)
+        m = self.regex(spans).match(name)
         return None if m is None else m.groupdict()
 
 
-def _regex_for(parts: Iterable[str | Field], captured: set[str]) -> str:
+def _regex_for(parts: Iterable[str | Field], captured: set[str], spans: Mapping[str, int] | None = None) -> str:
     out = []
     for part in parts:
         if isinstance(part, Field):
@@ -126,7 +132,9 @@ def _regex_for(parts: Iterable[str | Field], captured: set[str]) -> str:
                 out.append(f"(?P={part.name})")
             else:
                 captured.add(part.name)
-                out.append(f"(?P<{part.name}>{_KEY_REGEX})")
+                levels = (spans or {}).get(part.name, 1)
+                key = _KEY_REGEX + f"(?:/{_KEY_REGEX}){{{levels - 1}}}" if levels > 1 else _KEY_REGEX
+                out.append(f"(?P<{part.name}>{key})")
         else:
             out.append(re.escape(part))
     return "".join(out)
@@ -203,6 +211,9 @@ class UrlPattern:
     required:
         Placeholders that must appear at least once (default: both
         ``{proposal}`` and ``{scan}``).  Partially filled patterns use fewer.
+    spans:
+        ``{placeholder: n}``: keys of that placeholder span ``n`` segments
+        (see the module documentation); the placeholder must fill whole segments.
 
     Raises
     ------
@@ -216,6 +227,7 @@ class UrlPattern:
         *,
         schemes: Collection[str] | None = None,
         required: Collection[str] = FIELDS,
+        spans: Mapping[str, int] | None = None,
     ) -> None:
         if not isinstance(text, str):
             raise UrlPatternError(f"a URL pattern must be a string, not {type(text).__name__}")
@@ -260,6 +272,14 @@ class UrlPattern:
                 raise UrlPatternError(f"URL pattern {text!r} must contain {{{name}}}")
         self._check_adjacent_captures()
         self._separators: dict[str, tuple[str, ...]] = {}
+        self.spans = {f: int(n) for f, n in (spans or {}).items() if int(n) > 1 and f in self.fields}
+        for field in self.spans:
+            partial = [s.template for s in self.segments if field in s.fields and s.parts != (Field(field),)]
+            if partial:
+                raise UrlPatternError(
+                    f"{{{field}}} keys span {self.spans[field]} folders, so {{{field}}} must fill whole segments "
+                    f"of {text!r}, not {partial[0]!r}"
+                )
 
     # --- structure ------------------------------------------------------
 
@@ -356,6 +376,14 @@ class UrlPattern:
         """
         if field not in FIELDS:
             raise InvalidKeyError(f"unknown placeholder {field!r}; expected one of {FIELDS}")
+        levels = self.spans.get(field, 1)
+        if levels > 1:
+            parts = key.split("/") if isinstance(key, str) else [key]
+            if len(parts) != levels:
+                raise InvalidKeyError(f"{field} key {key!r} must be {levels} names joined by '/' in {self.text!r}")
+            for part in parts:
+                validate_key(part, f"part {part!r} of {field} key {key!r}")
+            return key
         validate_key(key, f"{field} key")
         for separator in self._separators_after_capture(field):
             if (key + separator).find(separator) != len(key):
@@ -410,7 +438,7 @@ class UrlPattern:
         text = self.prefix + path
         if self.anchor_segments is not None:
             text += "#" + "/".join(s.fill(keys).template for s in self.anchor_segments)
-        return UrlPattern(text, schemes={self.scheme}, required=())
+        return UrlPattern(text, schemes={self.scheme}, required=(), spans=self.spans)
 
     def format(self, **keys: str) -> str:
         """The concrete URL for ``keys``; every placeholder must be given."""
@@ -434,10 +462,10 @@ class UrlPattern:
     @cached_property
     def _regex(self) -> re.Pattern[str]:
         captured: set[str] = set()
-        path = "/".join(_regex_for(s.parts, captured) for s in self.path_segments)
+        path = "/".join(_regex_for(s.parts, captured, self.spans) for s in self.path_segments)
         regex = re.escape(self.prefix) + path
         if self.anchor_segments is not None:
-            regex += "#" + "/".join(_regex_for(s.parts, captured) for s in self.anchor_segments)
+            regex += "#" + "/".join(_regex_for(s.parts, captured, self.spans) for s in self.anchor_segments)
         return re.compile(regex + r"\Z")
 
     def match(self, url: str) -> dict[str, str] | None:
@@ -455,7 +483,8 @@ class UrlPattern:
         """The document part as a glob with ``*`` for each placeholder not in ``keys``."""
         filled = self.fill(**keys) if keys else self
         return filled.prefix + "/".join(
-            "".join("*" if isinstance(p, Field) else p for p in s.parts) for s in filled.path_segments
+            "".join("/".join("*" * filled.spans.get(p.name, 1)) if isinstance(p, Field) else p for p in s.parts)
+            for s in filled.path_segments
         )
 
     def __str__(self) -> str:

@@ -46,6 +46,10 @@ class Children:
     def _where(self) -> str:
         return repr(self)
 
+    def _check_key(self, key: str) -> None:
+        """Refuse keys that cannot be a child's (``InvalidKeyError``); keys spanning folders where allowed."""
+        validate_key(key, f"{self._child_kind} key")
+
     # --- listing ----------------------------------------------------------
 
     def all(self) -> dict[str, str]:
@@ -97,7 +101,7 @@ class Children:
             return found
         if not isinstance(key, str):
             raise InvalidKeyError(f"{self._child_kind} key must be a string, not {type(key).__name__}")
-        validate_key(key, f"{self._child_kind} key")
+        self._check_key(key)
         if key not in self.listing() and key not in self.listing(refresh=True):
             raise self._missing(key, "key", list(self.listing()))
         return key

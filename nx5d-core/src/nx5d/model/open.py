@@ -6,6 +6,7 @@ from typing import Any
 
 import attrs
 
+from nx5d.addressing.templates import Naming
 from nx5d.credentials import move_credentials
 from nx5d.errors import OptionError, UrlPatternError
 from nx5d.io.faults import DEFAULT_TIMEOUT
@@ -19,7 +20,20 @@ from nx5d.plugins.discovery import PluginRegistry
 __all__ = ["open_repository", "CORE_OPTIONS"]
 
 #: Options of :func:`nx5d.open` understood by the core for every beamline.
-CORE_OPTIONS = ("proposal_k2h", "scan_k2h", "spice_url", "storage_options", "timeout", "retries")
+CORE_OPTIONS = (
+    "proposal_k2h",
+    "scan_k2h",
+    "proposal_key",
+    "scan_key",
+    "proposal_handle",
+    "scan_handle",
+    "spice_url",
+    "storage_options",
+    "timeout",
+    "retries",
+)
+#: The naming options among them.
+NAMING_OPTIONS = ("proposal_key", "scan_key", "proposal_handle", "scan_handle")
 
 
 def open_repository(
@@ -41,7 +55,9 @@ def open_repository(
     registry:
         Plugin registry to use (default: the installed plugins).
     **options:
-        ``proposal_k2h`` / ``scan_k2h`` (key-to-handle rules), ``spice_url``
+        ``proposal_k2h`` / ``scan_k2h`` (key-to-handle rules), ``proposal_key``
+        / ``scan_key`` / ``proposal_handle`` / ``scan_handle`` (naming rules as
+        templates, see :mod:`nx5d.addressing.templates`), ``spice_url``
         (``''``: keep spice in memory), ``storage_options`` (fsspec options for
         remote storage), ``timeout`` (seconds a remote server may stay silent,
         default 30) and ``retries`` (repeats of a remote request that failed
@@ -67,15 +83,16 @@ def open_repository(
     url, storage_options = move_credentials(url, options.get("storage_options"))
     if "storage_options" in options or storage_options:
         options["storage_options"] = storage_options
+    naming = Naming(**{k: options.get(k) for k in NAMING_OPTIONS})
     if beamline is None:
         storage = Storage(
             options.get("storage_options"),
             timeout=options.get("timeout", DEFAULT_TIMEOUT),
             retries=options.get("retries", 0),
         )
-        beamline, _ = reg.choose(url, storage)
+        beamline, _ = reg.choose(url, storage, naming)
     declaration = reg.declaration(beamline)
-    parse_pattern(url, declaration)
+    parse_pattern(url, declaration, spans=naming.spans())
     core = {k: options.pop(k) for k in CORE_OPTIONS if k in options}
     unknown = sorted(set(options) - {f.name for f in attrs.fields(declaration.options)})
     if unknown:

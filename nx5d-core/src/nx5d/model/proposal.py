@@ -80,7 +80,9 @@ class Proposal(Children):
     def scan_pattern(self) -> UrlPattern:
         """URL pattern of this proposal's scans (``{proposal}`` filled in)."""
         text = self._nx5d_scan_url if self._nx5d_scan_url is not None else self.repository.url
-        pattern = parse_pattern(text, self.repository.declaration, required=("scan",))
+        pattern = parse_pattern(
+            text, self.repository.declaration, required=("scan",), spans=self.repository.naming.spans()
+        )
         return pattern.fill(proposal=self.key) if "proposal" in pattern.fields else pattern
 
     @property
@@ -115,12 +117,26 @@ class Proposal(Children):
     def _where(self) -> str:
         return f"proposal {self.key!r} of {self.repository.url}"
 
+    def _check_key(self, key: str) -> None:
+        try:
+            pattern = self.scan_pattern
+        except UrlPatternError:
+            super()._check_key(key)
+            return
+        pattern.check_key("scan", key)
+
     def _list_child_keys(self) -> list[str]:
         keys = self._call("nx5d_list_scans", f"listing scans of {self._where()}", proposal=self.ref)
         return list(keys) if keys is not None else self.repository._walk("scan", self.scan_pattern)
 
     def _child_rule(self) -> KeyToHandle:
-        return self.scan_k2h or self.repository.scan_k2h or handle_rule(self.repository.declaration, "scan")
+        repository = self.repository
+        return (
+            self.scan_k2h
+            or repository.scan_k2h
+            or repository.naming.handle_rule("scan")
+            or handle_rule(repository.declaration, "scan")
+        )
 
     def _make_child(self, key: str) -> Scan:
         return self._scan(key)

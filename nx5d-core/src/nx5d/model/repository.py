@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from nx5d.addressing.handles import KeyToHandle
 from nx5d.addressing.listing import list_keys
+from nx5d.addressing.templates import Naming
 from nx5d.addressing.url import UrlPattern
 from nx5d.credentials import move_credentials
 from nx5d.display import Table
@@ -40,6 +41,10 @@ class Repository(Children):
         Subclasses that list proposals themselves may pass any identifier.
     proposal_k2h, scan_k2h:
         Key-to-handle rules overriding the beamline's (``lambda k: f"p{k}"``).
+    proposal_key, scan_key, proposal_handle, scan_handle:
+        This repository's naming rules as templates, over the beamline's
+        (:class:`~nx5d.addressing.templates.Naming`): ``scan_key="20{sdate}/{stime}"``
+        (keys spanning a day and a time folder), ``scan_handle="r{sdate}{stime}"``.
     spice_url:
         Where spice records are kept: a folder URL pattern with ``{proposal}``,
         ``''`` (in memory), a :class:`~nx5d.spice.SpiceStore` object, or
@@ -66,6 +71,10 @@ class Repository(Children):
         *,
         proposal_k2h: KeyToHandle | None = None,
         scan_k2h: KeyToHandle | None = None,
+        proposal_key: str | None = None,
+        scan_key: str | None = None,
+        proposal_handle: str | KeyToHandle | None = None,
+        scan_handle: str | KeyToHandle | None = None,
         spice_url: str | SpiceStore | None = None,
         storage_options: Mapping[str, Any] | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
@@ -76,6 +85,7 @@ class Repository(Children):
         self.url = url
         self.proposal_k2h = proposal_k2h
         self.scan_k2h = scan_k2h
+        self.naming = Naming(proposal_key, scan_key, proposal_handle, scan_handle)
         self.spice_url = spice_url
         self.options: dict[str, Any] = dict(options or {})
         self.storage = Storage(storage_options, timeout=timeout, retries=retries)
@@ -152,7 +162,7 @@ class Repository(Children):
         """:attr:`url` parsed as a URL pattern (``UrlPatternError`` if it is not one)."""
         cached = getattr(self, "_nx5d_pattern", None)
         if cached is None or cached[0] != self.url:
-            cached = (self.url, parse_pattern(self.url, self.declaration))
+            cached = (self.url, parse_pattern(self.url, self.declaration, spans=self.naming.spans()))
             self._nx5d_pattern = cached
             self.storage.root = cached[1].root  # reads stay below the folder the pattern's documents lie in
         return cached[1]
@@ -162,12 +172,20 @@ class Repository(Children):
     def _where(self) -> str:
         return f"repository {self.url}"
 
+    def _check_key(self, key: str) -> None:
+        try:
+            pattern = self.pattern
+        except UrlPatternError:
+            super()._check_key(key)
+            return
+        pattern.check_key("proposal", key)
+
     def _list_child_keys(self) -> list[str]:
         keys = self._call("nx5d_list_proposals", f"listing proposals of {self.url}", repository=self.ref)
         return list(keys) if keys is not None else self._walk("proposal", self.pattern)
 
     def _child_rule(self) -> KeyToHandle:
-        return self.proposal_k2h or handle_rule(self.declaration, "proposal")
+        return self.proposal_k2h or self.naming.handle_rule("proposal") or handle_rule(self.declaration, "proposal")
 
     def _make_child(self, key: str) -> Proposal:
         return self._proposal(key)
@@ -195,7 +213,7 @@ class Repository(Children):
             field,
             storage=self.storage,
             anchor_lister=anchor_lister,
-            key_patterns=None if declaration is None else declaration.key_patterns,
+            key_patterns=self.naming.key_patterns({} if declaration is None else declaration.key_patterns),
         )
 
     # --- display -----------------------------------------------------------

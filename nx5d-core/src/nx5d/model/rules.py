@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from nx5d.addressing.handles import KeyToHandle, sanitize, template_rule
@@ -14,11 +15,14 @@ __all__ = ["parse_pattern", "handle_rule"]
 
 
 def parse_pattern(
-    url: str, declaration: Beamline | None, required: tuple[str, ...] = ("proposal", "scan")
+    url: str,
+    declaration: Beamline | None,
+    required: tuple[str, ...] = ("proposal", "scan"),
+    spans: Mapping[str, int] | None = None,
 ) -> UrlPattern:
-    """Parse ``url`` with the schemes of the serving beamline accepted."""
+    """Parse ``url`` with the schemes of the serving beamline accepted (and keys spanning ``spans`` folders)."""
     schemes = set(DEFAULT_SCHEMES) | set(declaration.schemes if declaration else ())
-    return UrlPattern(url, schemes=schemes, required=required)
+    return UrlPattern(url, schemes=schemes, required=required, spans=spans)
 
 
 def handle_rule(declaration: Beamline | None, field: str) -> KeyToHandle:

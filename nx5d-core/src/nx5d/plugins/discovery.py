@@ -26,6 +26,7 @@ from typing import Any
 import attrs
 import pluggy
 
+from nx5d.addressing.templates import Naming
 from nx5d.addressing.url import DEFAULT_SCHEMES, UrlPattern
 from nx5d.errors import (
     BeamlineFailure,
@@ -328,19 +329,30 @@ class PluginRegistry:
             who = f"beamline {beamline!r}" if beamline else "the repository's own code"
             raise BeamlineFailure(f"{who} failed while {context}: {type(exc).__name__}: {exc}") from exc
 
-    def claims(self, url: str, storage: Storage | None = None, problems: list[str] | None = None) -> list[Claim]:
-        """Every loaded beamline's claim on ``url`` (see :mod:`nx5d.plugins.selection`)."""
-        self.load_all()
-        pattern = UrlPattern(url, schemes=self.schemes())
-        declarations = {name: self._status[name].declaration for name in self.loaded()}
-        return claims(declarations, pattern, storage or Storage(), problems)  # type: ignore[arg-type]
+    def claims(
+        self,
+        url: str,
+        storage: Storage | None = None,
+        problems: list[str] | None = None,
+        naming: Naming | None = None,
+    ) -> list[Claim]:
+        """Every loaded beamline's claim on ``url`` (see :mod:`nx5d.plugins.selection`).
 
-    def choose(self, url: str, storage: Storage | None = None) -> tuple[str, UrlPattern]:
+        ``naming``: the repository's own key rules, which content checks
+        follow to find its first documents.
+        """
+        self.load_all()
+        naming = naming or Naming()
+        pattern = UrlPattern(url, schemes=self.schemes(), spans=naming.spans())
+        declarations = {name: self._status[name].declaration for name in self.loaded()}
+        return claims(declarations, pattern, storage or Storage(), problems, naming)  # type: ignore[arg-type]
+
+    def choose(self, url: str, storage: Storage | None = None, naming: Naming | None = None) -> tuple[str, UrlPattern]:
         """The beamline that claims ``url`` best, and the parsed pattern."""
         problems: list[str] = []
-        found = self.claims(url, storage, problems)
+        found = self.claims(url, storage, problems, naming)
         claim = best_claim(url, found, self._no_claim_message(url, problems))
-        return claim.beamline, UrlPattern(url, schemes=self.schemes())
+        return claim.beamline, UrlPattern(url, schemes=self.schemes(), spans=(naming or Naming()).spans())
 
     def _no_claim_message(self, url: str, problems: Iterable[str]) -> str:
         lines = [f"no installed beamline plugin recognises {url}."]

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 import attrs
 
 from nx5d.addressing.listing import documents
+from nx5d.addressing.templates import Naming
 from nx5d.addressing.url import UrlPattern
 from nx5d.errors import AmbiguousBeamlineError, DataError, NoBeamlineClaimsError, StorageError
 from nx5d.io.storage import Storage
@@ -74,9 +75,18 @@ def passes_filter(declaration: Beamline, pattern: UrlPattern) -> bool:
 
 
 def claims(
-    declarations: Mapping[str, Beamline], pattern: UrlPattern, storage: Storage, problems: list[str] | None = None
+    declarations: Mapping[str, Beamline],
+    pattern: UrlPattern,
+    storage: Storage,
+    problems: list[str] | None = None,
+    naming: Naming | None = None,
 ) -> list[Claim]:
-    """Every beamline's claim on ``pattern`` (both stages); failing checks are noted in ``problems``."""
+    """Every beamline's claim on ``pattern`` (both stages); failing checks are noted in ``problems``.
+
+    The first documents are found with each beamline's key rules, replaced
+    by the repository's own (``naming``) where it has them.
+    """
+    naming = naming or Naming()
     problems = [] if problems is None else problems
     candidates = {}
     for name, declaration in declarations.items():
@@ -93,7 +103,7 @@ def claims(
         if declaration.recognises is None:
             out.append(Claim(name, declaration.level, True))
             continue
-        rules = tuple(sorted(declaration.key_patterns.items()))
+        rules = tuple(sorted(naming.key_patterns(declaration.key_patterns).items()))
         if rules not in found:  # the first documents, found once per set of key rules
             found[rules] = list(itertools.islice(documents(pattern, storage, key_patterns=dict(rules)), DOCUMENTS))
         verdict = _check(name, declaration, found[rules], storage, problems)

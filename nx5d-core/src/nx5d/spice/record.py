@@ -151,8 +151,8 @@ def new_record(
     """A fresh record with a new uuid and time stamp (fields checked)."""
     validate_key(handle, "spice handle")
     validate_key(type, "spice type")
-    if anchor:
-        validate_key(anchor, "spice anchor (scan key)")
+    for part in anchor.split("/") if anchor else ():  # a scan key may span folders: day/time
+        validate_key(part, f"spice anchor (scan key) {anchor!r}")
     return SpiceRecord(
         type=type,
         handle=handle,
