@@ -1,10 +1,12 @@
 """nx5d-kmc3 on generated data: URL forms, listing, summaries, raw, cook, ingest, damaged files."""
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import uuid
 
 import h5py
 import numpy as np
@@ -440,3 +442,123 @@ def test_nx5d_3_names_and_frames_grouped_in_hundreds(tmp_path):
     proposal.spice.seed("settings", grid_size=[20, 30])
     proposal.spice.anchor("r0002", "settings")
     assert proposal.spice.view("r0002").rows()[0]["anchor"] == "2.1"
+
+
+# --- spice written by nx5d 3.x -----------------------------------------------------------
+
+EXP_INFO = {  # the KMC3 diffractometer as nx5d 3.x / xraydc's QMapper take it
+    "beamEnergy": 9400.0,
+    "beamDirection": [0, 0, 1],
+    "goniometerAxes": {"Theta": "y+", "Chi": "z+", "Phi": "x+"},
+    "detectorAxes": {"TwoTheta": "y+"},
+    "imageAxes": ["x-", "y+"],
+    "imageSize": [40, 60],
+    "imageCenter": [20, 30],
+    "imageDistance": 700.0,
+    "imageChannelSize": [0.172, 0.172],
+    "sampleFaceUp": "x+",
+    "sampleNormal": [1, 0, 0],
+}
+
+
+def write_nx5d3_record(folder, handle, data, *, revision=1, anchor="", kind=None):
+    """One record as nx5d 3.x saves it: json.dump of the object into a new file named by its uuid."""
+    record = {"version": "kmc3/1a", "type": kind or handle, "handle": handle, "uuid": str(uuid.uuid4()),
+              "revision": revision, "anchor": anchor, "data": data}  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / record["uuid"], "x") as handle_file:
+        json.dump(record, handle_file)
+    return record
+
+
+@pytest.fixture
+def nx5d3_proposal(tmp_path):
+    generate(tmp_path)
+    folder = tmp_path / "spec" / "253-cw38-12345-doe" / "spice"  # where nx5d 3.x kept this proposal's spice
+    records = [
+        write_nx5d3_record(folder, "exp_info", EXP_INFO),
+        write_nx5d3_record(folder, "qargs", {"dims": ["qy", "qz"], "qsize": [20, 30], "gridargs": {}}),
+        write_nx5d3_record(folder, "offsets", {"Theta": 0.05}),
+        write_nx5d3_record(folder, "offsets", {"Theta": 0.1}, anchor="r0002"),
+        write_nx5d3_record(folder, "image", {"imageCenter": [22, 31], "imageDistance": 710.0}, anchor="r0002"),
+        write_nx5d3_record(
+            folder, "image", {"imageCenter": [21, 31], "imageDistance": 705.0}, anchor="r0002", revision=2
+        ),
+        write_nx5d3_record(folder, "recipes", {"ascan": "pymod://xraydc.cooking#sRSM", "__default__": "file:///x.py#f"}),
+    ]  # fmt: skip
+    url = f"file://{tmp_path}/spec/{{proposal}}/{{proposal}}.spec#{{scan}}"
+    repo = nx5d.open(url, scan_key="{number:d}.{order:d}", scan_handle="r{number:04d}")
+    return repo.doe12345, folder, records
+
+
+EQUIVALENT = {  # what those records mean at scan r0002, in nx5d's own spice
+    "settings": {
+        "energy": 9400.0, "beam": [0, 0, 1], "sample_axes": ["y+", "z+", "x+"],
+        "sample_motors": ["Theta", "Chi", "Phi"], "detector_axes": ["y+"], "detector_motors": ["TwoTheta"],
+        "image_axes": ["x-", "y+"], "img_center": [21, 31],
+        "img_distance": 705.0, "pixel_size": [0.172, 0.172], "normal": [1, 0, 0], "inplane": [0, 0, 1],
+        "q_axes": ["qy", "qz"], "grid_size": [20, 30],
+    },
+    "offsets": {"Theta": 0.1},
+}  # fmt: skip
+
+
+def test_nx5d3_spice_is_read_viewed_and_cooked_from(nx5d3_proposal):
+    proposal, folder, _ = nx5d3_proposal
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    view = proposal.spice.view("r0002")
+    assert view["image"].imageDistance == 705.0  # revision 2 of the branch anchored at r0002 (key 2.1)
+    assert view["offsets"].Theta == 0.1
+    assert proposal.spice.view("r0001")["offsets"].Theta == 0.05
+    history = proposal.spice.history("image")
+    assert [(r["anchor"], r["revision"], r["version"]) for r in history] == [
+        ("2.1", 1, "kmc3/1a"),
+        ("2.1", 2, "kmc3/1a"),
+    ]
+    assert "kmc3/1a" in repr(history)
+    with pytest.warns(UserWarning, match=r"sampleFaceUp.*imageSize|imageSize.*sampleFaceUp"):
+        cooked = proposal.r0002.cooked
+    assert cooked.attrs["nx5d_recipe"] == "rsm"
+    expected = proposal.r0002.cook(EQUIVALENT)
+    np.testing.assert_array_equal(cooked.qdata.values, expected.qdata.values)
+    np.testing.assert_array_equal(cooked.qz.values, expected.qz.values)
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if not p.name.startswith(".")} == before  # untouched
+
+
+def test_nx5d3_spice_is_imported_without_losing_a_record(nx5d3_proposal, tmp_path):
+    proposal, folder, records = nx5d3_proposal
+    target = f"file://{tmp_path}/imported/{{proposal}}"
+    repo = nx5d.open(
+        proposal.repository.url, spice_url=target, scan_key="{number:d}.{order:d}", scan_handle="r{number:04d}"
+    )
+    book = repo.doe12345.spice
+    write_nx5d3_record(folder, "offsets", {"Theta": 0.2}, anchor="r0099")  # a scan not in this proposal
+    with pytest.warns(nx5d.errors.SpiceWarning, match="anchored at 'r0099'"):
+        written = book.import_nx5d3(str(folder))
+    assert len(written) == len(records) + 1
+    stored = {r.uuid: r for r in book.records()}
+    for original in records:
+        mine = stored[original["uuid"]]
+        assert (mine.type, mine.handle, mine.revision, mine.data) == (
+            original["type"], original["handle"], original["revision"], original["data"]
+        )  # fmt: skip
+        assert mine.anchor == {"": "", "r0002": "2.1"}[original["anchor"]]
+        assert mine.version == "nx5d-spice/1"
+    assert sorted(p.name for p in (tmp_path / "imported" / "253-cw38-12345-doe").glob("*.json")) == sorted(
+        f"{u}.json" for u in stored
+    )
+    assert book.import_nx5d3(str(folder)) == []  # nothing twice
+    with pytest.warns(UserWarning, match="sampleFaceUp"):
+        np.testing.assert_array_equal(
+            repo.doe12345.r0002.cooked.qdata.values, repo.doe12345.r0002.cook(EQUIVALENT).qdata.values
+        )
+
+
+def test_nx5d3_spice_import_from_the_shell(nx5d3_proposal, tmp_path, capsys):
+    from nx5d.app.cli import main
+
+    proposal, folder, records = nx5d3_proposal
+    url = proposal.repository.url
+    target = f"file://{tmp_path}/imported/{{proposal}}"
+    assert main(["spice", url, "253-cw38-12345-doe", "import", str(folder), "--spice-url", target]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == len(records)

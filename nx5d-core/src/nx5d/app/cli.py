@@ -158,6 +158,9 @@ def _spice(args: argparse.Namespace) -> int:
     elif action in ("anchor", "withdraw"):
         scan, handle = need(2, "SCAN HANDLE")
         result = getattr(book, action)(scan, handle)
+    elif action == "import":
+        (folder,) = need(1, "FOLDER (an nx5d 3.x spice folder of this proposal)")
+        result = book.import_nx5d3(folder)
     elif action == "preset":
         if not words:
             print(json.dumps(book.presets(), indent=2))
@@ -249,14 +252,15 @@ def _parser() -> argparse.ArgumentParser:
         help="read and write a proposal's spice",
         description="Spice of one proposal.  Actions: ls; view SCAN; history HANDLE; seed HANDLE f=v ...; "
         "update SCAN HANDLE f=v ... (or update UUID-PREFIX f=v ...); anchor SCAN HANDLE; withdraw SCAN HANDLE; "
-        "resolve SCAN HANDLE [--keep UUID] [f=v ...]; preset [NAME] (list the beamline's presets, or seed one).  "
-        "Values are JSON where they parse as JSON (680.0, [50,120]), "
+        "resolve SCAN HANDLE [--keep UUID] [f=v ...]; preset [NAME] (list the beamline's presets, or seed one); "
+        "import FOLDER (nx5d 3.x records, kept whole).  Values are JSON where they parse as JSON (680.0, [50,120]), "
         "else text.",
     )
     p.add_argument("url", help="repository URL pattern")
     p.add_argument("proposal", help="proposal key")
     p.add_argument(
-        "action", choices=["ls", "view", "history", "seed", "update", "anchor", "withdraw", "resolve", "preset"]
+        "action",
+        choices=["ls", "view", "history", "seed", "update", "anchor", "withdraw", "resolve", "preset", "import"],
     )
     p.add_argument("words", nargs="*", help="scan, handle, uuid prefix and field=value arguments of the action")
     p.add_argument("--beamline", help="beamline plugin to use")

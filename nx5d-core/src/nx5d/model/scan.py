@@ -17,6 +17,7 @@ from nx5d.model.cooked import cooked_cache
 from nx5d.model.memory import raw_cache
 from nx5d.options import build_options
 from nx5d.plugins.references import ScanRef
+from nx5d.spice.legacy import translate
 from nx5d.spice.values import as_settings, fingerprint
 from nx5d.spice.view import SpiceView
 from nx5d.version import __version__
@@ -152,7 +153,7 @@ class Scan:
         Raises :class:`~nx5d.errors.SpiceConflict` when the scan's spice is in conflict.
         """
         view = self.spice if spice is None else None
-        settings = view.settings() if view is not None else as_settings(spice)  # type: ignore[arg-type]
+        settings = self._translated(view.settings() if view is not None else spice, view)  # type: ignore[arg-type]
         options_key = self._options_key(options)
         key = fingerprint({"options": options_key, "spice": settings})
         if self._nx5d_cooked is None or self._nx5d_cooked[0] != key:
@@ -175,6 +176,18 @@ class Scan:
                     cooked_cache.put(kept_as, [*read.urls, *self._nx5d_read.get(options_key, [])], cooked)
             self._nx5d_cooked = (key, self._stamp(cooked, view, settings))
         return self._nx5d_cooked[1]
+
+    def _translated(self, spice: Mapping[str, Mapping[str, Any]], view: SpiceView | None = None) -> dict[str, Any]:
+        """The spice cooking receives: nx5d 3.x's analysis types read as nx5d's (:mod:`nx5d.spice.legacy`)."""
+        if not any(handle in spice for handle in ("exp_info", "image", "qargs", "recipes")):
+            return as_settings(spice)
+        declaration = self.repository.declaration
+        handle = declaration.cooking.settings if declaration is not None and declaration.cooking else "settings"
+        schema = self.proposal.spice_schemas().get(handle)
+        plain = {h: v.to_dict() if hasattr(v, "to_dict") else dict(v) for h, v in spice.items()}
+        entry = None if view is None else view.entries.get(handle)
+        recorded = None if entry is None else set(entry.data or {}) - set(entry.from_defaults)
+        return as_settings(translate(plain, schema, self._where(), handle, recorded))
 
     def _kept_as(self, options_key: str, settings: Mapping[str, Any]) -> str | None:
         """The key of this cook in :data:`nx5d.cooked_cache`, or ``None`` for cooks it does not keep.

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from nx5d.errors import ScanNotFoundError, SpiceError, SpiceNotFoundError, SpiceValidationError, SpiceWarning
-from nx5d.spice.record import SpiceRecord, new_record
+import attrs
+
+from nx5d.addressing.keys import validate_key
+from nx5d.errors import (
+    InvalidKeyError,
+    ScanNotFoundError,
+    SpiceError,
+    SpiceNotFoundError,
+    SpiceValidationError,
+    SpiceWarning,
+)
+from nx5d.spice.record import FORMAT_VERSION, SpiceRecord, new_record, now
 from nx5d.spice.resolve import ScanOrder, applicable_anchor, branches, latest, resolve_view
 from nx5d.spice.schema import declared_fields, is_open, validate
 from nx5d.spice.store import SpiceStore
@@ -52,10 +63,26 @@ class SpiceBook:
 
     # --- reading ---------------------------------------------------------------
 
+    def _stored(self) -> list[SpiceRecord]:
+        """The store's records, nx5d 3.x anchors that name a scan by its handle given as its key."""
+        records = self.store.records(self._key)
+        if all(r.version == FORMAT_VERSION for r in records):
+            return records
+        listing = self.proposal.listing()
+        by_handle = {handle: key for key, handle in listing.items()}
+        out = []
+        for record in records:
+            if record.version != FORMAT_VERSION and record.anchor and record.anchor not in listing:
+                key = by_handle.get(record.anchor)
+                if key is not None:
+                    record = attrs.evolve(record, anchor=key)
+            out.append(record)
+        return out
+
     def records(self) -> list[SpiceRecord]:
         """Every readable record of the proposal, in scan order of anchors, then revision."""
         order = self._order()
-        return sorted(self.store.records(self._key), key=lambda r: (r.handle, order.position(r.anchor), r.revision))
+        return sorted(self._stored(), key=lambda r: (r.handle, order.position(r.anchor), r.revision))
 
     def _order(self) -> ScanOrder:
         return ScanOrder(list(self.proposal.listing()))
@@ -84,7 +111,7 @@ class SpiceBook:
     def view(self, scan: Scan | str) -> SpiceView:
         """The spice applying at ``scan``: per handle, the latest revision of the nearest branch."""
         viewpoint = self._viewpoint(scan)
-        resolutions = resolve_view(self.store.records(self._key), self._order(), viewpoint)
+        resolutions = resolve_view(self._stored(), self._order(), viewpoint)
         defaults = self.proposal.default_spice()
         handles = sorted(set(resolutions) | set(defaults))
         entries = {h: ViewEntry(h, resolutions.get(h), defaults.get(h)) for h in handles}
@@ -143,7 +170,7 @@ class SpiceBook:
         """
         fields = _merge(payload, data)
         with self.store.transaction(self._key):
-            existing = branches(self.store.records(self._key)).get((handle, ""))
+            existing = branches(self._stored()).get((handle, ""))
             if existing:
                 if not exist_ok:
                     raise SpiceError(f"spice {handle!r} of proposal {self._key!r} is already seeded")
@@ -152,6 +179,54 @@ class SpiceBook:
                 type=type or handle, handle=handle, revision=1, anchor="", data=fields, author=author, note=note
             )
             return self._write(record)
+
+    def import_nx5d3(self, folder: str) -> list[dict[str, Any]]:
+        """Write every nx5d 3.x record in ``folder`` (a URL or path) again in nx5d's format; returns those written.
+
+        Each keeps its uuid, type, handle, revision and data; an anchor naming
+        a scan by handle (or number) becomes its key where the proposal has
+        that scan.  Records imported before are skipped, nothing in
+        ``folder`` is changed, and files that are not 3.x records are named
+        in a :class:`~nx5d.errors.SpiceWarning`.  The data keeps 3.x's field
+        names; cooking reads them through :mod:`nx5d.spice.legacy`.
+        """
+        from nx5d.spice.store import FileSpiceStore
+
+        url = folder if "://" in folder else "file://" + os.path.abspath(os.path.expanduser(folder))
+        escaped = url.rstrip("/").replace("{", "{{").replace("}", "}}")
+        source = FileSpiceStore([escaped + "/{proposal}"], getattr(self.store, "storage", None))
+        found = [r for r in source.records_in(url) if r.version != FORMAT_VERSION]
+        listing = self.proposal.listing(refresh=True)
+        by_handle = {handle: key for key, handle in listing.items()}
+        written = []
+        with self.store.transaction(self._key):
+            known = {r.uuid for r in self.store.records(self._key)}
+            for legacy in sorted(found, key=lambda r: (r.handle, r.anchor, r.revision)):
+                if legacy.uuid in known:
+                    continue
+                anchor = (
+                    legacy.anchor if legacy.anchor in listing or not legacy.anchor else by_handle.get(legacy.anchor)
+                )
+                if anchor is None:
+                    warnings.warn(
+                        f"{url}: record {legacy.uuid} is anchored at {legacy.anchor!r}, which names no scan of "
+                        f"proposal {self._key!r}; it keeps that anchor (placed by its name among the scans)",
+                        SpiceWarning,
+                        stacklevel=2,
+                    )
+                    anchor = legacy.anchor
+                try:
+                    for part in [legacy.handle, legacy.type, *(anchor.split("/") if anchor else ())]:
+                        validate_key(part, "spice handle, type or anchor")
+                except InvalidKeyError as exc:
+                    warnings.warn(f"{url}: record {legacy.uuid} not imported: {exc}", SpiceWarning, stacklevel=2)
+                    continue
+                record = attrs.evolve(
+                    legacy, anchor=anchor, version=FORMAT_VERSION, created=now(), note=f"imported from nx5d 3.x: {url}"
+                )
+                self.store.write(self._key, record)
+                written.append(record.to_dict())
+        return written
 
     def presets(self) -> dict[str, str]:
         """The spice presets the beamline offers: ``{name: description}``."""
@@ -208,7 +283,7 @@ class SpiceBook:
         """
         changes = _merge(payload, data)
         with self.store.transaction(self._key):
-            records = self.store.records(self._key)
+            records = self._stored()
             handle, anchor = self._branch_of(records, target, handle)
             current = latest(branches(records)[(handle, anchor)]).record
             if current.data is None:
@@ -244,7 +319,7 @@ class SpiceBook:
         """
         viewpoint = self._viewpoint(scan)
         with self.store.transaction(self._key):
-            grouped = branches(self.store.records(self._key))
+            grouped = branches(self._stored())
             if (handle, viewpoint) in grouped:
                 return latest(grouped[(handle, viewpoint)]).record.to_dict()
             source = applicable_anchor(grouped, self._order(), handle, viewpoint)
@@ -266,7 +341,7 @@ class SpiceBook:
         """Withdraw ``handle`` from ``scan`` on (``''``: for the whole proposal); defaults apply again."""
         viewpoint = "" if scan == "" else self._viewpoint(scan)
         with self.store.transaction(self._key):
-            grouped = branches(self.store.records(self._key))
+            grouped = branches(self._stored())
             source = applicable_anchor(grouped, self._order(), handle, viewpoint) if viewpoint else ""
             if source is None or (handle, source) not in grouped:
                 raise SpiceNotFoundError(f"no spice {handle!r} applies at {viewpoint or 'the proposal start'!r}")
@@ -307,7 +382,7 @@ class SpiceBook:
         changes = _merge(payload, data)
         by_uuid = handle is None
         with self.store.transaction(self._key):
-            records = self.store.records(self._key)
+            records = self._stored()
             handle, anchor = self._branch_of(records, target, handle)
             state = latest(branches(records)[(handle, anchor)])
             if state.clean:

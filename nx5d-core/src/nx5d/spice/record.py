@@ -15,7 +15,7 @@ import attrs
 from nx5d.addressing.keys import validate_key
 from nx5d.errors import SpiceValidationError
 
-__all__ = ["FORMAT_VERSION", "SpiceRecord", "new_record", "check_data"]
+__all__ = ["FORMAT_VERSION", "SpiceRecord", "new_record", "check_data", "now"]
 
 #: Format version written into every record.
 FORMAT_VERSION = "nx5d-spice/1"
@@ -23,7 +23,8 @@ FORMAT_VERSION = "nx5d-spice/1"
 _FIELDS = ("version", "type", "handle", "uuid", "revision", "anchor", "data", "created", "author", "note")
 
 
-def _now() -> str:
+def now() -> str:
+    """The current UTC time as records carry it (ISO 8601, microseconds, ``Z``)."""
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
@@ -160,7 +161,7 @@ def new_record(
         revision=revision,
         anchor=anchor,
         data=check_data(data, f"spice {handle!r}"),
-        created=_now(),
+        created=now(),
         author=author if author is not None else _user(),
         note=note,
     )

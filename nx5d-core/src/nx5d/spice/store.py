@@ -10,6 +10,11 @@ revision, which readers report as a conflict instead of choosing one.
 
 Files that cannot be read as records are reported with a :class:`SpiceWarning`
 naming their path, skipped, and left untouched.
+
+Records written by nx5d 3.x (files named by their uuid, without an
+extension: :mod:`nx5d.spice.legacy`) are read beside nx5d's own, never
+written; where a folder holds both a 3.x record and its import (the same
+uuid and content), the import is the one used.
 """
 
 from __future__ import annotations
@@ -37,12 +42,18 @@ from nx5d.errors import (
     UrlPatternError,
 )
 from nx5d.io.storage import Storage, join_url
-from nx5d.spice.record import SpiceRecord
+from nx5d.spice.legacy import UUID_NAME, from_nx5d3
+from nx5d.spice.record import FORMAT_VERSION, SpiceRecord
 
 __all__ = ["SpiceStore", "MemorySpiceStore", "FileSpiceStore", "default_locations", "user_spice_home", "make_store"]
 
 SPICE_FOLDER = "spice"
 _RECORD_NAME = re.compile(r"^[^.].*\.json$")
+
+
+def _is_record_name(name: str) -> bool:
+    """Whether a file name is a record's: ``<uuid>.json``, or an nx5d 3.x record's bare uuid."""
+    return bool(_RECORD_NAME.match(name) or UUID_NAME.fullmatch(name))
 
 
 class SpiceStore(Protocol):
@@ -126,7 +137,7 @@ class _Folder:
                 with os.scandir(self.path) as it:
                     out = []
                     for e in it:
-                        if _RECORD_NAME.match(e.name) and e.is_file():
+                        if _is_record_name(e.name) and e.is_file():
                             st = e.stat()
                             out.append((e.name, (st.st_size, st.st_mtime_ns)))
                     return out
@@ -138,7 +149,7 @@ class _Folder:
                 raise StorageError(f"cannot list spice folder {self.url}: {exc}") from exc
         if not self.storage.exists(self.url):
             return []
-        return [(e.name, None) for e in self.storage.ls(self.url) if not e.is_dir and _RECORD_NAME.match(e.name)]
+        return [(e.name, None) for e in self.storage.ls(self.url) if not e.is_dir and _is_record_name(e.name)]
 
     def read(self, name: str) -> bytes:
         return self.storage.read_bytes(join_url(self.url, name))
@@ -289,24 +300,36 @@ class FileSpiceStore:
     def records(self, proposal: str) -> list[SpiceRecord]:
         found: dict[str, SpiceRecord] = {}
         for folder in self.folders(proposal):
-            try:
-                entries = folder.entries()
-            except NotADirectoryError:
-                self._warn(folder.url, "", None, "it is a file, not a spice folder")
-                continue
-            except StorageError as exc:
-                self._warn(folder.url, "", None, f"the folder cannot be listed ({exc})")
-                continue
-            for name, version in entries:
-                record = self._parse(folder, name, version)
-                if record is None:
-                    continue
-                other = found.get(record.uuid)
-                if other is not None and other != record:
-                    self._warn(folder.url, name, version, f"uuid {record.uuid} is also used by a different record")
-                    continue
-                found[record.uuid] = record
+            self._read_folder(folder, found)
         return list(found.values())
+
+    def records_in(self, url: str) -> list[SpiceRecord]:
+        """The readable records of one folder (nx5d's and nx5d 3.x's), e.g. to import them."""
+        found: dict[str, SpiceRecord] = {}
+        self._read_folder(_Folder(url, self.storage), found)
+        return list(found.values())
+
+    def _read_folder(self, folder: _Folder, found: dict[str, SpiceRecord]) -> None:
+        try:
+            entries = folder.entries()
+        except NotADirectoryError:
+            self._warn(folder.url, "", None, "it is a file, not a spice folder")
+            return
+        except StorageError as exc:
+            self._warn(folder.url, "", None, f"the folder cannot be listed ({exc})")
+            return
+        for name, version in entries:
+            record = self._parse(folder, name, version)
+            if record is None:
+                continue
+            other = found.get(record.uuid)
+            if other is not None and other != record:
+                if _same_content(other, record):  # an nx5d 3.x record and its import: the import counts
+                    found[record.uuid] = other if other.version == FORMAT_VERSION else record
+                    continue
+                self._warn(folder.url, name, version, f"uuid {record.uuid} is also used by a different record")
+                continue
+            found[record.uuid] = record
 
     def _parse(self, folder: _Folder, name: str, version: Any) -> SpiceRecord | None:
         key = (folder.url, name)
@@ -324,8 +347,10 @@ class FileSpiceStore:
             self._warn(folder.url, name, version, f"it cannot be read ({exc})")
             return None
         try:
-            record = SpiceRecord.from_dict(json.loads(data.decode("utf-8")), where)
-            if name != f"{record.uuid}.json":
+            parsed = json.loads(data.decode("utf-8"))
+            legacy = not name.endswith(".json")
+            record = from_nx5d3(parsed, where) if legacy else SpiceRecord.from_dict(parsed, where)
+            if name != (record.uuid if legacy else f"{record.uuid}.json"):
                 raise SpiceValidationError(f"{where}: file name does not match the record's uuid {record.uuid}")
         except RecursionError:
             self._warn(folder.url, name, version, "not a readable spice record (nested too deeply)")
@@ -361,6 +386,10 @@ class FileSpiceStore:
 
     def write(self, proposal: str, record: SpiceRecord) -> None:
         self._write_folder(proposal).create(f"{record.uuid}.json", record.to_json().encode("utf-8"))
+
+
+def _same_content(a: SpiceRecord, b: SpiceRecord) -> bool:
+    return (a.type, a.handle, a.revision, a.data) == (b.type, b.handle, b.revision, b.data)
 
 
 def user_spice_home() -> str:

@@ -159,7 +159,19 @@ class SpiceView(Mapping[str, Settings]):
 class SpiceHistory:
     """A list of spice records rendered as a table (``history``, ``ls``)."""
 
-    COLUMNS = ("handle", "anchor", "revision", "uuid", "created", "author", "note", "type", "data", "conflict")
+    COLUMNS = (
+        "handle",
+        "anchor",
+        "revision",
+        "uuid",
+        "created",
+        "author",
+        "note",
+        "type",
+        "format",
+        "data",
+        "conflict",
+    )
 
     def __init__(self, title: str, records: list[dict[str, Any]]) -> None:
         self.title = title
@@ -175,7 +187,10 @@ class SpiceHistory:
         return self.records[index]
 
     def _table(self) -> Table:
-        rows = [{**r, "uuid": r["uuid"][:8], "anchor": r["anchor"] or "(start)"} for r in self.records]
+        rows = [
+            {**r, "uuid": r["uuid"][:8], "anchor": r["anchor"] or "(start)", "format": r.get("version")}
+            for r in self.records
+        ]
         return Table(self.COLUMNS, rows, title=self.title)
 
     def __repr__(self) -> str:
