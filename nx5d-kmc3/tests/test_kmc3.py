@@ -562,3 +562,43 @@ def test_nx5d3_spice_import_from_the_shell(nx5d3_proposal, tmp_path, capsys):
     target = f"file://{tmp_path}/imported/{{proposal}}"
     assert main(["spice", url, "253-cw38-12345-doe", "import", str(folder), "--spice-url", target]) == 0
     assert len(json.loads(capsys.readouterr().out)) == len(records)
+
+
+# --- nx5d 3.x workflows: stacks, latest, globs, the scan table ------------------------------
+
+
+def test_scans_stack_into_one_virtual_scan_on_demand_and_from_spice(url):
+    proposal = open_repo(url, lazy=False).doe12345
+    first, second = proposal["1.1"].raw, proposal["2.1"].raw
+    stack = proposal.stack("1.1", "s2_1", scan_type="ascan")
+    raw = stack.raw
+    assert raw.images.sizes["index"] == first.sizes["index"] + second.sizes["index"]
+    np.testing.assert_array_equal(raw.images.values, np.concatenate([first.images.values, second.images.values]))
+    assert raw.scan.values.tolist() == ["1.1"] * first.sizes["index"] + ["2.1"] * second.sizes["index"]
+    np.testing.assert_array_equal(raw.Chi.values, np.full(raw.sizes["index"], float(first.Chi)))  # repeated
+    assert stack.summary == {"type": "ascan", "steps": raw.sizes["index"], "notes": "stack of 1.1, 2.1"}
+    cooked = stack.cook(SMALL_SPICE)
+    assert int(cooked.frames) == raw.sizes["index"]
+    proposal.spice.seed("both", type="stack", scans=["1.1", "2.1"], scan_type="ascan")
+    assert list(proposal.stacks()) == ["both"]
+    assert proposal.both.members == ["1.1", "2.1"]
+    table = proposal.table()
+    assert table.loc["both", "notes"] == "stack of 1.1, 2.1"
+    assert "both" in repr(proposal)
+    with pytest.raises(SpiceValidationError, match="scans names a scan twice"):
+        proposal.spice.seed("twice", type="stack", scans=["1.1", "1.1"])
+    with pytest.raises(nx5d.errors.ScanNotFoundError):
+        proposal.stack("1.1", "99.1")
+
+
+def test_latest_globs_and_the_typed_scan_table(url):
+    repo = open_repo(url)
+    assert repo.ls("253*") == {"253-cw38-12345-doe": "doe12345"}
+    assert repo.ls("*roe*") == {"254-cw02-23456-roe": "roe23456"}
+    proposal = repo.doe12345
+    assert proposal.latest.key == proposal.keys()[-1]
+    assert proposal.ls("s1_*") == {"1.1": "s1_1"}
+    table = proposal.table()
+    assert list(table.index) == proposal.keys()
+    assert str(table["steps"].dtype) == "Int64"
+    assert str(table["start"].dtype).startswith("datetime64")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import fnmatch
 from collections.abc import Iterator
 from typing import Any
 
@@ -63,6 +64,14 @@ class Children:
     def handles(self) -> list[str]:
         """Handles of the children, in listing order (fresh listing)."""
         return list(self._remember(self.all()).values())
+
+    def ls(self, pattern: str = "*") -> dict[str, str]:
+        """Children whose key or handle matches the glob ``pattern`` (``"2024*"``, ``"r01*"``): ``{key: handle}``."""
+        return {
+            key: handle
+            for key, handle in self.listing(refresh=True).items()
+            if fnmatch.fnmatchcase(key, pattern) or fnmatch.fnmatchcase(handle, pattern)
+        }
 
     def refresh(self) -> None:
         """Forget cached listings so the next access looks at storage again."""

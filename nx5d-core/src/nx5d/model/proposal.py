@@ -11,16 +11,18 @@ from typing import TYPE_CHECKING, Any
 from nx5d.addressing.handles import KeyToHandle
 from nx5d.addressing.url import UrlPattern
 from nx5d.display import Table
-from nx5d.errors import Nx5dError, ScanNotFoundError, UrlPatternError
+from nx5d.errors import HandleNotFoundError, Nx5dError, ScanNotFoundError, UrlPatternError
 from nx5d.io.storage import Storage
 from nx5d.model.children import Children
 from nx5d.model.follow import follow
 from nx5d.model.rules import handle_rule, parse_pattern
 from nx5d.model.scan import Scan
+from nx5d.model.stack import StackedScan
 from nx5d.plugins.references import ProposalRef
 from nx5d.progress import progress
 from nx5d.spice.book import SpiceBook
-from nx5d.spice.schema import schema_defaults
+from nx5d.spice.schema import schema_defaults, settings_from
+from nx5d.spice.stack import STACK, StackSettings
 
 if TYPE_CHECKING:
     from nx5d.model.repository import Repository
@@ -149,6 +151,68 @@ class Proposal(Children):
         """The scan with ``key`` (as on storage) or ``handle``."""
         return self._child(self._resolve(key, handle))
 
+    @property
+    def latest(self) -> Scan:
+        """The last scan in scan order (looking at storage again: during a beamtime, the newest)."""
+        keys = list(self.listing(refresh=True))
+        if not keys:
+            raise ScanNotFoundError(f"{self._where()} has no scans yet")
+        return self._child(keys[-1])
+
+    def stack(self, *scans: str | Scan, scan_type: str = "stack", name: str | None = None) -> StackedScan:
+        """A virtual scan of ``scans`` (keys, handles or scan objects) one after the other (:mod:`nx5d.model.stack`)."""
+        keys = [scan.key if isinstance(scan, Scan) else self.spice._viewpoint(scan) for scan in scans]
+        if not keys:
+            raise ScanNotFoundError(f"a stack of {self._where()} needs at least one scan")
+        return StackedScan(self, name or "+".join(keys), keys, scan_type)
+
+    def stacks(self) -> dict[str, StackedScan]:
+        """The stacks the proposal's ``stack`` spice defines: ``{name: StackedScan}``."""
+        listing = self.listing()
+        if not listing:
+            return {}
+        view = self.spice.view(list(listing)[-1])
+        out = {}
+        for handle, entry in view.entries.items():
+            record = entry.resolution.record if entry.resolution is not None and entry.clean else None
+            if record is None or record.type != STACK or record.data is None:
+                continue
+            if handle in listing:
+                raise ScanNotFoundError(f"stack {handle!r} of {self._where()} has the key of a scan; rename it")
+            spec = settings_from(StackSettings, {handle: record.data}, handle, f"stack {handle!r}")
+            out[handle] = self.stack(*spec.scans, scan_type=spec.scan_type, name=handle)
+        return out
+
+    def table(self) -> Any:
+        """The scan table as a ``pandas.DataFrame`` indexed by scan key, one column per summary field, typed.
+
+        Numbers are numbers, ``start`` times are datetimes where every one
+        parses (else they stay text); stacks are rows too.
+        """
+        import pandas as pd
+
+        rows = self.summaries() + self._stack_rows()
+        frame = pd.DataFrame(rows).set_index("scan") if rows else pd.DataFrame(columns=["handle"])
+        frame = frame.convert_dtypes()
+        if "start" in frame:
+            parsed = pd.to_datetime(frame["start"], errors="coerce", format="mixed")
+            if not (parsed.isna() & frame["start"].notna() & (frame["start"] != "")).any():
+                frame["start"] = parsed
+        return frame
+
+    def _stack_rows(self) -> list[dict[str, Any]]:
+        return [{"scan": name, "handle": stack.handle, **stack.summary} for name, stack in self.stacks().items()]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except HandleNotFoundError:
+            if not name.startswith("_"):
+                for stack in self.stacks().values():
+                    if stack.handle == name:
+                        return stack
+            raise
+
     def refresh(self) -> None:
         """Forget cached listings and scan summaries."""
         super().refresh()
@@ -219,7 +283,7 @@ class Proposal(Children):
         return rows
 
     def _table(self) -> Table:
-        rows = self.summaries()
+        rows = self.summaries() + self._stack_rows()
         return Table.from_records(
             rows, SCAN_TABLE_COLUMNS, title=f"proposal {self.key} ({self.handle}): {len(rows)} scan(s)"
         )

@@ -20,6 +20,7 @@ from nx5d.errors import RecipeNotFoundError
 from nx5d.recipes.contract import RECIPE_NAME
 from nx5d.recipes.offsets import OFFSETS, AngleOffsets
 from nx5d.recipes.registry import recipes
+from nx5d.spice.stack import STACK, StackSettings
 
 __all__ = ["RecipeChoice", "RECIPES", "CORE_SCHEMAS", "with_core_schemas", "scan_kinds", "choose"]
 
@@ -53,7 +54,7 @@ class RecipeChoice:
 
 
 #: Spice types the core cooks with, for every beamline that lets it cook.
-CORE_SCHEMAS: dict[str, type] = {OFFSETS: AngleOffsets, RECIPES: RecipeChoice}
+CORE_SCHEMAS: dict[str, type] = {OFFSETS: AngleOffsets, RECIPES: RecipeChoice, STACK: StackSettings}
 
 
 def with_core_schemas(declared: Mapping[str, type]) -> dict[str, type]:
