@@ -28,7 +28,7 @@ def test_select_scans():
 def test_output_path(tmp_path):
     assert output_path(tmp_path, "p", "1.1", "netcdf") == tmp_path / "p" / "1.1.nc"
     assert output_path(tmp_path, "p", "1.1", "zarr") == tmp_path / "p" / "1.1.zarr"
-    with pytest.raises(OptionError, match="'hdf4' is not one of netcdf, zarr"):
+    with pytest.raises(OptionError, match="'hdf4' is not one of netcdf, hdf5, zarr"):
         output_path(tmp_path, "p", "1.1", "hdf4")
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
-import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
@@ -29,6 +28,7 @@ from typing import Any
 
 import attrs
 
+from nx5d.app.files import FORMATS, output_path, require_writer, write_dataset
 from nx5d.errors import NotSupportedError, OptionError
 from nx5d.model.open import open_repository
 from nx5d.model.proposal import Proposal
@@ -47,7 +47,6 @@ __all__ = [
 ]
 
 #: Output formats and their file name endings.
-FORMATS = {"netcdf": ".nc", "zarr": ".zarr"}
 
 CLUSTER_CONFIG: dict[str, Any] = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 """dask settings for a cluster that cooks: ``with dask.config.set(CLUSTER_CONFIG): LocalCluster(...)``.
@@ -90,17 +89,6 @@ class CookOutcome:
     error: str | None = None
 
 
-def _check_format(fmt: str) -> None:
-    if fmt not in FORMATS:
-        raise OptionError(f"output format {fmt!r} is not one of {', '.join(FORMATS)}")
-
-
-def output_path(out: str | os.PathLike[str], proposal: str, scan: str, fmt: str) -> Path:
-    """Where the cooked scan goes: ``out/{proposal}/{scan}.nc`` (or ``.zarr``)."""
-    _check_format(fmt)
-    return Path(out) / proposal / f"{scan}{FORMATS[fmt]}"
-
-
 def select_scans(keys: Sequence[str], scans: str | Iterable[str] | None) -> list[str]:
     """The keys chosen by ``scans``: ``None`` (all), a glob pattern (``"1*"``) or keys."""
     if scans is None:
@@ -127,26 +115,11 @@ def _stored_stamp(path: Path, fmt: str, keys: Iterable[str]) -> dict[str, Any] |
     if not path.exists():
         return None
     try:
-        engine = {"netcdf": "h5netcdf", "zarr": "zarr"}[fmt]
+        engine = "zarr" if fmt == "zarr" else "h5netcdf"
         with xr.open_dataset(path, engine=engine) as stored:
             return {k: stored.attrs.get(k) for k in keys}
     except (OSError, ValueError, KeyError):
         return None  # unreadable: cook again
-
-
-def _write(dataset: Any, path: Path, fmt: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    if partial.exists():
-        shutil.rmtree(partial) if partial.is_dir() else partial.unlink()
-    dataset = dataset.compute() if hasattr(dataset, "compute") else dataset
-    if fmt == "netcdf":
-        dataset.to_netcdf(partial, engine="h5netcdf")
-    else:
-        dataset.to_zarr(partial, mode="w")
-    if path.is_dir():
-        shutil.rmtree(path)
-    os.replace(partial, path)
 
 
 def write_cooked(
@@ -157,9 +130,9 @@ def write_cooked(
     format: str = "netcdf",  # noqa: A002 - the natural name of the option
 ) -> Path:
     """Write one cooked ``dataset`` to ``OUT/PROPOSAL/SCAN.nc`` (or ``.zarr``), appearing whole; returns the path."""
-    _check_format(format)
+    require_writer(format)
     path = output_path(out, proposal, scan, format)
-    _write(dataset, path, format)
+    write_dataset(dataset, path, format)
     return path
 
 
@@ -177,7 +150,7 @@ def cook_scan(task: CookTask) -> CookOutcome:
                 raise NotSupportedError(f"{scan.url} cooks to {type(cooked).__name__}, not an xarray object")
             if not hasattr(cooked, "data_vars"):
                 cooked = cooked.to_dataset(name="cooked", promote_attrs=True)
-            _write(cooked.assign_attrs(**task.stamp), path, task.format)
+            write_dataset(cooked.assign_attrs(**task.stamp), path, task.format)
             return CookOutcome(task.scan, "written", str(path))
         except Exception as exc:  # noqa: BLE001 - one broken scan must not stop a batch; reported with its type
             return CookOutcome(task.scan, "failed", error=f"{type(exc).__name__}: {exc}")
@@ -235,7 +208,7 @@ def cook_proposal(
         A ``dask.distributed.Client`` or a scheduler address; ``None``: a
         local process pool of ``workers`` processes (default: CPU count).
     """
-    _check_format(format)
+    require_writer(format)
     keys = select_scans(proposal.keys(), scans)
     tasks, outcomes = _plan(proposal, keys, str(out), format)
     if not tasks:

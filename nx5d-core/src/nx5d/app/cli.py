@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
 
+from nx5d.app.batch import select_scans
+from nx5d.app.files import FORMATS
+from nx5d.config import DATA_REPO, config_path, repositories
 from nx5d.display import Table
 from nx5d.errors import Nx5dError, OptionError, SpiceError
 from nx5d.model.open import open_repository
@@ -124,11 +129,33 @@ def _split_fields(words: Sequence[str]) -> tuple[list[str], dict[str, Any]]:
     return positional, fields
 
 
+def _payload(source: str | None) -> dict[str, Any]:
+    """Spice fields from a JSON file (``-``: standard input), or none."""
+    if source is None:
+        return {}
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).expanduser().read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpiceError(f"cannot read the spice payload {source}: {exc}") from exc
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise SpiceError(
+            f"the spice payload {'on standard input' if source == '-' else source} is not JSON: {exc}"
+        ) from exc
+    if not isinstance(data, dict):
+        raise SpiceError(f"the spice payload {source} must be a JSON object of field: value")
+    return data
+
+
 def _spice(args: argparse.Namespace) -> int:
-    options = {} if args.spice_url is None else {"spice_url": args.spice_url}
+    options: dict[str, Any] = {} if args.spice_url is None else {"spice_url": args.spice_url}
+    if args.dry:
+        options["spice_dry_run"] = True
     repo = open_repository(args.url, beamline=args.beamline, **options)
     book = repo[args.proposal].spice
     words, fields = _split_fields(args.words)
+    fields = {**_payload(args.payload), **fields}
     action = args.action
 
     def need(n: int, usage: str) -> list[str]:
@@ -179,6 +206,11 @@ def _spice(args: argparse.Namespace) -> int:
         print(json.dumps(payload, indent=2, default=str))
     else:
         print(repr(result))
+    if args.dry:
+        print(
+            f"dry run: nothing written ({len(book.store.pending(book.proposal.key))} record(s) would be)",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -196,6 +228,44 @@ def _cook(args: argparse.Namespace) -> int:
         print(Table(["scan", "status", "file", "error"], rows, title=f"proposal {key}").to_text())
         failed += sum(o.status == "failed" for o in outcomes)
     return 1 if failed else 0
+
+
+def _repos(args: argparse.Namespace) -> int:
+    found = repositories()
+    rows = [{"name": r.name, "url": r.url, "beamline": r.beamline, **r.options} for r in found.values()]
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+        return 0
+    title = f"named repositories in {config_path()}" + ("" if found else " (none; see nx5d.config)")
+    print(Table(["name", "beamline", "url"], rows, title=title).to_text())
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from nx5d.app.export import export_scans
+    from nx5d.app.files import require_writer
+
+    require_writer(args.format)  # before anything is read
+    repo = open_repository(args.url, beamline=args.beamline)
+    proposal = repo[args.proposal]
+    keys = select_scans(list(proposal.listing(refresh=True)), args.scans)
+    paths = export_scans(proposal, keys, args.out, raw=args.raw, format=args.format, **_loading_options(args))
+    for path in paths:
+        print(path)
+    return 0
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from nx5d.app.export import quick_look
+
+    repo = open_repository(args.url, beamline=args.beamline, **_loading_options(args))
+    proposal = repo[args.proposal]
+    scan = proposal.scan(proposal.spice._viewpoint(args.scan))
+    figure = quick_look(scan, raw=args.raw, counters=args.counter or ())
+    out = args.out or f"{args.proposal}-{scan.key.replace('/', '-')}{'-raw' if args.raw else ''}.png"
+    figure.savefig(out, dpi=args.dpi)
+    print(out)
+    return 0
 
 
 def _new_plugin(args: argparse.Namespace) -> int:
@@ -223,7 +293,9 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_recipes)
 
     p = sub.add_parser("ls", help="list the proposals of a repository, or the scans of one proposal")
-    p.add_argument("url", help="repository URL pattern, e.g. 'file:///data/{proposal}/{scan}'")
+    p.add_argument(
+        "url", help="repository: URL pattern (file:///data/{proposal}/{scan}), path or name; default $NX5D_DATA_REPO"
+    )
     p.add_argument("proposal", nargs="?", help="proposal key: list its scans with their summaries")
     p.add_argument("--beamline", help="beamline plugin to use (default: the one that claims the URL)")
     p.add_argument("--option", "-o", action="append", metavar="NAME=VALUE", help=OPTION_HELP)
@@ -231,16 +303,43 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_ls)
 
     p = sub.add_parser("cook", help="cook scans into NetCDF/Zarr files with provenance, skipping up-to-date ones")
-    p.add_argument("url", help="repository URL pattern")
+    p.add_argument("url", help="repository: URL pattern, path or name (default: $NX5D_DATA_REPO)")
     p.add_argument("--proposal", help="proposal key (default: every proposal)")
     p.add_argument("--scans", help="glob pattern of scan keys (default: all)")
     p.add_argument("--out", required=True, help="output folder: files go to OUT/PROPOSAL/SCAN.nc")
-    p.add_argument("--format", default="netcdf", choices=["netcdf", "zarr"])
+    p.add_argument("--format", default="netcdf", choices=list(FORMATS))
     p.add_argument("--scheduler", help="dask.distributed scheduler address (default: a local process pool)")
     p.add_argument("--workers", type=int, help="local processes (default: the number of CPUs)")
     p.add_argument("--beamline", help="beamline plugin to use (default: chosen from the URL)")
     p.add_argument("--option", "-o", action="append", metavar="NAME=VALUE", help=OPTION_HELP)
     p.set_defaults(func=_cook)
+    p = sub.add_parser("export", help="write scans' raw or cooked data to NetCDF, HDF5 or Zarr files")
+    p.add_argument("url", help="repository: URL pattern, path or name (default: $NX5D_DATA_REPO)")
+    p.add_argument("proposal", help="proposal key")
+    p.add_argument("scans", nargs="?", help="glob pattern of scan keys (default: all)")
+    p.add_argument("--out", required=True, help="output folder: files go to OUT/PROPOSAL/SCAN.nc")
+    p.add_argument("--raw", action="store_true", help="the data as recorded (default: cooked with the scan's spice)")
+    p.add_argument("--format", default="netcdf", choices=list(FORMATS))
+    p.add_argument("--beamline", help="beamline plugin to use (default: chosen from the URL)")
+    p.add_argument("--option", "-o", action="append", metavar="NAME=VALUE", help=OPTION_HELP)
+    p.set_defaults(func=_export)
+
+    p = sub.add_parser("plot", help="a quick look at one scan, as a PNG file: its maps or profile, or raw data")
+    p.add_argument("url", help="repository: URL pattern, path or name (default: $NX5D_DATA_REPO)")
+    p.add_argument("proposal", help="proposal key")
+    p.add_argument("scan", help="scan key or handle")
+    p.add_argument("--raw", action="store_true", help="the frames summed and counters, instead of cooked data")
+    p.add_argument("--counter", action="append", help="with --raw: a counter to draw (repeat)")
+    p.add_argument("--out", help="the picture's file (default: PROPOSAL-SCAN.png here)")
+    p.add_argument("--dpi", type=int, default=100)
+    p.add_argument("--beamline", help="beamline plugin to use (default: chosen from the URL)")
+    p.add_argument("--option", "-o", action="append", metavar="NAME=VALUE", help=OPTION_HELP)
+    p.set_defaults(func=_plot)
+
+    p = sub.add_parser("repos", help="list the named repositories of the configuration file")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_repos)
+
     p = sub.add_parser("new-plugin", help="write a distribution folder for a new beamline plugin")
     p.add_argument("name", help="beamline name (lower-case letters, digits, underscores), e.g. 'p08'")
     p.add_argument("--dir", default=".", help="folder to write nx5d-NAME/ into (default: here)")
@@ -256,7 +355,7 @@ def _parser() -> argparse.ArgumentParser:
         "import FOLDER (nx5d 3.x records, kept whole).  Values are JSON where they parse as JSON (680.0, [50,120]), "
         "else text.",
     )
-    p.add_argument("url", help="repository URL pattern")
+    p.add_argument("url", help="repository: URL pattern, path or name (default: $NX5D_DATA_REPO)")
     p.add_argument("proposal", help="proposal key")
     p.add_argument(
         "action",
@@ -266,6 +365,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--beamline", help="beamline plugin to use")
     p.add_argument("--spice-url", help="where spice is kept (default: the beamline's default location)")
     p.add_argument("--keep", help="with resolve: uuid prefix of the conflicting record to keep")
+    p.add_argument("--payload", metavar="FILE", help="fields from a JSON file ('-': standard input), under field=value")
+    p.add_argument("--dry", action="store_true", help="show what would be written and how views change; write nothing")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_spice)
 
@@ -276,14 +377,14 @@ def _parser() -> argparse.ArgumentParser:
         "unchanged for --settle seconds), cooked with its spice; with --out, write each cooked result there. "
         "Stops with Ctrl-C, or after --idle-timeout seconds without a new scan.",
     )
-    p.add_argument("url", help="repository URL pattern")
+    p.add_argument("url", help="repository: URL pattern, path or name (default: $NX5D_DATA_REPO)")
     p.add_argument("proposal", help="proposal key")
     p.add_argument("--poll", type=float, default=5.0, help="seconds between looks (default 5)")
     p.add_argument("--settle", type=float, default=30.0, help="seconds the last scan must stay unchanged (default 30)")
     p.add_argument("--all", action="store_true", help="also the scans that exist already")
     p.add_argument("--no-cook", action="store_true", help="only list new scans")
     p.add_argument("--out", help="write each cooked result to OUT/PROPOSAL/SCAN.nc")
-    p.add_argument("--format", default="netcdf", choices=["netcdf", "zarr"])
+    p.add_argument("--format", default="netcdf", choices=list(FORMATS))
     p.add_argument("--idle-timeout", type=float, help="stop after this many seconds without a new scan")
     p.add_argument("--beamline", help="beamline plugin to use (default: chosen from the URL)")
     p.add_argument("--option", "-o", action="append", metavar="NAME=VALUE", help=OPTION_HELP)
@@ -323,9 +424,33 @@ def _watch(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+#: Commands whose first argument is a repository (a URL pattern or a name; omitted: ``$NX5D_DATA_REPO``).
+REPOSITORY_COMMANDS = ("ls", "cook", "export", "plot", "spice", "watch")
+
+
+def _with_default_repository(argv: list[str]) -> list[str]:
+    """``argv`` with ``$NX5D_DATA_REPO`` put in where a repository command names no repository."""
+    default = os.environ.get(DATA_REPO)
+    positional = [i for i, word in enumerate(argv) if not word.startswith("-")]
+    if not default or not positional or argv[positional[0]] not in REPOSITORY_COMMANDS:
+        return argv
+    command = positional[0]
+    first = next((i for i in positional[1:]), None)
+    names = set(repositories())
+    if first is not None and ("://" in argv[first] or argv[first] in names or argv[first].startswith(("/", "~", "."))):
+        return argv
+    return [*argv[: command + 1], default, *argv[command + 1 :]]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``nx5d`` command; returns the exit status."""
-    args = _parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    try:
+        words = _with_default_repository(words)
+    except Nx5dError as exc:
+        print(f"nx5d: error: {exc}", file=sys.stderr)
+        return 2
+    args = _parser().parse_args(words)
     try:
         return args.func(args)
     except Nx5dError as exc:

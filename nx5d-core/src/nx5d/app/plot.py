@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import io
 import math
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,7 +29,7 @@ from nx5d.errors import NotSupportedError, OptionError
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["map_variable", "peak_positions", "rsm", "peak_trace"]
+__all__ = ["map_variable", "peak_positions", "rsm", "peak_trace", "lines", "raw_overview"]
 
 #: Names of the map variable tried, in order, when a Dataset is given.
 MAP_VARIABLES = ("qdata", "rsm", "map")
@@ -287,4 +287,81 @@ def peak_trace(
     name = str(position.name).removesuffix("_peak")
     ax.set_ylabel(f"{'shift of ' if relative else ''}{name} peak ({method})")
     ax.grid(alpha=0.3)
+    return figure
+
+
+def _axis_label(data: xr.Dataset | xr.DataArray, name: Hashable) -> str:
+    variable = data[name] if name in data.variables else None
+    long_name = variable.attrs.get("long_name", name) if variable is not None else name
+    units = variable.attrs.get("units") if variable is not None else None
+    return f"{long_name} ({units})" if units else str(long_name)
+
+
+def lines(data: xr.Dataset | xr.DataArray, var: Hashable | None = None, *, title: str = "", ax: Any = None) -> Figure:
+    """One-dimensional variables against their dimension (a cooked profile, counters of a scan).
+
+    ``var``: one variable; default: every 1-D data variable along the first
+    one's dimension.  ``ax``: draw into this matplotlib axes (its figure is
+    returned) instead of a new figure.
+    """
+    if isinstance(data, xr.DataArray):
+        data = data.to_dataset(name=data.name or "value")
+    names = [var] if var is not None else [n for n, v in data.data_vars.items() if v.ndim == 1]
+    if not names:
+        raise OptionError(f"nothing one-dimensional to draw; variables: {', '.join(map(str, data.data_vars))}")
+    dim = data[names[0]].dims[0]
+    names = [n for n in names if data[n].dims == (dim,)]
+    figure = ax.figure if ax is not None else _figure(figsize=(6.0, 3.5))
+    ax = ax if ax is not None else figure.subplots()
+    x = _centres(data[names[0]], dim)
+    for name in names:
+        ax.plot(x, np.asarray(data[name], dtype=float), label=_axis_label(data, name))
+    ax.set_xlabel(_axis_label(data, dim))
+    if len(names) == 1:
+        ax.set_ylabel(_axis_label(data, names[0]))
+    else:
+        ax.legend(fontsize="small")
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    return figure
+
+
+def raw_overview(data: xr.Dataset, *, counters: Sequence[str] = (), title: str = "") -> Figure:
+    """A raw scan at a glance: its frames summed over the scan (log scale) and counters against the point number.
+
+    ``counters``: which to draw (default: the scan's signal, else its last counter).
+    """
+    from matplotlib.colors import LogNorm
+
+    chosen = list(counters) or [
+        str(
+            data.attrs.get("signal")
+            or next((n for n, v in reversed(list(data.data_vars.items())) if v.dims == ("index",)), "")
+        )
+    ]
+    chosen = [c for c in chosen if c in data.variables]
+    panels = ("images" in data) + bool(chosen)
+    if not panels:
+        raise OptionError("the scan has neither frames nor counters to draw")
+    figure = _figure(figsize=(5.0 * panels, 4.0))
+    axes = list(np.atleast_1d(figure.subplots(1, panels)))
+    if "images" in data:
+        images = data["images"]
+        summed = np.asarray(images.sum([d for d in images.dims if d not in ("y", "x")]), dtype=float)
+        shown = np.ma.masked_where(~(summed > 0), summed)
+        ax = axes.pop(0)
+        norm = LogNorm() if shown.count() else None
+        mesh = ax.pcolormesh(_centres(images, "x"), _centres(images, "y"), shown, norm=norm, shading="auto")
+        ax.invert_yaxis()
+        ax.set_xlabel("x (pixel)")
+        ax.set_ylabel("y (pixel)")
+        ax.set_title(f"frames summed ({images.sizes['index']})")
+        figure.colorbar(
+            mesh, ax=ax, label=f"counts{' (' + images.attrs['units'] + ')' if 'units' in images.attrs else ''}"
+        )
+    if chosen:
+        lines(data[chosen], ax=axes.pop(0))
+    if title:
+        figure.suptitle(title)
     return figure

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import attrs
 
 from nx5d.addressing.templates import Naming
+from nx5d.config import DATA_REPO, default_repository, is_repository_name, named_repository
 from nx5d.credentials import move_credentials
 from nx5d.errors import OptionError, UrlPatternError
 from nx5d.io.faults import DEFAULT_TIMEOUT
@@ -17,7 +19,7 @@ from nx5d.options import build_options, describe_options
 from nx5d.plugins import discovery as plugins
 from nx5d.plugins.discovery import PluginRegistry
 
-__all__ = ["open_repository", "CORE_OPTIONS"]
+__all__ = ["open_repository", "local_url", "CORE_OPTIONS"]
 
 #: Options of :func:`nx5d.open` understood by the core for every beamline.
 CORE_OPTIONS = (
@@ -28,6 +30,7 @@ CORE_OPTIONS = (
     "proposal_handle",
     "scan_handle",
     "spice_url",
+    "spice_dry_run",
     "storage_options",
     "timeout",
     "retries",
@@ -36,8 +39,14 @@ CORE_OPTIONS = (
 NAMING_OPTIONS = ("proposal_key", "scan_key", "proposal_handle", "scan_handle")
 
 
+def local_url(path: str | os.PathLike[str]) -> str:
+    """``file://`` and the absolute form of a local path (``~`` expanded, placeholders kept as they are)."""
+    text = os.fspath(path)
+    return "file://" + os.path.abspath(os.path.expanduser(text))
+
+
 def open_repository(
-    url: str,
+    url: str | os.PathLike[str] | None = None,
     beamline: str | None = None,
     *,
     registry: PluginRegistry | None = None,
@@ -48,13 +57,17 @@ def open_repository(
     Parameters
     ----------
     url:
-        Repository URL pattern, e.g. ``"file:///data/udkm/{proposal}/{scan}"``.
+        Repository URL pattern, e.g. ``"file:///data/udkm/{proposal}/{scan}"``,
+        a local path pattern (``"/data/udkm/{proposal}/{scan}"``, a
+        ``pathlib.Path``), or the name of a repository in the configuration
+        file (:mod:`nx5d.config`); ``None``: ``$NX5D_DATA_REPO``.
     beamline:
         Name of the beamline plugin to use; by default the installed plugin
         that claims ``url`` most confidently is chosen.
     registry:
         Plugin registry to use (default: the installed plugins).
     **options:
+        ``spice_dry_run`` (spice changes kept in memory, nothing written),
         ``proposal_k2h`` / ``scan_k2h`` (key-to-handle rules), ``proposal_key``
         / ``scan_key`` / ``proposal_handle`` / ``scan_handle`` (naming rules as
         templates, see :mod:`nx5d.addressing.templates`), ``spice_url``
@@ -78,6 +91,14 @@ def open_repository(
         An option is not known to the core or the beamline.
     """
     reg = registry or plugins.registry()
+    if url is None or (isinstance(url, str) and url == os.environ.get(DATA_REPO)):  # the default repository
+        url, defaults = default_repository()
+        options = {**defaults, **options}
+    if isinstance(url, os.PathLike) or (isinstance(url, str) and "://" not in url and not is_repository_name(url)):
+        url = local_url(url)  # a plain path, or pathlib.Path: a file:// URL pattern
+    if isinstance(url, str) and is_repository_name(url):
+        named = named_repository(url)
+        url, beamline, options = named.url, beamline or named.beamline, {**named.options, **options}
     if not isinstance(url, str):
         raise UrlPatternError(f"a repository URL must be a string, not {type(url).__name__}")
     url, storage_options = move_credentials(url, options.get("storage_options"))

@@ -20,7 +20,7 @@ from nx5d.model.proposal import Proposal
 from nx5d.model.rules import handle_rule, parse_pattern
 from nx5d.plugins.discovery import PluginRegistry, registry
 from nx5d.plugins.references import DocumentRef, RepositoryRef
-from nx5d.spice.store import SpiceStore, make_store
+from nx5d.spice.store import DryRunSpiceStore, SpiceStore, make_store
 
 if TYPE_CHECKING:
     from nx5d.plugins.declaration import Beamline
@@ -50,6 +50,9 @@ class Repository(Children):
         ``''`` (in memory), a :class:`~nx5d.spice.SpiceStore` object, or
         ``None`` for the default (a ``spice`` folder beside the data, see
         :func:`nx5d.spice.default_locations`).
+    spice_dry_run:
+        Keep spice changes in memory over the records of ``spice_url``: views
+        and cooking see them, nothing is written (trying changes out).
     storage_options:
         fsspec options for remote storage (credentials, endpoints ...).
     timeout:
@@ -76,6 +79,7 @@ class Repository(Children):
         proposal_handle: str | KeyToHandle | None = None,
         scan_handle: str | KeyToHandle | None = None,
         spice_url: str | SpiceStore | None = None,
+        spice_dry_run: bool = False,
         storage_options: Mapping[str, Any] | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
         retries: int = 0,
@@ -87,6 +91,7 @@ class Repository(Children):
         self.scan_k2h = scan_k2h
         self.naming = Naming(proposal_key, scan_key, proposal_handle, scan_handle)
         self.spice_url = spice_url
+        self.spice_dry_run = spice_dry_run
         self.options: dict[str, Any] = dict(options or {})
         self.storage = Storage(storage_options, timeout=timeout, retries=retries)
         self._nx5d_beamline: str | None = None
@@ -154,7 +159,8 @@ class Repository(Children):
                 pattern = None
             # spice may live outside the data (e.g. the per-user folder): a storage without the root's limit
             spice_storage = self.storage.with_root(None)
-            self._nx5d_spice_store = make_store(self.spice_url, pattern, spice_storage)
+            store = make_store(self.spice_url, pattern, spice_storage)
+            self._nx5d_spice_store = DryRunSpiceStore(store) if self.spice_dry_run else store
         return self._nx5d_spice_store
 
     @property

@@ -45,7 +45,15 @@ from nx5d.io.storage import Storage, join_url
 from nx5d.spice.legacy import UUID_NAME, from_nx5d3
 from nx5d.spice.record import FORMAT_VERSION, SpiceRecord
 
-__all__ = ["SpiceStore", "MemorySpiceStore", "FileSpiceStore", "default_locations", "user_spice_home", "make_store"]
+__all__ = [
+    "SpiceStore",
+    "MemorySpiceStore",
+    "DryRunSpiceStore",
+    "FileSpiceStore",
+    "default_locations",
+    "user_spice_home",
+    "make_store",
+]
 
 SPICE_FOLDER = "spice"
 _RECORD_NAME = re.compile(r"^[^.].*\.json$")
@@ -95,6 +103,35 @@ class MemorySpiceStore:
             if any(r.uuid == record.uuid for r in existing):
                 raise SpiceError(f"a spice record {record.uuid} exists already")
             existing.append(record)
+
+
+class DryRunSpiceStore:
+    """A store's records, with new ones kept in memory only: trying spice changes without writing them.
+
+    Everything reads as if the new records had been written (views, cooking,
+    histories); nothing reaches the underlying store.  :attr:`pending` holds
+    what would have been written.
+    """
+
+    def __init__(self, base: SpiceStore) -> None:
+        self.base = base
+        self.added = MemorySpiceStore()
+        self.description = f"dry run over {base.description}: nothing is written"
+
+    def records(self, proposal: str) -> list[SpiceRecord]:
+        return [*self.base.records(proposal), *self.added.records(proposal)]
+
+    def transaction(self, proposal: str) -> contextlib.AbstractContextManager[None]:
+        return self.added.transaction(proposal)
+
+    def write(self, proposal: str, record: SpiceRecord) -> None:
+        if any(r.uuid == record.uuid for r in self.base.records(proposal)):
+            raise SpiceError(f"a spice record {record.uuid} exists already")
+        self.added.write(proposal, record)
+
+    def pending(self, proposal: str) -> list[SpiceRecord]:
+        """The records a real store would have been given for ``proposal``."""
+        return self.added.records(proposal)
 
 
 #: Seconds a writer waits for another writer's lock on a spice folder.

@@ -1,0 +1,168 @@
+"""The workflows nx5d 3.x users bring: named repositories, environment defaults, dry runs, payload files,
+export and quick looks -- through the Python API and the command line."""
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import xarray as xr
+
+import nx5d
+from nx5d.app.cli import main
+from nx5d.errors import OptionError
+from nx5d_udkm.synth import ScanSpec, write_repository
+
+SMALL = ScanSpec(delays=(-10.0, 0.0, 50.0), thetas=(18.4, 18.5, 18.6), delay_loops=1, frames=None)
+
+
+@pytest.fixture
+def data(tmp_path):
+    write_repository(tmp_path / "data", {"20210205": ["091726", "101500"]}, SMALL)
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def config(tmp_path, monkeypatch, data):
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"""
+[repositories.lab]
+url = "file://{data}/{{proposal}}/{{scan}}"
+beamline = "udkm"
+spice_url = "file://{tmp_path}/spice/{{proposal}}"
+scan_handle = "t{{key}}"
+"""
+    )
+    monkeypatch.setenv("NX5D_CONFIG", str(path))
+    monkeypatch.delenv("NX5D_DATA_REPO", raising=False)
+    return path
+
+
+def test_named_repositories_open_by_name_and_list(config, capsys):
+    repo = nx5d.open("lab")
+    assert repo.beamline == "udkm"
+    assert repo.p20210205.handles() == ["t091726", "t101500"]
+    assert main(["repos", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["name"], row["beamline"], row["scan_handle"]) == ("lab", "udkm", "t{key}")
+    assert main(["ls", "lab", "20210205"]) == 0
+    assert "t101500" in capsys.readouterr().out
+    with pytest.raises(OptionError, match=r"no repository named 'lbb' in .*config.toml \(named there: lab\)"):
+        nx5d.open("lbb")
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        'url = "s3://user:pass@bucket/{proposal}/{scan}"',
+        'url = "s3://bucket/{proposal}/{scan}"\nstorage_options = { s3 = { key = "AKIA", secret = "x" } }',
+        'url = "s3://bucket/{proposal}/{scan}"\n[repositories.bad.storage_options.s3]\ntoken = "x"',
+    ],
+)
+def test_credentials_are_never_kept_in_the_configuration(tmp_path, monkeypatch, entry):
+    path = tmp_path / "config.toml"
+    path.write_text(f"[repositories.bad]\n{entry}\n")
+    monkeypatch.setenv("NX5D_CONFIG", str(path))
+    with pytest.raises(OptionError, match="credentials"):
+        nx5d.open("bad")
+
+
+def test_the_default_repository_from_the_environment(data, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("NX5D_DATA_REPO", raising=False)
+    with pytest.raises(OptionError, match="set NX5D_DATA_REPO"):
+        nx5d.open()
+    monkeypatch.setenv("NX5D_DATA_REPO", f"file://{data}/{{proposal}}/{{scan}}")
+    monkeypatch.setenv("NX5D_SPICE_REPO", f"file://{tmp_path}/envspice/{{proposal}}")
+    monkeypatch.setenv("NX5D_SCAN_HANDLE", "scan{key}")
+    repo = nx5d.open()
+    assert repo.p20210205.handles() == ["scan091726", "scan101500"]
+    repo.p20210205.spice.seed("settings", grid_size=[20, 30])
+    assert list((tmp_path / "envspice" / "20210205").glob("*.json"))
+    assert main(["ls"]) == 0
+    assert "20210205" in capsys.readouterr().out
+    assert main(["ls", "20210205"]) == 0  # the proposal, of the default repository
+    assert "scan091726" in capsys.readouterr().out
+
+
+def test_paths_and_path_objects_open_like_file_urls(data):
+    for given in (f"{data}/{{proposal}}/{{scan}}", Path(data) / "{proposal}" / "{scan}"):
+        assert nx5d.open(given, spice_url="").keys() == ["20210205"]
+
+
+def test_a_dry_run_shows_spice_changes_and_writes_nothing(data, tmp_path, capsys):
+    url = f"file://{data}/{{proposal}}/{{scan}}"
+    spice = f"file://{tmp_path}/spice/{{proposal}}"
+    nx5d.open(url, spice_url=spice).p20210205.spice.seed("settings", grid_size=[20, 30])
+    dry = nx5d.open(url, spice_url=spice, spice_dry_run=True).p20210205
+    dry.spice.update("101500", "settings", grid_size=[10, 10])
+    assert dry.spice.view("101500")["settings"].grid_size == [10, 10]
+    assert dry.r101500.cooked.qdata.shape[-2:] == (10, 10)
+    assert len(list((tmp_path / "spice" / "20210205").glob("*.json"))) == 1
+    assert nx5d.open(url, spice_url=spice).p20210205.spice.view("101500")["settings"].grid_size == [20, 30]
+    argv = ["spice", url, "20210205", "update", "101500", "settings", "grid_size=[5,5]", "--spice-url", spice, "--dry"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["data"]["grid_size"] == [5, 5]
+    assert "dry run: nothing written (1 record(s) would be)" in captured.err
+    assert len(list((tmp_path / "spice" / "20210205").glob("*.json"))) == 1
+
+
+def test_spice_payloads_from_a_file_and_standard_input(data, tmp_path, monkeypatch, capsys):
+    url = f"file://{data}/{{proposal}}/{{scan}}"
+    spice = f"file://{tmp_path}/spice/{{proposal}}"
+    payload = tmp_path / "settings.json"
+    payload.write_text(json.dumps({"img_center": [97, 241], "grid_size": [40, 50]}))
+    assert main(["spice", url, "20210205", "seed", "settings", "--payload", str(payload), "--spice-url", spice]) == 0
+    assert json.loads(capsys.readouterr().out)["data"] == {"img_center": [97, 241], "grid_size": [40, 50]}
+    monkeypatch.setattr(sys, "stdin", io.StringIO('{"Theta": 0.02}'))
+    assert main(["spice", url, "20210205", "seed", "offsets", "--payload", "-", "--spice-url", spice]) == 0
+    assert json.loads(capsys.readouterr().out)["data"] == {"Theta": 0.02}
+    monkeypatch.setattr(sys, "stdin", io.StringIO("[1, 2]"))
+    assert main(["spice", url, "20210205", "seed", "other", "--payload", "-", "--spice-url", spice]) == 2
+    assert "must be a JSON object" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["netcdf", "hdf5", "zarr"])
+def test_export_raw_and_cooked(data, tmp_path, fmt):
+    url = f"file://{data}/{{proposal}}/{{scan}}"
+    out = tmp_path / "out"
+    assert main(["export", url, "20210205", "0917*", "--raw", "--out", str(out), "--format", fmt]) == 0
+    suffix = {"netcdf": ".nc", "hdf5": ".h5", "zarr": ".zarr"}[fmt]
+    path = out / "20210205" / f"091726{suffix}"
+    engine = "zarr" if fmt == "zarr" else "h5netcdf"
+    with xr.open_dataset(path, engine=engine) as stored:
+        raw = nx5d.open(url, spice_url="").p20210205.r091726.raw
+        np.testing.assert_array_equal(stored.images.values, raw.images.values)
+        assert stored.attrs["nx5d_scan_url"].endswith("20210205/091726")
+    if fmt == "hdf5":
+        with h5py.File(path) as handle:
+            assert handle["images"].shape == raw.images.shape
+    assert main(["export", url, "20210205", "--out", str(out / "cooked"), "--format", fmt]) == 0
+    assert sorted(p.name for p in (out / "cooked" / "20210205").iterdir()) == [f"091726{suffix}", f"101500{suffix}"]
+
+
+def test_export_names_the_missing_writer_before_any_work(data, tmp_path):
+    code = (
+        "import sys; sys.modules['h5netcdf'] = None\n"  # as if the extra were not installed
+        "from nx5d.app.cli import main\n"
+        f"url = 'file://{data}/{{proposal}}/{{scan}}'\n"
+        f"raise SystemExit(main(['export', url, '20210205', '--out', '{tmp_path}/out']))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "pip install 'nx5d-core[batch]'" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("raw", [False, True])
+def test_quick_look_pictures(data, tmp_path, raw):
+    pytest.importorskip("matplotlib")
+    url = f"file://{data}/{{proposal}}/{{scan}}"
+    out = tmp_path / "look.png"
+    assert main(["plot", url, "20210205", "r091726", "--out", str(out), *(["--raw"] if raw else [])]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
