@@ -278,6 +278,12 @@ def _new_plugin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _beamline_arguments(p: argparse.ArgumentParser) -> None:
+    """``--beamline`` and the repeatable ``--option NAME=VALUE`` of commands that open a repository."""
+    p.add_argument("--beamline", help="beamline plugin to use (default: chosen from the URL)")
+    p.add_argument("--option", "-o", action="append", metavar="NAME=VALUE", help=OPTION_HELP)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nx5d", description="Find, list and load X-ray diffraction scan data.")
     parser.add_argument("--version", action="version", version=f"nx5d {__version__}")
@@ -310,8 +316,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="netcdf", choices=list(FORMATS))
     p.add_argument("--scheduler", help="dask.distributed scheduler address (default: a local process pool)")
     p.add_argument("--workers", type=int, help="local processes (default: the number of CPUs)")
-    p.add_argument("--beamline", help="beamline plugin to use (default: chosen from the URL)")
-    p.add_argument("--option", "-o", action="append", metavar="NAME=VALUE", help=OPTION_HELP)
+    _beamline_arguments(p)
     p.set_defaults(func=_cook)
     p = sub.add_parser("export", help="write scans' raw or cooked data to NetCDF, HDF5 or Zarr files")
     p.add_argument("url", help="repository: URL pattern, path or name (default: $NX5D_DATA_REPO)")
@@ -320,8 +325,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder: files go to OUT/PROPOSAL/SCAN.nc")
     p.add_argument("--raw", action="store_true", help="the data as recorded (default: cooked with the scan's spice)")
     p.add_argument("--format", default="netcdf", choices=list(FORMATS))
-    p.add_argument("--beamline", help="beamline plugin to use (default: chosen from the URL)")
-    p.add_argument("--option", "-o", action="append", metavar="NAME=VALUE", help=OPTION_HELP)
+    _beamline_arguments(p)
     p.set_defaults(func=_export)
 
     p = sub.add_parser("plot", help="a quick look at one scan, as a PNG file: its maps or profile, or raw data")
@@ -332,8 +336,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--counter", action="append", help="with --raw: a counter to draw (repeat)")
     p.add_argument("--out", help="the picture's file (default: PROPOSAL-SCAN.png here)")
     p.add_argument("--dpi", type=int, default=100)
-    p.add_argument("--beamline", help="beamline plugin to use (default: chosen from the URL)")
-    p.add_argument("--option", "-o", action="append", metavar="NAME=VALUE", help=OPTION_HELP)
+    _beamline_arguments(p)
     p.set_defaults(func=_plot)
 
     p = sub.add_parser("repos", help="list the named repositories of the configuration file")
@@ -386,8 +389,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write each cooked result to OUT/PROPOSAL/SCAN.nc")
     p.add_argument("--format", default="netcdf", choices=list(FORMATS))
     p.add_argument("--idle-timeout", type=float, help="stop after this many seconds without a new scan")
-    p.add_argument("--beamline", help="beamline plugin to use (default: chosen from the URL)")
-    p.add_argument("--option", "-o", action="append", metavar="NAME=VALUE", help=OPTION_HELP)
+    _beamline_arguments(p)
     p.set_defaults(func=_watch)
     return parser
 
