@@ -33,3 +33,10 @@ def bragg_scan(setup, theta, two_theta, q_peak, *, width=0.004, height=500.0, ba
     data.update({name: ("index", np.asarray(values)) for name, values in variables.items()})
     images = xr.DataArray(frames, dims=("index", "y", "x"), coords={"y": rows.astype(int), "x": cols.astype(int)})
     return xr.Dataset({**data, "images": images}, attrs={"type": "rocking"})
+
+
+def cells(markup):
+    """The texts of an HTML table's header and data cells, in order."""
+    import re
+
+    return re.findall(r"<t[dh](?:\s[^>]*)?>(.*?)</t[dh]>", markup)

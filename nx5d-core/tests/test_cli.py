@@ -112,3 +112,28 @@ def test_recipes_lists_the_installed_recipes(capsys):
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["rsm"]["distribution"] == "nx5d-core"
     assert rows["rsm"]["state"] == "loaded"
+
+
+def test_tables_fit_an_80_column_terminal(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["plugins"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines
+    table = [line for line in lines if line and not line.startswith(" ")][:10]
+    assert max(len(line) for line in table) <= 80
+
+
+def test_long_tables_show_their_ends_and_count_the_rest():
+    from nx5d.display import Table
+
+    rows = [{"scan": str(i), "notes": "x" * 200} for i in range(300)]
+    table = Table(["scan", "notes"], rows, title="300 scans", more="proposal.table() has them all")
+    text = table.to_text(width=80)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "… 240 more rows (proposal.table() has them all)" in text  # 50 first, 10 last shown
+    assert "\n0 " in text
+    assert "\n299 " in text
+    markup = table.to_html()
+    assert markup.count("<tr>") == 1 + 50 + 1 + 10  # header, first rows, the count, last rows
+    assert 'style="text-align:left' in markup  # inline: a notebook's own table style cannot override it
+    assert "white-space:normal" in markup  # long values wrap instead of being cut

@@ -14,7 +14,7 @@ from nx5d.errors import (
     ScanNotFoundError,
 )
 
-from .helpers import make_scan
+from .helpers import cells, make_scan
 
 
 def test_listing_keys_and_handles(memory_url):
@@ -75,10 +75,10 @@ def test_summary_and_scan_table(memory_url):
     assert text.splitlines()[1].split() == ["scan", "handle", "type", "steps", "notes"]
     assert "091726  s091726  rocking  5      5 frames" in text
     html = repo.p20210205._repr_html_()
-    assert "<th>steps</th>" in html
-    assert "<td>s091726</td>" in html
+    assert "steps" in cells(html)
+    assert "s091726" in cells(html)
     assert "p20210301" in repr(repo)
-    assert "<td>p20210301</td>" in repo._repr_html_()
+    assert "p20210301" in cells(repo._repr_html_())
     assert "not loaded" in repr(scan)
     assert "steps" in scan._repr_html_()
 
@@ -171,3 +171,27 @@ def test_unregistered_memory_repository_is_reported():
     with pytest.raises(nx5d.errors.MissingDataError, match="no in-memory repository named 'nobody'"):
         repo.keys()
     assert "listing failed" in repr(repo)
+
+
+def test_repositories_and_proposals_read_like_mappings(memory_url):
+    from collections.abc import Mapping
+
+    repo = nx5d.open(memory_url, spice_url="")
+    assert isinstance(repo, Mapping)
+    assert isinstance(repo["20210205"], Mapping)
+    proposal = repo["20210205"]
+    assert [scan.key for scan in proposal.values()] == proposal.keys()
+    assert dict(proposal.items()).keys() == set(proposal.keys())
+    assert "9" in proposal
+    assert "nine" not in proposal
+    assert len(proposal) == 3
+    assert proposal.get("9").key == "9"
+    assert proposal.get("nine") is None
+    assert hash(repo) == hash(repo)  # still hashable, compared by identity
+
+
+def test_star_import_leaves_the_builtin_open_alone():
+    namespace = {}
+    exec("from nx5d import *", namespace)
+    assert "open" not in namespace
+    assert "Repository" in namespace

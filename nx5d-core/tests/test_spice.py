@@ -146,8 +146,8 @@ def test_conflicts_are_reported_never_resolved_silently(proposal):
     assert not view.clean
     uuids = view.entries["settings"].resolution.uuids
     assert len(uuids) == 2
-    assert "CONFLICT" in repr(view)
-    assert "False" in repr(view)
+    assert f"CONFLICT between records {uuids[0][:8]}, {uuids[1][:8]}" in repr(view)
+    assert view.rows()[0]["clean"] is False
     with pytest.raises(SpiceConflict) as info:
         view["settings"]
     assert set(info.value.uuids) == set(uuids)

@@ -577,3 +577,13 @@ def test_naming_templates_are_checked_when_the_repository_is_opened(tmp_path):
     (tmp_path / "20200101").mkdir()  # another year: not of the form the template gives
     repo = nx5d.open(url, spice_url="", proposal_key="2021{day}", proposal_handle="d{day}")
     assert repo.all() == {"20210205": "d0205"}
+
+
+def test_folders_outside_the_naming_rule_are_noted_not_hidden(tmp_path):
+    write_repository(tmp_path, {"20210205": ["091726"]}, SMALL)
+    (tmp_path / "20210205" / "calibration").mkdir()
+    (tmp_path / "20210205" / "notes.txt").write_text("x")
+    proposal = open_repo(tmp_path).p20210205
+    assert proposal.keys() == ["091726"]
+    assert sorted(proposal.skipped()) == ["calibration", "notes.txt"]
+    assert "2 name(s) here are not scans by the naming rule: " in repr(proposal).splitlines()[0]

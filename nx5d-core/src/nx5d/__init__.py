@@ -10,13 +10,13 @@ from nx5d.addressing.url import UrlPattern
 from nx5d.model import Proposal, Repository, Scan
 from nx5d.model.cooked import cooked_cache
 from nx5d.model.memory import raw_cache
-from nx5d.model.open import open_repository as open  # noqa: A004 - the documented entry point
+from nx5d.model.open import open_repository as open  # noqa: A004, F401 - the entry point, kept out of __all__
 from nx5d.plugins.declaration import Beamline, ClaimLevel
 from nx5d.plugins.hookspecs import PLUGIN_API, hookimpl
 from nx5d.version import __version__
 
+# ``open`` is not in __all__: ``from nx5d import *`` must not shadow the built-in open().
 __all__ = [
-    "open",
     "Repository",
     "Proposal",
     "Scan",

@@ -1,62 +1,142 @@
-"""Plain-text and HTML tables for reprs in terminals and Jupyter."""
+"""Plain-text and HTML tables for reprs in terminals and Jupyter.
+
+Text tables fit the terminal: columns wider than the terminal allows are
+shortened (``…``), widest first.  Long tables show their first and last
+rows and say how many are left out.  HTML cells carry their alignment
+inline, so a notebook's own table style (JupyterLab right-aligns cells)
+cannot override it; long values wrap instead of being cut.
+"""
 
 from __future__ import annotations
 
 import html
+import shutil
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["Table", "format_cell"]
+__all__ = ["Table", "format_cell", "terminal_width"]
 
-_MAX_CELL = 60
+#: Rows a table shows at most; longer ones show their first and last rows.
+MAX_ROWS = 60
+#: Rows shown at the end of a cut table.
+TAIL_ROWS = 10
+#: The narrowest a text column is shortened to.
+MIN_WIDTH = 6
+#: Cells longer than this wrap in HTML.
+WRAP_AT = 60
 
-# Left-aligned cells and a left-aligned bold caption, whatever the notebook's own table style.
+_CELL = "text-align:left;vertical-align:top;padding:0.15em 0.7em;"
 _STYLE = (
-    "<style>.nx5d-table th, .nx5d-table td {text-align: left; padding: 0.15em 0.7em; white-space: nowrap}"
-    " .nx5d-table caption {caption-side: top; text-align: left; font-weight: bold; white-space: nowrap}</style>"
+    "<style>.nx5d-table caption {caption-side: top; text-align: left; font-weight: bold; white-space: nowrap}"
+    " .nx5d-table .nx5d-more {font-style: italic}</style>"
 )
 
 
-def format_cell(value: Any, limit: int = _MAX_CELL) -> str:
-    """Short one-line text for a table cell (``None`` is empty)."""
+def terminal_width(default: int = 100) -> int:
+    """The width of the terminal (``$COLUMNS`` where set), or ``default`` where there is none."""
+    return shutil.get_terminal_size((default, 24)).columns
+
+
+def format_cell(value: Any, limit: int | None = None) -> str:
+    """One-line text for a table cell (``None`` is empty), cut to ``limit`` characters if given."""
     if value is None:
         return ""
     text = f"{value:.6g}" if isinstance(value, float) else str(value)
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 class Table:
-    """A small table: column names and rows of cells (mappings by column)."""
+    """A small table: column names and rows of cells (mappings by column).
 
-    def __init__(self, columns: Sequence[str], rows: Sequence[Mapping[str, Any]], title: str = "") -> None:
+    Parameters
+    ----------
+    columns:
+        The columns, in order.
+    rows:
+        One mapping per row (missing cells are empty).
+    title:
+        A caption.
+    max_rows:
+        Rows shown at most (the first ones and the last :data:`TAIL_ROWS`);
+        ``None``: all.
+    more:
+        Said after the count of rows left out (``"proposal.table() has them all"``).
+    """
+
+    def __init__(
+        self,
+        columns: Sequence[str],
+        rows: Sequence[Mapping[str, Any]],
+        title: str = "",
+        *,
+        max_rows: int | None = MAX_ROWS,
+        more: str = "",
+    ) -> None:
         self.columns = list(columns)
         self.rows = [[format_cell(row.get(c)) for c in self.columns] for row in rows]
         self.title = title
+        self.max_rows = max_rows
+        self.more = more
 
     @classmethod
-    def from_records(cls, records: Sequence[Mapping[str, Any]], leading: Sequence[str] = (), title: str = "") -> Table:
+    def from_records(
+        cls, records: Sequence[Mapping[str, Any]], leading: Sequence[str] = (), title: str = "", **kwargs: Any
+    ) -> Table:
         """Columns ``leading`` first, then every other key in order of first appearance."""
         columns = list(leading)
         for record in records:
             columns.extend(k for k in record if k not in columns)
-        return cls(columns, records, title)
+        return cls(columns, records, title, **kwargs)
 
-    def to_text(self) -> str:
-        """Aligned plain-text rendering."""
+    def _shown(self) -> tuple[list[list[str]], list[list[str]], int]:
+        """The first rows, the last rows and how many are left out between them."""
+        if self.max_rows is None or len(self.rows) <= self.max_rows:
+            return self.rows, [], 0
+        head = max(1, self.max_rows - TAIL_ROWS)
+        return self.rows[:head], self.rows[-TAIL_ROWS:], len(self.rows) - head - TAIL_ROWS
+
+    def _more_text(self, left_out: int) -> str:
+        return f"… {left_out} more row{'s' * (left_out != 1)}" + (f" ({self.more})" if self.more else "")
+
+    def to_text(self, width: int | None = None) -> str:
+        """Aligned plain text, ``width`` characters wide at most (default: the terminal's)."""
+        width = terminal_width() if width is None else width
+        head, tail, left_out = self._shown()
         widths = [len(c) for c in self.columns]
-        for row in self.rows:
+        for row in head + tail:
             widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+        while sum(widths) + 2 * (len(widths) - 1) > width and max(widths, default=0) > MIN_WIDTH:
+            widest = widths.index(max(widths))
+            widths[widest] -= 1
+
+        def line(cells: Sequence[str]) -> str:
+            return "  ".join(format_cell(c, w).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
         lines = [self.title] if self.title else []
-        lines.append("  ".join(c.ljust(w) for c, w in zip(self.columns, widths, strict=True)).rstrip())
-        lines.append("  ".join("-" * w for w in widths))
-        for row in self.rows:
-            lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        lines += [line(self.columns), "  ".join("-" * w for w in widths)]
+        lines += [line(row) for row in head]
+        if left_out:
+            lines.append(self._more_text(left_out))
+        lines += [line(row) for row in tail]
         return "\n".join(lines)
 
     def to_html(self) -> str:
-        """HTML ``<table>`` rendering (cells escaped)."""
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in self.rows)
-        caption = f"<caption>{html.escape(self.title)}</caption>" if self.title else ""
-        return f'{_STYLE}<table class="nx5d-table">{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        """HTML ``<table>`` (cells escaped, aligned left inline, long values wrapped)."""
+
+        def cell(tag: str, text: str) -> str:
+            wrap = "white-space:normal;min-width:20em;" if len(text) > WRAP_AT else "white-space:nowrap;"
+            return f'<{tag} style="{_CELL}{wrap}">{html.escape(text)}</{tag}>'
+
+        head, tail, left_out = self._shown()
+        header = "".join(cell("th", c) for c in self.columns)
+        rows = ["<tr>" + "".join(cell("td", c) for c in row) + "</tr>" for row in head]
+        if left_out:
+            more = html.escape(self._more_text(left_out))
+            rows.append(f'<tr><td class="nx5d-more" style="{_CELL}" colspan="{len(self.columns)}">{more}</td></tr>')
+        rows += ["<tr>" + "".join(cell("td", c) for c in row) + "</tr>" for row in tail]
+        caption = f'<caption style="text-align:left">{html.escape(self.title)}</caption>' if self.title else ""
+        return (
+            f'{_STYLE}<table class="nx5d-table">{caption}<thead><tr>{header}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table>"
+        )

@@ -38,6 +38,7 @@ def list_keys(
     anchor_lister: AnchorLister | None = None,
     key_patterns: Mapping[str, str] | None = None,
     skip: Collection[str] = DEFAULT_SKIP,
+    skipped: list[str] | None = None,
 ) -> list[str]:
     """Keys of ``field`` (``"proposal"`` or ``"scan"``) found on storage, naturally sorted.
 
@@ -55,6 +56,9 @@ def list_keys(
         (a beamline's naming convention, e.g. ``{"scan": r"\\d{6}"}``).
     skip:
         Names that are never keys; names starting with ``.`` are always skipped.
+    skipped:
+        If given, the names found where the keys are that are not keys (they
+        do not fit the pattern or the key rules) are appended to it.
 
     Raises
     ------
@@ -88,16 +92,16 @@ def list_keys(
             need_dir = not in_anchor and index < n_path - 1
             regex = seg.regex(filled.spans)
             for name, is_dir in names:
-                if name.startswith(".") or name in skip or (need_dir and is_dir is False):
+                if name.startswith(".") or name in skip:
                     continue
-                m = regex.match(name)
-                if m is None:
-                    continue
-                found = m.groupdict()
-                if not all(
+                m = None if need_dir and is_dir is False else regex.match(name)
+                found = {} if m is None else m.groupdict()
+                if m is None or not all(
                     pattern.is_legal_key(f, k) and (f not in regexes or regexes[f].fullmatch(k))
                     for f, k in found.items()
                 ):
+                    if skipped is not None and index == stop:
+                        skipped.append(name)
                     continue
                 next_states.append((resolved + [name], {**keys, **found}))
         if any(not segments[index].fill(k).is_literal for _, k in states):

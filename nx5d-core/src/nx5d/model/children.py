@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import fnmatch
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from nx5d.addressing.handles import HandleMap, KeyToHandle, build_handles
@@ -18,6 +18,9 @@ __all__ = ["Children"]
 class Children:
     """Mixin for objects that hold children reachable by key and by handle.
 
+    It reads like a ``Mapping`` of key -> child (``keys()``, ``values()``,
+    ``items()``, ``get()``, ``in``, ``len``) and is registered as one.
+
     Subclasses set ``_child_kind`` (``"proposal"`` / ``"scan"``) and
     ``_not_found`` (the exception class), and implement ``_list_child_keys``,
     ``_child_rule`` and ``_make_child``.  ``all()`` is the single source of
@@ -29,6 +32,7 @@ class Children:
     _not_found: type[NotFoundError] = NotFoundError
 
     def _init_children(self) -> None:
+        self._nx5d_skipped: list[str] = []  # names where children are that are none (the naming rule)
         self._nx5d_listing: dict[str, str] | None = None
         self._nx5d_handle_map: HandleMap | None = None
         self._nx5d_children: dict[str, Any] = {}
@@ -144,6 +148,15 @@ class Children:
         for key in list(self.listing()):
             yield key, self._child(key)
 
+    def values(self) -> Iterator[Any]:
+        """The child objects in listing order."""
+        for key in list(self.listing()):
+            yield self._child(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The child with ``key``, or ``default`` when there is none."""
+        return self._child(key) if isinstance(key, str) and key in self.listing() else default
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
@@ -162,11 +175,27 @@ class Children:
             names.update(self._handle_map().handles())
         return sorted(names)
 
+    def skipped(self) -> list[str]:
+        """Names found where the children are that the naming rule does not take as theirs (last listing)."""
+        return list(self._nx5d_skipped)
+
+    def _skipped_note(self) -> str:
+        names = self._nx5d_skipped
+        if not names:
+            return ""
+        shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
+        return f"{len(names)} name(s) here are not {self._child_kind}s by the naming rule: {shown}"
+
     def _ipython_key_completions_(self) -> list[str]:
         """Keys offered by IPython/Jupyter after ``obj["``."""
         with contextlib.suppress(Exception):  # completion must never raise
             return list(self.listing())
         return []
+
+
+# Repositories and proposals read like mappings of key -> child (keys(), values(), items(), in, len, get),
+# without Mapping's equality and hashing, which would list storage to compare two objects.
+Mapping.register(Children)
 
 
 def _public_names(cls: type) -> frozenset[str]:

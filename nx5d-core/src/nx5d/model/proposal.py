@@ -129,7 +129,8 @@ class Proposal(Children):
 
     def _list_child_keys(self) -> list[str]:
         keys = self._call("nx5d_list_scans", f"listing scans of {self._where()}", proposal=self.ref)
-        return list(keys) if keys is not None else self.repository._walk("scan", self.scan_pattern)
+        self._nx5d_skipped = []
+        return list(keys) if keys is not None else self.repository._walk("scan", self.scan_pattern, self._nx5d_skipped)
 
     def _child_rule(self) -> KeyToHandle:
         repository = self.repository
@@ -284,9 +285,9 @@ class Proposal(Children):
 
     def _table(self) -> Table:
         rows = self.summaries() + self._stack_rows()
-        return Table.from_records(
-            rows, SCAN_TABLE_COLUMNS, title=f"proposal {self.key} ({self.handle}): {len(rows)} scan(s)"
-        )
+        note = self._skipped_note()
+        title = f"proposal {self.key} ({self.handle}): {len(rows)} scan(s)" + (f"; {note}" if note else "")
+        return Table.from_records(rows, SCAN_TABLE_COLUMNS, title=title, more="proposal.table() has them all")
 
     def __repr__(self) -> str:
         try:

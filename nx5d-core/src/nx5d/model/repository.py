@@ -188,7 +188,8 @@ class Repository(Children):
 
     def _list_child_keys(self) -> list[str]:
         keys = self._call("nx5d_list_proposals", f"listing proposals of {self.url}", repository=self.ref)
-        return list(keys) if keys is not None else self._walk("proposal", self.pattern)
+        self._nx5d_skipped = []
+        return list(keys) if keys is not None else self._walk("proposal", self.pattern, self._nx5d_skipped)
 
     def _child_rule(self) -> KeyToHandle:
         return self.proposal_k2h or self.naming.handle_rule("proposal") or handle_rule(self.declaration, "proposal")
@@ -204,8 +205,8 @@ class Repository(Children):
         """The proposal with ``key`` (as on storage) or ``handle``."""
         return self._child(self._resolve(key, handle))
 
-    def _walk(self, field: str, pattern: UrlPattern) -> list[str]:
-        """Keys of ``field`` found by walking ``pattern`` over this repository's storage."""
+    def _walk(self, field: str, pattern: UrlPattern, skipped: list[str] | None = None) -> list[str]:
+        """Keys of ``field`` found by walking ``pattern`` over storage; names that are no keys go to ``skipped``."""
         declaration = self.declaration
 
         def anchor_lister(document: str, path: tuple[str, ...]) -> Any:
@@ -220,6 +221,7 @@ class Repository(Children):
             storage=self.storage,
             anchor_lister=anchor_lister,
             key_patterns=self.naming.key_patterns({} if declaration is None else declaration.key_patterns),
+            skipped=skipped,
         )
 
     # --- display -----------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -15,7 +16,16 @@ from nx5d.spice.values import Settings
 
 __all__ = ["ViewEntry", "SpiceView", "SpiceHistory"]
 
-VIEW_COLUMNS = ("viewpoint", "handle", "clean", "revision", "uuid", "anchor", "data", "from defaults")
+VIEW_COLUMNS = ("spice", "field", "value", "from")
+
+
+def _origin(resolution: Resolution | None) -> str:
+    """Where a value comes from: ``revision 2 (a1b2c3d4) from scan 101500`` or ``from the start``."""
+    if resolution is None:
+        return "beamline default"
+    record = resolution.records[0]
+    since = f"from scan {record.anchor}" if record.anchor else "from the start"
+    return f"revision {record.revision} ({record.uuid[:8]}) {since}"
 
 
 @attrs.frozen
@@ -82,9 +92,10 @@ class SpiceView(Mapping[str, Settings]):
     """The spice applying at one scan: ``{handle: Settings}`` plus where each value came from.
 
     ``view["settings"].img_center`` reads a value; a handle whose records
-    conflict raises :class:`~nx5d.errors.SpiceConflict` when read.  In Jupyter
-    the view renders as a table (viewpoint, handle, clean, revision, uuid,
-    anchor, data, fields taken from defaults).
+    conflict raises [`SpiceConflict`][nx5d.errors.SpiceConflict] when read.
+    In Jupyter the view renders as a table of every field: its value, and
+    the record (revision, uuid, the scan it applies from) or the beamline
+    default it comes from.
     """
 
     def __init__(self, viewpoint: str, viewpoint_handle: str, entries: Mapping[str, ViewEntry]) -> None:
@@ -143,11 +154,31 @@ class SpiceView(Mapping[str, Settings]):
         return out
 
     def rows(self) -> list[dict[str, Any]]:
-        """One row per handle, as shown in the table."""
+        """One row per handle: viewpoint, handle, clean, revision, uuid, anchor, data, from defaults."""
         return [e.row(self.viewpoint_handle) for e in self.entries.values()]
 
+    def field_rows(self) -> list[dict[str, Any]]:
+        """One row per field of every handle, as the table shows them: spice, field, value, from."""
+        out = []
+        for handle, entry in self.entries.items():
+            res = entry.resolution
+            if not entry.clean:
+                uuids = ", ".join(u[:8] for u in res.uuids)  # type: ignore[union-attr]
+                out.append({"spice": handle, "field": "", "value": f"CONFLICT between records {uuids}", "from": ""})
+                continue
+            data = entry.data
+            if data is None:
+                out.append({"spice": handle, "field": "", "value": "withdrawn", "from": _origin(res)})
+                continue
+            defaults = set(entry.from_defaults) if res is not None and not res.withdrawn else set(data)
+            for field, value in data.items():
+                origin = "beamline default" if field in defaults else _origin(res)
+                out.append({"spice": handle, "field": field, "value": value, "from": origin})
+        return out
+
     def _table(self) -> Table:
-        return Table(VIEW_COLUMNS, self.rows(), title=f"spice at scan {self.viewpoint} ({self.viewpoint_handle})")
+        title = f"spice at scan {self.viewpoint} ({self.viewpoint_handle})"
+        return Table(VIEW_COLUMNS, self.field_rows(), title=title, max_rows=None)
 
     def __repr__(self) -> str:
         return self._table().to_text()
@@ -157,21 +188,9 @@ class SpiceView(Mapping[str, Settings]):
 
 
 class SpiceHistory:
-    """A list of spice records rendered as a table (``history``, ``ls``)."""
+    """A list of spice records rendered as a table (``history``, ``ls``): what each revision changed."""
 
-    COLUMNS = (
-        "handle",
-        "anchor",
-        "revision",
-        "uuid",
-        "created",
-        "author",
-        "note",
-        "type",
-        "format",
-        "data",
-        "conflict",
-    )
+    COLUMNS = ("spice", "from scan", "revision", "uuid", "written", "by", "note", "format", "changes", "conflict")
 
     def __init__(self, title: str, records: list[dict[str, Any]]) -> None:
         self.title = title
@@ -186,15 +205,53 @@ class SpiceHistory:
     def __getitem__(self, index: int) -> dict[str, Any]:
         return self.records[index]
 
+    def table_rows(self) -> list[dict[str, Any]]:
+        """The rows of the table: each record, with what it changed against the revision before it."""
+        previous: dict[tuple[str, str], dict[str, Any] | None] = {}
+        rows = []
+        for r in self.records:
+            branch = (r["handle"], r["anchor"])
+            before = previous.get(branch)
+            rows.append(
+                {
+                    "spice": r["handle"] if r["type"] == r["handle"] else f"{r['handle']} ({r['type']})",
+                    "from scan": r["anchor"] or "(start)",
+                    "revision": r["revision"],
+                    "uuid": r["uuid"][:8],
+                    "written": (r.get("created") or "")[:16].replace("T", " "),
+                    "by": r.get("author"),
+                    "note": r.get("note"),
+                    "format": r.get("version"),
+                    "changes": changes(before, r["data"]),
+                    "conflict": "CONFLICT" if r.get("conflict") else "",
+                }
+            )
+            previous[branch] = r["data"]
+        return rows
+
     def _table(self) -> Table:
-        rows = [
-            {**r, "uuid": r["uuid"][:8], "anchor": r["anchor"] or "(start)", "format": r.get("version")}
-            for r in self.records
-        ]
-        return Table(self.COLUMNS, rows, title=self.title)
+        rows = self.table_rows()
+        columns = [c for c in self.COLUMNS if any(row[c] not in (None, "") for row in rows)] or list(self.COLUMNS)
+        return Table(columns, rows, title=self.title)
 
     def __repr__(self) -> str:
         return self._table().to_text()
 
     def _repr_html_(self) -> str:
         return self._table().to_html() if self.records else f"<p>{html.escape(self.title)}: no records</p>"
+
+
+def _short(value: Any) -> str:
+    return json.dumps(value, default=str)
+
+
+def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> str:
+    """What a revision changed (``grid_size: [80, 150] -> [20, 30]; + monitor = "crystal"``); a first one: all."""
+    if after is None:
+        return "withdrawn"
+    if before is None:
+        return "; ".join(f"{k} = {_short(v)}" for k, v in after.items())
+    parts = [f"{k}: {_short(before[k])} -> {_short(v)}" for k, v in after.items() if k in before and before[k] != v]
+    parts += [f"+ {k} = {_short(v)}" for k, v in after.items() if k not in before]
+    parts += [f"- {k}" for k in before if k not in after]
+    return "; ".join(parts) or "(no change)"
