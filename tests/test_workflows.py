@@ -166,3 +166,71 @@ def test_quick_look_pictures(data, tmp_path, raw):
     out = tmp_path / "look.png"
     assert main(["plot", url, "20210205", "r091726", "--out", str(out), *(["--raw"] if raw else [])]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_ctrl_c_stops_a_cook_cleanly(tmp_path):
+    """SIGINT during `nx5d cook`: 'interrupted', exit status 130, no traceback from the command or its workers."""
+    import os
+    import signal
+    import time
+
+    scans = [f"{h:02d}0000" for h in range(8, 20)]
+    write_repository(
+        tmp_path / "data", {"20210205": scans}, ScanSpec(delays=tuple(range(40)), thetas=(18.4, 18.5, 18.6, 18.7, 18.8))
+    )
+    url = f"file://{tmp_path}/data/{{proposal}}/{{scan}}"
+    command = [sys.executable, "-m", "nx5d", "cook", url, "--out", str(tmp_path / "out"), "--workers", "1"]
+    child = subprocess.Popen(
+        command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, "NX5D_PROGRESS": "0"}
+    )
+    first = child.stderr.readline()
+    assert first.startswith("cooking proposal 20210205 in 1 process(es)")
+    time.sleep(1.0)
+    child.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 130, err
+    assert "nx5d: interrupted" in err
+    assert "Traceback" not in err
+    assert time.monotonic() - started < 20
+    written = list((tmp_path / "out" / "20210205").glob("*.nc")) if (tmp_path / "out" / "20210205").exists() else []
+    assert len(written) < len(scans)
+
+
+def test_cook_reports_each_scan_as_it_is_done_and_names_a_missing_writer_first(data, tmp_path):
+    import os
+
+    url = f"file://{data}/{{proposal}}/{{scan}}"
+    env = {**os.environ, "NX5D_PROGRESS": "0"}
+    done = subprocess.run(
+        [sys.executable, "-m", "nx5d", "cook", url, "--out", str(tmp_path / "out"), "--workers", "1"],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0] == "cooking proposal 20210205 in 1 process(es) ..."
+    assert sorted(line.split(":")[0].strip() for line in lines[1:]) == ["091726", "101500"]
+    code = (
+        "import sys; sys.modules['h5netcdf'] = None\n"
+        "from nx5d.app.cli import main\n"
+        f"raise SystemExit(main(['cook', 'file://{data}/{{proposal}}/{{scan}}', '--out', '{tmp_path}/out2']))"
+    )
+    missing = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert missing.returncode == 2
+    assert "writing netcdf files needs h5netcdf" in missing.stderr
+    assert "pip install 'nx5d-core[batch]'" in missing.stderr
+    assert not (tmp_path / "out2").exists()
+
+
+def test_shell_completion_offers_commands_and_options():
+    import os
+
+    env = {
+        **os.environ,
+        "_ARGCOMPLETE": "1",
+        "COMP_LINE": "nx5d exp",
+        "COMP_POINT": "8",
+        "_ARGCOMPLETE_STDOUT_FILENAME": "/dev/stdout",
+    }
+    done = subprocess.run([sys.executable, "-m", "nx5d"], capture_output=True, text=True, env=env)
+    assert "export" in done.stdout

@@ -20,7 +20,8 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+import signal
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
@@ -195,6 +196,7 @@ def cook_proposal(
     format: str = "netcdf",  # noqa: A002 - the natural name of the option
     client: Any = None,
     workers: int | None = None,
+    report: Callable[[CookOutcome], None] | None = None,
 ) -> list[CookOutcome]:
     """Cook the scans of ``proposal`` into files under ``out``; see the module documentation.
 
@@ -207,10 +209,18 @@ def cook_proposal(
     client:
         A ``dask.distributed.Client`` or a scheduler address; ``None``: a
         local process pool of ``workers`` processes (default: CPU count).
+    report:
+        Called with each scan's outcome as soon as it is known (a command
+        line shows them as they come).
+
+    Interrupting (Ctrl-C) stops the local pool's processes at once.
     """
     require_writer(format)
     keys = select_scans(proposal.keys(), scans)
     tasks, outcomes = _plan(proposal, keys, str(out), format)
+    for outcome in outcomes.values():
+        if report is not None:
+            report(outcome)
     if not tasks:
         return [outcomes[key] for key in keys]
     with progress(len(tasks), f"cooking {proposal.key}", unit="scan") as bar:
@@ -219,25 +229,49 @@ def cook_proposal(
                 from distributed import Client
 
                 with Client(client) as connected:
-                    _run_on(connected, tasks, outcomes, bar)
+                    _run_on(connected, tasks, outcomes, bar, report)
             else:
-                _run_on(client, tasks, outcomes, bar)
+                _run_on(client, tasks, outcomes, bar, report)
         else:
             n = max(1, min(len(tasks), workers or os.cpu_count() or 1))
-            with ProcessPoolExecutor(n, mp_context=get_context("spawn")) as pool:
-                _collect(as_completed([pool.submit(cook_scan, task) for task in tasks]), outcomes, bar)
+            pool = ProcessPoolExecutor(n, mp_context=get_context("spawn"), initializer=_ignore_interrupts)
+            try:
+                _collect(as_completed([pool.submit(cook_scan, task) for task in tasks]), outcomes, bar, report)
+            except KeyboardInterrupt:
+                _stop(pool)
+                raise
+            pool.shutdown()
     return [outcomes[key] for key in keys]
 
 
-def _run_on(client: Any, tasks: Sequence[CookTask], outcomes: dict[str, CookOutcome], bar: Any) -> None:
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the process that started them (no traceback from every worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End a pool now: pending scans are dropped, running workers terminated."""
+    workers = list(getattr(pool, "_processes", {}).values())  # the executor offers no public way to stop them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in workers:
+        process.terminate()
+
+
+def _run_on(
+    client: Any, tasks: Sequence[CookTask], outcomes: dict[str, CookOutcome], bar: Any, report: Any = None
+) -> None:
     from distributed import as_completed as completed
 
-    _collect(completed(client.map(cook_scan, tasks, pure=False)), outcomes, bar)
+    _collect(completed(client.map(cook_scan, tasks, pure=False)), outcomes, bar, report)
 
 
-def _collect(finished: Iterable[Any], outcomes: dict[str, CookOutcome], bar: Any) -> None:
+def _collect(
+    finished: Iterable[Any], outcomes: dict[str, CookOutcome], bar: Any, report: Callable[[CookOutcome], None] | None
+) -> None:
     """Record the outcome of each future as it finishes (pool or dask futures alike)."""
     for future in finished:
         outcome = future.result()
         outcomes[outcome.scan] = outcome
         bar.update(1)
+        if report is not None:
+            report(outcome)

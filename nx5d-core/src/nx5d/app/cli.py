@@ -1,4 +1,8 @@
-"""The ``nx5d`` command line: inspect plugins and list repositories."""
+# PYTHON_ARGCOMPLETE_OK
+"""The ``nx5d`` command line: inspect plugins and recipes, list, cook, export and plot repositories.
+
+Shell completion: ``eval "$(register-python-argcomplete nx5d)"`` (bash, zsh).
+"""
 
 from __future__ import annotations
 
@@ -215,14 +219,27 @@ def _spice(args: argparse.Namespace) -> int:
 
 
 def _cook(args: argparse.Namespace) -> int:
-    from nx5d.app.batch import cook_proposal
+    from nx5d.app.batch import CookOutcome, cook_proposal
 
     repo = open_repository(args.url, beamline=args.beamline, **_loading_options(args))
     proposals = [args.proposal] if args.proposal else repo.keys()
     failed = 0
+
+    def report(outcome: CookOutcome) -> None:
+        where = outcome.path if outcome.status != "failed" else outcome.error
+        print(f"  {outcome.scan}: {outcome.status} {where or ''}".rstrip(), file=sys.stderr, flush=True)
+
     for key in proposals:
+        where = f"on {args.scheduler}" if args.scheduler else f"in {args.workers or os.cpu_count() or 1} process(es)"
+        print(f"cooking proposal {key} {where} ...", file=sys.stderr, flush=True)
         outcomes = cook_proposal(
-            repo[key], args.scans, out=args.out, format=args.format, client=args.scheduler, workers=args.workers
+            repo[key],
+            args.scans,
+            out=args.out,
+            format=args.format,
+            client=args.scheduler,
+            workers=args.workers,
+            report=report,
         )
         rows = [{"scan": o.scan, "status": o.status, "file": o.path, "error": o.error} for o in outcomes]
         print(Table(["scan", "status", "file", "error"], rows, title=f"proposal {key}").to_text())
@@ -426,6 +443,15 @@ def _watch(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _complete(parser: argparse.ArgumentParser) -> None:
+    """Shell completion with argcomplete, where installed (``eval "$(register-python-argcomplete nx5d)"``)."""
+    try:
+        import argcomplete
+    except ImportError:
+        return
+    argcomplete.autocomplete(parser)
+
+
 #: Commands whose first argument is a repository (a URL pattern or a name; omitted: ``$NX5D_DATA_REPO``).
 REPOSITORY_COMMANDS = ("ls", "cook", "export", "plot", "spice", "watch")
 
@@ -452,9 +478,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Nx5dError as exc:
         print(f"nx5d: error: {exc}", file=sys.stderr)
         return 2
-    args = _parser().parse_args(words)
+    parser = _parser()
+    _complete(parser)
+    args = parser.parse_args(words)
     try:
         return args.func(args)
     except Nx5dError as exc:
         print(f"nx5d: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("nx5d: interrupted", file=sys.stderr)
+        return 130
