@@ -223,3 +223,27 @@ def test_summaries_are_read_in_parallel_in_the_order_of_the_scans(s3, data):
     assert parallel == one_by_one
     assert [row["scan"] for row in parallel] == [f"{100000 + i:06d}" for i in range(40)]
     assert sum("unreadable" in str(row.get("notes")) for row in parallel) == 6  # folders without a table say so
+
+
+def test_a_cache_chained_in_front_of_http_and_s3(http_url, s3, data, tmp_path):
+    """fsspec's simplecache:: in front of a remote repository: the same data, the files kept in the cache folder."""
+    cache = tmp_path / "cache"
+    remote = nx5d.open(
+        f"simplecache::{http_url}/udkm/{{proposal}}/{{scan}}",
+        storage_options={"simplecache": {"cache_storage": str(cache)}},
+        spice_url="",
+    )
+    assert remote.url == f"{http_url}/udkm/{{proposal}}/{{scan}}"
+    assert_same_udkm(remote, data)
+    assert any(cache.iterdir())
+    _, options = s3
+    s3_cache = tmp_path / "s3cache"
+    over_s3 = nx5d.open(
+        "simplecache::s3://beamtime/kmc3/{proposal}/{proposal}.h5#{scan}",
+        storage_options={**options, "simplecache": {"cache_storage": str(s3_cache)}},
+        spice_url="",
+    )
+    assert_same_kmc3(over_s3, data)
+    assert any(s3_cache.iterdir())
+    with pytest.raises(nx5d.errors.OptionError, match="only fsspec's caching file systems"):
+        nx5d.open(f"zip::{http_url}/udkm/{{proposal}}/{{scan}}")

@@ -140,6 +140,29 @@ class _CountingReader(io.RawIOBase):
             super().close()
 
 
+#: fsspec's caching file systems, which may be chained in front of a repository URL (``simplecache::s3://…``).
+CACHES = ("simplecache", "filecache", "blockcache")
+
+
+def split_chain(url: str) -> tuple[str, tuple[str, ...]]:
+    """``simplecache::s3://b/{proposal}/{scan}`` -> ``("s3://b/{proposal}/{scan}", ("simplecache",))``.
+
+    fsspec's chained URLs put file systems in front of the one holding the
+    data; nx5d takes its caching file systems (:data:`CACHES`), whose
+    options are the ``storage_options`` under their names.
+    """
+    if "::" not in url.split("://", 1)[0]:
+        return url, ()
+    *chain, target = url.split("::")
+    unknown = [c for c in chain if c not in CACHES]
+    if unknown or not chain:
+        raise OptionError(
+            f"{url}: only fsspec's caching file systems ({', '.join(CACHES)}) can be chained in front of a "
+            f"repository URL, not {', '.join(unknown)}"
+        )
+    return target, tuple(chain)
+
+
 def join_url(base: str, *names: str) -> str:
     """Append path components to a URL (keeping an anchor-free base)."""
     out = base.rstrip("/")
@@ -196,6 +219,7 @@ class Storage:
         root: str | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
         retries: int = 0,
+        chain: tuple[str, ...] = (),
     ) -> None:
         if timeout is not None and not (isinstance(timeout, int | float) and timeout > 0):
             raise OptionError(f"timeout must be a number of seconds above 0, or None, not {timeout!r}")
@@ -205,16 +229,17 @@ class Storage:
         self.root = root
         self.timeout = timeout
         self.retries = retries
+        self.chain = tuple(chain)
 
     def __repr__(self) -> str:
         return (
             f"Storage(storage_options={sorted(self.storage_options)}, root={self.root!r}, "
-            f"timeout={self.timeout!r}, retries={self.retries!r})"
+            f"timeout={self.timeout!r}, retries={self.retries!r}, chain={self.chain!r})"
         )
 
     def with_root(self, root: str | None) -> Storage:
-        """The same access (options, timeout, retries) limited to ``root`` instead."""
-        return Storage(self.storage_options, root=root, timeout=self.timeout, retries=self.retries)
+        """The same access (options, timeout, retries, cache chain) limited to ``root`` instead."""
+        return Storage(self.storage_options, root=root, timeout=self.timeout, retries=self.retries, chain=self.chain)
 
     @property
     def root(self) -> str | None:
@@ -266,7 +291,7 @@ class Storage:
         if scheme in opts and isinstance(opts[scheme], Mapping):
             chosen = dict(opts[scheme])
         else:
-            chosen = {k: v for k, v in opts.items() if not isinstance(v, Mapping)}
+            chosen = {k: v for k, v in opts.items() if not isinstance(v, Mapping) and k not in CACHES}
         return client_options(scheme, chosen, self.timeout)
 
     def filesystem(self, url: str) -> tuple[Any, str]:
@@ -276,6 +301,11 @@ class Storage:
         self.confine(url)
         scheme = url.split("://", 1)[0].lower()
         try:
+            if self.chain:  # a cache in front: each file system takes the options under its name
+                caches = {c: dict(self.storage_options.get(c, {})) for c in self.chain}
+                return fsspec.core.url_to_fs(
+                    "::".join([*self.chain, url]), **{scheme: self.options_for(scheme)}, **caches
+                )
             return fsspec.core.url_to_fs(url, **self.options_for(scheme))
         except ImportError as exc:
             raise StorageError(f"cannot access {url}: support for {scheme}:// is not installed ({exc})") from exc

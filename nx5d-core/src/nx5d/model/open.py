@@ -12,7 +12,7 @@ from nx5d.config import DATA_REPO, default_repository, is_repository_name, named
 from nx5d.credentials import move_credentials
 from nx5d.errors import OptionError, UrlPatternError
 from nx5d.io.faults import DEFAULT_TIMEOUT
-from nx5d.io.storage import Storage
+from nx5d.io.storage import Storage, split_chain
 from nx5d.model.repository import Repository
 from nx5d.model.rules import parse_pattern
 from nx5d.options import build_options, describe_options
@@ -105,15 +105,17 @@ def open_repository(
     if "storage_options" in options or storage_options:
         options["storage_options"] = storage_options
     naming = Naming(**{k: options.get(k) for k in NAMING_OPTIONS})
+    plain, chain = split_chain(url)  # a cache in front of the storage: the URL itself is the one behind it
     if beamline is None:
         storage = Storage(
             options.get("storage_options"),
             timeout=options.get("timeout", DEFAULT_TIMEOUT),
             retries=options.get("retries", 0),
+            chain=chain,
         )
-        beamline, _ = reg.choose(url, storage, naming)
+        beamline, _ = reg.choose(plain, storage, naming)
     declaration = reg.declaration(beamline)
-    parse_pattern(url, declaration, spans=naming.spans())
+    parse_pattern(plain, declaration, spans=naming.spans())
     core = {k: options.pop(k) for k in CORE_OPTIONS if k in options}
     unknown = sorted(set(options) - {f.name for f in attrs.fields(declaration.options)})
     if unknown:

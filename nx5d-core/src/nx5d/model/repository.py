@@ -14,7 +14,7 @@ from nx5d.credentials import move_credentials
 from nx5d.display import Table
 from nx5d.errors import ProposalNotFoundError, UrlPatternError
 from nx5d.io.faults import DEFAULT_TIMEOUT
-from nx5d.io.storage import Storage
+from nx5d.io.storage import Storage, split_chain
 from nx5d.model.children import Children
 from nx5d.model.proposal import Proposal
 from nx5d.model.rules import handle_rule, parse_pattern
@@ -37,7 +37,9 @@ class Repository(Children):
     Parameters
     ----------
     url:
-        The repository URL pattern, e.g. ``file:///data/{proposal}/{scan}``.
+        The repository URL pattern, e.g. ``file:///data/{proposal}/{scan}``;
+        an fsspec cache may be chained in front (``simplecache::s3://…``, its
+        options under its name in ``storage_options``).
         Subclasses that list proposals themselves may pass any identifier.
     proposal_k2h, scan_k2h:
         Key-to-handle rules overriding the beamline's (``lambda k: f"p{k}"``).
@@ -86,6 +88,7 @@ class Repository(Children):
         options: Mapping[str, Any] | None = None,
     ) -> None:
         url, storage_options = move_credentials(url, storage_options)
+        url, chain = split_chain(url)
         self.url = url
         self.proposal_k2h = proposal_k2h
         self.scan_k2h = scan_k2h
@@ -93,7 +96,7 @@ class Repository(Children):
         self.spice_url = spice_url
         self.spice_dry_run = spice_dry_run
         self.options: dict[str, Any] = dict(options or {})
-        self.storage = Storage(storage_options, timeout=timeout, retries=retries)
+        self.storage = Storage(storage_options, timeout=timeout, retries=retries, chain=chain)
         self._nx5d_beamline: str | None = None
         self._nx5d_registry: PluginRegistry | None = None
         self._nx5d_spice_store: SpiceStore | None = None
