@@ -234,3 +234,33 @@ def test_shell_completion_offers_commands_and_options():
     }
     done = subprocess.run([sys.executable, "-m", "nx5d"], capture_output=True, text=True, env=env)
     assert "export" in done.stdout
+
+
+def test_xarray_opens_a_scan_with_engine_nx5d(data):
+    url = f"file://{data}/{{proposal}}/{{scan}}"
+    expected = nx5d.open(url, spice_url="").p20210205.r091726.raw
+    lazily = xr.open_dataset(url, engine="nx5d", proposal="20210205", scan="r091726")
+    assert type(lazily.images.variable._data).__name__ != "ndarray"  # not read yet
+    xr.testing.assert_identical(lazily.load(), expected.load())
+    chunked = xr.open_dataset(url, engine="nx5d", proposal="20210205", scan="091726", chunks={"index": 4})
+    assert chunked.images.chunks[0] == (4, 4, 1)
+    np.testing.assert_array_equal(chunked.images.values, expected.images.values)
+    by_url = xr.open_dataset(f"file://{data}/20210205/101500", engine="nx5d", repository=url, options={"reduce": 2})
+    assert by_url.images.shape[1:] == (98, 244)
+    assert by_url.images.y.values[1] == 2  # full-frame pixel numbers
+    dropped = xr.open_dataset(url, engine="nx5d", proposal="20210205", scan="091726", drop_variables=["images"])
+    assert "images" not in dropped
+    with pytest.raises(OptionError, match="give proposal= and scan="):
+        xr.open_dataset(url, engine="nx5d")
+    with pytest.raises(OptionError, match="is no scan of the repository"):
+        xr.open_dataset(f"file://{data}/elsewhere", engine="nx5d", repository=url)
+
+
+def test_frames_load_in_the_chunks_asked_for(data):
+    scan = nx5d.open(f"file://{data}/{{proposal}}/{{scan}}", spice_url="").p20210205.r091726
+    chunked = scan.load(chunks={"index": 4})
+    assert chunked.images.chunks[0] == (4, 4, 1)
+    np.testing.assert_array_equal(chunked.images.values, scan.load(lazy=False).images.values)
+    assert scan.load(chunks=2).images.chunks[0][0] == 2
+    with pytest.raises(OptionError, match="chunks must be frames per chunk"):
+        scan.load(chunks={"y": 4})

@@ -102,8 +102,11 @@ def load_raw(scan: ScanRef, options: Kmc3Options) -> xr.Dataset:
         )
         return data
     region = options.region
-    if options.lazy:
-        frames = lazy_frames(scan.storage, urls, region=region, missing=options.missing, fallback=tifffile_fallback)
+    if options.lazy_frames:
+        frames = lazy_frames(
+            scan.storage, urls, region=region, missing=options.missing, fallback=tifffile_fallback,
+            chunk=options.frames_per_chunk or 64,
+        )  # fmt: skip
     else:
         frames = load_frames(
             scan.storage,

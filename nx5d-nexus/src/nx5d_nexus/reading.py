@@ -64,7 +64,8 @@ def load(scan: ScanRef, options: NexusOptions) -> xr.Dataset:
         scan.storage,
         scan.url,
         region=options.region,
-        lazy=options.lazy,
+        lazy=options.lazy_frames,
+        chunk=options.frames_per_chunk,
         detector=options.detector,
         frames=options.frames != "skip",
     )

@@ -133,8 +133,9 @@ def _frames(storage: Storage, urls: list[str], options: UdkmOptions, fallback: A
     """``images`` (and ``frame_missing`` where frames may be missing) as the options say."""
     region = options.region
     out: dict[str, Any] = {}
-    if options.lazy:
-        frames = lazy_frames(storage, urls, region=region, missing=options.missing, fallback=fallback)
+    if options.lazy_frames:
+        chunk = options.frames_per_chunk or 64
+        frames = lazy_frames(storage, urls, region=region, missing=options.missing, fallback=fallback, chunk=chunk)
     else:
         frames = load_frames(
             storage, urls, region=region, missing=options.missing, fallback=fallback, workers=options.workers, desc=desc

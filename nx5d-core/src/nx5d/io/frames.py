@@ -286,6 +286,14 @@ def _positive(instance: object, attribute: attrs.Attribute, value: int | None) -
         raise OptionError(f"{attribute.name} must be a whole number >= 1, not {value!r}")
 
 
+def _chunks(instance: object, attribute: attrs.Attribute, value: Any) -> None:
+    if value is None:
+        return
+    number = value.get("index") if isinstance(value, dict) and set(value) <= {"index"} else value
+    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+        raise OptionError(f"chunks must be frames per chunk (64) or {{'index': 64}}, not {value!r}")
+
+
 @attrs.frozen
 class FrameOptions:
     """Loading options of beamlines whose scans hold detector frames.
@@ -302,11 +310,26 @@ class FrameOptions:
     frames: Literal["auto", "skip"] = option(
         "auto", help="'auto': load the frames if the scan has any (else counters only, with a warning); 'skip': never"
     )
+    chunks: int | dict[str, int] | None = option(  # noqa: RUF009 - an attrs field, as the others
+        None,
+        help="frames per dask chunk, as xarray's chunks= (64, or {'index': 64}); loads the frames lazily",
+        validator=_chunks,
+    )
 
     @property
     def region(self) -> Region:
         """The region of interest and stride to load."""
         return Region(self.roi, self.reduce)
+
+    @property
+    def frames_per_chunk(self) -> int | None:
+        """Frames per dask chunk that ``chunks`` asks for (``None``: not given)."""
+        return self.chunks.get("index") if isinstance(self.chunks, dict) else self.chunks
+
+    @property
+    def lazy_frames(self) -> bool | None:
+        """Whether to load lazily: ``chunks`` asks for it, else ``lazy`` says (``None``: decide by size)."""
+        return True if self.chunks is not None else self.lazy
 
 
 @attrs.frozen

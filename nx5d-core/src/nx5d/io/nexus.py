@@ -424,7 +424,14 @@ def _frame_guard(entry: Any, points: int) -> int:
 
 
 def _frames_array(
-    storage: Storage, document: str, path: str, node: Any, points: int, region: Region, lazy: bool | None
+    storage: Storage,
+    document: str,
+    path: str,
+    node: Any,
+    points: int,
+    region: Region,
+    lazy: bool | None,
+    chunk: int | None = None,
 ) -> tuple[Any, tuple[int, int]]:
     shape = tuple(int(n) for n in node.shape[-2:])
     rows, cols = region.slices(shape)  # type: ignore[arg-type]
@@ -441,7 +448,8 @@ def _frames_array(
         import dask.array as da
 
         full = da.from_zarr(node)
-    return full[selection], shape  # type: ignore[return-value]
+    frames = full[selection]
+    return (frames if chunk is None else frames.rechunk({0: chunk})), shape  # type: ignore[return-value]
 
 
 def scan_dataset(
@@ -450,6 +458,7 @@ def scan_dataset(
     *,
     region: Region | None = None,
     lazy: bool | None = None,
+    chunk: int | None = None,
     detector: str | None = None,
     frames: bool = True,
 ) -> xr.Dataset:
@@ -457,7 +466,8 @@ def scan_dataset(
 
     Counters on ``index`` (NeXus axes as coordinates), positioners as
     scalars, frames as ``images`` on ``(index, y, x)`` with full-frame pixel
-    coordinates -- a dask array when ``lazy`` (``None``: when they are bigger
+    coordinates -- a dask array (``chunk`` frames per chunk, else the file's
+    chunking) when ``lazy`` (``None``: when they are bigger
     than :data:`LAZY_BYTES`).  Data in other files (external links, virtual
     dataset sources) is read only inside the storage's root.
     """
@@ -504,7 +514,9 @@ def scan_dataset(
                     stacklevel=2,
                 )
                 data = {k: (v[:usable] if v.dims == ("index",) else v) for k, v in data.items()}
-            images, shape = _frames_array(storage, document, f"{_path(entry)}/{path}", node, usable, region, lazy)
+            images, shape = _frames_array(
+                storage, document, f"{_path(entry)}/{path}", node, usable, region, lazy, chunk
+            )
             data["images"] = frames_array(
                 images, shape, region, attrs={"detector": detector_name, **_attrs_of(node, detector_name)}
             )

@@ -52,7 +52,8 @@ class ArrayScan(Scan):
             self.repository.storage,
             self.url or "",
             region=checked.region,
-            lazy=checked.lazy,
+            lazy=checked.lazy_frames,
+            chunk=checked.frames_per_chunk,
             detector=checked.detector,
             frames=checked.frames != "skip",
         )
