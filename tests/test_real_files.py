@@ -310,3 +310,37 @@ def test_kmc3_frames_elsewhere_cooked_from_the_shell_with_a_loading_option(kmc3_
         assert cooked.qdata.dims == ("qy", "qz")
         assert int(cooked.frames) == 41
         assert '"tiffs"' in cooked.attrs["nx5d_options"]
+
+
+def test_every_plugins_raw_data_has_its_axes_as_coordinates_and_units_where_known(kmc3_beamtime, tmp_path):
+    """Scan axes are coordinates along index; units come from the file, or from what the beamline knows."""
+    from nx5d_nexus.synth import write_repository as write_nexus
+
+    from nx5d_udkm.synth import ScanSpec
+    from nx5d_udkm.synth import write_repository as write_udkm
+
+    write_udkm(tmp_path / "udkm", {"20210205": ["091726"]}, ScanSpec(delays=(0.0, 5.0), thetas=(18.4,), frames=None))
+    raws = {
+        "udkm": nx5d.open(f"file://{tmp_path}/udkm/{{proposal}}/{{scan}}", spice_url="").p20210205.r091726.raw,
+        "kmc3": nx5d.open(f"file://{kmc3_beamtime}/{{proposal}}.spec#{{scan}}", spice_url="").spec_pilatus["3.1"],
+        "nexus": nx5d.open(write_nexus(tmp_path / "nx", {"hc2103": [1]}, "gda"), spice_url="").hc2103["00001"].raw,
+        "spec": nx5d.open(f"file://{REALDATA}/spec-aps/{{proposal}}.dat#{{scan}}", beamline="spec", spice_url="")[
+            "APS_spec_data"
+        ]["1.1"].raw,
+    }
+    # KMC3: 'ascan th ...' moves the Theta column (SPEC writes moved motors first); APS: 'mr' by its #o mnemonic
+    axes = {"udkm": ("delay", "theta"), "kmc3": ("Theta",), "nexus": ("eta",), "spec": ("mr",)}
+    units = {
+        "udkm": {"delay": "ps", "theta": "deg"},
+        "kmc3": {"machine_current": "mA", "Theta": "deg"},
+        "nexus": {"eta": "deg"},
+    }  # SPEC files record no units
+    with pytest.warns(UserWarning, match="appears more than once"):
+        raws["kmc3"] = raws["kmc3"].load(frames="skip")
+    for name, raw in raws.items():
+        along = [c for c in raw.coords if raw[c].dims == ("index",)]
+        assert along, f"{name}: no axis coordinates"
+        assert set(axes[name]) <= set(along), (name, along)
+        for variable, unit in units.get(name, {}).items():
+            assert raw[variable].attrs["units"] == unit, (name, variable)
+        assert all("long_name" in raw[v].attrs for v in raw.data_vars if v != "images"), name

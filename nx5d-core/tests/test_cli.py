@@ -28,7 +28,7 @@ def test_plugins_verbose_lists_loading_options(capsys):
     assert main(["plugins", "--verbose"]) == 0
     out = capsys.readouterr().out
     assert "udkm loading options:" in out
-    assert "names (one of 'reference', 'tidy', default 'reference')" in out
+    assert "names (one of 'tidy', 'reference', default 'tidy')" in out
 
 
 def test_ls_repository_and_proposal(capsys, memory_url):

@@ -58,7 +58,7 @@ def test_motor_names_with_spaces_and_single_space_separators(repo):
     assert certified["Two_Theta"].attrs["long_name"] == "Two Theta"
     psic = repo.psic["1.1"].raw
     assert float(psic["TwoTheta"]) == pytest.approx(38.8)
-    assert {"Theta", "Chi", "Phi", "y", "delay"} <= set(psic.data_vars)
+    assert {"Theta", "Chi", "Phi", "y", "delay"} <= set(psic.variables)
 
 
 def test_repeated_scan_numbers_get_orders(repo):

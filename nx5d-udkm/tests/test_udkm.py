@@ -80,10 +80,13 @@ def test_raw_per_variant_holds_the_written_frames(variant_repo):
         assert raw.start_time.dtype.kind == "M"
         assert str(raw.start_time.values[0]) == "2021-02-05T09:17:26.000"
         assert (raw.end_time.values > raw.start_time.values).all()
-        profile = "Intensitiesphs" if variant == "tRSS" else "RockingCurve"
+        profile = "intensities" if variant == "tRSS" else "rocking_curve"
         np.testing.assert_allclose(raw[profile].values, written.clip(min=0).sum(axis=1))
     if variant == "sRSM":
-        assert {"Loop", "Thetadeg.", "2Theta+Corrdeg.", "Crystal", "CrystalCalib", "RockingCurve"} <= set(raw)
+        reference = open_repo(root, names="reference").p20210205.r091726.raw
+        assert {"Loop", "Thetadeg.", "2Theta+Corrdeg.", "Crystal", "CrystalCalib", "RockingCurve"} <= set(
+            reference.variables
+        )
 
 
 def test_tidy_names(variant_repo):
@@ -97,7 +100,12 @@ def test_tidy_names(variant_repo):
         "sRSM": ["loop", "theta", "two_theta", "crystal", "crystal_calib", "rocking_curve"],
         "xRSS": ["loop", "theta", "two_theta", "crystal_voltage", "crystal_rate", "pilatus_rate"],
     }[variant]  # fmt: skip
-    assert list(raw.data_vars)[: len(expected)] == expected
+    assert [n for n in raw.variables if n not in raw.dims][: len(expected)] == expected
+    assert raw.theta.attrs == {"long_name": raw.theta.attrs["long_name"], "units": "deg"}
+    assert "theta" in raw.coords  # the scan's axes are coordinates
+    if "delay" in raw:
+        assert raw.delay.attrs["units"] == "ps"
+        assert "delay" in raw.coords
 
 
 def test_cooked_per_variant(variant_repo):
@@ -294,7 +302,7 @@ def test_values_written_as_nan_stay_nan_and_such_frames_leave_the_maps(manifest_
 
     _edit_table(folder, edit)
     scan = open_repo(root).p20210205.r091726
-    assert np.isnan(scan.raw.Theta.values[2])
+    assert np.isnan(scan.raw.theta.values[2])
     with pytest.warns(UserWarning, match=r"1 of 20 frames have a NaN or infinite angle"):
         cooked = scan.cooked
     assert int(cooked.frames.sum()) == 19
@@ -316,9 +324,9 @@ def test_a_repeated_header_is_kept_and_used_where_the_copies_agree(manifest_repo
     root, folder = manifest_repo
     _repeat_theta(folder, 0.0)
     scan = open_repo(root).p20210205.r091726
-    with pytest.warns(UserWarning, match=r"manifest\.dat: column 'Theta' appears more than once; this one is 'Theta_2"):
+    with pytest.warns(UserWarning, match=r"manifest\.dat: column 'Theta' appears more than once; this one is 'theta_2"):
         raw = scan.raw
-    np.testing.assert_array_equal(raw.Theta.values, raw.Theta_2.values)
+    np.testing.assert_array_equal(raw.theta.values, raw.theta_2.values)
     assert scan.summary["theta"] == "18.4–18.8"
     assert dict(scan.cooked.sizes) == {"delay": 4, "qy": 80, "qz": 150}
 
@@ -463,11 +471,11 @@ def test_a_scan_folder_without_frames_gives_its_counters_and_profile(tmp_path):
     with pytest.warns(UserWarning, match=r"091726 holds no frames .* counters only"):
         raw = scan.raw
     assert "images" not in raw
-    assert raw.Intensitiesphs.dims == ("index", "Intensitiesphs_channel")
-    assert raw.Intensitiesphs.shape[1] == 487
+    assert raw.intensities.dims == ("index", "intensities_channel")
+    assert raw.intensities.shape[1] == 487
     quiet = scan.load(frames="skip")
     assert "images" not in quiet
-    assert quiet.Delay.values.tolist() == raw.Delay.values.tolist()
+    assert quiet.delay.values.tolist() == raw.delay.values.tolist()
 
 
 def test_sample_name_on_the_first_line_of_the_parameters(tmp_path):
@@ -479,14 +487,14 @@ def test_delay_stage_tables_group_by_the_set_position(tmp_path):
     write_repository(tmp_path, {"20210205": ["091726"]}, small("tRSS", delay_stage=True))
     scan = open_repo(tmp_path).p20210205.r091726
     assert scan.summary["delays"] == 4
-    raw = scan.raw
+    raw = scan.load(names="reference")
     assert raw.Positionset.attrs["long_name"] == "Position set"
     assert not np.array_equal(raw.PositionReal.values, raw.Positionset.values)
     cooked = scan.cooked
     assert cooked.sizes["delay"] == 4
     assert cooked.delay.values.tolist() == [-10.0, 0.0, 50.0, 200.0]
     tidy = open_repo(tmp_path, names="tidy").p20210205.r091726.raw
-    assert {"delay", "delay_real"} <= set(tidy.data_vars)
+    assert {"delay", "delay_real"} <= set(tidy.variables)
 
 
 def test_time_resolved_tables_get_one_map_per_delay_and_rocking_curves_one_map(tmp_path):

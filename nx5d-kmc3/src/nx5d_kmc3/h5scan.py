@@ -18,7 +18,7 @@ from nx5d.io.hdf5 import open_document
 from nx5d.io.storage import Storage
 from nx5d.plugins import ScanRef
 
-from .layout import MEASUREMENT, SPECFILE
+from .layout import MEASUREMENT, SPECFILE, with_units
 from .options import Kmc3Options
 
 __all__ = ["summary", "load_raw", "written_at_kmc3"]
@@ -66,4 +66,4 @@ def load_raw(scan: ScanRef, options: Kmc3Options) -> xr.Dataset:
     with nexus.open_tree(scan.storage, scan.document) as tree:
         if MEASUREMENT not in nexus.entry_of(tree, scan.anchor, scan.document):
             raise MissingDataError(f"{scan.url} has no '{MEASUREMENT}' group: the scan is incomplete")
-    return reading.load(scan, options)
+    return with_units(reading.load(scan, options))

@@ -17,6 +17,7 @@ Proposal folders are named ``{quartal:03d}-cw{cweek:02d}-{hzbid:5}-{scientist}``
 from __future__ import annotations
 
 import re
+from typing import Any
 
 __all__ = [
     "TITLE",
@@ -72,3 +73,16 @@ def ring_current_label(labels: tuple[str, ...] | list[str]) -> str | None:
 def is_spec_name(url: str) -> bool:
     """Whether the document part of ``url`` is a SPEC file (``.spec``) rather than HDF5."""
     return url.split("#", 1)[0].lower().endswith(".spec")
+
+
+#: Units of KMC3's diffractometer motors and storage ring current, which its SPEC files do not record.
+UNITS = {"theta": "deg", "chi": "deg", "phi": "deg", "twotheta": "deg", "machinecurrent": "mA", "ringcurrent": "mA"}
+
+
+def with_units(raw: Any) -> Any:
+    """``raw`` with the :data:`UNITS` of the variables that carry none (names compared without case, spaces, ``_``)."""
+    for name, variable in raw.variables.items():
+        unit = UNITS.get(re.sub(r"[\s_]+", "", str(name)).lower())
+        if unit is not None and "units" not in variable.attrs:
+            variable.attrs["units"] = unit
+    return raw

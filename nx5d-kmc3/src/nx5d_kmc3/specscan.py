@@ -20,7 +20,7 @@ from nx5d.io.frames import frames_array, lazy_frames, load_frames, tifffile_fall
 from nx5d.io.storage import Storage
 from nx5d.plugins import ScanRef
 
-from .layout import ring_current_label
+from .layout import ring_current_label, with_units
 from .options import GROUP_SIZE, TIFF_LAYOUTS, Kmc3Options
 
 __all__ = ["summary", "load_raw", "frame_urls", "find_frames"]
@@ -89,7 +89,7 @@ def load_raw(scan: ScanRef, options: Kmc3Options) -> xr.Dataset:
         current = next(v for v in data.data_vars if data[v].attrs.get("long_name") == ring)
         data["machine_current"] = data[current].assign_attrs(long_name=f"storage ring current ({ring})")
     if options.frames == "skip" or points == 0:
-        return data
+        return with_units(data)
     urls = find_frames(
         scan.storage, scan.document, int(data.attrs["scan_number"]), data.attrs["spec_file"], points, options.tiffs
     )
@@ -100,7 +100,7 @@ def load_raw(scan: ScanRef, options: Kmc3Options) -> xr.Dataset:
             "Give tiffs=... to name where they are, or frames='skip'",
             stacklevel=3,
         )
-        return data
+        return with_units(data)
     region = options.region
     if options.lazy_frames:
         frames = lazy_frames(
@@ -122,4 +122,4 @@ def load_raw(scan: ScanRef, options: Kmc3Options) -> xr.Dataset:
     data["images"] = frames_array(
         frames.data, frames.frame_shape, region, attrs={"detector": "pilatus", "units": "counts"}
     )
-    return data.assign_attrs(detector="pilatus")
+    return with_units(data.assign_attrs(detector="pilatus"))

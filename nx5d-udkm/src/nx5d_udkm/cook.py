@@ -23,11 +23,11 @@ __all__ = ["COOKING", "role_variable", "angles"]
 
 def role_variable(raw: xr.Dataset, role: str) -> str | None:
     """The variable of the column playing ``role`` (``"theta"``, ``"delay"`` ...), found by its header."""
-    columns = [str(raw[v].attrs.get("long_name", v)) for v in raw.data_vars]
-    header = role_column(columns, role)
+    columns = {str(n): str(v.attrs.get("long_name", n)) for n, v in raw.variables.items() if n not in raw.dims}
+    header = role_column(list(columns.values()), role)
     if header is None:
         return None
-    names = [str(v) for v in raw.data_vars if raw[v].attrs.get("long_name", v) == header]
+    names = [name for name, long_name in columns.items() if long_name == header]
     values = [per_frame(raw, name, role) for name in names]
     agreeing(values, names, role, str(raw.attrs.get("url", "the scan")))
     return names[0]

@@ -2,13 +2,18 @@
 
 Two rules are available (the ``names=`` loading option):
 
-``"reference"`` (default)
+``"tidy"`` (default)
+    Lower-case names without units, from the table below; other columns are
+    turned into snake case.
+``"reference"``
     The reference page's rule: drop ``[``, ``]``, ``%``, ``/`` and spaces.
     ``Crystal [ph/s]`` becomes ``Crystalphs``; this is what the reference
     page's Dataset shows for ``manifest.dat``.
-``"tidy"``
-    Lower-case names without units, from the table below; other columns are
-    turned into snake case.
+
+Either way each variable's ``long_name`` is the column's header as
+written, and its ``units`` the unit the header names (``[ph/s]``,
+``/ deg.``) or, for the lab's columns whose header names none, the one
+the lab records them in (:data:`UNITS`).
 
 =========================  ===================  ==============
 column                     reference            tidy
@@ -46,7 +51,7 @@ from collections.abc import Collection, Sequence
 from nx5d.errors import OptionError
 from nx5d.io.naming import VariableNames
 
-__all__ = ["RULES", "TIDY", "ROLES", "role_column", "reference_name", "tidy_name", "variable_names"]
+__all__ = ["RULES", "TIDY", "ROLES", "UNITS", "role_column", "reference_name", "tidy_name", "variable_names"]
 
 TIDY = {
     "Loop_Delay": "loop_delay",
@@ -69,6 +74,9 @@ TIDY = {
     "Position set": "delay",
     "Position Real": "delay_real",
 }
+
+#: Units of the lab's columns whose headers name none: delays in picoseconds, angles in degrees.
+UNITS = {"Delay": "ps", "Loop_Delay": "ps", "Theta": "deg", "Loop_Theta": "deg", "2Theta": "deg"}
 
 #: Which columns play which part in cooking, by their header text.
 ROLES = {

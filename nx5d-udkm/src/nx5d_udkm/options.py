@@ -16,6 +16,6 @@ __all__ = ["UdkmOptions"]
 class UdkmOptions(FrameFileOptions):
     """The core's frame options (``reduce``, ``roi``, ``lazy``, ``frames``, ``missing``, ``workers``) and ``names``."""
 
-    names: Literal["reference", "tidy"] = option(
-        "reference", help="'reference' (the reference page's variable names) or 'tidy' names"
+    names: Literal["tidy", "reference"] = option(
+        "tidy", help="'tidy' variable names (delay, crystal_rate ...) or 'reference': the reference page's"
     )

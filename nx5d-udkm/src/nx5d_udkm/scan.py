@@ -17,7 +17,7 @@ from nx5d.io.frames import frames_array, lazy_frames, load_frames
 from nx5d.io.storage import Storage, join_url
 
 from .formats import IMAGE_EXTENSIONS, IMAGE_NAME, VARIANTS, Variant, parameters_names
-from .names import role_column, variable_names
+from .names import ROLES, UNITS, role_column, variable_names
 from .options import UdkmOptions
 from .parameters import parse_parameters
 from .tables import Table, read_table
@@ -125,7 +125,7 @@ def _units(column: str) -> str | None:
 
 
 def _column_attrs(column: str) -> dict[str, str]:
-    units = _units(column)
+    units = _units(column) or UNITS.get(column.strip())
     return {"long_name": column, **({"units": units} if units else {})}
 
 
@@ -185,4 +185,16 @@ def load_raw(
         "start": _start_time(proposal, files.key, parameters) or "",
         "parameters": json.dumps(parameters, ensure_ascii=False),
     }
-    return xr.Dataset(data, attrs=attrs_)
+    dataset = xr.Dataset(data, attrs=attrs_)
+    return dataset.set_coords(_axes(dataset))
+
+
+def _axes(dataset: xr.Dataset) -> list[str]:
+    """The variables that are the scan's axes: its delay, theta and 2-theta columns, and the frames' times."""
+    axes = []
+    for role in ROLES:
+        header = role_column([str(v.attrs.get("long_name", n)) for n, v in dataset.data_vars.items()], role)
+        axes += [
+            str(n) for n, v in dataset.data_vars.items() if header is not None and v.attrs.get("long_name") == header
+        ]
+    return list(dict.fromkeys(axes + [n for n in ("start_time", "end_time") if n in dataset]))

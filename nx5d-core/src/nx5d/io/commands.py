@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 
-__all__ = ["scan_type", "scanned_motor"]
+__all__ = ["scan_type", "scanned_motor", "scanned_motors"]
 
 _TYPE = re.compile(r"[A-Za-z_][\w.]*")
 
@@ -25,3 +26,35 @@ def scanned_motor(command: str) -> str:
     except ValueError:
         return words[1]
     return ""
+
+
+#: SPEC's scans that move motors; their ``#L`` lines name the moved motors first, in the command's order.
+MOTOR_SCANS = re.compile(r"[ad]\d?scan|[ad]?mesh|lup|rscan|hklscan")
+
+
+def scanned_motors(command: str, columns: Sequence[str], mnemonics: Mapping[str, str] | None = None) -> list[str]:
+    """The columns of the motors a scan moves (``a2scan th 1 2 tth 2 4 10 1`` -> the ``th`` and ``tth`` columns).
+
+    Motors the command names that are columns are taken by name (or through
+    the file's ``#o`` mnemonics: ``th`` -> ``Theta``).  Otherwise SPEC's own
+    scans (:data:`MOTOR_SCANS`) write the moved motors as the first columns,
+    in order, and those are taken.  Other commands give none.
+    """
+    words = command.split()
+    if not words:
+        return []
+    motors = [w for w in words[1:] if not _is_number(w)]
+    names = [(mnemonics or {}).get(m, m) for m in motors]
+    if names and all(n in columns for n in names):
+        return list(dict.fromkeys(names))
+    if MOTOR_SCANS.fullmatch(words[0]) and motors and len(motors) <= len(columns):
+        return list(dict.fromkeys(columns[: len(motors)]))
+    return []
+
+
+def _is_number(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True

@@ -139,6 +139,12 @@ class SpecHeader:
         counts = {n: len(text.split()) for n, text in positions}
         return [name for n, text in self.names("O") for name in _split_names(text, counts.get(n))]
 
+    def mnemonics(self) -> dict[str, str]:
+        """Motor mnemonic -> motor name, from the ``#o`` and ``#O`` lines (empty where the file has no ``#o``)."""
+        names = self.motors()
+        short = [m for _, text in self.names("o") for m in text.split()]
+        return dict(zip(short, names, strict=False)) if len(short) == len(names) else {}
+
     def value(self, tag: str) -> str | None:
         """The text of the first ``#<tag>`` line (``"F"``, ``"E"``, ``"D"`` ...)."""
         for line in self.lines:
@@ -282,6 +288,12 @@ class SpecScan:
     def points(self) -> int:
         """Number of data lines."""
         return int(self.data.shape[0])
+
+    def mnemonics(self) -> dict[str, str]:
+        """Motor mnemonic -> motor name, from the ``#o`` and ``#O`` lines (empty where the file has no ``#o``)."""
+        names = self.motors()
+        short = [m for _, text in self.names("o") for m in text.split()]
+        return dict(zip(short, names, strict=False)) if len(short) == len(names) else {}
 
     def value(self, tag: str) -> str | None:
         """The text of the scan's first ``#<tag>`` header line (``"D"``, ``"T"`` ...)."""

@@ -4,7 +4,9 @@ Variable names are the labels with white space as ``_`` (``Two Theta`` ->
 ``Two_Theta``), made unique (a repeated ``#L`` label gets ``_2``, with a
 warning) and kept clear of the dataset's dimensions (a motor ``y`` beside
 frames on ``(index, y, x)`` becomes ``y_motor``); each variable's
-``long_name`` is the name as written in the file.
+``long_name`` is the name as written in the file.  The motors the scan
+command moves (:func:`nx5d.io.commands.scanned_motors`) are coordinates
+along ``index``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 import xarray as xr
 
-from nx5d.io.commands import scan_type, scanned_motor
+from nx5d.io.commands import scan_type, scanned_motor, scanned_motors
 from nx5d.io.naming import VariableNames
 from nx5d.io.spec import SpecScan
 
@@ -47,8 +49,11 @@ def scan_dataset(scan: SpecScan, where: str, *, reserved: Collection[str] = ("in
     """
     names = VariableNames(f"{where}, scan {scan.key}", {*reserved, "index"})
     data: dict[str, xr.Variable] = {}
+    named: dict[str, str] = {}
     for k, label in enumerate(scan.labels):
-        data[names.name(label, "counter")] = xr.Variable("index", scan.data[:, k], {"long_name": label})
+        name = names.name(label, "counter")
+        named.setdefault(label, name)  # a repeated label: its first column is the axis
+        data[name] = xr.Variable("index", scan.data[:, k], {"long_name": label})
     for motor, value in scan.positions.items():
         if motor not in scan.labels:
             data[names.name(motor, "motor")] = xr.Variable((), value, {"long_name": motor})
@@ -65,4 +70,5 @@ def scan_dataset(scan: SpecScan, where: str, *, reserved: Collection[str] = ("in
         "comments": "\n".join(scan.comments),
         "url": f"{where}#{scan.key}",
     }
-    return xr.Dataset(data, attrs=attrs)
+    axes = [named[label] for label in scanned_motors(scan.command, scan.labels, scan.file_header.mnemonics())]
+    return xr.Dataset(data, attrs=attrs).set_coords(axes)
