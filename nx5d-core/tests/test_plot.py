@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+import nx5d
 from nx5d.app import plot
 from nx5d.errors import OptionError
 
@@ -103,3 +104,37 @@ def test_figures_show_as_png_in_jupyter_without_pyplot(cooked):
     png = plot.peak_trace(cooked)._repr_png_()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(png) > 5000
+
+
+def test_maps_and_traces_are_labelled_with_units_and_draw_into_given_axes(cooked):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    maps = cooked.assign(qdata=cooked.qdata.assign_attrs(long_name="mean intensity per pixel", units="counts"))
+    maps["delay"] = maps.delay.assign_attrs(units="ps")
+    figure = plot.rsm(maps)
+    colourbar = figure.axes[-1]
+    assert colourbar.get_ylabel() == "mean intensity per pixel (counts)"
+    assert figure.axes[0].get_title() == "delay = -10 ps"
+    mine, ax = plt.subplots()
+    assert plot.rsm(maps.isel(delay=0), ax=ax) is mine
+    assert ax.get_xlabel() == "qy (1/Å)"
+    with pytest.raises(OptionError, match="ax= draws one map"):
+        plot.rsm(maps, ax=ax)
+    trace_figure, trace_ax = plt.subplots()
+    assert plot.peak_trace(maps, along="qz", ax=trace_ax) is trace_figure
+    assert trace_ax.get_xlabel() == "delay (ps)"
+    plt.close("all")
+
+
+def test_the_colour_scale_starts_at_the_background(cooked):
+    noisy = cooked.assign(qdata=cooked.qdata + 0.5)  # a flat background under the peaks
+    image = plot.rsm(noisy).axes[0].collections[0]
+    assert image.norm.vmin == pytest.approx(float(np.median(noisy.qdata.values)), rel=1e-6)
+
+
+def test_show_outside_jupyter_says_what_to_do(cooked):
+    with pytest.raises(nx5d.errors.NotSupportedError, match="savefig"):
+        plot.rsm(cooked).show()

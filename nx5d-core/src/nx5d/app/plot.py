@@ -50,6 +50,21 @@ def _figure_class() -> type[Figure]:
             self.savefig(buffer, format="png", dpi=100)
             return buffer.getvalue()
 
+        def show(self, warn: bool = True) -> None:
+            """Show the figure in Jupyter (and IPython); in scripts, save it or draw into pyplot axes (``ax=``)."""
+            try:
+                from IPython import get_ipython
+            except ImportError:
+                get_ipython = None
+            if get_ipython is None or get_ipython() is None:
+                raise NotSupportedError(
+                    "nx5d figures show themselves in Jupyter; in a script use figure.savefig('map.png'), "
+                    "or draw into your own pyplot figure with ax=plt.gca()"
+                )
+            from IPython.display import display
+
+            display(self)
+
     return NotebookFigure
 
 
@@ -99,6 +114,12 @@ def _label(array: xr.DataArray, dim: Hashable) -> str:
     return f"{dim} ({units})" if units else str(dim)
 
 
+def _value_label(array: xr.DataArray) -> str:
+    """What a map's values are, with units: its ``long_name`` (else its name)."""
+    text = str(array.attrs.get("long_name") or array.name or "intensity")
+    return f"{text} ({array.attrs['units']})" if array.attrs.get("units") else text
+
+
 def rsm(
     data: xr.Dataset | xr.DataArray,
     var: Hashable | None = None,
@@ -110,6 +131,7 @@ def rsm(
     cmap: str = "viridis",
     columns: int = 4,
     panel_size: float = 3.0,
+    ax: Any = None,
 ) -> Figure:
     """Reciprocal space map(s): one panel per value of the leading dimension (e.g. per delay).
 
@@ -120,13 +142,18 @@ def rsm(
     x, y:
         The horizontal and vertical dimensions (default: the one before the last, and the last).
     log:
-        Logarithmic colour scale (default), shared by all panels; zeros and
-        negative values are left blank.
+        Logarithmic colour scale (default), shared by all panels; zeros,
+        negative values and unmeasured (NaN) bins are left blank.
     decades:
-        With ``log``, the colour scale spans this many decades below the
-        largest value (``None``: down to the smallest positive value).
+        With ``log``, the colour scale spans at most this many decades below
+        the largest value, and starts no lower than the median of the
+        measured values (the background), so that the peaks, not the noise,
+        get the colours; ``None``: down to the smallest positive value.
     columns:
         Panels per row.
+    ax:
+        A matplotlib axes to draw one map into (its figure is returned),
+        e.g. a panel of your own pyplot figure.
     """
     from matplotlib.colors import LogNorm, Normalize
 
@@ -141,26 +168,31 @@ def rsm(
     if len(others) > 1:
         raise OptionError(f"select all but one of {others} first (e.g. .sel({others[0]}=...)) to plot maps")
     panels = [array] if not others else [array.isel({others[0]: i}) for i in range(array.sizes[others[0]])]
+    if ax is not None and len(panels) != 1:
+        raise OptionError(f"ax= draws one map; select one of the {len(panels)} along {others[0]!r} first")
     values = np.asarray(array, dtype=float)
     positive = values[np.isfinite(values) & (values > 0)]
     if log and positive.size:
         vmax = float(positive.max())
-        vmin = float(positive.min()) if decades is None else max(float(positive.min()), vmax / 10.0**decades)
-        norm: Any = LogNorm(vmin=min(vmin, vmax), vmax=vmax)
+        floor = float(positive.min()) if decades is None else max(float(np.median(positive)), vmax / 10.0**decades)
+        norm: Any = LogNorm(vmin=min(floor, vmax), vmax=vmax)
     else:
         finite = values[np.isfinite(values)]
         norm = Normalize(*(float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0))
     ncols = min(columns, len(panels))
     nrows = math.ceil(len(panels) / ncols)
-    figure = _figure(figsize=(panel_size * ncols + 1.0, panel_size * nrows))
-    axes = figure.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
+    if ax is not None:
+        figure, axes = ax.figure, np.array([[ax]])
+    else:
+        figure = _figure(figsize=(panel_size * ncols + 1.0, panel_size * nrows))
+        axes = figure.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
     image = None
     for ax, panel in zip(axes.flat, panels, strict=False):
         shown = panel.transpose(y, x)
         masked = np.ma.masked_where(~(np.asarray(shown) > 0) if log else ~np.isfinite(shown), shown)
         image = ax.pcolormesh(_centres(array, x), _centres(array, y), masked, norm=norm, cmap=cmap, shading="auto")
         if others:
-            ax.set_title(f"{others[0]} = {panel[others[0]].item():g}" if others[0] in panel.coords else "")
+            ax.set_title(_panel_title(array, others[0], panel) if others[0] in panel.coords else "")
     for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
     for ax in axes[-1]:
@@ -168,8 +200,13 @@ def rsm(
     for ax in axes[:, 0]:
         ax.set_ylabel(_label(array, y))
     if image is not None:
-        figure.colorbar(image, ax=axes, label=str(array.name or "intensity"))
+        figure.colorbar(image, ax=axes, label=_value_label(array))
     return figure
+
+
+def _panel_title(array: xr.DataArray, dim: Hashable, panel: xr.DataArray) -> str:
+    units = array[dim].attrs.get("units")
+    return f"{dim} = {panel[dim].item():g}" + (f" {units}" if units else "")
 
 
 def _centres(array: xr.DataArray, dim: Hashable) -> np.ndarray:
@@ -270,20 +307,22 @@ def peak_trace(
     method: str = "com",
     background: str | float | None = "median",
     relative: bool = False,
+    ax: Any = None,
 ) -> Figure:
-    """Peak position (see :func:`peak_positions`) against the remaining dimension, e.g. the delay.
+    """Peak position (see [`peak_positions`][nx5d.app.plot.peak_positions]) against the remaining dimension.
 
-    ``relative=True`` plots the shift from the first point instead of the position.
+    ``relative=True`` plots the shift from the first point instead of the
+    position; ``ax``: draw into this matplotlib axes (its figure is returned).
     """
     position = peak_positions(data, var, along=along, method=method, background=background)
     if position.ndim != 1:
         raise OptionError(f"a trace needs one remaining dimension, the positions have {position.dims}")
     (dim,) = position.dims
     values = position - position[0] if relative else position
-    figure = _figure(figsize=(6.0, 3.5))
-    ax = figure.subplots()
+    figure = ax.figure if ax is not None else _figure(figsize=(6.0, 3.5))
+    ax = ax if ax is not None else figure.subplots()
     ax.plot(_centres(position, dim), np.asarray(values), marker="o")
-    ax.set_xlabel(str(dim))
+    ax.set_xlabel(_label(position, dim))
     name = str(position.name).removesuffix("_peak")
     ax.set_ylabel(f"{'shift of ' if relative else ''}{name} peak ({method})")
     ax.grid(alpha=0.3)

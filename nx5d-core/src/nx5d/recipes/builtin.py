@@ -40,10 +40,14 @@ def _maps(request: CookRequest, first: str | None = None, step: float | None = N
         raise MissingDataError(f"{request.where} has no detector images to map")
     settings = request.settings()
     names = ([first] if first else []) + [name for name in settings.groups if name != first]
-    groups = [(name, group_values(request.raw, request.group_variable(name))) for name in names]
+    variables = {name: request.group_variable(name) for name in names}
+    groups = [(name, group_values(request.raw, variable)) for name, variable in variables.items()]
     if first and step is not None and first not in settings.group_step:
         settings = attrs.evolve(settings, group_step={**settings.group_step, first: step})
-    return cook_rsm(request.raw, settings, **request.angles(settings), groups=groups, attrs={"source": request.where})
+    maps = cook_rsm(request.raw, settings, **request.angles(settings), groups=groups, attrs={"source": request.where})
+    for name, variable in variables.items():  # a group keeps what its variable says of itself (long_name, units)
+        maps[name].attrs.update(request.raw[variable].attrs)
+    return maps
 
 
 def _rsm(request: CookRequest) -> xr.Dataset:
