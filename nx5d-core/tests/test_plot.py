@@ -135,6 +135,7 @@ def test_the_colour_scale_starts_at_the_background(cooked):
     assert image.norm.vmin == pytest.approx(float(np.median(noisy.qdata.values)), rel=1e-6)
 
 
-def test_show_outside_jupyter_says_what_to_do(cooked):
+def test_show_outside_jupyter_says_what_to_do(cooked, monkeypatch):
+    monkeypatch.setattr("IPython.get_ipython", lambda: None)  # other tests may have left a shell in this process
     with pytest.raises(nx5d.errors.NotSupportedError, match="savefig"):
         plot.rsm(cooked).show()
