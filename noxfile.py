@@ -89,7 +89,7 @@ def docs(session: nox.Session) -> None:
     site = ROOT / "site"
     env = {"NO_MKDOCS_2_WARNING": "1", "NX5D_PROGRESS": "0"}
     session.run("mkdocs", "build", "--strict", "--site-dir", str(site), env=env)
-    session.run("python", str(ROOT / "tools" / "check_notebook_pages.py"), str(site))
+    session.run("python", str(ROOT / "tools" / "check_site.py"), str(site))
 
 
 @nox.session

@@ -2,7 +2,7 @@
 
 ``~/.config/nx5d/config.toml`` (``$NX5D_CONFIG``, or under
 ``$XDG_CONFIG_HOME``) names repositories, so that ``nx5d.open("udkm-project")``
-and ``nx5d ls udkm-project`` need no URL::
+and ``nx5d ls udkm-project`` need no URL:
 
     [repositories.udkm-project]
     url = "file:///data/udkm/{proposal}/{scan}"
@@ -13,13 +13,13 @@ and ``nx5d ls udkm-project`` need no URL::
     scan_handle = "r{sdate}{stime}"
     spice_url = "file:///home/me/spice/{proposal}"
 
-Every key but ``url`` and ``beamline`` is an option of :func:`nx5d.open`.
+Every key but ``url`` and ``beamline`` is an option of [`nx5d.open`][nx5d.open].
 Credentials never go into this file: a user name or password in a URL, or
 keys, secrets, passwords and tokens in ``storage_options``, are refused --
 they belong where the storage library looks for them (``~/.aws/credentials``,
 the environment).
 
-Without a URL, :func:`nx5d.open` opens ``$NX5D_DATA_REPO`` (a URL or a name
+Without a URL, [`nx5d.open`][nx5d.open] opens ``$NX5D_DATA_REPO`` (a URL or a name
 here); that repository keeps its spice at ``$NX5D_SPICE_REPO`` when set, and
 takes naming rules from ``$NX5D_PROPOSAL_KEY``, ``$NX5D_PROPOSAL_HANDLE``,
 ``$NX5D_SCAN_KEY`` and ``$NX5D_SCAN_HANDLE``.
@@ -72,7 +72,7 @@ class NamedRepository:
     beamline:
         The beamline plugin to use (``None``: chosen from the URL).
     options:
-        Further options of :func:`nx5d.open`.
+        Further options of [`nx5d.open`][nx5d.open].
     source:
         The file it was read from.
     """

@@ -3,9 +3,9 @@
 ``https://alice:secret@data.example.org/{proposal}/{scan}`` is a convenient
 way to type a password, and a dangerous thing to keep: a URL ends up in
 error messages, warnings, dataset attributes and files written by batch
-cooking.  :func:`split_credentials` takes user and password out of a
+cooking.  `split_credentials` takes user and password out of a
 repository URL (the core hands them to the storage layer as options of the
-scheme's file system instead), and :func:`redact` blanks any that remain in a
+scheme's file system instead), and `redact` blanks any that remain in a
 text -- nx5d errors pass their messages through it.
 """
 
@@ -60,7 +60,7 @@ def move_credentials(url: str, storage_options: Mapping[str, Any] | None) -> tup
     """The URL without user and password, and storage options that carry them for the URL's scheme instead.
 
     The options for the scheme are the ones given for it (``{"https": {...}}``)
-    or else the flat ones, as :meth:`nx5d.io.storage.Storage.options_for`
+    or else the flat ones, as [`nx5d.io.storage.Storage.options_for`][nx5d.io.storage.Storage.options_for]
     chooses them; the credentials are added there.
     """
     options = dict(storage_options or {})

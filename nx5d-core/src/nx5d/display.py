@@ -58,7 +58,7 @@ class Table:
     title:
         A caption.
     max_rows:
-        Rows shown at most (the first ones and the last :data:`TAIL_ROWS`);
+        Rows shown at most (the first ones and the last `TAIL_ROWS`);
         ``None``: all.
     more:
         Said after the count of rows left out (``"proposal.table() has them all"``).

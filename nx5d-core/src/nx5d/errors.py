@@ -2,7 +2,7 @@
 
 Every failure a user can cause -- a malformed URL, a missing or corrupt file,
 wrong spice, a beamline plugin that is not installed or is broken -- surfaces as
-a subclass of :class:`Nx5dError`.  Messages name *what* went wrong and *where*
+a subclass of `Nx5dError`.  Messages name *what* went wrong and *where*
 (the URL, file, key or plugin concerned), so the message alone is enough to act.
 
 The classes also derive from the closest built-in exception (``ValueError``,
@@ -52,7 +52,7 @@ __all__ = [
 class Nx5dError(Exception):
     """Base class of every exception nx5d raises on purpose.
 
-    Credentials in URLs in the message are blanked (see :func:`nx5d.credentials.redact`).
+    Credentials in URLs in the message are blanked (see `nx5d.credentials.redact`).
     """
 
     def __init__(self, *args: object) -> None:
@@ -160,7 +160,7 @@ class NotSupportedError(Nx5dError, NotImplementedError):
 
 
 class OptionError(Nx5dError, TypeError):
-    """An option passed to :func:`nx5d.open` or a loader is unknown or invalid."""
+    """An option passed to [`nx5d.open`][nx5d.open] or a loader is unknown or invalid."""
 
 
 class SpiceError(Nx5dError):

@@ -1,17 +1,17 @@
 """Loading options: declared once as an attrs class, checked once by the core.
 
 A beamline declares its options as an attrs class whose fields have type
-annotations and defaults, documented with :func:`option`::
+annotations and defaults, documented with `option`:
 
     @attrs.frozen
     class Options:
         reduce: int = option(1, help="keep every n-th detector row and column")
         lazy: bool = option(False, help="detector images as a dask array")
 
-What users pass to :func:`nx5d.open` (defaults for every scan) and to
-:meth:`nx5d.Scan.load` is checked against it by :func:`build_options`:
+What users pass to [`nx5d.open`][nx5d.open] (defaults for every scan) and to
+[`nx5d.Scan.load`][nx5d.Scan.load] is checked against it by `build_options`:
 unknown names and values of the wrong type raise
-:class:`~nx5d.errors.OptionError` naming the option, and the plugin's
+[`OptionError`][nx5d.errors.OptionError] naming the option, and the plugin's
 ``nx5d_raw`` hook receives an instance -- like the explicit keyword
 parameters xarray hands ``BackendEntrypoint.open_dataset``.
 """

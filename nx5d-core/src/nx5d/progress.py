@@ -1,7 +1,7 @@
 """Progress bars for long work: notebook widgets in Jupyter, text in terminals.
 
-Bars appear only for work that takes longer than :data:`DELAY` seconds, so
-quick loads stay quiet.  Turn them off with :func:`set_enabled` (``False``),
+Bars appear only for work that takes longer than `DELAY` seconds, so
+quick loads stay quiet.  Turn them off with `set_enabled` (``False``),
 the ``disable=True`` argument, or the environment variable ``NX5D_PROGRESS=0``.
 """
 
@@ -60,7 +60,7 @@ def _bar_class() -> type:
 
 @contextlib.contextmanager
 def progress(total: int, desc: str, *, unit: str = "it", disable: bool | None = None) -> Iterator[Any]:
-    """A tqdm bar (``bar.update(n)``) for ``total`` steps, shown after :data:`DELAY` seconds."""
+    """A tqdm bar (``bar.update(n)``) for ``total`` steps, shown after `DELAY` seconds."""
     tqdm = _bar_class()
     off = (not enabled()) if disable is None else disable
     with tqdm(total=total, desc=desc, unit=unit, delay=DELAY, disable=off, leave=False) as bar:

@@ -1,7 +1,7 @@
 """Conformance kit: check a beamline plugin against the nx5d contract.
 
-Plugin authors subclass :class:`BeamlineConformance` in their own pytest
-suite and provide the test data::
+Plugin authors subclass `BeamlineConformance` in their own pytest
+suite and provide the test data:
 
     import pytest
     from nx5d.testing import BeamlineConformance
@@ -19,7 +19,7 @@ suite and provide the test data::
             return ({"settings": {"factor": 1}}, {"settings": {"factor": 2}})
 
 Every test method then runs against the installed plugin, exactly as users
-reach it through :func:`nx5d.open`, beside every other installed plugin: the
+reach it through [`nx5d.open`][nx5d.open], beside every other installed plugin: the
 ecosystem check makes sure none of them claims the plugin's URLs as strongly.
 Requires pytest (``pip install "nx5d-core[testing]"``).
 """
@@ -93,7 +93,7 @@ class BeamlineConformance:
     beamline:
         The beamline (entry point) name that must claim ``repository_url``.
     open_options:
-        Extra keyword arguments for :func:`nx5d.open`.
+        Extra keyword arguments for [`nx5d.open`][nx5d.open].
     """
 
     beamline: str = ""

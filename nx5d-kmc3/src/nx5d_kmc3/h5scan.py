@@ -62,7 +62,7 @@ def summary(scan: ScanRef) -> dict[str, Any]:
 
 
 def load_raw(scan: ScanRef, options: Kmc3Options) -> xr.Dataset:
-    """The scan as an ``xarray.Dataset`` (see :func:`nx5d.io.nexus.scan_dataset`); frames are lazy by default."""
+    """The scan as an ``xarray.Dataset`` ([`scan_dataset`][nx5d.io.nexus.scan_dataset]); frames lazy by default."""
     with nexus.open_tree(scan.storage, scan.document) as tree:
         if MEASUREMENT not in nexus.entry_of(tree, scan.anchor, scan.document):
             raise MissingDataError(f"{scan.url} has no '{MEASUREMENT}' group: the scan is incomplete")

@@ -147,7 +147,7 @@ def ingest(
         absolute), with ``{spec}`` (the SPEC file's name without extension),
         ``{fname}`` (that of the name in its ``#F`` line), ``{scan}`` (scan
         number) and ``{frame}`` (0-based frame index); ``"auto"`` tries
-        :data:`nx5d_kmc3.options.TIFF_LAYOUTS`.  Scans without frames are
+        `nx5d_kmc3.options.TIFF_LAYOUTS`.  Scans without frames are
         written without images, with a warning.
     scans:
         Keys (``N.1``) to ingest; default: all.

@@ -1,6 +1,6 @@
 """The KMC3-XPP HDF5 layout ("ESRF / silx SpecH5"), and proposal folder names.
 
-One group per scan, named ``N.order``::
+One group per scan, named ``N.order``:
 
     N.1/title                           the SPEC command, e.g. "a2scan Theta 19 21 TwoTheta 38 42 40 1"
     N.1/start_time                      ISO 8601
@@ -80,7 +80,7 @@ UNITS = {"theta": "deg", "chi": "deg", "phi": "deg", "twotheta": "deg", "machine
 
 
 def with_units(raw: Any) -> Any:
-    """``raw`` with the :data:`UNITS` of the variables that carry none (names compared without case, spaces, ``_``)."""
+    """``raw`` with the `UNITS` of the variables that carry none (names compared without case, spaces, ``_``)."""
     for name, variable in raw.variables.items():
         unit = UNITS.get(re.sub(r"[\s_]+", "", str(name)).lower())
         if unit is not None and "units" not in variable.attrs:

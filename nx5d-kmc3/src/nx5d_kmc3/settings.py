@@ -19,7 +19,7 @@ class XppSettings(MotorSettings):
     detector arm (TwoTheta) about y.  Maps are reported with the surface
     normal (x) as ``qz``, the surface direction across the scattering plane
     (y) as ``qx``, so that the in-plane direction of the scattering plane
-    (the beam's, z) is ``qy``.  The fields of :class:`nx5d.rsm.settings.MotorSettings`, with
+    (the beam's, z) is ``qy``.  The fields of [`nx5d.rsm.settings.MotorSettings`][nx5d.rsm.settings.MotorSettings], with
     these defaults.
     """
 

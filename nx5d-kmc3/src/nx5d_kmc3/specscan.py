@@ -1,7 +1,7 @@
 """KMC3 scans straight from a SPEC file and its Pilatus TIFF frames (``….spec#{scan}`` URLs).
 
-The SPEC part is the generic SPEC beamline's (:mod:`nx5d_spec.plugin`); what
-is KMC3's is where the frames are (:data:`~nx5d_kmc3.options.TIFF_LAYOUTS`)
+The SPEC part is the generic SPEC beamline's ([`nx5d_spec.plugin`][nx5d_spec.plugin]); what
+is KMC3's is where the frames are (`TIFF_LAYOUTS`)
 and the ring current as ``machine_current``.
 """
 

@@ -8,7 +8,7 @@ lattice expands and the peak moves to smaller ``qz``.  Two kinds of scans:
 * ``theta2theta`` -- ``a2scan Theta … TwoTheta …`` across the reflection;
 * ``delay`` -- ``ascan delay …`` at the Bragg angle (pump-probe).
 
-:func:`write_repository` writes the SPEC + TIFF sources of each proposal
+`write_repository` writes the SPEC + TIFF sources of each proposal
 and ingests them into the documents a repository URL pattern names, so any
 of the URL forms (``{proposal}/{proposal}.h5#{scan}``,
 ``drepo.hdf#{proposal}/{scan}``, ``{proposal}/{proposal}-{scan}.h5#data/`` …)

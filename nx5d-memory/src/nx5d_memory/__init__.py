@@ -1,6 +1,6 @@
 """nx5d-memory: the in-memory beamline.
 
-Register datasets in-process and open them like any beamline::
+Register datasets in-process and open them like any beamline:
 
     import nx5d, nx5d_memory
     url = nx5d_memory.register("demo", {"p1": {"s1": dataset}})

@@ -1,7 +1,7 @@
-"""The ``memory`` beamline: data registered in this process with :func:`nx5d_memory.register`.
+"""The ``memory`` beamline: data registered in this process with [`nx5d_memory.register`][nx5d_memory.register].
 
 This module is what the ``nx5d.beamlines`` entry point names: a declaration
-(:data:`NX5D_BEAMLINE`) and the hooks that list, summarise, load and cook.
+(`NX5D_BEAMLINE`) and the hooks that list, summarise, load and cook.
 Its imports stay light -- nx5d imports it whenever it chooses a plugin for a URL.
 """
 

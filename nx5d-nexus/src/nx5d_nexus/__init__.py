@@ -1,10 +1,10 @@
 """nx5d-nexus: the generic HDF5 / NeXus / Zarr beamline for nx5d.
 
 Scans are groups (``NXentry``); counters, positioners and frames are found
-by the NeXus conventions (:mod:`nx5d.io.nexus`).  The default cook is a 1-D
+by the NeXus conventions ([`nx5d.io.nexus`][nx5d.io.nexus]).  The default cook is a 1-D
 profile of the NeXus signal, or reciprocal space maps once the ``settings``
 spice names the angle datasets.  Plugins for NeXus beamlines call
-:mod:`nx5d_nexus.reading`.
+[`nx5d_nexus.reading`][nx5d_nexus.reading].
 """
 
 from importlib.metadata import PackageNotFoundError, version

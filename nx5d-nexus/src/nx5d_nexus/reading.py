@@ -1,6 +1,6 @@
 """Reading scans of HDF5 / NeXus / Zarr repositories, as plain functions for this and other plugins.
 
-The ``nexus`` beamline's hooks (:mod:`nx5d_nexus.plugin`) call these; a
+The ``nexus`` beamline's hooks ([`nx5d_nexus.plugin`][nx5d_nexus.plugin]) call these; a
 plugin for one NeXus beamline declares what is its own (URL form, content
 check, angles, defaults) and calls them for the rest.  They are not hook
 implementations, so importing them into another plugin module registers
@@ -59,7 +59,7 @@ def summary(scan: ScanRef) -> dict[str, Any]:
 
 
 def load(scan: ScanRef, options: NexusOptions) -> xr.Dataset:
-    """The scan as a Dataset (:func:`nx5d.io.nexus.scan_dataset`) with ``options``."""
+    """The scan as a Dataset ([`nx5d.io.nexus.scan_dataset`][nx5d.io.nexus.scan_dataset]) with ``options``."""
     return nexus.scan_dataset(
         scan.storage,
         scan.url,

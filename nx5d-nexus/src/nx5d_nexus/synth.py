@@ -20,7 +20,7 @@ each higher threshold a random part of those above the first.  Layouts:
     The ``bliss`` layout in a Zarr group per proposal (``{proposal}.zarr``),
     without links; title and start time as attributes.
 
-:func:`write_repository` returns the repository's URL pattern.  Equal
+`write_repository` returns the repository's URL pattern.  Equal
 arguments give equal data.  Command line: ``nx5d-nexus-synth FOLDER``.
 """
 

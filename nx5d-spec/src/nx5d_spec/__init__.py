@@ -2,8 +2,8 @@
 
 Any SPEC data file, whatever its name, lists its scans (``N.order`` keys),
 summarises them from their header lines and loads their counters, motor
-positions and MCA spectra (:mod:`nx5d_spec.plugin`); the default cook is a
-1-D profile.  Other plugins reuse the hooks of :mod:`nx5d_spec.plugin` for
+positions and MCA spectra ([`nx5d_spec.plugin`][nx5d_spec.plugin]); the default cook is a
+1-D profile.  Other plugins reuse the hooks of [`nx5d_spec.plugin`][nx5d_spec.plugin] for
 the SPEC part of their data.
 """
 

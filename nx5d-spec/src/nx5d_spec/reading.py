@@ -1,6 +1,6 @@
 """Reading the scans of SPEC files, as plain functions for this and other plugins.
 
-The ``spec`` beamline's hooks (:mod:`nx5d_spec.plugin`) call these; a
+The ``spec`` beamline's hooks ([`nx5d_spec.plugin`][nx5d_spec.plugin]) call these; a
 beamline whose data is SPEC plus something (nx5d-kmc3: Pilatus frames)
 calls them for the SPEC part.  They are not hook implementations, so
 importing them into another plugin module registers nothing.

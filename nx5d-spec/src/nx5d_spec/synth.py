@@ -1,8 +1,8 @@
 """Generate SPEC files in the dialects real instruments write, for tests and demos.
 
-:func:`write_spec` writes one file of ``scans`` rocking-curve scans (a
+`write_spec` writes one file of ``scans`` rocking-curve scans (a
 Gaussian peak on a counter, a monitor, a time column) with the quirks a
-:class:`Dialect` asks for -- the ones met in files from APS, BESSY, ESRF
+`Dialect` asks for -- the ones met in files from APS, BESSY, ESRF
 and Bluesky: single-space name separators, repeated scan numbers, MCA
 spectra, epoch dates, ``nan`` values, scans without data lines, no file
 header, CRLF line ends, a last line still being written.  Equal arguments

@@ -13,7 +13,7 @@ Two rules are available (the ``names=`` loading option):
 Either way each variable's ``long_name`` is the column's header as
 written, and its ``units`` the unit the header names (``[ph/s]``,
 ``/ deg.``) or, for the lab's columns whose header names none, the one
-the lab records them in (:data:`UNITS`).
+the lab records them in (`UNITS`).
 
 =========================  ===================  ==============
 column                     reference            tidy

@@ -6,7 +6,7 @@ times over the delays and interrupted after 5187 frames; 195 x 487 int32
 Pilatus frames, zlib-compressed, with -2 marking defective pixels.  A Bragg
 peak rocks through the thetas and shifts after time zero (lattice expansion).
 
-Every table variant (see :mod:`nx5d_udkm.formats`) can be written; tests and
+Every table variant (see `nx5d_udkm.formats`) can be written; tests and
 benchmarks use smaller scans.  Command line: ``nx5d-udkm-synth``.
 """
 

@@ -88,7 +88,7 @@ def _numbers(lines: list[str], numbers: list[int], headers: list[str], where: st
     """Parse data rows into a float array ``(rows, fields)``; rows may carry extra values for the last column.
 
     A row cut short by a writer that is still busy (no newline at the end of
-    the file) and rows with empty cells raise :class:`CorruptDataError`
+    the file) and rows with empty cells raise `CorruptDataError`
     naming the line: a missing value is never read as NaN.  Values written as
     ``nan`` stay NaN.
     """

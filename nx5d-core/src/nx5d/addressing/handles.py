@@ -4,7 +4,7 @@ Keys are what the storage uses (``20210205``); *handles* are derived from keys
 so that proposals and scans can be reached as attributes and tab-completed in
 Jupyter (``repo.p20210205.r091726``).  A key-to-handle rule ("k2h") is a plain
 callable ``str -> str``; the default rule sanitises the key and prefixes it
-when it does not start with a letter.  A :class:`HandleMap` holds the handles
+when it does not start with a letter.  A `HandleMap` holds the handles
 of one listing, looks keys up by handle and refuses collisions.
 """
 
@@ -56,7 +56,7 @@ def template_rule(template: str, key_pattern: str | None = None, prefix: str = "
 
     ``{key}`` stands for the whole key; other fields are the named groups of
     ``key_pattern`` matched against the key.  The result is sanitised like
-    :func:`sanitize`; keys the pattern does not match, or that leave a field
+    `sanitize`; keys the pattern does not match, or that leave a field
     empty, get the default rule.
 
     >>> rule = template_rule("{scientist}{hzbid}", r"\\d{3}-cw\\d\\d-(?P<hzbid>\\d{5})-(?P<scientist>\\w+)")

@@ -45,7 +45,7 @@ def is_valid_key(key: object) -> bool:
 
 
 def validate_key(key: object, what: str = "key") -> str:
-    """Return ``key`` unchanged if it is acceptable, else raise :class:`InvalidKeyError`.
+    """Return ``key`` unchanged if it is acceptable, else raise `InvalidKeyError`.
 
     ``what`` names the key in the message (e.g. ``"scan key"``).
     """
@@ -74,5 +74,5 @@ def natural_sort_key(key: str) -> tuple:
 
 
 def natural_sorted(keys: Iterable[str]) -> list[str]:
-    """``keys`` in natural order (see :func:`natural_sort_key`)."""
+    """``keys`` in natural order (see `natural_sort_key`)."""
     return sorted(keys, key=natural_sort_key)

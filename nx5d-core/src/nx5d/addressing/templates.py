@@ -1,7 +1,7 @@
 """Naming rules written as templates: what keys look like, and the handles made of their parts.
 
 A *key template* says what a proposal's or scan's key looks like on storage
-and names its parts::
+and names its parts:
 
     20{pdate}_{material}      # UDKM projects: 202403_STO -> pdate '2403', material 'STO'
     {number:d}.{order:d}      # SPEC scans: 37.1 -> number 37, order 1
@@ -14,7 +14,7 @@ that do not fit the template are not keys (and are reported as skipped).
 
 A *handle template* is a Python format string over those parts and ``key``:
 ``{material}_{pdate}``, ``r{number:04d}``, ``r{sdate}{stime}``; the result is
-made a valid handle as :func:`nx5d.addressing.handles.sanitize` does.
+made a valid handle as [`nx5d.addressing.handles.sanitize`][nx5d.addressing.handles.sanitize] does.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ class Naming:
     Attributes
     ----------
     proposal_key, scan_key:
-        Key templates (strings or :class:`KeyTemplate`): only names of this
+        Key templates (strings or `KeyTemplate`): only names of this
         form are proposals / scans, and their parts are there for the handles.
     proposal_handle, scan_handle:
         Handle templates over the parts (``"{material}_{pdate}"``), or

@@ -1,6 +1,6 @@
 """Repository URL patterns.
 
-A repository is addressed by a pattern such as::
+A repository is addressed by a pattern such as:
 
     file:///tmp/drepo/{proposal}/{proposal}.h5#{proposal}/{scan}
 
@@ -10,10 +10,10 @@ group path.  ``{proposal}`` and ``{scan}`` may each appear several times,
 anywhere in the path or the anchor.  The same pattern is used in two
 directions:
 
-* *filled* with keys (:meth:`UrlPattern.fill`, :meth:`UrlPattern.format`) it
-  gives the URL of one proposal or scan;
-* *parsed* (:meth:`UrlPattern.match`, and segment by segment by
-  :mod:`nx5d.addressing.listing`) it recovers keys from names found on storage.
+* *filled* with keys ([`UrlPattern.fill`][nx5d.addressing.url.UrlPattern.fill],
+  [`UrlPattern.format`][nx5d.addressing.url.UrlPattern.format]) it gives the URL of one proposal or scan;
+* *parsed* ([`UrlPattern.match`][nx5d.addressing.url.UrlPattern.match], and segment by segment by
+  [`nx5d.addressing.listing`][nx5d.addressing.listing]) it recovers keys from names found on storage.
 
 Patterns are taken literally: no percent-decoding is applied, so the path of a
 ``file://`` URL is the file system path as written.  ``{{`` and ``}}`` stand
@@ -66,7 +66,7 @@ def _escape(text: str) -> str:
 class Segment:
     """One ``/``-separated piece of a pattern's path or anchor.
 
-    ``parts`` alternates literal text and :class:`Field` placeholders.
+    ``parts`` alternates literal text and `Field` placeholders.
     """
 
     parts: tuple[str | Field, ...]
@@ -207,7 +207,7 @@ class UrlPattern:
     text:
         The pattern, e.g. ``"file:///data/{proposal}/{scan}"``.
     schemes:
-        Acceptable URL schemes (default :data:`DEFAULT_SCHEMES`).
+        Acceptable URL schemes (default `DEFAULT_SCHEMES`).
     required:
         Placeholders that must appear at least once (default: both
         ``{proposal}`` and ``{scan}``).  Partially filled patterns use fewer.
@@ -368,7 +368,7 @@ class UrlPattern:
     def check_key(self, field: str, key: str) -> str:
         """Validate ``key`` for placeholder ``field`` of this pattern.
 
-        Beyond the general rules of :func:`nx5d.addressing.keys.validate_key`, a key must
+        Beyond the general rules of [`nx5d.addressing.keys.validate_key`][nx5d.addressing.keys.validate_key], a key must
         not contain the separator that ends its placeholder where another
         placeholder follows in the same segment (in ``{proposal}-{scan}.h5`` a
         proposal key cannot contain ``-``), otherwise parsing would be
@@ -394,7 +394,7 @@ class UrlPattern:
         return key
 
     def is_legal_key(self, field: str, key: str) -> bool:
-        """Whether :meth:`check_key` accepts ``key``."""
+        """Whether `check_key` accepts ``key``."""
         try:
             self.check_key(field, key)
         except InvalidKeyError:
@@ -427,7 +427,7 @@ class UrlPattern:
     def fill(self, **keys: str) -> UrlPattern:
         """A new pattern with the given placeholders replaced by keys.
 
-        Keys are checked with :meth:`check_key`; placeholders not given stay.
+        Keys are checked with `check_key`; placeholders not given stay.
         """
         unknown = set(keys) - set(FIELDS)
         if unknown:

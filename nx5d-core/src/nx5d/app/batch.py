@@ -1,9 +1,9 @@
 """Cooking many scans into files: reproducible, incremental, in parallel.
 
-:func:`cook_proposal` (``nx5d.batch.cook_proposal(proposal, out=...)`` in a
+`cook_proposal` (``nx5d.batch.cook_proposal(proposal, out=...)`` in a
 notebook, ``nx5d cook`` in a shell) cooks the selected scans of a proposal
 and writes each result, with its provenance (see
-:meth:`nx5d.Scan.provenance`), as NetCDF (h5netcdf) or Zarr into
+[`nx5d.Scan.provenance`][nx5d.Scan.provenance]), as NetCDF (h5netcdf) or Zarr into
 ``OUT/{proposal}/{scan}.nc``.  A file whose provenance matches what the scan
 would be cooked with now (same spice records, plugin and nx5d versions,
 options) is up to date and is not cooked again.  The spice of every scan is
@@ -213,6 +213,8 @@ def cook_proposal(
         Called with each scan's outcome as soon as it is known (a command
         line shows them as they come).
 
+    Notes
+    -----
     Interrupting (Ctrl-C) stops the local pool's processes at once.
     """
     require_writer(format)

@@ -1,8 +1,8 @@
 """Scans to files and to pictures: ``nx5d export`` and ``nx5d plot``.
 
-:func:`export_scans` writes each scan's raw data as recorded, or its cooked
+`export_scans` writes each scan's raw data as recorded, or its cooked
 form, to NetCDF, HDF5 or Zarr files (``OUT/PROPOSAL/SCAN.nc``) with the
-provenance attributes cooked results carry.  :func:`quick_look` draws a
+provenance attributes cooked results carry.  `quick_look` draws a
 scan as a figure: its maps, its profile, or -- raw -- its frames summed and
 its counters.
 """

@@ -1,6 +1,6 @@
 """Writing scans' data to files: NetCDF, HDF5 or Zarr, each file appearing whole.
 
-The writers are optional dependencies; :func:`require_writer` says which
+The writers are optional dependencies; `require_writer` says which
 extra to install before any work starts, instead of failing after it.
 """
 

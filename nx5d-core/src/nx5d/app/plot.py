@@ -2,7 +2,7 @@
 
 Both functions take the xarray objects that beamline plugins cook (a
 ``Dataset`` holding a map variable such as ``qdata``, or the ``DataArray``
-itself) and return a :class:`matplotlib.figure.Figure`, which Jupyter shows
+itself) and return a `matplotlib.figure.Figure`, which Jupyter shows
 as an image.  They never touch matplotlib's global ``pyplot`` state, so a
 figure appears once, where it is returned.
 
@@ -73,7 +73,7 @@ def _figure(**kwargs: Any) -> Figure:
 
 
 def map_variable(data: xr.Dataset | xr.DataArray, var: Hashable | None = None) -> xr.DataArray:
-    """The map to plot: ``data[var]``, else the first of :data:`MAP_VARIABLES` or the only variable with 2+ dims."""
+    """The map to plot: ``data[var]``, else the first of `MAP_VARIABLES` or the only variable with 2+ dims."""
     if isinstance(data, xr.DataArray):
         return data
     if not isinstance(data, xr.Dataset):
@@ -138,7 +138,7 @@ def rsm(
     Parameters
     ----------
     data:
-        A cooked Dataset (its map variable is found by :func:`map_variable`) or a DataArray.
+        A cooked Dataset (its map variable is found by `map_variable`) or a DataArray.
     x, y:
         The horizontal and vertical dimensions (default: the one before the last, and the last).
     log:

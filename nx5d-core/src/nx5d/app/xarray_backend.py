@@ -1,7 +1,5 @@
 """An xarray backend: ``xr.open_dataset(..., engine="nx5d")`` opens a scan as its raw Dataset.
 
-::
-
     import xarray as xr
 
     raw = xr.open_dataset("file:///data/udkm/{proposal}/{scan}", engine="nx5d", proposal="20210205", scan="r091726")
@@ -77,7 +75,6 @@ class Nx5dBackend(BackendEntrypoint):
     """The ``nx5d`` engine of ``xarray.open_dataset`` (see the module documentation)."""
 
     description = "One scan of any nx5d repository, read by its beamline plugin"
-    url = "https://pypi.org/project/nx5d-core/"
     open_dataset_parameters = (
         "filename_or_obj",
         "drop_variables",

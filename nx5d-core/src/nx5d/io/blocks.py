@@ -1,7 +1,7 @@
 """Frames block by block, on every CPU: how a cook streams a scan without holding its image stack.
 
 A lazily loaded scan's frames are a dask array, one chunk per block of
-frames.  :func:`map_blocks` reads (decodes) each block and hands it to a
+frames.  `map_blocks` reads (decodes) each block and hands it to a
 function in a pool of threads, a few blocks ahead, and gives back the
 results in frame order; a cook that grids each block into partial sums
 never needs all frames at once, and the order of the results keeps it
@@ -9,7 +9,7 @@ deterministic.  Frames already in memory are cut into blocks of views,
 without copying.
 
 A lazy array that nx5d made itself carries a *block reader*
-(:func:`with_block_reader`): then each thread decodes its blocks into one
+(`with_block_reader`): then each thread decodes its blocks into one
 buffer it reuses, without dask's scheduling and without touching fresh
 memory for every block (new pages cost the kernel time that threads would
 otherwise spend decoding in parallel).

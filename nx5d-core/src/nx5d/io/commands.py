@@ -37,7 +37,7 @@ def scanned_motors(command: str, columns: Sequence[str], mnemonics: Mapping[str,
 
     Motors the command names that are columns are taken by name (or through
     the file's ``#o`` mnemonics: ``th`` -> ``Theta``).  Otherwise SPEC's own
-    scans (:data:`MOTOR_SCANS`) write the moved motors as the first columns,
+    scans (`MOTOR_SCANS`) write the moved motors as the first columns,
     in order, and those are taken.  Other commands give none.
     """
     words = command.split()

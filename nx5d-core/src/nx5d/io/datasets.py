@@ -1,12 +1,12 @@
 """xarray Datasets as self-contained files: NumPy arrays in a zip archive, described by JSON -- nothing pickled.
 
-The format is what :mod:`nx5d.io.results` keeps cooked results in.  A file
+The format is what [`nx5d.io.results`][nx5d.io.results] keeps cooked results in.  A file
 is a zip archive with ``dataset.json`` (dimensions, attributes and the order
 of every variable) and one ``.npy`` file per variable, written and read by
 NumPy's own format functions with pickling refused; any tool that reads zip
 and ``.npy`` files can open it.  Datasets holding Python objects (``object``
 arrays) or attributes that are not plain values cannot be written:
-:func:`dataset_to_bytes` raises ``TypeError``, and the caller keeps the
+`dataset_to_bytes` raises ``TypeError``, and the caller keeps the
 result in memory only.
 """
 
@@ -76,7 +76,7 @@ def dataset_to_bytes(data: Any) -> bytes:
 
 
 def dataset_from_bytes(blob: bytes) -> Any:
-    """The ``xarray.Dataset`` a file made by :func:`dataset_to_bytes` holds (``ValueError`` if it is not one)."""
+    """The ``xarray.Dataset`` a file made by `dataset_to_bytes` holds (``ValueError`` if it is not one)."""
     import xarray as xr
 
     try:

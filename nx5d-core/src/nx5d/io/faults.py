@@ -2,10 +2,10 @@
 
 Local file systems report failures as ``OSError``; remote ones through the
 client library fsspec uses (aiohttp for HTTP, botocore for S3), each with
-its own exception types.  :func:`translate` turns any of them into an
-:mod:`nx5d.errors` exception whose message names the URL and what was being
-done; :func:`client_options` sets the timeouts (and switches off botocore's
-retries, so that retrying is :class:`~nx5d.io.storage.Storage`'s choice, made
+its own exception types.  `translate` turns any of them into an
+[`nx5d.errors`][nx5d.errors] exception whose message names the URL and what was being
+done; `client_options` sets the timeouts (and switches off botocore's
+retries, so that retrying is [`Storage`][nx5d.io.storage.Storage]'s choice, made
 the same way for every scheme; s3fs still repeats a read whose stream broke
 off, as it always does).
 """
@@ -71,13 +71,13 @@ def is_transient(error: BaseException) -> bool:
 
 
 def translate(exc: BaseException, url: str, action: str, timeout: float | None = None) -> DataError:
-    """The :mod:`nx5d.errors` exception for ``exc``, raised while ``action`` on ``url``.
+    """The [`nx5d.errors`][nx5d.errors] exception for ``exc``, raised while ``action`` on ``url``.
 
-    404 and missing files become :class:`MissingDataError`; answers cut
-    short :class:`CorruptDataError`; everything else -- refusals, server
+    404 and missing files become `MissingDataError`; answers cut
+    short `CorruptDataError`; everything else -- refusals, server
     errors, timeouts, unreachable hosts, missing credentials --
-    :class:`StorageError`.  Server errors, timeouts and lost connections are
-    marked transient (see :func:`is_transient`).
+    `StorageError`.  Server errors, timeouts and lost connections are
+    marked transient (see `is_transient`).
     """
     cause = exc.__cause__
     # fsspec's HTTP client calls every failure to look a file up "not found": the cause says what it was

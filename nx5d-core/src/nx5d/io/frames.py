@@ -8,8 +8,8 @@ TIFF files are parsed here and inflated with libdeflate when ``imagecodecs``
 is installed (else the standard library's zlib); any other image file goes to
 a ``fallback`` decoder the caller supplies (e.g. ``tifffile.imread``).
 
-Used by beamline plugins through :func:`load_frames` (an in-memory array)
-and :func:`lazy_frames` (a dask array, chunked by frames).
+Used by beamline plugins through `load_frames` (an in-memory array)
+and `lazy_frames` (a dask array, chunked by frames).
 """
 
 from __future__ import annotations
@@ -145,8 +145,8 @@ def check_frame_size(shape: tuple[int, ...], dtype: np.dtype, stored: int, where
     """Refuse a frame whose header claims more pixels than the file can hold, or than any detector makes.
 
     ``stored`` is the size of the file: deflate packs at most about 1032 bytes
-    into one, so a claim beyond :data:`MAX_INFLATION` times the file is a
-    damaged or hostile header, as is a frame over :data:`MAX_FRAME_BYTES`.
+    into one, so a claim beyond `MAX_INFLATION` times the file is a
+    damaged or hostile header, as is a frame over `MAX_FRAME_BYTES`.
     Checked before anything is allocated.
     """
     nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
@@ -299,7 +299,7 @@ class FrameOptions:
     """Loading options of beamlines whose scans hold detector frames.
 
     A beamline declares this class (or a subclass adding its own options) as
-    its ``options``; :attr:`region` is what the frame loaders take.
+    its ``options``; `region` is what the frame loaders take.
     """
 
     reduce: int = option(1, help="keep every n-th detector row and column", validator=_positive)
@@ -334,7 +334,7 @@ class FrameOptions:
 
 @attrs.frozen
 class FrameFileOptions(FrameOptions):
-    """:class:`FrameOptions` of beamlines keeping one file per frame (read by :func:`load_frames`)."""
+    """`FrameOptions` of beamlines keeping one file per frame (read by `load_frames`)."""
 
     missing: Literal["raise", "mask"] = option(
         "raise", help="'raise' for a missing frame file, or 'mask': it reads -1 and is flagged in frame_missing"
@@ -440,7 +440,7 @@ def frame_dtype(stored: np.dtype, missing: str) -> np.dtype:
 
     With ``missing="mask"``, unsigned frames (``uint16``, ``uint32``) are
     loaded as the smallest signed type that holds every stored value and
-    :data:`MISSING_VALUE` (``int32``, ``int64``).
+    `MISSING_VALUE` (``int32``, ``int64``).
     """
     stored = np.dtype(stored)
     if missing == "mask" and stored.kind in "ub":
@@ -540,8 +540,8 @@ def load_frames(
     region:
         Region of interest and stride (default: whole frames).
     missing:
-        ``"raise"``: a missing file raises :class:`MissingDataError` naming
-        it; ``"mask"``: missing frames are filled with :data:`MISSING_VALUE`,
+        ``"raise"``: a missing file raises `MissingDataError` naming
+        it; ``"mask"``: missing frames are filled with `MISSING_VALUE`,
         flagged in the returned mask, and a warning names how many.
     fallback:
         Decoder for files the built-in TIFF reader does not handle.
@@ -614,7 +614,7 @@ def lazy_frames(
 
     The first frame is read at once to learn the shape and dtype; the rest
     only when blocks are computed (by any dask scheduler, also distributed).
-    Missing frames in ``"mask"`` mode hold :data:`MISSING_VALUE`.
+    Missing frames in ``"mask"`` mode hold `MISSING_VALUE`.
     """
     import dask
     import dask.array as da

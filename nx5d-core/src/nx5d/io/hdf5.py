@@ -3,15 +3,15 @@
 Beamline plugins whose data lives in HDF5 files (one file per proposal or per
 scan, scans addressed by the anchor part of the URL) share this module:
 
-* :func:`open_document` opens a document read-only -- local files directly
+* `open_document` opens a document read-only -- local files directly
   with h5py (without taking HDF5's file lock, and in SWMR mode when a writer
   still has the file open in SWMR mode), remote files through fsspec -- and
-  turns every failure into an :mod:`nx5d.errors` exception naming the file;
-* :func:`members` lists the names inside a group without reading datasets (the
+  turns every failure into an [`nx5d.errors`][nx5d.errors] exception naming the file;
+* `members` lists the names inside a group without reading datasets (the
   core uses it to list keys that sit after ``#``);
-* :func:`read` reads a dataset (counted by :func:`nx5d.io.storage.record_io`, so tests
+* `read` reads a dataset (counted by [`nx5d.io.storage.record_io`][nx5d.io.storage.record_io], so tests
   can check that summaries never touch detector images);
-* :class:`LazyDataset` / :func:`lazy_array` give a dask array over a dataset,
+* `LazyDataset` / `lazy_array` give a dask array over a dataset,
   chunked along its first axis in multiples of the file's own chunks, that
   reopens the document in whichever process computes it.
 
@@ -174,7 +174,7 @@ def _frames_per_chunk(shape: tuple[int, ...], chunks: tuple[int, ...] | None, it
 class LazyDataset:
     """A picklable array-like over one HDF5 dataset, for ``dask.array.from_array``.
 
-    Every read opens the document anew (through a :class:`~nx5d.io.storage.Storage`
+    Every read opens the document anew (through a [`Storage`][nx5d.io.storage.Storage]
     built from ``storage_options``), so dask can compute chunks in other
     threads or processes, and nothing keeps the file open between reads.
     """

@@ -4,7 +4,7 @@ Column labels, motor names and dataset names come from instruments and are
 not always usable as they are: they hold spaces (``Two Theta``), repeat
 (a SPEC ``#L`` line naming ``ls_t1`` twice), or equal a dimension of the
 dataset being built (a motor named ``y`` beside frames on ``(index, y, x)``).
-:class:`VariableNames` hands out one name per source name so that every
+`VariableNames` hands out one name per source name so that every
 reader of the core treats them alike; the original is kept for the
 variable's ``long_name`` attribute.
 """
@@ -50,7 +50,7 @@ class VariableNames:
     def name(self, original: str, role: str, *, base: str | None = None) -> str:
         """A free variable name for ``original`` (a ``role`` such as ``counter`` or ``motor``).
 
-        ``base`` is the name wanted (default: :func:`tidy_name` of
+        ``base`` is the name wanted (default: `tidy_name` of
         ``original``).  A name equal to a reserved one gets ``_<role>``
         appended; a repeated name gets ``_2``, ``_3`` ... appended and a
         warning naming it.
@@ -77,7 +77,7 @@ def _loose(name: str) -> str:
 def find_variable(raw: xr.Dataset, name: str, what: str) -> str:
     """The name of the variable of ``raw`` that ``name`` refers to (see the module documentation).
 
-    Raises :class:`~nx5d.errors.SpiceValidationError` naming ``what`` and
+    Raises [`SpiceValidationError`][nx5d.errors.SpiceValidationError] naming ``what`` and
     the variables there are.
     """
     if name in raw.variables:
@@ -136,8 +136,8 @@ def by_header(raw: xr.Dataset, header: str, what: str) -> np.ndarray:
     """One value per frame of the column headed ``header`` in the file (the variables' ``long_name``).
 
     A repeated header must hold the same values in every copy
-    (:func:`agreeing`); without a variable of that header, ``header`` is
-    looked up as :func:`per_frame` does.
+    (`agreeing`); without a variable of that header, ``header`` is
+    looked up as `per_frame` does.
     """
     names = [str(v) for v in raw.variables if raw[v].attrs.get("long_name") == header]
     if len(names) < 2:

@@ -28,7 +28,7 @@ scan axis) and ``k-header:*`` (copied into the dataset's attributes).
 Listing and summaries read group members, shapes and attributes, never array
 data.  Data in other files -- external links and the sources of virtual
 datasets -- is read only when the file exists inside the repository root;
-otherwise :class:`~nx5d.errors.MissingDataError` names the link and the file
+otherwise [`MissingDataError`][nx5d.errors.MissingDataError] names the link and the file
 (h5py would silently fill the frames of a missing virtual source with zeros).
 """
 
@@ -468,7 +468,7 @@ def scan_dataset(
     scalars, frames as ``images`` on ``(index, y, x)`` with full-frame pixel
     coordinates -- a dask array (``chunk`` frames per chunk, else the file's
     chunking) when ``lazy`` (``None``: when they are bigger
-    than :data:`LAZY_BYTES`).  Data in other files (external links, virtual
+    than `LAZY_BYTES`).  Data in other files (external links, virtual
     dataset sources) is read only inside the storage's root.
     """
     document, _, anchor = url.partition("#")

@@ -1,7 +1,7 @@
 """A folder of cooked results kept across sessions: bounded in size, least recently used out, safe between processes.
 
 Each result is one file, ``<key>.nx5d``: a zip archive holding the Dataset
-(:mod:`nx5d.io.datasets`) and ``entry.json`` with what the result was made
+([`nx5d.io.datasets`][nx5d.io.datasets]) and ``entry.json`` with what the result was made
 from (the files read and their sizes and modification times).  Files
 appear whole (written under a temporary name, then renamed); reading one
 marks it used (its modification time); when the folder holds more than its

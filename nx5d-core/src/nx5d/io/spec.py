@@ -21,12 +21,12 @@ What real files do, and how this module takes it:
   line ends, ``nan`` values, scans without data lines (fly scans, aborted
   scans) and a last line still being written;
 * one scan that cannot be parsed is reported for itself
-  (:class:`~nx5d.errors.CorruptDataError` naming the file, scan and line);
+  ([`CorruptDataError`][nx5d.errors.CorruptDataError] naming the file, scan and line);
   it never hides the others.
 
-:func:`index_spec` finds the scans by scanning for ``#S`` lines only (no scan
-body is parsed), :func:`read_index` caches that index per file (size and
-modification time), and :func:`read_scan` reads and parses one scan's bytes.
+`index_spec` finds the scans by scanning for ``#S`` lines only (no scan
+body is parsed), `read_index` caches that index per file (size and
+modification time), and `read_scan` reads and parses one scan's bytes.
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ class SpecEntry:
     command: str
     start: int  #: byte offset of the ``#S`` line
     stop: int  #: byte offset where the scan ends
-    header: int  #: index of its file header in :attr:`SpecIndex.headers` (-1: none)
+    header: int  #: index of its file header in [`SpecIndex.headers`][SpecIndex.headers] (-1: none)
     line: int  #: line number of the ``#S`` line (1-based)
 
     @property

@@ -1,9 +1,9 @@
 """Writing SPEC files the way SPEC writes them: for data generators and converters.
 
-:func:`file_header` and :func:`scan_text` give the lines SPEC writes at the
+`file_header` and `scan_text` give the lines SPEC writes at the
 top of a new file and for one scan (two spaces between names, ``#P`` values
 in the order of the ``#O`` names, numbers written so that they read back
-exactly); :func:`format_spec` joins them into a file.
+exactly); `format_spec` joins them into a file.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Variable names are the labels with white space as ``_`` (``Two Theta`` ->
 warning) and kept clear of the dataset's dimensions (a motor ``y`` beside
 frames on ``(index, y, x)`` becomes ``y_motor``); each variable's
 ``long_name`` is the name as written in the file.  The motors the scan
-command moves (:func:`nx5d.io.commands.scanned_motors`) are coordinates
+command moves (`nx5d.io.commands.scanned_motors`) are coordinates
 along ``index``.
 """
 

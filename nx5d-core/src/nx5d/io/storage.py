@@ -1,20 +1,20 @@
 """The core's file access layer.
 
-Beamline plugins read through a :class:`Storage` instead of opening paths
+Beamline plugins read through a `Storage` instead of opening paths
 themselves, so every plugin works on local disks and, through fsspec, on
 ``http(s)://`` and ``s3://`` stores alike, and every failure surfaces as an
-:mod:`nx5d.errors` exception naming the URL.
+[`nx5d.errors`][nx5d.errors] exception naming the URL.
 
 ``file://`` URLs take a fast path straight to the operating system; all other
-schemes go through :func:`fsspec.core.url_to_fs` with the repository's
-``storage_options``.  Reads are counted (:func:`record_io`) so tests and the
+schemes go through `fsspec.core.url_to_fs` with the repository's
+``storage_options``.  Reads are counted (`record_io`) so tests and the
 conformance kit can check that cheap operations stay cheap.
 
 A storage made with a ``root`` (a repository's storage: the folder its URL
 pattern's documents lie in) touches nothing outside it, whatever a name read
 from data says: ``..`` segments (also percent-encoded) and, on local disks,
 symbolic links are resolved first, and a URL that ends up outside the root
-raises :class:`~nx5d.errors.OutsideRepositoryError` naming it.
+raises [`OutsideRepositoryError`][nx5d.errors.OutsideRepositoryError] naming it.
 """
 
 from __future__ import annotations
@@ -52,13 +52,13 @@ class Entry:
 
 @attrs.define
 class IoRecord:
-    """What was read while :func:`record_io` was active."""
+    """What was read while `record_io` was active."""
 
     bytes_read: int = 0
     files_opened: int = 0
     listings: int = 0
     urls: list[str] = attrs.field(factory=list)
-    #: Array datasets read inside documents (``document#path``), e.g. by :mod:`nx5d.io.hdf5`.
+    #: Array datasets read inside documents (``document#path``), e.g. by [`nx5d.io.hdf5`][nx5d.io.hdf5].
     datasets: list[str] = attrs.field(factory=list)
     _lock: threading.Lock = attrs.field(factory=threading.Lock, repr=False)
 
@@ -78,10 +78,10 @@ _RECORDERS: contextvars.ContextVar[tuple[IoRecord, ...]] = contextvars.ContextVa
 
 @contextlib.contextmanager
 def record_io() -> Iterator[IoRecord]:
-    """Count files opened, bytes read and folders listed through any :class:`Storage`.
+    """Count files opened, bytes read and folders listed through any `Storage`.
 
     Nested recorders all see the same events.  Work handed to thread pools
-    by :meth:`Storage.read_many` is counted too.
+    by [`Storage.read_many`][nx5d.io.storage.Storage.read_many] is counted too.
     """
     record = IoRecord()
     token = _RECORDERS.set(_RECORDERS.get() + (record,))
@@ -148,7 +148,7 @@ def split_chain(url: str) -> tuple[str, tuple[str, ...]]:
     """``simplecache::s3://b/{proposal}/{scan}`` -> ``("s3://b/{proposal}/{scan}", ("simplecache",))``.
 
     fsspec's chained URLs put file systems in front of the one holding the
-    data; nx5d takes its caching file systems (:data:`CACHES`), whose
+    data; nx5d takes its caching file systems (`CACHES`), whose
     options are the ``storage_options`` under their names.
     """
     if "::" not in url.split("://", 1)[0]:
@@ -259,7 +259,9 @@ class Storage:
         return self._local_root
 
     def confine(self, url: str) -> str:
-        """``url`` if it lies inside the root (anchor ignored), else :class:`~nx5d.errors.OutsideRepositoryError`.
+        """``url`` if it lies inside the root (anchor ignored).
+
+        Raises [`OutsideRepositoryError`][nx5d.errors.OutsideRepositoryError] otherwise.
 
         Local paths are compared after resolving symbolic links, so a link
         inside the repository that points out of it is refused too.

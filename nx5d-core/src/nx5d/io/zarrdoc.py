@@ -4,7 +4,7 @@ A Zarr *document* is a folder (or object-store prefix) ending in ``.zarr``;
 its groups and arrays are addressed like an HDF5 file's, after ``#``.  Local
 folders are opened directly, remote ones through fsspec with the
 repository's ``storage_options``; everything is opened read-only, and every
-failure becomes an :mod:`nx5d.errors` exception naming the document.
+failure becomes an [`nx5d.errors`][nx5d.errors] exception naming the document.
 
 zarr is needed (``pip install "nx5d-core[batch]"`` or ``pip install zarr``);
 it is imported on first use.

@@ -1,6 +1,6 @@
 """Cooked results remembered across sessions: ``scan.cooked`` tomorrow, read in milliseconds if nothing changed.
 
-A cooked result is kept on disk (:class:`nx5d.io.results.ResultStore`)
+A cooked result is kept on disk ([`nx5d.io.results.ResultStore`][nx5d.io.results.ResultStore])
 under a key made of everything that determines it: the scan's URL, the
 serving beamline and its distribution's version, nx5d's version, the
 loading options and the content of the spice the cook received.  With the

@@ -29,7 +29,7 @@ __all__ = ["Arrival", "follow"]
 
 @attrs.frozen
 class Arrival:
-    """A complete scan, as :func:`follow` hands it out.
+    """A complete scan, as `follow` hands it out.
 
     Attributes
     ----------
@@ -65,7 +65,7 @@ def follow(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Iterator[Arrival]:
-    """Yield an :class:`Arrival` for every scan of ``proposal`` once it is complete (see the module documentation).
+    """Yield an `Arrival` for every scan of ``proposal`` once it is complete (see the module documentation).
 
     Parameters
     ----------

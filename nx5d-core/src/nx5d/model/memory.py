@@ -1,7 +1,7 @@
 """Raw data kept in memory: bounded by bytes for the whole process, and read-only.
 
 Every scan keeps the raw data it loaded, per set of loading options, in one
-process-wide :class:`RawCache`; when the cache holds more than its limit,
+process-wide `RawCache`; when the cache holds more than its limit,
 the data used longest ago is let go (and loaded again if asked for).  So a
 loop over a proposal's scans does not keep every scan's frames alive.
 Arrays handed out from the cache are read-only: editing ``scan.raw`` in
@@ -131,7 +131,7 @@ class RawCache:
             return entry[0]
 
     def put(self, owner: Hashable, options: Hashable, data: Any) -> Any:
-        """Keep ``data`` as read-only views (:func:`read_only`) for ``(owner, options)`` if it fits; returns them."""
+        """Keep ``data`` as read-only views (`read_only`) for ``(owner, options)`` if it fits; returns them."""
         data = read_only(data)
         size = data_bytes(data)
         with self._lock:

@@ -21,7 +21,7 @@ from nx5d.plugins.discovery import PluginRegistry
 
 __all__ = ["open_repository", "local_url", "CORE_OPTIONS"]
 
-#: Options of :func:`nx5d.open` understood by the core for every beamline.
+#: Options of [`nx5d.open`][nx5d.open] understood by the core for every beamline.
 CORE_OPTIONS = (
     "proposal_k2h",
     "scan_k2h",
@@ -60,7 +60,7 @@ def open_repository(
         Repository URL pattern, e.g. ``"file:///data/udkm/{proposal}/{scan}"``,
         a local path pattern (``"/data/udkm/{proposal}/{scan}"``, a
         ``pathlib.Path``), or the name of a repository in the configuration
-        file (:mod:`nx5d.config`); ``None``: ``$NX5D_DATA_REPO``.
+        file ([`nx5d.config`][nx5d.config]); ``None``: ``$NX5D_DATA_REPO``.
     beamline:
         Name of the beamline plugin to use; by default the installed plugin
         that claims ``url`` most confidently is chosen.
@@ -70,7 +70,7 @@ def open_repository(
         ``spice_dry_run`` (spice changes kept in memory, nothing written),
         ``proposal_k2h`` / ``scan_k2h`` (key-to-handle rules), ``proposal_key``
         / ``scan_key`` / ``proposal_handle`` / ``scan_handle`` (naming rules as
-        templates, see :mod:`nx5d.addressing.templates`), ``spice_url``
+        templates, see [`nx5d.addressing.templates`][nx5d.addressing.templates]), ``spice_url``
         (``''``: keep spice in memory), ``storage_options`` (fsspec options for
         remote storage), ``timeout`` (seconds a remote server may stay silent,
         default 30) and ``retries`` (repeats of a remote request that failed

@@ -161,7 +161,10 @@ class Proposal(Children):
         return self._child(keys[-1])
 
     def stack(self, *scans: str | Scan, scan_type: str = "stack", name: str | None = None) -> StackedScan:
-        """A virtual scan of ``scans`` (keys, handles or scan objects) one after the other (:mod:`nx5d.model.stack`)."""
+        """A virtual scan of ``scans`` (keys, handles or scan objects) one after the other.
+
+        See [`nx5d.model.stack`][nx5d.model.stack].
+        """
         keys = [scan.key if isinstance(scan, Scan) else self.spice._viewpoint(scan) for scan in scans]
         if not keys:
             raise ScanNotFoundError(f"a stack of {self._where()} needs at least one scan")
@@ -244,7 +247,8 @@ class Proposal(Children):
             spice = schema_defaults(self.spice_schemas())
         return {h: dict(d) for h, d in spice.items()}
 
-    #: Scans as they appear during a beamtime, each cooked once complete: :func:`nx5d.model.follow.follow`
+    #: Scans as they appear during a beamtime, each cooked once complete:
+    #: [`follow`][nx5d.model.follow.follow]
     #: (``for arrival in proposal.follow(poll=5): ...``).
     follow = follow
 

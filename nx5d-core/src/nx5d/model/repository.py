@@ -31,7 +31,7 @@ __all__ = ["Repository"]
 class Repository(Children):
     """A collection of proposals at one URL pattern.
 
-    Usually obtained from :func:`nx5d.open`; may also be subclassed directly
+    Usually obtained from [`nx5d.open`][nx5d.open]; may also be subclassed directly
     (this is ``nx5d.repo.base.DataRepoBase``).
 
     Parameters
@@ -45,13 +45,13 @@ class Repository(Children):
         Key-to-handle rules overriding the beamline's (``lambda k: f"p{k}"``).
     proposal_key, scan_key, proposal_handle, scan_handle:
         This repository's naming rules as templates, over the beamline's
-        (:class:`~nx5d.addressing.templates.Naming`): ``scan_key="20{sdate}/{stime}"``
+        ([`Naming`][nx5d.addressing.templates.Naming]): ``scan_key="20{sdate}/{stime}"``
         (keys spanning a day and a time folder), ``scan_handle="r{sdate}{stime}"``.
     spice_url:
         Where spice records are kept: a folder URL pattern with ``{proposal}``,
-        ``''`` (in memory), a :class:`~nx5d.spice.SpiceStore` object, or
+        ``''`` (in memory), a [`SpiceStore`][nx5d.spice.SpiceStore] object, or
         ``None`` for the default (a ``spice`` folder beside the data, see
-        :func:`nx5d.spice.default_locations`).
+        [`nx5d.spice.default_locations`][nx5d.spice.default_locations]).
     spice_dry_run:
         Keep spice changes in memory over the records of ``spice_url``: views
         and cooking see them, nothing is written (trying changes out).
@@ -105,7 +105,7 @@ class Repository(Children):
         self._confine_storage()
 
     def _confine_storage(self) -> None:
-        """Limit :attr:`storage` to the folder the pattern's documents lie in (when the URL is a pattern)."""
+        """Limit `storage` to the folder the pattern's documents lie in (when the URL is a pattern)."""
         try:
             self.pattern  # noqa: B018 - parsing sets the storage's root
         except UrlPatternError:
@@ -114,7 +114,7 @@ class Repository(Children):
     # --- plugin plumbing ---------------------------------------------------
 
     def _nx5d_bind(self, beamline: str | None, registry: PluginRegistry) -> None:
-        """Route this repository's hook calls to ``beamline`` (done by :func:`nx5d.open`)."""
+        """Route this repository's hook calls to ``beamline`` (done by [`nx5d.open`][nx5d.open])."""
         self._nx5d_beamline = beamline
         self._nx5d_registry = registry
         self._nx5d_ref = None
@@ -168,7 +168,7 @@ class Repository(Children):
 
     @property
     def pattern(self) -> UrlPattern:
-        """:attr:`url` parsed as a URL pattern (``UrlPatternError`` if it is not one)."""
+        """`url` parsed as a URL pattern (``UrlPatternError`` if it is not one)."""
         cached = getattr(self, "_nx5d_pattern", None)
         if cached is None or cached[0] != self.url:
             cached = (self.url, parse_pattern(self.url, self.declaration, spans=self.naming.spans()))

@@ -36,10 +36,10 @@ class Scan:
 
     ``summary`` is cheap (no data loaded); ``raw`` loads the data as recorded;
     ``cooked`` processes it with the scan's spice.  Raw data is kept per set of
-    loading options in the process-wide :data:`nx5d.raw_cache` (bounded in
+    loading options in the process-wide `nx5d.raw_cache` (bounded in
     bytes, read-only arrays); the cooked result is kept while options and
     spice stay the same.  Cooking a scan whose raw data is not loaded streams
-    the frames instead of loading them all.  :meth:`reload` forgets both.
+    the frames instead of loading them all.  `reload` forgets both.
 
     This is also ``nx5d.repo.base.DataScanBase``: subclasses override
     ``_get_summary``, ``_get_raw`` and ``_cook``.  Overridden methods are
@@ -144,13 +144,13 @@ class Scan:
 
     @property
     def spice(self) -> SpiceView:
-        """The spice view at this scan (what :attr:`cooked` uses)."""
+        """The spice view at this scan (what `cooked` uses)."""
         return self.proposal.spice.view(self)
 
     def cook(self, spice: Mapping[str, Mapping[str, Any]] | None = None, **options: Any) -> Any:
         """Cooked data, with the scan's spice unless ``spice`` (``{handle: {field: value}}``) is given.
 
-        Raises :class:`~nx5d.errors.SpiceConflict` when the scan's spice is in conflict.
+        Raises [`SpiceConflict`][nx5d.errors.SpiceConflict] when the scan's spice is in conflict.
         """
         view = self.spice if spice is None else None
         settings = self._translated(view.settings() if view is not None else spice, view)  # type: ignore[arg-type]
@@ -178,7 +178,7 @@ class Scan:
         return self._nx5d_cooked[1]
 
     def _translated(self, spice: Mapping[str, Mapping[str, Any]], view: SpiceView | None = None) -> dict[str, Any]:
-        """The spice cooking receives: nx5d 3.x's analysis types read as nx5d's (:mod:`nx5d.spice.legacy`)."""
+        """The spice cooking receives: nx5d 3.x's analysis types read as nx5d's ([`legacy`][nx5d.spice.legacy])."""
         if not any(handle in spice for handle in ("exp_info", "image", "qargs", "recipes")):
             return as_settings(spice)
         declaration = self.repository.declaration
@@ -190,7 +190,7 @@ class Scan:
         return as_settings(translate(plain, schema, self._where(), handle, recorded))
 
     def _kept_as(self, options_key: str, settings: Mapping[str, Any]) -> str | None:
-        """The key of this cook in :data:`nx5d.cooked_cache`, or ``None`` for cooks it does not keep.
+        """The key of this cook in [`nx5d.cooked_cache`][nx5d.cooked_cache], or ``None`` for cooks it does not keep.
 
         Cooks by code of the subclassing API are not kept: that code may
         change without a version number saying so.
@@ -214,7 +214,7 @@ class Scan:
 
         Streamed means loaded lazily (for beamlines with a ``lazy`` option
         that was not set): the cook then reads the frames block by block and
-        never holds the whole image stack; nothing is kept in :attr:`raw`.
+        never holds the whole image stack; nothing is kept in `raw`.
         """
         loaded = raw_cache.get(self._nx5d_cache_owner, self._options_key(options))
         if loaded is not None:
@@ -238,7 +238,7 @@ class Scan:
         ``nx5d_version``, ``nx5d_beamline``, ``nx5d_plugin`` (distribution and
         version), ``nx5d_scan_url`` and ``nx5d_spice``: JSON of the uuid,
         revision and anchor of every spice record used (or, for spice given
-        explicitly to :meth:`cook`, the settings themselves).
+        explicitly to `cook`, the settings themselves).
         """
         view = self.spice if view is None and settings is None else view
         used: Any = (

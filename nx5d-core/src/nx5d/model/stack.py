@@ -1,7 +1,7 @@
 """Stacked scans: several scans of a proposal joined into one virtual scan.
 
 ``proposal.stack("12.1", "13.1", scan_type="tRSM")`` makes one on demand;
-records of the spice type ``stack`` (:mod:`nx5d.spice.stack`) make named
+records of the spice type ``stack`` ([`nx5d.spice.stack`][nx5d.spice.stack]) make named
 ones that the proposal lists beside its scans.  A stack's raw data is its
 scans' raw data one after the other along ``index``, with a ``scan``
 coordinate saying which scan each point came from (values a scan recorded

@@ -1,6 +1,6 @@
 """Beamline plugins: the contract (declaration, references, hooks), discovery, selection and the core's fallbacks.
 
-What a plugin author needs is importable from here::
+What a plugin author needs is importable from here:
 
     from nx5d.plugins import Beamline, ClaimLevel, Cooking, Preset, option
 """

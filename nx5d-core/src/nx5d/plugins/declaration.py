@@ -3,16 +3,16 @@
 A plugin module (or object) named by an ``nx5d.beamlines`` entry point holds
 
 * ``NX5D_PLUGIN_API`` -- the plugin API version it is written for
-  (:data:`nx5d.plugins.hookspecs.PLUGIN_API`);
-* ``NX5D_BEAMLINE`` -- a :class:`Beamline` declaration: description, URL
+  (`nx5d.plugins.hookspecs.PLUGIN_API`);
+* ``NX5D_BEAMLINE`` -- a `Beamline` declaration: description, URL
   examples, schemes and document suffixes, claim level and content check,
   key and handle rules, loading options, spice schemas and presets, and
   how the core's recipes cook its scans;
-* hook implementations (:mod:`nx5d.plugins.hookspecs`) for what it does:
+* hook implementations ([`nx5d.plugins.hookspecs`][nx5d.plugins.hookspecs]) for what it does:
   list, summarise, load (and cook, where the recipes do not serve).
 
 The core reads the declaration to choose a plugin for a URL
-(:mod:`nx5d.plugins.selection`), to name proposals and scans, to check
+([`nx5d.plugins.selection`][nx5d.plugins.selection]), to name proposals and scans, to check
 loading options and spice -- so none of that needs a hook.
 """
 
@@ -103,13 +103,13 @@ class Beamline:
         ``True``: its URLs address places inside documents (``…h5#{scan}``);
         ``False``: they must not have a ``#`` part; ``None``: either.
     level:
-        The :class:`ClaimLevel` of its claims.
+        The `ClaimLevel` of its claims.
     accepts:
         Further cheap check of the URL pattern, without reading storage
         (``lambda pattern: pattern.path_segments[-1].template == "{scan}"``).
     recognises:
         Content check: called with the first document of the repository (a
-        :class:`~nx5d.plugins.references.DocumentRef`), returns whether it is
+        [`DocumentRef`][nx5d.plugins.references.DocumentRef]), returns whether it is
         this beamline's.  It should read little (a header, a group, a
         folder listing).  ``None``: the declared filter is enough.
     key_patterns:
@@ -129,7 +129,7 @@ class Beamline:
         against them, and classes whose fields all have defaults give the
         default spice.
     cooking:
-        How the core's recipes (:mod:`nx5d.recipes`) cook its scans: which
+        How the core's recipes ([`nx5d.recipes`][nx5d.recipes]) cook its scans: which
         recipe per scan type, the angles of the frames, the variables playing
         the parts recipes ask for.  ``None``: the beamline's ``nx5d_cook``
         hook cooks.  With cooking declared, the core's spice types

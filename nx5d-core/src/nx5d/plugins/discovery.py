@@ -5,11 +5,11 @@ group; cross-cutting extensions in ``nx5d.extensions``.  Discovery reads
 entry-point metadata only.  A beamline's module is imported when it is first
 needed (by name, or to let it claim a URL); a plugin that fails to import
 (even by calling ``sys.exit``), declares another plugin API version, lacks a
-:class:`~nx5d.plugins.declaration.Beamline` declaration, or does not fit the
+[`Beamline`][nx5d.plugins.declaration.Beamline] declaration, or does not fit the
 hook specifications is recorded as *broken* with the reason and never
 disturbs the others.
 
-Hooks are called per beamline: :meth:`PluginRegistry.call` routes a call to
+Hooks are called per beamline: [`PluginRegistry.call`][nx5d.plugins.discovery.PluginRegistry.call] routes a call to
 the chosen beamline's implementations, the core fallbacks and all extensions,
 leaving out every other beamline.
 """
@@ -87,13 +87,13 @@ def _dist_of(ep: EntryPoint) -> tuple[str | None, str | None]:
 
 
 class PluginRegistry:
-    """Plugin discovery and dispatch around one :class:`pluggy.PluginManager`.
+    """Plugin discovery and dispatch around one `pluggy.PluginManager`.
 
     Parameters
     ----------
     discover:
         Read the installed entry points (default).  Tests may start empty and
-        :meth:`register_beamline` plugins in-process.
+        `register_beamline` plugins in-process.
     """
 
     def __init__(self, *, discover: bool = True) -> None:
@@ -156,7 +156,7 @@ class PluginRegistry:
     def load(self, name: str) -> object:
         """Import and register beamline ``name`` if needed; return its plugin object.
 
-        Raises :class:`BeamlineNotInstalledError` or :class:`BeamlineLoadError`.
+        Raises `BeamlineNotInstalledError` or `BeamlineLoadError`.
         """
         with self._lock:
             status = self.status(name)
@@ -310,7 +310,7 @@ class PluginRegistry:
     def call(
         self, beamline: str | None, hook: str, /, *, context: str, extra: Sequence[Any] = (), **kwargs: Any
     ) -> Any:
-        """Call ``hook`` for ``beamline``; unexpected exceptions become :class:`BeamlineFailure`.
+        """Call ``hook`` for ``beamline``; unexpected exceptions become `BeamlineFailure`.
 
         ``context`` says what was being done (``"loading file:///…/091726"``)
         and appears in the error message.  ``extra`` functions (with the
@@ -336,7 +336,7 @@ class PluginRegistry:
         problems: list[str] | None = None,
         naming: Naming | None = None,
     ) -> list[Claim]:
-        """Every loaded beamline's claim on ``url`` (see :mod:`nx5d.plugins.selection`).
+        """Every loaded beamline's claim on ``url`` (see [`nx5d.plugins.selection`][nx5d.plugins.selection]).
 
         ``naming``: the repository's own key rules, which content checks
         follow to find its first documents.

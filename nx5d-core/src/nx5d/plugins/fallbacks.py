@@ -3,7 +3,7 @@
 Registered with every registry under the name ``nx5d-core`` and marked
 ``trylast``: a beamline's implementation always wins.  Listing proposals and
 scans has no fallback here: when no beamline lists them, the model walks the
-URL pattern over storage itself (:mod:`nx5d.addressing.listing`).
+URL pattern over storage itself ([`nx5d.addressing.listing`][nx5d.addressing.listing]).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def nx5d_summary(scan: ScanRef) -> Mapping[str, Any]:
 
 @hookimpl(trylast=True)
 def nx5d_raw(scan: ScanRef, options: Any) -> Any:
-    """No loader: :class:`~nx5d.errors.NotSupportedError`."""
+    """No loader: [`NotSupportedError`][nx5d.errors.NotSupportedError]."""
     raise NotSupportedError(f"no raw loader for {scan.url}: the beamline does not implement the nx5d_raw hook")
 
 

@@ -1,10 +1,10 @@
 """The behaviour hooks of a beamline plugin (pluggy hook specifications).
 
 A beamline plugin is a module or object named by an entry point in the
-``nx5d.beamlines`` group.  It declares ``NX5D_PLUGIN_API`` (:data:`PLUGIN_API`)
-and ``NX5D_BEAMLINE`` (a :class:`~nx5d.plugins.declaration.Beamline`), and
+``nx5d.beamlines`` group.  It declares ``NX5D_PLUGIN_API`` (`PLUGIN_API`)
+and ``NX5D_BEAMLINE`` (a [`Beamline`][nx5d.plugins.declaration.Beamline]), and
 implements the hooks below that it needs, each marked with
-:data:`hookimpl` (``@nx5d.hookimpl``)::
+`hookimpl` (``@nx5d.hookimpl``):
 
     import nx5d
     from nx5d.plugins import Beamline, ClaimLevel
@@ -16,11 +16,11 @@ implements the hooks below that it needs, each marked with
     def nx5d_raw(scan, options):
         ...  # read scan.url through scan.storage, return an xarray.Dataset
 
-Hooks receive references (:mod:`nx5d.plugins.references`) and plain values,
+Hooks receive references ([`nx5d.plugins.references`][nx5d.plugins.references]) and plain values,
 never the core's model objects.  Every hook is called for one beamline at a
 time (the one serving the repository) and returns its first non-``None``
 result (pluggy's ``firstresult``); the core's fallbacks
-(:mod:`nx5d.plugins.fallbacks`) answer when the beamline does not.
+(`nx5d.plugins.fallbacks`) answer when the beamline does not.
 
 Cross-cutting extensions (caching, provenance, progress policies ...) are
 registered under the ``nx5d.extensions`` entry point group and see the calls
@@ -69,7 +69,7 @@ def nx5d_list_proposals(repository: RepositoryRef) -> Iterable[str] | None:
 
     Example
     -------
-    A beamline whose proposals are the lines of an index file::
+    A beamline whose proposals are the lines of an index file:
 
         @nx5d.hookimpl
         def nx5d_list_proposals(repository):
@@ -104,7 +104,7 @@ def nx5d_list_anchor(document: DocumentRef, path: tuple[str, ...]) -> Iterable[s
     Needed by the core's pattern walk where a ``{proposal}`` or ``{scan}``
     placeholder sits after ``#``.  First result counts.  Core fallback:
     members of HDF5 groups and Zarr groups; other documents raise
-    :class:`~nx5d.errors.NotSupportedError`.
+    [`NotSupportedError`][nx5d.errors.NotSupportedError].
 
     Parameters
     ----------
@@ -121,7 +121,7 @@ def nx5d_list_anchor(document: DocumentRef, path: tuple[str, ...]) -> Iterable[s
 
     Example
     -------
-    ::
+    A beamline whose scans are those of SPEC files:
 
         @nx5d.hookimpl
         def nx5d_list_anchor(document, path):
@@ -156,7 +156,7 @@ def nx5d_summary(scan: ScanRef) -> Mapping[str, Any] | None:
 def nx5d_raw(scan: ScanRef, options: Any) -> Any:
     """Load a scan's data as recorded, normally as an ``xarray.Dataset``.
 
-    First result counts.  Core fallback: :class:`~nx5d.errors.NotSupportedError`.
+    First result counts.  Core fallback: [`NotSupportedError`][nx5d.errors.NotSupportedError].
 
     Parameters
     ----------
@@ -164,7 +164,7 @@ def nx5d_raw(scan: ScanRef, options: Any) -> Any:
         The scan to load.
     options:
         An instance of the declaration's ``options`` class: the repository's
-        defaults overridden by the options given to :meth:`nx5d.Scan.load`,
+        defaults overridden by the options given to [`nx5d.Scan.load`][nx5d.Scan.load],
         already checked by the core.
 
     Returns
@@ -179,9 +179,9 @@ def nx5d_raw(scan: ScanRef, options: Any) -> Any:
 def nx5d_cook(scan: ScanRef, raw: Any, spice: Mapping[str, Any], summary: Mapping[str, Any]) -> Any:
     """Process a scan's raw data with its spice.
 
-    First result counts.  Core fallback: the recipes (:mod:`nx5d.recipes`)
+    First result counts.  Core fallback: the recipes ([`nx5d.recipes`][nx5d.recipes])
     as the beamline's ``cooking`` declaration says; without one,
-    :class:`~nx5d.errors.NotSupportedError`.  Implement this hook only for
+    [`NotSupportedError`][nx5d.errors.NotSupportedError].  Implement this hook only for
     cooking the recipes cannot express.
 
     Parameters
@@ -189,13 +189,13 @@ def nx5d_cook(scan: ScanRef, raw: Any, spice: Mapping[str, Any], summary: Mappin
     scan:
         The scan being cooked.
     raw:
-        Its raw data, as returned by :func:`nx5d_raw`.
+        Its raw data, as returned by `nx5d_raw`.
     spice:
         ``{handle: settings}``; settings support attribute access
         (``spice["settings"].img_center``).  Turn them into the schema class
-        with :func:`nx5d.spice.schema.settings_from`.
+        with [`nx5d.spice.schema.settings_from`][nx5d.spice.schema.settings_from].
     summary:
-        The scan's summary (:func:`nx5d_summary`): its ``type`` chooses the recipe.
+        The scan's summary (`nx5d_summary`): its ``type`` chooses the recipe.
 
     Returns
     -------

@@ -1,7 +1,7 @@
 """What hooks receive: small frozen references to a repository, proposal, scan or document.
 
-A hook never sees the core's model objects (:class:`nx5d.Repository` ...);
-it gets the URL, the keys and the :class:`~nx5d.io.storage.Storage` to read
+A hook never sees the core's model objects ([`nx5d.Repository`][nx5d.Repository] ...);
+it gets the URL, the keys and the [`Storage`][nx5d.io.storage.Storage] to read
 with, and returns plain data.  The core wraps what comes back -- the way
 xarray hands a backend a file name and keyword parameters.
 """
@@ -123,7 +123,7 @@ class ScanRef:
 
     @property
     def document_ref(self) -> DocumentRef:
-        """The scan's document as a :class:`DocumentRef`."""
+        """The scan's document as a `DocumentRef`."""
         return DocumentRef(self.document, self.storage)
 
 

@@ -9,14 +9,14 @@ Two stages, as in bioio's reader selection:
 2. **Content check**: the first document the pattern leads to is found once
    and shown to every remaining beamline's ``recognises``; a document that
    cannot be read (truncated, no permission) says nothing about the format,
-   so the next one is shown instead (at most :data:`DOCUMENTS`).
+   so the next one is shown instead (at most `DOCUMENTS`).
 
-Every beamline passing both claims at its declared :class:`ClaimLevel`.
+Every beamline passing both claims at its declared `ClaimLevel`.
 Where no document can be found (an empty or missing repository) or none of
 them can be read, content checks cannot tell: beamlines that have one then
 claim *unverified*, below every verified claim.  The best claim -- verified before unverified, then the
 highest level -- wins; two equal best claims raise
-:class:`~nx5d.errors.AmbiguousBeamlineError` listing them.
+[`AmbiguousBeamlineError`][nx5d.errors.AmbiguousBeamlineError] listing them.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def _check(
 
 
 def best_claim(url: str, found: Iterable[Claim], no_claim_message: str) -> Claim:
-    """The winning claim, or :class:`NoBeamlineClaimsError` / :class:`AmbiguousBeamlineError`."""
+    """The winning claim, or `NoBeamlineClaimsError` / `AmbiguousBeamlineError`."""
     found = list(found)
     if not found:
         raise NoBeamlineClaimsError(no_claim_message)

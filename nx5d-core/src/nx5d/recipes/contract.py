@@ -1,13 +1,13 @@
 """What a cooking recipe is, what it receives, and what a beamline declares about cooking its scans.
 
-A *recipe* (:class:`Recipe`) is a named way of cooking a scan: static maps,
+A *recipe* (`Recipe`) is a named way of cooking a scan: static maps,
 one map per delay, a 1-D profile ...  Recipes are found by name in the
-registry (:mod:`nx5d.recipes.registry`), never by a module path or file
+registry ([`nx5d.recipes.registry`][nx5d.recipes.registry]), never by a module path or file
 name read from data.  A beamline that lets the core cook declares a
-:class:`Cooking` in its :class:`~nx5d.plugins.Beamline`: which recipe each
+`Cooking` in its [`Beamline`][nx5d.plugins.Beamline]: which recipe each
 scan type gets, how the angles of its frames are found, which variables
 play the parts recipes ask for (``delay``, ``temperature``).  A recipe gets
-all of it in one :class:`CookRequest`.
+all of it in one `CookRequest`.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Recipe:
         One line: what the cooked result is.
     cook:
         ``cook(request) -> result``: the function doing it, given a
-        :class:`CookRequest`; it returns an ``xarray.Dataset``.
+        `CookRequest`; it returns an ``xarray.Dataset``.
     reads:
         The spice handles it reads (shown to users; ``("settings",)``).
     """
@@ -78,7 +78,7 @@ class Cooking:
         ``angles(raw, settings) -> (sample angles, detector angles)``: one
         array (or number) per circle of ``settings``; default: the variables
         ``settings.sample_motors`` and ``detector_motors`` name
-        (:class:`~nx5d.rsm.settings.MotorSettings`).
+        ([`MotorSettings`][nx5d.rsm.settings.MotorSettings]).
     roles:
         ``{role: variable names}``: the variables playing a part recipes
         ask for (``"delay"``, ``"temperature"``), the first one present
@@ -116,7 +116,7 @@ class CookRequest:
     recipe:
         The name of the recipe being run.
     cooking:
-        The beamline's :class:`Cooking` declaration.
+        The beamline's `Cooking` declaration.
     schemas:
         The spice schemas of the proposal: ``{type name: class}``.
     where:
@@ -138,7 +138,7 @@ class CookRequest:
         return settings_from(schema, self.spice, handle, f"the {self.recipe} recipe for {self.where}")
 
     def angles(self, settings: RsmSettings) -> dict[str, list[np.ndarray]]:
-        """The angles of every frame, as keyword arguments of :func:`nx5d.rsm.cook.cook_rsm`."""
+        """The angles of every frame, as keyword arguments of [`nx5d.rsm.cook.cook_rsm`][nx5d.rsm.cook.cook_rsm]."""
         if self.cooking.angles is not None:
             sample, detector = self.cooking.angles(self.raw, settings)
             return {"sample_angles": list(sample), "detector_angles": list(detector)}

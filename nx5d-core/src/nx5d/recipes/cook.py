@@ -26,12 +26,12 @@ def cook_with_recipes(
     where: str,
     registry: RecipeRegistry | None = None,
 ) -> Any:
-    """Cook ``raw`` with the recipe chosen for its scan type (:func:`nx5d.recipes.choice.choose`).
+    """Cook ``raw`` with the recipe chosen for its scan type ([`choose`][nx5d.recipes.choice.choose]).
 
     The ``offsets`` spice is added to the raw variables first
-    (:func:`nx5d.recipes.offsets.apply_offsets`); the result's attributes
+    ([`nx5d.recipes.offsets.apply_offsets`][nx5d.recipes.offsets.apply_offsets]); the result's attributes
     name the recipe (``nx5d_recipe``).  A recipe failing with anything but
-    an nx5d error raises :class:`~nx5d.errors.RecipeFailure` naming it.
+    an nx5d error raises [`RecipeFailure`][nx5d.errors.RecipeFailure] naming it.
     """
     name = choose(summary, spice, cooking.recipes, where)
     recipe = (registry or recipes()).get(name)

@@ -3,7 +3,7 @@
 ``proposal.spice.seed("offsets", Theta=0.012, TwoTheta=-0.031)`` adds 0.012
 to the ``Theta`` variable and -0.031 to ``TwoTheta`` of every scan the record
 applies to, before any recipe converts angles to q.  Variables are named as
-:func:`nx5d.io.naming.find_variable` finds them (name, ``long_name``, or
+[`nx5d.io.naming.find_variable`][nx5d.io.naming.find_variable] finds them (name, ``long_name``, or
 ignoring case, spaces and underscores).  An offset naming a variable the
 scan does not have is an error, never skipped: a skipped calibration gives
 maps that look right and are not.
@@ -30,7 +30,7 @@ class AngleOffsets:
     """The schema of spice type ``offsets``: any variable names, each with a finite number.
 
     Its field names are the data's variable names, so it is not an attrs
-    class: it checks records itself (:meth:`nx5d_validate`).
+    class: it checks records itself (`nx5d_validate`).
     """
 
     #: Fields beyond those declared may be added by ``spice.update``.

@@ -1,7 +1,7 @@
 """One-dimensional profiles: a counter against the scanned axis (rocking curves, alignment scans).
 
-The spice type ``profile`` (:class:`ProfileSettings`) names the signal, an
-optional monitor and the axis; :func:`cook_profile` returns the signal
+The spice type ``profile`` (`ProfileSettings`) names the signal, an
+optional monitor and the axis; `cook_profile` returns the signal
 (divided by the monitor, if any) on the axis as an ``xarray.Dataset``.
 """
 

@@ -2,7 +2,7 @@
 
 Every recipe -- the core's own included -- is announced by an entry point in
 the ``nx5d.recipes`` group whose name is the recipe's name and whose object is
-a :class:`~nx5d.recipes.contract.Recipe`::
+a [`Recipe`][nx5d.recipes.contract.Recipe]:
 
     [project.entry-points."nx5d.recipes"]
     strain-map = "my_lab.recipes:STRAIN_MAP"
@@ -123,8 +123,8 @@ class RecipeRegistry:
     def get(self, name: str) -> Recipe:
         """The recipe named ``name``, imported on first use.
 
-        Raises :class:`~nx5d.errors.RecipeNotFoundError` listing the known
-        recipes for an unknown name, and :class:`~nx5d.errors.RecipeError`
+        Raises [`RecipeNotFoundError`][nx5d.errors.RecipeNotFoundError] listing the known
+        recipes for an unknown name, and [`RecipeError`][nx5d.errors.RecipeError]
         with the reason for a broken one.
         """
         with self._lock:

@@ -3,9 +3,9 @@
 ``ArrayRepository("file:///data/{proposal}/{proposal}.h5#{scan}")`` lists
 proposals and scans by walking the URL pattern (HDF5 and Zarr groups after
 ``#``) and reads every scan with the core's NeXus reader
-(:func:`nx5d.io.nexus.scan_dataset`): counters, positioners and detector
-frames by the NeXus conventions.  A subclass of :class:`ArrayScan` adds its
-own ``_cook``::
+([`nx5d.io.nexus.scan_dataset`][nx5d.io.nexus.scan_dataset]): counters, positioners and detector
+frames by the NeXus conventions.  A subclass of `ArrayScan` adds its
+own ``_cook``:
 
     from nx5d.repo.astor import ArrayProposal, ArrayRepository, ArrayScan
 
@@ -38,7 +38,7 @@ class ArrayScan(Scan):
     """A scan stored as a group of an HDF5, NeXus or Zarr document.
 
     Loading options (``reduce``, ``roi``, ``lazy``, ``detector``,
-    ``frames``) are those of :class:`nx5d.io.nexus.NexusOptions`.
+    ``frames``) are those of [`nx5d.io.nexus.NexusOptions`][nx5d.io.nexus.NexusOptions].
     """
 
     def _get_summary(self) -> Mapping[str, Any]:
@@ -60,7 +60,7 @@ class ArrayScan(Scan):
 
 
 class ArrayProposal(DataProposal):
-    """A proposal of array-storage scans (of ``scan_class``, :class:`ArrayScan` by default)."""
+    """A proposal of array-storage scans (of ``scan_class``, `ArrayScan` by default)."""
 
     def __init__(
         self,

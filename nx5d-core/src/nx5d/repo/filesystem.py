@@ -26,7 +26,7 @@ class DataRepository(Repository):
     proposal_k2h:
         Key-to-handle rule for proposals, e.g. ``lambda k: f"p{k}"``.
     **kw:
-        Further :class:`nx5d.Repository` options (``scan_k2h``, ``spice_url``,
+        Further [`nx5d.Repository`][nx5d.Repository] options (``scan_k2h``, ``spice_url``,
         ``storage_options``, ``options``).
     """
 

@@ -1,15 +1,15 @@
 """Reciprocal space maps: area-detector geometry and fast gridding.
 
-* :mod:`nx5d.rsm.geometry` -- :class:`Setup`, a diffractometer with an area
+* [`nx5d.rsm.geometry`][nx5d.rsm.geometry] -- `Setup`, a diffractometer with an area
   detector, converted to momentum transfer (numpy only; the numbers of
   xrayutilities' ``QConversion``);
-* :mod:`nx5d.rsm.gridding` -- binning many frames onto one regular grid with
+* [`nx5d.rsm.gridding`][nx5d.rsm.gridding] -- binning many frames onto one regular grid with
   xrayutilities' fuzzy-gridder semantics, fast on sparse detector data;
-* :mod:`nx5d.rsm.maps` -- :func:`map_frames`, one scan's frames into maps on
+* [`nx5d.rsm.maps`][nx5d.rsm.maps] -- `map_frames`, one scan's frames into maps on
   a common grid, one per group (e.g. per delay);
-* :mod:`nx5d.rsm.settings` -- :class:`RsmSettings`, the spice schema every
+* [`nx5d.rsm.settings`][nx5d.rsm.settings] -- `RsmSettings`, the spice schema every
   beamline's map settings extend;
-* :mod:`nx5d.rsm.cook` -- :func:`cook_rsm`, the cook a beamline calls with
+* [`nx5d.rsm.cook`][nx5d.rsm.cook] -- `cook_rsm`, the cook a beamline calls with
   the angles of its frames.
 """
 

@@ -1,10 +1,10 @@
-"""The one cook a beamline needs for reciprocal space maps: :func:`cook_rsm`.
+"""The one cook a beamline needs for reciprocal space maps: `cook_rsm`.
 
 A beamline's ``nx5d_cook`` hook extracts the angles of every frame from its
-raw data and hands them, with its :class:`~nx5d.rsm.settings.RsmSettings`,
-to :func:`cook_rsm`; everything else -- monitor normalisation, grouping,
+raw data and hands them, with its [`RsmSettings`][nx5d.rsm.settings.RsmSettings],
+to `cook_rsm`; everything else -- monitor normalisation, grouping,
 pixel geometry from the frames' ``y``/``x`` coordinates, gridding, the
-result's attributes -- is done here the same way for every beamline::
+result's attributes -- is done here the same way for every beamline:
 
     @nx5d.hookimpl
     def nx5d_cook(scan, raw, spice):
@@ -12,7 +12,7 @@ result's attributes -- is done here the same way for every beamline::
         theta = per_frame(raw, "theta", "sample angle")
         return cook_rsm(raw, settings, sample_angles=[theta], detector_angles=[2 * theta])
 
-Variables are found by :func:`nx5d.io.naming.find_variable`: by name, by
+Variables are found by [`nx5d.io.naming.find_variable`][nx5d.io.naming.find_variable]: by name, by
 ``long_name`` (the name as written in the file), or -- when that is
 unambiguous -- ignoring case, spaces and underscores (``TwoTheta`` finds
 ``Two Theta``).
@@ -43,7 +43,7 @@ DETECTOR_SHAPE = "detector_shape"
 
 
 def motor_angles(raw: xr.Dataset, settings: MotorSettings) -> dict[str, list[np.ndarray]]:
-    """The angles of every frame from the variables ``settings`` names: keyword arguments for :func:`cook_rsm`."""
+    """The angles of every frame from the variables ``settings`` names: keyword arguments for `cook_rsm`."""
     return {
         "sample_angles": [per_frame(raw, motor, "sample motor") for motor in settings.sample_motors],
         "detector_angles": [per_frame(raw, motor, "detector motor") for motor in settings.detector_motors],
@@ -178,7 +178,7 @@ def cook_rsm(
     -------
     xarray.Dataset
         ``qdata`` (the maps), ``weight`` (pixel area per bin) and ``frames``
-        (frames per map); see :func:`nx5d.rsm.maps.map_frames`.  With a
+        (frames per map); see [`nx5d.rsm.maps.map_frames`][nx5d.rsm.maps.map_frames].  With a
         monitor, map values are counts per monitor unit.
     """
     where = str(raw.attrs.get("url", "the scan"))

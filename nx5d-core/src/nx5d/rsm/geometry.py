@@ -1,6 +1,6 @@
 """Diffractometer geometry: a goniometer with an area detector, converted to momentum transfer.
 
-:class:`Setup` computes the momentum transfer of every detector pixel with
+`Setup` computes the momentum transfer of every detector pixel with
 plain vector algebra (numpy only), in the conventions of xrayutilities'
 ``QConversion`` -- circles named ``"y-"``, ``"z+"`` (axis and right-hand
 sense, outermost first), the detector's rows and columns along laboratory
@@ -14,7 +14,7 @@ For every angle setting, with ``R_s`` and ``R_d`` the products of the sample
 and detector circles' rotations (outermost first), ``b`` the unit beam
 direction, ``k = 2 pi / wavelength`` and ``p`` the unit vector from the
 sample to a pixel at zero detector angles (the detector plane tilted and
-turned about the beam first, as xrayutilities' ``init_area`` does it)::
+turned about the beam first, as xrayutilities' ``init_area`` does it):
 
     q_lab    = k (R_d p - b)          # scattered minus incident wave vector
     q_sample = R_s^T q_lab            # the same vector in the sample's frame at zero angles
@@ -159,7 +159,7 @@ class Setup:
     def from_settings(
         cls, settings: object, *, energy: float | None = None, detector_shape: tuple[int, int] | None = None
     ) -> Setup:
-        """The setup an :class:`~nx5d.rsm.settings.RsmSettings` describes.
+        """The setup an [`RsmSettings`][nx5d.rsm.settings.RsmSettings] describes.
 
         ``energy`` (eV) replaces the settings' own where it was read from the
         data; ``detector_shape`` (full-frame rows, cols) is needed for a
@@ -227,7 +227,7 @@ class Setup:
         (degrees) per circle.  ``rows`` and ``cols`` are the full-frame pixel
         coordinates of the loaded pixels (the ``y`` and ``x`` coordinates of
         loaded frames: any region of interest and stride).  ``energies``
-        (eV, one per setting) replaces :attr:`energy` for scans that change it.
+        (eV, one per setting) replaces `energy` for scans that change it.
         """
         if len(sample_angles) != len(self.sample_axes) or len(detector_angles) != len(self.detector_axes):
             raise OptionError(

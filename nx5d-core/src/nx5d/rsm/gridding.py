@@ -162,7 +162,7 @@ def normalise(sums: np.ndarray, norm: np.ndarray, empty: float = 0.0) -> np.ndar
 
 @attrs.frozen
 class BlockSums:
-    """What one block of frames adds to a :class:`FrameGridder`'s sums and takes from its normalisation.
+    """What one block of frames adds to a `FrameGridder`'s sums and takes from its normalisation.
 
     Each part is ``(first bin, values from there on)``, or ``None``.
     """
@@ -174,8 +174,8 @@ class BlockSums:
 class FrameGridder:
     """Grid detector frames onto one common grid, one map per group (e.g. per delay).
 
-    Frames are added block by block with :meth:`add` (so lazily loaded scans
-    need not be in memory at once); :meth:`maps` returns the normalised maps.
+    Frames are added block by block with `add` (so lazily loaded scans
+    need not be in memory at once); `maps` returns the normalised maps.
 
     Parameters
     ----------
@@ -219,7 +219,7 @@ class FrameGridder:
         """What a block of frames adds to the sums and takes from the normalisation (nothing is changed).
 
         Blocks can be computed in any order and on any thread; applying them
-        in frame order (:meth:`apply`) gives the same maps, to the last bit,
+        in frame order (`apply`) gives the same maps, to the last bit,
         however the frames were split.  ``scale`` multiplies each frame (e.g.
         ``1 / monitor``).  Negative pixels (``mask_negative``) and NaN pixels
         count as missing: they are taken out of the normalisation instead of
@@ -249,7 +249,7 @@ class FrameGridder:
 
     @staticmethod
     def apply(sums: np.ndarray, norm: np.ndarray, block: BlockSums) -> None:
-        """Add a block's :meth:`contributions` to ``sums`` and ``norm``."""
+        """Add a block's `contributions` to ``sums`` and ``norm``."""
         for target, part in ((sums, block.sums), (norm, block.norm)):
             if part is not None:
                 first, values = part
@@ -266,7 +266,7 @@ class FrameGridder:
         scale: np.ndarray | None = None,
         mask_negative: bool = True,
     ) -> None:
-        """Add a block of frames (their geometry and group indices given per frame): :meth:`contributions` applied."""
+        """Add a block of frames (their geometry and group indices given per frame): `contributions` applied."""
         self.apply(
             sums,
             norm,
@@ -343,7 +343,7 @@ def grid_frames(
     mask_negative: bool = True,
     width: Sequence[float] | None = None,
 ) -> np.ndarray:
-    """Grid all ``frames`` at once with a :class:`FrameGridder`: ``(n_groups, *grid.shape)`` maps."""
+    """Grid all ``frames`` at once with a `FrameGridder`: ``(n_groups, *grid.shape)`` maps."""
     gridder = FrameGridder(grid, coordinates, width)
     sums, norm = gridder.start(geometry_of_frame, group_of_frame, n_groups)
     gridder.add(sums, norm, frames, geometry_of_frame, group_of_frame, scale=scale, mask_negative=mask_negative)

@@ -88,7 +88,7 @@ def map_frames(
         ``(frames, rows, cols)`` detector frames: a numpy array, or a lazy
         (dask) array whose chunks of frames are read and gridded on every
         CPU, so that all frames are never in memory at once (see
-        :func:`nx5d.io.blocks.map_blocks`).
+        [`nx5d.io.blocks.map_blocks`][nx5d.io.blocks.map_blocks]).
     pixels:
         The full-frame pixel coordinates ``(rows, cols)`` of the loaded
         pixels (the frames' ``y`` and ``x`` coordinates); default: the

@@ -1,7 +1,7 @@
 """The settings every reciprocal-space-map cook shares: one attrs base class for beamline spice schemas.
 
-A beamline extends :class:`RsmSettings` with its defaults and own fields and
-declares the subclass as its ``settings`` spice schema::
+A beamline extends `RsmSettings` with its defaults and own fields and
+declares the subclass as its ``settings`` spice schema:
 
     @attrs.define
     class Settings(RsmSettings):
@@ -13,7 +13,7 @@ frame is right-handed, the primary beam travels along ``beam``, sample and
 detector circles are written as ``"y+"``/``"z-"``... (axis and rotation
 sense, outermost first).  Maps are reported in the sample's frame: at all
 angles zero, ``normal`` (the surface normal) is ``qz`` and ``inplane`` (a
-direction in the surface) is ``qx`` (see :class:`nx5d.rsm.geometry.Setup`).
+direction in the surface) is ``qx`` (see [`nx5d.rsm.geometry.Setup`][nx5d.rsm.geometry.Setup]).
 """
 
 from __future__ import annotations
@@ -241,7 +241,7 @@ class RsmSettings:
         return (self.group_by,) if isinstance(self.group_by, str) else tuple(self.group_by)
 
     def pixel_sizes(self) -> tuple[float, float]:
-        """Pixel size ``(along rows, along columns)`` in mm; from :attr:`channel_span` when that is given."""
+        """Pixel size ``(along rows, along columns)`` in mm; from `channel_span` when that is given."""
         if self.channel_span is None:
             return _pair(self.pixel_size)
         # one pixel spans that angle as seen from the sample at img_distance (xrayutilities' chpdeg)
@@ -250,7 +250,7 @@ class RsmSettings:
         )
 
     def center_pixels(self, detector_shape: Sequence[int] | None = None) -> tuple[float, float]:
-        """:attr:`img_center` in full-frame pixels (a fraction needs the detector's ``(rows, cols)``)."""
+        """`img_center` in full-frame pixels (a fraction needs the detector's ``(rows, cols)``)."""
         if self.center_units == "pixels":
             return float(self.img_center[0]), float(self.img_center[1])
         if detector_shape is None:
@@ -259,7 +259,7 @@ class RsmSettings:
 
 
 def check_energy(value: float, what: str) -> float:
-    """``value`` (eV) if it is an X-ray photon energy in :data:`ENERGY_RANGE`; a ``ValueError`` says otherwise."""
+    """``value`` (eV) if it is an X-ray photon energy in `ENERGY_RANGE`; a ``ValueError`` says otherwise."""
     low, high = ENERGY_RANGE
     if not (_finite(value) and low <= value <= high):
         hint = " (in keV? give eV, or set energy_units)" if _finite(value) and 0 < value < low else ""
@@ -284,7 +284,7 @@ _CHECKS = {
 
 @attrs.define
 class MotorSettings(RsmSettings):
-    """:class:`RsmSettings` whose angles are variables of the raw data, named circle by circle.
+    """`RsmSettings` whose angles are variables of the raw data, named circle by circle.
 
     Attributes
     ----------

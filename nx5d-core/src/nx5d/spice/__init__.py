@@ -1,8 +1,8 @@
 """Spice: versioned analysis settings that cooking receives.
 
-``proposal.spice`` (a :class:`SpiceBook`) seeds, updates, anchors, withdraws
+``proposal.spice`` (a `SpiceBook`) seeds, updates, anchors, withdraws
 and resolves records; ``proposal.spice.view(scan)`` / ``scan.spice`` (a
-:class:`SpiceView`) is what applies at one scan.  Records live in a store:
+`SpiceView`) is what applies at one scan.  Records live in a store:
 in memory (``spice_url=''``) or as one JSON file per record.
 """
 

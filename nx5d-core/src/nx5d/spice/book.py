@@ -187,8 +187,8 @@ class SpiceBook:
         a scan by handle (or number) becomes its key where the proposal has
         that scan.  Records imported before are skipped, nothing in
         ``folder`` is changed, and files that are not 3.x records are named
-        in a :class:`~nx5d.errors.SpiceWarning`.  The data keeps 3.x's field
-        names; cooking reads them through :mod:`nx5d.spice.legacy`.
+        in a [`SpiceWarning`][nx5d.errors.SpiceWarning].  The data keeps 3.x's field
+        names; cooking reads them through [`nx5d.spice.legacy`][nx5d.spice.legacy].
         """
         from nx5d.spice.store import FileSpiceStore
 
@@ -234,10 +234,10 @@ class SpiceBook:
         return {} if declaration is None else {n: p.description for n, p in declaration.presets.items()}
 
     def seed_preset(self, name: str, *, author: str | None = None, note: str | None = None) -> list[dict[str, Any]]:
-        """Seed every record of the beamline's preset ``name`` (see :meth:`presets`); returns the records.
+        """Seed every record of the beamline's preset ``name`` (see `presets`); returns the records.
 
-        Like :meth:`seed`, idempotent: a handle seeded before keeps its
-        record, and a :class:`~nx5d.errors.SpiceWarning` names it.
+        Like `seed`, idempotent: a handle seeded before keeps its
+        record, and a [`SpiceWarning`][nx5d.errors.SpiceWarning] names it.
         """
         declaration = self.proposal.repository.declaration
         preset = None if declaration is None else declaration.presets.get(name)

@@ -8,15 +8,15 @@ Its analysis spice types are ``exp_info`` (the diffractometer, as xraydc's
 ``qargs`` (q axes, grid, grouping), ``offsets`` (added to variables),
 ``recipes`` (recipe per scan type, as code locations) and ``stack``.
 
-* Reading: a store shows such files beside its own (:func:`from_nx5d3`);
+* Reading: a store shows such files beside its own (`from_nx5d3`);
   they are never modified, and nx5d writes only its own format.
-* Importing (:func:`import_records`): each record is written again in nx5d's
+* Importing (`import_records`): each record is written again in nx5d's
   format, keeping its uuid, type, handle, revision, anchor and data.
-* Meaning (:func:`translate`): when a scan is cooked, ``exp_info``, ``image``
+* Meaning (`translate`): when a scan is cooked, ``exp_info``, ``image``
   and ``qargs`` become fields of the ``settings`` spice (where its schema has
   them; a record of ``settings`` itself wins), and a 3.x ``recipes`` table
   becomes ``by_type`` of nx5d's recipe names.  What has no meaning here is
-  named in a warning (:data:`IGNORED`).
+  named in a warning (`IGNORED`).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def is_nx5d3(data: Mapping[str, Any]) -> bool:
 
 
 def from_nx5d3(raw: Any, where: str) -> SpiceRecord:
-    """An nx5d 3.x record as a :class:`~nx5d.spice.record.SpiceRecord` (its version kept; not to be written back)."""
+    """An nx5d 3.x record as a [`SpiceRecord`][nx5d.spice.record.SpiceRecord] (version kept; never written back)."""
     if not is_nx5d3(raw):
         raise SpiceValidationError(f"{where}: not an nx5d 3.x spice record (version {NX5D3_VERSION!r} expected)")
     missing = [f for f in ("handle", "uuid", "revision", "anchor", "data") if f not in raw]

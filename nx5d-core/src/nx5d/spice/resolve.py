@@ -71,7 +71,7 @@ class Resolution:
 
     @property
     def record(self) -> SpiceRecord:
-        """The single latest record (:class:`SpiceConflict` if several)."""
+        """The single latest record (`SpiceConflict` if several)."""
         if not self.clean:
             raise SpiceConflict(
                 f"spice {self.handle!r} (anchor {self.anchor or 'proposal start'!r}) has {len(self.records)} "

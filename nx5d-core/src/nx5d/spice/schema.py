@@ -1,16 +1,16 @@
 """Optional spice schemas: attrs classes declaring the fields of a spice type.
 
 A beamline plugin declares ``{type_name: attrs_class}`` as the ``spice`` of
-its :class:`~nx5d.plugins.declaration.Beamline`.  Records of a type with a schema are checked before
+its [`Beamline`][nx5d.plugins.declaration.Beamline].  Records of a type with a schema are checked before
 anything is written: unknown fields, missing required fields and values of the
-wrong type are refused with a :class:`SpiceValidationError`.  Classes whose
+wrong type are refused with a `SpiceValidationError`.  Classes whose
 fields all have defaults also provide default spice.
 
 A type whose field names are not known in advance (the core's ``offsets``:
 one field per variable) has an *open* schema instead: a class with
 ``nx5d_open = True`` and a classmethod ``nx5d_validate(data, where)``.
 
-Field types are checked with :func:`nx5d.annotations.fits`.
+Field types are checked with `nx5d.annotations.fits`.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def settings_from(schema: type[T], spice: Mapping[str, Any], handle: str, purpos
 
     For cook functions: ``settings_from(RsmSettings, spice, "settings", "UDKM maps")``.
     A field the class does not have, or a value its validators refuse, raises
-    :class:`SpiceValidationError` naming ``handle`` and ``purpose``.
+    `SpiceValidationError` naming ``handle`` and ``purpose``.
     """
     given = spice.get(handle, {})
     plain = given.to_dict() if hasattr(given, "to_dict") else dict(given)  # nested mappings as plain dicts

@@ -3,7 +3,7 @@
 ``proposal.spice.seed("warmup", type="stack", scans=["12.1", "13.1", "14.1"], scan_type="tRSM")``
 makes a virtual scan ``warmup`` of the proposal: the frames of the three
 scans one after the other along ``index``, cooked as one scan of type
-``tRSM`` (see :class:`nx5d.model.stack.StackedScan`).
+``tRSM`` (see [`nx5d.model.stack.StackedScan`][nx5d.model.stack.StackedScan]).
 """
 
 from __future__ import annotations

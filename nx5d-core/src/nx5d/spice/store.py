@@ -8,11 +8,11 @@ serialise through an advisory lock (``.lock``); where locking is not available
 (object stores), concurrent writers may create two records of the same
 revision, which readers report as a conflict instead of choosing one.
 
-Files that cannot be read as records are reported with a :class:`SpiceWarning`
+Files that cannot be read as records are reported with a `SpiceWarning`
 naming their path, skipped, and left untouched.
 
 Records written by nx5d 3.x (files named by their uuid, without an
-extension: :mod:`nx5d.spice.legacy`) are read beside nx5d's own, never
+extension: [`nx5d.spice.legacy`][nx5d.spice.legacy]) are read beside nx5d's own, never
 written; where a folder holds both a 3.x record and its import (the same
 uuid and content), the import is the one used.
 """
@@ -109,7 +109,7 @@ class DryRunSpiceStore:
     """A store's records, with new ones kept in memory only: trying spice changes without writing them.
 
     Everything reads as if the new records had been written (views, cooking,
-    histories); nothing reaches the underlying store.  :attr:`pending` holds
+    histories); nothing reaches the underlying store.  `pending` holds
     what would have been written.
     """
 
@@ -466,7 +466,7 @@ def default_locations(pattern: UrlPattern) -> list[str]:
     Beside the data means a ``spice`` folder in the proposal's folder (for
     ``.../{proposal}/{scan}`` layouts: ``.../{proposal}/spice``), or
     ``spice/{proposal}`` next to a per-proposal or shared document.  The user
-    folder (see :func:`user_spice_home`) takes records when the data folder is
+    folder (see `user_spice_home`) takes records when the data folder is
     read-only; both are always read, so records are found wherever they went.
     """
     if pattern.scheme not in ("file", "s3", "http", "https"):
@@ -496,7 +496,7 @@ def make_store(spice_url: str | SpiceStore | None, pattern: UrlPattern | None, s
 
     A store object is used as it is.  ``''``: in memory.  A URL pattern with ``{proposal}``: files there.
     ``None``: the default locations of the repository ``pattern`` (see
-    :func:`default_locations`), or in memory where the repository has no
+    `default_locations`), or in memory where the repository has no
     on-disk home (``memory://`` data, repositories that are not URL patterns).
     """
     if spice_url is not None and not isinstance(spice_url, str):

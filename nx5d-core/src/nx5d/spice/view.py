@@ -127,7 +127,7 @@ class SpiceView(Mapping[str, Settings]):
         return not self.conflicts
 
     def settings(self) -> dict[str, Settings]:
-        """Everything cooking receives; :class:`SpiceConflict` if any handle is in conflict."""
+        """Everything cooking receives; `SpiceConflict` if any handle is in conflict."""
         if self.conflicts:
             uuids = tuple(u for e in self.conflicts for u in e.resolution.uuids)  # type: ignore[union-attr]
             names = ", ".join(f"{e.handle!r} ({', '.join(e.resolution.uuids)})" for e in self.conflicts)  # type: ignore[union-attr]

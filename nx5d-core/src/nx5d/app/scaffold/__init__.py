@@ -52,7 +52,7 @@ def _files(folder: Traversable, relative: str = "") -> list[tuple[str, Traversab
 def new_plugin(name: str, where: str | os.PathLike[str] = ".", *, description: str | None = None) -> Path:
     """Write the distribution ``nx5d-NAME`` (module ``nx5d_NAME``) into ``where``; returns its folder.
 
-    Raises :class:`~nx5d.errors.OptionError` for a name that is not a valid
+    Raises [`OptionError`][nx5d.errors.OptionError] for a name that is not a valid
     beamline name, a description of more than one line, and when the folder
     already exists (nothing is overwritten).  ``~`` in ``where`` is the home folder.
     """
