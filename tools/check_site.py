@@ -9,7 +9,8 @@ Run after ``mkdocs build`` (``nox -s docs`` does).  It fails when
   rendered as Markdown by mkdocstrings;
 * a page shows xarray's HTML repr without the stylesheet that hides its text
   fallback (readers would see every Dataset twice);
-* a link inside the site points at a page or anchor that does not exist.
+* a link inside the site points at a page or anchor that does not exist, or a
+  link leaves it for a placeholder host (``example.invalid``, ``localhost`` ...).
 
 Every notebook image is written to ``SITE/notebook-images/NOTEBOOK-N.png`` so
 the pictures can be looked at.
@@ -43,6 +44,8 @@ XARRAY_REPR = re.compile(r'class="xr-wrap"')
 PRE = re.compile(r"<pre\b.*?</pre>", re.S)
 HREF = re.compile(r'<a\b[^>]*\bhref="([^"]*)"')
 ID = re.compile(r'\bid="([^"]+)"')
+#: Hosts no reader can follow (RFC 2606 names, loopback): a link to one is a placeholder left in.
+PLACEHOLDER_HOST = re.compile(r"(^|\.)(example\.(com|org|net)|invalid|test|localhost|127\.0\.0\.1)$")
 
 
 def notebook_problems(site: Path) -> list[str]:
@@ -108,6 +111,9 @@ def page_problems(site: Path) -> list[str]:
         if XARRAY_REPR.search(text) and XARRAY_CSS not in text:
             problems.append(f"{page}: shows xarray's HTML repr without {XARRAY_CSS} (its text fallback shows too)")
         for href in sorted(set(HREF.findall(text))):
+            host = urlsplit(html.unescape(href)).hostname or ""
+            if PLACEHOLDER_HOST.search(host):
+                problems.append(f"{page}: link {href!r} goes to a placeholder host")
             found = _target(site, page, href)
             if found is None:
                 continue

@@ -137,3 +137,6 @@ def test_long_tables_show_their_ends_and_count_the_rest():
     assert markup.count("<tr>") == 1 + 50 + 1 + 10  # header, first rows, the count, last rows
     assert 'style="text-align:left' in markup  # inline: a notebook's own table style cannot override it
     assert "white-space:normal" in markup  # long values wrap instead of being cut
+    # every style inline: untrusted notebooks and GitHub's renderer drop <style> blocks
+    assert "<style" not in markup
+    assert '<caption style="caption-side:top;text-align:left;font-weight:bold;white-space:nowrap;">' in markup

@@ -26,10 +26,8 @@ MIN_WIDTH = 6
 WRAP_AT = 60
 
 _CELL = "text-align:left;vertical-align:top;padding:0.15em 0.7em;"
-_STYLE = (
-    "<style>.nx5d-table caption {caption-side: top; text-align: left; font-weight: bold; white-space: nowrap}"
-    " .nx5d-table .nx5d-more {font-style: italic}</style>"
-)
+# Styles are inline: notebooks that are not trusted (and GitHub's renderer) drop <style> blocks.
+_CAPTION = "caption-side:top;text-align:left;font-weight:bold;white-space:nowrap;"
 
 
 def terminal_width(default: int = 100) -> int:
@@ -122,7 +120,7 @@ class Table:
         return "\n".join(lines)
 
     def to_html(self) -> str:
-        """HTML ``<table>`` (cells escaped, aligned left inline, long values wrapped)."""
+        """HTML ``<table>`` (cells escaped; alignment, wrapping and caption styled inline)."""
 
         def cell(tag: str, text: str) -> str:
             wrap = "white-space:normal;min-width:20em;" if len(text) > WRAP_AT else "white-space:nowrap;"
@@ -133,10 +131,12 @@ class Table:
         rows = ["<tr>" + "".join(cell("td", c) for c in row) + "</tr>" for row in head]
         if left_out:
             more = html.escape(self._more_text(left_out))
-            rows.append(f'<tr><td class="nx5d-more" style="{_CELL}" colspan="{len(self.columns)}">{more}</td></tr>')
+            span = len(self.columns)
+            style = f"{_CELL}font-style:italic;"
+            rows.append(f'<tr><td class="nx5d-more" style="{style}" colspan="{span}">{more}</td></tr>')
         rows += ["<tr>" + "".join(cell("td", c) for c in row) + "</tr>" for row in tail]
-        caption = f'<caption style="text-align:left">{html.escape(self.title)}</caption>' if self.title else ""
+        caption = f'<caption style="{_CAPTION}">{html.escape(self.title)}</caption>' if self.title else ""
         return (
-            f'{_STYLE}<table class="nx5d-table">{caption}<thead><tr>{header}</tr></thead>'
+            f'<table class="nx5d-table">{caption}<thead><tr>{header}</tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table>"
         )
