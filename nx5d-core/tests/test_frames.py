@@ -293,6 +293,10 @@ def test_a_tiny_file_claiming_a_gigantic_frame_is_refused_before_allocating(fall
     data = strip_tiff(100_000, 100_000, [bytes(2000)])  # 37 GiB claimed in 2 kB
     with pytest.raises(CorruptDataError, match=r"bomb\.tif .*100000 x 100000"):
         decode_frame(data, "bomb.tif", fallback)
+    # dimensions whose product overflows 64 bits (found by hypothesis): the size must not wrap around
+    data = strip_tiff(2**32 - 1, 2**32 - 1, [bytes(2000)])
+    with pytest.raises(CorruptDataError, match=r"bomb\.tif .*4294967295 x 4294967295"):
+        decode_frame(data, "bomb.tif", fallback)
     data = strip_tiff(5000, 4000, [zlib.compress(bytes(1000))], compression=8)  # 80 MB from 20 bytes
     with pytest.raises(CorruptDataError, match=r"bomb\.tif .*header is damaged"):
         decode_frame(data, "bomb.tif", fallback)

@@ -137,6 +137,5 @@ class Table:
         rows += ["<tr>" + "".join(cell("td", c) for c in row) + "</tr>" for row in tail]
         caption = f'<caption style="{_CAPTION}">{html.escape(self.title)}</caption>' if self.title else ""
         return (
-            f'<table class="nx5d-table">{caption}<thead><tr>{header}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table>"
+            f'<table class="nx5d-table">{caption}<thead><tr>{header}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
         )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import math
 import os
 import struct
 import threading
@@ -149,7 +150,7 @@ def check_frame_size(shape: tuple[int, ...], dtype: np.dtype, stored: int, where
     damaged or hostile header, as is a frame over `MAX_FRAME_BYTES`.
     Checked before anything is allocated.
     """
-    nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    nbytes = math.prod(int(n) for n in shape) * np.dtype(dtype).itemsize  # Python ints: no wrap-around
     if nbytes > MAX_FRAME_BYTES:
         raise CorruptDataError(
             f"{where} claims a {' x '.join(map(str, shape))} {np.dtype(dtype)} frame ({nbytes / 2**30:.1f} GiB): "
@@ -476,7 +477,7 @@ def _physical_memory() -> int | None:
 
 def _check_memory(shape: tuple[int, ...], dtype: np.dtype, first_url: str) -> None:
     """Refuse to load more frames at once than this machine has memory for, with what to do instead."""
-    nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    nbytes = math.prod(int(n) for n in shape) * np.dtype(dtype).itemsize  # Python ints: no wrap-around
     memory = _physical_memory()
     if memory is not None and nbytes > memory:
         raise OptionError(

@@ -21,6 +21,7 @@ h5py is needed (``pip install nx5d[hdf5]``); it is imported on first use.
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -165,7 +166,7 @@ def read(dataset: h5py.Dataset, url: str, selection: Any = ()) -> np.ndarray:
 
 
 def _frames_per_chunk(shape: tuple[int, ...], chunks: tuple[int, ...] | None, itemsize: int, target: int) -> int:
-    frame_bytes = max(1, int(np.prod(shape[1:], dtype=np.int64)) * itemsize)
+    frame_bytes = max(1, math.prod(shape[1:]) * itemsize)
     step = chunks[0] if chunks else 1
     wanted = max(1, target // frame_bytes)
     return max(step, (wanted // step) * step)

@@ -35,6 +35,7 @@ otherwise [`MissingDataError`][nx5d.errors.MissingDataError] names the link and 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import warnings
@@ -435,7 +436,7 @@ def _frames_array(
 ) -> tuple[Any, tuple[int, int]]:
     shape = tuple(int(n) for n in node.shape[-2:])
     rows, cols = region.slices(shape)  # type: ignore[arg-type]
-    frame_bytes = int(np.prod(node.shape[1:])) * np.dtype(node.dtype).itemsize
+    frame_bytes = math.prod(node.shape[1:]) * np.dtype(node.dtype).itemsize
     if lazy is None:
         lazy = points * frame_bytes > LAZY_BYTES
     where = f"{document}#{path}"
