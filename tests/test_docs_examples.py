@@ -47,3 +47,28 @@ def test_loading_data_in_memory_example_runs_as_written():
     assert "Nonsensical Demo Scan Class" in repr(simple.alpha)
     assert simple.alpha.a0.raw == ("alpha", "a0")
     assert simple.charlie.c3.cooked == ("CHARLIE", "C3")
+
+
+def test_jupyter_page_examples_run_as_written(tmp_path):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from nx5d_udkm.synth import REFERENCE_DELAYS, ScanSpec, write_repository
+
+    target = str(tmp_path / "udkm")
+    write_repository(target, spec=ScanSpec(delays=REFERENCE_DELAYS[:4], frames=84))
+    code = blocks("jupyter-and-tools.md", "python")
+    namespace = {}
+    exec(code[0].replace("/tmp/udkm", target), namespace)  # browsing
+    proposal = namespace["proposal"]
+    assert "20210205" in namespace["repo"]
+    assert proposal.ls("09*") == {"091726": "r091726"}
+    namespace["scan"] = proposal.latest  # the page's earlier pages name it
+    for block in code[1:]:
+        exec(block.replace("/tmp/udkm", target), namespace)  # the page's own examples
+    assert list(namespace["table"].index) == ["091726"]
+    raw = namespace["raw"]  # the last one opened: through the xarray engine, by scan URL
+    assert raw["images"].shape == (84, 195, 487)
+    assert raw["delay"].attrs["units"] == "ps"
+    assert len(namespace["fig"].axes) >= 2  # both panels drawn into the user's figure
