@@ -174,9 +174,9 @@ def test_ctrl_c_stops_a_cook_cleanly(tmp_path):
     import signal
     import time
 
-    scans = [f"{h:02d}0000" for h in range(8, 20)]
+    scans = [f"{n:06d}" for n in range(80000, 80040)]
     write_repository(
-        tmp_path / "data", {"20210205": scans}, ScanSpec(delays=tuple(range(40)), thetas=(18.4, 18.5, 18.6, 18.7, 18.8))
+        tmp_path / "data", {"20210205": scans}, ScanSpec(delays=tuple(range(10)), thetas=(18.4, 18.5, 18.6, 18.7, 18.8))
     )
     url = f"file://{tmp_path}/data/{{proposal}}/{{scan}}"
     command = [sys.executable, "-m", "nx5d", "cook", url, "--out", str(tmp_path / "out"), "--workers", "1"]
@@ -185,7 +185,8 @@ def test_ctrl_c_stops_a_cook_cleanly(tmp_path):
     )
     first = child.stderr.readline()
     assert first.startswith("cooking proposal 20210205 in 1 process(es)")
-    time.sleep(1.0)
+    report = child.stderr.readline()  # the first scan is done: 39 are left, seconds of work
+    assert report.strip().startswith(scans[0]), report
     child.send_signal(signal.SIGINT)
     started = time.monotonic()
     _, err = child.communicate(timeout=60)
