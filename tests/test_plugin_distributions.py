@@ -24,12 +24,24 @@ name = "{dist}"
 version = "0.0.1"
 dependencies = ["nx5d-core"]
 
-[project.entry-points."nx5d.beamlines"]
-{name} = "{module}.plugin"
+[project.entry-points."{group}"]
+{entry_points}
 
 [tool.setuptools]
 packages = ["{module}"]
 """
+
+
+def write_distribution(folder, dist, module, group, entry_points, files):
+    """A distribution folder: ``entry_points`` ({name: object reference}) in ``group``, ``files`` in ``module``."""
+    (folder / module).mkdir(parents=True)
+    entries = "\n".join(f'{name} = "{target}"' for name, target in entry_points.items())
+    text = PYPROJECT.format(dist=dist, group=group, entry_points=entries, module=module)
+    (folder / "pyproject.toml").write_text(text)
+    (folder / module / "__init__.py").write_text("")
+    for name, code in files.items():
+        (folder / module / name).write_text(code)
+
 
 WORKING = """\
 import nx5d
@@ -65,24 +77,6 @@ NX5D_BEAMLINE = Beamline("from the future")
 
 EXITING = "import sys\nsys.exit(7)\n"
 
-RECIPE_PYPROJECT = """\
-[build-system]
-requires = ["setuptools"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "nx5d-lab-recipes"
-version = "0.0.1"
-dependencies = ["nx5d-core"]
-
-[project.entry-points."nx5d.recipes"]
-points-count = "nx5d_lab_recipes.recipes:POINTS"
-exploding = "nx5d_lab_recipes.exploding:THING"
-
-[tool.setuptools]
-packages = ["nx5d_lab_recipes"]
-"""
-
 RECIPES = """\
 import xarray as xr
 
@@ -114,17 +108,17 @@ def installed(tmp_path_factory):
     paths = []
     for dist, name, module, code in DISTS:
         folder = root / dist
-        (folder / module).mkdir(parents=True)
-        (folder / "pyproject.toml").write_text(PYPROJECT.format(dist=dist, name=name, module=module))
-        (folder / module / "__init__.py").write_text("")
-        (folder / module / "plugin.py").write_text(code)
+        write_distribution(folder, dist, module, "nx5d.beamlines", {name: f"{module}.plugin"}, {"plugin.py": code})
         paths.append(str(folder))
     recipes = root / "nx5d-lab-recipes"
-    (recipes / "nx5d_lab_recipes").mkdir(parents=True)
-    (recipes / "pyproject.toml").write_text(RECIPE_PYPROJECT)
-    (recipes / "nx5d_lab_recipes" / "__init__.py").write_text("")
-    (recipes / "nx5d_lab_recipes" / "recipes.py").write_text(RECIPES)
-    (recipes / "nx5d_lab_recipes" / "exploding.py").write_text(EXITING)
+    write_distribution(
+        recipes,
+        "nx5d-lab-recipes",
+        "nx5d_lab_recipes",
+        "nx5d.recipes",
+        {"points-count": "nx5d_lab_recipes.recipes:POINTS", "exploding": "nx5d_lab_recipes.exploding:THING"},
+        {"recipes.py": RECIPES, "exploding.py": EXITING},
+    )
     pip("install", "--no-deps", "--no-build-isolation", *paths, str(recipes))
     yield
     pip("uninstall", "-y", *(d for d, *_ in DISTS), "nx5d-lab-recipes")

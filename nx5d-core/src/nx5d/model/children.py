@@ -10,7 +10,8 @@ from typing import Any
 
 from nx5d.addressing.handles import HandleMap, KeyToHandle, build_handles
 from nx5d.addressing.keys import validate_key
-from nx5d.errors import HandleNotFoundError, InvalidKeyError, NotFoundError
+from nx5d.addressing.url import UrlPattern
+from nx5d.errors import HandleNotFoundError, InvalidKeyError, NotFoundError, UrlPatternError
 
 __all__ = ["Children"]
 
@@ -23,7 +24,7 @@ class Children:
 
     Subclasses set ``_child_kind`` (``"proposal"`` / ``"scan"``) and
     ``_not_found`` (the exception class), and implement ``_list_child_keys``,
-    ``_child_rule`` and ``_make_child``.  ``all()`` is the single source of
+    ``_child_rule``, ``_make_child`` and, for URL patterns, ``_key_pattern``.  ``all()`` is the single source of
     truth for the listing: subclasses written against the reference page's API
     may override it and everything else follows.
     """
@@ -51,9 +52,23 @@ class Children:
     def _where(self) -> str:
         return repr(self)
 
+    def _key_pattern(self) -> UrlPattern:
+        """The URL pattern whose ``{child kind}`` placeholder the children's keys fill.
+
+        ``UrlPatternError`` where there is none (repositories of the
+        subclassing API that are not URL patterns): keys then follow the
+        general rules only.
+        """
+        raise UrlPatternError(f"{self._where()} has no URL pattern")
+
     def _check_key(self, key: str) -> None:
         """Refuse keys that cannot be a child's (``InvalidKeyError``); keys spanning folders where allowed."""
-        validate_key(key, f"{self._child_kind} key")
+        try:
+            pattern = self._key_pattern()
+        except UrlPatternError:
+            validate_key(key, f"{self._child_kind} key")
+            return
+        pattern.check_key(self._child_kind, key)
 
     # --- listing ----------------------------------------------------------
 

@@ -119,13 +119,8 @@ class Proposal(Children):
     def _where(self) -> str:
         return f"proposal {self.key!r} of {self.repository.url}"
 
-    def _check_key(self, key: str) -> None:
-        try:
-            pattern = self.scan_pattern
-        except UrlPatternError:
-            super()._check_key(key)
-            return
-        pattern.check_key("scan", key)
+    def _key_pattern(self) -> UrlPattern:
+        return self.scan_pattern
 
     def _list_child_keys(self) -> list[str]:
         keys = self._call("nx5d_list_scans", f"listing scans of {self._where()}", proposal=self.ref)

@@ -181,13 +181,8 @@ class Repository(Children):
     def _where(self) -> str:
         return f"repository {self.url}"
 
-    def _check_key(self, key: str) -> None:
-        try:
-            pattern = self.pattern
-        except UrlPatternError:
-            super()._check_key(key)
-            return
-        pattern.check_key("proposal", key)
+    def _key_pattern(self) -> UrlPattern:
+        return self.pattern
 
     def _list_child_keys(self) -> list[str]:
         keys = self._call("nx5d_list_proposals", f"listing proposals of {self.url}", repository=self.ref)
