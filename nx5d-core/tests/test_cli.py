@@ -140,3 +140,27 @@ def test_long_tables_show_their_ends_and_count_the_rest():
     # every style inline: untrusted notebooks and GitHub's renderer drop <style> blocks
     assert "<style" not in markup
     assert '<caption style="caption-side:top;text-align:left;font-weight:bold;white-space:nowrap;">' in markup
+
+
+def test_the_shell_completes_commands_and_options(tmp_path):
+    """argcomplete's protocol, as bash's completion function drives it: the command line in COMP_LINE."""
+    import os
+    import subprocess
+    import sys
+
+    def complete(line):
+        out = tmp_path / "completions"
+        env = {
+            **os.environ,
+            "_ARGCOMPLETE": "1",
+            "_ARGCOMPLETE_IFS": "\n",
+            "COMP_LINE": line,
+            "COMP_POINT": str(len(line)),
+            "_ARGCOMPLETE_STDOUT_FILENAME": str(out),
+        }
+        done = subprocess.run([sys.executable, "-m", "nx5d"], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return out.read_text().split()
+
+    assert complete("nx5d re") == ["recipes", "repos"]
+    assert "--payload" in complete("nx5d spice --p")

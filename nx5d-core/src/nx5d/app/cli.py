@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import argcomplete
 import attrs
 
 from nx5d.app.batch import select_scans
@@ -277,7 +278,7 @@ def _plot(args: argparse.Namespace) -> int:
 
     repo = open_repository(args.url, beamline=args.beamline, **_loading_options(args))
     proposal = repo[args.proposal]
-    scan = proposal.scan(proposal.spice._viewpoint(args.scan))
+    scan = proposal.scan(proposal.scan_key(args.scan))
     figure = quick_look(scan, raw=args.raw, counters=args.counter or ())
     out = args.out or f"{args.proposal}-{scan.key.replace('/', '-')}{'-raw' if args.raw else ''}.png"
     figure.savefig(out, dpi=args.dpi)
@@ -293,6 +294,10 @@ def _new_plugin(args: argparse.Namespace) -> int:
     print(f"next: pip install -e '{folder}[test]' && pytest {folder / 'tests'}")
     print(f"then adapt the places marked FILL IN in {folder / 'src'}")
     return 0
+
+
+#: The repository argument of every command that opens one.
+REPOSITORY_HELP = "repository: URL pattern (file:///data/{proposal}/{scan}), path or name (default: $NX5D_DATA_REPO)"
 
 
 def _beamline_arguments(p: argparse.ArgumentParser) -> None:
@@ -316,17 +321,14 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_recipes)
 
     p = sub.add_parser("ls", help="list the proposals of a repository, or the scans of one proposal")
-    p.add_argument(
-        "url", help="repository: URL pattern (file:///data/{proposal}/{scan}), path or name; default $NX5D_DATA_REPO"
-    )
+    p.add_argument("url", help=REPOSITORY_HELP)
     p.add_argument("proposal", nargs="?", help="proposal key: list its scans with their summaries")
-    p.add_argument("--beamline", help="beamline plugin to use (default: the one that claims the URL)")
-    p.add_argument("--option", "-o", action="append", metavar="NAME=VALUE", help=OPTION_HELP)
+    _beamline_arguments(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_ls)
 
     p = sub.add_parser("cook", help="cook scans into NetCDF/Zarr files with provenance, skipping up-to-date ones")
-    p.add_argument("url", help="repository: URL pattern, path or name (default: $NX5D_DATA_REPO)")
+    p.add_argument("url", help=REPOSITORY_HELP)
     p.add_argument("--proposal", help="proposal key (default: every proposal)")
     p.add_argument("--scans", help="glob pattern of scan keys (default: all)")
     p.add_argument("--out", required=True, help="output folder: files go to OUT/PROPOSAL/SCAN.nc")
@@ -336,7 +338,7 @@ def _parser() -> argparse.ArgumentParser:
     _beamline_arguments(p)
     p.set_defaults(func=_cook)
     p = sub.add_parser("export", help="write scans' raw or cooked data to NetCDF, HDF5 or Zarr files")
-    p.add_argument("url", help="repository: URL pattern, path or name (default: $NX5D_DATA_REPO)")
+    p.add_argument("url", help=REPOSITORY_HELP)
     p.add_argument("proposal", help="proposal key")
     p.add_argument("scans", nargs="?", help="glob pattern of scan keys (default: all)")
     p.add_argument("--out", required=True, help="output folder: files go to OUT/PROPOSAL/SCAN.nc")
@@ -346,7 +348,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_export)
 
     p = sub.add_parser("plot", help="a quick look at one scan, as a PNG file: its maps or profile, or raw data")
-    p.add_argument("url", help="repository: URL pattern, path or name (default: $NX5D_DATA_REPO)")
+    p.add_argument("url", help=REPOSITORY_HELP)
     p.add_argument("proposal", help="proposal key")
     p.add_argument("scan", help="scan key or handle")
     p.add_argument("--raw", action="store_true", help="the frames summed and counters, instead of cooked data")
@@ -375,7 +377,7 @@ def _parser() -> argparse.ArgumentParser:
         "import FOLDER (nx5d 3.x records, kept whole).  Values are JSON where they parse as JSON (680.0, [50,120]), "
         "else text.",
     )
-    p.add_argument("url", help="repository: URL pattern, path or name (default: $NX5D_DATA_REPO)")
+    p.add_argument("url", help=REPOSITORY_HELP)
     p.add_argument("proposal", help="proposal key")
     p.add_argument(
         "action",
@@ -397,7 +399,7 @@ def _parser() -> argparse.ArgumentParser:
         "unchanged for --settle seconds), cooked with its spice; with --out, write each cooked result there. "
         "Stops with Ctrl-C, or after --idle-timeout seconds without a new scan.",
     )
-    p.add_argument("url", help="repository: URL pattern, path or name (default: $NX5D_DATA_REPO)")
+    p.add_argument("url", help=REPOSITORY_HELP)
     p.add_argument("proposal", help="proposal key")
     p.add_argument("--poll", type=float, default=5.0, help="seconds between looks (default 5)")
     p.add_argument("--settle", type=float, default=30.0, help="seconds the last scan must stay unchanged (default 30)")
@@ -443,15 +445,6 @@ def _watch(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _complete(parser: argparse.ArgumentParser) -> None:
-    """Shell completion with argcomplete, where installed (``eval "$(register-python-argcomplete nx5d)"``)."""
-    try:
-        import argcomplete
-    except ImportError:
-        return
-    argcomplete.autocomplete(parser)
-
-
 #: Commands whose first argument is a repository (a URL pattern or a name; omitted: ``$NX5D_DATA_REPO``).
 REPOSITORY_COMMANDS = ("ls", "cook", "export", "plot", "spice", "watch")
 
@@ -463,7 +456,7 @@ def _with_default_repository(argv: list[str]) -> list[str]:
     if not default or not positional or argv[positional[0]] not in REPOSITORY_COMMANDS:
         return argv
     command = positional[0]
-    first = next((i for i in positional[1:]), None)
+    first = positional[1] if len(positional) > 1 else None
     names = set(repositories())
     if first is not None and ("://" in argv[first] or argv[first] in names or argv[first].startswith(("/", "~", "."))):
         return argv
@@ -479,7 +472,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"nx5d: error: {exc}", file=sys.stderr)
         return 2
     parser = _parser()
-    _complete(parser)
+    argcomplete.autocomplete(parser)  # answers the shell's completion requests; a no-op otherwise
     args = parser.parse_args(words)
     try:
         return args.func(args)

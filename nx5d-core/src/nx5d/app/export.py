@@ -49,7 +49,7 @@ def export_scans(
     writer's extra is checked before anything is read.
     """
     require_writer(format)
-    keys = [proposal.spice._viewpoint(s) for s in scans]
+    keys = [proposal.scan_key(s) for s in scans]
     written = []
     with progress(len(keys), f"exporting {'raw' if raw else 'cooked'} scans", unit="scan") as bar:
         for key in keys:

@@ -329,11 +329,9 @@ def peak_trace(
     return figure
 
 
-def _axis_label(data: xr.Dataset | xr.DataArray, name: Hashable) -> str:
-    variable = data[name] if name in data.variables else None
-    long_name = variable.attrs.get("long_name", name) if variable is not None else name
-    units = variable.attrs.get("units") if variable is not None else None
-    return f"{long_name} ({units})" if units else str(long_name)
+def _axis_label(data: xr.Dataset, name: Hashable) -> str:
+    """``name``'s variable described by `_value_label`; a dimension without one by its name."""
+    return _value_label(data[name]) if name in data.variables else str(name)
 
 
 def lines(data: xr.Dataset | xr.DataArray, var: Hashable | None = None, *, title: str = "", ax: Any = None) -> Figure:

@@ -102,8 +102,7 @@ class Nx5dBackend(BackendEntrypoint):
         open_options: dict[str, Any] = {"spice_url": ""}
         if storage_options is not None:
             open_options["storage_options"] = dict(storage_options)
-        target = str(filename_or_obj) if not isinstance(filename_or_obj, str) else filename_or_obj
-        found = _scan(target, proposal, scan, repository, beamline, open_options)
+        found = _scan(str(filename_or_obj), proposal, scan, repository, beamline, open_options)
         loading = dict(options or {})
         declaration = found.repository.declaration
         if declaration is not None and "lazy" in attrs.fields_dict(declaration.options):
@@ -119,9 +118,11 @@ class Nx5dBackend(BackendEntrypoint):
                 variables[name] = xr.Variable(variable.dims, lazy, variable.attrs, encoding)
             else:
                 variables[name] = variable
-        coords = [name for name in raw.coords if name in variables]
-        dataset = xr.Dataset({n: v for n, v in variables.items() if n not in coords}, attrs=raw.attrs)
-        return dataset.assign_coords({n: variables[n] for n in coords})
+        return xr.Dataset(
+            {n: v for n, v in variables.items() if n not in raw.coords},
+            coords={n: variables[n] for n in raw.coords},
+            attrs=raw.attrs,
+        )
 
     def guess_can_open(self, filename_or_obj: Any) -> bool:
         """Never guessed: nx5d URLs look like any other; ask for ``engine="nx5d"``."""

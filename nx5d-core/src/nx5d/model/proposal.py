@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from nx5d.addressing.handles import KeyToHandle
 from nx5d.addressing.url import UrlPattern
 from nx5d.display import Table
-from nx5d.errors import HandleNotFoundError, Nx5dError, ScanNotFoundError, UrlPatternError
+from nx5d.errors import HandleNotFoundError, Nx5dError, ScanNotFoundError, SpiceError, UrlPatternError
 from nx5d.io.storage import Storage
 from nx5d.model.children import Children
 from nx5d.model.follow import follow
@@ -147,6 +147,28 @@ class Proposal(Children):
         """The scan with ``key`` (as on storage) or ``handle``."""
         return self._child(self._resolve(key, handle))
 
+    def scan_key(self, scan: Scan | str) -> str:
+        """The key of a scan given as a scan object, a key or a handle (``ScanNotFoundError`` if none has it).
+
+        A name that is the key of one scan and the handle of another is
+        refused (``SpiceError``: pass the scan object).
+        """
+        if not isinstance(scan, str):
+            return scan.key
+        for refresh in (False, True):
+            listing = self.listing(refresh=refresh)
+            by_handle = [k for k, h in listing.items() if h == scan]
+            if scan in listing and by_handle and by_handle != [scan]:
+                raise SpiceError(
+                    f"{scan!r} is the key of one scan and the handle of another ({by_handle[0]!r}) in "
+                    f"proposal {self.key!r}; pass the scan object"
+                )
+            if scan in listing:
+                return scan
+            if by_handle:
+                return by_handle[0]
+        raise ScanNotFoundError(f"proposal {self.key!r} has no scan with key or handle {scan!r}")
+
     @property
     def latest(self) -> Scan:
         """The last scan in scan order (looking at storage again: during a beamtime, the newest)."""
@@ -160,7 +182,7 @@ class Proposal(Children):
 
         See [`nx5d.model.stack`][nx5d.model.stack].
         """
-        keys = [scan.key if isinstance(scan, Scan) else self.spice._viewpoint(scan) for scan in scans]
+        keys = [self.scan_key(scan) for scan in scans]
         if not keys:
             raise ScanNotFoundError(f"a stack of {self._where()} needs at least one scan")
         return StackedScan(self, name or "+".join(keys), keys, scan_type)

@@ -13,7 +13,6 @@ import attrs
 from nx5d.addressing.keys import validate_key
 from nx5d.errors import (
     InvalidKeyError,
-    ScanNotFoundError,
     SpiceError,
     SpiceNotFoundError,
     SpiceValidationError,
@@ -87,30 +86,12 @@ class SpiceBook:
     def _order(self) -> ScanOrder:
         return ScanOrder(list(self.proposal.listing()))
 
-    def _viewpoint(self, scan: Scan | str) -> str:
-        """The scan key for a scan object, key or handle (must exist)."""
-        if not isinstance(scan, str):
-            return scan.key
-        for refresh in (False, True):
-            listing = self.proposal.listing(refresh=refresh)
-            by_handle = [k for k, h in listing.items() if h == scan]
-            if scan in listing and by_handle and by_handle != [scan]:
-                raise SpiceError(
-                    f"{scan!r} is the key of one scan and the handle of another ({by_handle[0]!r}) in "
-                    f"proposal {self._key!r}; pass the scan object"
-                )
-            if scan in listing:
-                return scan
-            if by_handle:
-                return by_handle[0]
-        raise ScanNotFoundError(f"proposal {self._key!r} has no scan with key or handle {scan!r}")
-
     def _handle_of(self, key: str) -> str:
         return self.proposal.listing().get(key, key)
 
     def view(self, scan: Scan | str) -> SpiceView:
         """The spice applying at ``scan``: per handle, the latest revision of the nearest branch."""
-        viewpoint = self._viewpoint(scan)
+        viewpoint = self.proposal.scan_key(scan)
         resolutions = resolve_view(self._stored(), self._order(), viewpoint)
         defaults = self.proposal.default_spice()
         handles = sorted(set(resolutions) | set(defaults))
@@ -317,7 +298,7 @@ class SpiceBook:
 
         If a branch is already anchored at ``scan`` its latest record is returned.
         """
-        viewpoint = self._viewpoint(scan)
+        viewpoint = self.proposal.scan_key(scan)
         with self.store.transaction(self._key):
             grouped = branches(self._stored())
             if (handle, viewpoint) in grouped:
@@ -339,7 +320,7 @@ class SpiceBook:
 
     def withdraw(self, scan: Scan | str, handle: str, *, author: str | None = None, note: str | None = None) -> dict:
         """Withdraw ``handle`` from ``scan`` on (``''``: for the whole proposal); defaults apply again."""
-        viewpoint = "" if scan == "" else self._viewpoint(scan)
+        viewpoint = "" if scan == "" else self.proposal.scan_key(scan)
         with self.store.transaction(self._key):
             grouped = branches(self._stored())
             source = applicable_anchor(grouped, self._order(), handle, viewpoint) if viewpoint else ""
@@ -423,7 +404,7 @@ class SpiceBook:
             if len(found) > 1:
                 raise SpiceError(f"uuid prefix {target!r} matches records of several branches; give more characters")
             return found.pop()
-        viewpoint = self._viewpoint(target)
+        viewpoint = self.proposal.scan_key(target)
         anchor = applicable_anchor(grouped, self._order(), handle, viewpoint)
         if anchor is None:
             raise SpiceNotFoundError(f"no spice {handle!r} applies at scan {viewpoint!r}; seed it first")
