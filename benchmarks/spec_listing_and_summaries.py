@@ -1,6 +1,7 @@
 """Benchmark: listing and summarising a 14.5 MB SPEC file built from real scans.
 
-The file is the real KMC3-XPP SPEC file's ten scans (tests/realdata), repeated
+The file is the real KMC3-XPP SPEC file's ten scans (``../shared/realdata``,
+never copied into this repository; ``NX5D_SHARED`` names another place), repeated
 and renumbered until it holds 1850 scans, 14.5 MB -- the size of a real
 beamtime's file.  In the same run:
 
@@ -29,7 +30,8 @@ from pathlib import Path
 
 os.environ.setdefault("NX5D_PROGRESS", "0")
 
-REAL = Path(__file__).resolve().parents[1] / "tests" / "realdata" / "kmc3-pyEvalData" / "spec_pilatus.spec"
+SHARED = Path(os.environ.get("NX5D_SHARED") or Path(__file__).resolve().parents[2] / "shared")
+REAL = SHARED / "realdata" / "kmc3-pyEvalData" / "spec_pilatus.spec"
 TARGET_BYTES = 14_500_000
 
 

@@ -1,7 +1,8 @@
-"""Real files written by real instruments (tests/realdata, attribution in its README), through nx5d.open.
+"""Real files written by real instruments (``../shared/realdata``, attribution in its README), through nx5d.open.
 
 Every file is checked against its published git blob id first; tests that
-need a damaged file damage a copy in ``tmp_path``.
+need a damaged file damage a copy in ``tmp_path``.  The files are read where
+they are and never copied into this repository (see ``tests/shared.py``).
 """
 
 import hashlib
@@ -9,7 +10,6 @@ import re
 import shutil
 import tarfile
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +18,16 @@ import tifffile
 import nx5d
 from nx5d.errors import CorruptDataError, MissingDataError
 
-REALDATA = Path(__file__).parent / "realdata"
+from .shared import SHARED, shared_path
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _realdata():
+    """Every test here reads ``../shared/realdata``: skipped without it, failed in CI."""
+    shared_path("realdata")
+
+
+REALDATA = SHARED / "realdata"
 SPEC_APS = REALDATA / "spec-aps"
 KMC3 = REALDATA / "kmc3-pyEvalData"
 
@@ -42,7 +51,7 @@ def published_blobs() -> dict[str, str]:
     return found
 
 
-def test_the_vendored_files_are_the_published_ones():
+def test_the_shared_files_are_the_published_ones():
     blobs = published_blobs()
     assert len(blobs) == 7  # the TIFF archive is checked file by file (sha256) where it is unpacked
     for name, blob in blobs.items():

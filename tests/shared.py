@@ -1,0 +1,30 @@
+"""Where the real instrument files are: ``../shared`` beside the checkout (never copied into it).
+
+The files in ``../shared/realdata`` and ``../shared/corpus`` were written by
+real instruments and are kept outside this repository: the project ships
+only what it wrote itself.  CI has the folder beside the checkout;
+``NX5D_SHARED`` names another place.  A test that needs a file calls
+`shared_path`: where the folder is absent it skips with the reason, and
+under ``CI=true`` it fails, so that CI never passes without the real files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+#: The folder that holds ``realdata/`` and ``corpus/``.
+SHARED = Path(os.environ.get("NX5D_SHARED") or Path(__file__).resolve().parents[2] / "shared")
+
+
+def shared_path(*parts: str) -> Path:
+    """``SHARED/parts...``; skips the test (fails it under ``CI=true``) where it does not exist."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        reason = f"real instrument files not found at {path} (set NX5D_SHARED to the shared folder)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
