@@ -18,6 +18,7 @@ import pytest
 from nx5d_nexus.synth import write_repository as write_nexus
 
 import nx5d
+from nx5d.io.storage import record_io
 from nx5d.rsm import map_frames
 from nx5d.rsm.geometry import Setup
 from nx5d_kmc3.synth import ScanPlan
@@ -94,8 +95,11 @@ def test_cooking_keeps_raw_data_loaded_with_other_options_and_loads_no_stack(tmp
     scan = nx5d.open(write_udkm(tmp_path, {"20210205": ["091726"]}, UDKM), spice_url="").p20210205.r091726
     halved = scan.load(reduce=2)
     scan.cook({"settings": {"grid_size": [30, 40]}})  # full resolution: streamed, not loaded
-    assert nx5d.raw_cache.holds(scan._nx5d_cache_owner) == [halved]
-    assert scan.load(reduce=2) is halved
+    (kept,) = nx5d.raw_cache.holds(scan._nx5d_cache_owner)
+    assert kept.identical(halved)
+    with record_io() as read:
+        assert scan.load(reduce=2).identical(halved)
+    assert read.files_opened == 0
 
 
 def _blocks_running() -> list[str]:

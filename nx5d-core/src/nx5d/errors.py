@@ -29,6 +29,7 @@ __all__ = [
     "CorruptDataError",
     "StorageError",
     "OutsideRepositoryError",
+    "UnsafeCacheError",
     "PluginError",
     "BeamlineNotInstalledError",
     "BeamlineLoadError",
@@ -46,6 +47,7 @@ __all__ = [
     "SpiceValidationError",
     "SpiceNotFoundError",
     "SpiceWarning",
+    "CacheWarning",
 ]
 
 
@@ -113,6 +115,10 @@ class StorageError(DataError, OSError):
 
 class OutsideRepositoryError(StorageError, PermissionError):
     """A read would leave the repository root (a ``..`` name, a link or a symbolic link in the data)."""
+
+
+class UnsafeCacheError(StorageError, PermissionError):
+    """A cache folder that other users can write into: nothing it holds can be trusted, so it is not used."""
 
 
 class PluginError(Nx5dError):
@@ -190,3 +196,7 @@ class SpiceNotFoundError(SpiceError, LookupError):
 
 class SpiceWarning(UserWarning):
     """A file in a spice folder could not be read as a record and was skipped (never deleted)."""
+
+
+class CacheWarning(UserWarning):
+    """A cache could not be used as it is (a damaged entry removed, a folder refused); results are computed afresh."""

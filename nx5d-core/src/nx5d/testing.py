@@ -26,6 +26,7 @@ Requires pytest (``pip install "nx5d-core[testing]"``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -74,15 +75,31 @@ def _split_fixed_root(file_url: str) -> tuple[str, str]:
 
 
 class _RawSpy:
-    """Extension that counts calls of the raw-loading hook."""
+    """Extension that counts calls of the raw-loading and cooking hooks."""
 
     def __init__(self) -> None:
         self.calls = 0
+        self.cooks = 0
 
     @hookimpl(wrapper=True)
     def nx5d_raw(self, scan: Any, options: Any) -> Iterator[None]:
         self.calls += 1
         return (yield)
+
+    @hookimpl(wrapper=True)
+    def nx5d_cook(self, scan: Any, raw: Any, spice: Any, summary: Any) -> Iterator[None]:
+        self.cooks += 1
+        return (yield)
+
+
+@contextlib.contextmanager
+def _spying(repository: nx5d.Repository) -> Iterator[_RawSpy]:
+    spy = _RawSpy()
+    repository.registry.register_extension(spy, "conformance-raw-spy")
+    try:
+        yield spy
+    finally:
+        repository.registry.unregister("conformance-raw-spy")
 
 
 class BeamlineConformance:
@@ -183,10 +200,8 @@ class BeamlineConformance:
                 assert proposal.scan(key=scan_key) is proposal.scan(handle=handle)
 
     def test_summary_is_cheap(self, repository_url: str) -> None:
-        spy = _RawSpy()
         repo = nx5d.open(repository_url, **self.open_options)
-        repo.registry.register_extension(spy, "conformance-raw-spy")
-        try:
+        with _spying(repo) as spy:
             proposal = repo[repo.keys()[0]]
             scan = proposal[proposal.keys()[0]]
             with record_io() as summary_io:
@@ -201,8 +216,6 @@ class BeamlineConformance:
                 assert summary_io.bytes_read < raw_io.bytes_read, (
                     f"the summary read {summary_io.bytes_read} bytes, as much as loading the scan ({raw_io.bytes_read})"
                 )
-        finally:
-            repo.registry.unregister("conformance-raw-spy")
 
     def test_proposal_table_renders(self, repository: nx5d.Repository) -> None:
         proposal = repository[repository.keys()[0]]
@@ -213,15 +226,25 @@ class BeamlineConformance:
         assert "listing failed" not in repr(proposal)
 
     def test_raw_is_a_dataset(self, scan: nx5d.Scan) -> None:
-        raw = scan.raw
-        assert isinstance(raw, xarray.Dataset)
-        assert raw.sizes, "raw data has no dimensions"
-        assert scan.raw is raw, "raw data must be cached on the scan object"
+        with _spying(scan.repository) as spy:
+            raw = scan.raw
+            assert isinstance(raw, xarray.Dataset)
+            assert raw.sizes, "raw data has no dimensions"
+            again = scan.raw
+            assert spy.calls == 1, "raw data must be kept on the scan object while its files are unchanged"
+        assert again is not raw, "each scan.raw must be a copy of the user's own"
+        assert again.identical(raw)
+        name = next(iter(raw.data_vars))
+        raw[name] = raw[name].astype(float) * 0 + 1  # the user's copy: the scan's data stays as it was
+        assert scan.raw[name].identical(again[name]), "editing scan.raw changed what the scan holds"
 
     def test_cooks_with_default_spice(self, scan: nx5d.Scan) -> None:
-        cooked = scan.cooked
-        assert cooked is not None
-        assert scan.cooked is cooked, "cooked data must be cached while spice is unchanged"
+        with _spying(scan.repository) as spy:
+            cooked = scan.cooked
+            assert cooked is not None
+            again = scan.cooked
+            assert spy.cooks <= 1, "cooked data must be kept while spice and files are unchanged"
+        assert same_result(again, cooked)
 
     def test_cook_honours_spice(self, scan: nx5d.Scan, spice_variants: tuple[Mapping, Mapping]) -> None:
         first, second = spice_variants

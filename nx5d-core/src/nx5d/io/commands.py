@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-__all__ = ["scan_type", "scanned_motor", "scanned_motors"]
+__all__ = ["scan_type", "scanned_motor", "scanned_motors", "planned_points"]
 
 _TYPE = re.compile(r"[A-Za-z_][\w.]*")
 
@@ -58,3 +58,34 @@ def _is_number(word: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+#: Scans stepping motors from a start to an end in a number of intervals (``ascan th 19.4 19.7 40 5``,
+#: ``a2scan th 1 2 tth 2 4 10 1``, ``hklscan 1 1 0 0 2 3 20 1``): the points are the intervals + 1.
+_STEP_SCANS = re.compile(r"[ad]\d?scan|lup|rscan|hklscan|[hkl]scan|th2th|d2scan")
+
+
+def planned_points(command: str) -> int | None:
+    """How many points a scan command plans, where the command says (``None`` otherwise).
+
+    Step scans (``ascan th 19.4 19.7 40 5``: 41) take the number of
+    intervals, the second number from the end, plus one; meshes
+    (``mesh m1 0 1 10 m2 0 2 20 1``: 11 x 21) multiply the points of each
+    axis; ``loopscan N t`` takes N.  Time scans and commands this does not
+    know plan no number.
+    """
+    words = command.split()
+    if not words:
+        return None
+    numbers = [w for w in words[1:] if _is_number(w)]
+    kind = words[0]
+    try:
+        if kind == "loopscan" and numbers:
+            return int(float(numbers[0]))
+        if kind in ("mesh", "amesh", "dmesh") and len(numbers) >= 7:
+            return (int(float(numbers[2])) + 1) * (int(float(numbers[5])) + 1)
+        if _STEP_SCANS.fullmatch(kind) and len(numbers) >= 3:
+            return int(float(numbers[-2])) + 1
+    except (ValueError, OverflowError):
+        return None
+    return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
 from typing import Any
 
@@ -42,7 +43,10 @@ def _plain(value: Any) -> Any:
 
 def _restore(value: Any) -> Any:
     if isinstance(value, dict) and "__array__" in value:
-        return np.asarray(value["__array__"], dtype=np.dtype(value["dtype"]))
+        dtype = np.dtype(value["dtype"])
+        if dtype.kind not in "biufU":
+            raise ValueError(f"attribute array of {dtype} cannot be read")
+        return np.asarray(value["__array__"], dtype=dtype)
     return value
 
 
@@ -60,7 +64,8 @@ def dataset_to_bytes(data: Any) -> bytes:
                 raise TypeError(f"variable {name!r} holds Python objects and cannot be kept")
             member = f"v{i}.npy"
             with archive.open(member, "w") as fh:
-                np.lib.format.write_array(fh, np.ascontiguousarray(values), allow_pickle=False)
+                contiguous = values if values.flags.c_contiguous else values.copy()  # 0-d arrays stay 0-d
+                np.lib.format.write_array(fh, contiguous, allow_pickle=False)
             variables.append(
                 {
                     "name": str(name),
@@ -75,22 +80,64 @@ def dataset_to_bytes(data: Any) -> bytes:
     return buffer.getvalue()
 
 
+def _described(archive: zipfile.ZipFile) -> dict[str, Any]:
+    """``dataset.json``, checked for the shape `dataset_to_bytes` writes (``ValueError`` otherwise)."""
+    described = json.loads(archive.read("dataset.json"))
+    if not isinstance(described, dict) or described.get("format") != FORMAT:
+        raise ValueError(f"not an {FORMAT} file")
+    if not isinstance(described.get("attrs"), dict) or not isinstance(described.get("variables"), list):
+        raise ValueError("its description has no attributes or variables")
+    for entry in described["variables"]:
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("name"), str)
+            and isinstance(entry.get("file"), str)
+            and isinstance(entry.get("dims"), list)
+            and all(isinstance(d, str) for d in entry["dims"])
+            and isinstance(entry.get("attrs"), dict)
+            and isinstance(entry.get("coord"), bool)
+        ):
+            raise ValueError(f"a variable is not described as written: {str(entry)[:80]}")
+    return described
+
+
+def _read_member_array(archive: zipfile.ZipFile, member: str) -> np.ndarray:
+    """A ``.npy`` member, after checking that its header claims no more values than the member holds."""
+    info = archive.getinfo(member)
+    with archive.open(member) as fh:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+        else:
+            raise ValueError(f"{member} is an .npy file of version {version}")
+        if dtype.hasobject:
+            raise ValueError(f"{member} holds Python objects")
+        expected = math.prod(shape) * dtype.itemsize
+        if expected != info.file_size - fh.tell():
+            raise ValueError(f"{member} claims {shape} values of {dtype} but holds {info.file_size - fh.tell()} bytes")
+        values = np.frombuffer(fh.read(expected), dtype=dtype)
+    return values.reshape(shape, order="F" if fortran else "C")
+
+
 def dataset_from_bytes(blob: bytes) -> Any:
-    """The ``xarray.Dataset`` a file made by `dataset_to_bytes` holds (``ValueError`` if it is not one)."""
+    """The ``xarray.Dataset`` a file made by `dataset_to_bytes` holds (``ValueError`` if it is not one).
+
+    The bytes are untrusted: every part is checked before it is used, and
+    no array is made bigger than its member's bytes.
+    """
     import xarray as xr
 
     try:
         with zipfile.ZipFile(io.BytesIO(blob)) as archive:
-            described = json.loads(archive.read("dataset.json"))
-            if described.get("format") != FORMAT:
-                raise ValueError(f"not an {FORMAT} file")
+            described = _described(archive)
             coords, data_vars = {}, {}
             for entry in described["variables"]:
-                with archive.open(entry["file"]) as fh:
-                    values = np.lib.format.read_array(fh, allow_pickle=False)
+                values = _read_member_array(archive, entry["file"])
                 attrs = {k: _restore(v) for k, v in entry["attrs"].items()}
                 (coords if entry["coord"] else data_vars)[entry["name"]] = (tuple(entry["dims"]), values, attrs)
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, OSError) as exc:
-        raise ValueError(f"not a readable {FORMAT} file: {exc}") from exc
-    attrs = {k: _restore(v) for k, v in described["attrs"].items()}
-    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+            attrs = {k: _restore(v) for k, v in described["attrs"].items()}
+            return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    except (zipfile.BadZipFile, KeyError, TypeError, ValueError, RecursionError, OSError) as exc:
+        raise ValueError(f"not a readable {FORMAT} file: {type(exc).__name__}: {exc}") from exc

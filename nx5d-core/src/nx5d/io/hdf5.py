@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nx5d.errors import CorruptDataError, MissingDataError, NotSupportedError, StorageError
-from nx5d.io.storage import Storage, _note
+from nx5d.io.storage import Storage, _note, file_state
 
 if TYPE_CHECKING:
     import h5py
@@ -105,7 +106,11 @@ def open_document(storage: Storage, url: str) -> Iterator[h5py.File]:
     url = storage.confine(url.partition("#")[0])
     path = storage.local_path(url)
     if path is not None:
-        _note(url, opened=1)
+        try:
+            state = file_state(os.stat(path))  # taken before the file is read
+        except FileNotFoundError:
+            state = None  # h5py says it is missing, below
+        _note(url, opened=1, state=state)
         try:
             handle = h5py.File(path, "r", locking=False)
         except OSError as exc:

@@ -51,7 +51,7 @@ from nx5d.io import hdf5, zarrdoc
 from nx5d.io.commands import scan_type, scanned_motor
 from nx5d.io.frames import EXTRA_FRAME_DIMS, FrameOptions, Region, frames_array
 from nx5d.io.naming import VariableNames
-from nx5d.io.storage import Storage
+from nx5d.io.storage import Storage, depends_on
 from nx5d.options import option
 
 __all__ = [
@@ -191,6 +191,7 @@ class _Sources:
         target = os.path.realpath(os.path.join(self.folder, name))
         if self.root is not None and os.path.commonpath([self.root, target]) != self.root:
             raise OutsideRepositoryError(f"{where} is {what} {name!r}, which lies outside the repository ({self.root})")
+        depends_on("file://" + target)  # read by HDF5 itself: what is read depends on it (or on its absence)
         if not os.path.exists(target):
             raise MissingDataError(f"{where} is {what} {name!r}, which does not exist ({target})")
 
@@ -385,7 +386,11 @@ def _scalar_text(entry: Any, name: str) -> str:
 
 
 def summary(entry: Any, where: str) -> dict[str, Any]:
-    """Type, steps, notes (the title), start time, scanned motor and detector -- from names, shapes, small strings."""
+    """Type, steps, notes (the title), start time, scanned motor and detector -- from names, shapes, small strings.
+
+    ``state`` is ``"done"`` where the writer has written the scan's
+    ``end_time`` (BLISS, GDA and Sardana write it when the scan ends).
+    """
     found = layout(entry, where)
     title = _scalar_text(entry, "title")
     out: dict[str, Any] = {
@@ -397,6 +402,8 @@ def summary(entry: Any, where: str) -> dict[str, Any]:
     }
     if found.frames is not None:
         out["detector"] = found.frames[0]
+    if _scalar_text(entry, "end_time"):
+        out["state"] = "done"  # written when the scan ends
     return out
 
 

@@ -42,7 +42,8 @@ import attrs
 import numpy as np
 
 from nx5d.errors import CorruptDataError, MissingDataError
-from nx5d.io.storage import Storage
+from nx5d.io.commands import planned_points
+from nx5d.io.storage import State, Storage, depends_on, trusted
 from nx5d.io.text import unify_line_ends
 
 __all__ = [
@@ -193,6 +194,8 @@ class SpecIndex:
     headers: tuple[SpecHeader, ...]
     entries: tuple[SpecEntry, ...]
     complete: bool  #: whether the file ends with a line end (else a line is still being written)
+    #: The file's state when it was read ([`Storage.state`][nx5d.io.storage.Storage.state]; ``None``: unknown).
+    state: State | None = None
 
     def keys(self) -> list[str]:
         """Scan keys in file order."""
@@ -472,32 +475,62 @@ _INDEXES = _Cache(_CACHE_SIZE)
 _SCANS = _Cache(256)
 
 
+#: Comments SPEC writes when a scan was stopped before its planned end.
+_ABORTED = re.compile(r"abort", re.IGNORECASE)
+
+
+def scan_state(index: SpecIndex, scan: SpecScan) -> str | None:
+    """Whether the file says ``scan`` is finished: ``"done"``, ``"running"`` or ``None`` (it does not say).
+
+    A scan is done once a later scan begins in the file (file order, not
+    key order: a scan number may be used again), once it holds every point
+    its command plans ([`planned_points`][nx5d.io.commands.planned_points]), or
+    once a comment says it was aborted.  The last scan of the file with
+    fewer points than planned is running; one whose command plans no number
+    of points (a time scan) may be either.
+    """
+    if index.entries and index.entries[-1] != scan.entry:
+        return "done"
+    planned = planned_points(scan.command)
+    if (planned is not None and scan.points >= planned) or any(_ABORTED.search(c) for c in scan.comments):
+        return "done"
+    return "running" if planned is not None else None
+
+
 def read_index(storage: Storage, url: str) -> SpecIndex:
-    """The index of the SPEC file at ``url``, reused while its size and modification time stay the same."""
-    size, mtime = storage.stat(url)
-    found = _INDEXES.get((url, size, mtime)) if mtime is not None else None
-    if found is None:
-        found = index_spec(storage.read_bytes(url), url)
-        if mtime is not None:
-            _INDEXES.put((url, found.size, mtime), found)
-    return found  # type: ignore[return-value]
+    """The index of the SPEC file at ``url``, reused while the file's state stays the same.
+
+    A file that changes while it is read is indexed again at the next call.
+    """
+    state = storage.state(url)
+    found = _INDEXES.get((url, state))
+    if found is not None:
+        depends_on(url, state)  # what is read from the index depends on the file as much as a read would
+        return found  # type: ignore[return-value]
+    index = attrs.evolve(index_spec(storage.read_bytes(url), url), state=state)
+    if storage.state(url) == state and trusted(state):
+        _INDEXES.put((url, state), index)
+    return index
 
 
 def read_scan(storage: Storage, url: str, key: str, index: SpecIndex | None = None) -> SpecScan:
     """The scan ``key`` (``"N.order"``) of the SPEC file at ``url``: only its bytes are read and parsed.
 
-    Parsed scans are kept (the last 256) while the file is unchanged, so a
-    summary followed by a load parses a scan once.
+    Parsed scans are kept (the last 256) while the file's state is the one
+    its index was read in, so a summary followed by a load parses a scan once.
     """
     index = index or read_index(storage, url)
     entry = index.entry(key)
-    cache_key = (url, index.size, entry.start, entry.stop, index.complete)
-    found = _SCANS.get(cache_key)
-    if found is None:
+    cache_key = (url, index.state, entry.start, entry.stop, index.complete)
+    found = _SCANS.get(cache_key) if index.state is not None else None
+    if found is not None:
+        depends_on(url, index.state)
+    else:
         data = storage.read_range(url, entry.start, entry.stop)
         last = entry.stop >= index.size
         found = parse_scan(
             decode(unify_line_ends(data)), entry, index.header_of(entry), url, complete=index.complete or not last
         )
-        _SCANS.put(cache_key, found)
+        if index.state is not None and trusted(index.state):
+            _SCANS.put(cache_key, found)
     return found  # type: ignore[return-value]

@@ -39,7 +39,20 @@ from nx5d.io.faults import DEFAULT_TIMEOUT, client_options, is_transient, transl
 
 T = TypeVar("T")
 
-__all__ = ["Entry", "IoRecord", "Storage", "record_io", "join_url"]
+__all__ = [
+    "Entry",
+    "IoRecord",
+    "Storage",
+    "record_io",
+    "join_url",
+    "State",
+    "ABSENT",
+    "file_state",
+    "listing_state",
+    "remote_state",
+    "trusted",
+    "depends_on",
+]
 
 
 @attrs.frozen
@@ -60,9 +73,21 @@ class IoRecord:
     urls: list[str] = attrs.field(factory=list)
     #: Array datasets read inside documents (``document#path``), e.g. by [`nx5d.io.hdf5`][nx5d.io.hdf5].
     datasets: list[str] = attrs.field(factory=list)
+    #: What the data read depends on: ``{url: state}`` as first seen (`Storage.state`), ``None`` where
+    #: the state is read afterwards (remote files).  Files read, files looked for and absent, folders listed.
+    depends: dict[str, State | None] = attrs.field(factory=dict)
     _lock: threading.Lock = attrs.field(factory=threading.Lock, repr=False)
 
-    def _add(self, url: str, nbytes: int = 0, opened: int = 0, listed: int = 0, dataset: bool = False) -> None:
+    def _add(
+        self,
+        url: str,
+        nbytes: int = 0,
+        opened: int = 0,
+        listed: int = 0,
+        dataset: bool = False,
+        state: State | None = None,
+        depends: bool = False,
+    ) -> None:
         with self._lock:
             self.bytes_read += nbytes
             self.files_opened += opened
@@ -71,6 +96,8 @@ class IoRecord:
                 self.urls.append(url)
             if dataset:
                 self.datasets.append(url)
+            if depends and self.depends.get(url) is None:
+                self.depends[url] = state
 
 
 _RECORDERS: contextvars.ContextVar[tuple[IoRecord, ...]] = contextvars.ContextVar("nx5d_io", default=())
@@ -99,9 +126,91 @@ def _note(
     recorders: Sequence[IoRecord] | None = None,
     *,
     dataset: bool = False,
+    state: State | None = None,
+    depends: bool = False,
 ) -> None:
     for record in _RECORDERS.get() if recorders is None else recorders:
-        record._add(url, nbytes, opened, listed, dataset)
+        record._add(url, nbytes, opened, listed, dataset, state, depends or opened > 0)
+
+
+State = tuple[Any, ...]
+"""The state of a file or folder.
+
+``("file", size, mtime_ns, ctime_ns, inode)`` on a local disk,
+``("remote", size, etag, modified)`` on a remote store, ``("listing", digest
+of the names)`` for a listed folder, ``("tree", digest of every file's
+state)`` for a folder read whole (a Zarr store), ``("absent",)`` for a file
+that does not exist.
+"""
+
+ABSENT: State = ("absent",)
+"""The state of a file that does not exist."""
+
+
+def trusted(state: State) -> bool:
+    """Whether ``state`` changes whenever the content does (not for a remote file without ETag or modification time)."""
+    return state[0] != "absent" and not (state[0] == "remote" and state[2] is None and state[3] is None)
+
+
+def file_state(st: os.stat_result) -> State:
+    """A local file's state from its ``stat``: what changes whenever its content can have changed.
+
+    The change time (``ctime``) is set by the system on every write and
+    rename and cannot be set back (``touch -r`` and ``rsync -t`` restore
+    ``mtime`` only), so a file rewritten in place keeping size and ``mtime``
+    still has a new state.
+    """
+    return ("file", st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def _digest(items: Sequence[Any]) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(sorted(items, key=repr), default=str).encode()).hexdigest()
+
+
+def remote_state(info: Mapping[str, Any]) -> State:
+    """A remote file's state from fsspec's ``info``: size, ETag and modification time, where the store has them."""
+    etag = info.get("ETag", info.get("etag", info.get("Content-MD5", info.get("Digest"))))
+    modified = info.get("LastModified", info.get("last_modified", info.get("Last-Modified", info.get("mtime"))))
+    return (
+        "remote",
+        int(info.get("size") or 0),
+        None if etag is None else str(etag),
+        None if modified is None else str(modified),
+    )
+
+
+def _fresh_info(fs: Any, path: str) -> Mapping[str, Any]:
+    """``fs.info(path)`` asked of the store, not of fsspec's cache of earlier listings."""
+    with contextlib.suppress(AttributeError):
+        fs.invalidate_cache(path)
+    return fs.info(path)
+
+
+def listing_state(entries: Sequence[Entry]) -> State:
+    """A listed folder's state: the names (and kinds) it holds."""
+    return ("listing", _digest([(e.name, e.is_dir) for e in entries]))
+
+
+def depends_on(url: str, state: State | None = None) -> None:
+    """Note that the data being read depends on the file at ``url`` (read without a `Storage`).
+
+    For files a library opens itself: the targets of HDF5 external links
+    and the sources of virtual datasets.  ``state`` is read now when not
+    given (local files).
+    """
+    if not _RECORDERS.get():
+        return
+    if state is None:
+        path = _local_path(url)
+        if path is not None:
+            try:
+                state = file_state(os.stat(path))
+            except OSError:
+                state = ABSENT
+    _note(url, state=state, depends=True)
 
 
 class _CountingReader(io.RawIOBase):
@@ -347,7 +456,10 @@ class Storage:
         """Whether a file or folder exists at ``url``."""
         path = _local_path(self.confine(url))
         if path is not None:
-            return os.path.exists(path)
+            found = os.path.exists(path)
+            if not found:
+                _note(url, state=ABSENT, depends=True)
+            return found
 
         def info(fs: Any, p: str) -> bool:
             try:
@@ -355,6 +467,7 @@ class Storage:
             except FileNotFoundError as exc:
                 error = translate(exc, url, "checking existence", self.timeout)
                 if isinstance(error, MissingDataError):
+                    _note(url, state=ABSENT, depends=True)
                     return False
                 raise error from exc
             return True
@@ -370,11 +483,16 @@ class Storage:
 
     def ls(self, url: str) -> list[Entry]:
         """Children of the folder at ``url`` (``MissingDataError`` if absent)."""
-        _note(url, listed=1)
         path = _local_path(self.confine(url))
         if path is not None:
-            with self._errors(url, "listing"), os.scandir(path) as it:
-                return [Entry(e.name, e.is_dir()) for e in it]
+            try:
+                with self._errors(url, "listing"), os.scandir(path) as it:
+                    found = [Entry(e.name, e.is_dir()) for e in it]
+            except MissingDataError:
+                _note(url, listed=1, state=ABSENT, depends=True)
+                raise
+            _note(url, listed=1, state=listing_state(found), depends=True)
+            return found
 
         def listing(fs: Any, p: str) -> list[Entry]:
             entries = []
@@ -386,7 +504,13 @@ class Storage:
                     entries.append(Entry(name, info.get("type") == "directory"))
             return entries
 
-        return self._remote(url, "listing", listing)
+        try:
+            found = self._remote(url, "listing", listing)
+        except MissingDataError:
+            _note(url, listed=1, state=ABSENT, depends=True)
+            raise
+        _note(url, listed=1, state=listing_state(found), depends=True)
+        return found
 
     def size(self, url: str) -> int:
         """Size in bytes of the file at ``url``."""
@@ -410,26 +534,93 @@ class Storage:
                 modified = None
         return int(info.get("size") or 0), modified
 
+    def state(self, url: str) -> State:
+        """The state of the file at ``url`` now (see `State`); `ABSENT` if there is none."""
+        path = _local_path(self.confine(url))
+        if path is not None:
+            try:
+                return file_state(os.stat(path))
+            except (FileNotFoundError, NotADirectoryError):
+                return ABSENT
+            except OSError as exc:
+                raise translate(exc, url, "reading the state", self.timeout) from exc
+        try:
+            info = self._remote(url, "reading the state", _fresh_info)
+        except MissingDataError:
+            return ABSENT
+        return remote_state(info)
+
+    def tree_state(self, url: str) -> State:
+        """The state of a folder read whole (a Zarr store): every file below it, by its state."""
+        path = _local_path(self.confine(url))
+        if path is not None:
+            if not os.path.isdir(path):
+                return ABSENT
+            found = []
+            for folder, _, names in os.walk(path):
+                for name in names:
+                    full = os.path.join(folder, name)
+                    with contextlib.suppress(OSError):
+                        found.append((os.path.relpath(full, path), file_state(os.stat(full))))
+            return ("tree", _digest(found))
+
+        def every(fs: Any, p: str) -> State:
+            with contextlib.suppress(AttributeError):
+                fs.invalidate_cache(p)
+            listed = fs.find(p, detail=True)
+            return ("tree", _digest([(name, remote_state(info)) for name, info in listed.items()]))
+
+        try:
+            return self._remote(url, "reading the state", every)
+        except MissingDataError:
+            return ABSENT
+
+    def listing_state(self, url: str) -> State:
+        """The state of a folder as listed: the names it holds now (`ABSENT` if it is gone)."""
+        try:
+            return listing_state(self.ls(url))
+        except MissingDataError:
+            return ABSENT
+
     # --- reading --------------------------------------------------------
 
     def open(self, url: str) -> IO[bytes]:
         """Open the file at ``url`` for binary reading (seekable); failures while reading are nx5d errors too."""
         path = _local_path(self.confine(url))
-        _note(url, opened=1)
-        if path is not None:
-            with self._errors(url, "opening"):
-                raw: IO[bytes] = open(path, "rb")  # noqa: SIM115 - returned to the caller
-        else:
-            raw = self._remote(url, "opening", lambda fs, p: fs.open(p, "rb"))
+        with self._absent(url):
+            if path is not None:
+                with self._errors(url, "opening"):
+                    raw: IO[bytes] = open(path, "rb")  # noqa: SIM115 - returned to the caller
+                _note(url, opened=1, state=file_state(os.fstat(raw.fileno())))
+            else:
+                raw = self._remote(url, "opening", lambda fs, p: fs.open(p, "rb"))
+                _note(url, opened=1)
         return io.BufferedReader(_CountingReader(raw, url, self._errors))
+
+    @contextlib.contextmanager
+    def _absent(self, url: str) -> Iterator[None]:
+        """Note a file found absent while reading it (what was read depends on its absence)."""
+        try:
+            yield
+        except MissingDataError:
+            _note(url, state=ABSENT, depends=True)
+            raise
+
+    def _read_local(self, url: str, path: str, start: int = 0, stop: int | None = None, recorders: Any = None) -> bytes:
+        with self._absent(url), self._errors(url, "reading"), open(path, "rb") as fh:
+            state = file_state(os.fstat(fh.fileno()))  # the file read, before its bytes are
+            if start:
+                fh.seek(start)
+            data = fh.read() if stop is None else fh.read(max(0, stop - start))
+        _note(url, len(data), opened=1, recorders=recorders, state=state)
+        return data
 
     def read_bytes(self, url: str) -> bytes:
         """The whole content of the file at ``url``."""
         path = _local_path(self.confine(url))
         if path is not None:
-            with self._errors(url, "reading"), open(path, "rb") as fh:
-                data = fh.read()
-        else:
+            return self._read_local(url, path)
+        with self._absent(url):
             data = self._remote(url, "reading", lambda fs, p: fs.cat_file(p))
         _note(url, len(data), opened=1)
         return data
@@ -438,13 +629,11 @@ class Storage:
         """Bytes ``start`` to ``stop`` (exclusive) of the file at ``url``."""
         path = _local_path(self.confine(url))
         if path is not None:
-            with self._errors(url, "reading"), open(path, "rb") as fh:
-                fh.seek(start)
-                data = fh.read(max(0, stop - start))
-        else:
+            return self._read_local(url, path, start, stop)
+        with self._absent(url):
             data = self._remote(url, "reading", lambda fs, p: fs.cat_file(p, start=start, end=stop))
-            if len(data) > stop - start:  # a server that ignores Range requests sends the whole file
-                data = data[start:stop]
+        if len(data) > stop - start:  # a server that ignores Range requests sends the whole file
+            data = data[start:stop]
         _note(url, len(data), opened=1)
         return data
 
@@ -463,10 +652,7 @@ class Storage:
         if all(p is not None for p in local):
 
             def read(i: int) -> bytes:
-                with self._errors(urls[i], "reading"), open(local[i], "rb") as fh:  # type: ignore[arg-type]
-                    data = fh.read()
-                _note(urls[i], len(data), opened=1, recorders=recorders)
-                return data
+                return self._read_local(urls[i], local[i], recorders=recorders)  # type: ignore[arg-type]
 
             n = workers or min(16, (os.cpu_count() or 1) * 4)
             with ThreadPoolExecutor(n) as pool:
@@ -479,12 +665,15 @@ class Storage:
             data = found.get(path)
             if isinstance(data, BaseException):
                 error = translate(data, url, "reading", self.timeout)
+                if isinstance(error, MissingDataError):
+                    _note(url, state=ABSENT, depends=True, recorders=recorders)
                 if not (self.retries and is_transient(error)):
                     raise error from data
                 data = self.read_bytes(url)  # counted there
                 out.append(data)
                 continue
             if data is None:
+                _note(url, state=ABSENT, depends=True, recorders=recorders)
                 raise MissingDataError(f"{url} does not exist (while reading)")
             _note(url, len(data), opened=1, recorders=recorders)
             out.append(data)

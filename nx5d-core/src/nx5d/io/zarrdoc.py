@@ -42,7 +42,7 @@ def open_group(storage: Storage, url: str) -> Any:
     zarr = _zarr()
     document = storage.confine(url.partition("#")[0].rstrip("/"))
     path = storage.local_path(document)
-    _note(document, opened=1)
+    _note(document, opened=1, state=("tree", None))  # its state: every file of the store, read when asked
     try:
         if path is not None:
             return zarr.open_group(path, mode="r")

@@ -4,16 +4,23 @@ A cooked result is kept on disk ([`nx5d.io.results.ResultStore`][nx5d.io.results
 under a key made of everything that determines it: the scan's URL, the
 serving beamline and its distribution's version, nx5d's version, the
 loading options and the content of the spice the cook received.  With the
-result nx5d keeps the size and modification time of every file the cook
-read; a result is used again only if all of them are unchanged.  Results
-are kept only for scans whose files are all local, read by a beamline
-plugin (not by code of the subclassing API, which may change without a new
-version), and for results nx5d can write without pickling (Datasets).
+result nx5d keeps its [data identity][nx5d.io.identity]: the state of every
+file the cook read, looked for or listed.  A result is used again only if
+every one of them is in the same state (a file rewritten in place with its
+times restored is not: its change time moved).  Results are kept for scans
+read by a beamline plugin (not by code of the subclassing API, which may
+change without a new version), whose data identity is known (local files,
+and remote stores that give an ETag or a modification time), for results
+nx5d can write without pickling (Datasets), and never for data the user
+edited (``scan.cook(raw=...)``).
 
 Where and how much: ``NX5D_CACHE_DIR`` (default ``$XDG_CACHE_HOME/nx5d``,
-else ``~/.cache/nx5d``), folder ``cooked`` in it; at most
+else ``~/.cache/nx5d``), folder ``cooked`` in it, created private; at most
 ``NX5D_COOKED_CACHE`` bytes (default ``"2GB"``; ``0`` or ``off`` turns it
-off).  ``nx5d.cooked_cache.enabled = False`` turns it off for the session,
+off).  A folder other users can write into is not used (a
+[`CacheWarning`][nx5d.errors.CacheWarning] says so) unless
+``NX5D_CACHE_SHARED=1``, which uses it trusting only entries this user
+wrote.  ``nx5d.cooked_cache.enabled = False`` turns it off for the session,
 ``nx5d.cooked_cache.clear()`` empties it.
 """
 
@@ -22,14 +29,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+import warnings
+from collections.abc import Mapping
 from typing import Any
 
+from nx5d.errors import CacheWarning, Nx5dError, UnsafeCacheError
+from nx5d.io.identity import DataIdentity
 from nx5d.io.results import ResultStore
 from nx5d.io.storage import Storage
 from nx5d.model.memory import parse_bytes
 
-__all__ = ["CookedCache", "cooked_cache", "file_identity"]
+__all__ = ["CookedCache", "cooked_cache"]
 
 
 def _folder() -> str:
@@ -39,19 +49,8 @@ def _folder() -> str:
     return os.path.join(base, "cooked")
 
 
-def file_identity(urls: Iterable[str]) -> list[list[Any]] | None:
-    """``[[url, size, mtime_ns, inode], ...]`` of local files, sorted; ``None`` if one is not local or gone."""
-    identity = []
-    for url in sorted(set(urls)):
-        path = Storage.local_path(url.partition("#")[0])
-        if path is None:
-            return None
-        try:
-            stat = os.stat(path)
-        except OSError:
-            return None
-        identity.append([url, stat.st_size, stat.st_mtime_ns, stat.st_ino])
-    return identity
+def _shared() -> bool:
+    return os.environ.get("NX5D_CACHE_SHARED", "").strip().lower() in ("1", "yes", "true", "on")
 
 
 class CookedCache:
@@ -60,14 +59,15 @@ class CookedCache:
     def __init__(self) -> None:
         setting = os.environ.get("NX5D_COOKED_CACHE", "2GB").strip().lower()
         self.enabled = setting not in ("0", "off", "no", "false")
-        self._store = ResultStore(_folder(), parse_bytes(setting) if self.enabled else 0)
+        self._store = ResultStore(_folder(), parse_bytes(setting) if self.enabled else 0, shared=_shared())
+        self._checked: dict[tuple[str, bool], bool] = {}  # folder -> usable, checked once per process
 
     @property
     def store(self) -> ResultStore:
         """Where results are kept (folder and limit)."""
-        folder = _folder()
-        if self._store.folder != folder:
-            self._store = ResultStore(folder, self._store.limit)
+        folder, shared = _folder(), _shared()
+        if (self._store.folder, self._store.shared) != (folder, shared):
+            self._store = ResultStore(folder, self._store.limit, shared=shared)
         return self._store
 
     @property
@@ -84,31 +84,59 @@ class CookedCache:
         """The key of a result: a digest of what determines it."""
         return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
-    def get(self, key: str) -> Any | None:
-        """The result kept under ``key`` if every file it was made from is unchanged, else ``None``."""
+    def _usable(self) -> bool:
+        """Whether the cache is on and its folder can be trusted (said once per folder in a warning if not)."""
         if not self.enabled:
+            return False
+        store = self.store
+        where = (store.folder, store.shared)
+        if where not in self._checked:
+            try:
+                store.check_folder()
+                self._checked[where] = True
+            except UnsafeCacheError as exc:
+                self._checked[where] = False
+                warnings.warn(
+                    f"{exc}: cooked results are neither kept nor read there.  Make it private "
+                    f"(chmod 700 {store.folder}) or set NX5D_CACHE_DIR to a private folder; NX5D_CACHE_SHARED=1 "
+                    "uses it, trusting only the results you wrote",
+                    CacheWarning,
+                    stacklevel=4,
+                )
+            except OSError:
+                self._checked[where] = False  # cannot be made (a read-only home): nothing is kept
+        return self._checked[where]
+
+    def get(self, key: str, storage: Storage) -> tuple[Any, DataIdentity] | None:
+        """``(result, its data identity)`` kept under ``key`` if every file it was made from is unchanged."""
+        if not self._usable():
             return None
         found = self.store.get(key)
         if found is None:
             return None
         entry, data = found
-        made_from = entry.get("files")
-        if not made_from or file_identity(f[0] for f in made_from) != made_from:
+        try:
+            identity = DataIdentity.from_json(entry.get("identity"))
+        except (ValueError, TypeError, RecursionError) as exc:
+            self.store.reject(key, exc)
+            return None
+        try:
+            changed = identity.changed(storage)
+        except Nx5dError:
+            changed = identity.urls
+        if changed or not identity.states:
             self.store.discard(key)  # the data changed since: the result is wrong now
             return None
-        return data
+        return data, identity
 
-    def put(self, key: str, files: Iterable[str], data: Any) -> bool:
-        """Keep ``data`` under ``key`` with the identity of ``files`` (nothing when a file is not local)."""
-        if not self.enabled:
+    def put(self, key: str, identity: DataIdentity, data: Any) -> bool:
+        """Keep ``data`` under ``key`` with the ``identity`` of the data it was cooked from."""
+        if not identity.states or not self._usable():
             return False
-        identity = file_identity(files)
-        if not identity:
-            return False
-        return self.store.put(key, {"files": identity}, data)
+        return self.store.put(key, {"identity": json.loads(identity.to_json())}, data)
 
     def clear(self) -> None:
-        """Delete every kept result."""
+        """Delete every kept result (and the temporary files of writers that were killed)."""
         self.store.clear()
 
     def __repr__(self) -> str:

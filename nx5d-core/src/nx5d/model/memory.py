@@ -4,8 +4,11 @@ Every scan keeps the raw data it loaded, per set of loading options, in one
 process-wide `RawCache`; when the cache holds more than its limit,
 the data used longest ago is let go (and loaded again if asked for).  So a
 loop over a proposal's scans does not keep every scan's frames alive.
-Arrays handed out from the cache are read-only: editing ``scan.raw`` in
-place would otherwise change what ``scan.cooked`` computes later.
+What the cache hands out is always a fresh shallow copy whose arrays are
+read-only views: a user who assigns a variable, a coordinate or an
+attribute of ``scan.raw`` changes their own copy, never the data the next
+``scan.raw`` or ``scan.cooked`` starts from, and writing into an array in
+place is refused.
 
 The limit is ``NX5D_RAW_CACHE`` (bytes, or with a unit: ``"8GB"``, ``"500MB"``)
 or a quarter of the machine's memory; ``nx5d.raw_cache.limit = ...`` changes
@@ -14,6 +17,7 @@ it, ``0`` keeps nothing.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import threading
@@ -70,21 +74,38 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return view
 
 
-def read_only(data: Any) -> Any:
-    """``data`` whose numpy arrays are read-only views (the arrays a plugin returned stay as they were).
+def _own_array(data: Any) -> Any:
+    """``data`` as an array of the caller's own: a read-only view of numpy arrays, a new dask array object.
 
-    A Dataset or DataArray comes back as a shallow copy; dimension
-    coordinates (pandas indexes) are immutable anyway.
+    Assigning into a dask array changes that array object's task graph;
+    a new object over the same graph keeps the assignment to the copy.
+    """
+    if isinstance(data, np.ndarray):
+        return _frozen(data)
+    if hasattr(data, "dask") and hasattr(data, "copy"):
+        return data.copy()
+    return data
+
+
+def read_only(data: Any) -> Any:
+    """A copy of ``data`` that is the caller's own, over the same (read-only) arrays.
+
+    A Dataset or DataArray comes back as a shallow copy whose numpy arrays
+    are read-only views, whose dask arrays are new array objects and whose
+    attributes are copies: whatever the caller assigns or edits, ``data``
+    stays as it was.  Dimension coordinates (pandas indexes) are immutable.
     """
     if isinstance(data, np.ndarray):
         return _frozen(data)
     if not hasattr(data, "variables") and not hasattr(data, "variable"):
         return data
     out = data.copy(deep=False)
-    variables = out.variables if hasattr(out, "variables") else {None: out.variable}
+    out.attrs = copy.deepcopy(data.attrs)
+    variables = out.variables if hasattr(out, "variables") else {None: out.variable, **out.coords.variables}
     for variable in variables.values():
-        if isinstance(variable.data, np.ndarray) and type(variable).__name__ != "IndexVariable":
-            variable.data = _frozen(variable.data)
+        variable.attrs = copy.deepcopy(variable.attrs)
+        if type(variable).__name__ != "IndexVariable":
+            variable.data = _own_array(variable.data)
     return out
 
 
@@ -122,16 +143,16 @@ class RawCache:
         return len(self._entries)
 
     def get(self, owner: Hashable, options: Hashable) -> Any | None:
-        """The data kept for ``(owner, options)``, or ``None``."""
+        """A copy of the data kept for ``(owner, options)`` that is the caller's own (`read_only`), or ``None``."""
         with self._lock:
             entry = self._entries.get((owner, options))
             if entry is None:
                 return None
             self._entries.move_to_end((owner, options))
-            return entry[0]
+        return read_only(entry[0])
 
     def put(self, owner: Hashable, options: Hashable, data: Any) -> Any:
-        """Keep ``data`` as read-only views (`read_only`) for ``(owner, options)`` if it fits; returns them."""
+        """Keep ``data`` as read-only views for ``(owner, options)`` if it fits; returns a copy of the caller's own."""
         data = read_only(data)
         size = data_bytes(data)
         with self._lock:
@@ -142,12 +163,13 @@ class RawCache:
                 self._entries[(owner, options)] = (data, size)
                 self._bytes += size
                 self._shrink()
-        return data
+        return read_only(data)
 
     def holds(self, owner: Hashable) -> list[Any]:
-        """The data kept for ``owner``, most recently used last."""
+        """Copies of the data kept for ``owner`` (`read_only`), most recently used last."""
         with self._lock:
-            return [data for (who, _), (data, _) in self._entries.items() if who == owner]
+            kept = [data for (who, _), (data, _) in self._entries.items() if who == owner]
+        return [read_only(data) for data in kept]
 
     def forget(self, owner: Hashable) -> None:
         """Let go of everything kept for ``owner``."""

@@ -11,7 +11,7 @@ one scan of its own type, with the spice of its first scan.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,6 +19,7 @@ import xarray as xr
 
 from nx5d.addressing.handles import sanitize
 from nx5d.errors import CorruptDataError
+from nx5d.io.identity import DataIdentity
 from nx5d.model.memory import raw_cache
 from nx5d.model.scan import Scan
 from nx5d.plugins.references import ScanRef
@@ -45,6 +46,12 @@ def join_scans(raws: Sequence[xr.Dataset], keys: Sequence[str], where: str) -> x
         raise CorruptDataError(f"{where}: scans {', '.join(keys)} cannot be stacked: {exc}") from exc
     joined.attrs = {**raws[0].attrs, "stacked_scans": ", ".join(keys)}
     return joined
+
+
+def _joined_identity(identities: Sequence[DataIdentity | None]) -> DataIdentity | None:
+    """The identities that are known, joined (``None`` if none is)."""
+    known = [identity for identity in identities if identity is not None]
+    return sum(known[1:], known[0]) if known else None
 
 
 class StackedScan(Scan):
@@ -91,22 +98,25 @@ class StackedScan(Scan):
         total = sum(steps) if all(isinstance(s, int) for s in steps) else None
         return {"type": self.scan_type, "steps": total, "notes": f"stack of {', '.join(self.members)}"}
 
-    def _joined(self, read: Callable[[Scan], Any]) -> xr.Dataset:
-        return join_scans([read(scan) for scan in self._scans()], self.members, self._where())
-
-    def load(self, **options: Any) -> Any:
+    def _pristine(self, options: Mapping[str, Any]) -> tuple[Any, DataIdentity | None]:
         """The scans' raw data joined along ``index`` (each loaded with ``options``), kept like a scan's."""
         key = self._options_key(options)
         raw = raw_cache.get(self._nx5d_cache_owner, key)
-        if raw is None:
-            raw = raw_cache.put(self._nx5d_cache_owner, key, self._joined(lambda scan: scan.load(**options)))
-        return raw
+        if raw is not None and self._fresh(self._nx5d_read.get(key)):
+            return raw, self._nx5d_read[key]
+        parts = [scan._pristine(options) for scan in self._scans()]
+        identity = _joined_identity([part[1] for part in parts])
+        self._nx5d_read[key] = identity if all(part[1] is not None for part in parts) else None
+        joined = join_scans([part[0] for part in parts], self.members, self._where())
+        return raw_cache.put(self._nx5d_cache_owner, key, joined), self._nx5d_read[key]
 
-    def _raw_for_cooking(self, options: Any) -> Any:
-        loaded = raw_cache.get(self._nx5d_cache_owner, self._options_key(options))
-        if loaded is not None:
-            return loaded
-        return self._joined(lambda scan: scan._raw_for_cooking(options))
+    def _raw_for_cooking(self, options: Mapping[str, Any]) -> tuple[Any, DataIdentity | None]:
+        key = self._options_key(options)
+        if raw_cache.get(self._nx5d_cache_owner, key) is not None and self._fresh(self._nx5d_read.get(key)):
+            return self._pristine(options)
+        parts = [scan._raw_for_cooking(options) for scan in self._scans()]
+        joined = join_scans([part[0] for part in parts], self.members, self._where())
+        return joined, _joined_identity([part[1] for part in parts])  # streamed parts are read during the cook
 
     @property
     def spice(self) -> SpiceView:

@@ -42,6 +42,7 @@ from nx5d.errors import (
     UrlPatternError,
 )
 from nx5d.io.storage import Storage, join_url
+from nx5d.io.temporaries import sweep, temporary_name
 from nx5d.spice.legacy import UUID_NAME, from_nx5d3
 from nx5d.spice.record import FORMAT_VERSION, SpiceRecord
 
@@ -245,7 +246,8 @@ class _Folder:
             self._create_remote(name, content)
             return
         final = os.path.join(self.path, name)
-        tmp = os.path.join(self.path, f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+        sweep(self.path)  # temporary files of writers that were killed
+        tmp = temporary_name(final)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
         try:
             if hasattr(os, "fchmod"):  # not on Windows

@@ -1,0 +1,95 @@
+"""Temporary files of the writers that make files appear whole, and their removal.
+
+Every writer of nx5d (the cooked cache, the spice store, ``nx5d cook`` and
+``nx5d export``) writes a file under a temporary name in its final folder
+and renames it when it is complete.  The temporary name says which process
+wrote it: ``.NAME.PID.RANDOM.tmp``.  A writer removes its temporary file on
+any failure, Ctrl-C included (`removed_on_failure`); a process killed
+while writing cannot, so `sweep` removes the temporary files of processes
+that are gone, or that are older than `GRACE` seconds (a process id used
+again by another program must not keep a temporary alive forever).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+
+__all__ = ["GRACE", "temporary_name", "is_temporary", "is_stale", "sweep", "removed_on_failure", "remove"]
+
+#: Seconds after which a temporary file is stale even if a process of its number runs.
+GRACE = 6 * 3600
+
+_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
+
+
+def temporary_name(path: str | os.PathLike[str]) -> str:
+    """A temporary name beside ``path`` for this process: ``DIR/.NAME.PID.RANDOM.tmp``."""
+    folder, name = os.path.split(os.fspath(path))
+    return os.path.join(folder, f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+
+
+def is_temporary(name: str) -> bool:
+    """Whether ``name`` (a file name, without folder) is a writer's temporary file."""
+    return _NAME.match(name) is not None
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process: it exists
+    return True
+
+
+def is_stale(path: str | os.PathLike[str], *, grace: float = GRACE) -> bool:
+    """Whether the temporary file at ``path`` was left by a process that is gone, or is older than ``grace``."""
+    found = _NAME.match(os.path.basename(os.fspath(path)))
+    if found is None:
+        return False
+    try:
+        age = time.time() - os.lstat(path).st_mtime
+    except OSError:
+        return False
+    return age > grace or not _alive(int(found.group("pid")))
+
+
+def remove(path: str | os.PathLike[str]) -> None:
+    """Delete a file, or a folder with its contents (a Zarr store); nothing if it is gone."""
+    path = os.fspath(path)
+    with contextlib.suppress(FileNotFoundError):
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+
+
+def sweep(folder: str | os.PathLike[str], *, grace: float = GRACE) -> int:
+    """Remove the stale temporary files in ``folder`` (see the module documentation); returns how many."""
+    removed = 0
+    with contextlib.suppress(OSError), os.scandir(folder) as listing:
+        for entry in listing:
+            if is_temporary(entry.name) and is_stale(entry.path, grace=grace):
+                with contextlib.suppress(OSError):
+                    remove(entry.path)
+                    removed += 1
+    return removed
+
+
+@contextlib.contextmanager
+def removed_on_failure(path: str | os.PathLike[str]) -> Iterator[str]:
+    """Yield ``path`` (a temporary file); delete it if the block fails in any way (Ctrl-C too), then re-raise."""
+    try:
+        yield os.fspath(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            remove(path)
+        raise
