@@ -119,3 +119,116 @@ def test_zarr_output(repository, tmp_path):
     assert {o.status for o in cook_proposal(proposal, SCANS[:2], out=tmp_path, format="zarr", workers=1)} == {
         "up to date"
     }
+
+
+# --- up to date means the data too ----------------------------------------------------------------------------------
+
+
+def _replace_frame(folder):
+    import numpy as np
+    import tifffile
+
+    tifffile.imwrite(folder / "image00001.tiff", np.full((195, 487), 5, np.int32), compression="zlib")
+
+
+def _rewrite_table_keeping_times(folder):
+    table = folder / "manifest.dat"
+    st = table.stat()
+    with open(table, "r+b") as fh:
+        fh.write(table.read_bytes().replace(b"18.600000", b"18.610000"))
+    os.utime(table, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def _append_points(folder):
+    import shutil
+
+    table = folder / "manifest.dat"
+    lines = table.read_text().splitlines(keepends=True)
+    last = lines[-1].split("\t")
+    last[8] = "6.000000"  # ImageNumber
+    table.write_text("".join(lines) + "\t".join(last))
+    shutil.copy(folder / "image00005.tiff", folder / "image00006.tiff")
+
+
+@pytest.mark.parametrize("change", [_replace_frame, _rewrite_table_keeping_times, _append_points])
+def test_a_file_whose_data_changed_is_not_up_to_date(tmp_path, change):
+    url = write_repository(tmp_path / "data", {"20210205": ["091726", "101500"]}, SMALL)
+    proposal = nx5d.open(url, spice_url="").p20210205
+    out = tmp_path / "out"
+    assert {o.status for o in cook_proposal(proposal, out=out, workers=1)} == {"written"}
+    change(tmp_path / "data" / "20210205" / "101500")
+    outcomes = {o.scan: o.status for o in cook_proposal(proposal, out=out, workers=1)}
+    assert outcomes == {"091726": "up to date", "101500": "written"}
+    with xr.open_dataset(out / "20210205" / "101500.nc", engine="h5netcdf") as written:
+        expected = nx5d.open(url, spice_url="").p20210205["101500"].cooked
+        xr.testing.assert_equal(written.qdata, expected.qdata)
+
+
+# --- a worker that dies -------------------------------------------------------------------------------------------
+
+KILLER = """
+import os, signal
+import nx5d.app.batch as batch
+
+_cook_scan = batch.cook_scan
+
+
+def cook_scan(task):
+    if task.scan == {victim!r}:
+        os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer does to a process cooking a huge scan
+    return _cook_scan(task)
+
+
+batch.cook_scan = cook_scan
+"""
+
+
+@pytest.fixture
+def killing(tmp_path, monkeypatch):
+    """Worker processes (started from here on) that are killed when they start cooking the scan named."""
+
+    def arm(victim):
+        folder = tmp_path / "site"
+        folder.mkdir()
+        (folder / "sitecustomize.py").write_text(KILLER.format(victim=victim))
+        monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(folder), os.environ.get("PYTHONPATH", "")]))
+
+    return arm
+
+
+def test_a_killed_pool_worker_fails_its_scan_only_and_leaves_no_partial_file(tmp_path, killing):
+    keys = ["100000", "110000", "120000", "130000", "140000", "150000"]
+    url = write_repository(tmp_path / "data", {"20210205": keys}, SMALL)
+    killing("120000")
+    out = tmp_path / "out"
+    outcomes = {o.scan: o for o in cook_proposal(nx5d.open(url, spice_url="").p20210205, out=out, workers=2)}
+    assert outcomes.pop("120000").error.startswith("WorkerDied: the process cooking this scan was killed by SIGKILL")
+    assert {o.status for o in outcomes.values()} == {"written"}
+    assert sorted(p.name for p in (out / "20210205").iterdir()) == [f"{k}.nc" for k in keys if k != "120000"]
+
+
+def test_a_killed_partial_writer_leaves_nothing_behind(tmp_path):
+    url = write_repository(tmp_path / "data", {"20210205": ["100000"]}, SMALL)
+    folder = tmp_path / "out" / "20210205"
+    folder.mkdir(parents=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (folder / f".100000.nc.{int(dead.stdout)}.0123abcd.tmp").write_bytes(b"half a file")
+    cook_proposal(nx5d.open(url, spice_url="").p20210205, out=tmp_path / "out", workers=1)
+    assert sorted(p.name for p in folder.iterdir()) == ["100000.nc"]
+
+
+def test_a_killed_dask_worker_fails_its_scan_only(tmp_path, killing):
+    import dask
+    from distributed import Client, LocalCluster
+
+    keys = ["100000", "110000", "120000", "130000"]
+    url = write_repository(tmp_path / "data", {"20210205": keys}, SMALL)
+    killing("110000")
+    with dask.config.set({**CLUSTER_CONFIG, "distributed.scheduler.allowed-failures": 1}):
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+        with cluster, Client(cluster) as client:
+            outcomes = {
+                o.scan: o for o in cook_proposal(nx5d.open(url, spice_url="").p20210205, out=tmp_path, client=client)
+            }
+    assert outcomes.pop("110000").error.startswith("KilledWorker")
+    assert {o.status for o in outcomes.values()} == {"written"}

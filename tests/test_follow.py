@@ -137,3 +137,116 @@ def test_follow_checks_its_settings(tmp_path):
     url = write_udkm(tmp_path, {"20210205": ["091726"]}, ScanSpec(delays=(0.0,), thetas=(18.5,), frames=None))
     with pytest.raises(OptionError, match="poll > 0"):
         next(nx5d.open(url, spice_url="")["20210205"].follow(poll=0))
+
+
+# --- completeness as the file says it -------------------------------------------------------------------------------
+
+
+def _spec_scans(tmp_path):
+    """Header and scan texts of a generated SPEC file (scans of 11 planned points)."""
+    text = write_spec(tmp_path / "source.spec", scans=3).read_text()
+    header, *scans = text.split("\n#S ")
+    return header + "\n", ["#S " + scan.rstrip("\n") + "\n\n" for scan in scans]
+
+
+def _lines(scan: str) -> tuple[str, list[str]]:
+    head, rows = [], []
+    for line in scan.splitlines(keepends=True):
+        (rows if line[:1].isdigit() else head).append(line)
+    return "".join(head), rows
+
+
+def _write_later(steps):
+    """Run ``(seconds, path, text)`` appends in a thread, in order: a writer that pauses where it likes."""
+
+    def run():
+        for delay, path, text in steps:
+            time.sleep(delay)
+            with open(path, "a") as out:
+                out.write(text)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def _follow_spec(tmp_path, **options):
+    url = f"file://{tmp_path}/data/{{proposal}}.spec#{{scan}}"
+    return nx5d.open(url, beamline="spec", spice_url="")["beamtime"].follow(**options)
+
+
+def test_a_pause_longer_than_settle_inside_a_scan_is_waited_out(tmp_path):
+    header, scans = _spec_scans(tmp_path)
+    target = tmp_path / "data" / "beamtime.spec"
+    target.parent.mkdir()
+    head, rows = _lines(scans[0])
+    target.write_text(header + head + "".join(rows[:3]))  # 3 of 11 points, then the beam is lost for a while
+    writer = _write_later([(1.5, target, "".join(rows[3:]))])
+    arrivals = list(_follow_spec(tmp_path, poll=0.1, settle=0.3, new_only=False, idle_timeout=2.5))
+    writer.join()
+    assert [(a.scan.key, a.cooked.signal.size, a.note) for a in arrivals] == [("1.1", 11, "")]
+
+
+def test_a_scan_number_used_again_is_followed_in_file_order(tmp_path):
+    header, scans = _spec_scans(tmp_path)
+    target = tmp_path / "data" / "beamtime.spec"
+    target.parent.mkdir()
+    again = scans[0].replace("#S 1 ", "#S 1 ", 1)  # scan 1 again, after scan 2: key 1.2 sorts before 2.1
+    head, rows = _lines(again)
+    target.write_text(header + scans[0] + scans[1] + head + "".join(rows[:1]))
+    writer = _write_later([(0.8, target, "".join(rows[1:6])), (0.8, target, "".join(rows[6:]))])
+    arrivals = list(_follow_spec(tmp_path, poll=0.1, settle=0.3, idle_timeout=2.5))
+    writer.join()
+    assert [(a.scan.key, a.cooked.signal.size) for a in arrivals] == [("1.2", 11)]
+
+
+def test_the_scan_being_measured_when_following_starts_is_followed(tmp_path):
+    header, scans = _spec_scans(tmp_path)
+    target = tmp_path / "data" / "beamtime.spec"
+    target.parent.mkdir()
+    head, rows = _lines(scans[1])
+    target.write_text(header + scans[0] + head + "".join(rows[:4]))
+    writer = _write_later([(0.6, target, "".join(rows[4:]) + "\n" + scans[2])])
+    arrivals = list(_follow_spec(tmp_path, poll=0.1, settle=0.3, idle_timeout=2.0))
+    writer.join()
+    assert [(a.scan.key, a.cooked.signal.size) for a in arrivals] == [("2.1", 11), ("3.1", 11)]
+
+
+def test_a_scan_stopped_by_hand_comes_out_after_the_stall_time_saying_so(tmp_path):
+    header, scans = _spec_scans(tmp_path)
+    target = tmp_path / "data" / "beamtime.spec"
+    target.parent.mkdir()
+    head, rows = _lines(scans[0])
+    target.write_text(header + head + "".join(rows[:4]))
+    (arrival,) = _follow_spec(tmp_path, poll=0.1, settle=0.1, stall=0.6, new_only=False, idle_timeout=1.2)
+    assert arrival.cooked.signal.size == 4
+    assert arrival.note.startswith("stopped: 4 points")
+
+
+def test_a_scan_that_grows_after_it_came_out_comes_out_again_as_an_update(tmp_path):
+    spec = ScanSpec(delays=(0.0, 5.0), thetas=(18.5, 18.6), delay_loops=1, frames=None)
+    url = write_udkm(tmp_path, {"20210205": ["091726"]}, spec)  # no planned frames: completeness is a guess
+    folder = tmp_path / "20210205" / "091726"
+    table = folder / "manifest.dat"
+    lines = table.read_text().splitlines(keepends=True)
+    table.write_text("".join(lines[:-1]))  # the last frame and its row are not written yet
+    last = folder / "image00003.tiff"
+    last.rename(tmp_path / "later.tiff")
+    proposal = nx5d.open(url, spice_url="")["20210205"]
+    threading.Timer(1.1, (tmp_path / "later.tiff").rename, [last]).start()
+    writer = _write_later([(1.2, table, lines[-1])])
+    arrivals = list(proposal.follow(poll=0.1, settle=0.3, new_only=False, idle_timeout=1.8))
+    writer.join()
+    assert [(a.update, a.cooked.frames.values.sum()) for a in arrivals] == [(False, 3), (True, 4)]
+    assert arrivals[0].note.startswith("unchanged for")
+
+
+def test_a_scan_whose_summary_cannot_be_read_comes_out_with_its_error(tmp_path):
+    spec = ScanSpec(delays=(0.0,), thetas=(18.5, 18.6), delay_loops=1, frames=None)
+    url = write_udkm(tmp_path, {"20210205": ["091726"]}, spec)
+    table = tmp_path / "20210205" / "091726" / "manifest.dat"
+    table.write_bytes(b"% not a table\n\x00\x01garbage 1 2\n")
+    proposal = nx5d.open(url, spice_url="")["20210205"]
+    (arrival,) = proposal.follow(poll=0.05, settle=0.1, new_only=False, attempts=3, idle_timeout=0.6)
+    assert "manifest.dat" in str(arrival.error)
+    assert arrival.note == "its summary cannot be read"

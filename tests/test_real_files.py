@@ -241,6 +241,7 @@ def test_bliss_dataset_file_lists_summarises_and_loads_its_counters():
         "start": "2023-03-08T03:11:00.332696+01:00",
         "motor": "eta",
         "detector": "mpx1x4",
+        "state": "done",  # BLISS wrote the scan's end_time
     }
     raw = scan.raw
     assert raw.sizes == {"index": 51}

@@ -42,8 +42,10 @@ def _scan(scan: ScanRef) -> spec.SpecScan:
 
 
 def summary(scan: ScanRef) -> dict[str, Any]:
-    """Type, steps, the command, start time and scanned motor of a scan."""
-    return scan_summary(_scan(scan))
+    """Type, steps, the command, start time, scanned motor and whether the file says the scan is finished."""
+    index = spec.read_index(scan.storage, scan.document)
+    parsed = spec.read_scan(scan.storage, scan.document, scan.anchor, index)
+    return scan_summary(parsed, spec.scan_state(index, parsed))
 
 
 def load_counters(scan: ScanRef, *, mca: bool = True, reserved: Collection[str] = ("index",)) -> xr.Dataset:

@@ -6,7 +6,7 @@ import re
 
 from nx5d.io.text import unify_line_ends
 
-__all__ = ["decode_text", "parse_parameters"]
+__all__ = ["decode_text", "parse_parameters", "vector_length", "planned_frames"]
 
 _KEY = re.compile(r"^([^\s:][^:]*?)\s*:\s?(.*)$")
 
@@ -44,3 +44,45 @@ def parse_parameters(data: bytes) -> dict[str, str]:
     if before:
         out.setdefault("Sample", "\n".join(before))
     return out
+
+
+def vector_length(text: str) -> int | None:
+    """How many values a lab vector holds: ``-10:1:80;82:2:160`` (start:step:stop parts) has 131, ``30.5`` one.
+
+    ``None`` for text that is not such a vector.
+    """
+    count = 0
+    for part in text.replace(",", ";").split(";"):
+        numbers = part.strip().split(":")
+        try:
+            values = [float(n) for n in numbers]
+        except ValueError:
+            return None
+        if len(values) == 1:
+            count += 1
+        elif len(values) == 3 and values[1] != 0 and (values[2] - values[0]) / values[1] >= 0:
+            count += int(round((values[2] - values[0]) / values[1], 9)) + 1
+        else:
+            return None
+    return count
+
+
+def planned_frames(parameters: dict[str, str]) -> int | None:
+    """The frames a scan plans: its delays x delay loops x thetas x theta loops, where the parameters say.
+
+    From the ``Delay Vector``, ``Delay Loop``, ``Theta Vector`` and ``Theta
+    Loop`` lines the lab's acquisition program writes; ``None`` without them.
+    """
+    total = 1
+    for vector, loop in (("Delay Vector", "Delay Loop"), ("Theta Vector", "Theta Loop")):
+        if vector not in parameters:
+            return None
+        length = vector_length(parameters[vector])
+        try:
+            loops = int(float(parameters.get(loop, "1")))
+        except ValueError:
+            return None
+        if length is None or loops < 1:
+            return None
+        total *= length * loops
+    return total

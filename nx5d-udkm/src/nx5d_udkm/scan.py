@@ -19,7 +19,7 @@ from nx5d.io.storage import Storage, join_url
 from .formats import IMAGE_EXTENSIONS, IMAGE_NAME, VARIANTS, Variant, parameters_names
 from .names import ROLES, UNITS, role_column, variable_names
 from .options import UdkmOptions
-from .parameters import parse_parameters
+from .parameters import parse_parameters, planned_frames
 from .tables import Table, read_table
 
 __all__ = ["ScanFiles", "find_files", "summary", "load_raw", "RESERVED"]
@@ -71,7 +71,12 @@ def _start_time(proposal: str, scan: str, parameters: dict[str, str]) -> str | N
 
 
 def summary(storage: Storage, files: ScanFiles, proposal: str) -> dict[str, Any]:
-    """Type, steps, delays, theta range, start time and notes -- from the table and parameters only."""
+    """Type, steps, delays, theta range, start time and notes -- from the table and parameters only.
+
+    ``state`` is ``"done"`` once the table holds every frame the parameters
+    plan ([`planned_frames`][nx5d_udkm.parameters.planned_frames]); a scan
+    stopped early never says so (the lab's program writes no end mark).
+    """
     table = files.read_table(storage)
     parameters = files.read_parameters(storage)
     out: dict[str, Any] = {"type": files.variant.name, "steps": table.rows}
@@ -85,6 +90,9 @@ def summary(storage: Storage, files: ScanFiles, proposal: str) -> dict[str, Any]
     out["start"] = _start_time(proposal, files.key, parameters)
     notes = parameters.get("Sample") or parameters.get("Comment", "")
     out["notes"] = notes.split("\n")[0]
+    planned = planned_frames(parameters)
+    if planned is not None and table.rows >= planned:
+        out["state"] = "done"  # every frame the parameters plan is in the table
     return out
 
 

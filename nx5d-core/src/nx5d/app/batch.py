@@ -8,11 +8,19 @@ and writes each result, with its provenance (see
 would be cooked with now (same spice records, plugin and nx5d versions,
 options) is up to date and is not cooked again.  The spice of every scan is
 resolved here, once; workers receive it with the task and cook the scan
-without listing the repository again.  Scans are cooked by a
-``dask.distributed`` client when one is given (or a scheduler address), else
-by a local process pool sized to the machine; a scan that fails is reported
-with its error and does not stop the others.  Files appear atomically (written
-under a temporary name, then renamed).
+without listing the repository again.  A file is up to date only if its
+provenance matches **and** every file the scan was cooked from is unchanged
+(its [data identity][nx5d.io.identity], kept in the file's attributes): a
+replaced frame, points appended to a scan still being measured, a file
+rewritten with its times restored all make it be cooked again.  Scans are
+cooked by a ``dask.distributed`` client when one is given (or a scheduler
+address), else by a local process pool sized to the machine.  A scan that
+fails is reported with its error and does not stop the others -- nor does a
+worker that dies while cooking (killed by the out-of-memory killer, say):
+the scans it held are cooked again, each in a process of its own, and the
+one that kills its process is reported as failed with the reason.  Files
+appear atomically (written under a temporary name, then renamed); the
+temporary files of killed workers are removed.
 """
 
 from __future__ import annotations
@@ -22,7 +30,8 @@ import json
 import os
 import signal
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -30,7 +39,9 @@ from typing import Any
 import attrs
 
 from nx5d.app.files import FORMATS, output_path, require_writer, write_dataset
-from nx5d.errors import NotSupportedError, OptionError
+from nx5d.errors import NotSupportedError, Nx5dError, OptionError
+from nx5d.io.identity import DataIdentity
+from nx5d.io.temporaries import sweep
 from nx5d.model.open import open_repository
 from nx5d.model.proposal import Proposal
 from nx5d.model.scan import Scan
@@ -110,7 +121,8 @@ def _stamp(provenance: Mapping[str, str], options: Mapping[str, Any]) -> dict[st
     return {**provenance, "nx5d_options": json.dumps(dict(options), sort_keys=True, default=str)}
 
 
-def _stored_stamp(path: Path, fmt: str, keys: Iterable[str]) -> dict[str, Any] | None:
+def _stored_attrs(path: Path, fmt: str) -> dict[str, Any] | None:
+    """The attributes of a file written before (``None`` if there is none, or it cannot be read)."""
     import xarray as xr
 
     if not path.exists():
@@ -118,9 +130,26 @@ def _stored_stamp(path: Path, fmt: str, keys: Iterable[str]) -> dict[str, Any] |
     try:
         engine = "zarr" if fmt == "zarr" else "h5netcdf"
         with xr.open_dataset(path, engine=engine) as stored:
-            return {k: stored.attrs.get(k) for k in keys}
-    except (OSError, ValueError, KeyError):
-        return None  # unreadable: cook again
+            return dict(stored.attrs)
+    except Exception:  # noqa: BLE001 - a file that cannot be read, whatever the reason, is cooked again
+        return None
+
+
+def _up_to_date(stored: Mapping[str, Any] | None, stamp: Mapping[str, str], storage: Any) -> bool:
+    """Whether a file with attributes ``stored`` holds what cooking now would give.
+
+    Its provenance must be ``stamp`` and every file it was cooked from must
+    be unchanged; a file without its data identity is cooked again.
+    """
+    if stored is None or any(stored.get(k) != v for k, v in stamp.items()):
+        return False
+    identity = DataIdentity.from_attributes(stored)
+    if identity is None or not identity.states:
+        return False
+    try:
+        return identity.unchanged(storage)
+    except Nx5dError:
+        return False
 
 
 def write_cooked(
@@ -168,7 +197,7 @@ def _plan(proposal: Proposal, keys: Sequence[str], out: str, fmt: str) -> tuple[
         view = scan.spice
         stamp = _stamp(scan.provenance(view), repo.options)
         path = output_path(out, proposal.key, key, fmt)
-        if _stored_stamp(path, fmt, stamp) == stamp:
+        if _up_to_date(_stored_attrs(path, fmt), stamp, repo.storage):
             done[key] = CookOutcome(key, "up to date", str(path))
             continue
         tasks.append(
@@ -225,6 +254,9 @@ def cook_proposal(
             report(outcome)
     if not tasks:
         return [outcomes[key] for key in keys]
+    folders = {output_path(out, proposal.key, task.scan, format).parent for task in tasks}
+    for folder in folders:
+        sweep(folder)  # what killed workers of earlier runs left
     with progress(len(tasks), f"cooking {proposal.key}", unit="scan") as bar:
         if client is not None:
             if isinstance(client, str):
@@ -235,15 +267,75 @@ def cook_proposal(
             else:
                 _run_on(client, tasks, outcomes, bar, report)
         else:
-            n = max(1, min(len(tasks), workers or os.cpu_count() or 1))
-            pool = ProcessPoolExecutor(n, mp_context=get_context("spawn"), initializer=_ignore_interrupts)
-            try:
-                _collect(as_completed([pool.submit(cook_scan, task) for task in tasks]), outcomes, bar, report)
-            except KeyboardInterrupt:
-                _stop(pool)
-                raise
-            pool.shutdown()
+            _run_locally(tasks, max(1, min(len(tasks), workers or os.cpu_count() or 1)), outcomes, bar, report)
+    for folder in folders:
+        sweep(folder)  # what workers that died here left
     return [outcomes[key] for key in keys]
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_ignore_interrupts)
+
+
+def _run_locally(
+    tasks: Sequence[CookTask], workers: int, outcomes: dict[str, CookOutcome], bar: Any, report: Any
+) -> None:
+    """Cook ``tasks`` in a pool of ``workers`` processes; the scans of a pool whose worker died, each on its own."""
+    pool = _pool(workers)
+    futures = {pool.submit(cook_scan, task): task for task in tasks}
+    try:
+        _collect(as_completed(futures), futures, outcomes, bar, report)
+    except KeyboardInterrupt:
+        _stop(pool)
+        raise
+    pool.shutdown()
+    orphans = [task for task in tasks if task.scan not in outcomes]
+    if not orphans:
+        return
+    with ThreadPoolExecutor(workers) as alone:  # each in a fresh process: the one that dies is named
+        try:
+            for outcome in alone.map(_cook_alone, orphans):
+                _record(outcome, outcomes, bar, report)
+        except KeyboardInterrupt:
+            for process in list(_ALONE):
+                process.terminate()
+            raise
+
+
+#: The processes cooking one scan each after a worker died (stopped on Ctrl-C).
+_ALONE: set[Any] = set()
+
+
+def _cook_alone(task: CookTask) -> CookOutcome:
+    """Cook one scan in a process of its own; if the process dies, the scan failed for that reason."""
+    pool = _pool(1)
+    try:
+        future = pool.submit(cook_scan, task)
+        processes = list(getattr(pool, "_processes", {}).values())  # to name how the process ended
+        _ALONE.update(processes)
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            for process in processes:
+                process.join(timeout=10)  # its exit code is known once it is reaped
+            codes = [p.exitcode for p in processes]
+            return CookOutcome(task.scan, "failed", error=_died(codes[0] if codes else None))
+        finally:
+            _ALONE.difference_update(processes)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _died(exitcode: int | None) -> str:
+    """Why a worker process ended, in words."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        cause = " (perhaps by the out-of-memory killer)" if name == "SIGKILL" else ""
+        return f"WorkerDied: the process cooking this scan was killed by {name}{cause}"
+    return f"WorkerDied: the process cooking this scan ended unexpectedly (exit code {exitcode})"
 
 
 def _ignore_interrupts() -> None:
@@ -262,18 +354,56 @@ def _stop(pool: ProcessPoolExecutor) -> None:
 def _run_on(
     client: Any, tasks: Sequence[CookTask], outcomes: dict[str, CookOutcome], bar: Any, report: Any = None
 ) -> None:
+    """Cook ``tasks`` on a dask cluster.
+
+    When a worker dies, dask's scheduler suspects every scan that was on it
+    and gives up on a scan suspected too often (``KilledWorker``), so scans
+    that merely shared a worker with the one that kills it can fail too:
+    when several do, each is cooked again on its own, one after the other,
+    and only the ones that still kill their worker stay failed.
+    """
     from distributed import as_completed as completed
 
-    _collect(completed(client.map(cook_scan, tasks, pure=False)), outcomes, bar, report)
+    futures = dict(zip(client.map(cook_scan, tasks, pure=False), tasks, strict=True))
+    found: dict[str, CookOutcome] = {}
+    _collect(completed(list(futures)), futures, found, None, None)
+    killed = [t for t in tasks if (found[t.scan].error or "").startswith("KilledWorker")]
+    for task in tasks:
+        if task not in killed or len(killed) == 1:
+            _record(found[task.scan], outcomes, bar, report)
+    for task in killed if len(killed) > 1 else ():
+        future = client.submit(cook_scan, task, pure=False)
+        _collect([future], {future: task}, outcomes, bar, report)
 
 
 def _collect(
-    finished: Iterable[Any], outcomes: dict[str, CookOutcome], bar: Any, report: Callable[[CookOutcome], None] | None
+    finished: Iterable[Any],
+    tasks: Mapping[Any, CookTask],
+    outcomes: dict[str, CookOutcome],
+    bar: Any,
+    report: Callable[[CookOutcome], None] | None,
 ) -> None:
-    """Record the outcome of each future as it finishes (pool or dask futures alike)."""
+    """Record the outcome of each future as it finishes (pool or dask futures alike).
+
+    A future whose worker died is left out of a pool's outcomes (its scans
+    are cooked again alone); on dask, whose scheduler already tried the
+    scan on other workers, it is the scan's failure (``KilledWorker``).
+    """
     for future in finished:
-        outcome = future.result()
-        outcomes[outcome.scan] = outcome
+        try:
+            outcome = future.result()
+        except BrokenProcessPool:
+            continue
+        except Exception as exc:  # noqa: BLE001 - dask's KilledWorker and any other loss: that scan's outcome
+            outcome = CookOutcome(tasks[future].scan, "failed", error=f"{type(exc).__name__}: {exc}")
+        _record(outcome, outcomes, bar, report)
+
+
+def _record(
+    outcome: CookOutcome, outcomes: dict[str, CookOutcome], bar: Any, report: Callable[[CookOutcome], None] | None
+) -> None:
+    outcomes[outcome.scan] = outcome
+    if bar is not None:
         bar.update(1)
-        if report is not None:
-            report(outcome)
+    if report is not None:
+        report(outcome)

@@ -395,14 +395,28 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "watch",
         help="follow a proposal during a beamtime: each new scan, cooked once complete",
-        description="Print every new scan of PROPOSAL once it is complete (a later scan exists, or it stayed "
-        "unchanged for --settle seconds), cooked with its spice; with --out, write each cooked result there. "
-        "Stops with Ctrl-C, or after --idle-timeout seconds without a new scan.",
+        description="Print every new scan of PROPOSAL once it is complete -- as its file says (all planned "
+        "points, an end mark, a later scan in the file) or, where the file does not say, once a later scan exists "
+        "or it stayed unchanged for --settle seconds -- cooked with its spice; with --out, write each cooked result "
+        "there.  A scan that changes after it was printed is printed again as 'updated'.  Stops with Ctrl-C, or "
+        "after --idle-timeout seconds without a new scan.",
     )
     p.add_argument("url", help=REPOSITORY_HELP)
     p.add_argument("proposal", help="proposal key")
     p.add_argument("--poll", type=float, default=5.0, help="seconds between looks (default 5)")
-    p.add_argument("--settle", type=float, default=30.0, help="seconds the last scan must stay unchanged (default 30)")
+    p.add_argument(
+        "--settle",
+        type=float,
+        default=30.0,
+        help="where the file does not say whether a scan is finished: seconds the last scan must stay unchanged "
+        "(default 30)",
+    )
+    p.add_argument(
+        "--stall",
+        type=float,
+        default=600.0,
+        help="seconds a scan its file says is running must stay unchanged to count as stopped (default 600)",
+    )
     p.add_argument("--all", action="store_true", help="also the scans that exist already")
     p.add_argument("--no-cook", action="store_true", help="only list new scans")
     p.add_argument("--out", help="write each cooked result to OUT/PROPOSAL/SCAN.nc")
@@ -419,6 +433,7 @@ def _watch(args: argparse.Namespace) -> int:
     arrivals = proposal.follow(
         poll=args.poll,
         settle=args.settle,
+        stall=args.stall,
         cook=not args.no_cook,
         new_only=not args.all,
         idle_timeout=args.idle_timeout,
@@ -428,6 +443,8 @@ def _watch(args: argparse.Namespace) -> int:
         for arrival in arrivals:
             summary = arrival.scan.summary if arrival.error is None else {}
             line = f"{arrival.scan.key}: {summary.get('type', '')} {summary.get('steps', '')} steps".rstrip()
+            if arrival.update:
+                line = line.replace(":", ": updated:", 1)
             if arrival.error is not None:
                 failed = True
                 line = f"{arrival.scan.key}: failed: {arrival.error}"
@@ -438,7 +455,7 @@ def _watch(args: argparse.Namespace) -> int:
                     from nx5d.app.batch import write_cooked
 
                     line += f" -> {write_cooked(arrival.cooked, args.out, proposal.key, arrival.scan.key, args.format)}"
-            print(line, flush=True)
+            print(line + (f" ({arrival.note})" if arrival.note else ""), flush=True)
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
         return 130

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from nx5d.errors import NotSupportedError, OptionError
+from nx5d.io.temporaries import removed_on_failure, temporary_name
 
 __all__ = ["FORMATS", "require_writer", "output_path", "write_dataset", "portable"]
 
@@ -59,18 +60,21 @@ def portable(dataset: Any, fmt: str) -> Any:
 
 
 def write_dataset(dataset: Any, path: Path, fmt: str) -> None:
-    """Write ``dataset`` (computed first, if lazy) to ``path``: under a temporary name, then renamed."""
+    """Write ``dataset`` (computed first, if lazy) to ``path``: under a temporary name, then renamed.
+
+    The temporary file is removed if writing fails in any way, Ctrl-C
+    included; one left by a killed process is removed by
+    [`nx5d.io.temporaries.sweep`][nx5d.io.temporaries.sweep].
+    """
     require_writer(fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    if partial.exists():
-        shutil.rmtree(partial) if partial.is_dir() else partial.unlink()
     dataset = dataset.compute() if hasattr(dataset, "compute") else dataset
     dataset = portable(dataset.copy(), fmt)
-    if fmt == "zarr":
-        dataset.to_zarr(partial, mode="w")
-    else:
-        dataset.to_netcdf(partial, engine="h5netcdf", invalid_netcdf=fmt == "hdf5")
-    if path.is_dir():
-        shutil.rmtree(path)
-    os.replace(partial, path)
+    with removed_on_failure(temporary_name(path)) as partial:
+        if fmt == "zarr":
+            dataset.to_zarr(partial, mode="w")
+        else:
+            dataset.to_netcdf(partial, engine="h5netcdf", invalid_netcdf=fmt == "hdf5")
+        if path.is_dir():
+            shutil.rmtree(path)
+        os.replace(partial, path)

@@ -23,15 +23,22 @@ from nx5d.io.spec import SpecScan
 __all__ = ["scan_dataset", "scan_summary"]
 
 
-def scan_summary(scan: SpecScan) -> dict[str, Any]:
-    """Type, steps, notes (the command), start time and scanned motor of a parsed scan."""
-    return {
+def scan_summary(scan: SpecScan, state: str | None = None) -> dict[str, Any]:
+    """Type, steps, notes (the command), start time and scanned motor of a parsed scan.
+
+    ``state`` (`nx5d.io.spec.scan_state`: ``"done"`` or ``"running"``) is
+    added where the file says it.
+    """
+    out = {
         "type": scan_type(scan.command),
         "steps": scan.points,
         "notes": scan.command if scan.points else f"no data lines: {scan.command}",
         "start": scan.date or "",
         "motor": scanned_motor(scan.command),
     }
+    if state is not None:
+        out["state"] = state
+    return out
 
 
 def scan_dataset(scan: SpecScan, where: str, *, reserved: Collection[str] = ("index",)) -> xr.Dataset:

@@ -1,12 +1,24 @@
 """Following a beamtime: new scans as they appear, each cooked once it is complete.
 
-``proposal.follow()`` looks at the proposal every ``poll`` seconds.  A scan
-counts as complete once a later scan exists (the instrument moved on) or
-once its summary has not changed for ``settle`` seconds (the last scan of a
-beamtime).  Files still being written are expected: a scan that cannot be
-read or cooked yet (a SPEC line cut short, an HDF5 file being written, a
-TIFF whose bytes are not all there) is tried again at the next look, and
-reported with its error only after ``attempts`` failures.
+``proposal.follow()`` looks at the proposal every ``poll`` seconds.  Whether
+a scan is complete is what its file says, where it says it: the summary's
+``state`` is ``"done"`` (a SPEC scan followed by another in the file, or with
+every point its command plans; a NeXus scan with its ``end_time``; a UDKM
+scan with every frame its parameters plan) or ``"running"`` (a SPEC scan
+with fewer points than planned, at the end of its file).  Only where the
+file says neither does a guess decide: a later scan in the listing, or a
+summary unchanged for ``settle`` seconds.  A running scan whose file stops
+changing for ``stall`` seconds (a scan stopped by hand) is handed out too,
+with a note saying so.
+
+Scans being measured when following starts are followed: with
+``new_only``, the scans that exist then are skipped unless their file says
+they are running.  A scan handed out that changes
+afterwards (more points, a frame written late) is handed out again once it
+is complete, as an update.  Files still being written are expected: a scan
+that cannot be read or cooked yet (a SPEC line cut short, an HDF5 file
+being written, a TIFF whose bytes are not all there) is tried again at the
+next look, and handed out with its error after ``attempts`` failures.
 """
 
 from __future__ import annotations
@@ -39,18 +51,53 @@ class Arrival:
         Its cooked data (``None`` when not cooking, or when it failed).
     error:
         Why it could not be read or cooked after every attempt, else ``None``.
+    update:
+        Whether the scan was handed out before and has changed since.
+    note:
+        How completeness was decided where the file does not say it
+        (``"unchanged for 30 s"``, ``"a later scan exists"``,
+        ``"stopped: 3 of 6 points, unchanged for 600 s"``), else ``""``.
     """
 
     scan: Scan
     cooked: Any = None
     error: Nx5dError | None = None
+    update: bool = False
+    note: str = ""
 
 
 @attrs.define
 class _Watched:
     summary: Any = None
     since: float = 0.0
-    failures: int = 0
+    failures: int = 0  #: looks at which the complete scan could not be cooked
+    unreadable: int = 0  #: looks at which its summary could not be read
+    handed: Any = None  #: the summary (or error) the scan was handed out with (``None``: not yet)
+
+
+def _summary(scan: Scan) -> tuple[Any, Nx5dError | None]:
+    try:
+        with warnings.catch_warnings():  # a scan being written warns of its cut last line: expected here
+            warnings.simplefilter("ignore")
+            return scan.summary, None
+    except DataError as exc:
+        return None, exc  # not readable yet: the writer is in the middle of it
+
+
+def _completion(summary: Any, later_exists: bool, unchanged: float, settle: float, stall: float) -> str | None:
+    """Why the scan counts as complete (``""``: its file says so), or ``None`` while it does not."""
+    state = summary.get("state")
+    if state == "done":
+        return ""
+    if state == "running":
+        if unchanged >= stall:
+            return f"stopped: {summary.get('steps', '?')} points, unchanged for {unchanged:.0f} s"
+        return None
+    if later_exists:
+        return "a later scan exists"
+    if unchanged >= settle:
+        return f"unchanged for {unchanged:.0f} s"
+    return None
 
 
 def follow(
@@ -58,6 +105,7 @@ def follow(
     *,
     poll: float = 5.0,
     settle: float = 30.0,
+    stall: float = 600.0,
     cook: bool = True,
     new_only: bool = True,
     attempts: int = 3,
@@ -75,61 +123,83 @@ def follow(
         Seconds between looks at the proposal.
     settle:
         Seconds a scan's summary must stay unchanged to count as complete
-        when no later scan exists.
+        when its file does not say, and no later scan exists.
+    stall:
+        Seconds a scan its file says is running must stay unchanged to be
+        handed out as stopped.
     cook:
         Cook each complete scan with its spice (else only hand it out).
     new_only:
-        Skip the scans that exist when following starts.
+        Skip the scans that are complete when following starts.
     attempts:
-        How often a complete scan that fails to read or cook is tried before
-        it is handed out with its error.
+        How often a scan that fails to read or cook is tried before it is
+        handed out with its error.
     idle_timeout:
-        Stop after this many seconds without a new complete scan (``None``:
+        Stop after this many seconds without a scan handed out (``None``:
         follow until the loop is left, e.g. with Ctrl-C).
     """
-    if poll <= 0 or settle < 0 or attempts < 1:
-        raise OptionError(f"follow needs poll > 0, settle >= 0 and attempts >= 1, not {poll}, {settle}, {attempts}")
-    done: set[str] = set(proposal.listing(refresh=True)) if new_only else set()
+    if poll <= 0 or settle < 0 or stall < 0 or attempts < 1:
+        raise OptionError(
+            f"follow needs poll > 0, settle >= 0, stall >= 0 and attempts >= 1, not {poll}, {settle}, {stall}, "
+            f"{attempts}"
+        )
     watched: dict[str, _Watched] = {}
-    last_arrival = clock()
+    start = clock()
+    if new_only:
+        for key in proposal.listing(refresh=True):
+            summary, _ = _summary(proposal.scan(key))
+            if summary is not None and summary.get("state") != "running":
+                watched[key] = _Watched(summary, start, handed=summary)  # there already: only its changes count
+    last_arrival = start
     while True:
         listing = list(proposal.listing(refresh=True))
         for position, key in enumerate(listing):
-            if key in done:
-                continue
-            now = clock()
             later_exists = position < len(listing) - 1
-            state = watched.setdefault(key, _Watched(since=now))
-            scan = proposal.scan(key)
-            scan.reload()  # the files may have grown since the last look
-            try:
-                with warnings.catch_warnings():  # a scan being written warns of its cut last line: expected here
-                    warnings.simplefilter("ignore")
-                    summary = scan.summary
-            except DataError:
-                summary = None  # not readable yet: the writer is in the middle of it
-            if summary != state.summary:
-                state.summary, state.since = summary, now
-            if summary is None or not (later_exists or now - state.since >= settle):
+            arrival = _look(proposal.scan(key), watched, later_exists, clock(), (settle, stall, attempts))
+            if arrival is None:
                 continue
-            arrival = _arrive(scan, cook)
-            if arrival.error is not None and isinstance(arrival.error, DataError):
+            state = watched[key]
+            done = _arrive(arrival, cook)
+            if done.error is not None and isinstance(done.error, DataError) and state.failures + 1 < attempts:
                 state.failures += 1
-                if state.failures < attempts:
-                    continue
-            done.add(key)
-            watched.pop(key, None)
+                continue
+            state.failures, state.handed = 0, state.summary
             last_arrival = clock()
-            yield arrival
+            yield done
         if idle_timeout is not None and clock() - last_arrival >= idle_timeout:
             return
         sleep(poll)
 
 
-def _arrive(scan: Scan, cook: bool) -> Arrival:
-    if not cook:
-        return Arrival(scan)
+def _look(
+    scan: Scan, watched: dict[str, _Watched], later_exists: bool, now: float, limits: tuple[float, float, int]
+) -> Arrival | None:
+    """The scan to hand out now (not yet cooked), or ``None``; ``limits`` are settle, stall and attempts."""
+    settle, stall, attempts = limits
+    state = watched.setdefault(scan.key, _Watched(since=now))
+    summary, error = _summary(scan)
+    seen = summary if error is None else ("unreadable", str(error))
+    if seen != state.summary:
+        state.summary, state.since = seen, now
+    if state.handed is not None and seen == state.handed:
+        return None
+    if error is not None:
+        state.unreadable += 1
+        if state.unreadable < attempts or not (later_exists or now - state.since >= settle):
+            return None
+        state.unreadable = 0
+        return Arrival(scan, error=error, update=state.handed is not None, note="its summary cannot be read")
+    state.unreadable = 0
+    why = _completion(summary, later_exists, now - state.since, settle, stall)
+    if why is None:
+        return None
+    return Arrival(scan, update=state.handed is not None, note=why)
+
+
+def _arrive(arrival: Arrival, cook: bool) -> Arrival:
+    if not cook or arrival.error is not None:
+        return arrival
     try:
-        return Arrival(scan, cooked=scan.cooked)
+        return attrs.evolve(arrival, cooked=arrival.scan.cooked)
     except Nx5dError as exc:
-        return Arrival(scan, error=exc)
+        return attrs.evolve(arrival, error=exc)

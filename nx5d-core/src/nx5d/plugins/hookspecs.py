@@ -136,8 +136,13 @@ def nx5d_summary(scan: ScanRef) -> Mapping[str, Any] | None:
     """A cheap summary of a scan, read without loading its data.
 
     First result counts.  Core fallback: an empty summary.  Conventional
-    keys: ``type`` (kind of scan), ``steps`` (points / frames), ``notes``;
-    any others become extra columns of the proposal's scan table.
+    keys: ``type`` (kind of scan), ``steps`` (points / frames), ``notes``,
+    and ``state`` where the file says whether the scan is finished:
+    ``"done"`` (an end mark, every planned point, a later scan in the same
+    file) or ``"running"`` (fewer points than planned, nothing after it) --
+    [`follow`][nx5d.model.follow.follow] relies on it and guesses only
+    where it is absent.  Any other keys become extra columns of the
+    proposal's scan table.
 
     Parameters
     ----------
