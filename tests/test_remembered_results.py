@@ -8,6 +8,7 @@ a remembered result never differs from a fresh computation.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -294,6 +295,52 @@ def test_a_cache_folder_others_can_write_into_is_refused(tmp_path, data, monkeyp
     with pytest.warns(CacheWarning, match="can be written by other users"):
         open_scan(url).cook(SPICE)
     assert not list((folder / "cooked").glob(f"*{SUFFIX}"))
+
+
+@pytest.mark.skipif(sys.platform != "linux" or os.geteuid() != 0, reason="a second user needs root (Linux)")
+def test_a_map_another_user_plants_in_a_shared_cache_is_never_served(data, monkeypatch):
+    """With NX5D_CACHE_SHARED=1 on a folder all may write into, a forged map under the next key is refused."""
+    import json
+    import zipfile
+
+    from nx5d.io.datasets import dataset_from_bytes, dataset_to_bytes
+
+    url, _ = data
+    folder = Path(tempfile.mkdtemp(prefix="nx5d-shared-cache-", dir="/tmp"))  # pytest's folders are private
+    try:
+        folder.chmod(0o755)
+        (folder / "cooked").mkdir(mode=0o1777)
+        (folder / "cooked").chmod(0o1777)
+        monkeypatch.setenv("NX5D_CACHE_DIR", str(folder))
+        monkeypatch.setenv("NX5D_CACHE_SHARED", "1")
+        monkeypatch.setattr(nx5d.cooked_cache, "enabled", True)
+        expected = open_scan(url).cook(SPICE)
+        (entry,) = (folder / "cooked").glob(f"*{SUFFIX}")  # the key the next cook computes: its parts are public
+        blob = entry.read_bytes()
+        with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+            made_from = archive.read("entry.json")
+        forged = dataset_from_bytes(blob)
+        forged["qdata"] = forged.qdata * 0 + 1234.0
+        planted = io.BytesIO(dataset_to_bytes(forged))
+        with zipfile.ZipFile(planted, "a") as archive:
+            archive.writestr("entry.json", made_from)
+        entry.unlink()
+        child = os.fork()
+        if child == 0:  # the other user
+            try:
+                os.setgid(60000)
+                os.setuid(60001)
+                entry.write_bytes(planted.getvalue())
+            finally:
+                os._exit(0)
+        os.waitpid(child, 0)
+        assert entry.stat().st_uid == 60001
+        assert json.loads(made_from)["identity"]  # a valid entry in every way but its owner
+        with pytest.warns(CacheWarning, match="belongs to another user"):
+            cooked = open_scan(url).cook(SPICE)
+        assert_same_map(cooked, expected)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_a_new_cache_folder_is_private(cache, data):

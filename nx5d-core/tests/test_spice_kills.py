@@ -3,7 +3,8 @@
 A forked writer updates spice in a loop and reports each record's uuid once
 ``update`` returned; it is killed with SIGKILL at a random moment, many
 times over.  After each kill the folder reads without a single damaged
-record, and holds every reported record.
+record, and holds every reported record; the next write removes the
+temporary files the killed writers left.
 """
 
 from __future__ import annotations
@@ -65,3 +66,6 @@ def test_killed_writers_lose_no_record_and_leave_none_damaged(tmp_path):
     history = list(DataRepository(url, spice_url=spice)["p"].spice.history("settings"))
     assert [row["revision"] for row in history] == list(range(1, len(history) + 1))
     assert not any(row["conflict"] for row in history)
+    DataRepository(url, spice_url=spice)["p"].spice.update("1", "settings", step="after")
+    folder = tmp_path / "spice" / "p"
+    assert not [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]  # the killed writers' are swept away
