@@ -1,7 +1,7 @@
 """The identity of the data a result was computed from: every file it depends on, each by its state.
 
 Whatever nx5d remembers -- a scan's raw and cooked data in memory, cooked
-results on disk ([`nx5d.cooked_cache`][nx5d.cooked_cache]), the files
+results on disk ([`nx5d.cooked_cache`][nx5d.model.cooked.CookedCache]), the files
 ``nx5d cook`` writes, parsed SPEC files -- is used again only while the data
 it was computed from is unchanged.  That data is named by a `DataIdentity`:
 the [state][nx5d.io.storage.State] of every file read (tables, frames, the

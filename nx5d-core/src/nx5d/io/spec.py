@@ -484,7 +484,7 @@ def scan_state(index: SpecIndex, scan: SpecScan) -> str | None:
 
     A scan is done once a later scan begins in the file (file order, not
     key order: a scan number may be used again), once it holds every point
-    its command plans ([`planned_points`][nx5d.io.commands.planned_points]), or
+    its command plans (`nx5d.io.commands.planned_points`), or
     once a comment says it was aborted.  The last scan of the file with
     fewer points than planned is running; one whose command plans no number
     of points (a time scan) may be either.
