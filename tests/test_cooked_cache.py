@@ -85,10 +85,11 @@ def test_other_loading_options_are_cooked_again(cache, url):
 
 
 def test_other_versions_are_cooked_again(cache, url, monkeypatch):
+    import nx5d.extensions.cookedcache as cache_module
     import nx5d.model.scan as scan_module
 
     cook(url)
-    monkeypatch.setattr(scan_module, "__version__", "99.0")
+    monkeypatch.setattr(cache_module, "__version__", "99.0")
     _, opened = cook(url)
     assert opened > 0
     monkeypatch.setattr(scan_module.Scan, "_plugin", lambda self: "nx5d-udkm 99.0")

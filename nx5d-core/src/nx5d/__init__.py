@@ -7,9 +7,9 @@
 
 from nx5d import errors
 from nx5d.addressing.url import UrlPattern
+from nx5d.extensions.cookedcache import cooked_cache
+from nx5d.extensions.memory import raw_cache
 from nx5d.model import Proposal, Repository, Scan
-from nx5d.model.cooked import cooked_cache
-from nx5d.model.memory import raw_cache
 from nx5d.model.open import open_repository as open  # noqa: A004, F401 - the entry point, kept out of __all__
 from nx5d.plugins.declaration import Beamline, ClaimLevel
 from nx5d.plugins.hookspecs import PLUGIN_API, hookimpl

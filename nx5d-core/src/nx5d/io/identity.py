@@ -1,7 +1,7 @@
 """The identity of the data a result was computed from: every file it depends on, each by its state.
 
 Whatever nx5d remembers -- a scan's raw and cooked data in memory, cooked
-results on disk ([`nx5d.cooked_cache`][nx5d.model.cooked.CookedCache]), the files
+results on disk ([`nx5d.cooked_cache`][nx5d.extensions.cookedcache.CookedCache]), the files
 ``nx5d cook`` writes, parsed SPEC files -- is used again only while the data
 it was computed from is unchanged.  That data is named by a `DataIdentity`:
 the [state][nx5d.io.storage.State] of every file read (tables, frames, the
@@ -32,9 +32,9 @@ from typing import Any
 import attrs
 
 from nx5d.errors import Nx5dError
-from nx5d.io.storage import ABSENT, State, Storage, trusted
+from nx5d.io.storage import ABSENT, IoRecord, State, Storage, trusted
 
-__all__ = ["DataIdentity", "KINDS", "ATTRIBUTE"]
+__all__ = ["DataIdentity", "KINDS", "ATTRIBUTE", "identity_of"]
 
 #: The kinds of state, each with the number of values after its kind.
 KINDS = {"file": 4, "remote": 3, "listing": 1, "tree": 1, "absent": 0}
@@ -163,3 +163,11 @@ class DataIdentity:
                 raise ValueError(f"not a file state: {str(state)[:80]}")
             states.append((item[0], ABSENT if state[0] == "absent" else tuple(state)))
         return cls(tuple(sorted(states)))
+
+
+def identity_of(record: IoRecord, storage: Storage) -> DataIdentity | None:
+    """The identity of what ``record`` saw read; ``None`` if it cannot be known (a state that cannot be read)."""
+    try:
+        return DataIdentity.of(record.depends, storage)
+    except Nx5dError:
+        return None

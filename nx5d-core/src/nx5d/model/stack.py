@@ -19,9 +19,10 @@ import xarray as xr
 
 from nx5d.addressing.handles import sanitize
 from nx5d.errors import CorruptDataError
+from nx5d.extensions.memory import raw_cache
 from nx5d.io.identity import DataIdentity
-from nx5d.model.memory import raw_cache
 from nx5d.model.scan import Scan
+from nx5d.plugins.orders import Loaded
 from nx5d.plugins.references import ScanRef
 from nx5d.spice.view import SpiceView
 
@@ -98,30 +99,30 @@ class StackedScan(Scan):
         total = sum(steps) if all(isinstance(s, int) for s in steps) else None
         return {"type": self.scan_type, "steps": total, "notes": f"stack of {', '.join(self.members)}"}
 
-    def _pristine(self, options: Mapping[str, Any]) -> tuple[Any, DataIdentity | None]:
+    def _pristine(self, options: Mapping[str, Any]) -> Loaded:
         """The scans' raw data joined along ``index`` (each loaded with ``options``), kept like a scan's."""
         key = self._options_key(options)
-        raw = raw_cache.get(self._nx5d_cache_owner, key)
-        if raw is not None and self._fresh(self._nx5d_read.get(key)):
-            return raw, self._nx5d_read[key]
+        kept = raw_cache.get(self._nx5d_cache_owner, key)
+        if kept is not None and self._fresh(kept.identity):
+            return kept
         parts = [scan._pristine(options) for scan in self._scans()]
-        identity = _joined_identity([part[1] for part in parts])
-        self._nx5d_read[key] = identity if all(part[1] is not None for part in parts) else None
-        joined = join_scans([part[0] for part in parts], self.members, self._where())
-        return raw_cache.put(self._nx5d_cache_owner, key, joined), self._nx5d_read[key]
+        known = all(part.identity is not None for part in parts)
+        joined = join_scans([part.data for part in parts], self.members, self._where())
+        identity = _joined_identity([part.identity for part in parts]) if known else None
+        return raw_cache.put(self._nx5d_cache_owner, key, joined, identity)
 
-    def _raw_for_cooking(self, options: Mapping[str, Any]) -> tuple[Any, DataIdentity | None]:
-        key = self._options_key(options)
-        if raw_cache.get(self._nx5d_cache_owner, key) is not None and self._fresh(self._nx5d_read.get(key)):
-            return self._pristine(options)
+    def _raw_for_cooking(self, options: Mapping[str, Any]) -> Loaded:
+        kept = raw_cache.get(self._nx5d_cache_owner, self._options_key(options))
+        if kept is not None and self._fresh(kept.identity):
+            return kept
         parts = [scan._raw_for_cooking(options) for scan in self._scans()]
-        joined = join_scans([part[0] for part in parts], self.members, self._where())
-        return joined, _joined_identity([part[1] for part in parts])  # streamed parts are read during the cook
+        joined = join_scans([part.data for part in parts], self.members, self._where())
+        return Loaded(joined, _joined_identity([part.identity for part in parts]))  # streamed parts: read by the cook
 
     @property
     def spice(self) -> SpiceView:
         """The spice at the stack's first scan."""
         return self.proposal.spice.view(self.members[0])
 
-    def _kept_as(self, options_key: str, settings: Any) -> str | None:
-        return None  # a stack's definition can change without its scans changing: not kept on disk
+    def _keeps_results(self) -> bool:
+        return False  # a stack's definition can change without its scans changing: not kept on disk

@@ -17,6 +17,7 @@ leaving out every other beamline.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import threading
 import warnings
 from collections.abc import Iterable, Sequence
@@ -35,6 +36,7 @@ from nx5d.errors import (
     Nx5dError,
     PluginApiMismatchError,
 )
+from nx5d.extensions import BUILTIN
 from nx5d.io.storage import Storage
 from nx5d.plugins import fallbacks, hookspecs
 from nx5d.plugins.declaration import Beamline
@@ -100,6 +102,8 @@ class PluginRegistry:
         self.pm = pluggy.PluginManager(PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.pm.register(fallbacks, name=CORE_PLUGIN_NAME)
+        for name, module in BUILTIN.items():  # by name: the extensions layer sits above this one
+            self.pm.register(importlib.import_module(module), name=f"nx5d:{name}")
         self._lock = threading.RLock()
         self._status: dict[str, PluginStatus] = {}
         self._entry_points: dict[str, EntryPoint] = {}
@@ -246,14 +250,14 @@ class PluginRegistry:
             self._callers.clear()
 
     def unregister(self, name: str) -> None:
-        """Remove an in-process beamline or extension (mainly for tests)."""
+        """Remove an in-process beamline or extension, or a built-in extension (``"nx5d:cooked_cache"``)."""
         with self._lock:
             plugin = self._beamlines.pop(name, None)
             if plugin is not None:
                 self.pm.unregister(plugin)
                 self._status.pop(name, None)
             else:
-                ext = self.pm.get_plugin(f"extension:{name}")
+                ext = self.pm.get_plugin(name if name.startswith("nx5d:") else f"extension:{name}")
                 if ext is not None:
                     self.pm.unregister(ext)
                     self._status.pop(f"extension:{name}", None)

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from nx5d.plugins.orders import CookOrder, Loaded, LoadOrder
     from nx5d.plugins.references import DocumentRef, ProposalRef, RepositoryRef, ScanRef
 
 __all__ = ["PLUGIN_API", "PROJECT", "hookspec", "hookimpl"]
@@ -221,4 +222,62 @@ def nx5d_default_spice(proposal: ProposalRef) -> Mapping[str, Mapping[str, Any]]
     ----------
     proposal:
         The proposal.
+    """
+
+
+# --- the core's service hooks: answered by its built-in extensions (nx5d.extensions), wrapped by anyone's ---------
+
+
+@hookspec(firstresult=True)
+def nx5d_loaded(scan: ScanRef, order: LoadOrder) -> Loaded | None:
+    """A scan's raw data for one set of loading options, and the identity of what it was read from.
+
+    [`Scan.load`][nx5d.Scan.load] calls it; beamlines implement
+    `nx5d_raw` instead.  First result counts.  Answered by the core's
+    built-in extensions ([`nx5d.extensions`][nx5d.extensions]): ``memory``
+    from the data kept in [`nx5d.raw_cache`][nx5d.extensions.memory.RawCache]
+    while its files are unchanged (and it keeps what is loaded), ``kitchen``
+    by calling ``order.read()``.  An extension may wrap it
+    (``@nx5d.hookimpl(wrapper=True)``) to time or log loads, or answer first
+    (``tryfirst=True``) from a store of its own.
+
+    Parameters
+    ----------
+    scan:
+        The scan.
+    order:
+        What is asked for ([`LoadOrder`][nx5d.plugins.orders.LoadOrder]).
+
+    Returns
+    -------
+    Loaded
+        The data and its identity.
+    """
+
+
+@hookspec(firstresult=True)
+def nx5d_cooked(scan: ScanRef, order: CookOrder) -> Any:
+    """A scan's cooked data for an order's spice and loading options.
+
+    [`Scan.cook`][nx5d.Scan.cook] calls it; beamlines implement `nx5d_cook`
+    (or declare cooking) instead.  First result counts.  Answered by the
+    core's built-in extensions ([`nx5d.extensions`][nx5d.extensions]):
+    ``legacy_spice`` reads nx5d 3.x's spice types as nx5d's first,
+    ``memory`` answers from the result kept with the scan object,
+    ``cooked_cache`` from results kept on disk (and keeps new ones),
+    ``kitchen`` by loading the raw data and calling `nx5d_cook`, and
+    ``provenance`` stamps what comes out.  Each sets ``order.identity`` and
+    ``order.source``.
+
+    Parameters
+    ----------
+    scan:
+        The scan.
+    order:
+        What is asked for ([`CookOrder`][nx5d.plugins.orders.CookOrder]).
+
+    Returns
+    -------
+    Any
+        The cooked result (normally an ``xarray.Dataset``).
     """

@@ -1,9 +1,14 @@
-"""Raw data kept in memory: bounded by bytes for the whole process, and read-only.
+"""The built-in extension ``memory``: raw data and cooked results kept in memory, handed out as copies.
 
 Every scan keeps the raw data it loaded, per set of loading options, in one
-process-wide `RawCache`; when the cache holds more than its limit,
-the data used longest ago is let go (and loaded again if asked for).  So a
-loop over a proposal's scans does not keep every scan's frames alive.
+process-wide `RawCache` (answering [`nx5d_loaded`][nx5d.plugins.hookspecs.nx5d_loaded]);
+when the cache holds more than its limit, the data used longest ago is let
+go (and loaded again if asked for).  So a loop over a proposal's scans does
+not keep every scan's frames alive.  A scan keeps its last cooked result
+with itself (answering [`nx5d_cooked`][nx5d.plugins.hookspecs.nx5d_cooked]).
+Both are used again only while every file they were read from is unchanged
+([`nx5d.io.identity`][nx5d.io.identity]).
+
 What the cache hands out is always a fresh shallow copy whose arrays are
 read-only views: a user who assigns a variable, a coordinate or an
 attribute of ``scan.raw`` changes their own copy, never the data the next
@@ -19,28 +24,33 @@ from __future__ import annotations
 
 import copy
 import os
-import re
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Generator, Hashable
 from typing import Any
 
+import attrs
 import numpy as np
 
-__all__ = ["RawCache", "raw_cache", "data_bytes", "read_only", "parse_bytes"]
+from nx5d.errors import Nx5dError
+from nx5d.io.identity import DataIdentity
+from nx5d.io.sizes import parse_bytes
+from nx5d.io.storage import Storage
+from nx5d.plugins.hookspecs import hookimpl
+from nx5d.plugins.orders import CookOrder, Loaded, LoadOrder
+from nx5d.plugins.references import ScanRef
+from nx5d.spice.values import fingerprint
 
-_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30}
-
-
-def parse_bytes(text: str | int) -> int:
-    """A size in bytes from ``4000000``, ``"4MB"``, ``"1.5 GiB"``."""
-    if isinstance(text, int):
-        return text
-    found = re.fullmatch(r"\s*([0-9.]+)\s*([a-zA-Z]*)\s*", str(text))
-    unit = found.group(2).lower() if found else None
-    if found is None or unit not in _UNITS:
-        raise ValueError(f"a size is a number of bytes, optionally with kB, MB, GB, KiB, MiB, GiB: not {text!r}")
-    return int(float(found.group(1)) * _UNITS[unit])
+__all__ = [
+    "RawCache",
+    "raw_cache",
+    "data_bytes",
+    "read_only",
+    "raw_in_memory",
+    "keep_raw",
+    "cooked_in_memory",
+    "keep_cooked",
+]
 
 
 def _default_limit() -> int:
@@ -118,7 +128,7 @@ class RawCache:
     """
 
     def __init__(self, limit: int | None = None) -> None:
-        self._entries: OrderedDict[tuple[Hashable, Hashable], tuple[Any, int]] = OrderedDict()
+        self._entries: OrderedDict[tuple[Hashable, Hashable], tuple[Any, int, DataIdentity | None]] = OrderedDict()
         self._lock = threading.Lock()
         self._bytes = 0
         self._limit = _default_limit() if limit is None else int(limit)
@@ -142,17 +152,17 @@ class RawCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, owner: Hashable, options: Hashable) -> Any | None:
+    def get(self, owner: Hashable, options: Hashable) -> Loaded | None:
         """A copy of the data kept for ``(owner, options)`` that is the caller's own (`read_only`), or ``None``."""
         with self._lock:
             entry = self._entries.get((owner, options))
             if entry is None:
                 return None
             self._entries.move_to_end((owner, options))
-        return read_only(entry[0])
+        return Loaded(read_only(entry[0]), entry[2])
 
-    def put(self, owner: Hashable, options: Hashable, data: Any) -> Any:
-        """Keep ``data`` as read-only views for ``(owner, options)`` if it fits; returns a copy of the caller's own."""
+    def put(self, owner: Hashable, options: Hashable, data: Any, identity: DataIdentity | None = None) -> Loaded:
+        """Keep ``data`` (read from files of ``identity``) for ``(owner, options)`` if it fits; returns a copy."""
         data = read_only(data)
         size = data_bytes(data)
         with self._lock:
@@ -160,15 +170,15 @@ class RawCache:
             if old is not None:
                 self._bytes -= old[1]
             if size <= self._limit:
-                self._entries[(owner, options)] = (data, size)
+                self._entries[(owner, options)] = (data, size, identity)
                 self._bytes += size
                 self._shrink()
-        return read_only(data)
+        return Loaded(read_only(data), identity)
 
     def holds(self, owner: Hashable) -> list[Any]:
         """Copies of the data kept for ``owner`` (`read_only`), most recently used last."""
         with self._lock:
-            kept = [data for (who, _), (data, _) in self._entries.items() if who == owner]
+            kept = [entry[0] for (who, _), entry in self._entries.items() if who == owner]
         return [read_only(data) for data in kept]
 
     def forget(self, owner: Hashable) -> None:
@@ -185,7 +195,7 @@ class RawCache:
 
     def _shrink(self) -> None:
         while self._bytes > self._limit and self._entries:
-            _, (_, size) = self._entries.popitem(last=False)
+            _, (_, size, _) = self._entries.popitem(last=False)
             self._bytes -= size
 
     def __repr__(self) -> str:
@@ -194,3 +204,64 @@ class RawCache:
 
 #: The process's raw-data cache (``nx5d.raw_cache``).
 raw_cache = RawCache()
+
+
+def _fresh(identity: DataIdentity | None, storage: Storage) -> bool:
+    """Whether something read from files of ``identity`` is still what they hold."""
+    if identity is None:
+        return False
+    try:
+        return identity.unchanged(storage)
+    except Nx5dError:
+        return False
+
+
+@hookimpl(specname="nx5d_loaded", tryfirst=True)
+def raw_in_memory(scan: ScanRef, order: LoadOrder) -> Loaded | None:
+    """The raw data kept for the scan object and options, if its files are unchanged."""
+    kept = raw_cache.get(order.owner, order.key)
+    return kept if kept is not None and _fresh(kept.identity, scan.storage) else None
+
+
+@hookimpl(specname="nx5d_loaded", wrapper=True)
+def keep_raw(scan: ScanRef, order: LoadOrder) -> Generator[None, Loaded, Loaded]:
+    """Keep what was loaded (if it fits the limit) and hand out a copy of the caller's own."""
+    loaded = yield
+    return raw_cache.put(order.owner, order.key, loaded.data, loaded.identity)
+
+
+@attrs.frozen
+class _Kept:
+    """A cooked result kept with its scan object: what it was cooked with, from data of which identity."""
+
+    key: str
+    identity: DataIdentity | None
+    value: Any
+
+
+def _cook_key(order: CookOrder) -> str:
+    return fingerprint({"options": order.options_key, "spice": order.spice})
+
+
+@hookimpl(specname="nx5d_cooked", tryfirst=True)
+def cooked_in_memory(scan: ScanRef, order: CookOrder) -> Any:
+    """The result kept with the scan object, if spice and options are the same and its files unchanged."""
+    kept = order.memo.get("cooked")
+    if (
+        order.edited is not None
+        or kept is None
+        or kept.key != _cook_key(order)
+        or not _fresh(kept.identity, scan.storage)
+    ):
+        return None
+    order.identity, order.source = kept.identity, "memory"
+    return kept.value
+
+
+@hookimpl(specname="nx5d_cooked", wrapper=True)
+def keep_cooked(scan: ScanRef, order: CookOrder) -> Generator[None, Any, Any]:
+    """Keep a result of the files with the scan object; hand out a copy of the caller's own."""
+    result = yield
+    if order.edited is None and order.source != "memory":
+        order.memo["cooked"] = _Kept(_cook_key(order), order.identity, read_only(result))
+    return read_only(result)

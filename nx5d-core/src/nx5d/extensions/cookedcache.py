@@ -1,4 +1,9 @@
-"""Cooked results remembered across sessions: ``scan.cooked`` tomorrow, read in milliseconds if nothing changed.
+"""The built-in extension ``cooked_cache``: cooked results remembered across sessions.
+
+``scan.cooked`` tomorrow is read in milliseconds if nothing changed: this
+extension answers [`nx5d_cooked`][nx5d.plugins.hookspecs.nx5d_cooked] from
+results kept on disk before anything is loaded, and keeps every new result
+of the files.
 
 A cooked result is kept on disk ([`nx5d.io.results.ResultStore`][nx5d.io.results.ResultStore])
 under a key made of everything that determines it: the scan's URL, the
@@ -30,16 +35,20 @@ import hashlib
 import json
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from typing import Any
 
 from nx5d.errors import CacheWarning, Nx5dError, UnsafeCacheError
 from nx5d.io.identity import DataIdentity
 from nx5d.io.results import ResultStore
+from nx5d.io.sizes import parse_bytes
 from nx5d.io.storage import Storage
-from nx5d.model.memory import parse_bytes
+from nx5d.plugins.hookspecs import hookimpl
+from nx5d.plugins.orders import CookOrder
+from nx5d.plugins.references import ScanRef
+from nx5d.version import __version__
 
-__all__ = ["CookedCache", "cooked_cache"]
+__all__ = ["CookedCache", "cooked_cache", "kept_as", "cooked_on_disk", "keep_on_disk"]
 
 
 def _folder() -> str:
@@ -147,3 +156,51 @@ class CookedCache:
 
 #: The process's cache of cooked results (``nx5d.cooked_cache``).
 cooked_cache = CookedCache()
+
+
+def kept_as(scan: ScanRef, order: CookOrder) -> str | None:
+    """The key of this cook in `cooked_cache`, or ``None`` for cooks it does not keep.
+
+    Not kept: cooks of edited data, of the subclassing API's code or of
+    stacks (``order.keep``), of repositories without a beamline or a URL.
+    """
+    beamline = scan.proposal.repository.beamline
+    if order.edited is not None or not order.keep or not cooked_cache.enabled or beamline is None or not scan.url:
+        return None
+    parts = {
+        "scan": scan.url,
+        "beamline": beamline,
+        "plugin": order.plugin,
+        "nx5d": __version__,
+        "options": order.options_key,
+        "spice": order.spice,
+    }
+    return cooked_cache.key(parts)
+
+
+@hookimpl(specname="nx5d_cooked", tryfirst=True)
+def cooked_on_disk(scan: ScanRef, order: CookOrder) -> Any:
+    """The result kept on disk for this cook, if every file it came from is unchanged."""
+    key = kept_as(scan, order)
+    found = None if key is None else cooked_cache.get(key, scan.storage)
+    if found is None:
+        return None
+    order.identity, order.source = found[1], "disk"
+    return found[0]
+
+
+@hookimpl(specname="nx5d_cooked", wrapper=True)
+def keep_on_disk(scan: ScanRef, order: CookOrder) -> Generator[None, Any, Any]:
+    """Keep a freshly cooked result whose files are unchanged since they were read."""
+    result = yield
+    key = kept_as(scan, order) if order.source == "cooked" and order.identity is not None else None
+    if key is not None and order.identity is not None and _unchanged(order.identity, scan.storage):
+        cooked_cache.put(key, order.identity, result)  # unchanged since it was read: the result is right
+    return result
+
+
+def _unchanged(identity: DataIdentity, storage: Storage) -> bool:
+    try:
+        return identity.unchanged(storage)
+    except Nx5dError:
+        return False
