@@ -48,11 +48,13 @@ class XppSettings(MotorSettings):
     detector_motors: tuple[str, ...] = ("TwoTheta",)
 
 
-#: Scans with moving angles are mapped; time and loop scans (nothing moves) are shown as profiles.  Delay
-#: and temperature are the variables KMC3's SPEC macros and its newer acquisition write.
+#: Scans with moving angles are mapped; time and loop scans (nothing moves) are shown as profiles of the
+#: detector: the Pilatus frames summed (gap markers left out), else -- frames not loaded -- the Pilatus sum
+#: counter.  Delay and temperature are the variables KMC3's SPEC macros and its newer acquisition write.
 COOKING = Cooking(
     recipes={"timescan": "profile", "loopscan": "profile", "*": "rsm"},
     roles={
+        "signal": ("images", "pilatus_sum", "Pilatus"),
         "delay": ("delay", "delayf"),
         "temperature": ("tsample_setpoint", "tsample_readback", "temp", "SampleTemp"),
     },

@@ -364,20 +364,22 @@ def lines(data: xr.Dataset | xr.DataArray, var: Hashable | None = None, *, title
     return figure
 
 
-def raw_overview(data: xr.Dataset, *, counters: Sequence[str] = (), title: str = "") -> Figure:
+def raw_overview(data: xr.Dataset, *, counters: Sequence[str] = (), title: str = "", cooking: Any = None) -> Figure:
     """A raw scan at a glance: its frames summed over the scan (log scale) and counters against the point number.
 
-    ``counters``: which to draw (default: the scan's signal, else its last counter).
+    ``counters``: which to draw (default: the signal a profile of the scan
+    shows, [`choose_signal`][nx5d.recipes.signal.choose_signal] with the
+    beamline's ``cooking`` declaration); a signal with more dimensions than
+    the points (the frames) is drawn summed per point, gap markers left out.
     """
     from matplotlib.colors import LogNorm
 
-    chosen = list(counters) or [
-        str(
-            data.attrs.get("signal")
-            or next((n for n, v in reversed(list(data.data_vars.items())) if v.dims == ("index",)), "")
-        )
-    ]
-    chosen = [c for c in chosen if c in data.variables]
+    from nx5d.recipes.signal import choose_signal, summed_signal
+
+    if counters:
+        chosen = [c for c in counters if c in data.variables]
+    else:
+        chosen = [choose_signal(data, cooking).name] if "index" in data.dims and data.data_vars else []
     panels = ("images" in data) + bool(chosen)
     if not panels:
         raise OptionError("the scan has neither frames nor counters to draw")
@@ -398,7 +400,19 @@ def raw_overview(data: xr.Dataset, *, counters: Sequence[str] = (), title: str =
             mesh, ax=ax, label=f"counts{' (' + images.attrs['units'] + ')' if 'units' in images.attrs else ''}"
         )
     if chosen:
-        lines(data[chosen], ax=axes.pop(0))
+        drawn = xr.Dataset(
+            {
+                name: ("index", summed_signal(data, name).values, {"long_name": _per_point(data, name)})
+                for name in chosen
+            }
+        )
+        lines(drawn, ax=axes.pop(0))
     if title:
         figure.suptitle(title)
     return figure
+
+
+def _per_point(data: xr.Dataset, name: str) -> str:
+    """What a drawn signal is: its ``long_name``, summed over its pixels when it has more than the points."""
+    label = str(data[name].attrs.get("long_name") or name)
+    return label if data[name].ndim == 1 else f"{label} summed (gap markers left out)"
