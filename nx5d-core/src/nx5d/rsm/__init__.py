@@ -15,7 +15,7 @@
 
 from nx5d.rsm.cook import cook_rsm
 from nx5d.rsm.geometry import Setup
-from nx5d.rsm.gridding import Axis, FrameGridder, Grid, grid_frames, grid_points, normalise
+from nx5d.rsm.gridding import Axis, FrameGridder, Grid, Totals, grid_frames, grid_points, normalise
 from nx5d.rsm.maps import map_frames
 from nx5d.rsm.settings import RsmSettings
 
@@ -24,6 +24,7 @@ __all__ = [
     "Grid",
     "Setup",
     "FrameGridder",
+    "Totals",
     "grid_points",
     "grid_frames",
     "normalise",
