@@ -11,17 +11,11 @@ summed over a region must be the spread of the intensity summed there;
 import numpy as np
 import pytest
 
-from nx5d.rsm import Setup, map_frames
+from nx5d.rsm import map_frames
 
-SETUP = Setup(
-    energy=8048.0,
-    sample_axes=("y-",),
-    detector_axes=("y-",),
-    center=(6.0, 8.0),
-    distance=400.0,
-    pixel_size=(0.172, 0.172),
-    directions=("y-", "z+"),
-)
+from .helpers import lab_setup
+
+SETUP = lab_setup((6.0, 8.0), 400.0)
 THETA = np.array([19.9, 19.95, 20.0, 20.05, 20.1, 20.0])
 GROUP = np.array([0, 0, 0, 1, 1, 1])  # two maps, e.g. before and after time zero
 MONITOR = np.array([800.0, 950.0, 1100.0, 1000.0, 1200.0, 900.0])
