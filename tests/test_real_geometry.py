@@ -15,11 +15,22 @@ data:
   it (``QConversion(['y-', 'x+', 'z+'], ['y-'], [1, 0, 0])``, ``init_area('y+',
   'z-', cch1=74, cch2=225.8, distance=705)``, 9000 eV), written out here and
   computed by xrayutilities.
+* UDKM PXS: a real lab folder (corpus set A; its TIFF frames were never
+  published, only the table with the detector's column profile per frame,
+  ``Intensities [ph/s]``) and the lab's own analysis of it, which wrote
+  the qz of every profile channel back into the folder
+  (``rockingCurves*.dat``).  nx5d's UDKM geometry -- columns in the
+  scattering plane, rising with the exit angle, the detector arm at twice
+  theta -- must give that qz axis, once the per-beamtime calibration is the
+  analysis' own; and the FeRh film's (002) reflection must lie at its
+  lattice spacing.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
 import warnings
 
 import numpy as np
@@ -27,8 +38,11 @@ import pytest
 import xrayutilities as xu
 
 import nx5d
+from nx5d.rsm import Setup
+from nx5d.rsm.geometry import HC
+from nx5d_udkm.settings import RsmSettings as UdkmSettings
 
-from .shared import kmc3_beamtime
+from .shared import kmc3_beamtime, shared_path
 
 #: pyEvalData's geometry for these scans (its notebook ``pilatusAtXPPbessy2``), in xrayutilities' terms.
 PYEVALDATA = {
@@ -102,3 +116,38 @@ def test_kmc3_defaults_put_the_film_reflection_of_every_real_rocking_scan_where_
     step = (cooked.qz.values[1] - cooked.qz.values[0], cooked.qy.values[1] - cooked.qy.values[0])
     assert qz == pytest.approx(expected[1], abs=0.05 * step[0])
     assert qy == pytest.approx(expected[0], abs=0.05 * step[1])
+
+
+def _lab_analysis(folder) -> tuple[np.ndarray, np.ndarray]:
+    """The qz and exit angle (rad) of every profile channel, as the lab's analysis wrote them."""
+    (written,) = folder.glob("rockingCurves*.dat")
+    rows = [line.split() for line in written.read_text().splitlines() if not line.startswith("#")]
+    return np.array(rows[0][1:], float), np.array(rows[1][1:], float)
+
+
+def test_udkm_defaults_give_the_qz_axis_of_the_labs_own_analysis_of_a_real_scan():
+    root = shared_path("corpus", "set-a", "udkm", "pxs", "RawData")
+    raw = nx5d.open(f"file://{root}/{{proposal}}/{{scan}}", spice_url="")["20211123"]["174703"].raw
+    lab_qz, lab_exit = _lab_analysis(root / "20211123" / "174703")
+    assert raw.sizes["intensities_channel"] == lab_qz.size == 482
+    (first_col, first_row), (last_col, last_row) = (
+        map(int, pair) for pair in re.findall(r"\((\d+), (\d+)\)", json.loads(raw.attrs["parameters"])["ROI"])
+    )
+    columns = np.arange(first_col, last_col + 1)  # the channels: the ROI's detector columns, summed over its rows
+    theta = float(np.unique(raw.theta.values).item())  # a fixed-angle time-resolved scan: 30.5 degrees
+    # the analysis' calibration: its pixel step (distance), the channel where the exit angle is theta, its k
+    step = float(np.mean(np.diff(lab_exit)))
+    centre = first_col + (math.radians(theta) - lab_exit[0]) / step
+    k = lab_qz[0] / (math.sin(lab_exit[0]) + math.sin(math.radians(theta)))
+    settings = UdkmSettings(
+        energy=HC * k / (2 * math.pi), img_center=((first_row + last_row) / 2, centre), img_distance=0.172 / step
+    )
+    assert settings.image_axes == UdkmSettings().image_axes  # the orientation is the plugin's default
+    setup = Setup.from_settings(settings)
+    _, qz = setup.q_maps([np.array([theta])], [np.array([2 * theta])], np.array([settings.img_center[0]]), columns,
+                         axes=("qx", "qz"))  # fmt: skip
+    # the lab takes the angle per pixel as constant (atan(pixel / distance)): 3e-4 1/Å at the far columns
+    np.testing.assert_allclose(qz[0, 0], lab_qz, atol=5e-4)
+    profile = raw.intensities.mean("index").values
+    film = float(qz[0, 0, int(np.argmax(profile))])
+    assert 4 * math.pi / film == pytest.approx(2.99, rel=0.015)  # FeRh's (002): c of the CsCl cell, 2.99 Å
