@@ -50,7 +50,8 @@ def test_the_real_kmc3_profile_is_the_pilatus_with_its_gap_markers_left_out(kmc3
     np.testing.assert_array_equal(line.get_ydata(), counted)
 
 
-def test_real_spec_files_profile_their_detector_column():
+def test_real_spec_files_profile_their_detector_column(monkeypatch):
+    monkeypatch.setattr(nx5d.cooked_cache, "enabled", False)  # cooked here, so that the rule's warning is seen
     aps = nx5d.open(f"file://{shared_path('realdata', 'spec-aps')}/{{proposal}}.dat#{{scan}}", spice_url="")
     expected = {
         ("APS_spec_data", "5.1"): "USAXS_PD",  # not I0, Monitor, ringc or Epoch
