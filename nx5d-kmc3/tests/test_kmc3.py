@@ -177,7 +177,7 @@ def test_roi_and_reduce(url):
 
 def test_cook_finds_the_generated_reflection(tmp_path):
     url = generate(tmp_path, proposals={"253-cw38-12345-doe": (ScanPlan(points=21, theta=(19.8, 20.2)),)})
-    cooked = open_repo(url).doe12345["1.1"].cooked  # documented defaults: full Pilatus, 9400 eV
+    cooked = open_repo(url).doe12345["1.1"].cooked  # documented defaults: full Pilatus, 9000 eV
     profile = cooked.qdata.sum("qy")
     centre = float((profile * cooked.qz).sum() / profile.sum())
     step = float(cooked.qz[1] - cooked.qz[0])
