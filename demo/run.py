@@ -53,14 +53,15 @@ def main() -> None:
         cooked = scan.cooked
         print(cooked, end="\n\n")
 
-        print(">>> proposal.spice.seed('settings', grid_size=[60, 120], monitor='Crystal [ph/s]')")
-        proposal.spice.seed("settings", grid_size=[60, 120], monitor="Crystal [ph/s]")
+        print(">>> proposal.spice.seed('settings', grid_size=[60, 600], monitor='Crystal [ph/s]')")
+        proposal.spice.seed("settings", grid_size=[60, 600], monitor="Crystal [ph/s]")  # qz bins finer than the peak
         print(proposal.spice.view("091726"), end="\n\n")
         cooked = scan.cooked  # the spice changed, so this cooks again
         print(f"re-cooked on a {cooked.sizes['qy']} x {cooked.sizes['qz']} grid, normalised by the crystal monitor")
-        print("Bragg peak position (qz centre of mass, 1/Å) per delay:")
-        for delay, qz in zip(cooked.delay.values, peak_positions(cooked, along="qz").values, strict=True):
-            print(f"  {delay:8.1f} ps   {qz:.5f}")
+        print("Bragg peak position (qz, centroid of the half-maximum window, 1/Å) per delay, ± its standard error:")
+        peaks = peak_positions(cooked, along="qz")
+        for delay, qz, error in zip(cooked.delay.values, peaks.values, peaks.qz_peak_error.values, strict=True):
+            print(f"  {delay:8.1f} ps   {qz:.6f} ± {error:.6f}")
         records = sorted((Path(args.data or tmp) / "20210205" / "spice").rglob("*.json"))
         print(f"\nspice records are kept beside the data: {[str(r.relative_to(args.data or tmp)) for r in records]}")
 

@@ -21,11 +21,12 @@ GEOMETRIES = {
         {"dirs": ("y-", "z+"), "center": (97.0, 241.0), "shape": (195, 487), "distance": 680.0},
         ((1, 0, 0), (0, 0, 1)),  # inplane, normal
     ),
-    # KMC3-XPP: 9.4 keV, beam along z, theta/chi/phi about y+/z+/x+, the detector arm about y+, normal x
+    # KMC3-XPP: 9 keV, beam along z, theta/chi/phi about y+/z+/x+, the detector arm about y+, normal x; the
+    # Pilatus columns in the scattering plane (x-z), rows across it (pyEvalData's calibration of 2015)
     "kmc3": (
         XppSettings(),
-        {"sample": ["y+", "z+", "x+"], "detector": ["y+"], "beam": [0, 0, 1], "energy": 9400.0},
-        {"dirs": ("x-", "y+"), "center": (83.0, 213.0), "shape": (195, 487), "distance": 750.0},
+        {"sample": ["y+", "z+", "x+"], "detector": ["y+"], "beam": [0, 0, 1], "energy": 9000.0},
+        {"dirs": ("y-", "x-"), "center": (74.0, 225.8), "shape": (195, 487), "distance": 705.0},
         ((0, 1, 0), (1, 0, 0)),
     ),
 }

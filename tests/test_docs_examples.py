@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 DOCS = Path(__file__).parents[1] / "docs"
@@ -72,3 +73,24 @@ def test_jupyter_page_examples_run_as_written(tmp_path):
     assert raw["images"].shape == (84, 195, 487)
     assert raw["delay"].attrs["units"] == "ps"
     assert len(namespace["fig"].axes) >= 2  # both panels drawn into the user's figure
+
+
+def test_cooking_page_intensity_per_frame_example_runs_and_compares_groups_of_unequal_frames(tmp_path):
+    """The page's "what a map value means" example on a scan interrupted in its last loop: the delay measured
+    in two of three loops holds two thirds of the counts, and the same intensity per frame within the errors."""
+    import nx5d
+    from nx5d_udkm.synth import ScanSpec, write_repository
+
+    thetas = tuple(round(18.3 + 0.05 * i, 2) for i in range(13))
+    spec = ScanSpec(variant="tRSS", delays=(-10.0, -8.0, -6.0), thetas=thetas, delay_loops=3, frames=8 * 13)
+    proposal = nx5d.open(write_repository(tmp_path / "udkm", spec=spec), spice_url="").p20210205
+    (example,) = [b for b in blocks("cooking.md", "python") if "intensity_variance" in b]
+    namespace = {"proposal": proposal}
+    exec(example, namespace)  # the page's own example
+    frames = namespace["maps"].frames.values
+    assert frames.tolist() == [39, 39, 26]  # the last delay: two loops of 13 thetas
+    intensity, error = namespace["intensity"].values, namespace["error"].values
+    assert intensity[2] / intensity[0] == pytest.approx(2 / 3, rel=0.05)
+    per_frame, per_frame_error = namespace["per_frame"].values, namespace["per_frame_error"].values
+    assert abs(per_frame[2] - per_frame[0]) < 3 * np.hypot(per_frame_error[2], per_frame_error[0])
+    np.testing.assert_allclose(error, np.sqrt(intensity), rtol=1e-6)  # no monitor: the counts' Poisson error

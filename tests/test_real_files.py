@@ -8,7 +8,6 @@ they are and never copied into this repository (see ``tests/shared.py``).
 import hashlib
 import re
 import shutil
-import tarfile
 import warnings
 
 import numpy as np
@@ -19,6 +18,7 @@ import nx5d
 from nx5d.errors import CorruptDataError, MissingDataError
 
 from .shared import SHARED, shared_path
+from .shared import kmc3_beamtime as unpack_kmc3
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -61,14 +61,7 @@ def test_the_shared_files_are_the_published_ones():
 @pytest.fixture(scope="module")
 def kmc3_beamtime(tmp_path_factory):
     """The KMC3 SPEC file with its 410 Pilatus TIFFs unpacked beside it, as at the beamline."""
-    root = tmp_path_factory.mktemp("kmc3")
-    shutil.copy(KMC3 / "spec_pilatus.spec", root)
-    with tarfile.open(KMC3 / "pilatus_S00001-S00010.tar.xz") as archive:
-        archive.extractall(root, filter="data")
-    for line in (KMC3 / "pilatus_S00001-S00010.sha256").read_text().splitlines():
-        digest, name = line.split()
-        assert hashlib.sha256((root / name).read_bytes()).hexdigest() == digest, name
-    return root
+    return unpack_kmc3(tmp_path_factory.mktemp("kmc3"))
 
 
 # --- SPEC files of APS beamlines and Bluesky --------------------------------------------------

@@ -15,6 +15,22 @@ def scale_cook(raw, **spice):
     return raw.intensity * spice["scale"].factor
 
 
+def lab_setup(center, distance, energy=8048.0):
+    """A two-circle lab diffractometer (theta, 2-theta about y-) with a Pilatus: its rows across the scattering
+    plane, its columns in it."""
+    from nx5d.rsm import Setup
+
+    return Setup(
+        energy=energy,
+        sample_axes=("y-",),
+        detector_axes=("y-",),
+        center=center,
+        distance=distance,
+        pixel_size=(0.172, 0.172),
+        directions=("y-", "z+"),
+    )
+
+
 def bragg_scan(setup, theta, two_theta, q_peak, *, width=0.004, height=500.0, background=0.0, seed=0, **variables):
     """A scan whose frames show a Gaussian Bragg peak at ``q_peak`` (qx, qy, qz) for the true angles given.
 

@@ -93,12 +93,12 @@ def test_frames_can_be_added_in_blocks():
     grid = Grid.covering([q1, q2], (5, 6))
     whole = grid_frames(grid, [q1, q2], geometry, group, 2, frames)
     gridder = FrameGridder(grid, [q1, q2])
-    sums, norm = gridder.start(geometry, group, 2)
+    totals = gridder.start(geometry, group, 2)
     for block in (slice(0, 7), slice(7, 30)):
-        gridder.add(sums, norm, frames[block], geometry[block], group[block])
-    np.testing.assert_allclose(gridder.maps(sums, norm), whole)
+        gridder.add(totals, frames[block], geometry[block], group[block])
+    np.testing.assert_allclose(gridder.maps(totals), whole)
     with pytest.raises(OptionError, match="do not match"):
-        gridder.add(sums, norm, frames[:, :4], geometry, group)
+        gridder.add(totals, frames[:, :4], geometry, group)
 
 
 def test_setup_q_maps_follow_region():

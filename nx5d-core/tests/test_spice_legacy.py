@@ -94,3 +94,51 @@ def test_what_has_no_meaning_is_named_and_code_locations_are_never_used():
         motors = translate(spice, MotorSettings, "scan 2")["settings"]
     assert motors["sample_motors"] == ["Theta"]
     assert motors["sample_axes"] == ["y+"]
+
+
+def test_numbers_written_as_text_are_read_as_numbers():
+    spice = {
+        "exp_info": {"imageDistance": "690", "imageCenter": ["74", " 225.8 "], "beamEnergy": ["9000"],
+                     "imageChannelSize": "0.172", "sampleNormal": ["1", 0, "0"], "beamDirection": [0, 0, "1"]},
+        "qargs": {"groupby": "delay", "groupby_round": "2", "qsize": ["40", 50]},
+    }  # fmt: skip
+    settings = translate(spice, RsmSettings, "scan 3")["settings"]
+    assert settings["img_distance"] == 690.0  # not 6.0, the first character of the text
+    assert settings["img_center"] == [74.0, 225.8]
+    assert settings["energy"] == 9000.0
+    assert settings["pixel_size"] == [0.172, 0.172]
+    assert settings["normal"] == [1.0, 0.0, 0.0]
+    assert settings["inplane"] == [0.0, 0.0, 1.0]
+    assert settings["group_step"] == {"delay": 0.01}
+    assert settings["grid_size"] == [40, 50]
+    RsmSettings(**settings)
+
+
+@pytest.mark.parametrize(
+    ("kind", "data", "field"),
+    [
+        ("exp_info", {"imageDistance": "690 mm"}, "exp_info.imageDistance"),
+        ("image", {"imageDistance": "690mm"}, "image.imageDistance"),
+        ("exp_info", {"imageCenter": ["74", "centre"]}, r"exp_info.imageCenter\[1\]"),
+        ("exp_info", {"beamEnergy": "nan"}, "exp_info.beamEnergy"),
+        ("exp_info", {"sampleNormal": [0, 0, 0]}, "exp_info.sampleNormal"),
+        ("exp_info", {"sampleNormal": [0, 1]}, "exp_info.sampleNormal"),
+        ("exp_info", {"beamDirection": [0.0, 0.0, 0.0]}, "exp_info.beamDirection"),
+        ("qargs", {"groupby": "delay", "groupby_round": -400}, "qargs.groupby_round"),
+        ("qargs", {"groupby": "delay", "groupby_round": 1.5}, "qargs.groupby_round"),
+        ("qargs", {"qsize": [10, 0]}, r"qargs.qsize\[1\]"),
+    ],
+)
+def test_impossible_nx5d3_values_are_validation_errors_naming_the_field(kind, data, field):
+    with pytest.raises(SpiceValidationError, match=field):
+        translate({kind: data}, RsmSettings, "scan 4")
+
+
+def test_impossible_geometry_in_nx5d_settings_is_a_validation_error_naming_the_field():
+    from nx5d.spice.schema import settings_from
+
+    for field, value in (("normal", (0, 0, 0)), ("beam", (0.0, 0.0, 0.0)), ("img_distance", -5.0)):
+        with pytest.raises(SpiceValidationError, match=field):
+            settings_from(RsmSettings, {"settings": {field: value}}, "settings", "a map")
+    with pytest.raises(SpiceValidationError, match="group_step"):
+        settings_from(RsmSettings, {"settings": {"group_step": {"delay": -0.5}}}, "settings", "a map")

@@ -1,8 +1,12 @@
 """Generate KMC3-XPP data: SPEC files with Pilatus TIFF frames, ingested into the HDF5 layout.
 
 A thin film's Bragg reflection sits at ``q = (0, 0, Q_BRAGG)`` (surface
-normal = ``qz``); frames are rendered from the beamline's default geometry,
-so the cooked maps find the peak where it was put.  After time zero the
+normal = ``qz``).  Frames are rendered from the generator's own statement
+of the instrument (`pixel_q`: KMC3-XPP's diffractometer, the Pilatus
+columns in the scattering plane, the 2015 calibration), written out here
+and not read from the plugin's settings, so that cooking the frames with
+the plugin's defaults tests those defaults: the maps find the peak where it
+was put only if the defaults describe the same instrument.  After time zero the
 lattice expands and the peak moves to smaller ``qz``.  Two kinds of scans:
 
 * ``theta2theta`` -- ``a2scan Theta … TwoTheta …`` across the reflection;
@@ -30,10 +34,8 @@ import tifffile
 from nx5d.addressing.url import UrlPattern
 from nx5d.io.spec_writer import file_header, format_spec, scan_text
 from nx5d.io.storage import Storage
-from nx5d.rsm.geometry import Setup
 
 from .ingest import ingest
-from .settings import XppSettings
 
 __all__ = [
     "FRAME_SHAPE",
@@ -41,6 +43,8 @@ __all__ = [
     "ScanPlan",
     "DEFAULT_PROPOSALS",
     "bragg_qz",
+    "pixel_q",
+    "film_intensity",
     "write_sources",
     "write_repository",
 ]
@@ -49,8 +53,15 @@ FRAME_SHAPE = (195, 487)
 MOTORS = ("Theta", "TwoTheta", "Chi", "Phi", "SampleX", "SampleZ", "delay")
 LABELS_2THETA = ("Theta", "TwoTheta", "Monitor", "Pilatus", "ring_current", "Seconds")
 LABELS_DELAY = ("delay", "Theta", "TwoTheta", "Monitor", "Pilatus", "ring_current", "Seconds")
-#: Film reflection (1/Å) at the default energy: Bragg angle 20.0 degrees.
-Q_BRAGG = 4 * np.pi * np.sin(np.radians(20.0)) / (12398.42 / 9400.0)
+#: Photon energy (eV), and the wavelength (Å) it gives.
+ENERGY = 9000.0
+WAVELENGTH = 12398.419843320026 / ENERGY
+#: Pixel ``(row, column)`` hit by the direct beam with the detector arm at zero, distance and pixel size (mm).
+DIRECT_BEAM = (74.0, 225.8)
+DISTANCE = 705.0
+PIXEL = 0.172
+#: Film reflection (1/Å): Bragg angle 20.0 degrees.
+Q_BRAGG = 4 * np.pi * np.sin(np.radians(20.0)) / WAVELENGTH
 DEFECTS = ((10, 33), (11, 33), (120, 400), (194, 486))
 
 
@@ -81,20 +92,42 @@ DEFAULT_PROPOSALS: dict[str, tuple[ScanPlan, ...]] = {
 
 
 @functools.lru_cache(maxsize=256)
-def _q(theta: float, two_theta: float, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    setup = Setup.from_settings(XppSettings())
-    rows, cols = np.arange(shape[0]), np.arange(shape[1])
-    qx, qy, qz = setup.q_maps([np.array([theta]), np.zeros(1), np.zeros(1)], [np.array([two_theta])], rows, cols)
-    return qx[0], qy[0], qz[0]
+def pixel_q(theta: float, two_theta: float, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The momentum transfer ``(qx, qy, qz)`` (1/Å) of every pixel, in the sample's frame, chi = phi = 0.
+
+    The instrument: the beam travels along z; at zero angles the sample's
+    surface normal is x.  The sample turns by ``theta`` about y, the detector
+    arm by ``two_theta`` about y, both right-handed (a positive angle turns
+    z towards x: the arm rises towards the normal).  The detector stands
+    `DISTANCE` from the sample, square to the beam at zero arm angle, the
+    direct beam on pixel `DIRECT_BEAM`; its columns run along -x (in the
+    scattering plane, towards smaller scattering angles), its rows along -y.
+    ``qz`` is along the surface normal, ``qy`` along the beam's direction in
+    the surface, ``qx`` across the scattering plane (y).
+    """
+    rows, cols = np.meshgrid(np.arange(shape[0], dtype=float), np.arange(shape[1], dtype=float), indexing="ij")
+    x, y, z = -(cols - DIRECT_BEAM[1]) * PIXEL, -(rows - DIRECT_BEAM[0]) * PIXEL, np.full(rows.shape, DISTANCE)
+    arm = np.radians(two_theta)
+    x, z = x * np.cos(arm) + z * np.sin(arm), z * np.cos(arm) - x * np.sin(arm)
+    k = 2 * np.pi / WAVELENGTH / np.sqrt(x**2 + y**2 + z**2)
+    lab = (k * x, k * y, k * z - 2 * np.pi / WAVELENGTH)  # scattered minus incident wave vector
+    sample = np.radians(theta)  # the same vector turned back by theta: in the sample's frame
+    normal = lab[0] * np.cos(sample) - lab[2] * np.sin(sample)
+    along_beam = lab[0] * np.sin(sample) + lab[2] * np.cos(sample)
+    return lab[1], along_beam, normal
+
+
+def film_intensity(theta: float, two_theta: float, delay: float, shape: tuple[int, int]) -> np.ndarray:
+    """The film reflection's expected counts on every pixel (a Gaussian spot in q around ``(0, 0, bragg_qz)``)."""
+    qx, qy, qz = pixel_q(round(theta, 6), round(two_theta, 6), shape)
+    return 3000.0 * np.exp(-(qx**2 + qy**2) / (2 * 0.006**2) - (qz - bragg_qz(delay)) ** 2 / (2 * 0.003**2))
 
 
 def render_frame(
     theta: float, two_theta: float, delay: float, shape: tuple[int, int], rng: np.random.Generator
 ) -> np.ndarray:
-    """One Pilatus frame: the film reflection where the geometry puts it, sparse background, defects."""
-    qx, qy, qz = _q(round(theta, 6), round(two_theta, 6), shape)
-    expected = 3000.0 * np.exp(-(qx**2 + qy**2) / (2 * 0.006**2) - (qz - bragg_qz(delay)) ** 2 / (2 * 0.003**2))
-    frame = rng.poisson(expected + 0.002).astype(np.int32)
+    """One Pilatus frame: Poisson counts of the film reflection and a sparse background, defect markers."""
+    frame = rng.poisson(film_intensity(theta, two_theta, delay, shape) + 0.002).astype(np.int32)
     for r, c in DEFECTS:
         if r < shape[0] and c < shape[1]:
             frame[r, c] = -2

@@ -43,9 +43,10 @@ def angles(raw: xr.Dataset, settings: Any) -> tuple[list[np.ndarray], list[np.nd
     return [theta_values], [2.0 * theta_values if two_theta is None else per_frame(raw, two_theta, "2-theta")]
 
 
-#: Time-resolved tables get one map per delay; static rocking curves one map.
+#: Time-resolved tables get one map per delay; static rocking curves one map.  A profile (recipe
+#: ``profile``) shows the detector's column: ``Pilatus [ph/s]`` (static rocking tables: ``Rocking Curve``).
 COOKING = Cooking(
     recipes={"manifest": "delay-rsm", "tRSS": "delay-rsm", "*": "rsm"},
     angles=angles,
-    roles={"delay": lambda raw: role_variable(raw, "delay")},
+    roles={"delay": lambda raw: role_variable(raw, "delay"), "signal": lambda raw: role_variable(raw, "detector")},
 )

@@ -83,6 +83,7 @@ ROLES = {
     "theta": ("Theta", "Theta / deg."),
     "two_theta": ("2Theta + Corr / deg.", "2Theta"),
     "delay": ("Delay", "Position set"),
+    "detector": ("Pilatus [ph/s]", "Rocking Curve"),
 }
 
 

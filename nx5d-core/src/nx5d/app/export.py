@@ -67,7 +67,10 @@ def export_scans(
 
 
 def quick_look(scan: Scan, *, raw: bool = False, counters: Sequence[str] = ()) -> Figure:
-    """A figure of ``scan``: its cooked maps (one panel per group) or profile; raw: the summed frames and counters."""
+    """A figure of ``scan``: its cooked maps (one panel per group) or profile; raw: the summed frames and counters.
+
+    Raw: the counter drawn is the signal a profile of the scan shows (the beamline's declared detector).
+    """
     from nx5d.app import plot
 
     if not raw:
@@ -76,7 +79,9 @@ def quick_look(scan: Scan, *, raw: bool = False, counters: Sequence[str] = ()) -
             return plot.rsm(cooked)
         return plot.lines(cooked, title=f"{scan.key}: {cooked.attrs.get('nx5d_recipe', 'cooked')}")
     data = scan.load(lazy=True) if "lazy" in _option_names(scan) else scan.raw
-    return plot.raw_overview(data, counters=counters, title=f"{scan.key} (raw)")
+    declaration = scan.repository.declaration
+    cooking = None if declaration is None else declaration.cooking
+    return plot.raw_overview(data, counters=counters, title=f"{scan.key} (raw)", cooking=cooking)
 
 
 def _option_names(scan: Scan) -> set[str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+import warnings
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -213,44 +214,6 @@ def _centres(array: xr.DataArray, dim: Hashable) -> np.ndarray:
     return np.asarray(array[dim]) if dim in array.coords else np.arange(array.sizes[dim])
 
 
-def _profile(data: xr.Dataset | xr.DataArray, array: xr.DataArray, along: Hashable) -> xr.DataArray:
-    """Mean intensity per pixel along ``along``, over the map's other q dimensions (empty bins do not count)."""
-    others = [d for d in array.dims if d != along and str(d).startswith("q")]
-    weight = data.get("weight") if isinstance(data, xr.Dataset) else None
-    if weight is not None and weight.dims == array.dims:
-        return (array * weight).fillna(0.0).sum(others) / weight.sum(others)
-    return array.mean(others, skipna=True) if others else array
-
-
-def _background(profile: np.ndarray, how: str | float | None) -> float:
-    finite = profile[np.isfinite(profile)]
-    if how is None or not finite.size:
-        return 0.0
-    if how == "median":
-        return float(np.median(finite))
-    if how == "edges":  # the mean of the outer tenth at each end
-        n = max(1, finite.size // 10)
-        return float(np.mean(np.concatenate([finite[:n], finite[-n:]])))
-    return float(how)  # type: ignore[arg-type]
-
-
-def _centre_of_peak(profile: np.ndarray, coords: np.ndarray, how: str | float | None) -> float:
-    """The centre of mass, above the background, of the contiguous part around the maximum above half its height."""
-    signal = profile - _background(profile, how)
-    if not np.isfinite(signal).any() or np.nanmax(signal) <= 0:
-        return float("nan")
-    top = int(np.nanargmax(signal))
-    half = signal[top] / 2.0
-    above = np.nan_to_num(signal, nan=-np.inf) > half
-    low, high = top, top
-    while low > 0 and above[low - 1]:
-        low -= 1
-    while high < signal.size - 1 and above[high + 1]:
-        high += 1
-    window = slice(low, high + 1)
-    return float(np.sum(signal[window] * coords[window]) / np.sum(signal[window]))
-
-
 def peak_positions(
     data: xr.Dataset | xr.DataArray,
     var: Hashable | None = None,
@@ -259,23 +222,30 @@ def peak_positions(
     method: str = "com",
     background: str | float | None = "median",
 ) -> xr.DataArray:
-    """Peak position along one dimension, for every value of the others that are not map dimensions.
+    """Peak position along one dimension, with its error, for every value of the others that are not map dimensions.
 
     The profile along ``along`` (default: the last dimension) is the mean
     intensity per pixel over the map's other q dimensions (for a cooked
     Dataset: ``qdata`` weighted by ``weight``, so unmeasured bins do not pull
-    it down).  Its peak is then:
+    it down; its variance from ``intensity_variance``,
+    [`nx5d.rsm.peaks.profile_along`][nx5d.rsm.peaks.profile_along]).  Its peak is then:
 
-    * ``method="com"``: the centre of mass of the peak above the background,
-      taken over the contiguous range around the maximum where the profile
-      is above half the peak's height (so that noise far from the peak does
-      not pull the centre);
-    * ``method="max"``: the coordinate of the maximum.
+    * ``method="com"``: the centroid of the half-maximum window above the
+      background, continuous in the data -- not quantised to the grid -- with
+      its Poisson error ([`nx5d.rsm.peaks`][nx5d.rsm.peaks]); a warning says
+      when a peak is narrower than two grid steps (the grid, not the data,
+      then limits its position);
+    * ``method="max"``: the coordinate of the maximum (a grid point; no error).
 
     ``background``: ``"median"`` of the profile (default; a peak covers a
     small part of it), ``"edges"`` (the mean of its outer tenths), a number,
-    or ``None``.  The result's attributes record ``method`` and ``background``.
+    or ``None``.  Returns the positions as ``{along}_peak`` with the
+    coordinate ``{along}_peak_error`` (the standard error; NaN for
+    ``"max"`` and for maps without variances); its attributes record
+    ``method`` and ``background``.
     """
+    from nx5d.rsm.peaks import RESOLVED_BINS, half_maximum_centroid, profile_along
+
     array = map_variable(data, var)
     along = along if along is not None else array.dims[-1]
     if along not in array.dims:
@@ -284,19 +254,38 @@ def peak_positions(
         raise OptionError(f"dimension {along!r} has no coordinate to give positions in")
     if background not in ("median", "edges", None) and not isinstance(background, int | float):
         raise OptionError(f"background must be 'median', 'edges', a number or None, not {background!r}")
-    profile = _profile(data, array, along)
+    profile, variance = profile_along(data, array, along)
     coords = np.asarray(array[along], float)
     if method == "com":
-        position = xr.apply_ufunc(
-            lambda values: np.apply_along_axis(_centre_of_peak, -1, values, coords, background),
+
+        def centroid(values: np.ndarray, variances: np.ndarray) -> tuple[float, float, float]:
+            return tuple(half_maximum_centroid(values, variances, coords, background))  # type: ignore[return-value]
+
+        position, error, width = xr.apply_ufunc(
+            np.vectorize(centroid, signature="(n),(n)->(),(),()"),
             profile,
-            input_core_dims=[[along]],
+            variance,
+            input_core_dims=[[along], [along]],
+            output_core_dims=[[], [], []],
         )
+        step = float(np.abs(np.diff(coords)).min()) if coords.size > 1 else np.inf
+        narrow = int((width < RESOLVED_BINS * step).sum())
+        if narrow:
+            warnings.warn(
+                f"{narrow} of {width.size} peaks along {along!r} are narrower than {RESOLVED_BINS:g} grid steps "
+                f"({step:.3g}) at half maximum: their positions are pulled towards the bins' centres; map with a "
+                f"finer grid_size along {along!r}",
+                UserWarning,
+                stacklevel=2,
+            )
     elif method == "max":
         position = profile.fillna(-np.inf).idxmax(along)
+        error = xr.full_like(position, np.nan, dtype=float)
     else:
         raise OptionError(f"method must be 'com' or 'max', not {method!r}")
-    return position.rename(f"{along}_peak").assign_attrs(method=method, background=str(background))
+    name = f"{along}_peak"
+    position = position.rename(name).assign_attrs(method=method, background=str(background))
+    return position.assign_coords({f"{name}_error": error.assign_attrs(long_name=f"standard error of {name}")})
 
 
 def peak_trace(
@@ -311,17 +300,22 @@ def peak_trace(
 ) -> Figure:
     """Peak position (see [`peak_positions`][nx5d.app.plot.peak_positions]) against the remaining dimension.
 
-    ``relative=True`` plots the shift from the first point instead of the
-    position; ``ax``: draw into this matplotlib axes (its figure is returned).
+    Each position is drawn with its standard error as an error bar (where it
+    has one).  ``relative=True`` plots the shift from the first point instead
+    of the position; ``ax``: draw into this matplotlib axes (its figure is
+    returned).
     """
     position = peak_positions(data, var, along=along, method=method, background=background)
     if position.ndim != 1:
         raise OptionError(f"a trace needs one remaining dimension, the positions have {position.dims}")
     (dim,) = position.dims
     values = position - position[0] if relative else position
+    errors = np.asarray(position[f"{position.name}_error"], dtype=float)
     figure = ax.figure if ax is not None else _figure(figsize=(6.0, 3.5))
     ax = ax if ax is not None else figure.subplots()
-    ax.plot(_centres(position, dim), np.asarray(values), marker="o")
+    ax.errorbar(
+        _centres(position, dim), np.asarray(values), yerr=errors if np.isfinite(errors).any() else None, marker="o"
+    )
     ax.set_xlabel(_label(position, dim))
     name = str(position.name).removesuffix("_peak")
     ax.set_ylabel(f"{'shift of ' if relative else ''}{name} peak ({method})")
@@ -364,20 +358,22 @@ def lines(data: xr.Dataset | xr.DataArray, var: Hashable | None = None, *, title
     return figure
 
 
-def raw_overview(data: xr.Dataset, *, counters: Sequence[str] = (), title: str = "") -> Figure:
+def raw_overview(data: xr.Dataset, *, counters: Sequence[str] = (), title: str = "", cooking: Any = None) -> Figure:
     """A raw scan at a glance: its frames summed over the scan (log scale) and counters against the point number.
 
-    ``counters``: which to draw (default: the scan's signal, else its last counter).
+    ``counters``: which to draw (default: the signal a profile of the scan
+    shows, [`choose_signal`][nx5d.recipes.signal.choose_signal] with the
+    beamline's ``cooking`` declaration); a signal with more dimensions than
+    the points (the frames) is drawn summed per point, gap markers left out.
     """
     from matplotlib.colors import LogNorm
 
-    chosen = list(counters) or [
-        str(
-            data.attrs.get("signal")
-            or next((n for n, v in reversed(list(data.data_vars.items())) if v.dims == ("index",)), "")
-        )
-    ]
-    chosen = [c for c in chosen if c in data.variables]
+    from nx5d.recipes.signal import choose_signal, summed_signal
+
+    if counters:
+        chosen = [c for c in counters if c in data.variables]
+    else:
+        chosen = [choose_signal(data, cooking).name] if "index" in data.dims and data.data_vars else []
     panels = ("images" in data) + bool(chosen)
     if not panels:
         raise OptionError("the scan has neither frames nor counters to draw")
@@ -398,7 +394,19 @@ def raw_overview(data: xr.Dataset, *, counters: Sequence[str] = (), title: str =
             mesh, ax=ax, label=f"counts{' (' + images.attrs['units'] + ')' if 'units' in images.attrs else ''}"
         )
     if chosen:
-        lines(data[chosen], ax=axes.pop(0))
+        drawn = xr.Dataset(
+            {
+                name: ("index", summed_signal(data, name).values, {"long_name": _per_point(data, name)})
+                for name in chosen
+            }
+        )
+        lines(drawn, ax=axes.pop(0))
     if title:
         figure.suptitle(title)
     return figure
+
+
+def _per_point(data: xr.Dataset, name: str) -> str:
+    """What a drawn signal is: its ``long_name``, summed over its pixels when it has more than the points."""
+    label = str(data[name].attrs.get("long_name") or name)
+    return label if data[name].ndim == 1 else f"{label} summed (gap markers left out)"

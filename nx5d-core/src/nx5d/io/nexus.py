@@ -9,7 +9,7 @@ silx's SpecH5 layout.  Inside it, by the conventions these writers share:
   ``signal``/``axes`` dataset attributes too), else the ``data``/``value``
   datasets of ``instrument/*``; one value per scan point;
 * **positioners**: the members of ``instrument/positioners`` (silx; one value,
-  or one per point for scanned motors), BLISS's ``positioners_start``, the
+  or one per point for scanned motors: attribute ``kind = "positioner"``), BLISS's ``positioners_start``, the
   ``value`` of ``NXpositioner`` groups, and Sardana's
   ``measurement/pre_scan_snapshot``;
 * the storage ring current (``NXsource/current``, ``instrument/machine/current``)
@@ -230,6 +230,8 @@ class Layout:
         The NeXus default plot: signal counter and axis counters, where declared.
     lengths:
         ``{name: length}`` of counters whose length differs from ``points``.
+    positioners:
+        The counters that are positioners (members of ``instrument/positioners``, one position per point).
     """
 
     counters: dict[str, str]
@@ -239,6 +241,7 @@ class Layout:
     signal: str | None = None
     axes: tuple[str, ...] = ()
     lengths: dict[str, int] = attrs.field(factory=dict)
+    positioners: frozenset[str] = frozenset()
 
 
 def _members(group: Any, path: str, sources: _Sources, where: str) -> Iterator[tuple[str, str, Any]]:
@@ -278,6 +281,7 @@ def layout(entry: Any, where: str, *, root: str | None = None, detector: str | N
     ones: dict[str, tuple[str, int]] = {}
     scalars: dict[str, str] = {}
     frames: dict[str, tuple[str, int]] = {}
+    positioners: set[str] = set()
     signal: str | None = None
     axes: tuple[str, ...] = ()
 
@@ -323,6 +327,7 @@ def layout(entry: Any, where: str, *, root: str | None = None, detector: str | N
         for name, path, node in _members(group, group_path, sources, where) if group is not None else ():
             if not is_group(node) and node.ndim <= 1:  # fixed, or scanned: one position per point
                 take(name, path, node)
+                positioners.add(name)
     if instrument is not None:  # detectors' frames, positioners' fixed values, the storage ring current
         for name, _, node in _members(instrument, "instrument", sources, where):
             if (
@@ -363,6 +368,7 @@ def layout(entry: Any, where: str, *, root: str | None = None, detector: str | N
         signal=signal if signal in ones or (chosen and signal == chosen[0]) else None,
         axes=axes,
         lengths={name: n for name, (_, n) in ones.items() if n != points},
+        positioners=frozenset(positioners & set(ones)),
     )
 
 
@@ -505,7 +511,10 @@ def scan_dataset(
             sources.dataset(node, f"{base}/{path}")
             name = names.name(original, "counter")
             renamed[original] = name
-            data[name] = xr.Variable("index", _read(node, f"{base}/{path}")[:points], _attrs_of(node, original))
+            kind = {"kind": "positioner"} if original in found.positioners else {}
+            data[name] = xr.Variable(
+                "index", _read(node, f"{base}/{path}")[:points], {**_attrs_of(node, original), **kind}
+            )
         for original, path in found.scalars.items():
             node = entry[path]
             value = _read(node, f"{base}/{path}")

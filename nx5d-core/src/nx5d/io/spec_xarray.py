@@ -6,7 +6,8 @@ warning) and kept clear of the dataset's dimensions (a motor ``y`` beside
 frames on ``(index, y, x)`` becomes ``y_motor``); each variable's
 ``long_name`` is the name as written in the file.  The motors the scan
 command moves (`nx5d.io.commands.scanned_motors`) are coordinates
-along ``index``.
+along ``index``; every column of a motor (a name of the ``#O`` lines) has
+the attribute ``kind = "positioner"``.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ def scan_dataset(scan: SpecScan, where: str, *, reserved: Collection[str] = ("in
     for k, label in enumerate(scan.labels):
         name = names.name(label, "counter")
         named.setdefault(label, name)  # a repeated label: its first column is the axis
-        data[name] = xr.Variable("index", scan.data[:, k], {"long_name": label})
+        kind = {"kind": "positioner"} if label in scan.positions else {}  # a motor's column
+        data[name] = xr.Variable("index", scan.data[:, k], {"long_name": label, **kind})
     for motor, value in scan.positions.items():
         if motor not in scan.labels:
             data[names.name(motor, "motor")] = xr.Variable((), value, {"long_name": motor})

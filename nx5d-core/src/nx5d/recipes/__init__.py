@@ -9,6 +9,7 @@
 * [`nx5d.recipes.builtin`][nx5d.recipes.builtin] -- the core's recipes (``rsm``, ``delay-rsm``,
   ``temperature-rsm``, ``profile``, ``auto``, ``none``);
 * [`nx5d.recipes.profile`][nx5d.recipes.profile] -- 1-D profiles;
+* [`nx5d.recipes.signal`][nx5d.recipes.signal] -- which variable a profile shows, its variance;
 * [`nx5d.recipes.cook`][nx5d.recipes.cook] -- `cook_with_recipes`, what the core runs.
 """
 

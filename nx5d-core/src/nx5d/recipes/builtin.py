@@ -7,8 +7,9 @@
                     per value of any further ``group_by`` variables
 ``temperature-rsm`` one map per temperature (the ``temperature`` variable,
                     rounded to 1 K unless ``group_step`` says otherwise)
-``profile``         a 1-D profile: a counter (or the frames summed) against
-                    the scanned axis -- rocking curves, alignment scans
+``profile``         a 1-D profile: the detector (a counter, or the frames
+                    summed) against the scanned axis -- rocking curves,
+                    alignment scans
 ``auto``            ``rsm`` where the scan has frames and its angles are
                     known, else ``profile``
 ``none``            nothing mapped: the scan's counters as recorded
@@ -24,7 +25,7 @@ import xarray as xr
 
 from nx5d.errors import MissingDataError, SpiceValidationError
 from nx5d.recipes.contract import CookRequest, Recipe
-from nx5d.recipes.profile import ProfileSettings, cook_profile, profile_defaults
+from nx5d.recipes.profile import ProfileSettings, cook_profile
 from nx5d.rsm.cook import IMAGES, cook_rsm, group_values
 from nx5d.rsm.settings import MotorSettings
 
@@ -64,8 +65,7 @@ def _temperature_rsm(request: CookRequest) -> xr.Dataset:
 
 def _profile(request: CookRequest) -> xr.Dataset:
     settings = request.settings("profile", ProfileSettings)
-    signal, axis = profile_defaults(request.raw, request.summary)
-    return cook_profile(request.raw, settings, signal=signal, axis=axis)
+    return cook_profile(request.raw, settings, summary=request.summary, cooking=request.cooking)
 
 
 def _angles_known(request: CookRequest, settings: Any) -> bool:
@@ -92,8 +92,6 @@ DELAY_RSM = Recipe("delay-rsm", "reciprocal space maps, one per delay", _delay_r
 TEMPERATURE_RSM = Recipe(
     "temperature-rsm", "reciprocal space maps, one per temperature (1 K steps)", _temperature_rsm, ("settings",)
 )
-PROFILE = Recipe(
-    "profile", "a 1-D profile: a counter or the summed frames against the scanned axis", _profile, ("profile",)
-)
+PROFILE = Recipe("profile", "a 1-D profile: the detector against the scanned axis", _profile, ("profile",))
 AUTO = Recipe("auto", "maps where frames and angles are known, else a 1-D profile", _auto, ("settings", "profile"))
 NONE = Recipe("none", "nothing mapped: the scan's counters as recorded", _none)

@@ -1,8 +1,10 @@
-"""One-dimensional profiles: a counter against the scanned axis (rocking curves, alignment scans).
+"""One-dimensional profiles: the detector against the scanned axis (rocking curves, alignment scans).
 
 The spice type ``profile`` (`ProfileSettings`) names the signal, an
 optional monitor and the axis; `cook_profile` returns the signal
-(divided by the monitor, if any) on the axis as an ``xarray.Dataset``.
+(divided by the monitor, if any) on the axis as an ``xarray.Dataset``, with
+its Poisson variance.  Which variable is the signal when the spice names
+none is said in [`nx5d.recipes.signal`][nx5d.recipes.signal].
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import xarray as xr
 
 from nx5d.errors import CorruptDataError
 from nx5d.io.naming import find_variable, per_frame
+from nx5d.recipes.signal import SignalChoice, choose_signal, summed_signal
 
-__all__ = ["ProfileSettings", "cook_profile", "profile_defaults"]
+__all__ = ["ProfileSettings", "cook_profile", "profile_axis"]
 
 
 @attrs.define
@@ -28,70 +31,100 @@ class ProfileSettings:
     ----------
     signal:
         The counter to show (variable name or ``long_name``); ``None``: the
-        beamline's default (for SPEC files the last column, the detector).
+        beamline's detector (see [`nx5d.recipes.signal`][nx5d.recipes.signal]).
     monitor:
         A counter to divide the signal by, point by point; ``None``: none.
     axis:
         The variable along which the signal is shown; ``None``: the
-        beamline's default (for SPEC files the first column, the scanned motor).
+        scanned axis (NeXus axes, else the summary's scanned motor).
+    mask_negative:
+        Leave the detector's negative gap and defect markers out of a summed
+        signal (frames), as maps leave them out.
     """
 
     signal: str | None = None
     monitor: str | None = None
     axis: str | None = None
+    mask_negative: bool = True
 
 
-def profile_defaults(raw: xr.Dataset, summary: Mapping[str, Any]) -> tuple[str, str | None]:
-    """The signal and axis a profile shows when its spice names none.
+def profile_axis(raw: xr.Dataset, summary: Mapping[str, Any], signal: str) -> str | None:
+    """The axis a profile is shown along when its spice names none.
 
-    Signal: the variable the raw data's ``signal`` attribute names (NeXus),
-    else the last counter (SPEC: the detector), else the frames summed.
-    Axis: the first coordinate along the scan points (NeXus axes), else the
-    scanned motor of the summary, else the first counter.
+    The first coordinate along the scan points (NeXus axes, SPEC's scanned
+    motors), else the scanned motor of the summary, else the first counter
+    that is not the signal; ``None``: the points are numbered.
     """
     counters = [str(v) for v in raw.data_vars if raw[v].dims == ("index",)]
-    signal = str(raw.attrs.get("signal") or "")
-    if signal not in raw.variables:
-        signal = counters[-1] if counters else "images"
     along = [str(c) for c in raw.coords if raw[c].dims == ("index",)]
     motor = str(summary.get("motor") or "")
     axes = along + ([motor] if motor in raw.variables and raw[motor].dims == ("index",) else []) + counters
-    return signal, next((a for a in axes if a != signal), None)
+    return next((a for a in axes if a != signal), None)
 
 
-def _along_index(raw: xr.Dataset, name: str, what: str) -> np.ndarray:
-    """One value per point: a counter, or a detector's frames summed over their pixels."""
-    variable = raw[find_variable(raw, name, what)]
-    if variable.ndim > 1 and variable.dims[0] == "index":
-        return np.asarray(variable.sum([d for d in variable.dims if d != "index"]).values, float)
-    return per_frame(raw, str(variable.name), what)
+def cook_profile(
+    raw: xr.Dataset, settings: ProfileSettings, *, summary: Mapping[str, Any] | None = None, cooking: Any = None
+) -> xr.Dataset:
+    """The profile of ``raw`` with ``settings``.
 
+    Parameters
+    ----------
+    raw:
+        The scan.
+    settings:
+        Signal, monitor, axis and marker masking; unset fields get the
+        defaults: the signal `nx5d.recipes.signal.choose_signal` picks
+        (with ``cooking``, the beamline's declaration), the axis
+        `profile_axis` picks from ``summary``.
+    summary, cooking:
+        The scan's summary and its beamline's `Cooking` declaration.
 
-def cook_profile(raw: xr.Dataset, settings: ProfileSettings, *, signal: str, axis: str | None) -> xr.Dataset:
-    """The profile of ``raw`` with ``settings``; ``signal`` and ``axis`` are the defaults for unset fields.
-
-    Returns a Dataset with ``signal`` on the axis variable's name as dimension
-    and coordinate (``monitor`` too, when one is used).  A signal with more
-    dimensions than the scan points (detector frames) is summed over them;
-    without an axis the points are numbered (``index``).
+    Returns
+    -------
+    xarray.Dataset
+        ``signal`` on the axis variable's name as dimension and coordinate
+        (``index`` without an axis): the signal per point, divided by
+        ``monitor`` when one is used; ``signal_variance``: its Poisson
+        variance (the counts themselves, divided by the monitor squared; NaN
+        for signals that are no counts, e.g. rates); ``pixels`` for a summed
+        signal: the pixels summed per point (markers left out); ``monitor``.
+        Attributes ``signal`` and ``signal_choice`` name the variable shown
+        and how it was chosen.
     """
-    signal_name = find_variable(raw, settings.signal or signal, "profile signal")
-    axis_given = settings.axis or axis
+    choice: SignalChoice = choose_signal(raw, cooking, settings.signal)
+    axis_given = settings.axis or profile_axis(raw, summary or {}, choice.name)
     axis_name = find_variable(raw, axis_given, "profile axis") if axis_given else "index"
-    values = _along_index(raw, signal_name, "profile signal")
-    data = {}
+    signal = summed_signal(raw, choice.name, mask_negative=settings.mask_negative)
+    values, variance = signal.values, signal.variance
+    data: dict[str, Any] = {}
+    signal_attrs = dict(raw[choice.name].attrs)
+    if signal.pixels is not None:
+        signal_attrs["long_name"] = f"{signal_attrs.get('long_name', choice.name)} summed over the pixels"
+        data["pixels"] = (axis_name, signal.pixels, {"long_name": "pixels summed per point (markers left out)"})
     if settings.monitor:
         monitor = per_frame(raw, settings.monitor, "monitor")
         if not np.all(monitor > 0):
             raise CorruptDataError(f"monitor {settings.monitor!r} of {raw.attrs.get('url')} is not positive everywhere")
-        values = values / monitor
+        values, variance = values / monitor, variance / monitor**2
         data["monitor"] = (axis_name, monitor, dict(raw[find_variable(raw, settings.monitor, "monitor")].attrs))
-    signal_attrs = dict(raw[signal_name].attrs)
-    if settings.monitor:
-        signal_attrs["long_name"] = f"{signal_attrs.get('long_name', signal_name)} / {settings.monitor}"
+        signal_attrs["long_name"] = f"{signal_attrs.get('long_name', choice.name)} / {settings.monitor}"
     data["signal"] = (axis_name, values, signal_attrs)
+    data["signal_variance"] = (
+        axis_name,
+        variance,
+        {
+            "long_name": "Poisson variance of the signal",
+            "description": "counts / monitor²; NaN: the signal is no count",
+        },
+    )
     if axis_given:
         coords = {axis_name: (axis_name, per_frame(raw, axis_name, "profile axis"), dict(raw[axis_name].attrs))}
     else:
         coords = {"index": np.arange(values.size)}
-    return xr.Dataset(data, coords=coords, attrs={"title": raw.attrs.get("title", ""), "url": raw.attrs.get("url", "")})
+    attributes = {
+        "title": raw.attrs.get("title", ""),
+        "url": raw.attrs.get("url", ""),
+        "signal": choice.name,
+        "signal_choice": choice.description,
+    }
+    return xr.Dataset(data, coords=coords, attrs=attributes)

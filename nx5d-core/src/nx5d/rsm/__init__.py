@@ -6,7 +6,8 @@
 * [`nx5d.rsm.gridding`][nx5d.rsm.gridding] -- binning many frames onto one regular grid with
   xrayutilities' fuzzy-gridder semantics, fast on sparse detector data;
 * [`nx5d.rsm.maps`][nx5d.rsm.maps] -- `map_frames`, one scan's frames into maps on
-  a common grid, one per group (e.g. per delay);
+  a common grid, one per group (e.g. per delay), with their statistics;
+* [`nx5d.rsm.peaks`][nx5d.rsm.peaks] -- peak positions with sub-bin precision and their error;
 * [`nx5d.rsm.settings`][nx5d.rsm.settings] -- `RsmSettings`, the spice schema every
   beamline's map settings extend;
 * [`nx5d.rsm.cook`][nx5d.rsm.cook] -- `cook_rsm`, the cook a beamline calls with
@@ -15,7 +16,7 @@
 
 from nx5d.rsm.cook import cook_rsm
 from nx5d.rsm.geometry import Setup
-from nx5d.rsm.gridding import Axis, FrameGridder, Grid, grid_frames, grid_points, normalise
+from nx5d.rsm.gridding import Axis, FrameGridder, Grid, Totals, grid_frames, grid_points, normalise
 from nx5d.rsm.maps import map_frames
 from nx5d.rsm.settings import RsmSettings
 
@@ -24,6 +25,7 @@ __all__ = [
     "Grid",
     "Setup",
     "FrameGridder",
+    "Totals",
     "grid_points",
     "grid_frames",
     "normalise",

@@ -12,6 +12,11 @@ Gridding follows xrayutilities exactly where results can be compared: bins
 are indexed by round-half-to-even, box fractions at the first and last bin
 use the same formulas, points outside the grid are dropped, NaN values are
 ignored, and bins with a total weight below 1e-16 stay 0.
+
+Beyond xrayutilities, a `FrameGridder` keeps the statistics of every bin
+(`Totals`): the Poisson variance of the pixel counts, propagated through
+each frame's scale (``1 / monitor``) to the bin's mean and to its
+intensity, and how many pixel readings reached the bin.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import numpy as np
 
 from nx5d.errors import OptionError
 
-__all__ = ["Axis", "Grid", "FrameGridder", "BlockSums", "grid_points", "grid_frames", "normalise"]
+__all__ = ["Axis", "Grid", "FrameGridder", "Totals", "BlockSums", "grid_points", "grid_frames", "normalise"]
 
 
 @attrs.frozen
@@ -160,22 +165,66 @@ def normalise(sums: np.ndarray, norm: np.ndarray, empty: float = 0.0) -> np.ndar
     return out
 
 
-@attrs.frozen
-class BlockSums:
-    """What one block of frames adds to a `FrameGridder`'s sums and takes from its normalisation.
+@attrs.define
+class Totals:
+    """What a `FrameGridder` adds up in every bin of every group (flat arrays, group after group).
 
-    Each part is ``(first bin, values from there on)``, or ``None``.
+    With ``share`` the part of a pixel's box that falls into the bin,
+    ``scale`` the frame's factor (``1 / monitor``) and ``value`` the pixel's
+    counts:
+
+    Attributes
+    ----------
+    sums:
+        Σ share·scale·value: the intensity in the bin.
+    norm:
+        Σ share over every pixel that reached the bin, zeros included: its pixel area.
+    mean_variance:
+        Σ share²·scale²·value: the Poisson variance of ``sums`` per bin; divided
+        by ``norm²`` it is the variance of the bin's mean ``sums / norm``.
+    intensity_variance:
+        Σ share·scale²·value: additive over bins, so that its sum over a region
+        is the Poisson variance of the intensity summed over that region (exact
+        for pixels whose box lies wholly inside or outside it).
+    pixels:
+        How many pixel readings (a pixel of a frame) reached the bin.
     """
 
-    sums: tuple[int, np.ndarray] | None
-    norm: tuple[int, np.ndarray] | None
+    sums: np.ndarray
+    norm: np.ndarray
+    mean_variance: np.ndarray
+    intensity_variance: np.ndarray
+    pixels: np.ndarray
+
+    def parts(self) -> tuple[np.ndarray, ...]:
+        """The arrays in the order of `BlockSums` parts."""
+        return self.sums, self.norm, self.mean_variance, self.intensity_variance, self.pixels
+
+
+@attrs.frozen
+class BlockSums:
+    """What one block of frames adds to a `FrameGridder`'s `Totals` (and takes from its normalisation).
+
+    Each part is ``(first bin, values from there on)``, or ``None``; the
+    parts are those of `Totals`, in its order.
+    """
+
+    parts: tuple[tuple[int, np.ndarray] | None, ...]
+
+
+def _overlaps(values: np.ndarray, share: np.ndarray, power: int) -> np.ndarray:
+    """``values · share**power`` of (point, bin) overlaps; a zero share (no such bin) adds nothing."""
+    if power == 0:
+        return values * (share > 0)
+    return values * (share if power == 1 else share * share)
 
 
 class FrameGridder:
     """Grid detector frames onto one common grid, one map per group (e.g. per delay).
 
     Frames are added block by block with `add` (so lazily loaded scans
-    need not be in memory at once); `maps` returns the normalised maps.
+    need not be in memory at once); `maps` returns the normalised maps and
+    `mean_variances` their Poisson variances.
 
     Parameters
     ----------
@@ -195,17 +244,21 @@ class FrameGridder:
         self._coordinates = [np.asarray(c, float).reshape(geometries, -1) for c in coordinates]
         self._width = width
         self._geometry_norm = np.zeros((geometries, grid.size))
+        self._geometry_pixels = np.zeros((geometries, grid.size), np.int32)
         for g in range(geometries):  # how much pixel area of each geometry falls into each bin: zeros count too
             flat, weight, _ = _contributions(grid, [c[g] for c in self._coordinates], width)
             self._geometry_norm[g] = np.bincount(flat, weights=weight, minlength=grid.size)
+            self._geometry_pixels[g] = np.bincount(flat, minlength=grid.size)
 
-    def start(
-        self, geometry_of_frame: np.ndarray, group_of_frame: np.ndarray, n_groups: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Empty sums and the geometric normalisation of all frames: ``(sums, norm)``."""
+    def start(self, geometry_of_frame: np.ndarray, group_of_frame: np.ndarray, n_groups: int) -> Totals:
+        """Empty sums and the geometric normalisation and pixel counts of all frames."""
         counts = np.zeros((n_groups, self._geometry_norm.shape[0]))
         np.add.at(counts, (np.asarray(group_of_frame, np.intp), np.asarray(geometry_of_frame, np.intp)), 1.0)
-        return np.zeros(n_groups * self.grid.size), (counts @ self._geometry_norm).reshape(-1)
+        size = n_groups * self.grid.size
+        pixels = np.rint(counts @ self._geometry_pixels).astype(np.int64).reshape(-1)
+        return Totals(
+            np.zeros(size), (counts @ self._geometry_norm).reshape(-1), np.zeros(size), np.zeros(size), pixels
+        )
 
     def contributions(
         self,
@@ -216,14 +269,15 @@ class FrameGridder:
         scale: np.ndarray | None = None,
         mask_negative: bool = True,
     ) -> BlockSums:
-        """What a block of frames adds to the sums and takes from the normalisation (nothing is changed).
+        """What a block of frames adds to the totals and takes from the normalisation (nothing is changed).
 
         Blocks can be computed in any order and on any thread; applying them
         in frame order (`apply`) gives the same maps, to the last bit,
         however the frames were split.  ``scale`` multiplies each frame (e.g.
         ``1 / monitor``).  Negative pixels (``mask_negative``) and NaN pixels
-        count as missing: they are taken out of the normalisation instead of
-        being added.
+        count as missing: they are taken out of the normalisation and the
+        pixel counts instead of being added.  Pixel values are counts: their
+        Poisson variance is the value.
         """
         if frames.shape[1:] != self.pixel_shape:
             raise OptionError(f"frames of shape {frames.shape[1:]} do not match pixel coordinates {self.pixel_shape}")
@@ -236,29 +290,37 @@ class FrameGridder:
         missing = np.isnan(values)
         if mask_negative:
             missing |= values < 0
-        taken = None
+        taken: tuple[int, list[np.ndarray]] | None = None
         if missing.any():
+            gone = -np.ones(missing.sum())
             taken = self._scatter(
-                geometry_of_frame, group_of_frame, frame_index[missing], pixel_index[missing], -np.ones(missing.sum())
+                geometry_of_frame, group_of_frame, frame_index[missing], pixel_index[missing], [(gone, 1), (gone, 0)]
             )
             keep = ~missing
             frame_index, pixel_index, values = frame_index[keep], pixel_index[keep], values[keep]
-        if scale is not None:
-            values = values * np.asarray(scale, float)[frame_index]
-        return BlockSums(self._scatter(geometry_of_frame, group_of_frame, frame_index, pixel_index, values), taken)
+        factor = np.ones(values.size) if scale is None else np.asarray(scale, float)[frame_index]
+        added = self._scatter(
+            geometry_of_frame,
+            group_of_frame,
+            frame_index,
+            pixel_index,
+            [(values * factor, 1), (values * factor * factor, 2), (values * factor * factor, 1)],
+        )
+        sums, mean_variance, intensity_variance = (None, None, None) if added is None else _split(added)
+        norm, pixels = (None, None) if taken is None else _split(taken)
+        return BlockSums((sums, norm, mean_variance, intensity_variance, pixels))
 
     @staticmethod
-    def apply(sums: np.ndarray, norm: np.ndarray, block: BlockSums) -> None:
-        """Add a block's `contributions` to ``sums`` and ``norm``."""
-        for target, part in ((sums, block.sums), (norm, block.norm)):
+    def apply(totals: Totals, block: BlockSums) -> None:
+        """Add a block's `contributions` to ``totals``."""
+        for target, part in zip(totals.parts(), block.parts, strict=True):
             if part is not None:
                 first, values = part
-                target[first : first + values.size] += values
+                target[first : first + values.size] += values.astype(target.dtype)
 
     def add(
         self,
-        sums: np.ndarray,
-        norm: np.ndarray,
+        totals: Totals,
         frames: np.ndarray,
         geometry_of_frame: np.ndarray,
         group_of_frame: np.ndarray,
@@ -268,14 +330,20 @@ class FrameGridder:
     ) -> None:
         """Add a block of frames (their geometry and group indices given per frame): `contributions` applied."""
         self.apply(
-            sums,
-            norm,
+            totals,
             self.contributions(frames, geometry_of_frame, group_of_frame, scale=scale, mask_negative=mask_negative),
         )
 
-    def maps(self, sums: np.ndarray, norm: np.ndarray, empty: float = 0.0) -> np.ndarray:
+    def maps(self, totals: Totals, empty: float = 0.0) -> np.ndarray:
         """Normalised maps ``(groups, *grid.shape)``; ``empty`` where no pixel fell."""
-        return normalise(sums, norm, empty).reshape(-1, *self.grid.shape)
+        return normalise(totals.sums, totals.norm, empty).reshape(-1, *self.grid.shape)
+
+    def mean_variances(self, totals: Totals) -> np.ndarray:
+        """The Poisson variance of each map value ``(groups, *grid.shape)``; NaN where no pixel fell."""
+        ok = totals.norm > 1e-16
+        out = np.full(totals.norm.shape, np.nan)
+        out[ok] = totals.mean_variance[ok] / totals.norm[ok] ** 2
+        return out.reshape(-1, *self.grid.shape)
 
     def _scatter(
         self,
@@ -283,13 +351,14 @@ class FrameGridder:
         group_of_frame: np.ndarray,
         frame_index: np.ndarray,
         pixel_index: np.ndarray,
-        values: np.ndarray,
-    ) -> tuple[int, np.ndarray] | None:
-        """``values`` of (frame, pixel) points spread over their bins: ``(first bin, sums from there on)``.
+        weighted: Sequence[tuple[np.ndarray, int]],
+    ) -> tuple[int, list[np.ndarray]] | None:
+        """Per ``(values, power)``: Σ values·share**power of (frame, pixel) points over the bins they overlap.
 
-        Only the given points are looked up (detector frames are mostly
-        zero), and only the range of bins they touch is summed: a block of
-        frames of a few groups never costs a pass over every group's map.
+        Returns ``(first bin, [sums from there on, ...])``; power 0 counts
+        the overlaps.  Only the given points are looked up (detector frames
+        are mostly zero), and only the range of bins they touch is summed: a
+        block of frames of a few groups never costs a pass over every group's map.
         """
         if not frame_index.size:
             return None
@@ -300,8 +369,9 @@ class FrameGridder:
             inside &= (c >= axis.start) & (c <= axis.stop)
         if not inside.all():
             coords = [c[inside] for c in coords]
-            values, frame_index = values[inside], frame_index[inside]
-        if not values.size:
+            weighted = [(values[inside], power) for values, power in weighted]
+            frame_index = frame_index[inside]
+        if not frame_index.size:
             return None
         offsets = group_of_frame[frame_index] * self.grid.size
         first = int(offsets.min())
@@ -310,15 +380,22 @@ class FrameGridder:
         widths = [a.step / 2.0 for a in self.grid.axes] if self._width is None else list(self._width)
         per_dim = [_spans(a, c, w) for a, c, w in zip(self.grid.axes, coords, widths, strict=True)]
         strides = [int(np.prod(self.grid.shape[i + 1 :])) for i in range(len(self.grid.axes))]
-        sums = np.zeros(length)
+        sums = [np.zeros(length) for _ in weighted]
         for combo in itertools.product(*per_dim):  # the bins a point overlaps; a zero share adds nothing
             (bins, share), *others = combo
             flat = bins * strides[0] + offsets
             for (more_bins, fraction), stride in zip(others, strides[1:], strict=True):
                 flat += more_bins * stride
                 share = share * fraction
-            sums += np.bincount(flat, weights=values * share, minlength=length)
+            for out, (values, power) in zip(sums, weighted, strict=True):
+                out += np.bincount(flat, weights=_overlaps(values, share, power), minlength=length)
         return first, sums
+
+
+def _split(scattered: tuple[int, list[np.ndarray]]) -> list[tuple[int, np.ndarray]]:
+    """``(first, [a, b, ...])`` as ``[(first, a), (first, b), ...]``."""
+    first, sums = scattered
+    return [(first, values) for values in sums]
 
 
 def _nonzero(flat: np.ndarray, step: int = 1 << 23) -> np.ndarray:
@@ -345,6 +422,6 @@ def grid_frames(
 ) -> np.ndarray:
     """Grid all ``frames`` at once with a `FrameGridder`: ``(n_groups, *grid.shape)`` maps."""
     gridder = FrameGridder(grid, coordinates, width)
-    sums, norm = gridder.start(geometry_of_frame, group_of_frame, n_groups)
-    gridder.add(sums, norm, frames, geometry_of_frame, group_of_frame, scale=scale, mask_negative=mask_negative)
-    return gridder.maps(sums, norm)
+    totals = gridder.start(geometry_of_frame, group_of_frame, n_groups)
+    gridder.add(totals, frames, geometry_of_frame, group_of_frame, scale=scale, mask_negative=mask_negative)
+    return gridder.maps(totals)

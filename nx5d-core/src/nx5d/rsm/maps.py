@@ -126,7 +126,12 @@ def map_frames(
         ``weight`` on the same dimensions: that pixel area (pixels), so that
         ``qdata * weight`` is the intensity in the bin and its sum the
         intensity of the frames that reached the grid; ``frames``: the
-        number of frames in each map.  Frames sharing an angle setting share
+        number of frames in each map.  Statistics, the pixel values taken
+        as counts: ``qdata_variance``, the Poisson variance of ``qdata``
+        (through the ``scale`` of each frame); ``intensity_variance``, the
+        variance of the bin's intensity ``qdata * weight``, additive over
+        bins (see [`Totals`][nx5d.rsm.gridding.Totals]); ``pixels``, the
+        pixel readings (pixels of frames, markers left out) that reached the bin.  Frames sharing an angle setting share
         their q conversion, computed once per distinct setting.  Frames
         without a finite angle, energy, scale or group value are left out of
         the maps and of ``frames``, with a warning saying how many.
@@ -168,7 +173,7 @@ def map_frames(
         )
     scales = None if scale is None else np.asarray(scale, float)
     gridder = FrameGridder(grid, coordinates)
-    sums, norm = gridder.start(geometry_of_frame[usable], group_of_frame[usable], n_groups)
+    totals = gridder.start(geometry_of_frame[usable], group_of_frame[usable], n_groups)
 
     def block_sums_of(part: slice, block: np.ndarray) -> BlockSums:
         take = usable[part]
@@ -182,10 +187,10 @@ def map_frames(
 
     with progress(n, "gridding", unit="frame") as bar, contextlib.closing(map_blocks(images, block_sums_of)) as blocks:
         for part, block_sums in blocks:  # in frame order: the maps do not depend on the threads
-            gridder.apply(sums, norm, block_sums)
+            gridder.apply(totals, block_sums)
             bar.update(part.stop - part.start)
-    maps = gridder.maps(sums, norm, empty=np.nan if empty == "nan" else 0.0).reshape(*shape, *grid.shape)
-    weights = norm.reshape(maps.shape)
+    maps = gridder.maps(totals, empty=np.nan if empty == "nan" else 0.0).reshape(*shape, *grid.shape)
+    weights = totals.norm.reshape(maps.shape)
     frames = np.bincount(group_of_frame[usable], minlength=n_groups).reshape(shape)
     dims = (*(name for name, _ in groups), *q_axes)
     coords = {name: values for (name, _), values in zip(groups, group_values, strict=True)}
@@ -196,9 +201,28 @@ def map_frames(
         "description": "in each bin, the intensity of the pixels falling into it divided by how much pixel area "
         f"fell into it (weight); intensity in the bin = qdata * weight; bins no pixel reached: {empty}",
     }
+    per_unit = " and monitor unit" if scale is not None else ""
     data = {
         "qdata": (dims, maps, qdata_attrs),
+        "qdata_variance": (
+            dims,
+            gridder.mean_variances(totals).reshape(maps.shape),
+            {
+                "long_name": "Poisson variance of qdata",
+                "description": "the pixel counts' Poisson variance propagated through the monitor normalisation "
+                "and the bin's mean: sqrt is qdata's standard error; NaN where no pixel fell",
+            },
+        ),
         "weight": (dims, weights, {"long_name": "pixel area per bin", "units": "pixels"}),
+        "intensity_variance": (
+            dims,
+            totals.intensity_variance.reshape(maps.shape),
+            {
+                "long_name": f"Poisson variance of the intensity per bin{per_unit}",
+                "description": "additive: summed over bins it is the variance of (qdata * weight) summed over them",
+            },
+        ),
+        "pixels": (dims, totals.pixels.reshape(maps.shape), {"long_name": "pixel readings per bin"}),
         "frames": (dims[: len(groups)], frames, {"long_name": "frames per map"}),
     }
     return xr.Dataset(data, coords=coords, attrs=dict(attrs or {}))

@@ -16,7 +16,11 @@ Its analysis spice types are ``exp_info`` (the diffractometer, as xraydc's
   and ``qargs`` become fields of the ``settings`` spice (where its schema has
   them; a record of ``settings`` itself wins), and a 3.x ``recipes`` table
   becomes ``by_type`` of nx5d's recipe names.  What has no meaning here is
-  named in a warning (`IGNORED`).
+  named in a warning (`IGNORED`).  3.x wrote numbers as JSON numbers or as
+  text (``"imageDistance": "690"``): both are read as numbers; anything else
+  there, and impossible geometry (a zero ``sampleNormal``, a negative
+  ``groupby_round``), is a [`SpiceValidationError`][nx5d.errors.SpiceValidationError]
+  naming the field (``exp_info.imageDistance``).
 """
 
 from __future__ import annotations
@@ -108,10 +112,47 @@ def _axes(value: Any) -> tuple[list[str], list[str]]:
     return [str(v) for v in value or ()], []
 
 
-def _pair(value: Any) -> list[float]:
-    return (
-        [float(v) for v in value] if isinstance(value, Sequence) and not isinstance(value, str) else [float(value)] * 2
-    )
+def _number(value: Any, field: str) -> float:
+    """A finite number of 3.x spice: a number, or one written as text (``"690"``); else refused naming ``field``."""
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise SpiceValidationError(f"nx5d 3.x spice {field} must be a number, not the text {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise SpiceValidationError(f"nx5d 3.x spice {field} must be a finite number, not {value!r}")
+    return float(value)
+
+
+def _first(value: Any, field: str) -> float:
+    """A number given alone or as the first of a list (3.x wrote ``imageDistance`` both ways)."""
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        if not value:
+            raise SpiceValidationError(f"nx5d 3.x spice {field} must be a number, not an empty list")
+        value = value[0]
+    return _number(value, field)
+
+
+def _numbers(value: Any, field: str, size: int | None = None) -> list[float]:
+    """A list of numbers (each may be written as text), of ``size`` entries where given."""
+    if isinstance(value, str) or not isinstance(value, Sequence) or (size is not None and len(value) != size):
+        raise SpiceValidationError(f"nx5d 3.x spice {field} must be a list of {size or 'some'} numbers, not {value!r}")
+    return [_number(v, f"{field}[{i}]") for i, v in enumerate(value)]
+
+
+def _pair(value: Any, field: str) -> list[float]:
+    """Two numbers: a list of two, or one number meaning both."""
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return _numbers(value, field, 2)
+    return [_number(value, field)] * 2
+
+
+def _whole(value: Any, field: str, low: int, high: int) -> int:
+    """A whole number from ``low`` to ``high`` (it may be written as text)."""
+    number = _number(value, field)
+    if number != int(number) or not low <= number <= high:
+        raise SpiceValidationError(f"nx5d 3.x spice {field} must be a whole number from {low} to {high}, not {value!r}")
+    return int(number)
 
 
 def _inplane(beam: Sequence[float], normal: Sequence[float]) -> list[float] | None:
@@ -122,13 +163,20 @@ def _inplane(beam: Sequence[float], normal: Sequence[float]) -> list[float] | No
     return None if size < 1e-12 else [p / size for p in projected]
 
 
-def _exp_info(data: Mapping[str, Any]) -> dict[str, Any]:
+def _vector(value: Any, field: str) -> list[float]:
+    """A direction: three numbers, not all zero."""
+    vector = _numbers(value, field, 3)
+    if not any(vector):
+        raise SpiceValidationError(f"nx5d 3.x spice {field} must be a direction, not the zero vector {value!r}")
+    return vector
+
+
+def _exp_info(data: Mapping[str, Any], kind: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "beamEnergy" in data:
-        energy = data["beamEnergy"]
-        out["energy"] = float(energy[0] if isinstance(energy, Sequence) else energy)
+        out["energy"] = _first(data["beamEnergy"], f"{kind}.beamEnergy")
     if "beamDirection" in data:
-        out["beam"] = [float(v) for v in data["beamDirection"]]
+        out["beam"] = _vector(data["beamDirection"], f"{kind}.beamDirection")
     if "goniometerAxes" in data:
         out["sample_axes"], names = _axes(data["goniometerAxes"])
         if names:
@@ -139,47 +187,51 @@ def _exp_info(data: Mapping[str, Any]) -> dict[str, Any]:
             out["detector_motors"] = names
     if "imageAxes" in data:
         out["image_axes"] = [str(v) for v in data["imageAxes"]]
-    out.update(_image(data))
+    out.update(_image(data, kind))
     if "imageChannelSpan" in data and data["imageChannelSpan"] is not None:
-        out["channel_span"] = _pair(data["imageChannelSpan"])
+        out["channel_span"] = _pair(data["imageChannelSpan"], f"{kind}.imageChannelSpan")
     elif "imageChannelSize" in data and data["imageChannelSize"] is not None:
-        out["pixel_size"] = _pair(data["imageChannelSize"])
+        out["pixel_size"] = _pair(data["imageChannelSize"], f"{kind}.imageChannelSize")
     if "sampleNormal" in data:
-        out["normal"] = [float(v) for v in data["sampleNormal"]]
+        out["normal"] = _vector(data["sampleNormal"], f"{kind}.sampleNormal")
         inplane = _inplane(out.get("beam", (1.0, 0.0, 0.0)), out["normal"])
         if inplane is not None:
             out["inplane"] = inplane
     if data.get("detectorTARAlign") is not None:
-        tilt, _, rotation = (float(v) for v in data["detectorTARAlign"])
+        tilt, _, rotation = _numbers(data["detectorTARAlign"], f"{kind}.detectorTARAlign", 3)
         out["detector_tilt"], out["detector_rotation"] = tilt, rotation
     return out
 
 
-def _image(data: Mapping[str, Any]) -> dict[str, Any]:
+def _image(data: Mapping[str, Any], kind: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "imageCenter" in data:
-        centre = _pair(data["imageCenter"])
+        centre = _pair(data["imageCenter"], f"{kind}.imageCenter")
         out["img_center"] = centre
         if all(c <= 1 for c in centre):  # xraydc: numbers up to 1 are fractions of the detector
             out["center_units"] = "fraction"
     if "imageDistance" in data:
-        distance = data["imageDistance"]
-        out["img_distance"] = float(distance[0] if isinstance(distance, Sequence) else distance)
+        out["img_distance"] = _first(data["imageDistance"], f"{kind}.imageDistance")
     return out
 
 
-def _qargs(data: Mapping[str, Any]) -> dict[str, Any]:
+#: Decimals ``groupby_round`` may ask for: whole units down to the precision of a float.
+ROUND_DECIMALS = (0, 15)
+
+
+def _qargs(data: Mapping[str, Any], kind: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if data.get("dims"):
         out["q_axes"] = [str(d) for d in data["dims"]]
     if data.get("qsize"):
-        out["grid_size"] = [int(n) for n in data["qsize"]]
+        out["grid_size"] = [_whole(n, f"{kind}.qsize[{i}]", 1, 10**8) for i, n in enumerate(data["qsize"])]
     groups = data.get("groupby")
     if groups:
         out["group_by"] = [groups] if isinstance(groups, str) else list(groups)
         decimals = data.get("groupby_round")
         if decimals is not None:  # xarray's round(decimals): to multiples of 10**-decimals
-            out["group_step"] = {name: 10.0 ** -int(decimals) for name in out["group_by"]}
+            places = _whole(decimals, f"{kind}.groupby_round", *ROUND_DECIMALS)
+            out["group_step"] = dict.fromkeys(out["group_by"], 10.0 ** (-places))
     return out
 
 
@@ -206,8 +258,12 @@ def settings_fields(spice: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, A
         data = spice.get(kind)
         if data is None:
             continue
+        if not isinstance(data, Mapping):
+            raise SpiceValidationError(f"nx5d 3.x spice {kind!r} must be a mapping of fields, not {data!r}")
         try:
-            out.update(convert(data))
+            out.update(convert(data, kind))
+        except SpiceValidationError:
+            raise
         except (TypeError, ValueError) as exc:
             raise SpiceValidationError(f"nx5d 3.x spice {kind!r} cannot be read: {exc}") from exc
         for name in data:
