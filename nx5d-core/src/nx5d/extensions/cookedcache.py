@@ -7,7 +7,8 @@ of the files.
 
 A cooked result is kept on disk ([`nx5d.io.results.ResultStore`][nx5d.io.results.ResultStore])
 under a key made of everything that determines it: the scan's URL, the
-serving beamline and its distribution's version, nx5d's version, the
+serving beamline and its distribution's version, nx5d's version and the
+format of results (`RESULT_FORMAT`), the
 loading options and the content of the spice the cook received.  With the
 result nx5d keeps its [data identity][nx5d.io.identity]: the state of every
 file the cook read, looked for or listed.  A result is used again only if
@@ -48,7 +49,7 @@ from nx5d.plugins.orders import CookOrder
 from nx5d.plugins.references import ScanRef
 from nx5d.version import __version__
 
-__all__ = ["CookedCache", "cooked_cache", "kept_as", "cooked_on_disk", "keep_on_disk"]
+__all__ = ["CookedCache", "cooked_cache", "RESULT_FORMAT", "kept_as", "cooked_on_disk", "keep_on_disk"]
 
 
 def _folder() -> str:
@@ -158,6 +159,11 @@ class CookedCache:
 cooked_cache = CookedCache()
 
 
+#: The version of what a cooked result holds, part of every key: raised when recipes start to give more (the
+#: statistics of maps and profiles: 2), so that results kept by an earlier build of the same version are not used.
+RESULT_FORMAT = 2
+
+
 def kept_as(scan: ScanRef, order: CookOrder) -> str | None:
     """The key of this cook in `cooked_cache`, or ``None`` for cooks it does not keep.
 
@@ -172,6 +178,7 @@ def kept_as(scan: ScanRef, order: CookOrder) -> str | None:
         "beamline": beamline,
         "plugin": order.plugin,
         "nx5d": __version__,
+        "format": RESULT_FORMAT,
         "options": order.options_key,
         "spice": order.spice,
     }
