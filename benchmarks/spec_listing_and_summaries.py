@@ -63,8 +63,8 @@ def best(function, repeat=3):
 
 def main() -> None:
     import nx5d
-    from nx5d.io import spec
-    from nx5d.io.spec_xarray import scan_summary
+    from nx5d_spec import parser as spec
+    from nx5d_spec.dataset import scan_summary
 
     warnings.simplefilter("ignore")
     with tempfile.TemporaryDirectory() as tmp:

@@ -96,8 +96,8 @@ def main() -> None:
     import nx5d
     from nx5d.io.frames import _decode_strips, parse_tiff
     from nx5d.recipes.cook import cook_with_recipes
-    from nx5d.rsm import Grid
     from nx5d.spice.values import as_settings
+    from nx5d_rsm import Grid
     from nx5d_udkm.cook import COOKING
     from nx5d_udkm.synth import ScanSpec, write_repository
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 import nx5d
-from nx5d.app.plot import peak_positions
+from nx5d_rsm.peaks import peak_positions
 from nx5d_udkm.synth import REFERENCE_DELAYS, ScanSpec, write_scan
 
 THETAS = tuple(float(t) for t in np.round(np.linspace(18.1, 19.1, 21), 2))

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import xrayutilities as xu
 
-from nx5d.rsm import Setup
 from nx5d_kmc3.settings import XppSettings
+from nx5d_rsm import Setup
 from nx5d_udkm.settings import RsmSettings as UdkmSettings
 
 GEOMETRIES = {

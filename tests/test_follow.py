@@ -14,11 +14,11 @@ import time
 
 import numpy as np
 import pytest
-from nx5d_nexus.synth import write_repository as write_nexus
-from nx5d_spec.synth import write_spec
 
 import nx5d
 from nx5d.errors import OptionError
+from nx5d_nexus.synth import write_repository as write_nexus
+from nx5d_spec.synth import write_spec
 from nx5d_udkm.synth import ScanSpec
 from nx5d_udkm.synth import write_repository as write_udkm
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nx5d.rsm.geometry import Setup
+from nx5d_rsm.geometry import Setup
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "cooking.md"
 Q = ("qx", "qy", "qz")

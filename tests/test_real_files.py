@@ -318,7 +318,6 @@ def test_kmc3_frames_elsewhere_cooked_from_the_shell_with_a_loading_option(kmc3_
 def test_every_plugins_raw_data_has_its_axes_as_coordinates_and_units_where_known(kmc3_beamtime, tmp_path):
     """Scan axes are coordinates along index; units come from the file, or from what the beamline knows."""
     from nx5d_nexus.synth import write_repository as write_nexus
-
     from nx5d_udkm.synth import ScanSpec
     from nx5d_udkm.synth import write_repository as write_udkm
 

@@ -38,8 +38,8 @@ import pytest
 import xrayutilities as xu
 
 import nx5d
-from nx5d.rsm import Setup
-from nx5d.rsm.geometry import HC
+from nx5d_rsm import Setup
+from nx5d_rsm.geometry import HC
 from nx5d_udkm.settings import RsmSettings as UdkmSettings
 
 from .shared import kmc3_beamtime, shared_path

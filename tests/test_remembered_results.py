@@ -197,6 +197,7 @@ def test_a_masked_frame_that_arrives_is_cooked_in(cache, data, tmp_path):
 
 def test_a_changed_virtual_dataset_source_is_never_served_from_a_cache(cache, tmp_path):
     import h5py
+
     from nx5d_nexus.synth import write_repository as write_nexus
 
     url = write_nexus(tmp_path / "nexus", {"p": [3]}, "bliss", vds=True)

@@ -19,11 +19,11 @@ import pytest
 import tifffile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from nx5d_nexus.synth import write_repository as write_nexus
 
 import nx5d
 from nx5d.errors import MissingDataError, Nx5dError, OutsideRepositoryError
 from nx5d.io.storage import Storage, join_url, record_io
+from nx5d_nexus.synth import write_repository as write_nexus
 from nx5d_udkm.synth import ScanSpec
 from nx5d_udkm.synth import write_repository as write_udkm
 

@@ -15,14 +15,14 @@ import dask
 import dask.array as da
 import numpy as np
 import pytest
-from nx5d_nexus.synth import write_repository as write_nexus
 
 import nx5d
 from nx5d.io.storage import record_io
-from nx5d.rsm import map_frames
-from nx5d.rsm.geometry import Setup
 from nx5d_kmc3.synth import ScanPlan
 from nx5d_kmc3.synth import write_repository as write_kmc3
+from nx5d_nexus.synth import write_repository as write_nexus
+from nx5d_rsm import map_frames
+from nx5d_rsm.geometry import Setup
 from nx5d_udkm.synth import ScanSpec
 from nx5d_udkm.synth import write_repository as write_udkm
 

@@ -110,7 +110,8 @@ def test_recipes_lists_the_installed_recipes(capsys):
         assert f"{name} " in out
     assert main(["recipes", "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
-    assert rows["rsm"]["distribution"] == "nx5d-core"
+    assert rows["rsm"]["distribution"] == "nx5d-rsm"
+    assert rows["none"]["distribution"] == "nx5d-core"
     assert rows["rsm"]["state"] == "loaded"
 
 

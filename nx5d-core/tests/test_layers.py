@@ -15,9 +15,10 @@ SOURCE = Path(nx5d.__file__).parent
 LAYERS = [
     {"nx5d.credentials"},
     {"nx5d.errors", "nx5d.version", "nx5d.annotations", "nx5d.progress", "nx5d.display", "nx5d.options"},
+    {"nx5d.optional"},
     {"nx5d.config"},
     {"nx5d.addressing", "nx5d.io"},
-    {"nx5d.plugins", "nx5d.rsm", "nx5d.recipes", "nx5d.spice", "nx5d.extensions"},
+    {"nx5d.plugins", "nx5d.recipes", "nx5d.spice", "nx5d.extensions"},
     {"nx5d.model", "nx5d.repo"},
     {"nx5d.app", "nx5d.testing", "nx5d.__main__", "nx5d"},
 ]

@@ -75,7 +75,7 @@ def test_array_storage_classes_read_nexus_groups(tmp_path):
     import h5py
     import numpy as np
 
-    from nx5d.repo.astor import ArrayProposal, ArrayRepository, ArrayScan
+    from nx5d_nexus.astor import ArrayProposal, ArrayRepository, ArrayScan
 
     for number in (1, 2):
         with h5py.File(tmp_path / "run7.h5", "a") as handle:

@@ -15,7 +15,6 @@ import tifffile
 
 import nx5d
 from nx5d.errors import CorruptDataError, MissingDataError, OptionError, SpiceValidationError
-from nx5d.io.spec import read_index, read_scan
 from nx5d.io.storage import Storage, record_io
 from nx5d.testing import BeamlineConformance, snapshot_tree
 from nx5d_kmc3.ingest import ingest
@@ -29,6 +28,7 @@ from nx5d_kmc3.synth import (
     write_repository,
     write_sources,
 )
+from nx5d_spec.parser import read_index, read_scan
 
 SHAPE = (40, 60)
 PLANS = (

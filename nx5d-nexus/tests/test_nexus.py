@@ -6,14 +6,14 @@ import warnings
 import h5py
 import numpy as np
 import pytest
-from nx5d_nexus.synth import scan_data, write_repository
 
 import nx5d
 from nx5d.errors import CorruptDataError, MissingDataError, NotSupportedError, SpiceValidationError
 from nx5d.io.storage import record_io
-from nx5d.rsm.cook import cook_rsm
-from nx5d.rsm.settings import MotorSettings
 from nx5d.testing import BeamlineConformance
+from nx5d_nexus.synth import scan_data, write_repository
+from nx5d_rsm.cook import cook_rsm
+from nx5d_rsm.settings import MotorSettings
 
 RSM = {
     "settings": {"sample_motors": ["eta"], "detector_motors": ["delta"], "grid_size": [20, 30], "img_center": [12, 10]}
@@ -132,8 +132,8 @@ def test_a_missing_virtual_source_is_an_error_never_zeros(tmp_path):
 
 
 def test_remote_documents_with_virtual_frames_say_so(tmp_path):
-    from nx5d.io import nexus
     from nx5d.io.storage import Storage
+    from nx5d_nexus import layouts as nexus
 
     url = write_repository(tmp_path, {"hc2103": [1]}, "bliss", vds=True)
     document = url.format(proposal="hc2103", scan="1.1").partition("#")[0]

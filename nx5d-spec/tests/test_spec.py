@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from nx5d_spec.synth import DIALECTS, Dialect, write_spec
 
 import nx5d
 from nx5d.errors import CorruptDataError, MissingDataError
-from nx5d.io.spec import index_spec, parse_scan, read_index
 from nx5d.io.storage import Storage
 from nx5d.testing import BeamlineConformance
+from nx5d_spec.parser import index_spec, parse_scan, read_index
+from nx5d_spec.synth import DIALECTS, Dialect, write_spec
 
 
 def repository(folder):

@@ -31,13 +31,13 @@ __all__ = [
     "__version__",
 ]
 
-_LAZY = {"plot": "nx5d.app.plot", "batch": "nx5d.app.batch"}
-
 
 def __getattr__(name: str) -> object:
-    """``nx5d.plot`` and ``nx5d.batch``: modules imported (with matplotlib, dask ...) only when first used."""
-    if name in _LAZY:
-        import importlib
+    """``nx5d.plot`` (``nx5d_rsm.plot``) and ``nx5d.batch``: imported (with matplotlib, dask ...) when first used."""
+    from nx5d.optional import optional_module
 
-        return importlib.import_module(_LAZY[name])
+    if name == "plot":
+        return optional_module("nx5d_rsm.plot", "nx5d-rsm", "nx5d.plot", "plot")
+    if name == "batch":
+        return optional_module("nx5d.app.batch", "nx5d-core", "nx5d.batch", "batch")
     raise AttributeError(f"module 'nx5d' has no attribute {name!r}")

@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 import xarray as xr
-from nx5d_nexus import reading
 
 from nx5d.errors import MissingDataError
-from nx5d.io import nexus
 from nx5d.io.hdf5 import open_document
 from nx5d.io.storage import Storage
 from nx5d.plugins import ScanRef
+from nx5d_nexus import layouts as nexus
+from nx5d_nexus import reading
 
 from .layout import MEASUREMENT, SPECFILE, with_units
 from .options import Kmc3Options
@@ -62,7 +62,7 @@ def summary(scan: ScanRef) -> dict[str, Any]:
 
 
 def load_raw(scan: ScanRef, options: Kmc3Options) -> xr.Dataset:
-    """The scan as an ``xarray.Dataset`` ([`scan_dataset`][nx5d.io.nexus.scan_dataset]); frames lazy by default."""
+    """The scan as an ``xarray.Dataset`` ([`scan_dataset`][nx5d_nexus.layouts.scan_dataset]); frames lazy by default."""
     with nexus.open_tree(scan.storage, scan.document) as tree:
         if MEASUREMENT not in nexus.entry_of(tree, scan.anchor, scan.document):
             raise MissingDataError(f"{scan.url} has no '{MEASUREMENT}' group: the scan is incomplete")

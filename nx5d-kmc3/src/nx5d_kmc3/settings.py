@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 
 from nx5d.recipes import Cooking
-from nx5d.rsm.settings import MotorSettings
+from nx5d_rsm.settings import MotorSettings
 
 __all__ = ["XppSettings", "COOKING"]
 
@@ -23,7 +23,7 @@ class XppSettings(MotorSettings):
     along the columns.  Maps are reported with the surface normal (x) as
     ``qz``, the surface direction across the scattering plane (y) as ``qx``,
     so that the in-plane direction of the scattering plane (the beam's, z)
-    is ``qy``.  The fields of [`nx5d.rsm.settings.MotorSettings`][nx5d.rsm.settings.MotorSettings], with
+    is ``qy``.  The fields of [`nx5d_rsm.settings.MotorSettings`][nx5d_rsm.settings.MotorSettings], with
     these defaults.
 
     ``energy``, ``img_center`` and ``img_distance`` are per-beamtime

@@ -32,8 +32,8 @@ import numpy as np
 import tifffile
 
 from nx5d.addressing.url import UrlPattern
-from nx5d.io.spec_writer import file_header, format_spec, scan_text
 from nx5d.io.storage import Storage
+from nx5d_spec.writer import file_header, format_spec, scan_text
 
 from .ingest import ingest
 

@@ -8,10 +8,10 @@ from typing import Any
 import xarray as xr
 
 import nx5d
-from nx5d.io.nexus import DOCUMENT_SUFFIXES
 from nx5d.plugins import Beamline, ClaimLevel, DocumentRef, ScanRef
-from nx5d.recipes.profile import ProfileSettings
-from nx5d.rsm.settings import MotorSettings
+from nx5d_nexus.layouts import DOCUMENT_SUFFIXES
+from nx5d_rsm.profile import ProfileSettings
+from nx5d_rsm.settings import MotorSettings
 
 from . import reading
 

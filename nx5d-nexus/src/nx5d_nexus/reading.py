@@ -13,10 +13,11 @@ from typing import Any
 
 import xarray as xr
 
-from nx5d.io import nexus, zarrdoc
-from nx5d.io.nexus import NexusOptions
+from nx5d.io import zarrdoc
 from nx5d.plugins import DocumentRef, ScanRef
 from nx5d.recipes import Cooking
+from nx5d_nexus import layouts as nexus
+from nx5d_nexus.layouts import NexusOptions
 
 __all__ = [
     "NexusOptions",
@@ -59,7 +60,7 @@ def summary(scan: ScanRef) -> dict[str, Any]:
 
 
 def load(scan: ScanRef, options: NexusOptions) -> xr.Dataset:
-    """The scan as a Dataset ([`nx5d.io.nexus.scan_dataset`][nx5d.io.nexus.scan_dataset]) with ``options``."""
+    """The scan as a Dataset ([`nx5d_nexus.layouts.scan_dataset`][nx5d_nexus.layouts.scan_dataset]) with ``options``."""
     return nexus.scan_dataset(
         scan.storage,
         scan.url,

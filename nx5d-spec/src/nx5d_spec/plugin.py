@@ -11,7 +11,7 @@ import xarray as xr
 import nx5d
 from nx5d.options import option
 from nx5d.plugins import Beamline, ClaimLevel, Cooking, DocumentRef, ScanRef
-from nx5d.recipes.profile import ProfileSettings
+from nx5d_rsm.profile import ProfileSettings
 
 from . import reading
 

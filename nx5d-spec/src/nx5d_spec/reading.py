@@ -15,9 +15,9 @@ import attrs
 import xarray as xr
 
 from nx5d.addressing.url import UrlPattern
-from nx5d.io import spec
-from nx5d.io.spec_xarray import scan_dataset, scan_summary
 from nx5d.plugins import DocumentRef, ScanRef
+from nx5d_spec import parser as spec
+from nx5d_spec.dataset import scan_dataset, scan_summary
 
 __all__ = ["is_scan_anchor", "recognises_spec", "scan_keys", "summary", "load_counters"]
 

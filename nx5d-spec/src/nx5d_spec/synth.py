@@ -20,7 +20,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from nx5d.io.spec_writer import file_header, format_spec, number_text, scan_text
+from nx5d_spec.writer import file_header, format_spec, number_text, scan_text
 
 __all__ = ["Dialect", "MOTORS", "LABELS", "write_spec", "main"]
 

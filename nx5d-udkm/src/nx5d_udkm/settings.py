@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from nx5d.rsm.settings import RsmSettings as CoreRsmSettings
+from nx5d_rsm.settings import RsmSettings as CoreRsmSettings
 
 __all__ = ["RsmSettings"]
 
@@ -13,7 +13,7 @@ __all__ = ["RsmSettings"]
 class RsmSettings(CoreRsmSettings):
     """Reciprocal space map settings of the UDKM diffractometer (spice handle and type ``settings``).
 
-    The core's [`nx5d.rsm.settings.RsmSettings`][nx5d.rsm.settings.RsmSettings] with the UDKM setup as
+    The core's [`nx5d_rsm.settings.RsmSettings`][nx5d_rsm.settings.RsmSettings] with the UDKM setup as
     defaults: Cu K-alpha, a Pilatus 100K 680 mm from the sample, theta and
     2-theta about ``y-``, maps on an 80 x 150 grid.  Time-resolved scans are
     cooked by the ``delay-rsm`` recipe, one map per delay (the table's delay

@@ -71,7 +71,9 @@ def quick_look(scan: Scan, *, raw: bool = False, counters: Sequence[str] = ()) -
 
     Raw: the counter drawn is the signal a profile of the scan shows (the beamline's declared detector).
     """
-    from nx5d.app import plot
+    from nx5d.optional import optional_module
+
+    plot = optional_module("nx5d_rsm.plot", "nx5d-rsm", "drawing a quick look", "plot")
 
     if not raw:
         cooked = _as_dataset(scan.cooked, scan.url or scan.key)

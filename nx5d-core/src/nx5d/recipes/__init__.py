@@ -6,10 +6,10 @@
   entry point group;
 * [`nx5d.recipes.choice`][nx5d.recipes.choice] -- which recipe a scan gets (spice ``recipes``);
 * [`nx5d.recipes.offsets`][nx5d.recipes.offsets] -- calibration offsets (spice ``offsets``);
-* [`nx5d.recipes.builtin`][nx5d.recipes.builtin] -- the core's recipes (``rsm``, ``delay-rsm``,
+* [`nx5d_rsm.recipes`][nx5d_rsm.recipes] -- the core's recipes (``rsm``, ``delay-rsm``,
   ``temperature-rsm``, ``profile``, ``auto``, ``none``);
-* [`nx5d.recipes.profile`][nx5d.recipes.profile] -- 1-D profiles;
-* [`nx5d.recipes.signal`][nx5d.recipes.signal] -- which variable a profile shows, its variance;
+* [`nx5d_rsm.profile`][nx5d_rsm.profile] -- 1-D profiles;
+* [`nx5d_rsm.signal`][nx5d_rsm.signal] -- which variable a profile shows, its variance;
 * [`nx5d.recipes.cook`][nx5d.recipes.cook] -- `cook_with_recipes`, what the core runs.
 """
 

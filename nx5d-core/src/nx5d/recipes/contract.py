@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import numpy as np
-import xarray as xr
 
 from nx5d.errors import SpiceValidationError
-from nx5d.io.naming import find_variable
-from nx5d.rsm.cook import motor_angles
-from nx5d.rsm.settings import MotorSettings, RsmSettings
 from nx5d.spice.schema import settings_from
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = ["Recipe", "Cooking", "CookRequest", "Angles", "RECIPE_NAME"]
 
@@ -32,7 +30,7 @@ __all__ = ["Recipe", "Cooking", "CookRequest", "Angles", "RECIPE_NAME"]
 RECIPE_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 
 #: The angles of every frame: ``(sample angles, detector angles)``, one array per circle, outermost first.
-Angles = tuple[Sequence[np.ndarray], Sequence[np.ndarray]]
+Angles = tuple[Sequence[Any], Sequence[Any]]
 
 
 def _name(instance: object, attribute: attrs.Attribute, value: str) -> None:
@@ -77,8 +75,8 @@ class Cooking:
     angles:
         ``angles(raw, settings) -> (sample angles, detector angles)``: one
         array (or number) per circle of ``settings``; default: the variables
-        ``settings.sample_motors`` and ``detector_motors`` name
-        ([`MotorSettings`][nx5d.rsm.settings.MotorSettings]).
+        ``settings.sample_motors`` and ``detector_motors`` name (the map
+        recipes' ``MotorSettings``, in ``nx5d-rsm``).
     roles:
         ``{role: variable names}``: the variables playing a part recipes
         ask for (``"delay"``, ``"temperature"``), the first one present
@@ -131,28 +129,25 @@ class CookRequest:
     schemas: Mapping[str, type]
     where: str
 
-    def settings(self, handle: str | None = None, schema: type | None = None) -> Any:
-        """The spice of ``handle`` (default: the map settings) as an instance of its schema; defaults fill gaps."""
-        handle = handle or self.cooking.settings
-        schema = schema or self.schemas.get(handle, RsmSettings)
-        return settings_from(schema, self.spice, handle, f"the {self.recipe} recipe for {self.where}")
+    def settings(self, handle: str | None = None, schema: type | None = None, default: type | None = None) -> Any:
+        """The spice of ``handle`` (default: the map settings) as an instance of its schema; defaults fill gaps.
 
-    def angles(self, settings: RsmSettings) -> dict[str, list[np.ndarray]]:
-        """The angles of every frame, as keyword arguments of [`nx5d.rsm.cook.cook_rsm`][nx5d.rsm.cook.cook_rsm]."""
-        if self.cooking.angles is not None:
-            sample, detector = self.cooking.angles(self.raw, settings)
-            return {"sample_angles": list(sample), "detector_angles": list(detector)}
-        if not isinstance(settings, MotorSettings) or not (settings.sample_motors and settings.detector_motors):
+        The schema is ``schema`` if given, else the proposal's for ``handle``,
+        else ``default``; without any, `SpiceValidationError`.
+        """
+        handle = handle or self.cooking.settings
+        schema = schema or self.schemas.get(handle) or default
+        if schema is None:
             raise SpiceValidationError(
-                f"to map the frames of {self.where} into reciprocal space, seed the {self.cooking.settings!r} spice "
-                f"with sample_motors and detector_motors (the variables holding the angles; this scan has "
-                f"{', '.join(sorted(map(str, self.raw.variables))) or 'none'}) and its sample_axes, detector_axes, "
-                "energy, img_center and img_distance"
+                f"the {self.recipe} recipe for {self.where} reads spice {handle!r}, whose type the beamline declares "
+                "no schema for"
             )
-        return motor_angles(self.raw, settings)
+        return settings_from(schema, self.spice, handle, f"the {self.recipe} recipe for {self.where}")
 
     def role(self, role: str) -> str | None:
         """The variable playing ``role`` in this scan (``None`` if none does); a name that is no role is looked up."""
+        from nx5d.io.naming import find_variable
+
         found = self.cooking.roles.get(role)
         if found is None:
             return None
@@ -167,5 +162,7 @@ class CookRequest:
 
     def group_variable(self, name: str) -> str:
         """The variable a ``group_by`` entry names: a role's variable, or the variable of that name."""
+        from nx5d.io.naming import find_variable
+
         by_role = self.role(name)
         return by_role if by_role is not None else find_variable(self.raw, name, "group_by variable")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import io
 import math
-import warnings
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -26,14 +25,13 @@ import numpy as np
 import xarray as xr
 
 from nx5d.errors import NotSupportedError, OptionError
+from nx5d_rsm.maps import map_variable
+from nx5d_rsm.peaks import peak_positions
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["map_variable", "peak_positions", "rsm", "peak_trace", "lines", "raw_overview"]
-
-#: Names of the map variable tried, in order, when a Dataset is given.
-MAP_VARIABLES = ("qdata", "rsm", "map")
+__all__ = ["map_variable", "peak_positions", "rsm", "peak_trace", "lines", "raw_overview"]  # the first two: re-exported
 
 
 @functools.cache
@@ -71,25 +69,6 @@ def _figure_class() -> type[Figure]:
 
 def _figure(**kwargs: Any) -> Figure:
     return _figure_class()(layout="constrained", **kwargs)
-
-
-def map_variable(data: xr.Dataset | xr.DataArray, var: Hashable | None = None) -> xr.DataArray:
-    """The map to plot: ``data[var]``, else the first of `MAP_VARIABLES` or the only variable with 2+ dims."""
-    if isinstance(data, xr.DataArray):
-        return data
-    if not isinstance(data, xr.Dataset):
-        raise OptionError(f"expected an xarray Dataset or DataArray, not {type(data).__name__}")
-    if var is not None:
-        if var not in data.data_vars:
-            raise OptionError(f"no variable {var!r} to plot; variables: {', '.join(map(str, data.data_vars))}")
-        return data[var]
-    for name in MAP_VARIABLES:
-        if name in data.data_vars:
-            return data[name]
-    maps = [name for name, v in data.data_vars.items() if v.ndim >= 2]
-    if len(maps) != 1:
-        raise OptionError(f"say which variable to plot (var=...); candidates: {', '.join(map(str, maps)) or 'none'}")
-    return data[maps[0]]
 
 
 def _split_dims(array: xr.DataArray, x: Hashable | None, y: Hashable | None) -> tuple[Hashable, Hashable, list]:
@@ -214,80 +193,6 @@ def _centres(array: xr.DataArray, dim: Hashable) -> np.ndarray:
     return np.asarray(array[dim]) if dim in array.coords else np.arange(array.sizes[dim])
 
 
-def peak_positions(
-    data: xr.Dataset | xr.DataArray,
-    var: Hashable | None = None,
-    *,
-    along: Hashable | None = None,
-    method: str = "com",
-    background: str | float | None = "median",
-) -> xr.DataArray:
-    """Peak position along one dimension, with its error, for every value of the others that are not map dimensions.
-
-    The profile along ``along`` (default: the last dimension) is the mean
-    intensity per pixel over the map's other q dimensions (for a cooked
-    Dataset: ``qdata`` weighted by ``weight``, so unmeasured bins do not pull
-    it down; its variance from ``intensity_variance``,
-    [`nx5d.rsm.peaks.profile_along`][nx5d.rsm.peaks.profile_along]).  Its peak is then:
-
-    * ``method="com"``: the centroid of the half-maximum window above the
-      background, continuous in the data -- not quantised to the grid -- with
-      its Poisson error ([`nx5d.rsm.peaks`][nx5d.rsm.peaks]); a warning says
-      when a peak is narrower than two grid steps (the grid, not the data,
-      then limits its position);
-    * ``method="max"``: the coordinate of the maximum (a grid point; no error).
-
-    ``background``: ``"median"`` of the profile (default; a peak covers a
-    small part of it), ``"edges"`` (the mean of its outer tenths), a number,
-    or ``None``.  Returns the positions as ``{along}_peak`` with the
-    coordinate ``{along}_peak_error`` (the standard error; NaN for
-    ``"max"`` and for maps without variances); its attributes record
-    ``method`` and ``background``.
-    """
-    from nx5d.rsm.peaks import RESOLVED_BINS, half_maximum_centroid, profile_along
-
-    array = map_variable(data, var)
-    along = along if along is not None else array.dims[-1]
-    if along not in array.dims:
-        raise OptionError(f"{array.name!r} has no dimension {along!r}; dimensions: {list(array.dims)}")
-    if along not in array.coords:
-        raise OptionError(f"dimension {along!r} has no coordinate to give positions in")
-    if background not in ("median", "edges", None) and not isinstance(background, int | float):
-        raise OptionError(f"background must be 'median', 'edges', a number or None, not {background!r}")
-    profile, variance = profile_along(data, array, along)
-    coords = np.asarray(array[along], float)
-    if method == "com":
-
-        def centroid(values: np.ndarray, variances: np.ndarray) -> tuple[float, float, float]:
-            return tuple(half_maximum_centroid(values, variances, coords, background))  # type: ignore[return-value]
-
-        position, error, width = xr.apply_ufunc(
-            np.vectorize(centroid, signature="(n),(n)->(),(),()"),
-            profile,
-            variance,
-            input_core_dims=[[along], [along]],
-            output_core_dims=[[], [], []],
-        )
-        step = float(np.abs(np.diff(coords)).min()) if coords.size > 1 else np.inf
-        narrow = int((width < RESOLVED_BINS * step).sum())
-        if narrow:
-            warnings.warn(
-                f"{narrow} of {width.size} peaks along {along!r} are narrower than {RESOLVED_BINS:g} grid steps "
-                f"({step:.3g}) at half maximum: their positions are pulled towards the bins' centres; map with a "
-                f"finer grid_size along {along!r}",
-                UserWarning,
-                stacklevel=2,
-            )
-    elif method == "max":
-        position = profile.fillna(-np.inf).idxmax(along)
-        error = xr.full_like(position, np.nan, dtype=float)
-    else:
-        raise OptionError(f"method must be 'com' or 'max', not {method!r}")
-    name = f"{along}_peak"
-    position = position.rename(name).assign_attrs(method=method, background=str(background))
-    return position.assign_coords({f"{name}_error": error.assign_attrs(long_name=f"standard error of {name}")})
-
-
 def peak_trace(
     data: xr.Dataset | xr.DataArray,
     var: Hashable | None = None,
@@ -298,7 +203,7 @@ def peak_trace(
     relative: bool = False,
     ax: Any = None,
 ) -> Figure:
-    """Peak position (see [`peak_positions`][nx5d.app.plot.peak_positions]) against the remaining dimension.
+    """Peak position (see [`peak_positions`][nx5d_rsm.peaks.peak_positions]) against the remaining dimension.
 
     Each position is drawn with its standard error as an error bar (where it
     has one).  ``relative=True`` plots the shift from the first point instead
@@ -362,13 +267,13 @@ def raw_overview(data: xr.Dataset, *, counters: Sequence[str] = (), title: str =
     """A raw scan at a glance: its frames summed over the scan (log scale) and counters against the point number.
 
     ``counters``: which to draw (default: the signal a profile of the scan
-    shows, [`choose_signal`][nx5d.recipes.signal.choose_signal] with the
+    shows, [`choose_signal`][nx5d_rsm.signal.choose_signal] with the
     beamline's ``cooking`` declaration); a signal with more dimensions than
     the points (the frames) is drawn summed per point, gap markers left out.
     """
     from matplotlib.colors import LogNorm
 
-    from nx5d.recipes.signal import choose_signal, summed_signal
+    from nx5d_rsm.signal import choose_signal, summed_signal
 
     if counters:
         chosen = [c for c in counters if c in data.variables]

@@ -10,9 +10,8 @@ reported error.
 import numpy as np
 import pytest
 
-from nx5d.app.plot import peak_positions
-from nx5d.rsm import map_frames
-from nx5d.rsm.peaks import half_maximum_centroid
+from nx5d_rsm import map_frames
+from nx5d_rsm.peaks import half_maximum_centroid, peak_positions
 
 from .helpers import lab_setup
 

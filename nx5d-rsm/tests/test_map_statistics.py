@@ -11,7 +11,7 @@ summed over a region must be the spread of the intensity summed there;
 import numpy as np
 import pytest
 
-from nx5d.rsm import map_frames
+from nx5d_rsm import map_frames
 
 from .helpers import lab_setup
 

@@ -25,13 +25,17 @@ it (map with a finer ``grid_size``).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable
 from typing import Any, NamedTuple
 
 import numpy as np
 import xarray as xr
 
-__all__ = ["Peak", "profile_along", "half_maximum_centroid", "background_level", "RESOLVED_BINS"]
+from nx5d.errors import OptionError
+from nx5d_rsm.maps import map_variable
+
+__all__ = ["Peak", "peak_positions", "profile_along", "half_maximum_centroid", "background_level", "RESOLVED_BINS"]
 
 #: A peak whose half-maximum window spans fewer grid steps than this is not resolved by the grid: its position
 #: is pulled towards the bins' centres (a grid too coarse for the peak), whatever its statistical error.
@@ -144,3 +148,75 @@ def half_maximum_centroid(
         slope = (_window_centroid(up, coords)[0] - _window_centroid(down, coords)[0]) / (2 * step)
         error2 += slope * slope * variance[i]
     return Peak(position, float(np.sqrt(error2)), width)
+
+
+def peak_positions(
+    data: xr.Dataset | xr.DataArray,
+    var: Hashable | None = None,
+    *,
+    along: Hashable | None = None,
+    method: str = "com",
+    background: str | float | None = "median",
+) -> xr.DataArray:
+    """Peak position along one dimension, with its error, for every value of the others that are not map dimensions.
+
+    The profile along ``along`` (default: the last dimension) is the mean
+    intensity per pixel over the map's other q dimensions (for a cooked
+    Dataset: ``qdata`` weighted by ``weight``, so unmeasured bins do not pull
+    it down; its variance from ``intensity_variance``,
+    `profile_along`).  Its peak is then:
+
+    * ``method="com"``: the centroid of the half-maximum window above the
+      background, continuous in the data -- not quantised to the grid -- with
+      its Poisson error (see the module documentation); a warning says
+      when a peak is narrower than two grid steps (the grid, not the data,
+      then limits its position);
+    * ``method="max"``: the coordinate of the maximum (a grid point; no error).
+
+    ``background``: ``"median"`` of the profile (default; a peak covers a
+    small part of it), ``"edges"`` (the mean of its outer tenths), a number,
+    or ``None``.  Returns the positions as ``{along}_peak`` with the
+    coordinate ``{along}_peak_error`` (the standard error; NaN for
+    ``"max"`` and for maps without variances); its attributes record
+    ``method`` and ``background``.
+    """
+    array = map_variable(data, var)
+    along = along if along is not None else array.dims[-1]
+    if along not in array.dims:
+        raise OptionError(f"{array.name!r} has no dimension {along!r}; dimensions: {list(array.dims)}")
+    if along not in array.coords:
+        raise OptionError(f"dimension {along!r} has no coordinate to give positions in")
+    if background not in ("median", "edges", None) and not isinstance(background, int | float):
+        raise OptionError(f"background must be 'median', 'edges', a number or None, not {background!r}")
+    profile, variance = profile_along(data, array, along)
+    coords = np.asarray(array[along], float)
+    if method == "com":
+
+        def centroid(values: np.ndarray, variances: np.ndarray) -> tuple[float, float, float]:
+            return tuple(half_maximum_centroid(values, variances, coords, background))  # type: ignore[return-value]
+
+        position, error, width = xr.apply_ufunc(
+            np.vectorize(centroid, signature="(n),(n)->(),(),()"),
+            profile,
+            variance,
+            input_core_dims=[[along], [along]],
+            output_core_dims=[[], [], []],
+        )
+        step = float(np.abs(np.diff(coords)).min()) if coords.size > 1 else np.inf
+        narrow = int((width < RESOLVED_BINS * step).sum())
+        if narrow:
+            warnings.warn(
+                f"{narrow} of {width.size} peaks along {along!r} are narrower than {RESOLVED_BINS:g} grid steps "
+                f"({step:.3g}) at half maximum: their positions are pulled towards the bins' centres; map with a "
+                f"finer grid_size along {along!r}",
+                UserWarning,
+                stacklevel=2,
+            )
+    elif method == "max":
+        position = profile.fillna(-np.inf).idxmax(along)
+        error = xr.full_like(position, np.nan, dtype=float)
+    else:
+        raise OptionError(f"method must be 'com' or 'max', not {method!r}")
+    name = f"{along}_peak"
+    position = position.rename(name).assign_attrs(method=method, background=str(background))
+    return position.assign_coords({f"{name}_error": error.assign_attrs(long_name=f"standard error of {name}")})

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from nx5d.io.spec import SPEC_DATE
+from nx5d_spec.parser import SPEC_DATE
 
 __all__ = ["number_text", "file_header", "scan_text", "format_spec"]
 

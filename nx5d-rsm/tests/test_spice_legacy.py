@@ -7,9 +7,9 @@ import warnings
 import pytest
 
 from nx5d.errors import SpiceValidationError, SpiceWarning
-from nx5d.rsm.settings import MotorSettings, RsmSettings
 from nx5d.spice.legacy import from_nx5d3, translate
 from nx5d.spice.store import FileSpiceStore
+from nx5d_rsm.settings import MotorSettings, RsmSettings
 
 
 def record(handle="exp_info", data=None, **fields):

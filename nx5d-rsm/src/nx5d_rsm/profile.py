@@ -4,7 +4,7 @@ The spice type ``profile`` (`ProfileSettings`) names the signal, an
 optional monitor and the axis; `cook_profile` returns the signal
 (divided by the monitor, if any) on the axis as an ``xarray.Dataset``, with
 its Poisson variance.  Which variable is the signal when the spice names
-none is said in [`nx5d.recipes.signal`][nx5d.recipes.signal].
+none is said in [`nx5d_rsm.signal`][nx5d_rsm.signal].
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import xarray as xr
 
 from nx5d.errors import CorruptDataError
 from nx5d.io.naming import find_variable, per_frame
-from nx5d.recipes.signal import SignalChoice, choose_signal, summed_signal
+from nx5d_rsm.signal import SignalChoice, choose_signal, summed_signal
 
 __all__ = ["ProfileSettings", "cook_profile", "profile_axis"]
 
@@ -31,7 +31,7 @@ class ProfileSettings:
     ----------
     signal:
         The counter to show (variable name or ``long_name``); ``None``: the
-        beamline's detector (see [`nx5d.recipes.signal`][nx5d.recipes.signal]).
+        beamline's detector (see [`nx5d_rsm.signal`][nx5d_rsm.signal]).
     monitor:
         A counter to divide the signal by, point by point; ``None``: none.
     axis:
@@ -73,7 +73,7 @@ def cook_profile(
         The scan.
     settings:
         Signal, monitor, axis and marker masking; unset fields get the
-        defaults: the signal `nx5d.recipes.signal.choose_signal` picks
+        defaults: the signal `nx5d_rsm.signal.choose_signal` picks
         (with ``cooking``, the beamline's declaration), the axis
         `profile_axis` picks from ``summary``.
     summary, cooking:

@@ -159,7 +159,7 @@ class Setup:
     def from_settings(
         cls, settings: object, *, energy: float | None = None, detector_shape: tuple[int, int] | None = None
     ) -> Setup:
-        """The setup an [`RsmSettings`][nx5d.rsm.settings.RsmSettings] describes.
+        """The setup an [`RsmSettings`][nx5d_rsm.settings.RsmSettings] describes.
 
         ``energy`` (eV) replaces the settings' own where it was read from the
         data; ``detector_shape`` (full-frame rows, cols) is needed for a

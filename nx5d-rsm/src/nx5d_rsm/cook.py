@@ -1,7 +1,7 @@
 """The one cook a beamline needs for reciprocal space maps: `cook_rsm`.
 
 A beamline's ``nx5d_cook`` hook extracts the angles of every frame from its
-raw data and hands them, with its [`RsmSettings`][nx5d.rsm.settings.RsmSettings],
+raw data and hands them, with its [`RsmSettings`][nx5d_rsm.settings.RsmSettings],
 to `cook_rsm`; everything else -- monitor normalisation, grouping,
 pixel geometry from the frames' ``y``/``x`` coordinates, gridding, the
 result's attributes -- is done here the same way for every beamline:
@@ -30,9 +30,9 @@ from attrs import asdict
 
 from nx5d.errors import CorruptDataError, MissingDataError, SpiceValidationError
 from nx5d.io.naming import find_variable, per_frame
-from nx5d.rsm.geometry import Setup
-from nx5d.rsm.maps import map_frames
-from nx5d.rsm.settings import ENERGY_UNITS, MotorSettings, RsmSettings, check_energy
+from nx5d_rsm.geometry import Setup
+from nx5d_rsm.maps import map_frames
+from nx5d_rsm.settings import ENERGY_UNITS, MotorSettings, RsmSettings, check_energy
 
 __all__ = ["cook_rsm", "motor_angles", "frame_energies", "group_values", "rounded", "IMAGES", "DETECTOR_SHAPE"]
 
@@ -178,7 +178,7 @@ def cook_rsm(
     -------
     xarray.Dataset
         ``qdata`` (the maps), ``weight`` (pixel area per bin) and ``frames``
-        (frames per map); see [`nx5d.rsm.maps.map_frames`][nx5d.rsm.maps.map_frames].  With a
+        (frames per map); see [`nx5d_rsm.maps.map_frames`][nx5d_rsm.maps.map_frames].  With a
         monitor, map values are counts per monitor unit.
     """
     where = str(raw.attrs.get("url", "the scan"))

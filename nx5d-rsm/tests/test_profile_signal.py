@@ -9,8 +9,8 @@ import xarray as xr
 
 from nx5d.errors import MissingDataError
 from nx5d.recipes import Cooking
-from nx5d.recipes.profile import ProfileSettings, cook_profile
-from nx5d.recipes.signal import choose_signal
+from nx5d_rsm.profile import ProfileSettings, cook_profile
+from nx5d_rsm.signal import choose_signal
 
 N = 6
 RNG = np.random.default_rng(3)

@@ -13,7 +13,7 @@ frame is right-handed, the primary beam travels along ``beam``, sample and
 detector circles are written as ``"y+"``/``"z-"``... (axis and rotation
 sense, outermost first).  Maps are reported in the sample's frame: at all
 angles zero, ``normal`` (the surface normal) is ``qz`` and ``inplane`` (a
-direction in the surface) is ``qx`` (see [`nx5d.rsm.geometry.Setup`][nx5d.rsm.geometry.Setup]).
+direction in the surface) is ``qx`` (see [`nx5d_rsm.geometry.Setup`][nx5d_rsm.geometry.Setup]).
 """
 
 from __future__ import annotations

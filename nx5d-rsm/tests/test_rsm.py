@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from nx5d.errors import CorruptDataError, OptionError
 from nx5d.io.frames import Region
-from nx5d.rsm import Axis, FrameGridder, Grid, Setup, grid_frames, grid_points, map_frames, normalise
-from nx5d.rsm.cook import cook_rsm, motor_angles
-from nx5d.rsm.settings import MotorSettings, RsmSettings
+from nx5d_rsm import Axis, FrameGridder, Grid, Setup, grid_frames, grid_points, map_frames, normalise
+from nx5d_rsm.cook import cook_rsm, motor_angles
+from nx5d_rsm.settings import MotorSettings, RsmSettings
 
 
 def xu_gridded(shape, coords, values, width=None):

@@ -17,9 +17,9 @@ from nx5d.errors import (
 from nx5d.plugins import Beamline, ClaimLevel, Cooking
 from nx5d.plugins.discovery import PluginRegistry
 from nx5d.recipes import Recipe, RecipeRegistry, recipes
-from nx5d.rsm import Setup
-from nx5d.rsm.geometry import HC
-from nx5d.rsm.settings import MotorSettings
+from nx5d_rsm import Setup
+from nx5d_rsm.geometry import HC
+from nx5d_rsm.settings import MotorSettings
 
 from .helpers import bragg_scan
 
@@ -239,10 +239,10 @@ def test_registry_reports_entry_points_that_do_not_load(monkeypatch):
     import nx5d.recipes.registry as module
 
     points = [
-        EntryPoint("rsm", "nx5d.recipes.builtin:RSM", "nx5d.recipes"),
+        EntryPoint("rsm", "nx5d_rsm.recipes:RSM", "nx5d.recipes"),
         EntryPoint("gone", "no_such_module_nx5d:THING", "nx5d.recipes"),
-        EntryPoint("misnamed", "nx5d.recipes.builtin:RSM", "nx5d.recipes"),
-        EntryPoint("notarecipe", "nx5d.recipes.builtin:TEMPERATURE_STEP", "nx5d.recipes"),
+        EntryPoint("misnamed", "nx5d_rsm.recipes:RSM", "nx5d.recipes"),
+        EntryPoint("notarecipe", "nx5d_rsm.recipes:TEMPERATURE_STEP", "nx5d.recipes"),
     ]
     monkeypatch.setattr(module, "entry_points", lambda group: points)
     registry = RecipeRegistry()

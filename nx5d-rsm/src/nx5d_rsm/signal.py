@@ -19,7 +19,7 @@ Which variable a profile shows, first match wins:
    ``Monitor``, ``I0``, ``I00``) or a reciprocal-space pseudo motor (``H``,
    ``K``, ``L``).  A choice by this rule is named in a warning.
 
-The result of [`cook_profile`][nx5d.recipes.profile.cook_profile] names the
+The result of [`cook_profile`][nx5d_rsm.profile.cook_profile] names the
 variable in its ``signal`` attribute and how it was chosen in
 ``signal_choice``.
 

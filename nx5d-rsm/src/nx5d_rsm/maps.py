@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import xarray as xr
 
 from nx5d.errors import CorruptDataError, OptionError
 from nx5d.io.blocks import map_blocks
 from nx5d.progress import progress
-from nx5d.rsm.geometry import Setup
-from nx5d.rsm.gridding import BlockSums, FrameGridder, Grid
-from nx5d.rsm.settings import MAX_BINS
+from nx5d_rsm.geometry import Setup
+from nx5d_rsm.gridding import BlockSums, FrameGridder, Grid
+from nx5d_rsm.settings import MAX_BINS
 
-__all__ = ["map_frames"]
+__all__ = ["MAP_VARIABLES", "map_variable", "map_frames"]
 
 
 def _usable(
@@ -130,14 +131,12 @@ def map_frames(
         as counts: ``qdata_variance``, the Poisson variance of ``qdata``
         (through the ``scale`` of each frame); ``intensity_variance``, the
         variance of the bin's intensity ``qdata * weight``, additive over
-        bins (see [`Totals`][nx5d.rsm.gridding.Totals]); ``pixels``, the
+        bins (see [`Totals`][nx5d_rsm.gridding.Totals]); ``pixels``, the
         pixel readings (pixels of frames, markers left out) that reached the bin.  Frames sharing an angle setting share
         their q conversion, computed once per distinct setting.  Frames
         without a finite angle, energy, scale or group value are left out of
         the maps and of ``frames``, with a warning saying how many.
     """
-    import xarray as xr
-
     if empty not in ("nan", "zero"):
         raise OptionError(f"empty must be 'nan' or 'zero', not {empty!r}")
     if len(q_axes) != len(grid_size) or not 1 <= len(q_axes) <= 3 or set(q_axes) - {"qx", "qy", "qz"}:
@@ -226,3 +225,26 @@ def map_frames(
         "frames": (dims[: len(groups)], frames, {"long_name": "frames per map"}),
     }
     return xr.Dataset(data, coords=coords, attrs=dict(attrs or {}))
+
+
+#: Names of the map variable tried, in order, when a Dataset is given.
+MAP_VARIABLES = ("qdata", "rsm", "map")
+
+
+def map_variable(data: xr.Dataset | xr.DataArray, var: Hashable | None = None) -> xr.DataArray:
+    """The map to plot: ``data[var]``, else the first of `MAP_VARIABLES` or the only variable with 2+ dims."""
+    if isinstance(data, xr.DataArray):
+        return data
+    if not isinstance(data, xr.Dataset):
+        raise OptionError(f"expected an xarray Dataset or DataArray, not {type(data).__name__}")
+    if var is not None:
+        if var not in data.data_vars:
+            raise OptionError(f"no variable {var!r} to plot; variables: {', '.join(map(str, data.data_vars))}")
+        return data[var]
+    for name in MAP_VARIABLES:
+        if name in data.data_vars:
+            return data[name]
+    maps = [name for name, v in data.data_vars.items() if v.ndim >= 2]
+    if len(maps) != 1:
+        raise OptionError(f"say which variable to plot (var=...); candidates: {', '.join(map(str, maps)) or 'none'}")
+    return data[maps[0]]

@@ -19,7 +19,7 @@ import xarray as xr
 
 from nx5d.io.commands import scan_type, scanned_motor, scanned_motors
 from nx5d.io.naming import VariableNames
-from nx5d.io.spec import SpecScan
+from nx5d_spec.parser import SpecScan
 
 __all__ = ["scan_dataset", "scan_summary"]
 
@@ -27,7 +27,7 @@ __all__ = ["scan_dataset", "scan_summary"]
 def scan_summary(scan: SpecScan, state: str | None = None) -> dict[str, Any]:
     """Type, steps, notes (the command), start time and scanned motor of a parsed scan.
 
-    ``state`` (`nx5d.io.spec.scan_state`: ``"done"`` or ``"running"``) is
+    ``state`` (`nx5d_spec.parser.scan_state`: ``"done"`` or ``"running"``) is
     added where the file says it.
     """
     out = {

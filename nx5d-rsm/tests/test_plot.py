@@ -5,8 +5,8 @@ import pytest
 import xarray as xr
 
 import nx5d
-from nx5d.app import plot
 from nx5d.errors import OptionError
+from nx5d_rsm import plot
 
 pytest.importorskip("matplotlib")
 
