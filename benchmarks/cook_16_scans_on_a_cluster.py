@@ -4,7 +4,7 @@ The sequential run cooks the scans one after another in this process (what a
 loop in a notebook does); the cluster runs use ``proposal.cook(client=...)``
 on a ``dask.distributed.LocalCluster`` with one single-threaded worker process
 per CPU, once with dask's default worker environment and once with
-:data:`nx5d.app.batch.CLUSTER_CONFIG` (glibc's adaptive allocator left on).  All
+:data:`nx5d_results.batch.CLUSTER_CONFIG` (glibc's adaptive allocator left on).  All
 write the same files (into separate folders).  The speed-ups are printed.
 The sequential run already decodes frames on every CPU, so the ideal
 speed-up is below the number of CPUs.  Run with ``nox -s bench``.
@@ -44,7 +44,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import nx5d
-    from nx5d.app.batch import CLUSTER_CONFIG, _tasks, cook_scan
+    from nx5d_results.batch import CLUSTER_CONFIG, _tasks, cook_scan
     from nx5d_udkm.synth import REFERENCE_DELAYS, REFERENCE_THETAS, ScanSpec, write_repository
 
     cpus = os.cpu_count() or 1

@@ -94,10 +94,10 @@ def main() -> None:
     import imagecodecs
 
     import nx5d
-    from nx5d.io.frames import _decode_strips, parse_tiff
     from nx5d.recipes.cook import cook_with_recipes
     from nx5d.spice.values import as_settings
     from nx5d_rsm import Grid
+    from nx5d_tiff.tiff import decode_strips, parse_tiff
     from nx5d_udkm.cook import COOKING
     from nx5d_udkm.synth import ScanSpec, write_repository
 
@@ -130,7 +130,7 @@ def main() -> None:
 
         def decode_all(into):
             for i, blob in enumerate(blobs):
-                _decode_strips(blob, layouts[i], into[i], "frame")
+                decode_strips(blob, layouts[i], into[i], "frame")
 
         decode_best, decode_median, _ = timed(functools.partial(decode_all, target), args.repeat)
         del target

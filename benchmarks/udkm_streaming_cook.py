@@ -62,7 +62,7 @@ def child(mode: str, root: str) -> dict:
     if mode == "floor":
         from concurrent.futures import ThreadPoolExecutor
 
-        from nx5d.io.frames import _decode_strips, parse_tiff
+        from nx5d_tiff.tiff import decode_strips, parse_tiff
 
         files = sorted(folder.glob("image*.tiff"))
     with open("/proc/self/clear_refs", "w") as fh:
@@ -100,7 +100,7 @@ def child(mode: str, root: str) -> dict:
             block = np.empty((195, 487), np.int32)
             for path in paths:
                 data = path.read_bytes()
-                _decode_strips(data, parse_tiff(data), block, str(path))
+                decode_strips(data, parse_tiff(data), block, str(path))
 
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(decode, share))

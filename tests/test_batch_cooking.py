@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 
 import nx5d
-from nx5d.app.batch import CLUSTER_CONFIG, cook_proposal
+from nx5d_results.batch import CLUSTER_CONFIG, cook_proposal
 from nx5d_udkm.synth import ScanSpec, write_repository
 
 pytest.importorskip("distributed")
@@ -168,7 +168,7 @@ def test_a_file_whose_data_changed_is_not_up_to_date(tmp_path, change):
 
 KILLER = """
 import os, signal
-import nx5d.app.batch as batch
+import nx5d_results.batch as batch
 
 _cook_scan = batch.cook_scan
 

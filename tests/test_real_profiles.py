@@ -13,7 +13,7 @@ import pytest
 import tifffile
 
 import nx5d
-from nx5d.app.export import quick_look
+from nx5d_rsm.plot import quick_look
 
 from .shared import kmc3_beamtime, shared_path
 

@@ -1,18 +1,9 @@
 """Data helpers shared by the core tests."""
 
-import numpy as np
-import xarray as xr
+from nx5d_memory.examples import rocking_scan as make_scan
+from nx5d_memory.examples import scale_cook
 
-
-def make_scan(n, offset=0.0, kind="rocking"):
-    return xr.Dataset(
-        {"intensity": ("index", np.arange(n, dtype=float) + offset), "theta": ("index", np.linspace(18.1, 19.1, n))},
-        attrs={"type": kind, "notes": f"{n} frames"},
-    )
-
-
-def scale_cook(raw, **spice):
-    return raw.intensity * spice["scale"].factor
+__all__ = ["make_scan", "scale_cook", "cells"]
 
 
 def cells(markup):

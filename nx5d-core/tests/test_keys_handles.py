@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nx5d.addressing.handles import HandleMap, build_handles, is_valid_handle, prefixed, sanitize
-from nx5d.addressing.keys import is_valid_key, natural_sort_key, natural_sorted, validate_key
-from nx5d.errors import HandleCollisionError, HandleError, InvalidKeyError
+from nx5d.addressing.keys import is_valid_key, natural_sort_key, natural_sorted, select_keys, validate_key
+from nx5d.errors import HandleCollisionError, HandleError, InvalidKeyError, OptionError
 
 
 def test_natural_order_puts_numbers_in_numeric_order():
@@ -94,3 +94,16 @@ def test_failing_rule_names_the_key():
 
     with pytest.raises(HandleError, match="failed for scan key 'x'"):
         build_handles(["x"], rule)
+
+
+SCAN_KEYS = ["1.1", "2.1", "10.1", "11.1"]
+
+
+def test_keys_are_chosen_by_glob_or_by_name():
+    assert select_keys(SCAN_KEYS, None) == SCAN_KEYS
+    assert select_keys(SCAN_KEYS, "1*") == ["1.1", "10.1", "11.1"]
+    assert select_keys(SCAN_KEYS, ["10.1", "2.1"]) == ["10.1", "2.1"]
+    with pytest.raises(OptionError, match=r"no scan key matches '3\*'"):
+        select_keys(SCAN_KEYS, "3*")
+    with pytest.raises(OptionError, match=r"no scan\(s\) 9.1"):
+        select_keys(SCAN_KEYS, ["9.1"])

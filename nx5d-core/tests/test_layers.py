@@ -113,3 +113,31 @@ def test_lower_layers_never_import_upper_ones():
         if layer_of(target) > layer_of(module)
     ]
     assert upward == []
+
+
+def _modules_after(statement: str) -> set[str]:
+    """The top-level modules a fresh interpreter holds after running ``statement``."""
+    import subprocess
+    import sys
+
+    code = f"import sys; {statement}; print(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(done.stdout.split())
+
+
+def test_import_nx5d_loads_neither_xarray_nor_pandas():
+    """``import nx5d`` stays fast enough for the shell's tab completion: nothing heavy until it is used."""
+    loaded = _modules_after("import nx5d")
+    assert not loaded & {"xarray", "pandas", "numpy", "fsspec", "pluggy"}, loaded & {"xarray", "pandas", "numpy"}
+
+
+def test_what_a_plugin_declares_imports_neither_xarray_nor_the_science():
+    """The contract (declaration, references, hooks, options, Cooking) is plain data."""
+    loaded = _modules_after("from nx5d.plugins import Beamline, ClaimLevel, Cooking, DocumentRef, ScanRef, option")
+    assert not loaded & {"xarray", "pandas", "numpy", "nx5d_rsm", "matplotlib"}
+
+
+def test_the_command_line_parses_without_the_object_model():
+    """``nx5d --version`` and every Tab press build the parser only."""
+    loaded = _modules_after("from nx5d.app import cli; cli._parser()")
+    assert not loaded & {"xarray", "pandas", "numpy", "fsspec"}

@@ -1,10 +1,5 @@
-"""The version of the installed ``nx5d-core`` distribution."""
-
-from importlib.metadata import PackageNotFoundError, version
+"""The version of ``nx5d-core``: the one place it is written (the distribution's metadata reads it from here)."""
 
 __all__ = ["__version__"]
 
-try:
-    __version__ = version("nx5d-core")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0+unknown"
+__version__ = "0.2.0"

@@ -14,11 +14,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from nx5d.io.frames import frames_array, lazy_frames, load_frames, tifffile_fallback
+from nx5d.io.frames import frames_array
 from nx5d.io.storage import Storage
 from nx5d.plugins import ScanRef
 from nx5d_spec.reading import load_counters
 from nx5d_spec.reading import summary as spec_summary
+from nx5d_tiff.files import lazy_frames, load_frames
+from nx5d_tiff.tiff import tifffile_fallback
 
 from .layout import ring_current_label, with_units
 from .options import GROUP_SIZE, TIFF_LAYOUTS, Kmc3Options

@@ -21,6 +21,7 @@ import math
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import numpy as np
 import xarray as xr
 
@@ -31,7 +32,10 @@ from nx5d_rsm.peaks import peak_positions
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["map_variable", "peak_positions", "rsm", "peak_trace", "lines", "raw_overview"]  # the first two: re-exported
+    from nx5d.model import Scan
+
+# map_variable and peak_positions are re-exported from nx5d_rsm.maps and nx5d_rsm.peaks: nx5d.plot offers them too.
+__all__ = ["map_variable", "peak_positions", "rsm", "peak_trace", "lines", "raw_overview", "quick_look"]
 
 
 @functools.cache
@@ -315,3 +319,28 @@ def _per_point(data: xr.Dataset, name: str) -> str:
     """What a drawn signal is: its ``long_name``, summed over its pixels when it has more than the points."""
     label = str(data[name].attrs.get("long_name") or name)
     return label if data[name].ndim == 1 else f"{label} summed (gap markers left out)"
+
+
+def quick_look(scan: Scan, *, raw: bool = False, counters: Sequence[str] = ()) -> Figure:
+    """A figure of ``scan``: its cooked maps (one panel per group) or profile; raw: the summed frames and counters.
+
+    Raw: the counter drawn is the signal a profile of the scan shows (the beamline's declared detector).
+    """
+    if not raw:
+        cooked = scan.cooked
+        if not hasattr(cooked, "data_vars") and hasattr(cooked, "to_dataset"):
+            cooked = cooked.to_dataset(name="cooked", promote_attrs=True)
+        if not hasattr(cooked, "data_vars"):
+            raise NotSupportedError(f"{scan.url or scan.key} cooks to {type(cooked).__name__}, not an xarray object")
+        if "qdata" in cooked and cooked.qdata.ndim >= 2:
+            return rsm(cooked)
+        return lines(cooked, title=f"{scan.key}: {cooked.attrs.get('nx5d_recipe', 'cooked')}")
+    data = scan.load(lazy=True) if "lazy" in _option_names(scan) else scan.raw
+    declaration = scan.repository.declaration
+    cooking = None if declaration is None else declaration.cooking
+    return raw_overview(data, counters=counters, title=f"{scan.key} (raw)", cooking=cooking)
+
+
+def _option_names(scan: Scan) -> set[str]:
+    declaration = scan.repository.declaration
+    return set() if declaration is None else {f.name for f in attrs.fields(declaration.options)}

@@ -6,8 +6,8 @@ from typing import Literal
 
 import attrs
 
-from nx5d.io.frames import FrameFileOptions
 from nx5d.options import option
+from nx5d_tiff.files import FrameFileOptions
 
 __all__ = ["UdkmOptions"]
 

@@ -90,7 +90,7 @@ def nx5d_summary(scan: ScanRef) -> Mapping[str, Any]:
 
 @nx5d.hookimpl
 def nx5d_raw(scan: ScanRef, options: UdkmOptions) -> Any:
-    from nx5d.io.frames import tifffile_fallback
+    from nx5d_tiff.tiff import tifffile_fallback
 
     from .scan import load_raw
 

@@ -9,12 +9,20 @@ are acceptable and the natural order in which keys are listed.
 
 from __future__ import annotations
 
+import fnmatch
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from nx5d.errors import InvalidKeyError
+from nx5d.errors import InvalidKeyError, OptionError
 
-__all__ = ["FORBIDDEN_KEY_CHARACTERS", "validate_key", "is_valid_key", "natural_sort_key", "natural_sorted"]
+__all__ = [
+    "FORBIDDEN_KEY_CHARACTERS",
+    "validate_key",
+    "is_valid_key",
+    "natural_sort_key",
+    "natural_sorted",
+    "select_keys",
+]
 
 #: Characters a key may never contain: path and anchor separators, NUL,
 #: pattern braces and glob wildcards (so that keys cannot be mistaken for
@@ -76,3 +84,23 @@ def natural_sort_key(key: str) -> tuple:
 def natural_sorted(keys: Iterable[str]) -> list[str]:
     """``keys`` in natural order (see `natural_sort_key`)."""
     return sorted(keys, key=natural_sort_key)
+
+
+def select_keys(keys: Sequence[str], chosen: str | Iterable[str] | None, what: str = "scan") -> list[str]:
+    """The keys ``chosen`` names among ``keys``: ``None`` (all), a glob pattern (``"1*"``) or keys.
+
+    A pattern that matches nothing, or a key that is not among ``keys``, is
+    an [`OptionError`][nx5d.errors.OptionError] naming what there is.
+    """
+    if chosen is None:
+        return list(keys)
+    if isinstance(chosen, str):
+        found = [k for k in keys if fnmatch.fnmatchcase(k, chosen)]
+        if not found:
+            raise OptionError(f"no {what} key matches {chosen!r}; keys: {', '.join(keys)}")
+        return found
+    wanted = list(chosen)
+    unknown = [k for k in wanted if k not in keys]
+    if unknown:
+        raise OptionError(f"no {what}(s) {', '.join(unknown)} among {', '.join(keys)}")
+    return wanted

@@ -14,11 +14,14 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
 
 from nx5d.errors import CorruptDataError, SpiceValidationError
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = ["tidy_name", "VariableNames", "find_variable", "per_frame", "agreeing", "by_header"]
 

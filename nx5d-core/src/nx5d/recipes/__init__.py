@@ -6,11 +6,12 @@
   entry point group;
 * [`nx5d.recipes.choice`][nx5d.recipes.choice] -- which recipe a scan gets (spice ``recipes``);
 * [`nx5d.recipes.offsets`][nx5d.recipes.offsets] -- calibration offsets (spice ``offsets``);
-* [`nx5d_rsm.recipes`][nx5d_rsm.recipes] -- the core's recipes (``rsm``, ``delay-rsm``,
-  ``temperature-rsm``, ``profile``, ``auto``, ``none``);
-* [`nx5d_rsm.profile`][nx5d_rsm.profile] -- 1-D profiles;
-* [`nx5d_rsm.signal`][nx5d_rsm.signal] -- which variable a profile shows, its variance;
+* [`nx5d.recipes.plain`][nx5d.recipes.plain] -- the core's own recipe ``none``;
 * [`nx5d.recipes.cook`][nx5d.recipes.cook] -- `cook_with_recipes`, what the core runs.
+
+The recipes of maps and profiles (``rsm``, ``delay-rsm``, ``temperature-rsm``,
+``profile``, ``auto``) are the ``nx5d-rsm`` distribution's
+([`nx5d_rsm.recipes`][nx5d_rsm.recipes]), announced like anybody's.
 """
 
 from nx5d.recipes.contract import Cooking, CookRequest, Recipe

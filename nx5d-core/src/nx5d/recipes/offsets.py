@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
-
-import xarray as xr
+from typing import TYPE_CHECKING, Any
 
 from nx5d.errors import SpiceValidationError
-from nx5d.io.naming import find_variable
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = ["AngleOffsets", "apply_offsets", "OFFSETS"]
 
@@ -51,6 +51,8 @@ def apply_offsets(raw: xr.Dataset, offsets: Mapping[str, Any], where: str) -> xr
 
     The frames and every other variable are shared with ``raw``, not copied.
     """
+    from nx5d.io.naming import find_variable
+
     if not offsets:
         return raw
     AngleOffsets.nx5d_validate(offsets, f"spice 'offsets' for {where}")

@@ -6,19 +6,10 @@ and resolves records; ``proposal.spice.view(scan)`` / ``scan.spice`` (a
 in memory (``spice_url=''``) or as one JSON file per record.
 """
 
-from nx5d.spice.book import SpiceBook
-from nx5d.spice.record import FORMAT_VERSION, SpiceRecord
-from nx5d.spice.schema import schema_defaults, validate
-from nx5d.spice.store import (
-    FileSpiceStore,
-    MemorySpiceStore,
-    SpiceStore,
-    default_locations,
-    make_store,
-    user_spice_home,
-)
-from nx5d.spice.values import Settings, as_settings, fingerprint
-from nx5d.spice.view import SpiceHistory, SpiceView
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = [
     "SpiceBook",
@@ -38,3 +29,34 @@ __all__ = [
     "as_settings",
     "fingerprint",
 ]
+
+#: The module each name comes from: imported when the name is first used (the schema helpers a plugin's
+#: declaration needs do not bring the whole spice machinery with them).
+_FROM = {
+    "SpiceBook": "book",
+    "SpiceView": "view",
+    "SpiceHistory": "view",
+    "SpiceRecord": "record",
+    "FORMAT_VERSION": "record",
+    "Settings": "values",
+    "SpiceStore": "store",
+    "MemorySpiceStore": "store",
+    "FileSpiceStore": "store",
+    "make_store": "store",
+    "default_locations": "store",
+    "user_spice_home": "store",
+    "validate": "schema",
+    "schema_defaults": "schema",
+    "as_settings": "values",
+    "fingerprint": "values",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _FROM:
+        raise AttributeError(f"module 'nx5d.spice' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"nx5d.spice.{_FROM[name]}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_FROM})

@@ -10,17 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nx5d.errors import CorruptDataError, MissingDataError, OptionError
-from nx5d.io.frames import (
-    MAX_INFLATION,
-    MISSING_VALUE,
-    Region,
-    decode_frame,
-    lazy_frames,
-    load_frames,
-    parse_tiff,
-    tifffile_fallback,
-)
+from nx5d.io.frames import MISSING_VALUE, Region
+from nx5d.io.limits import MAX_INFLATION
 from nx5d.io.storage import Storage, record_io
+from nx5d_tiff.files import lazy_frames, load_frames
+from nx5d_tiff.tiff import decode_frame, parse_tiff, tifffile_fallback
 
 
 def frame(seed, shape=(195, 487), dtype=np.int32):
@@ -304,11 +298,11 @@ def test_a_tiny_file_claiming_a_gigantic_frame_is_refused_before_allocating(fall
 
 @pytest.mark.parametrize("inflater", ["imagecodecs", "zlib"])
 def test_a_deflate_bomb_stops_at_the_frame_size(inflater, monkeypatch):
-    from nx5d.io import frames
+    from nx5d_tiff import tiff
 
     if inflater == "zlib":
-        monkeypatch.setattr(frames, "_deflate_into", None)
-    elif frames._deflate_into is None:
+        monkeypatch.setattr(tiff, "_deflate_into", None)
+    elif tiff._deflate_into is None:
         pytest.skip("imagecodecs is not installed")
     payload = zlib.compress(bytes(100_000_000), 9)  # 100 MB of zeros in ~100 kB, for a 256 kB frame
     data = strip_tiff(256, 256, [payload], compression=8)
@@ -359,10 +353,10 @@ def test_any_damage_to_a_header_decodes_a_sane_frame_or_names_the_file(edits, co
 
 
 def test_loading_more_frames_than_memory_holds_says_what_to_do(scan, monkeypatch):
-    from nx5d.io import frames
+    from nx5d.io import limits
 
     _, urls = scan
-    monkeypatch.setattr(frames, "_physical_memory", lambda: 1_000_000)  # a machine with 1 MB of memory
+    monkeypatch.setattr(limits, "physical_memory", lambda: 1_000_000)  # a machine with 1 MB of memory
     with pytest.raises(OptionError, match=r"the 40 frames from .*image00000\.tif .* lazily \(lazy=True\)"):
         load_frames(Storage(), urls)
     assert lazy_frames(Storage(), urls).data.shape == (40, 195, 487)  # lazily they load

@@ -1,7 +1,7 @@
 """Writing scans' data to files: NetCDF, HDF5 or Zarr, each file appearing whole.
 
-The writers are optional dependencies; `require_writer` says which
-extra to install before any work starts, instead of failing after it.
+`require_writer` refuses an unknown format, or a writer missing from the
+environment, before any work starts instead of after it.
 """
 
 from __future__ import annotations
@@ -21,18 +21,18 @@ __all__ = ["FORMATS", "require_writer", "output_path", "write_dataset", "portabl
 #: (booleans, for one) kept as HDF5 has it; h5py and every HDF5 tool read both.
 FORMATS = {"netcdf": ".nc", "hdf5": ".h5", "zarr": ".zarr"}
 #: The module each format's writer needs, and the extra of ``nx5d-core`` that installs it.
-WRITERS = {"netcdf": ("h5netcdf", "batch"), "hdf5": ("h5netcdf", "batch"), "zarr": ("zarr", "batch")}
+WRITERS = {"netcdf": "h5netcdf", "hdf5": "h5netcdf", "zarr": "zarr"}
 
 
 def require_writer(fmt: str) -> None:
     """Refuse an unknown format, or one whose writer is not installed (naming the extra to install)."""
     if fmt not in FORMATS:
         raise OptionError(f"output format {fmt!r} is not one of {', '.join(FORMATS)}")
-    module, extra = WRITERS[fmt]
+    module = WRITERS[fmt]
     if importlib.util.find_spec(module) is None:
         raise NotSupportedError(
-            f"writing {fmt} files needs {module}, which is not installed: pip install 'nx5d-core[{extra}]' "
-            f"(from this repository: pip install './nx5d-core[{extra}]')"
+            f"writing {fmt} files needs {module}, which is not installed (nx5d-results depends on it): "
+            f"pip install {module}"
         )
 
 

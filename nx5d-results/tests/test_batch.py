@@ -7,22 +7,10 @@ import xarray as xr
 
 import nx5d
 import nx5d_memory
-from nx5d.app.batch import _plan, cook_proposal, cook_scan, output_path, select_scans
 from nx5d.errors import OptionError
-
-from .helpers import make_scan, scale_cook
-
-KEYS = ["1.1", "2.1", "10.1", "11.1"]
-
-
-def test_select_scans():
-    assert select_scans(KEYS, None) == KEYS
-    assert select_scans(KEYS, "1*") == ["1.1", "10.1", "11.1"]
-    assert select_scans(KEYS, ["10.1", "2.1"]) == ["10.1", "2.1"]
-    with pytest.raises(OptionError, match=r"no scan key matches '3\*'"):
-        select_scans(KEYS, "3*")
-    with pytest.raises(OptionError, match=r"no scan\(s\) 9.1"):
-        select_scans(KEYS, ["9.1"])
+from nx5d_memory.examples import rocking_scan as make_scan
+from nx5d_memory.examples import scale_cook
+from nx5d_results.batch import _plan, cook_proposal, cook_scan, output_path
 
 
 def test_output_path(tmp_path):

@@ -25,7 +25,6 @@ temporary files of killed workers are removed.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
 import signal
@@ -38,14 +37,15 @@ from typing import Any
 
 import attrs
 
-from nx5d.app.files import FORMATS, output_path, require_writer, write_dataset
-from nx5d.errors import NotSupportedError, Nx5dError, OptionError
+from nx5d.addressing.keys import select_keys
+from nx5d.errors import NotSupportedError, Nx5dError
 from nx5d.io.identity import DataIdentity
 from nx5d.io.temporaries import sweep
 from nx5d.model.open import open_repository
 from nx5d.model.proposal import Proposal
 from nx5d.model.scan import Scan
 from nx5d.progress import progress, quiet
+from nx5d_results.files import FORMATS, output_path, require_writer, write_dataset
 
 __all__ = [
     "FORMATS",
@@ -54,7 +54,6 @@ __all__ = [
     "CookOutcome",
     "cook_scan",
     "cook_proposal",
-    "select_scans",
     "output_path",
 ]
 
@@ -99,22 +98,6 @@ class CookOutcome:
     status: str  #: ``"written"``, ``"up to date"`` or ``"failed"``
     path: str | None = None
     error: str | None = None
-
-
-def select_scans(keys: Sequence[str], scans: str | Iterable[str] | None) -> list[str]:
-    """The keys chosen by ``scans``: ``None`` (all), a glob pattern (``"1*"``) or keys."""
-    if scans is None:
-        return list(keys)
-    if isinstance(scans, str):
-        chosen = [k for k in keys if fnmatch.fnmatchcase(k, scans)]
-        if not chosen:
-            raise OptionError(f"no scan key matches {scans!r}; keys: {', '.join(keys)}")
-        return chosen
-    wanted = list(scans)
-    unknown = [k for k in wanted if k not in keys]
-    if unknown:
-        raise OptionError(f"no scan(s) {', '.join(unknown)} in this proposal")
-    return wanted
 
 
 def _stamp(provenance: Mapping[str, str], options: Mapping[str, Any]) -> dict[str, str]:
@@ -247,7 +230,7 @@ def cook_proposal(
     Interrupting (Ctrl-C) stops the local pool's processes at once.
     """
     require_writer(format)
-    keys = select_scans(proposal.keys(), scans)
+    keys = select_keys(proposal.keys(), scans)
     tasks, outcomes = _plan(proposal, keys, str(out), format)
     for outcome in outcomes.values():
         if report is not None:

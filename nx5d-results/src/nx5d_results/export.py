@@ -1,29 +1,25 @@
-"""Scans to files and to pictures: ``nx5d export`` and ``nx5d plot``.
+"""Scans to files: ``nx5d export``.
 
 `export_scans` writes each scan's raw data as recorded, or its cooked
 form, to NetCDF, HDF5 or Zarr files (``OUT/PROPOSAL/SCAN.nc``) with the
-provenance attributes cooked results carry.  `quick_look` draws a
-scan as a figure: its maps, its profile, or -- raw -- its frames summed and
-its counters.
+provenance attributes cooked results carry.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nx5d.app.files import output_path, require_writer, write_dataset
 from nx5d.errors import NotSupportedError
 from nx5d.progress import progress
+from nx5d_results.files import output_path, require_writer, write_dataset
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+    from nx5d.model import Proposal
 
-    from nx5d.model import Proposal, Scan
-
-__all__ = ["export_scans", "quick_look"]
+__all__ = ["export_scans"]
 
 
 def _as_dataset(data: Any, where: str) -> Any:
@@ -64,30 +60,3 @@ def export_scans(
             written.append(path)
             bar.update(1)
     return written
-
-
-def quick_look(scan: Scan, *, raw: bool = False, counters: Sequence[str] = ()) -> Figure:
-    """A figure of ``scan``: its cooked maps (one panel per group) or profile; raw: the summed frames and counters.
-
-    Raw: the counter drawn is the signal a profile of the scan shows (the beamline's declared detector).
-    """
-    from nx5d.optional import optional_module
-
-    plot = optional_module("nx5d_rsm.plot", "nx5d-rsm", "drawing a quick look", "plot")
-
-    if not raw:
-        cooked = _as_dataset(scan.cooked, scan.url or scan.key)
-        if "qdata" in cooked and cooked.qdata.ndim >= 2:
-            return plot.rsm(cooked)
-        return plot.lines(cooked, title=f"{scan.key}: {cooked.attrs.get('nx5d_recipe', 'cooked')}")
-    data = scan.load(lazy=True) if "lazy" in _option_names(scan) else scan.raw
-    declaration = scan.repository.declaration
-    cooking = None if declaration is None else declaration.cooking
-    return plot.raw_overview(data, counters=counters, title=f"{scan.key} (raw)", cooking=cooking)
-
-
-def _option_names(scan: Scan) -> set[str]:
-    import attrs
-
-    declaration = scan.repository.declaration
-    return set() if declaration is None else {f.name for f in attrs.fields(declaration.options)}

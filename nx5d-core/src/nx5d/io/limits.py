@@ -1,0 +1,64 @@
+"""Limits every reader keeps to, checked before anything is allocated.
+
+A frame over `MAX_FRAME_BYTES`, an image claiming more pixels than its
+compressed bytes can hold (`MAX_INFLATION` bytes per stored byte), and a
+load of more frames at once than the machine has memory are refused with an
+nx5d error naming the file.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from nx5d.errors import CorruptDataError, OptionError
+
+__all__ = ["MAX_FRAME_BYTES", "MAX_INFLATION", "check_frame_size", "check_memory"]
+
+MAX_FRAME_BYTES = 2**31
+"""The largest frame nx5d decodes, in bytes (the largest area detectors make frames of tens of MB)."""
+
+MAX_INFLATION = 1100
+"""How many bytes a compressed image may unpack to per byte of file (deflate's limit is about 1032)."""
+
+
+def check_frame_size(shape: tuple[int, ...], dtype: np.dtype, stored: int, where: str) -> None:
+    """Refuse a frame whose header claims more pixels than the file can hold, or than any detector makes.
+
+    ``stored`` is the size of the file: deflate packs at most about 1032 bytes
+    into one, so a claim beyond `MAX_INFLATION` times the file is a
+    damaged or hostile header, as is a frame over `MAX_FRAME_BYTES`.
+    Checked before anything is allocated.
+    """
+    nbytes = math.prod(int(n) for n in shape) * np.dtype(dtype).itemsize  # Python ints: no wrap-around
+    if nbytes > MAX_FRAME_BYTES:
+        raise CorruptDataError(
+            f"{where} claims a {' x '.join(map(str, shape))} {np.dtype(dtype)} frame ({nbytes / 2**30:.1f} GiB): "
+            f"more than {MAX_FRAME_BYTES // 2**30} GiB, not a detector frame"
+        )
+    if nbytes > MAX_INFLATION * stored:
+        raise CorruptDataError(
+            f"{where} claims a {' x '.join(map(str, shape))} frame ({nbytes} bytes) in a file of {stored} bytes: "
+            "the header is damaged"
+        )
+
+
+def physical_memory() -> int | None:
+    """Bytes of memory of this machine (``None`` where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not on every platform
+        return None
+
+
+def check_memory(shape: tuple[int, ...], dtype: np.dtype, first_url: str) -> None:
+    """Refuse to load more frames at once than this machine has memory for, with what to do instead."""
+    nbytes = math.prod(int(n) for n in shape) * np.dtype(dtype).itemsize  # Python ints: no wrap-around
+    memory = physical_memory()
+    if memory is not None and nbytes > memory:
+        raise OptionError(
+            f"the {shape[0]} frames from {first_url} ... take {nbytes / 2**30:.1f} GiB, more than this machine's "
+            f"{memory / 2**30:.1f} GiB of memory: load them lazily (lazy=True), or fewer pixels (roi=, reduce=)"
+        )
