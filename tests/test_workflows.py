@@ -36,6 +36,9 @@ url = "file://{data}/{{proposal}}/{{scan}}"
 beamline = "udkm"
 spice_url = "file://{tmp_path}/spice/{{proposal}}"
 scan_handle = "t{{key}}"
+timeout = 12
+[repositories.lab.options]
+reduce = 2
 """
     )
     monkeypatch.setenv("NX5D_CONFIG", str(path))
@@ -47,6 +50,8 @@ def test_named_repositories_open_by_name_and_list(config, capsys):
     repo = nx5d.open("lab")
     assert repo.beamline == "udkm"
     assert repo.p20210205.handles() == ["t091726", "t101500"]
+    assert (repo.storage.timeout, repo.options) == (12, {"reduce": 2})  # the core's and the beamline's, apart
+    assert nx5d.open("lab", timeout=3, reduce=1).storage.timeout == 3  # given in the call: over the configuration
     assert main(["repos", "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert (row["name"], row["beamline"], row["scan_handle"]) == ("lab", "udkm", "t{key}")

@@ -288,6 +288,50 @@ def test_loading_options_are_declared_checked_and_handed_over(data):
     assert received == [Options(2, "max"), Options(2, "sum")]
 
 
+def test_a_beamline_option_named_like_a_core_option_is_kept_apart(data):
+    """nx5d.open's keywords are the core's; a beamline's own ``timeout`` goes through ``options=`` (xarray's model)."""
+
+    @attrs.frozen
+    class Options:
+        timeout: float = option(5.0, help="seconds the detector may take per frame")
+
+    received = []
+
+    class Timed(FolderBeamline):
+        @nx5d.hookimpl
+        def nx5d_raw(self, scan, options):
+            received.append(options.timeout)
+            return [1.0]
+
+    reg = registry_with(Timed("timed", options=Options))
+    repo = nx5d.open(data, registry=reg, timeout=7, options={"timeout": 60.0})
+    assert repo.storage.timeout == 7  # the core's: how long a remote server may stay silent
+    repo.p1.s1.raw  # noqa: B018
+    assert received == [60.0]  # the beamline's own
+    assert nx5d.open(data, registry=reg).options == {}
+
+
+def test_a_url_is_read_parsed_and_given_a_storage_once(data, monkeypatch):
+    from nx5d.addressing import url as url_module
+    from nx5d.io import storage as storage_module
+
+    parsed, built = [], []
+    parse, build = url_module.UrlPattern.__init__, storage_module.Storage.__init__
+    monkeypatch.setattr(
+        url_module.UrlPattern, "__init__", lambda self, *a, **k: parsed.append(a) or parse(self, *a, **k)
+    )
+    monkeypatch.setattr(
+        storage_module.Storage, "__init__", lambda self, *a, **k: built.append(a) or build(self, *a, **k)
+    )
+    reg = registry_with(FolderBeamline("a"))
+    repo = nx5d.open(data, registry=reg)
+    assert (len(parsed), len(built)) == (1, 1)  # chosen by the beamlines' claims, then bound: one of each
+    assert repo.pattern.root == repo.storage.root
+    parsed.clear()
+    nx5d.open(data, beamline="a", registry=reg)
+    assert len(parsed) == 1
+
+
 def test_unrelated_nx5d_distribution_is_named(tmp_path, monkeypatch):
     info = tmp_path / "nx5d-3.2.1.dist-info"
     info.mkdir()

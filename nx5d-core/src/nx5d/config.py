@@ -13,7 +13,9 @@ and ``nx5d ls udkm-project`` need no URL:
     scan_handle = "r{sdate}{stime}"
     spice_url = "file:///home/me/spice/{proposal}"
 
-Every key but ``url`` and ``beamline`` is an option of [`nx5d.open`][nx5d.open].
+Every key but ``url`` and ``beamline`` is an option of [`nx5d.open`][nx5d.open]; a
+table ``[repositories.NAME.options]`` holds the beamline's loading options
+apart from the core's (as ``nx5d.open(..., options={...})`` does).
 Credentials never go into this file: a user name or password in a URL, or
 keys, secrets, passwords and tokens in ``storage_options``, are refused --
 they belong where the storage library looks for them (``~/.aws/credentials``,

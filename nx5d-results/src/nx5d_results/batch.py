@@ -87,7 +87,9 @@ class CookTask:
     stamp: Mapping[str, str]  #: the provenance attributes the result is written with
     format: str = "netcdf"
     storage_options: Mapping[str, Any] = attrs.field(factory=dict)
-    options: Mapping[str, Any] = attrs.field(factory=dict)
+    timeout: float | None = None  #: the repository's remote timeout and retries (core options) ...
+    retries: int = 0
+    options: Mapping[str, Any] = attrs.field(factory=dict)  #: ... and its beamline's loading options
 
 
 @attrs.frozen
@@ -155,7 +157,12 @@ def cook_scan(task: CookTask) -> CookOutcome:
         try:
             path = output_path(task.out, task.proposal, task.scan, task.format)
             repo = open_repository(
-                task.url, beamline=task.beamline, storage_options=dict(task.storage_options), **dict(task.options)
+                task.url,
+                beamline=task.beamline,
+                storage_options=dict(task.storage_options),
+                timeout=task.timeout,
+                retries=task.retries,
+                options=dict(task.options),
             )
             scan = Scan(Proposal(repo, task.proposal), task.scan)
             cooked = scan.cook(task.settings)
@@ -194,7 +201,9 @@ def _plan(proposal: Proposal, keys: Sequence[str], out: str, fmt: str) -> tuple[
                 stamp=stamp,
                 format=fmt,
                 storage_options=dict(repo.storage.storage_options),
-                options={"timeout": repo.storage.timeout, "retries": repo.storage.retries, **repo.options},
+                timeout=repo.storage.timeout,
+                retries=repo.storage.retries,
+                options=dict(repo.options),
             )
         )
     return tasks, done

@@ -95,7 +95,7 @@ def _loading_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def ls(args: argparse.Namespace) -> int:
-    repo = open_repository(args.url, beamline=args.beamline, **_loading_options(args))
+    repo = open_repository(args.url, beamline=args.beamline, options=_loading_options(args))
     target = repo if args.proposal is None else repo[args.proposal]
     if args.json:
         if args.proposal is None:
@@ -221,7 +221,7 @@ def cook(args: argparse.Namespace) -> int:
     batch = _results("batch", "nx5d cook")
     _results("files", "nx5d cook").require_writer(args.format)  # before anything is read
 
-    repo = open_repository(args.url, beamline=args.beamline, **_loading_options(args))
+    repo = open_repository(args.url, beamline=args.beamline, options=_loading_options(args))
     proposals = [args.proposal] if args.proposal else repo.keys()
     failed = 0
 
@@ -273,7 +273,7 @@ def export(args: argparse.Namespace) -> int:
 def plot(args: argparse.Namespace) -> int:
     plot = optional_module("nx5d_rsm.plot", "nx5d-rsm", "nx5d plot", "plot")
 
-    repo = open_repository(args.url, beamline=args.beamline, **_loading_options(args))
+    repo = open_repository(args.url, beamline=args.beamline, options=_loading_options(args))
     proposal = repo[args.proposal]
     scan = proposal.scan(proposal.scan_key(args.scan))
     figure = plot.quick_look(scan, raw=args.raw, counters=args.counter or ())
@@ -294,7 +294,7 @@ def new_plugin(args: argparse.Namespace) -> int:
 
 
 def watch(args: argparse.Namespace) -> int:
-    repo = open_repository(args.url, beamline=args.beamline, **_loading_options(args))
+    repo = open_repository(args.url, beamline=args.beamline, options=_loading_options(args))
     proposal = repo[args.proposal]
     if args.out:
         _results("files", "nx5d watch --out").require_writer(args.format)  # before anything is followed

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from nx5d.addressing.handles import KeyToHandle
 from nx5d.addressing.listing import list_keys
+from nx5d.addressing.location import Location
 from nx5d.addressing.templates import Naming
 from nx5d.addressing.url import UrlPattern
-from nx5d.credentials import move_credentials
 from nx5d.display import Table
 from nx5d.errors import ProposalNotFoundError, UrlPatternError
 from nx5d.io.faults import DEFAULT_TIMEOUT
-from nx5d.io.storage import Storage, split_chain
+from nx5d.io.storage import Storage
 from nx5d.model.children import Children
 from nx5d.model.proposal import Proposal
 from nx5d.model.rules import handle_rule, parse_pattern
@@ -39,7 +39,8 @@ class Repository(Children):
     url:
         The repository URL pattern, e.g. ``file:///data/{proposal}/{scan}``;
         an fsspec cache may be chained in front (``simplecache::s3://…``, its
-        options under its name in ``storage_options``).
+        options under its name in ``storage_options``); or a
+        [`Location`][nx5d.addressing.location.Location] already read.
         Subclasses that list proposals themselves may pass any identifier.
     proposal_k2h, scan_k2h:
         Key-to-handle rules overriding the beamline's (``lambda k: f"p{k}"``).
@@ -65,6 +66,10 @@ class Repository(Children):
         timeout, lost connection) is repeated; ``0`` (default): never.
     options:
         The beamline's loading options (defaults for every scan).
+    storage:
+        The storage to read through (default: one made for ``url`` with
+        ``storage_options``, ``timeout`` and ``retries``); if it has a root,
+        it is kept to it.
     """
 
     _child_kind = "proposal"
@@ -72,7 +77,7 @@ class Repository(Children):
 
     def __init__(
         self,
-        url: str,
+        url: str | Location,
         *,
         proposal_k2h: KeyToHandle | None = None,
         scan_k2h: KeyToHandle | None = None,
@@ -86,23 +91,24 @@ class Repository(Children):
         timeout: float | None = DEFAULT_TIMEOUT,
         retries: int = 0,
         options: Mapping[str, Any] | None = None,
+        storage: Storage | None = None,
     ) -> None:
-        url, storage_options = move_credentials(url, storage_options)
-        url, chain = split_chain(url)
-        self.url = url
+        location = url if isinstance(url, Location) else Location.of(url, storage_options)
+        self.url = location.url
         self.proposal_k2h = proposal_k2h
         self.scan_k2h = scan_k2h
         self.naming = Naming(proposal_key, scan_key, proposal_handle, scan_handle)
         self.spice_url = spice_url
         self.spice_dry_run = spice_dry_run
         self.options: dict[str, Any] = dict(options or {})
-        self.storage = Storage(storage_options, timeout=timeout, retries=retries, chain=chain)
+        self.storage = storage or location.storage(timeout=timeout, retries=retries)
         self._nx5d_beamline: str | None = None
         self._nx5d_registry: PluginRegistry | None = None
         self._nx5d_spice_store: SpiceStore | None = None
         self._nx5d_ref: RepositoryRef | None = None
         self._init_children()
-        self._confine_storage()
+        if self.storage.root is None:  # else the caller confined it, knowing the pattern (nx5d.open)
+            self._confine_storage()
 
     def _confine_storage(self) -> None:
         """Limit `storage` to the folder the pattern's documents lie in (when the URL is a pattern)."""
@@ -113,11 +119,15 @@ class Repository(Children):
 
     # --- plugin plumbing ---------------------------------------------------
 
-    def _nx5d_bind(self, beamline: str | None, registry: PluginRegistry) -> None:
-        """Route this repository's hook calls to ``beamline`` (done by [`nx5d.open`][nx5d.open])."""
+    def _nx5d_bind(self, beamline: str | None, registry: PluginRegistry, pattern: UrlPattern | None = None) -> None:
+        """Route this repository's hook calls to ``beamline`` (done by [`nx5d.open`][nx5d.open], with its pattern)."""
         self._nx5d_beamline = beamline
         self._nx5d_registry = registry
         self._nx5d_ref = None
+        if pattern is not None:
+            self._nx5d_pattern = (self.url, pattern)
+            self.storage.root = pattern.root
+            return
         self._confine_storage()
 
     @property

@@ -335,28 +335,35 @@ class PluginRegistry:
 
     def claims(
         self,
-        url: str,
+        url: str | UrlPattern,
         storage: Storage | None = None,
         problems: list[str] | None = None,
         naming: Naming | None = None,
     ) -> list[Claim]:
         """Every loaded beamline's claim on ``url`` (see [`nx5d.plugins.selection`][nx5d.plugins.selection]).
 
-        ``naming``: the repository's own key rules, which content checks
-        follow to find its first documents.
+        ``url`` is a URL pattern, or one already parsed; ``naming``: the
+        repository's own key rules, which content checks follow to find its
+        first documents.
         """
         self.load_all()
         naming = naming or Naming()
-        pattern = UrlPattern(url, schemes=self.schemes(), spans=naming.spans())
+        pattern = url if isinstance(url, UrlPattern) else self._parse(url, naming)
         declarations = {name: self._status[name].declaration for name in self.loaded()}
         return claims(declarations, pattern, storage or Storage(), problems, naming)  # type: ignore[arg-type]
+
+    def _parse(self, url: str, naming: Naming) -> UrlPattern:
+        return UrlPattern(url, schemes=self.schemes(), spans=naming.spans())
 
     def choose(self, url: str, storage: Storage | None = None, naming: Naming | None = None) -> tuple[str, UrlPattern]:
         """The beamline that claims ``url`` best, and the parsed pattern."""
         problems: list[str] = []
-        found = self.claims(url, storage, problems, naming)
+        self.load_all()
+        naming = naming or Naming()
+        pattern = self._parse(url, naming)
+        found = self.claims(pattern, storage, problems, naming)
         claim = best_claim(url, found, self._no_claim_message(url, problems))
-        return claim.beamline, UrlPattern(url, schemes=self.schemes(), spans=(naming or Naming()).spans())
+        return claim.beamline, pattern
 
     def _no_claim_message(self, url: str, problems: Iterable[str]) -> str:
         lines = [f"no installed beamline plugin recognises {url}."]
