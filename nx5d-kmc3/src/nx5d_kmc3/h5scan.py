@@ -12,9 +12,8 @@ from typing import Any
 import xarray as xr
 
 from nx5d.errors import MissingDataError
-from nx5d.io.hdf5 import open_document
-from nx5d.io.storage import Storage
 from nx5d.plugins import ScanRef
+from nx5d.toolkit import Storage, open_document
 from nx5d_nexus import layouts as nexus
 from nx5d_nexus import reading
 

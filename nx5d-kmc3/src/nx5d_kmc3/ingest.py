@@ -20,8 +20,7 @@ import h5py
 import numpy as np
 
 from nx5d.errors import CorruptDataError, MissingDataError, StorageError
-from nx5d.io.naming import VariableNames
-from nx5d.io.storage import Storage
+from nx5d.toolkit import Storage, VariableNames
 from nx5d_spec.parser import SpecScan, read_index, read_scan
 from nx5d_tiff.files import load_frames
 from nx5d_tiff.tiff import tifffile_fallback

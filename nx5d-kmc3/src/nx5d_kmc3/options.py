@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from nx5d.options import option
+from nx5d.toolkit import option
 from nx5d_tiff.files import FrameFileOptions
 
 __all__ = ["Kmc3Options", "TIFF_LAYOUTS", "GROUP_SIZE"]

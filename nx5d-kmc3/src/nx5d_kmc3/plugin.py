@@ -10,10 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import nx5d
-from nx5d.addressing.handles import sanitize
-from nx5d.addressing.url import UrlPattern
-from nx5d.io.hdf5 import HDF5_SUFFIXES, is_hdf5_name
 from nx5d.plugins import Beamline, ClaimLevel, DocumentRef, ScanRef
+from nx5d.toolkit import HDF5_SUFFIXES, UrlPattern, is_hdf5_name, sanitize
 from nx5d_spec.reading import is_scan_anchor, scan_keys
 
 from .layout import SCAN_KEY, is_spec_name, proposal_handle

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from nx5d.recipes import Cooking
+from nx5d.plugins import Cooking
 from nx5d_rsm.settings import MotorSettings
 
 __all__ = ["XppSettings", "COOKING"]

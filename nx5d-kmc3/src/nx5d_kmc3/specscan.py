@@ -14,9 +14,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from nx5d.io.frames import frames_array
-from nx5d.io.storage import Storage
 from nx5d.plugins import ScanRef
+from nx5d.toolkit import Storage, frames_array
 from nx5d_spec.reading import load_counters
 from nx5d_spec.reading import summary as spec_summary
 from nx5d_tiff.files import lazy_frames, load_frames

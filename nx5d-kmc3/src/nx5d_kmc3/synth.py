@@ -31,8 +31,7 @@ import attrs
 import numpy as np
 import tifffile
 
-from nx5d.addressing.url import UrlPattern
-from nx5d.io.storage import Storage
+from nx5d.toolkit import Storage, UrlPattern
 from nx5d_spec.writer import file_header, format_spec, scan_text
 
 from .ingest import ingest

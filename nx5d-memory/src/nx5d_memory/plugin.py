@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import nx5d
-from nx5d.addressing.keys import natural_sorted
 from nx5d.errors import ProposalNotFoundError
 from nx5d.plugins import Beamline, ClaimLevel, ProposalRef, RepositoryRef, ScanRef
+from nx5d.toolkit import natural_sorted
 
 from .store import MemoryRepository, lookup
 

@@ -9,8 +9,8 @@ from typing import Any
 import attrs
 import xarray
 
-from nx5d.addressing.keys import validate_key
 from nx5d.errors import InvalidKeyError, MissingDataError
+from nx5d.toolkit import validate_key
 
 __all__ = ["MemoryRepository", "register", "unregister", "registered", "lookup"]
 

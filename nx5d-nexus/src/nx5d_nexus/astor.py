@@ -25,10 +25,9 @@ from typing import Any
 
 import xarray as xr
 
-from nx5d.addressing.handles import KeyToHandle
-from nx5d.model import Proposal, Repository, Scan
-from nx5d.options import build_options
+from nx5d import Proposal, Repository, Scan
 from nx5d.repo.filesystem import DataProposal, DataRepository
+from nx5d.toolkit import KeyToHandle, build_options
 from nx5d_nexus import layouts as nexus
 
 __all__ = ["ArrayRepository", "ArrayProposal", "ArrayScan"]

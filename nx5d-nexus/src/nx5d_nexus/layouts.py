@@ -47,12 +47,20 @@ import numpy as np
 import xarray as xr
 
 from nx5d.errors import MissingDataError, NotSupportedError, OutsideRepositoryError
-from nx5d.io import hdf5, zarrdoc
-from nx5d.io.commands import scan_type, scanned_motor
-from nx5d.io.frames import EXTRA_FRAME_DIMS, FrameOptions, Region, frames_array
-from nx5d.io.naming import VariableNames
-from nx5d.io.storage import Storage, depends_on
-from nx5d.options import option
+from nx5d.toolkit import (
+    EXTRA_FRAME_DIMS,
+    FrameOptions,
+    Region,
+    Storage,
+    VariableNames,
+    depends_on,
+    frames_array,
+    hdf5,
+    option,
+    scan_type,
+    scanned_motor,
+    zarrdoc,
+)
 
 __all__ = [
     "DOCUMENT_SUFFIXES",

@@ -13,9 +13,8 @@ from typing import Any
 
 import xarray as xr
 
-from nx5d.io import zarrdoc
-from nx5d.plugins import DocumentRef, ScanRef
-from nx5d.recipes import Cooking
+from nx5d.plugins import Cooking, DocumentRef, ScanRef
+from nx5d.toolkit import zarrdoc
 from nx5d_nexus import layouts as nexus
 from nx5d_nexus.layouts import NexusOptions
 

@@ -37,14 +37,10 @@ from typing import Any
 
 import attrs
 
-from nx5d.addressing.keys import select_keys
+import nx5d
+from nx5d import Proposal, Scan
 from nx5d.errors import NotSupportedError, Nx5dError
-from nx5d.io.identity import DataIdentity
-from nx5d.io.temporaries import sweep
-from nx5d.model.open import open_repository
-from nx5d.model.proposal import Proposal
-from nx5d.model.scan import Scan
-from nx5d.progress import progress, quiet
+from nx5d.toolkit import DataIdentity, progress, quiet, select_keys, sweep
 from nx5d_results.files import FORMATS, output_path, require_writer, write_dataset
 
 __all__ = [
@@ -156,7 +152,7 @@ def cook_scan(task: CookTask) -> CookOutcome:
     with quiet():  # the caller shows one bar per scan; none from inside the workers
         try:
             path = output_path(task.out, task.proposal, task.scan, task.format)
-            repo = open_repository(
+            repo = nx5d.open(
                 task.url,
                 beamline=task.beamline,
                 storage_options=dict(task.storage_options),

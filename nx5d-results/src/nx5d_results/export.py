@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nx5d.errors import NotSupportedError
-from nx5d.progress import progress
+from nx5d.toolkit import progress
 from nx5d_results.files import output_path, require_writer, write_dataset
 
 if TYPE_CHECKING:
-    from nx5d.model import Proposal
+    from nx5d import Proposal
 
 __all__ = ["export_scans"]
 

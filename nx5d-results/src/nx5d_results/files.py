@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from nx5d.errors import NotSupportedError, OptionError
-from nx5d.io.temporaries import removed_on_failure, temporary_name
+from nx5d.toolkit import removed_on_failure, temporary_name
 
 __all__ = ["FORMATS", "require_writer", "output_path", "write_dataset", "portable"]
 

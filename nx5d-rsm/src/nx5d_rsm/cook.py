@@ -29,7 +29,7 @@ import xarray as xr
 from attrs import asdict
 
 from nx5d.errors import CorruptDataError, MissingDataError, SpiceValidationError
-from nx5d.io.naming import find_variable, per_frame
+from nx5d.toolkit import find_variable, per_frame
 from nx5d_rsm.geometry import Setup
 from nx5d_rsm.maps import map_frames
 from nx5d_rsm.settings import ENERGY_UNITS, MotorSettings, RsmSettings, check_energy

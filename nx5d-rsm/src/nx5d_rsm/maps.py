@@ -11,8 +11,7 @@ import numpy as np
 import xarray as xr
 
 from nx5d.errors import CorruptDataError, OptionError
-from nx5d.io.blocks import map_blocks
-from nx5d.progress import progress
+from nx5d.toolkit import map_blocks, progress
 from nx5d_rsm.geometry import Setup
 from nx5d_rsm.gridding import BlockSums, FrameGridder, Grid
 from nx5d_rsm.settings import MAX_BINS

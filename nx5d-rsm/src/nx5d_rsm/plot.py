@@ -32,7 +32,7 @@ from nx5d_rsm.peaks import peak_positions
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from nx5d.model import Scan
+    from nx5d import Scan
 
 # map_variable and peak_positions are re-exported from nx5d_rsm.maps and nx5d_rsm.peaks: nx5d.plot offers them too.
 __all__ = ["map_variable", "peak_positions", "rsm", "peak_trace", "lines", "raw_overview", "quick_look"]

@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from nx5d.errors import CorruptDataError
-from nx5d.io.naming import find_variable, per_frame
+from nx5d.toolkit import find_variable, per_frame
 from nx5d_rsm.signal import SignalChoice, choose_signal, summed_signal
 
 __all__ = ["ProfileSettings", "cook_profile", "profile_axis"]

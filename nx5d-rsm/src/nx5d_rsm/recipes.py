@@ -23,7 +23,7 @@ import attrs
 import xarray as xr
 
 from nx5d.errors import MissingDataError, SpiceValidationError
-from nx5d.recipes.contract import CookRequest, Recipe
+from nx5d.toolkit import CookRequest, Recipe
 from nx5d_rsm.cook import IMAGES, cook_rsm, group_values, motor_angles
 from nx5d_rsm.profile import ProfileSettings, cook_profile
 from nx5d_rsm.settings import MotorSettings, RsmSettings

@@ -40,7 +40,7 @@ import numpy as np
 import xarray as xr
 
 from nx5d.errors import MissingDataError, SpiceValidationError
-from nx5d.io.naming import find_variable
+from nx5d.toolkit import find_variable
 
 __all__ = [
     "SIGNAL_ROLE",

@@ -17,8 +17,7 @@ from typing import Any
 
 import xarray as xr
 
-from nx5d.io.commands import scan_type, scanned_motor, scanned_motors
-from nx5d.io.naming import VariableNames
+from nx5d.toolkit import VariableNames, scan_type, scanned_motor, scanned_motors
 from nx5d_spec.parser import SpecScan
 
 __all__ = ["scan_dataset", "scan_summary"]

@@ -42,9 +42,7 @@ import attrs
 import numpy as np
 
 from nx5d.errors import CorruptDataError, MissingDataError
-from nx5d.io.commands import planned_points
-from nx5d.io.storage import State, Storage, depends_on, trusted
-from nx5d.io.text import unify_line_ends
+from nx5d.toolkit import State, Storage, depends_on, planned_points, trusted, unify_line_ends
 
 __all__ = [
     "SpecHeader",

@@ -9,8 +9,8 @@ import attrs
 import xarray as xr
 
 import nx5d
-from nx5d.options import option
 from nx5d.plugins import Beamline, ClaimLevel, Cooking, DocumentRef, ScanRef
+from nx5d.toolkit import option
 from nx5d_rsm.profile import ProfileSettings
 
 from . import reading

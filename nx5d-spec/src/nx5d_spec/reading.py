@@ -14,8 +14,8 @@ from typing import Any
 import attrs
 import xarray as xr
 
-from nx5d.addressing.url import UrlPattern
 from nx5d.plugins import DocumentRef, ScanRef
+from nx5d.toolkit import UrlPattern
 from nx5d_spec import parser as spec
 from nx5d_spec.dataset import scan_dataset, scan_summary
 

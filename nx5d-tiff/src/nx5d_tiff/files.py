@@ -23,21 +23,21 @@ import attrs
 import numpy as np
 
 from nx5d.errors import CorruptDataError, MissingDataError
-from nx5d.io.blocks import with_block_reader
-from nx5d.io.frames import (
+from nx5d.toolkit import (
     MISSING_VALUE,
     FrameOptions,
     Frames,
     Region,
+    Storage,
+    check_memory,
     check_missing,
     fits,
     frame_dtype,
+    option,
     positive,
+    progress,
+    with_block_reader,
 )
-from nx5d.io.limits import check_memory
-from nx5d.io.storage import Storage
-from nx5d.options import option
-from nx5d.progress import progress
 from nx5d_tiff.tiff import Decoder, decode_frame, decode_strips, parse_tiff
 
 __all__ = ["FrameFileOptions", "load_frames", "lazy_frames"]

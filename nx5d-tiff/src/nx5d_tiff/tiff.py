@@ -18,7 +18,7 @@ import attrs
 import numpy as np
 
 from nx5d.errors import CorruptDataError
-from nx5d.io.limits import check_frame_size
+from nx5d.toolkit import check_frame_size
 
 try:  # libdeflate is several times faster than zlib for detector frames
     from imagecodecs import deflate_decode as _deflate_into

@@ -13,8 +13,8 @@ import numpy as np
 import xarray as xr
 
 from nx5d.errors import CorruptDataError
-from nx5d.io.naming import agreeing, per_frame
-from nx5d.recipes import Cooking
+from nx5d.plugins import Cooking
+from nx5d.toolkit import agreeing, per_frame
 
 from .names import role_column
 

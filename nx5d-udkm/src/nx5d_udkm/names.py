@@ -49,7 +49,7 @@ import re
 from collections.abc import Collection, Sequence
 
 from nx5d.errors import OptionError
-from nx5d.io.naming import VariableNames
+from nx5d.toolkit import VariableNames
 
 __all__ = ["RULES", "TIDY", "ROLES", "UNITS", "role_column", "reference_name", "tidy_name", "variable_names"]
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 import attrs
 
-from nx5d.options import option
+from nx5d.toolkit import option
 from nx5d_tiff.files import FrameFileOptions
 
 __all__ = ["UdkmOptions"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from nx5d.io.text import unify_line_ends
+from nx5d.toolkit import unify_line_ends
 
 __all__ = ["decode_text", "parse_parameters", "vector_length", "planned_frames"]
 

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import nx5d
-from nx5d.addressing.url import UrlPattern
 from nx5d.plugins import Beamline, ClaimLevel, DocumentRef, Preset, ScanRef
+from nx5d.toolkit import UrlPattern
 
 from .cook import COOKING
 from .options import UdkmOptions

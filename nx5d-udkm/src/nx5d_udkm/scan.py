@@ -13,8 +13,7 @@ import numpy as np
 import xarray as xr
 
 from nx5d.errors import CorruptDataError, MissingDataError
-from nx5d.io.frames import frames_array
-from nx5d.io.storage import Storage, join_url
+from nx5d.toolkit import Storage, frames_array, join_url
 from nx5d_tiff.files import lazy_frames, load_frames
 
 from .formats import IMAGE_EXTENSIONS, IMAGE_NAME, VARIANTS, Variant, parameters_names

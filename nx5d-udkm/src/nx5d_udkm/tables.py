@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from nx5d.errors import CorruptDataError
-from nx5d.io.naming import agreeing
+from nx5d.toolkit import agreeing
 
 from .formats import Variant
 from .parameters import decode_text

@@ -1,0 +1,172 @@
+"""The plugin toolkit: everything a distribution built on nx5d may import from the core, in one namespace.
+
+A beamline plugin, a recipe distribution or a lab's own extension imports
+
+* the contract from [`nx5d.plugins`][nx5d.plugins] (``Beamline``, ``ClaimLevel``, ``Cooking``,
+  the references hooks receive, ``option``) and ``nx5d.hookimpl``;
+* the errors from [`nx5d.errors`][nx5d.errors];
+* the conformance kit from [`nx5d.testing`][nx5d.testing] (in its tests);
+* the object model from ``nx5d`` itself (``nx5d.open``, ``nx5d.Scan`` ...) and the
+  subclassing API from ``nx5d.repo``;
+* and everything else it needs from here: ``from nx5d.toolkit import Storage, frames_array``.
+
+Every other module of the core is internal: it may move or change between
+versions without notice; what is listed here changes only through the
+[deprecation policy](../internals.md).  Names are imported when first used
+(importing this module costs nothing).
+
+========================  ===========================================================================
+storage                   `Storage` (files local and remote, confined to the repository), `join_url`,
+                          `State`, `depends_on`, `trusted`, `DataIdentity`
+files written whole       `temporary_name`, `removed_on_failure`, `sweep`
+HDF5 and Zarr documents   the modules `hdf5` and `zarrdoc`; `HDF5_SUFFIXES`, `is_hdf5_name`, `open_document`
+detector frames           `frames_array`, `FrameOptions`, `Frames`, `Region`, `EXTRA_FRAME_DIMS`, `MISSING_VALUE`,
+                          `frame_dtype`, `fits`, `check_missing`, `positive`; blocks: `map_blocks`,
+                          `with_block_reader`
+limits                    `check_frame_size`, `check_memory`
+names of variables        `VariableNames`, `find_variable`, `per_frame`, `agreeing`, `unify_line_ends`
+scan commands             `scan_type`, `scanned_motor`, `scanned_motors`, `planned_points`
+keys, handles, URLs       `UrlPattern`, `KeyToHandle`, `sanitize`, `validate_key`, `natural_sorted`, `select_keys`
+loading options           `option`, `build_options`
+recipes                   `Recipe`, `CookRequest` (a recipe's contract; ``Cooking`` is in `nx5d.plugins`)
+progress                  `progress`, `quiet`
+========================  ===========================================================================
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nx5d.addressing.handles import KeyToHandle, sanitize
+    from nx5d.addressing.keys import natural_sorted, select_keys, validate_key
+    from nx5d.addressing.url import UrlPattern
+    from nx5d.io import hdf5, zarrdoc
+    from nx5d.io.blocks import map_blocks, with_block_reader
+    from nx5d.io.commands import planned_points, scan_type, scanned_motor, scanned_motors
+    from nx5d.io.frames import (
+        EXTRA_FRAME_DIMS,
+        MISSING_VALUE,
+        FrameOptions,
+        Frames,
+        Region,
+        check_missing,
+        fits,
+        frame_dtype,
+        frames_array,
+        positive,
+    )
+    from nx5d.io.hdf5 import HDF5_SUFFIXES, is_hdf5_name, open_document
+    from nx5d.io.identity import DataIdentity
+    from nx5d.io.limits import check_frame_size, check_memory
+    from nx5d.io.naming import VariableNames, agreeing, find_variable, per_frame
+    from nx5d.io.storage import State, Storage, depends_on, join_url, trusted
+    from nx5d.io.temporaries import removed_on_failure, sweep, temporary_name
+    from nx5d.io.text import unify_line_ends
+    from nx5d.options import build_options, option
+    from nx5d.progress import progress, quiet
+    from nx5d.recipes.contract import CookRequest, Recipe
+
+#: ``{name: module}`` of every name of the toolkit (a module of the toolkit maps to itself).
+_FROM = {
+    **dict.fromkeys(("Storage", "join_url", "State", "depends_on", "trusted"), "nx5d.io.storage"),
+    "DataIdentity": "nx5d.io.identity",
+    **dict.fromkeys(("temporary_name", "removed_on_failure", "sweep"), "nx5d.io.temporaries"),
+    "hdf5": "nx5d.io.hdf5",  # modules: imported whole
+    "zarrdoc": "nx5d.io.zarrdoc",
+    **dict.fromkeys(("HDF5_SUFFIXES", "is_hdf5_name", "open_document"), "nx5d.io.hdf5"),
+    **dict.fromkeys(
+        (
+            "frames_array",
+            "FrameOptions",
+            "Frames",
+            "Region",
+            "EXTRA_FRAME_DIMS",
+            "MISSING_VALUE",
+            "frame_dtype",
+            "fits",
+            "check_missing",
+            "positive",
+        ),
+        "nx5d.io.frames",
+    ),
+    **dict.fromkeys(("map_blocks", "with_block_reader"), "nx5d.io.blocks"),
+    **dict.fromkeys(("check_frame_size", "check_memory"), "nx5d.io.limits"),
+    **dict.fromkeys(("VariableNames", "find_variable", "per_frame", "agreeing"), "nx5d.io.naming"),
+    "unify_line_ends": "nx5d.io.text",
+    **dict.fromkeys(("scan_type", "scanned_motor", "scanned_motors", "planned_points"), "nx5d.io.commands"),
+    "UrlPattern": "nx5d.addressing.url",
+    **dict.fromkeys(("KeyToHandle", "sanitize"), "nx5d.addressing.handles"),
+    **dict.fromkeys(("validate_key", "natural_sorted", "select_keys"), "nx5d.addressing.keys"),
+    **dict.fromkeys(("option", "build_options"), "nx5d.options"),
+    **dict.fromkeys(("Recipe", "CookRequest"), "nx5d.recipes.contract"),
+    **dict.fromkeys(("progress", "quiet"), "nx5d.progress"),
+}
+
+__all__ = [
+    "CookRequest",
+    "DataIdentity",
+    "EXTRA_FRAME_DIMS",
+    "FrameOptions",
+    "Frames",
+    "HDF5_SUFFIXES",
+    "KeyToHandle",
+    "MISSING_VALUE",
+    "Recipe",
+    "Region",
+    "State",
+    "Storage",
+    "UrlPattern",
+    "VariableNames",
+    "agreeing",
+    "build_options",
+    "check_frame_size",
+    "check_memory",
+    "check_missing",
+    "depends_on",
+    "find_variable",
+    "fits",
+    "frame_dtype",
+    "frames_array",
+    "hdf5",
+    "is_hdf5_name",
+    "join_url",
+    "map_blocks",
+    "natural_sorted",
+    "open_document",
+    "option",
+    "per_frame",
+    "planned_points",
+    "positive",
+    "progress",
+    "quiet",
+    "removed_on_failure",
+    "sanitize",
+    "scan_type",
+    "scanned_motor",
+    "scanned_motors",
+    "select_keys",
+    "sweep",
+    "temporary_name",
+    "trusted",
+    "unify_line_ends",
+    "validate_key",
+    "with_block_reader",
+    "zarrdoc",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _FROM.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nx5d.toolkit' has no attribute {name!r}: the toolkit holds {', '.join(__all__)}")
+    found = importlib.import_module(module)
+    if name not in ("hdf5", "zarrdoc"):
+        found = getattr(found, name)
+    globals()[name] = found
+    return found
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
