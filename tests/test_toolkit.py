@@ -24,6 +24,7 @@ ALLOWED = ("nx5d", "nx5d.errors", "nx5d.plugins", "nx5d.toolkit", "nx5d.testing"
 def _allowed(name: str) -> bool:
     return name in ALLOWED or name.startswith("nx5d.repo.")
 
+
 DISTRIBUTIONS = sorted(p.name for p in ROOT.glob("nx5d-*") if p.name != "nx5d-core")
 
 
