@@ -283,101 +283,139 @@ def _nxdata(entry: Any, sources: _Sources, where: str) -> list[tuple[str, Any]]:
     return sorted(groups, key=lambda item: item[0] != default)
 
 
-def layout(entry: Any, where: str, *, root: str | None = None, detector: str | None = None) -> Layout:
-    """Find the counters, positioners and frames of a scan group (see the module documentation)."""
-    sources = _Sources(where, root)
-    ones: dict[str, tuple[str, int]] = {}
-    scalars: dict[str, str] = {}
-    frames: dict[str, tuple[str, int]] = {}
-    positioners: set[str] = set()
+@attrs.define
+class _Found:
+    """What `layout` has found so far in a scan group, source by source."""
+
+    sources: _Sources
+    where: str
+    ones: dict[str, tuple[str, int]] = attrs.field(factory=dict)  #: name -> (path, length) of 1-D datasets
+    scalars: dict[str, str] = attrs.field(factory=dict)
+    frames: dict[str, tuple[str, int]] = attrs.field(factory=dict)  #: detector -> (path, frames)
+    positioners: set[str] = attrs.field(factory=set)
     signal: str | None = None
     axes: tuple[str, ...] = ()
 
-    def take(name: str, path: str, node: Any, detector_name: str | None = None) -> None:
+    def members(self, group: Any, path: str) -> Iterator[tuple[str, str, Any]]:
+        return _members(group, path, self.sources, self.where)
+
+    def take(self, name: str, path: str, node: Any, detector_name: str | None = None) -> None:
+        """Keep a numeric dataset as a scalar, a counter or frames, by its number of dimensions."""
         if is_group(node) or not (np.issubdtype(np.dtype(node.dtype), np.number) or node.dtype == bool):
             return
         if node.ndim == 0:
-            scalars.setdefault(name, path)
+            self.scalars.setdefault(name, path)
         elif node.ndim == 1:
-            ones.setdefault(name, (path, int(node.shape[0])))
+            self.ones.setdefault(name, (path, int(node.shape[0])))
         elif 3 <= node.ndim <= MAX_FRAME_DIMS:
-            frames.setdefault(detector_name or name, (path, int(node.shape[0])))
+            self.frames.setdefault(detector_name or name, (path, int(node.shape[0])))
 
-    measurement = _group(entry, "measurement")
-    if measurement is not None:
-        for name, path, node in _members(measurement, "measurement", sources, where):
+    def measurement(self, entry: Any) -> None:
+        """``measurement/`` (BLISS, Sardana, silx): counters, and Sardana's ``pre_scan_snapshot`` positions."""
+        group = _group(entry, "measurement")
+        for name, path, node in self.members(group, "measurement") if group is not None else ():
             if name == "pre_scan_snapshot" and is_group(node):
-                for sub, sub_path, sub_node in _members(node, path, sources, where):
+                for sub, sub_path, sub_node in self.members(node, path):
                     if not is_group(sub_node) and sub_node.ndim == 0:
-                        scalars.setdefault(sub, sub_path)
+                        self.scalars.setdefault(sub, sub_path)
             else:
-                take(name, path, node)
-    for group_name, group in _nxdata(entry, sources, where):
-        declared = _attr(group, "signal")
-        group_axes = _names(group.attrs.get("axes"))
-        for name, path, node in _members(group, group_name, sources, where):
-            if is_group(node):
-                continue
-            if declared is None and _attr(node, "signal") == "1":  # NeXus 1: the signal is marked on the dataset
-                declared = name
-                group_axes = group_axes or _names(node.attrs.get("axes"))
-            take(name, path, node, detector_name=group_name)
-        if signal is None and declared is not None:
-            signal, axes = declared, tuple(a for a in group_axes if a in ones)
-    instrument = _group(entry, "instrument")
-    if not ones and instrument is not None:  # no measurement, no NXdata: each instrument's data or value
-        for name, _, node in _members(instrument, "instrument", sources, where):
+                self.take(name, path, node)
+
+    def nxdata(self, entry: Any) -> None:
+        """The ``NXdata`` groups (GDA: one per detector): their datasets, and the default plot's signal and axes."""
+        for group_name, group in _nxdata(entry, self.sources, self.where):
+            declared = _attr(group, "signal")
+            group_axes = _names(group.attrs.get("axes"))
+            for name, path, node in self.members(group, group_name):
+                if is_group(node):
+                    continue
+                if declared is None and _attr(node, "signal") == "1":  # NeXus 1: the signal is marked on the dataset
+                    declared = name
+                    group_axes = group_axes or _names(node.attrs.get("axes"))
+                self.take(name, path, node, detector_name=group_name)
+            if self.signal is None and declared is not None:
+                self.signal, self.axes = declared, tuple(a for a in group_axes if a in self.ones)
+
+    def instrument_data(self, instrument: Any) -> None:
+        """Without measurement and NXdata: each instrument group's ``data`` or ``value``."""
+        for name, _, node in self.members(instrument, "instrument"):
             leaf = next((n for n in ("data", "value") if is_group(node) and n in node and not is_group(node[n])), None)
             if leaf is not None:
-                take(name, f"instrument/{name}/{leaf}", node[leaf])
-    for group_path in ("instrument/positioners", "instrument/positioners_start"):
-        group = _group(entry, group_path)
-        for name, path, node in _members(group, group_path, sources, where) if group is not None else ():
-            if not is_group(node) and node.ndim <= 1:  # fixed, or scanned: one position per point
-                take(name, path, node)
-                positioners.add(name)
-    if instrument is not None:  # detectors' frames, positioners' fixed values, the storage ring current
-        for name, _, node in _members(instrument, "instrument", sources, where):
-            if (
-                is_group(node)
-                and (_nx_class(node) == "NXsource" or name in ("machine", "source"))
-                and "current" in node
-            ):
+                self.take(name, f"instrument/{name}/{leaf}", node[leaf])
+
+    def positioner_groups(self, entry: Any) -> None:
+        """``instrument/positioners`` and ``positioners_start``: fixed, or scanned with one position per point."""
+        for group_path in ("instrument/positioners", "instrument/positioners_start"):
+            group = _group(entry, group_path)
+            for name, path, node in self.members(group, group_path) if group is not None else ():
+                if not is_group(node) and node.ndim <= 1:
+                    self.take(name, path, node)
+                    self.positioners.add(name)
+
+    def instrument(self, instrument: Any) -> None:
+        """Detectors' frames, positioners' fixed values and the storage ring's current, in ``instrument/``."""
+        for name, _, node in self.members(instrument, "instrument"):
+            if not is_group(node):
+                continue
+            kind = _nx_class(node)
+            if (kind == "NXsource" or name in ("machine", "source")) and "current" in node:
                 current = node["current"]
                 if not is_group(current) and current.ndim <= 1:
-                    take(MACHINE_CURRENT, f"instrument/{name}/current", current)
-            value = node["value"] if is_group(node) and _nx_class(node) == "NXpositioner" and "value" in node else None
+                    self.take(MACHINE_CURRENT, f"instrument/{name}/current", current)
+            value = node["value"] if kind == "NXpositioner" and "value" in node else None
             if value is not None and not is_group(value) and value.ndim == 0:
-                scalars.setdefault(name, f"instrument/{name}/value")
-            if is_group(node) and (_nx_class(node) == "NXdetector" or "data" in node or "image" in node):
-                for leaf in ("data", "image"):
-                    if leaf in node and not is_group(node[leaf]) and 3 <= node[leaf].ndim <= MAX_FRAME_DIMS:
-                        frames.setdefault(name, (f"instrument/{name}/{leaf}", int(node[leaf].shape[0])))
-                        break
-    lengths = [n for _, n in ones.values()]
-    points = max(set(lengths), key=lengths.count) if lengths else (next(iter(frames.values()))[1] if frames else 0)
-    primary = [key for key in entry.attrs if _PRIMARY.fullmatch(str(key))]
-    if primary and not axes:
-        axes = tuple(n for n in _names(entry.attrs.get(sorted(primary)[0])) if n in ones)
-    chosen = None
-    if detector is not None:
-        if detector not in frames:
-            known = ", ".join(frames) or "none"
-            raise MissingDataError(f"{where} has no frames of detector {detector!r}; it has {known}")
-        chosen = (detector, frames[detector][0])
-    elif frames:
-        name = next(iter(frames))
-        chosen = (name, frames[name][0])
-    return Layout(
-        counters={name: path for name, (path, _) in ones.items()},
-        scalars={name: path for name, path in scalars.items() if name not in ones},
-        frames=chosen,
-        points=points,
-        signal=signal if signal in ones or (chosen and signal == chosen[0]) else None,
-        axes=axes,
-        lengths={name: n for name, (_, n) in ones.items() if n != points},
-        positioners=frozenset(positioners & set(ones)),
-    )
+                self.scalars.setdefault(name, f"instrument/{name}/value")
+            if kind == "NXdetector" or "data" in node or "image" in node:
+                self.detector_frames(name, node)
+
+    def detector_frames(self, name: str, node: Any) -> None:
+        for leaf in ("data", "image"):
+            if leaf in node and not is_group(node[leaf]) and 3 <= node[leaf].ndim <= MAX_FRAME_DIMS:
+                self.frames.setdefault(name, (f"instrument/{name}/{leaf}", int(node[leaf].shape[0])))
+                return
+
+    def result(self, entry: Any, detector: str | None) -> Layout:
+        """The layout: counters of the most common length are the points; the detector chosen (default: the first)."""
+        lengths = [n for _, n in self.ones.values()]
+        points = max(set(lengths), key=lengths.count) if lengths else next(iter(self.frames.values()), ("", 0))[1]
+        primary = [key for key in entry.attrs if _PRIMARY.fullmatch(str(key))]
+        axes = self.axes
+        if primary and not axes:
+            axes = tuple(n for n in _names(entry.attrs.get(sorted(primary)[0])) if n in self.ones)
+        if detector is not None and detector not in self.frames:
+            known = ", ".join(self.frames) or "none"
+            raise MissingDataError(f"{self.where} has no frames of detector {detector!r}; it has {known}")
+        name = detector if detector is not None else next(iter(self.frames), None)
+        chosen = None if name is None else (name, self.frames[name][0])
+        return Layout(
+            counters={name: path for name, (path, _) in self.ones.items()},
+            scalars={name: path for name, path in self.scalars.items() if name not in self.ones},
+            frames=chosen,
+            points=points,
+            signal=self.signal if self.signal in self.ones or (chosen and self.signal == chosen[0]) else None,
+            axes=axes,
+            lengths={name: n for name, (_, n) in self.ones.items() if n != points},
+            positioners=frozenset(self.positioners & set(self.ones)),
+        )
+
+
+def layout(entry: Any, where: str, *, root: str | None = None, detector: str | None = None) -> Layout:
+    """Find the counters, positioners and frames of a scan group (see the module documentation).
+
+    Sources, in order: ``measurement/``, the ``NXdata`` groups, (without
+    either) the instrument groups' data, the positioner groups, and the
+    instrument's detectors, positioners and ring current.
+    """
+    found = _Found(_Sources(where, root), where)
+    found.measurement(entry)
+    found.nxdata(entry)
+    instrument = _group(entry, "instrument")
+    if not found.ones and instrument is not None:
+        found.instrument_data(instrument)
+    found.positioner_groups(entry)
+    if instrument is not None:
+        found.instrument(instrument)
+    return found.result(entry, detector)
 
 
 def _path(group: Any) -> str:

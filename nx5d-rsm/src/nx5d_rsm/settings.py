@@ -196,13 +196,22 @@ class RsmSettings:
         fields = attrs.fields_dict(type(self))
         for name, check in _CHECKS.items():
             check(self, fields[name], getattr(self, name))
-        if isinstance(self.energy, str):
-            if not self.energy.strip():
-                raise ValueError("energy must be a number of eV or the name of a variable, not ''")
-            if self.energy_units.lower() not in ENERGY_UNITS:
-                raise ValueError(f"energy_units must be 'eV' or 'keV', not {self.energy_units!r}")
-        else:
+        self._check_energy()
+        self._check_detector()
+        self._check_orientation()
+        self._check_choices()
+        self._check_groups()
+
+    def _check_energy(self) -> None:
+        if not isinstance(self.energy, str):
             check_energy(self.energy, "energy")
+            return
+        if not self.energy.strip():
+            raise ValueError("energy must be a number of eV or the name of a variable, not ''")
+        if self.energy_units.lower() not in ENERGY_UNITS:
+            raise ValueError(f"energy_units must be 'eV' or 'keV', not {self.energy_units!r}")
+
+    def _check_detector(self) -> None:
         if len(self.img_center) != 2 or not all(_finite(c) for c in self.img_center):
             raise ValueError(f"img_center must be (row, col), not {self.img_center!r}")
         if self.center_units not in ("pixels", "fraction"):
@@ -214,18 +223,24 @@ class RsmSettings:
             len(self.channel_span) != 2 or not all(_finite(v) and 0 < abs(v) < 90 for v in self.channel_span)
         ):
             raise ValueError(f"channel_span must be two angles in degrees per pixel, not {self.channel_span!r}")
+        if not isinstance(self.pixel_stride, int) or isinstance(self.pixel_stride, bool) or self.pixel_stride < 1:
+            raise ValueError(f"pixel_stride must be a whole number >= 1, not {self.pixel_stride!r}")
+
+    def _check_orientation(self) -> None:
         normal, inplane = (math.hypot(*v) for v in (self.normal, self.inplane))
         if abs(sum(a * b for a, b in zip(self.normal, self.inplane, strict=True))) > 1e-9 * normal * inplane:
             raise ValueError(f"inplane {tuple(self.inplane)} must be perpendicular to normal {tuple(self.normal)}")
         for name in ("detector_rotation", "detector_tilt", "tilt_azimuth"):
             if not _finite(getattr(self, name)):
                 raise ValueError(f"{name} must be a number of degrees, not {getattr(self, name)!r}")
+
+    def _check_choices(self) -> None:
         if self.empty_bins not in EMPTY_BINS:
             raise ValueError(f"empty_bins must be 'nan' or 'zero', not {self.empty_bins!r}")
         if self.extra_axes not in EXTRA_AXES:
             raise ValueError(f"extra_axes must be 'sum' or 'group', not {self.extra_axes!r}")
-        if not isinstance(self.pixel_stride, int) or isinstance(self.pixel_stride, bool) or self.pixel_stride < 1:
-            raise ValueError(f"pixel_stride must be a whole number >= 1, not {self.pixel_stride!r}")
+
+    def _check_groups(self) -> None:
         groups = self.groups
         if len(set(groups)) != len(groups) or not all(isinstance(g, str) and g for g in groups):
             raise ValueError(f"group_by must name different variables, not {self.group_by!r}")

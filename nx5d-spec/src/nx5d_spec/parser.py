@@ -213,6 +213,30 @@ class SpecIndex:
         return self.headers[entry.header] if entry.header >= 0 else _NO_HEADER
 
 
+def _header_blocks(marks: Sequence[tuple[int, str]]) -> list[tuple[int, int]]:
+    """``(first mark, mark after it)`` of each file header block among ``marks``.
+
+    A block is the ``#F``/``#E`` lines (and what follows them) up to the next
+    scan; a second ``#F`` or ``#E`` before a scan starts the next block
+    (SPEC writes a new header when a file is opened again, sometimes twice
+    in a row), so that the blocks' ``#O`` lines are never joined.
+    """
+    blocks: list[tuple[int, int]] = []
+    start, kinds = None, set()
+    for i, (_, kind) in enumerate(marks):
+        if kind == "S" or (start is not None and kind in kinds):
+            if start is not None:
+                blocks.append((start, i))
+            start, kinds = (None, set()) if kind == "S" else (i, {kind})
+        elif start is None:
+            start, kinds = i, {kind}
+        else:
+            kinds.add(kind)
+    if start is not None:
+        blocks.append((start, len(marks)))
+    return blocks
+
+
 def index_spec(data: bytes, where: str = "SPEC file") -> SpecIndex:
     """Index the scans of SPEC ``data``: only ``#S``/``#F``/``#E`` lines are looked at.
 
@@ -223,24 +247,23 @@ def index_spec(data: bytes, where: str = "SPEC file") -> SpecIndex:
     first = _FIRST.match(data)
     marks = [(0, first.group(1).decode())] if first else []
     marks += [(m.start() + 1, m.group(1).decode()) for m in _MARKS.finditer(data)]
-    headers: list[SpecHeader] = []
+    bounds = [pos for pos, _ in marks] + [len(data)]
+    blocks = _header_blocks(marks)
+    headers = [
+        SpecHeader(tuple(line for line in decode(data[bounds[a] : bounds[b]]).splitlines() if line.strip()))
+        for a, b in blocks
+    ]
+    header_at = {a: n for n, (a, _) in enumerate(blocks)}
     entries: list[SpecEntry] = []
     seen: dict[int, int] = {}
-    bounds = [pos for pos, _ in marks] + [len(data)]
-    in_header_block = False
-    line_no = 1
-    last_pos = 0
+    header = -1
+    line_no, last_pos = 1, 0
     for i, (pos, kind) in enumerate(marks):
         line_no += data.count(b"\n", last_pos, pos)
         last_pos = pos
         if kind != "S":
-            if not in_header_block:
-                end = next((bounds[j] for j in range(i + 1, len(marks)) if marks[j][1] == "S"), len(data))
-                lines = tuple(line for line in decode(data[pos:end]).splitlines() if line.strip())
-                headers.append(SpecHeader(lines))
-                in_header_block = True
+            header = header_at.get(i, header)
             continue
-        in_header_block = False
         line_end = data.find(b"\n", pos)
         text = decode(data[pos : line_end if line_end >= 0 else len(data)]).rstrip("\r")
         m = _S_LINE.match(text)
@@ -249,9 +272,7 @@ def index_spec(data: bytes, where: str = "SPEC file") -> SpecIndex:
             continue
         number = int(m.group(1))
         seen[number] = seen.get(number, 0) + 1
-        entries.append(
-            SpecEntry(number, seen[number], m.group(2).strip(), pos, bounds[i + 1], len(headers) - 1, line_no)
-        )
+        entries.append(SpecEntry(number, seen[number], m.group(2).strip(), pos, bounds[i + 1], header, line_no))
     if not headers and not entries and data.strip():
         raise CorruptDataError(f"{where} is not a SPEC file: it has no '#S' scan and no '#F'/'#E' file header")
     return SpecIndex(where, len(data), tuple(headers), tuple(entries), data.endswith(b"\n") or not data)
@@ -339,6 +360,171 @@ def _take_unfinished(
     )
 
 
+@attrs.define
+class _Sections:
+    """The lines of one scan, sorted into what they are."""
+
+    header: list[str] = attrs.field(factory=list)  #: ``#`` lines before the data, ``#S`` included
+    comments: list[str] = attrs.field(factory=list)  #: ``#C`` lines among and after the data, and lines of words
+    rows: list[list[str]] = attrs.field(factory=list)  #: the data rows, split
+    row_lines: list[int] = attrs.field(factory=list)  #: their line numbers
+    row_texts: list[str] = attrs.field(factory=list)  #: as written
+    mca: dict[str, list[list[str]]] = attrs.field(factory=dict)  #: ``@A`` spectra by name, split
+
+    def add_row(self, values: list[str], number: int, text: str) -> None:
+        self.rows.append(values)
+        self.row_lines.append(number)
+        self.row_texts.append(text)
+
+
+def _is_words(values: Sequence[str]) -> bool:
+    """Whether a line holds words only, none of them a number: a comment a macro wrote without ``#``."""
+    for value in values:
+        try:
+            float(value)
+        except ValueError:
+            continue
+        return False
+    return True
+
+
+def _sections(lines: Sequence[str], entry: SpecEntry, where: str) -> _Sections:
+    """Sort a scan's lines: header, comments, data rows (with their line numbers) and ``@A`` spectra.
+
+    A line of words among the data (APS 27-ID's RIXS macros write one after a
+    ``#C`` line) is kept as a comment, with a warning; a line that mixes
+    numbers and words stays a data row, refused later.
+    """
+    found = _Sections()
+    spectrum: tuple[str, list[str]] | None = None
+    for offset, line in enumerate(lines):
+        if spectrum is not None:  # the continuation lines of a spectrum end with "\\"
+            body = line.rstrip()
+            spectrum[1].extend(body.rstrip("\\").split())
+            if not body.endswith("\\"):
+                found.mca.setdefault(spectrum[0], []).append(spectrum[1])
+                spectrum = None
+            continue
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            in_data = found.rows or (found.header and stripped.startswith("#C") and not stripped.startswith("#CHANN"))
+            (found.comments if in_data else found.header).append(stripped[2:].strip() if in_data else stripped)
+        elif stripped.startswith("@"):
+            name, _, rest = stripped.partition(" ")
+            body = rest.rstrip()
+            spectrum = (name, body.rstrip("\\").split())
+            if not body.endswith("\\"):
+                found.mca.setdefault(name, []).append(spectrum[1])
+                spectrum = None
+        elif found.header and _is_words(stripped.split()):
+            found.comments.append(stripped)
+            warnings.warn(
+                f"{where}, line {entry.line + offset}: a line of words among the data of scan {entry.key} "
+                f"({stripped[:60]!r}): kept as a comment",
+                stacklevel=4,
+            )
+        else:
+            found.add_row(stripped.split(), entry.line + offset, stripped)
+    return found
+
+
+def _numbers(found: _Sections, labels: list[str], width: int | None, entry: SpecEntry, where: str) -> np.ndarray:
+    """The data rows as numbers: ``(points, columns)``; ``None`` (a detector without a reading) is NaN, with a warning.
+
+    A row of another length than the columns, or holding a word, is a
+    [`CorruptDataError`][nx5d.errors.CorruptDataError] naming its line.
+    """
+    if not found.rows:
+        return np.zeros((0, len(labels)))
+    expected = len(labels) if labels else width
+    bad = next((k for k, r in enumerate(found.rows) if len(r) != expected), None)
+    if bad is not None:
+        raise _row_error(where, found.row_lines[bad], found.row_texts[bad], expected or 0, len(found.rows[bad]))
+    nones = [(k, c) for k, row in enumerate(found.rows) for c, value in enumerate(row) if value == "None"]
+    if nones:
+        k, c = nones[0]
+        column = labels[c] if c < len(labels) else f"column {c + 1}"
+        warnings.warn(
+            f"{where}, scan {entry.key}: {len(nones)} value(s) written as None (no reading), read as NaN; the "
+            f"first at line {found.row_lines[k]}, column {column!r}",
+            stacklevel=4,
+        )
+    rows = [["nan" if value == "None" else value for value in row] for row in found.rows] if nones else found.rows
+    try:
+        return np.array(rows, dtype=np.float64)
+    except ValueError:
+        for k, row in enumerate(rows):
+            for value in row:
+                try:
+                    float(value)
+                except ValueError:
+                    raise CorruptDataError(
+                        f"{where}, line {found.row_lines[k]}: not a row of numbers: {value[:30]!r} is not a number "
+                        f"(scan {entry.key})"
+                    ) from None
+        raise
+
+
+def _positions(header: Sequence[str], file_header: SpecHeader, entry: SpecEntry, where: str) -> dict[str, float]:
+    """Motor -> position at the scan start, from the ``#P`` lines against the file header's ``#O`` names.
+
+    A motor name written twice in ``#O`` (APS 27-ID has two ``ccth``) keeps
+    both positions, the second named ``ccth_2``, with a warning.
+    """
+    positions = _numbered(header, "P")
+    motors = file_header.motors(positions)
+    values = [v for _, text in positions for v in text.split()]
+    if not values:
+        return {}
+    if len(values) != len(motors):
+        warnings.warn(
+            f"{where}, scan {entry.key}: {len(values)} motor positions (#P) for {len(motors)} motors (#O); "
+            "positions left out",
+            stacklevel=4,
+        )
+        return {}
+    found: dict[str, float] = {}
+    repeated: list[str] = []
+    for name, value in zip(motors, values, strict=True):
+        unique, n = name, 1
+        while unique in found:
+            n += 1
+            unique = f"{name}_{n}"
+        if unique != name:
+            repeated.append(f"{name} (also {unique})")
+        try:
+            found[unique] = float(value)
+        except ValueError:
+            continue
+    if repeated:
+        warnings.warn(
+            f"{where}, scan {entry.key}: motor names written more than once in #O: {', '.join(repeated)}",
+            stacklevel=4,
+        )
+    return found
+
+
+def _spectra(mca: dict[str, list[list[str]]], points: int, entry: SpecEntry, where: str) -> dict[str, np.ndarray]:
+    """The ``@A`` spectra as ``(points, channels)`` arrays; spectra that do not fit the points are left out."""
+    spectra = {}
+    for name, found in mca.items():
+        lengths = {len(s) for s in found}
+        if len(found) != points or len(lengths) != 1:
+            warnings.warn(
+                f"{where}, scan {entry.key}: {len(found)} {name} spectra for {points} points "
+                f"(lengths {sorted(lengths)}); left out",
+                stacklevel=4,
+            )
+            continue
+        try:
+            spectra[name] = np.array(found, dtype=np.float64)
+        except ValueError:
+            warnings.warn(f"{where}, scan {entry.key}: {name} spectra hold non-numbers; left out", stacklevel=4)
+    return spectra
+
+
 def parse_scan(text: str, entry: SpecEntry, file_header: SpecHeader, where: str, *, complete: bool = True) -> SpecScan:
     """Parse the text of one scan (from its ``#S`` line to its end).
 
@@ -349,102 +535,25 @@ def parse_scan(text: str, entry: SpecEntry, file_header: SpecHeader, where: str,
     unfinished = lines[-1] if not complete and lines and lines[-1].strip() else None
     if unfinished is not None:
         lines = lines[:-1]
-    header: list[str] = []
-    comments: list[str] = []
-    rows: list[list[str]] = []
-    row_lines: list[int] = []
-    row_texts: list[str] = []
-    mca: dict[str, list[list[str]]] = {}
-    spectrum: tuple[str, list[str]] | None = None
-    for offset, line in enumerate(lines):
-        number = entry.line + offset
-        if spectrum is not None:
-            body = line.rstrip()
-            spectrum[1].extend(body.rstrip("\\").split())
-            if not body.endswith("\\"):
-                mca.setdefault(spectrum[0], []).append(spectrum[1])
-                spectrum = None
-            continue
-        stripped = line.strip()
-        if not stripped:
-            continue
-        if stripped.startswith("#"):
-            if rows or (header and stripped.startswith("#C") and not stripped.startswith("#CHANN")):
-                comments.append(stripped[2:].strip())
-            else:
-                header.append(stripped)
-            continue
-        if stripped.startswith("@"):
-            name, _, rest = stripped.partition(" ")
-            body = rest.rstrip()
-            spectrum = (name, body.rstrip("\\").split())
-            if not body.endswith("\\"):
-                mca.setdefault(name, []).append(spectrum[1])
-                spectrum = None
-            continue
-        rows.append(stripped.split())
-        row_lines.append(number)
-        row_texts.append(stripped)
+    found = _sections(lines, entry, where)
     if unfinished is not None:
-        _take_unfinished(unfinished, rows, row_lines, row_texts, entry, len(lines), where)
-    declared = next((h[2:].split() for h in header if h.startswith("#N")), None)
-    n_declared = int(declared[0]) if declared and declared[0].isdigit() else None
-    width = len(rows[0]) if rows else n_declared
-    label_text = next((h[2:] for h in header if h.startswith("#L")), "")
-    labels = _split_names(label_text, width)
-    if rows:
-        expected = len(labels) if labels else width
-        bad = next((k for k, r in enumerate(rows) if len(r) != expected), None)
-        if bad is not None:
-            raise _row_error(where, row_lines[bad], row_texts[bad], expected, len(rows[bad]))
-        try:
-            data = np.array(rows, dtype=np.float64)
-        except ValueError:
-            for k, row in enumerate(rows):
-                for value in row:
-                    try:
-                        float(value)
-                    except ValueError:
-                        raise CorruptDataError(
-                            f"{where}, line {row_lines[k]}: not a row of numbers: {value[:30]!r} is not a number "
-                            f"(scan {entry.key})"
-                        ) from None
-            raise
-        if not labels:
-            labels = [f"column{k + 1}" for k in range(data.shape[1])]
-    else:
-        data = np.zeros((0, len(labels)))
-    positions = _numbered(header, "P")
-    motors = file_header.motors(positions)
-    values = [v for _, text in positions for v in text.split()]
-    position_map: dict[str, float] = {}
-    if values and len(values) != len(motors):
-        warnings.warn(
-            f"{where}, scan {entry.key}: {len(values)} motor positions (#P) for {len(motors)} motors (#O); "
-            "positions left out",
-            stacklevel=3,
-        )
-    elif values:
-        for name, value in zip(motors, values, strict=True):
-            try:
-                position_map.setdefault(name, float(value))
-            except ValueError:
-                continue
-    spectra = {}
-    for name, found in mca.items():
-        lengths = {len(s) for s in found}
-        if len(found) != data.shape[0] or len(lengths) != 1:
-            warnings.warn(
-                f"{where}, scan {entry.key}: {len(found)} {name} spectra for {data.shape[0]} points "
-                f"(lengths {sorted(lengths)}); left out",
-                stacklevel=3,
-            )
-            continue
-        try:
-            spectra[name] = np.array(found, dtype=np.float64)
-        except ValueError:
-            warnings.warn(f"{where}, scan {entry.key}: {name} spectra hold non-numbers; left out", stacklevel=3)
-    return SpecScan(entry, file_header, tuple(header), tuple(labels), data, position_map, spectra, tuple(comments))
+        _take_unfinished(unfinished, found.rows, found.row_lines, found.row_texts, entry, len(lines), where)
+    declared = next((h[2:].split() for h in found.header if h.startswith("#N")), None)
+    width = len(found.rows[0]) if found.rows else int(declared[0]) if declared and declared[0].isdigit() else None
+    labels = _split_names(next((h[2:] for h in found.header if h.startswith("#L")), ""), width)
+    data = _numbers(found, labels, width, entry, where)
+    if found.rows and not labels:
+        labels = [f"column{k + 1}" for k in range(data.shape[1])]
+    return SpecScan(
+        entry,
+        file_header,
+        tuple(found.header),
+        tuple(labels),
+        data,
+        _positions(found.header, file_header, entry, where),
+        _spectra(found.mca, data.shape[0], entry, where),
+        tuple(found.comments),
+    )
 
 
 class _Cache:

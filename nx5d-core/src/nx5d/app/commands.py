@@ -146,6 +146,40 @@ def _payload(source: str | None) -> dict[str, Any]:
     return data
 
 
+#: ``{action: (usage, words it takes, what it does)}`` of ``nx5d spice``; ``what`` gets the spice book, the
+#: words, the fields (``field=value`` and the payload) and the arguments.
+_SPICE_ACTIONS: dict[str, tuple[str, tuple[int, ...], Any]] = {
+    "ls": ("", (0,), lambda book, words, fields, args: book.ls()),
+    "view": ("SCAN", (1,), lambda book, words, fields, args: book.view(*words)),
+    "history": ("HANDLE", (1,), lambda book, words, fields, args: book.history(*words)),
+    "seed": ("HANDLE field=value ...", (1,), lambda book, words, fields, args: book.seed(words[0], fields)),
+    "update": (
+        "(SCAN HANDLE | UUID-PREFIX) field=value ...",
+        (1, 2),
+        lambda book, words, fields, args: book.update(*words, payload=fields),
+    ),
+    "resolve": (
+        "(SCAN HANDLE | UUID-PREFIX) field=value ...",
+        (1, 2),
+        lambda book, words, fields, args: book.resolve(
+            *words, payload=fields, **({"keep": args.keep} if args.keep else {})
+        ),
+    ),
+    "anchor": ("SCAN HANDLE", (2,), lambda book, words, fields, args: book.anchor(*words)),
+    "withdraw": ("SCAN HANDLE", (2,), lambda book, words, fields, args: book.withdraw(*words)),
+    "import": (
+        "FOLDER (an nx5d 3.x spice folder of this proposal)",
+        (1,),
+        lambda book, words, fields, args: book.import_nx5d3(*words),
+    ),
+    "preset": (
+        "[NAME]",
+        (0, 1),
+        lambda book, words, fields, args: book.seed_preset(*words) if words else book.presets(),
+    ),
+}
+
+
 def spice(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {} if args.spice_url is None else {"spice_url": args.spice_url}
     if args.dry:
@@ -154,48 +188,12 @@ def spice(args: argparse.Namespace) -> int:
     book = repo[args.proposal].spice
     words, fields = _split_fields(args.words)
     fields = {**_payload(args.payload), **fields}
-    action = args.action
-
-    def need(n: int, usage: str) -> list[str]:
-        if len(words) != n:
-            raise SpiceError(f"usage: nx5d spice URL PROPOSAL {action} {usage}")
-        return words
-
-    result: Any
-    if action == "ls":
-        need(0, "")
-        result = book.ls()
-    elif action == "view":
-        (scan,) = need(1, "SCAN")
-        result = book.view(scan)
-    elif action == "history":
-        (handle,) = need(1, "HANDLE")
-        result = book.history(handle)
-    elif action == "seed":
-        (handle,) = need(1, "HANDLE field=value ...")
-        result = book.seed(handle, fields)
-    elif action in ("update", "resolve"):
-        if len(words) not in (1, 2):
-            raise SpiceError(f"usage: nx5d spice URL PROPOSAL {action} (SCAN HANDLE | UUID-PREFIX) field=value ...")
-        method = getattr(book, action)
-        extra = {"keep": args.keep} if action == "resolve" and args.keep else {}
-        result = method(*words, payload=fields, **extra)
-    elif action in ("anchor", "withdraw"):
-        scan, handle = need(2, "SCAN HANDLE")
-        result = getattr(book, action)(scan, handle)
-    elif action == "import":
-        (folder,) = need(1, "FOLDER (an nx5d 3.x spice folder of this proposal)")
-        result = book.import_nx5d3(folder)
-    elif action == "preset":
-        if not words:
-            print(json.dumps(book.presets(), indent=2))
-            return 0
-        (name,) = need(1, "[NAME]")
-        result = book.seed_preset(name)
-    else:  # pragma: no cover - argparse restricts the choices
-        raise SpiceError(f"unknown spice action {action!r}")
+    usage, counts, act = _SPICE_ACTIONS[args.action]
+    if len(words) not in counts:
+        raise SpiceError(f"usage: nx5d spice URL PROPOSAL {args.action} {usage}".rstrip())
+    result = act(book, words, fields, args)
     if isinstance(result, SpiceView):
-        payload = result.rows()
+        payload: Any = result.rows()
     elif isinstance(result, SpiceHistory):
         payload = result.records
     else:
