@@ -47,8 +47,8 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: How many minor releases a deprecated spelling keeps working after the one that deprecates it.
 LIFETIME = 2
+"""How many minor releases a deprecated spelling keeps working after the one that deprecates it."""
 
 
 class Nx5dDeprecationWarning(DeprecationWarning):
@@ -165,14 +165,13 @@ def hook_deprecated(hook: str, instead: str, *, since: str) -> Nx5dDeprecationWa
 
 # --- what plugin API 1 (nx5d 0.1) called things ---------------------------------------------------------------------
 
-#: Where the author of a plugin written for plugin API 1 learns how to port it (a page of ``docs/``).
 PORTING_GUIDE = (
     "the porting guide, 'Porting from plugin API 1' in the nx5d documentation (docs/porting-from-plugin-api-1.md)"
 )
+"""Where the author of a plugin written for plugin API 1 learns how to port it (a page of ``docs/``)."""
 
-#: Modules of nx5d 0.1 (plugin API 1) that no longer exist, and where their contents live now.
 API_1_MODULES: dict[str, str] = {
-    "nx5d.info": "nx5d.plugins (BeamlineInfo is the declaration nx5d.plugins.Beamline)",
+    "nx5d.info": "the declaration nx5d.plugins.Beamline",
     "nx5d.hookspecs": "nx5d.plugins.hookspecs",
     "nx5d.defaults": "nx5d.plugins.fallbacks",
     "nx5d.url": "nx5d.addressing.url",
@@ -190,16 +189,16 @@ API_1_MODULES: dict[str, str] = {
     "nx5d.cli": "nx5d.app.cli",
     "nx5d.scaffold": "nx5d.app.scaffold",
 }
+"""Modules of nx5d 0.1 (plugin API 1) that no longer exist, and where their contents live now."""
 
-#: Names that modules still present held in nx5d 0.1 and hold no longer.
 API_1_NAMES: dict[str, str] = {
     "nx5d.BeamlineInfo": "the declaration nx5d.plugins.Beamline",
     "nx5d.plugins.PluginRegistry": "nx5d.plugins.discovery.PluginRegistry",
     "nx5d.plugins.PluginStatus": "nx5d.plugins.discovery.PluginStatus",
     "nx5d.plugins.registry": "nx5d.plugins.discovery.registry",
 }
+"""Names that modules still present held in nx5d 0.1 and hold no longer."""
 
-#: Hooks of plugin API 1 that plugin API 2 replaced by the declaration, and what says it now.
 API_1_HOOKS: dict[str, str] = {
     "nx5d_beamline_info": "NX5D_BEAMLINE = nx5d.plugins.Beamline(...)",
     "nx5d_claim": "Beamline(schemes=, suffixes=, anchor=, accepts=, recognises=, level=)",
@@ -208,8 +207,9 @@ API_1_HOOKS: dict[str, str] = {
     "nx5d_scan_handle": "Beamline(scan_handle=)",
     "nx5d_spice_schema": "Beamline(spice=)",
 }
+"""Hooks of plugin API 1 that plugin API 2 replaced by the declaration, and what says it now."""
 
-#: ``from nx5d import hdf5`` fails on the name ``nx5d.hdf5`` like ``import nx5d.hdf5``.
+# ``from nx5d import hdf5`` fails on the name ``nx5d.hdf5``, as ``import nx5d.hdf5`` does.
 _API_1 = {**API_1_MODULES, **API_1_NAMES}
 _CANNOT_IMPORT = re.compile(r"cannot import name '([^']+)' from '([^']+)'")
 
