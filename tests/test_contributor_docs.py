@@ -1,10 +1,13 @@
 """The pages for contributors and plugin authors say what the code does.
 
-The porting guide's plugin "before" is reported as written for plugin API 1,
-its plugin "after" opens, lists, loads and cooks data, and every new place
-its names table gives exists.
+* the porting guide's plugin "before" is reported as written for plugin API 1,
+  its plugin "after" opens, lists, loads and cooks data, and every new place
+  its names table gives exists;
+* every file the Internals page's "where to change X" table names exists and
+  holds the function or class the row says does it.
 """
 
+import ast
 import importlib
 import re
 from pathlib import Path
@@ -129,3 +132,55 @@ def test_every_new_place_of_the_porting_guide_exists():
 def test_the_porting_guide_covers_every_module_discovery_recognises():
     names = " ".join(old for old, _ in table_rows("porting-from-plugin-api-1.md", "Names"))
     assert [module for module in API_1_MODULES if f"`{module}" not in names] == []
+
+
+def _names(node):
+    """The names a statement of a module or class body defines."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return [node.name]
+    targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+    return [getattr(target, "id", None) for target in targets]
+
+
+def _defines(path, dotted):
+    """Whether the Python file ``path`` defines ``dotted`` (``name`` at top level, or ``Class.member``)."""
+    body = ast.parse(path.read_text()).body
+    for part in dotted.split("."):
+        found = [node for node in body if part in _names(node)]
+        if not found:
+            return False
+        body = getattr(found[-1], "body", [])
+    return True
+
+
+def test_every_where_to_change_answer_is_one_file_that_defines_what_it_names():
+    rows = table_rows("internals.md", "Where to change what")
+    questions = [row[0] for row in rows]
+    for asked in [
+        "see where a SPEC scan line is parsed",
+        "see where the RSM grid is computed",
+        "add a field to the SPEC scan table (the SPEC summary)",
+        "add a claim to a beamline",
+        "see where a NeXus scan's layout is found",
+        "see where the cooked cache key is made",
+        "see where TIFF frames are decoded",
+        "add a hook",
+        "add a CLI command",
+        "see where a recipe gets chosen",
+    ]:
+        assert asked in questions
+    for asked, where, what in rows:
+        (path,) = [p for p in re.findall(r"`([^`]+)`", where) if "/" in p]  # one file
+        names = re.findall(r"`([A-Za-z_][\w.]*)`", re.sub(r"\([^)]*\)", "", what))
+        assert names, asked
+        assert (ROOT / path).is_file(), f"{asked}: {path} does not exist"
+        missing = [name for name in names if not _defines(ROOT / path, name)]
+        assert missing == [], f"{asked}: {path} does not define {missing}"
+
+
+def test_the_internals_page_lists_the_built_in_extensions():
+    from nx5d.extensions import BUILTIN
+
+    rows = table_rows("internals.md", "The layers of the core")
+    listed = {row[0].strip("`"): row[1].strip("`") for row in rows}
+    assert listed == {name: module.removeprefix("nx5d.").replace(".", "/") + ".py" for name, module in BUILTIN.items()}
