@@ -1,4 +1,4 @@
-"""Every ``pip install`` command in the README and the docs works in a fresh virtual environment.
+"""Every ``pip install`` command in the README, CONTRIBUTING.md and the docs works in a fresh virtual environment.
 
 Each console block's install commands are resolved together, as a user
 pasting the block into a new environment would run them: pip, in a fresh
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+PAGES = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
 def install_blocks() -> list[tuple[str, list[str]]]:

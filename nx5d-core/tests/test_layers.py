@@ -15,6 +15,7 @@ SOURCE = Path(nx5d.__file__).parent
 LAYERS = [
     {"nx5d.credentials"},
     {"nx5d.errors", "nx5d.version", "nx5d.annotations", "nx5d.progress", "nx5d.display", "nx5d.options"},
+    {"nx5d.deprecation"},
     {"nx5d.optional"},
     {"nx5d.config"},
     {"nx5d.addressing", "nx5d.io"},

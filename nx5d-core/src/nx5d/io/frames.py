@@ -1,6 +1,6 @@
 """Detector frames as every reader hands them out: the region loaded, the options, the ``images`` array.
 
-Readers of frame files ([`nx5d_tiff`][nx5d_tiff]) and of frame datasets
+Readers of frame files ([`nx5d_tiff.files`][nx5d_tiff.files]) and of frame datasets
 (HDF5, Zarr) share what a scan's frames are: the `Region` of the detector
 loaded (a region of interest, a stride), the loading options every frame
 beamline accepts (`FrameOptions`), the `Frames` loaded, and the ``images``

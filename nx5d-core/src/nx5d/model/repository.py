@@ -50,9 +50,9 @@ class Repository(Children):
         (keys spanning a day and a time folder), ``scan_handle="r{sdate}{stime}"``.
     spice_url:
         Where spice records are kept: a folder URL pattern with ``{proposal}``,
-        ``''`` (in memory), a [`SpiceStore`][nx5d.spice.SpiceStore] object, or
+        ``''`` (in memory), a [`SpiceStore`][nx5d.spice.store.SpiceStore] object, or
         ``None`` for the default (a ``spice`` folder beside the data, see
-        [`nx5d.spice.default_locations`][nx5d.spice.default_locations]).
+        [`nx5d.spice.store.default_locations`][nx5d.spice.store.default_locations]).
     spice_dry_run:
         Keep spice changes in memory over the records of ``spice_url``: views
         and cooking see them, nothing is written (trying changes out).

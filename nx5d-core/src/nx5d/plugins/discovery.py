@@ -7,7 +7,11 @@ needed (by name, or to let it claim a URL); a plugin that fails to import
 (even by calling ``sys.exit``), declares another plugin API version, lacks a
 [`Beamline`][nx5d.plugins.declaration.Beamline] declaration, or does not fit the
 hook specifications is recorded as *broken* with the reason and never
-disturbs the others.
+disturbs the others.  A plugin written for plugin API 1 (nx5d 0.1) -- it
+declares ``NX5D_PLUGIN_API = 1``, implements hooks only API 1 had, or fails
+to import a module only API 1 had ([`nx5d.deprecation.api_1_name`][nx5d.deprecation.api_1_name]) -- is
+reported as such, with the page of the documentation that tells how to port
+it ([`PORTING_GUIDE`][nx5d.deprecation.PORTING_GUIDE]).
 
 Hooks are called per beamline: [`PluginRegistry.call`][nx5d.plugins.discovery.PluginRegistry.call] routes a call to
 the chosen beamline's implementations, the core fallbacks and all extensions,
@@ -29,6 +33,7 @@ import pluggy
 
 from nx5d.addressing.templates import Naming
 from nx5d.addressing.url import DEFAULT_SCHEMES, UrlPattern
+from nx5d.deprecation import API_1_HOOKS, PORTING_GUIDE, api_1_name
 from nx5d.errors import (
     BeamlineFailure,
     BeamlineLoadError,
@@ -174,8 +179,14 @@ class PluginRegistry:
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:
-                self._broken(status, f"importing {ep.value} failed: {type(exc).__name__}: {exc}")
-                raise BeamlineLoadError(f"beamline plugin {status.describe()}") from exc
+                old = api_1_name(exc)
+                error = f"importing {ep.value} failed: {type(exc).__name__}: {exc}"
+                if old is not None:
+                    error += f": it was written for plugin API 1 ({old[0]} is {old[1]} now); see {PORTING_GUIDE}"
+                self._broken(status, error)
+                raise (BeamlineLoadError if old is None else PluginApiMismatchError)(
+                    f"beamline plugin {status.describe()}"
+                ) from exc
             try:
                 self._register(name, plugin, status)
             except BeamlineLoadError as exc:
@@ -216,6 +227,11 @@ class PluginRegistry:
                 f"this nx5d provides plugin API {PLUGIN_API}"
             )
         supported = {declared} if isinstance(declared, int) else set(declared)
+        if PLUGIN_API not in supported and max(supported) == 1:
+            raise PluginApiMismatchError(
+                f"beamline plugin {name!r} ({status.distribution or status.target}) was written for plugin API 1; "
+                f"this nx5d provides plugin API {PLUGIN_API}: see {PORTING_GUIDE}"
+            )
         if PLUGIN_API not in supported:
             raise PluginApiMismatchError(
                 f"beamline plugin {name!r} ({status.distribution or status.target}) targets nx5d plugin API "
@@ -235,7 +251,12 @@ class PluginRegistry:
         unknown = [c.name for c in self.pm.get_hookcallers(plugin) or [] if c.spec is None]
         if unknown:
             self.pm.unregister(plugin)
-            raise BeamlineLoadError(f"beamline plugin {name!r} implements unknown hook(s): {', '.join(unknown)}")
+            message = f"beamline plugin {name!r} implements unknown hook(s): {', '.join(unknown)}"
+            old = [hook for hook in unknown if hook in API_1_HOOKS]
+            if old:
+                says = "; ".join(f"{hook}: {API_1_HOOKS[hook]}" for hook in old)
+                message += f"; written for plugin API 1? The declaration says it now ({says}); see {PORTING_GUIDE}"
+            raise BeamlineLoadError(message)
         self._beamlines[name] = plugin
         self._callers.clear()
         status.state = "loaded"
