@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from nx5d.addressing.url import UrlPattern
     from nx5d.extensions.cookedcache import cooked_cache
     from nx5d.extensions.memory import raw_cache
+    from nx5d.extensions.scanindex import scan_index
     from nx5d.model import Proposal, Repository, Scan
     from nx5d.model.open import open_repository as open  # noqa: A004, F401 - the entry point
     from nx5d.plugins.declaration import Beamline, ClaimLevel
@@ -39,6 +40,7 @@ __all__ = [
     "errors",
     "raw_cache",
     "cooked_cache",
+    "scan_index",
     "__version__",
 ]
 
@@ -56,6 +58,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "errors": ("nx5d.errors", None),
     "raw_cache": ("nx5d.extensions.memory", "raw_cache"),
     "cooked_cache": ("nx5d.extensions.cookedcache", "cooked_cache"),
+    "scan_index": ("nx5d.extensions.scanindex", "scan_index"),
 }
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import base64
 import json
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -34,7 +34,7 @@ import attrs
 from nx5d.errors import Nx5dError
 from nx5d.io.storage import ABSENT, IoRecord, State, Storage, trusted
 
-__all__ = ["DataIdentity", "KINDS", "ATTRIBUTE", "identity_of"]
+__all__ = ["DataIdentity", "KINDS", "ATTRIBUTE", "identity_of", "unchanged_among"]
 
 #: The kinds of state, each with the number of values after its kind.
 KINDS = {"file": 4, "remote": 3, "listing": 1, "tree": 1, "absent": 0}
@@ -171,3 +171,26 @@ def identity_of(record: IoRecord, storage: Storage) -> DataIdentity | None:
         return DataIdentity.of(record.depends, storage)
     except Nx5dError:
         return None
+
+
+def unchanged_among(identities: Sequence[DataIdentity], storage: Storage) -> list[bool]:
+    """Whether each of ``identities`` is unchanged now, every distinct file looked at once.
+
+    A thousand scans of one SPEC file cost one ``stat``; remote files are
+    looked at in parallel.  A file that cannot be looked at counts as changed.
+    """
+    wanted = {(url, state[0]) for identity in identities for url, state in identity.states}
+
+    def now(item: tuple[str, str]) -> State | None:
+        try:
+            return _now(storage, item[0], item[1])
+        except Nx5dError:
+            return None
+
+    local = [item for item in wanted if Storage.local_path(item[0]) is not None]
+    remote = [item for item in wanted if Storage.local_path(item[0]) is None]
+    current = {item: now(item) for item in local}
+    if remote:
+        with ThreadPoolExecutor(min(16, len(remote))) as pool:
+            current.update(zip(remote, pool.map(now, remote), strict=True))
+    return [all(current[(url, state[0])] == state for url, state in identity.states) for identity in identities]
