@@ -30,6 +30,7 @@ keys, handles, URLs       `UrlPattern`, `KeyToHandle`, `sanitize`, `validate_key
 loading options           `option`, `build_options`
 recipes                   `Recipe`, `CookRequest` (a recipe's contract; ``Cooking`` is in `nx5d.plugins`)
 progress                  `progress`, `quiet`
+tables                    `Table` (what ``nx5d`` commands print, for the commands other distributions add)
 ========================  ===========================================================================
 """
 
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from nx5d.addressing.handles import KeyToHandle, sanitize
     from nx5d.addressing.keys import natural_sorted, select_keys, validate_key
     from nx5d.addressing.url import UrlPattern
+    from nx5d.display import Table
     from nx5d.io import hdf5, zarrdoc
     from nx5d.io.blocks import map_blocks, with_block_reader
     from nx5d.io.commands import planned_points, scan_type, scanned_motor, scanned_motors, scanned_range
@@ -104,6 +106,7 @@ _FROM = {
     **dict.fromkeys(("option", "build_options"), "nx5d.options"),
     **dict.fromkeys(("Recipe", "CookRequest"), "nx5d.recipes.contract"),
     **dict.fromkeys(("progress", "quiet"), "nx5d.progress"),
+    "Table": "nx5d.display",
 }
 
 __all__ = [
@@ -119,6 +122,7 @@ __all__ = [
     "Region",
     "State",
     "Storage",
+    "Table",
     "UrlPattern",
     "VariableNames",
     "agreeing",
