@@ -247,3 +247,36 @@ def test_a_cache_chained_in_front_of_http_and_s3(http_url, s3, data, tmp_path):
     assert any(s3_cache.iterdir())
     with pytest.raises(nx5d.errors.OptionError, match="only fsspec's caching file systems"):
         nx5d.open(f"zip::{http_url}/udkm/{{proposal}}/{{scan}}")
+
+
+def test_a_second_session_gets_the_cooked_map_without_reading_frames_until_an_object_changes(s3, data, cache):
+    """The cooked cache keys remote scans by the objects' ETag, modification time and size."""
+    endpoint, options = s3
+    fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": endpoint})
+    fs.put(f"{data}/udkm/", "beamtime/remembered/", recursive=True)
+    url = "s3://beamtime/remembered/{proposal}/{scan}"
+
+    def session():
+        return nx5d.open(url, storage_options=options, spice_url="").p20210205.r101500
+
+    def frames(io):
+        return sorted({u for u in io.urls if u.endswith(".tiff")})
+
+    with record_io() as io:
+        first = session().cook(UDKM_SPICE)
+    assert len(frames(io)) == 6
+    assert any(cache.iterdir())
+    with record_io() as io:
+        again = session().cook(UDKM_SPICE)  # a new session: nothing in memory
+    assert frames(io) == []
+    assert io.bytes_read == 0
+    assert again.qdata.values.tobytes() == first.qdata.values.tobytes()
+    frame = "beamtime/remembered/20210205/101500/image00002.tiff"
+    fs.pipe(frame, fs.cat("beamtime/remembered/20210205/101500/image00003.tiff"))  # the object changes
+    with record_io() as io:
+        changed = session().cook(UDKM_SPICE)
+    assert len(frames(io)) == 6  # cooked again
+    assert changed.qdata.values.tobytes() != first.qdata.values.tobytes()
+    with record_io() as io:
+        session().cook(UDKM_SPICE)
+    assert frames(io) == []  # and that result is remembered in turn
