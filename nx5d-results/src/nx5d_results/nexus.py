@@ -53,7 +53,7 @@ __all__ = [
 #: The root attribute that marks a file nx5d exported (``"cooked"`` or ``"raw"``).
 MARK = "nx5d_export"
 #: How many bytes of an array are computed and written at a time.
-BLOCK_BYTES = 64 * 2**20
+BLOCK_BYTES = 32 * 2**20
 #: Attributes of datasets that nx5d writes for NeXus readers and reads back from elsewhere.
 _OWN = ("nx5d_dims", "nx5d_attrs", "nx5d_dtype", "nx5d_coord", "nx5d_derived")
 _COMPRESSION = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
@@ -98,10 +98,18 @@ def _stored(dtype: np.dtype) -> tuple[Any, str | None]:
     return dtype, None
 
 
-def _blocks(length: int, row_bytes: int) -> Iterator[slice]:
+def _blocks(length: int, row_bytes: int, chunks: tuple[int, ...] | None = None) -> Iterator[slice]:
+    """Slices of at most `BLOCK_BYTES` along the first axis; a lazy array's own chunks are never split."""
     step = max(1, BLOCK_BYTES // max(1, row_bytes))
-    for start in range(0, length, step):
-        yield slice(start, min(length, start + step))
+    bounds = list(np.cumsum(chunks)) if chunks else list(range(step, length, step)) + [length]
+    start = stop = 0
+    for bound in bounds:
+        if bound - start > step and stop > start:
+            yield slice(start, stop)
+            start = stop
+        stop = int(bound)
+    if stop > start:
+        yield slice(start, stop)
 
 
 def _values(data: Any, dtype: np.dtype) -> np.ndarray:
@@ -124,7 +132,8 @@ def _write_variable(group: Any, name: str, variable: Any, *, coord: bool) -> Any
     dataset = group.create_dataset(name, shape=shape, dtype=stored, **options)
     if shape and shape[0]:
         row_bytes = dtype.itemsize * int(np.prod(shape[1:]) if len(shape) > 1 else 1)
-        for block in _blocks(shape[0], row_bytes):
+        chunks = getattr(variable.data, "chunks", None)
+        for block in _blocks(shape[0], row_bytes, chunks[0] if chunks else None):
             dataset[block] = _values(variable.data[block], dtype)
     elif not shape:
         dataset[()] = _values(variable.data, dtype)

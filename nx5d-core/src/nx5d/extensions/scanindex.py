@@ -262,7 +262,7 @@ class ScanIndex:
                 value = json.loads(row.value)
             except (ValueError, RecursionError):
                 continue
-            if isinstance(value, dict) and _all_text(value):
+            if isinstance(value, dict):  # JSON's keys are text
                 candidates.append((scan.key, value, identity))
         fresh = unchanged_among([identity for _, _, identity in candidates], proposal.storage)
         return {
@@ -294,7 +294,7 @@ class ScanIndex:
                 value = json.loads(row.value)
             except (ValueError, RecursionError):
                 continue
-            if isinstance(value, dict) and _all_text(value):
+            if isinstance(value, dict):
                 out.append((row.proposal, row.scan, value))
         return out
 

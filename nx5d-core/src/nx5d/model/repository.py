@@ -306,9 +306,8 @@ class Repository(Children):
         found = scan_index.rows(self.url, proposal) if self._keeps_index() else []
         rules: dict[str, Any] = {}
         rows = []
-        for key, scan, summary in sorted(
-            found, key=lambda item: (natural_sort_key(item[0]), natural_sort_key(item[1]))
-        ):
+        order = {key: natural_sort_key(key) for key in {item[0] for item in found}}
+        for key, scan, summary in sorted(found, key=lambda item: (order[item[0]], natural_sort_key(item[1]))):
             rule = rules.get(key) or rules.setdefault(key, Proposal(self, key)._child_rule())
             rows.append({"proposal": key, "scan": scan, "handle": rule(scan), **summary})
         return rows

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import fnmatch
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -54,8 +55,15 @@ def parse_time(value: Any) -> datetime.datetime | None:
     return found.astimezone().replace(tzinfo=None) if found.tzinfo is not None else found
 
 
-def _glob(pattern: str, value: Any) -> bool:
-    return isinstance(value, str) and fnmatch.fnmatchcase(value.lower(), pattern.lower())
+def _glob(field: str, pattern: str) -> Any:
+    """A test of a row's ``field`` against the glob ``pattern``, any case."""
+    match = re.compile(fnmatch.translate(pattern), re.IGNORECASE).match
+
+    def test(row: Mapping[str, Any]) -> bool:
+        value = row.get(field)
+        return isinstance(value, str) and match(value) is not None
+
+    return test
 
 
 def _range(value: Any) -> tuple[float, float] | None:
@@ -126,7 +134,7 @@ class Query:
         for field in ("type", "motor", "sample"):
             pattern = getattr(self, field)
             if pattern is not None:
-                checks.append(lambda row, f=field, p=pattern: _glob(p, row.get(f)))
+                checks.append(_glob(field, pattern))
         if self.range is not None:
             checks.append(self._in_range)
         if self.since is not None or self.until is not None:
@@ -139,11 +147,14 @@ class Query:
         return checks
 
     def _in_range(self, row: Mapping[str, Any]) -> bool:
+        found = row.get("range")
+        if not isinstance(found, list | tuple) or len(found) != 2:
+            return False
         try:
-            low, high = sorted(float(v) for v in row.get("range") or ())
+            low, high = float(found[0]), float(found[1])
         except (TypeError, ValueError):
             return False
-        return low <= self.range[1] and high >= self.range[0]  # type: ignore[index]
+        return min(low, high) <= self.range[1] and max(low, high) >= self.range[0]  # type: ignore[index]
 
     def _in_time(self, row: Mapping[str, Any]) -> bool:
         start = parse_time(row.get("start"))
