@@ -223,9 +223,11 @@ class Proposal(Children):
         """The scans that meet ``criteria``, as the scan table (a ``pandas.DataFrame`` indexed by scan key).
 
         Criteria ([`Query`][nx5d.model.search.Query]): ``type``, ``motor``,
-        ``range``, ``sample``, ``since``, ``until``, ``counters``, ``text``::
+        ``range``, ``sample``, ``since``, ``until``, ``counters``, ``text``:
 
-            proposal.search(type="ascan", motor="th", range=(19, 20), text="align")
+        ```python
+        proposal.search(type="ascan", motor="th", range=(19, 20), text="align")
+        ```
 
         The summaries come from the [scan index][nx5d.extensions.scanindex]
         where the files are unchanged (new and changed scans are read);

@@ -278,9 +278,11 @@ class Repository(Children):
         Returns the scan table of the matches, a ``pandas.DataFrame``
         indexed by proposal and scan key.  ``criteria`` are those of
         [`Query`][nx5d.model.search.Query] (``type``, ``motor``, ``range``,
-        ``sample``, ``since``, ``until``, ``counters``, ``text``)::
+        ``sample``, ``since``, ``until``, ``counters``, ``text``):
 
-            repo.search(type="ascan", sample="SrRuO3*", since="2024-03-01", counters=["pilatus"])
+        ```python
+        repo.search(type="ascan", sample="SrRuO3*", since="2024-03-01", counters=["pilatus"])
+        ```
 
         The summaries come from the [scan index][nx5d.extensions.scanindex]
         where the files are unchanged: only new and changed scans are read.
