@@ -193,3 +193,33 @@ def test_damaged_bytes_give_nx5d_errors_or_data_never_a_crash(tmp_path, cut, noi
                 problem = None
                 assert scan.data.shape[1] == len(scan.labels) or scan.points == 0
             assert problem is None or "damaged.spec" in problem
+
+
+HEADER_TAGS = ("#N", "#L", "#P0", "#O0", "#D", "#S 1 ", "#C", "#T", "#E")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tag=st.sampled_from(HEADER_TAGS), value=st.text(max_size=30))
+def test_any_text_in_a_header_line_gives_data_or_an_nx5d_error(tmp_path, tag, value):
+    """Header lines hold whatever an instrument or a clumsy edit wrote: '#N ²' once raised a raw ValueError."""
+    text = write_spec(tmp_path / "whole.spec", scans=2).read_text()
+    lines = text.split("\n")
+    at = next(k for k, line in enumerate(lines) if line.startswith(tag.rstrip()) or (tag == "#C" and k == 3))
+    lines[at] = f"{tag} {value}".replace("\n", " ").replace("\r", " ")
+    damaged = "\n".join(lines).encode("utf-8", "replace")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            index = index_spec(damaged, "edited.spec")
+            for entry in index.entries:
+                chunk = damaged[entry.start : entry.stop].decode("utf-8", "replace")
+                parse_scan(chunk, entry, index.header_of(entry), "edited.spec", complete=index.complete)
+        except CorruptDataError as exc:
+            assert "edited.spec" in str(exc)
+
+
+def test_a_superscript_digit_as_the_number_of_columns_is_no_crash(tmp_path):
+    path = tmp_path / "odd.spec"
+    path.write_text("#F odd.spec\n#E 1\n#O0 th\n\n#S 1 ascan th 0 1 1 1\n#N ²\n#L th  det\n")
+    scan = nx5d.open(f"file://{tmp_path}/{{proposal}}.spec#{{scan}}", spice_url="")["odd"]["1.1"]
+    assert scan.summary["steps"] == 0

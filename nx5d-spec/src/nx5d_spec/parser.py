@@ -539,7 +539,8 @@ def parse_scan(text: str, entry: SpecEntry, file_header: SpecHeader, where: str,
     if unfinished is not None:
         _take_unfinished(unfinished, found.rows, found.row_lines, found.row_texts, entry, len(lines), where)
     declared = next((h[2:].split() for h in found.header if h.startswith("#N")), None)
-    width = len(found.rows[0]) if found.rows else int(declared[0]) if declared and declared[0].isdigit() else None
+    digits = declared[0] if declared and re.fullmatch(r"[0-9]{1,9}", declared[0]) else None  # not "²": no int
+    width = len(found.rows[0]) if found.rows else int(digits) if digits else None
     labels = _split_names(next((h[2:] for h in found.header if h.startswith("#L")), ""), width)
     data = _numbers(found, labels, width, entry, where)
     if found.rows and not labels:

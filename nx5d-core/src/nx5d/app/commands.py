@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from nx5d.addressing.keys import select_keys
-from nx5d.config import config_path, repositories
+from nx5d.config import config_path, refused_repositories, repositories
 from nx5d.display import Table
 from nx5d.errors import OptionError, SpiceError
 from nx5d.model.open import open_repository
@@ -246,14 +246,16 @@ def cook(args: argparse.Namespace) -> int:
 
 
 def repos(args: argparse.Namespace) -> int:
-    found = repositories()
+    found, refused = repositories(), refused_repositories()
     rows = [{"name": r.name, "url": r.url, "beamline": r.beamline, **r.options} for r in found.values()]
+    for name, error in refused.items():  # what is refused is never shown: it may hold a secret
+        print(f"nx5d: refused repository {name!r}: {error}", file=sys.stderr)
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
-        return 0
+        return 1 if refused else 0
     title = f"named repositories in {config_path()}" + ("" if found else " (none; see nx5d.config)")
     print(Table(["name", "beamline", "url"], rows, title=title).to_text())
-    return 0
+    return 1 if refused else 0
 
 
 def export(args: argparse.Namespace) -> int:
