@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nx5d.errors import CorruptDataError, MissingDataError, NotSupportedError, StorageError
+from nx5d.errors import CorruptDataError, MissingDataError, NotSupportedError, Nx5dError, StorageError
 from nx5d.io.storage import Storage, _note, file_state
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ def open_document(storage: Storage, url: str) -> Iterator[h5py.File]:
                 handle = h5py.File(path, "r", locking=False, swmr=True)
             except OSError as again:
                 raise _open_error(url, again) from again
-        with handle:
+        with handle, _read_errors(url):
             yield handle
         return
     with storage.open(url) as raw:
@@ -128,8 +128,19 @@ def open_document(storage: Storage, url: str) -> Iterator[h5py.File]:
             handle = h5py.File(raw, "r")
         except OSError as exc:
             raise _open_error(url, exc) from exc
-        with handle:
+        with handle, _read_errors(url):
             yield handle
+
+
+@contextlib.contextmanager
+def _read_errors(url: str) -> Iterator[None]:
+    """HDF5's errors while a document is read (a file being written, a damaged one) as nx5d errors naming it."""
+    try:
+        yield
+    except Nx5dError:
+        raise
+    except (RuntimeError, OSError) as exc:
+        raise CorruptDataError(f"{url} cannot be read as HDF5 (still being written, or damaged): {exc}") from exc
 
 
 def node(handle: h5py.File, path: str, url: str) -> Any:
