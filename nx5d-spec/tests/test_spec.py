@@ -155,6 +155,8 @@ def test_missing_scan_and_missing_file(tmp_path):
         read_index(Storage(), f"file://{tmp_path}/a.spec").entry("7.1")
     with pytest.raises(nx5d.errors.NotFoundError):
         proposal["7.1"]
+    with pytest.raises(nx5d.errors.NotFoundError, match=r"has no scan with key '1'; did you mean 1.1\?"):
+        proposal["1"]
 
 
 def test_the_index_is_reused_until_the_file_changes(tmp_path):

@@ -15,7 +15,7 @@ scan, scans addressed by the anchor part of the URL) share this module:
   chunked along its first axis in multiples of the file's own chunks, that
   reopens the document in whichever process computes it.
 
-h5py is needed (``pip install nx5d[hdf5]``); it is imported on first use.
+h5py is needed (``pip install 'nx5d-core[hdf5]'``); it is imported on first use.
 """
 
 from __future__ import annotations
@@ -57,7 +57,9 @@ def _h5py() -> Any:
     try:
         import h5py
     except ImportError as exc:  # pragma: no cover - h5py is a declared dependency of HDF5 plugins
-        raise NotSupportedError("reading HDF5 documents needs h5py: pip install 'nx5d[hdf5]'") from exc
+        raise NotSupportedError(
+            "reading HDF5 documents needs h5py: pip install 'nx5d-core[hdf5]' (or pip install h5py)"
+        ) from exc
     return h5py
 
 

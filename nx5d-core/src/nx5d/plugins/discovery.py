@@ -392,7 +392,7 @@ class PluginRegistry:
         lines.append("Installed beamlines:" if installed else "No beamline plugins are installed.")
         lines.extend(f"  {line}" for line in installed)
         lines.extend(f"  {p}" for p in problems)
-        lines.append("Pass beamline=NAME to nx5d.open to choose one explicitly.")
+        lines.append("Choose one explicitly: nx5d.open(url, beamline=NAME), or --beamline NAME on the command line.")
         return "\n".join(lines)
 
 

@@ -146,7 +146,9 @@ class SpiceBook:
         """Create revision 1 of ``handle`` for the whole proposal (anchor ``''``).
 
         Idempotent: if ``handle`` was seeded before, the existing latest record
-        is returned and nothing is written (``exist_ok=False`` raises instead).
+        is returned and nothing is written (``exist_ok=False`` raises instead);
+        a [`SpiceWarning`][nx5d.errors.SpiceWarning] says so when these fields
+        differ from the first seed's (re-running a notebook stays quiet).
         ``payload`` takes fields whose names are not valid keywords.
         """
         fields = _merge(payload, data)
@@ -155,6 +157,13 @@ class SpiceBook:
             if existing:
                 if not exist_ok:
                     raise SpiceError(f"spice {handle!r} of proposal {self._key!r} is already seeded")
+                if not any(r.revision == 1 and _same(r.data, fields) for r in existing):
+                    warnings.warn(
+                        f"spice {handle!r} of proposal {self._key!r} was seeded before with other fields; "
+                        "nothing written, its latest revision stays (change it with spice.update)",
+                        SpiceWarning,
+                        stacklevel=2,
+                    )
                 return latest(existing).record.to_dict()
             record = new_record(
                 type=type or handle, handle=handle, revision=1, anchor="", data=fields, author=author, note=note
@@ -230,15 +239,6 @@ class SpiceBook:
         out = []
         for handle, data in preset.spice.items():
             record = self.seed(handle, data, author=author, note=note or f"preset {name}")
-            if record["data"] != data and json.dumps(record["data"], sort_keys=True) != json.dumps(
-                data, sort_keys=True
-            ):
-                warnings.warn(
-                    f"spice {handle!r} of proposal {self._key!r} was seeded before; preset {name!r} left it as it is "
-                    f"(change it with spice.update)",
-                    SpiceWarning,
-                    stacklevel=2,
-                )
             out.append(record)
         return out
 
@@ -417,3 +417,8 @@ class SpiceBook:
 
     def _repr_html_(self) -> str:
         return self.ls()._repr_html_()
+
+
+def _same(first: Any, second: Any) -> bool:
+    """Whether two spice payloads hold the same fields (tuples and lists alike, as JSON stores them)."""
+    return json.dumps(first, sort_keys=True, default=str) == json.dumps(second, sort_keys=True, default=str)
