@@ -61,6 +61,44 @@ def test_motor_names_with_spaces_and_single_space_separators(repo):
     assert {"Theta", "Chi", "Phi", "y", "delay"} <= set(psic.variables)
 
 
+MNEMONICS_FILE = """\
+#F mnemonics.spec
+#E 1435058183
+#D Thu Jun 25 16:36:23 2015
+#O0 Two Theta  Theta  Chi
+#o0 tth th chi
+#O1 sx  sy sz
+#o1 sx sy sz
+
+#S 1  ascan  th 19.4 19.6  2 1
+#D Thu Jun 25 16:41:23 2015
+#P0 38.8 19.4 0
+#P1 1 2 3
+#N 3
+#L H  Theta  Detector
+0.67 19.4 10
+0.68 19.5 50
+0.69 19.6 12
+"""
+
+
+def test_mnemonics_name_the_motors_of_the_o_lines(tmp_path):
+    path = tmp_path / "mnemonics.spec"
+    path.write_text(MNEMONICS_FILE)
+    data = path.read_bytes()
+    index = index_spec(data, str(path))
+    entry = index.entry("1.1")
+    scan = parse_scan(data[entry.start : entry.stop].decode(), entry, index.header_of(entry), str(path))
+    # "#O1 sx  sy sz" reads as two names alone; the scan's three #P1 values split it into three, as for positions
+    expected = {"tth": "Two Theta", "th": "Theta", "chi": "Chi", "sx": "sx", "sy": "sy", "sz": "sz"}
+    assert scan.mnemonics() == expected
+    assert set(scan.positions) == set(expected.values())
+    assert scan.file_header.mnemonics() == {}  # six mnemonics for five names: none is guessed
+    # the command moves "th": its column is Theta (through the mnemonic), not H, the first column
+    raw = nx5d.open(f"file://{tmp_path}/{{proposal}}.spec#{{scan}}", beamline="spec", spice_url="").mnemonics["1.1"].raw
+    assert [c for c in raw.coords if raw[c].dims == ("index",)] == ["Theta"]
+
+
 def test_repeated_scan_numbers_get_orders(repo):
     assert repo.restarted.keys() == ["1.1", "1.2", "2.1", "2.2"]
     assert repo.restarted.all()["1.2"] == "s1_2"

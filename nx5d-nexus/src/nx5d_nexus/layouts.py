@@ -99,7 +99,9 @@ class NexusOptions(FrameOptions):
     automatic by size, and ``detector``.
     """
 
-    lazy: bool | None = option(
+    # None (decide by size) is this beamline's own: wider than the core's bool, which is checked at run time and shown
+    # to users of every other beamline; the core reads the option as FrameOptions.lazy_frames, typed bool | None.
+    lazy: bool | None = option(  # type: ignore[assignment]
         None, help="frames as a dask array read on demand; default: when they are bigger than 256 MB"
     )
     detector: str | None = option(None, help="which detector's frames to load (default: the first found)")

@@ -191,7 +191,7 @@ def map_frames(
     weights = totals.norm.reshape(maps.shape)
     frames = np.bincount(group_of_frame[usable], minlength=n_groups).reshape(shape)
     dims = (*(name for name, _ in groups), *q_axes)
-    coords = {name: values for (name, _), values in zip(groups, group_values, strict=True)}
+    coords: dict[str, Any] = {name: values for (name, _), values in zip(groups, group_values, strict=True)}
     for name, axis in zip(q_axes, grid.axes, strict=True):
         coords[name] = (name, axis.values, {"long_name": f"momentum transfer {name}", "units": "1/Å"})
     qdata_attrs = {

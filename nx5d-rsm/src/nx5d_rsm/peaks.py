@@ -85,7 +85,7 @@ def background_level(profile: np.ndarray, how: str | float | None) -> float:
     if how == "edges":
         n = max(1, finite.size // 10)
         return float(np.mean(np.concatenate([finite[:n], finite[-n:]])))
-    return float(how)  # type: ignore[arg-type]
+    return float(how)
 
 
 def _window_centroid(signal: np.ndarray, coords: np.ndarray) -> tuple[float, float]:

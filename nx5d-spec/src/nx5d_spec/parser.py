@@ -138,9 +138,12 @@ class SpecHeader:
         counts = {n: len(text.split()) for n, text in positions}
         return [name for n, text in self.names("O") for name in _split_names(text, counts.get(n))]
 
-    def mnemonics(self) -> dict[str, str]:
-        """Motor mnemonic -> motor name, from the ``#o`` and ``#O`` lines (empty where the file has no ``#o``)."""
-        names = self.motors()
+    def mnemonics(self, positions: Sequence[tuple[int, str]] = ()) -> dict[str, str]:
+        """Motor mnemonic -> motor name, from the ``#o`` and ``#O`` lines (empty where the file has no ``#o``).
+
+        ``#O`` lines are split as in `motors` (to match the ``#P`` ``positions`` if given).
+        """
+        names = self.motors(positions)
         short = [m for _, text in self.names("o") for m in text.split()]
         return dict(zip(short, names, strict=False)) if len(short) == len(names) else {}
 
@@ -312,10 +315,11 @@ class SpecScan:
         return int(self.data.shape[0])
 
     def mnemonics(self) -> dict[str, str]:
-        """Motor mnemonic -> motor name, from the ``#o`` and ``#O`` lines (empty where the file has no ``#o``)."""
-        names = self.motors()
-        short = [m for _, text in self.names("o") for m in text.split()]
-        return dict(zip(short, names, strict=False)) if len(short) == len(names) else {}
+        """Motor mnemonic -> motor name, from its file header's ``#o`` and ``#O`` lines (empty without ``#o``).
+
+        The ``#O`` names are split to match the scan's ``#P`` lines, as the keys of `positions` are.
+        """
+        return self.file_header.mnemonics(_numbered(self.header, "P"))
 
     def value(self, tag: str) -> str | None:
         """The text of the scan's first ``#<tag>`` header line (``"D"``, ``"T"`` ...)."""
