@@ -37,7 +37,8 @@ def _merge(payload: Mapping[str, Any] | None, data: Mapping[str, Any]) -> dict[s
 
 
 def _same(a: Any, b: Any) -> bool:
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    """Whether two spice payloads hold the same fields (tuples and lists alike, as JSON stores them)."""
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
 
 
 class SpiceBook:
@@ -417,8 +418,3 @@ class SpiceBook:
 
     def _repr_html_(self) -> str:
         return self.ls()._repr_html_()
-
-
-def _same(first: Any, second: Any) -> bool:
-    """Whether two spice payloads hold the same fields (tuples and lists alike, as JSON stores them)."""
-    return json.dumps(first, sort_keys=True, default=str) == json.dumps(second, sort_keys=True, default=str)
