@@ -139,10 +139,23 @@ def test_tables_fit_an_80_column_terminal(capsys, monkeypatch):
     assert max(len(line) for line in table) <= 80
 
 
+def test_columns_equal_in_every_row_give_way_before_others_are_cut():
+    from nx5d.display import Table
+
+    notes = "SrRuO3 (30 nm) on SrTiO3 (001)"
+    rows = [{"scan": str(i), "type": "tRSS", "notes": notes, "start": f"2021-02-05 09:1{i}:26"} for i in range(3)]
+    text = Table(["scan", "type", "notes", "start"], rows, title="t").to_text(width=40)
+    lines = text.splitlines()
+    assert lines[1] == "in every row: type = tRSS; notes = SrRu…"  # said once, cut to the width
+    assert lines[2].split() == ["scan", "start"]
+    assert lines[4].split() == ["0", "2021-02-05", "09:10:26"]  # the varying column stays whole
+    assert "in every row" not in Table(["scan", "type"], rows).to_text(width=80)  # fits: nothing moves
+
+
 def test_long_tables_show_their_ends_and_count_the_rest():
     from nx5d.display import Table
 
-    rows = [{"scan": str(i), "notes": "x" * 200} for i in range(300)]
+    rows = [{"scan": str(i), "notes": f"{i} " + "x" * 200} for i in range(300)]
     table = Table(["scan", "notes"], rows, title="300 scans", more="proposal.table() has them all")
     text = table.to_text(width=80)
     assert max(len(line) for line in text.splitlines()) <= 80

@@ -10,7 +10,7 @@ import pytest
 import tifffile
 
 import nx5d
-from nx5d.errors import CorruptDataError, MissingDataError, OptionError, SpiceValidationError
+from nx5d.errors import CorruptDataError, MissingDataError, OptionError, SpiceValidationError, SpiceWarning
 from nx5d.testing import BeamlineConformance, snapshot_tree
 from nx5d_udkm.synth import ScanSpec, write_repository, write_scan
 
@@ -520,7 +520,7 @@ def test_presets_are_listed_checked_and_seeded_once(tmp_path):
     assert record["data"]["pixel_stride"] == 2
     assert record["note"] == "preset reference-page"
     spice.update("091726", "settings", grid_size=(40, 60))
-    with pytest.warns(UserWarning, match="was seeded before; preset 'reference-page' left it"):
+    with pytest.warns(SpiceWarning, match="is now at revision 2; preset 'reference-page' left it"):
         spice.seed_preset("reference-page")
     with pytest.raises(nx5d.errors.SpiceNotFoundError, match="no spice preset 'page'; presets: reference-page"):
         spice.seed_preset("page")
@@ -535,7 +535,9 @@ def test_presets_from_the_shell(tmp_path, capsys):
     assert main(["spice", url, "20210205", "preset", "--spice-url", spice]) == 0
     assert "reference-page" in json.loads(capsys.readouterr().out)
     assert main(["spice", url, "20210205", "preset", "reference-page", "--spice-url", spice]) == 0
-    (record,) = json.loads(capsys.readouterr().out)
+    assert capsys.readouterr().out.startswith("wrote revision 1 of settings from the proposal start, uuid ")
+    assert main(["spice", url, "20210205", "preset", "reference-page", "--spice-url", spice, "--json"]) == 0
+    (record,) = json.loads(capsys.readouterr().out)  # seeded before with these fields: kept, quietly
     assert record["data"]["img_center"] == [90.0, 300.0]
     scan = nx5d.open(url, spice_url=spice).p20210205.r091726
     assert scan.spice["settings"].pixel_stride == 2
