@@ -46,7 +46,7 @@ import attrs
 import numpy as np
 import xarray as xr
 
-from nx5d.errors import MissingDataError, NotSupportedError, OutsideRepositoryError
+from nx5d.errors import DataWarning, MissingDataError, NotSupportedError, OutsideRepositoryError
 from nx5d.toolkit import (
     EXTRA_FRAME_DIMS,
     FrameOptions,
@@ -100,7 +100,9 @@ class NexusOptions(FrameOptions):
     automatic by size, and ``detector``.
     """
 
-    lazy: bool | None = option(
+    # None (decide by size) is this beamline's own: wider than the core's bool, which is checked at run time and shown
+    # to users of every other beamline; the core reads the option as FrameOptions.lazy_frames, typed bool | None.
+    lazy: bool | None = option(  # type: ignore[assignment]
         None, help="frames as a dask array read on demand; default: when they are bigger than 256 MB"
     )
     detector: str | None = option(None, help="which detector's frames to load (default: the first found)")
@@ -553,6 +555,7 @@ def scan_dataset(
             warnings.warn(
                 f"{base}: counters of {points} points, but {found.lengths} differ; "
                 "the counters are cut to the shortest (scan still being written?)",
+                DataWarning,
                 stacklevel=2,
             )
             points = min(points, *found.lengths.values())
@@ -583,6 +586,7 @@ def scan_dataset(
                 warnings.warn(
                     f"{base}: {usable} detector frames for {points} counter values (scan still being written?); "
                     f"using the first {usable}",
+                    DataWarning,
                     stacklevel=2,
                 )
                 data = {k: (v[:usable] if v.dims == ("index",) else v) for k, v in data.items()}

@@ -303,7 +303,8 @@ def read_nexus(path: str | os.PathLike[str], *, where: str | None = None, storag
         group = handle.get("entry/data")
         if group is None:
             raise CorruptDataError(f"{where} has no /entry/data group")
-        data, coords = {}, {}
+        data: dict[str, Any] = {}
+        coords: dict[str, Any] = {}
         for name, node in group.items():
             if not hasattr(node, "shape") or node.attrs.get("nx5d_derived") is not None:
                 continue

@@ -201,7 +201,7 @@ class ScanIndex:
 
     def listing(self, url: str, kind: str, producer: str, storage: Storage) -> Loaded | None:
         """The listing remembered for the pattern ``url``, if what it was read from is unchanged."""
-        rows = self._use(lambda db: db.rows(kind, urls=[url]), [])
+        rows: list[Row] = self._use(lambda db: db.rows(kind, urls=[url]), [])
         for row in rows:
             identity = _identity(row.identity, {})
             try:
@@ -242,7 +242,7 @@ class ScanIndex:
             return {}
         repository = proposal.repository.url
         if len(scans) == 1:
-            rows = self._use(lambda db: db.rows("summary", urls=[scans[0].url]), [])
+            rows: list[Row] = self._use(lambda db: db.rows("summary", urls=[scans[0].url]), [])
         else:
             rows = self._use(lambda db: db.rows("summary", repository=repository, proposal=proposal.key), [])
         # rows of this repository and proposal, by scan key (formatting each scan's URL costs more than the lookup)
@@ -287,7 +287,7 @@ class ScanIndex:
 
         As remembered: the files are not looked at (see `Repository.search`'s ``fresh``).
         """
-        found = self._use(lambda db: db.rows("summary", repository=repository, proposal=proposal), [])
+        found: list[Row] = self._use(lambda db: db.rows("summary", repository=repository, proposal=proposal), [])
         out = []
         for row in found:
             try:

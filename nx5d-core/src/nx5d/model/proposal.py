@@ -315,7 +315,7 @@ class Proposal(Children):
             else:
                 if got is not None:
                     scan._nx5d_summary = _Summary(got.identity, dict(got.data))
-                summary = scan._nx5d_summary.value  # type: ignore[union-attr]
+                summary = scan._nx5d_summary.value
             row.update({k: v for k, v in summary.items() if k not in row and k != "description"})
             if "notes" not in row and "description" in summary:
                 row["notes"] = summary["description"]
