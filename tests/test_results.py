@@ -8,10 +8,19 @@ import shutil
 import h5py
 import numpy as np
 import pytest
+import xarray as xr
+from nexusformat.nexus import nxload
 
 import nx5d
+import nx5d_memory
 from nx5d.app.cli import main
-from nx5d.errors import DataChangedError, OutputExistsError, PluginVersionError, SpiceRecordGoneError
+from nx5d.errors import (
+    DataChangedError,
+    OutputExistsError,
+    PluginVersionError,
+    ReproductionError,
+    SpiceRecordGoneError,
+)
 from nx5d_kmc3.synth import ScanPlan
 from nx5d_kmc3.synth import write_repository as write_kmc3
 from nx5d_nexus.synth import write_repository as write_nexus_repository
@@ -48,7 +57,31 @@ def nexus(root):
     return url, "hc2103", "1.1", {}
 
 
-BEAMLINES = {"udkm": udkm, "kmc3": kmc3, "spec": spec, "nexus": nexus}
+def memory(root):
+    """Frames registered in this process, cooked to a map by a recipe of the test's own."""
+    frames = np.random.default_rng(7).poisson(5.0, size=(4, 6, 8)).astype("int32")
+    data = xr.Dataset({"images": (("index", "y", "x"), frames)}, coords={"th": ("index", [1.0, 1.1, 1.2, 1.3])})
+
+    def cook(raw, norm):
+        summed = raw.images.sum("index").values / norm.monitor
+        qdata = xr.Variable(("qy", "qz"), summed, {"long_name": "summed counts per monitor"})
+        axes = {q: (q, np.arange(n, dtype=float), {"units": "1/Å"}) for q, n in (("qy", 6), ("qz", 8))}
+        return xr.Dataset({"qdata": qdata}, coords=axes)
+
+    url = nx5d_memory.register(f"results-{root.name}", {"p1": {"1": data}}, cook=cook, spice={"norm": {"monitor": 2.0}})
+    return url, "p1", "1", {}
+
+
+BEAMLINES = {"udkm": udkm, "kmc3": kmc3, "spec": spec, "nexus": nexus, "memory": memory}
+#: The default plot of each beamline's raw export: the frames (or SPEC's detector counter, its last column)
+#: against the scanned motor.
+RAW_PLOTS = {
+    "udkm": ("images", ["theta", "y", "x"]),
+    "kmc3": ("images", ["Theta", "y", "x"]),
+    "spec": ("Detector", ["Theta"]),
+    "nexus": ("images", ["eta", "y", "x"]),
+    "memory": ("images", ["th", ".", "."]),  # no motor named: the coordinate along the points
+}
 
 
 def same_arrays(a, b):
@@ -63,7 +96,8 @@ def same_arrays(a, b):
 
 
 def check_nexus(path, kind):
-    """The NeXus default plot a viewer looks for, the provenance, compression."""
+    """The NeXus default plot a viewer looks for (read with h5py, and with nexusformat), the provenance,
+    compression; returns the plot's signal and axes."""
     with h5py.File(path, "r") as root:
         assert root.attrs["NX_class"] == "NXroot"
         assert root.attrs["nx5d_export"] == kind
@@ -83,13 +117,18 @@ def check_nexus(path, kind):
             assert signal.compression == "gzip"
         assert entry.attrs["nx5d_beamline"]
         assert entry.attrs["nx5d_scan_url"]
-        return root.attrs["nx5d_export"], data.attrs["signal"], axes
+        signal_name = data.attrs["signal"]
+    plot = nxload(str(path)).plottable_data  # what NeXpy plots as the file opens
+    assert plot.nxpath == "/entry/data"
+    assert plot.nxsignal.nxname == signal_name
+    assert [a.nxname for a, name in zip(plot.nxaxes, axes, strict=True) if name != "."] == [a for a in axes if a != "."]
+    return signal_name, axes
 
 
 @pytest.mark.parametrize("beamline", sorted(BEAMLINES))
 def test_every_beamlines_cooked_and_raw_export_opens_again_bit_identical(beamline, tmp_path, cache):
     url, proposal, key, spice = BEAMLINES[beamline](tmp_path)
-    repo = nx5d.open(url, spice_url="")
+    repo = nx5d.open(url)  # the spice kept where reproduce finds it
     assert repo.beamline == beamline
     for handle, values in spice.items():
         repo[proposal].spice.seed(handle, **values)
@@ -99,8 +138,11 @@ def test_every_beamlines_cooked_and_raw_export_opens_again_bit_identical(beamlin
     (raw_path,) = export_scans(repo[proposal], [key], out, raw=True)
     assert cooked_path == out / proposal / f"{key}.nxs"
     assert raw_path == out / proposal / "raw" / f"{key}.nxs"  # raw and cooked never share a name
-    check_nexus(cooked_path, "cooked")
-    check_nexus(raw_path, "raw")
+    signal, axes = check_nexus(cooked_path, "cooked")
+    assert signal == ("qdata" if "qdata" in scan.cooked else "signal")  # a map, or a profile
+    assert axes == list(scan.cooked[signal].dims)  # each axis of a result is its coordinate
+    assert check_nexus(raw_path, "raw") == RAW_PLOTS[beamline]
+    assert str(reproduce(cooked_path)) == "identical"
 
     back = nx5d.open(f"file://{out}/{{proposal}}/{{scan}}.nxs", spice_url="")
     assert back.beamline == "results"
@@ -147,7 +189,7 @@ def test_an_existing_file_is_never_overwritten_without_being_told(tmp_path, caps
     assert sorted(p.name for p in (out / proposal).iterdir()) == [f"{key}.nc", "raw"]
 
 
-@pytest.mark.parametrize("beamline", ["udkm", "spec"])
+@pytest.mark.parametrize("beamline", sorted(set(BEAMLINES) - {"memory"}))  # nx5d cook works in other processes
 def test_every_nx5d_cook_output_reproduces_identically(beamline, tmp_path, capsys):
     url, proposal, key, spice = BEAMLINES[beamline](tmp_path)
     repo = nx5d.open(url)
@@ -174,8 +216,6 @@ def test_reproduce_names_what_is_no_longer_there(tmp_path):
     path = tmp_path / "cooked" / proposal / f"{key}.nc"
     assert reproduce(path).identical  # the records it was cooked with, whatever the view says now
 
-    import xarray as xr
-
     def edited(name, **attrs):
         with xr.open_dataset(path, engine="h5netcdf") as stored:
             copy = stored.load().assign_attrs(**attrs)
@@ -185,6 +225,14 @@ def test_reproduce_names_what_is_no_longer_there(tmp_path):
 
     with pytest.raises(PluginVersionError, match=r"made with nx5d-udkm 0\.0\.1 .*nx5d-udkm .* is installed"):
         reproduce(edited("plugin.nc", nx5d_plugin="nx5d-udkm 0.0.1"))
+    with pytest.raises(PluginVersionError, match=r"version\.nc was made with nx5d 0\.0\.1; nx5d \S+ is installed"):
+        reproduce(edited("version.nc", nx5d_version="0.0.1"))
+    with pytest.raises(PluginVersionError, match=r"made with nx5d-gone 1\.0, which is not installed"):
+        reproduce(edited("beamline.nc", nx5d_beamline="gone", nx5d_plugin="nx5d-gone 1.0"))
+    bare = tmp_path / "bare.nc"
+    xr.Dataset({"x": ("i", np.arange(3))}).to_netcdf(bare, engine="h5netcdf")
+    with pytest.raises(ReproductionError, match=r"bare\.nc does not say how it was made: it lacks nx5d_repository"):
+        reproduce(bare)
     spice = json.loads(xr.open_dataset(path, engine="h5netcdf").attrs["nx5d_spice"])
     spice["settings"]["revision"] = 7
     with pytest.raises(SpiceRecordGoneError, match=r"spice .settings. uuid [0-9a-f-]+ revision 7, which is no longer"):

@@ -132,7 +132,9 @@ def _export_one(scan: Scan, path: Path, raw: bool, fmt: str, overwrite: bool, op
     else:
         dataset = _as_dataset(scan.cook(**options), where)
         dataset = dataset.assign_attrs(nx5d_options=stamp({}, merged)["nx5d_options"])
-    write_dataset(dataset, path, fmt, kind="raw" if raw else "cooked", overwrite=overwrite)
+    motor = scan.summary.get("motor") if raw else None  # the plot's axis along the scan's points
+    kind = "raw" if raw else "cooked"
+    write_dataset(dataset, path, fmt, kind=kind, overwrite=overwrite, motor=motor if isinstance(motor, str) else None)
     paths = [path]
     if not raw and csv_columns(dataset):
         paths.append(write_csv(dataset, path.with_suffix(".csv"), overwrite=overwrite))

@@ -91,7 +91,9 @@ def portable(dataset: Any, fmt: str) -> Any:
     return dataset
 
 
-def write_dataset(dataset: Any, path: Path, fmt: str, *, kind: str = "cooked", overwrite: bool = True) -> None:
+def write_dataset(
+    dataset: Any, path: Path, fmt: str, *, kind: str = "cooked", overwrite: bool = True, motor: str | None = None
+) -> None:
     """Write ``dataset`` to ``path``: under a temporary name, then renamed.
 
     NeXus files are written block by block (a lazy array is computed a
@@ -100,14 +102,15 @@ def write_dataset(dataset: Any, path: Path, fmt: str, *, kind: str = "cooked", o
     included; one left by a killed process is removed by
     [`nx5d.io.temporaries.sweep`][nx5d.io.temporaries.sweep].  ``kind``
     (``"cooked"`` or ``"raw"``) marks a NeXus file; an existing file is
-    refused unless ``overwrite``.
+    refused unless ``overwrite``; ``motor`` (the scanned motor) is a NeXus
+    file's plot axis along the scan's points.
     """
     require_writer(fmt)
     refuse_existing(path, overwrite)
     if fmt == "nexus":
         from nx5d_results.nexus import write_nexus
 
-        write_nexus(dataset, path, kind=kind, overwrite=overwrite)
+        write_nexus(dataset, path, kind=kind, overwrite=overwrite, motor=motor)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     dataset = dataset.compute() if hasattr(dataset, "compute") else dataset

@@ -14,8 +14,9 @@ scan's raw data -- as one HDF5 file in NeXus form:
 ```
 
 The signal is the variable on the most dimensions (``qdata`` of a map,
-``images`` of a raw scan); its axes are the coordinates of those
-dimensions (``.`` where a dimension has none).  Every dataset keeps its
+``images`` of a raw scan, else its detector counter: `signal_of`); its
+axes are the coordinates of those dimensions, along a raw scan's points
+the scanned motor (``.`` where a dimension has none).  Every dataset keeps its
 type exactly, its dimensions (``@nx5d_dims``) and its attributes as JSON
 (``@nx5d_attrs``), so `read_nexus` gives the same Dataset back: arrays
 bit-identical, names, dimensions and coordinates the same.
@@ -59,14 +60,33 @@ _OWN = ("nx5d_dims", "nx5d_attrs", "nx5d_dtype", "nx5d_coord", "nx5d_derived")
 _COMPRESSION = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
 
 
-def signal_of(dataset: Any) -> str | None:
-    """The variable a NeXus viewer should plot: the data variable on the most dimensions (``images`` first)."""
+def signal_of(dataset: Any, *, raw: bool = False) -> str | None:
+    """The variable a NeXus viewer should plot: ``images`` if there are frames, else a data variable on the most
+    dimensions -- of a result the first (``qdata``), of a raw scan the one its ``signal`` attribute names, else
+    the last (the detector counter, which SPEC and its readers put in the last column)."""
     names = list(dataset.data_vars)
     if not names:
         return None
     if "images" in names:
         return "images"
-    return max(names, key=lambda n: (dataset[n].ndim, dataset[n].size, -names.index(n)))
+    named = dataset.attrs.get("signal")
+    if raw and isinstance(named, str) and named in names:
+        return named
+    most = max(dataset[n].ndim for n in names)
+    candidates = [n for n in names if dataset[n].ndim == most]
+    return candidates[-1] if raw else max(candidates, key=lambda n: (dataset[n].size, -names.index(n)))
+
+
+def _axis(dataset: Any, dim: str, motor: str | None) -> str:
+    """The field a viewer plots along ``dim``: its coordinate, else the scanned ``motor`` or the first numeric
+    coordinate along it (SPEC's scanned motor), else ``.`` (none)."""
+    if dim in dataset.coords:
+        return dim
+    along = [str(n) for n, v in dataset.variables.items() if v.dims == (dim,) and np.dtype(v.dtype).kind in "biuf"]
+    if motor in along:
+        return str(motor)
+    coordinates = [n for n in along if n in dataset.coords]
+    return coordinates[0] if coordinates else "."
 
 
 def _json(value: Any) -> str:
@@ -149,16 +169,17 @@ def _write_variable(group: Any, name: str, variable: Any, *, coord: bool) -> Any
     return dataset
 
 
-def _plot(group: Any, dataset: Any, signal: str | None) -> None:
+def _plot(group: Any, dataset: Any, signal: str | None, motor: str | None) -> None:
     """The NeXus default plot of the NXdata ``group``: signal, axes, their indices, auxiliary signals, errors."""
     if signal is None:
         return
     dims = dataset[signal].dims
     group.attrs["signal"] = signal
-    group.attrs["axes"] = [d if d in dataset.coords else "." for d in dims] or ["."]
-    for k, dim in enumerate(dims):
-        if dim in dataset.coords:
-            group.attrs[f"{dim}_indices"] = k
+    axes = [_axis(dataset, dim, motor) for dim in dims]
+    group.attrs["axes"] = axes or ["."]
+    for k, axis in enumerate(axes):
+        if axis != ".":
+            group.attrs[f"{axis}_indices"] = k
     same = [n for n in dataset.data_vars if n != signal and dataset[n].dims == dims and not n.endswith("_variance")]
     if same:
         group.attrs["auxiliary_signals"] = same
@@ -175,11 +196,15 @@ def _compressed(dims: tuple[str, ...]) -> dict[str, Any]:
     return dict(_COMPRESSION) if dims else {}
 
 
-def write_nexus(dataset: Any, path: str | os.PathLike[str], *, kind: str, overwrite: bool = False) -> Path:
+def write_nexus(
+    dataset: Any, path: str | os.PathLike[str], *, kind: str, overwrite: bool = False, motor: str | None = None
+) -> Path:
     """Write ``dataset`` to ``path`` as NeXus (see the module documentation); the file appears whole.
 
-    ``kind`` is ``"cooked"`` or ``"raw"`` (the root's `MARK`).  An existing
-    file is refused ([`OutputExistsError`][nx5d.errors.OutputExistsError]) unless ``overwrite``.
+    ``kind`` is ``"cooked"`` or ``"raw"`` (the root's `MARK`); ``motor``, the
+    scanned motor, is the default plot's axis along a dimension without a
+    coordinate (a raw scan's points).  An existing file is refused
+    ([`OutputExistsError`][nx5d.errors.OutputExistsError]) unless ``overwrite``.
     """
     import h5py
 
@@ -188,7 +213,7 @@ def write_nexus(dataset: Any, path: str | os.PathLike[str], *, kind: str, overwr
     path = Path(path)
     refuse_existing(path, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
-    signal = signal_of(dataset)
+    signal = signal_of(dataset, raw=kind == "raw")
     with removed_on_failure(temporary_name(path)) as partial:
         with h5py.File(partial, "w", libver="v110") as root:
             root.attrs["NX_class"] = "NXroot"
@@ -208,7 +233,7 @@ def write_nexus(dataset: Any, path: str | os.PathLike[str], *, kind: str, overwr
             written = {}
             for name, variable in dataset.variables.items():
                 written[name] = _write_variable(data, str(name), variable, coord=name in dataset.coords)
-            _plot(data, dataset, signal)
+            _plot(data, dataset, signal, motor)
             _measurement(entry, dataset, written)
         os.replace(partial, path)
     return path
