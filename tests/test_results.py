@@ -207,6 +207,23 @@ def test_every_nx5d_cook_output_reproduces_identically(beamline, tmp_path, capsy
     assert reproduce(tmp_path / "exported" / proposal / f"{key}.nxs").identical
 
 
+def test_reproduce_reports_the_differences_of_a_result_that_is_not_what_its_recipe_gives(tmp_path, capsys):
+    url, proposal, key, _ = spec(tmp_path)
+    repo = nx5d.open(url)
+    (exported, table) = export_scans(repo[proposal], [key], tmp_path / "out")
+    with h5py.File(exported, "r+") as root:  # a result edited after it was made
+        signal = root["entry/data/signal"]
+        signal[3] = signal[3] + 1.0
+        points = signal.shape[0]
+    found = reproduce(exported)
+    assert not found.identical
+    assert found.differences == (f"signal: 1 of {points} values differ",)
+    assert main(["reproduce", str(exported)]) == 1
+    assert capsys.readouterr().out.splitlines() == ["different:", f"  signal: 1 of {points} values differ"]
+    assert main(["reproduce", str(table)]) == 2  # a CSV file says nothing of how it was made
+    assert "cannot be read as HDF5" in capsys.readouterr().err
+
+
 def test_reproduce_names_what_is_no_longer_there(tmp_path):
     url, proposal, key, spice = udkm(tmp_path)
     repo = nx5d.open(url)
