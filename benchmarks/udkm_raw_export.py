@@ -87,7 +87,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "data"
         start = time.perf_counter()
-        write_repository(root, {"20210205": ["091726"]}, ScanSpec(frames=500 if args.quick else None))
+        write_repository(root, {"20210205": ["091726"]}, ScanSpec(frames=500) if args.quick else ScanSpec())
         folder = root / "20210205" / "091726"
         tiffs = sorted(folder.glob("image*.tiff"))
         print(f"generated {len(tiffs)} frames in {time.perf_counter() - start:.1f} s")
