@@ -143,6 +143,8 @@ def main() -> None:
         print(f"(d) {found['scans']} scans indexed in {indexing['work']:.1f} s; a search (type, motor, range) "
               f"finds {found['found']} in {found['search']:.3f} s (CPU {found['search_cpu']:.3f} s; target 1 s), "
               f"from the index alone {found['index_only']:.3f} s (CPU {found['index_only_cpu']:.3f} s)")  # fmt: skip
+        size = Path(env["NX5D_INDEX"]).stat().st_size / 2**20
+        print(f"    the index file: {size:.1f} MiB for {found['scans'] + first['rows']} scans of both folders")
 
 
 if __name__ == "__main__":
