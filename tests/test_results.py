@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import h5py
 import numpy as np
 import pytest
 import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nexusformat.nexus import nxload
 
 import nx5d
 import nx5d_memory
 from nx5d.app.cli import main
 from nx5d.errors import (
+    CorruptDataError,
     DataChangedError,
     OutputExistsError,
     PluginVersionError,
@@ -26,6 +30,7 @@ from nx5d_kmc3.synth import write_repository as write_kmc3
 from nx5d_nexus.synth import write_repository as write_nexus_repository
 from nx5d_results.batch import cook_proposal
 from nx5d_results.export import export_scans
+from nx5d_results.nexus import read_nexus
 from nx5d_results.reproduce import reproduce
 from nx5d_spec.synth import write_spec
 from nx5d_udkm.synth import ScanSpec
@@ -261,3 +266,36 @@ def test_reproduce_names_what_is_no_longer_there(tmp_path):
     shutil.rmtree(tmp_path / "udkm" / proposal / key)
     with pytest.raises(DataChangedError):
         reproduce(path)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """A cooked profile exported to NeXus, the bytes of the file."""
+    root = tmp_path_factory.mktemp("exported")
+    url, proposal, key, _ = spec(root)
+    (path, _) = export_scans(nx5d.open(url, spice_url="")[proposal], [key], root / "out")
+    return path.read_bytes()
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_a_damaged_export_is_a_named_error_never_wrong_arrays(exported, data, tmp_path_factory):
+    """Cut short anywhere, or with garbage in any attribute nx5d reads back: CorruptDataError naming the file."""
+    path = tmp_path_factory.mktemp("damaged") / "1.1.nxs"
+    if data.draw(st.booleans(), label="truncated"):
+        path.write_bytes(exported[: data.draw(st.integers(0, len(exported) - 1), label="length")])
+    else:
+        path.write_bytes(exported)
+        with h5py.File(path, "r+") as root:
+            names = [
+                "entry",
+                *(f"entry/data/{n}" for n in root["entry/data"] if "nx5d_dims" in root["entry/data"][n].attrs),
+            ]
+            node = root[data.draw(st.sampled_from(names), label="node")]
+            attribute = (
+                "nx5d_attrs" if node.name == "/entry" else data.draw(st.sampled_from(["nx5d_dims", "nx5d_attrs"]))
+            )
+            wrong = ["", "[oops", "7", "null", '["a", "b", "c"]', "{}" if attribute == "nx5d_dims" else "[]"]
+            node.attrs[attribute] = data.draw(st.sampled_from(wrong), label="value")  # none of them a valid one
+    with pytest.raises(CorruptDataError, match=re.escape(str(path))):
+        read_nexus(path)
