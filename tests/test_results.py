@@ -225,6 +225,9 @@ def test_reproduce_reports_the_differences_of_a_result_that_is_not_what_its_reci
     assert found.differences == (f"signal: 1 of {points} values differ",)
     assert main(["reproduce", str(exported)]) == 1
     assert capsys.readouterr().out.splitlines() == ["different:", f"  signal: 1 of {points} values differ"]
+    assert main(["reproduce", "--json", str(exported)]) == 1
+    told = json.loads(capsys.readouterr().out)
+    assert (told["identical"], told["differences"]) == (False, [f"signal: 1 of {points} values differ"])
     assert main(["reproduce", str(table)]) == 2  # a CSV file says nothing of how it was made
     assert "cannot be read as HDF5" in capsys.readouterr().err
 
