@@ -6,6 +6,8 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from nx5d.suggestions import did_you_mean
+
 __all__ = ["Settings", "as_settings", "fingerprint"]
 
 
@@ -35,7 +37,8 @@ class Settings(Mapping[str, Any]):
             return self[name]
         except KeyError:
             raise AttributeError(
-                f"spice {self._handle!r} has no field {name!r}; it has {', '.join(sorted(self._data)) or 'none'}"
+                f"spice {self._handle!r} has no field {name!r}{did_you_mean([name], self._data)}; "
+                f"it has {', '.join(sorted(self._data)) or 'none'}"
             ) from None
 
     def __setattr__(self, name: str, value: Any) -> None:
