@@ -92,6 +92,11 @@ def test_a_mistyped_field_gets_a_did_you_mean(proposal):
         book.update("1", "settings", colour="red")  # nothing close: no guess
 
 
+def test_cook_with_fields_instead_of_handles_is_refused_by_name(proposal):
+    with pytest.raises(SpiceValidationError, match=r"'img_center' holds list, not fields; did you mean \{'settings'"):
+        proposal.s10.cook({"img_center": [1, 2]})
+
+
 def test_update_rules(proposal):
     book = proposal.spice
     book.seed("settings", distance=680.0, center=[1, 2])
