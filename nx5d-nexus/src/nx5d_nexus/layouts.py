@@ -516,9 +516,7 @@ def _frames_array(
     if hasattr(node, "id"):
         full = hdf5.lazy_array(storage, document, "/" + path, node)
     else:
-        import dask.array as da
-
-        full = da.from_zarr(node)
+        full = zarrdoc.lazy_array(node, where)
     frames = full[selection]
     return (frames if chunk is None else frames.rechunk({0: chunk})), shape  # type: ignore[return-value]
 
