@@ -9,15 +9,17 @@ for the other formats), so raw and cooked exports never share a name.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import json
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from nx5d.errors import NotSupportedError, OptionError, OutputExistsError
+from nx5d.errors import NotSupportedError, Nx5dError, OptionError, OutputExistsError, StorageError
 from nx5d.toolkit import removed_on_failure, temporary_name
 
 __all__ = [
@@ -97,8 +99,10 @@ def write_dataset(
     """Write ``dataset`` to ``path``: under a temporary name, then renamed.
 
     NeXus files are written block by block (a lazy array is computed a
-    block at a time); the other formats compute the dataset first.  The
-    temporary file is removed if writing fails in any way, Ctrl-C
+    block at a time).  NetCDF and HDF5 files are encoded in memory (a
+    cooked result is small) and written by Python, so a full disk is a
+    [`StorageError`][nx5d.errors.StorageError] naming the file, not a crash
+    inside HDF5.  The temporary file is removed if writing fails in any way, Ctrl-C
     included; one left by a killed process is removed by
     [`nx5d.io.temporaries.sweep`][nx5d.io.temporaries.sweep].  ``kind``
     (``"cooked"`` or ``"raw"``) marks a NeXus file; an existing file is
@@ -110,16 +114,21 @@ def write_dataset(
     if fmt == "nexus":
         from nx5d_results.nexus import write_nexus
 
-        write_nexus(dataset, path, kind=kind, overwrite=overwrite, motor=motor)
+        with _storage_errors(path):
+            write_nexus(dataset, path, kind=kind, overwrite=overwrite, motor=motor)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     dataset = dataset.compute() if hasattr(dataset, "compute") else dataset
     dataset = portable(dataset.copy(), fmt)
-    with removed_on_failure(temporary_name(path)) as partial:
+    with _storage_errors(path), removed_on_failure(temporary_name(path)) as partial:
         if fmt == "zarr":
             dataset.to_zarr(partial, mode="w")
-        else:
-            dataset.to_netcdf(partial, engine="h5netcdf", invalid_netcdf=fmt == "hdf5")
+        else:  # in memory first: HDF5 writing onto a full disk crashes the process; Python's write raises OSError
+            encoded = io.BytesIO()
+            with _no_cluster_lock():
+                dataset.to_netcdf(encoded, engine="h5netcdf", invalid_netcdf=fmt == "hdf5")
+            with open(partial, "wb") as handle:
+                handle.write(encoded.getbuffer())
         if path.is_dir():
             shutil.rmtree(path)
         os.replace(partial, path)
@@ -164,3 +173,23 @@ def _restored(dataset: Any) -> Any:
             attrs = {k: v for k, v in variable.attrs.items() if k not in ("nx5d_dtype", "flag_values", "flag_meanings")}
             dataset[name] = variable.astype(bool).assign_attrs(attrs) if hasattr(variable, "astype") else variable
     return dataset
+
+
+@contextlib.contextmanager
+def _storage_errors(path: Path) -> Iterator[None]:
+    """The file system's refusals (a full disk, no permission) as a `StorageError` naming the file."""
+    try:
+        yield
+    except OSError as exc:
+        if isinstance(exc, Nx5dError):  # a StorageError, an OutputExistsError: said already
+            raise
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _no_cluster_lock() -> contextlib.AbstractContextManager[Any]:
+    """Write without a dask cluster's lock: the data is computed, and that lock wants a file name, not a buffer."""
+    try:
+        import dask
+    except ImportError:  # no dask: no cluster either
+        return contextlib.nullcontext()
+    return dask.config.set(scheduler="synchronous")
