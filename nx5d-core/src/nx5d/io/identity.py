@@ -23,6 +23,7 @@ modification time has no identity; results read from it are not remembered.
 from __future__ import annotations
 
 import base64
+import contextvars
 import json
 import zlib
 from collections.abc import Mapping, Sequence
@@ -190,7 +191,9 @@ def unchanged_among(identities: Sequence[DataIdentity], storage: Storage) -> lis
     local = [item for item in wanted if Storage.local_path(item[0]) is not None]
     remote = [item for item in wanted if Storage.local_path(item[0]) is None]
     current = {item: now(item) for item in local}
-    if remote:
+    if remote:  # each look in a copy of this context, so that record_io counts it
+        contexts = [contextvars.copy_context() for _ in remote]
         with ThreadPoolExecutor(min(16, len(remote))) as pool:
-            current.update(zip(remote, pool.map(now, remote), strict=True))
+            found = pool.map(lambda context, item: context.run(now, item), contexts, remote)
+            current.update(zip(remote, found, strict=True))
     return [all(current[(url, state[0])] == state for url, state in identity.states) for identity in identities]
