@@ -30,6 +30,8 @@ __all__ = ["Proposal", "SCAN_TABLE_COLUMNS"]
 
 #: Leading columns of a proposal's scan table; summaries may add more.
 SCAN_TABLE_COLUMNS = ("scan", "handle", "type", "steps", "notes")
+#: Summary fields kept for searching (`Proposal.search`, `Proposal.table`) but not shown in the printed scan table.
+SEARCH_ONLY_FIELDS = frozenset({"motor", "range", "counters", "sample", "comments"})
 
 
 class Proposal(Children):
@@ -336,10 +338,13 @@ class Proposal(Children):
         return self._call("nx5d_summarised", f"summarising {self._where()}", proposal=self.ref, order=order)
 
     def _table(self) -> Table:
-        rows = self.summaries() + self._stack_rows()
+        rows = [{k: v for k, v in row.items() if k not in SEARCH_ONLY_FIELDS} for row in self.summaries()]
+        rows += self._stack_rows()
         note = self._skipped_note()
         title = f"proposal {self.key} ({self.handle}): {len(rows)} scan(s)" + (f"; {note}" if note else "")
-        return Table.from_records(rows, SCAN_TABLE_COLUMNS, title=title, more="proposal.table() has them all")
+        return Table.from_records(
+            rows, SCAN_TABLE_COLUMNS, title=title, more="proposal.table() has them all", whole=("scan", "start")
+        )
 
     def __repr__(self) -> str:
         try:

@@ -178,7 +178,7 @@ class SpiceView(Mapping[str, Settings]):
 
     def _table(self) -> Table:
         title = f"spice at scan {self.viewpoint} ({self.viewpoint_handle})"
-        return Table(VIEW_COLUMNS, self.field_rows(), title=title, max_rows=None)
+        return Table(VIEW_COLUMNS, self.field_rows(), title=title, max_rows=None, whole=("value",))
 
     def __repr__(self) -> str:
         return self._table().to_text()
@@ -232,7 +232,7 @@ class SpiceHistory:
     def _table(self) -> Table:
         rows = self.table_rows()
         columns = [c for c in self.COLUMNS if any(row[c] not in (None, "") for row in rows)] or list(self.COLUMNS)
-        return Table(columns, rows, title=self.title)
+        return Table(columns, rows, title=self.title, whole=("changes",))
 
     def __repr__(self) -> str:
         return self._table().to_text()
