@@ -165,3 +165,17 @@ def test_the_shell_completes_commands_and_options(tmp_path):
 
     assert complete("nx5d re") == ["recipes", "repos"]
     assert "--payload" in complete("nx5d spice --p")
+
+
+def test_output_into_a_pipe_that_closes_early_ends_quietly():
+    """``nx5d plugins --json | head``: the reader goes away before nx5d writes; no traceback follows."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", "import sys; from nx5d.app.cli import main; sys.exit(main())", "plugins", "--json"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader is gone before anything is written
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 141
+    assert b"Traceback" not in err
+    assert b"BrokenPipeError" not in err
