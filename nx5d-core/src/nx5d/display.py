@@ -60,6 +60,9 @@ class Table:
         ``None``: all.
     more:
         Said after the count of rows left out (``"proposal.table() has them all"``).
+    footnotes:
+        Lines said in full below the text table, where cells are shortened
+        (the reason a row could not be read).
     """
 
     def __init__(
@@ -70,12 +73,14 @@ class Table:
         *,
         max_rows: int | None = MAX_ROWS,
         more: str = "",
+        footnotes: Sequence[str] = (),
     ) -> None:
         self.columns = list(columns)
         self.rows = [[format_cell(row.get(c)) for c in self.columns] for row in rows]
         self.title = title
         self.max_rows = max_rows
         self.more = more
+        self.footnotes = list(footnotes)
 
     @classmethod
     def from_records(
@@ -117,6 +122,7 @@ class Table:
         if left_out:
             lines.append(self._more_text(left_out))
         lines += [line(row) for row in tail]
+        lines += self.footnotes
         return "\n".join(lines)
 
     def to_html(self) -> str:

@@ -31,6 +31,8 @@ __all__ = ["Proposal", "SCAN_TABLE_COLUMNS"]
 
 #: Leading columns of a proposal's scan table; summaries may add more.
 SCAN_TABLE_COLUMNS = ("scan", "handle", "type", "steps", "notes")
+#: How the notes of a scan whose summary failed begin; the text table repeats them in full below it.
+UNREADABLE = "unreadable: "
 
 
 class Proposal(Children):
@@ -288,7 +290,7 @@ class Proposal(Children):
             try:
                 summary: Mapping[str, Any] = scan.summary
             except Nx5dError as exc:
-                summary = {"notes": f"unreadable: {exc}"}
+                summary = {"notes": f"{UNREADABLE}{exc}"}
             row.update({k: v for k, v in summary.items() if k not in row and k != "description"})
             if "notes" not in row and "description" in summary:
                 row["notes"] = summary["description"]
@@ -308,7 +310,12 @@ class Proposal(Children):
         rows = self.summaries() + self._stack_rows()
         note = self._skipped_note()
         title = f"proposal {self.key} ({self.handle}): {len(rows)} scan(s)" + (f"; {note}" if note else "")
-        return Table.from_records(rows, SCAN_TABLE_COLUMNS, title=title, more="proposal.table() has them all")
+        unreadable = [
+            f"{row['scan']}: {row['notes']}" for row in rows if str(row.get("notes", "")).startswith(UNREADABLE)
+        ]
+        return Table.from_records(
+            rows, SCAN_TABLE_COLUMNS, title=title, more="proposal.table() has them all", footnotes=unreadable
+        )
 
     def __repr__(self) -> str:
         try:
