@@ -61,20 +61,38 @@ def test_named_repositories_open_by_name_and_list(config, capsys):
         nx5d.open("lbb")
 
 
-@pytest.mark.parametrize(
-    "entry",
-    [
-        'url = "s3://user:pass@bucket/{proposal}/{scan}"',
-        'url = "s3://bucket/{proposal}/{scan}"\nstorage_options = { s3 = { key = "AKIA", secret = "x" } }',
-        'url = "s3://bucket/{proposal}/{scan}"\n[repositories.bad.storage_options.s3]\ntoken = "x"',
-    ],
-)
-def test_credentials_are_never_kept_in_the_configuration(tmp_path, monkeypatch, entry):
+SECRET = "s3cr3t-value"
+
+CREDENTIAL_ENTRIES = [
+    f'url = "s3://user:{SECRET}@bucket/{{proposal}}/{{scan}}"',
+    f'url = "s3://bucket/{{proposal}}/{{scan}}"\nstorage_options = {{ s3 = {{ key = "AKIA", secret = "{SECRET}" }} }}',
+    f'url = "s3://bucket/{{proposal}}/{{scan}}"\n[repositories.bad.storage_options.s3]\ntoken = "{SECRET}"',
+    f'url = "https://host/{{proposal}}/{{scan}}"\n[repositories.bad.storage_options.headers]\n'
+    f'Authorization = "Bearer {SECRET}"',
+    f'url = "https://host/{{proposal}}/{{scan}}"\n[repositories.bad.storage_options.https.cookies]\n'
+    f'session = "{SECRET}"',
+    f'url = "file:///data/{{proposal}}/{{scan}}"\nspice_url = "s3://KEY:{SECRET}@bucket/spice/{{proposal}}"',
+    f'url = "file:///data/{{proposal}}/{{scan}}"\n[repositories.bad.options]\npassword = "{SECRET}"',
+]
+
+
+@pytest.mark.parametrize("entry", CREDENTIAL_ENTRIES)
+def test_credentials_are_never_kept_in_the_configuration_and_never_shown(data, tmp_path, monkeypatch, entry, capsys):
+    """Every credential-bearing field alike; the refused entry is named, the others stay usable."""
     path = tmp_path / "config.toml"
-    path.write_text(f"[repositories.bad]\n{entry}\n")
+    path.write_text(
+        f'[repositories.good]\nurl = "file://{data}/{{proposal}}/{{scan}}"\n\n[repositories.bad]\n{entry}\n'
+    )
     monkeypatch.setenv("NX5D_CONFIG", str(path))
-    with pytest.raises(OptionError, match="credentials"):
+    with pytest.raises(OptionError, match="credentials") as refused:
         nx5d.open("bad")
+    assert SECRET not in str(refused.value)
+    assert nx5d.open("good").keys() == ["20210205"]  # one refused entry never takes the others down
+    assert main(["repos", "--json"]) == 1
+    out, err = capsys.readouterr()
+    assert [row["name"] for row in json.loads(out)] == ["good"]
+    assert "refused repository 'bad'" in err
+    assert SECRET not in out + err
 
 
 def test_the_default_repository_from_the_environment(data, tmp_path, monkeypatch, capsys):
@@ -92,6 +110,12 @@ def test_the_default_repository_from_the_environment(data, tmp_path, monkeypatch
     assert "20210205" in capsys.readouterr().out
     assert main(["ls", "20210205"]) == 0  # the proposal, of the default repository
     assert "scan091726" in capsys.readouterr().out
+    monkeypatch.chdir(tmp_path)
+    for out in (tmp_path / "cooked", "./cooked-here"):  # an option's value that looks like a path is no repository
+        assert main(["cook", "--out", str(out), "--proposal", "20210205", "--scans", "091726", "--workers", "1"]) == 0
+        assert main(["cook", f"--out={out}", "--proposal", "20210205", "--scans", "091726", "--workers", "1"]) == 0
+        capsys.readouterr()
+    assert (tmp_path / "cooked" / "20210205" / "091726.nc").exists()
 
 
 def test_paths_and_path_objects_open_like_file_urls(data):

@@ -43,6 +43,13 @@ def test_ls_repository_and_proposal(capsys, memory_url):
     assert [r["scan"] for r in rows] == ["9", "10", "091726"]
 
 
+def test_ls_takes_a_proposal_by_its_handle_too(capsys, memory_url):
+    assert main(["ls", memory_url, "p20210205"]) == 0
+    assert "091726  s091726" in capsys.readouterr().out
+    assert main(["ls", memory_url, "p2021"]) == 2
+    assert "has no proposal with key 'p2021'" in capsys.readouterr().err
+
+
 def test_errors_are_one_line_messages_with_exit_status_2(capsys, tmp_path):
     assert main(["ls", f"file://{tmp_path}/{{proposal}}/{{scan}}", "--beamline", "nope"]) == 2
     err = capsys.readouterr().err
@@ -68,11 +75,19 @@ def test_spice_from_the_shell(capsys, tmp_path):
         url = f"file://{tmp_path}/data/{{proposal}}/{{scan}}#cli-spice"
         base = ["spice", url, "p1"]
         assert main([*base, "seed", "settings", "img_center=[50,120]", "img_distance=690.0", "name=first"]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith("wrote revision 1 of settings from the proposal start, uuid ")
+        assert out.rstrip().endswith(': img_center=[50, 120], img_distance=690.0, name="first"')
+        assert main([*base, "seed", "settings", "img_center=[50,120]", "img_distance=690.0", "name=first"]) == 0
+        assert capsys.readouterr().out.startswith("kept revision 1 of settings")  # seeded before: nothing written
+        assert main([*base, "seed", "settings", "name=first", "--json"]) == 0
         seeded = json.loads(capsys.readouterr().out)
         assert seeded["data"] == {"img_center": [50, 120], "img_distance": 690.0, "name": "first"}
         assert main([*base, "update", "2", "settings", "img_distance=700"]) == 0
-        assert json.loads(capsys.readouterr().out)["revision"] == 2
-        assert main([*base, "update", seeded["uuid"][:8], "name=second"]) == 0
+        assert capsys.readouterr().out.startswith("wrote revision 2 of settings from the proposal start")
+        assert main([*base, "history", "settings", "--json"]) == 0
+        assert [r["revision"] for r in json.loads(capsys.readouterr().out)] == [1, 2]
+        assert main([*base, "update", seeded["uuid"][:8], "name=second", "--json"]) == 0
         assert json.loads(capsys.readouterr().out)["data"]["name"] == "second"
         assert main([*base, "view", "s2", "--json"]) == 0
         rows = json.loads(capsys.readouterr().out)
@@ -124,10 +139,23 @@ def test_tables_fit_an_80_column_terminal(capsys, monkeypatch):
     assert max(len(line) for line in table) <= 80
 
 
+def test_columns_equal_in_every_row_give_way_before_others_are_cut():
+    from nx5d.display import Table
+
+    notes = "SrRuO3 (30 nm) on SrTiO3 (001)"
+    rows = [{"scan": str(i), "type": "tRSS", "notes": notes, "start": f"2021-02-05 09:1{i}:26"} for i in range(3)]
+    text = Table(["scan", "type", "notes", "start"], rows, title="t").to_text(width=40)
+    lines = text.splitlines()
+    assert lines[1] == "in every row: type = tRSS; notes = SrRu…"  # said once, cut to the width
+    assert lines[2].split() == ["scan", "start"]
+    assert lines[4].split() == ["0", "2021-02-05", "09:10:26"]  # the varying column stays whole
+    assert "in every row" not in Table(["scan", "type"], rows).to_text(width=80)  # fits: nothing moves
+
+
 def test_long_tables_show_their_ends_and_count_the_rest():
     from nx5d.display import Table
 
-    rows = [{"scan": str(i), "notes": "x" * 200} for i in range(300)]
+    rows = [{"scan": str(i), "notes": f"{i} " + "x" * 200} for i in range(300)]
     table = Table(["scan", "notes"], rows, title="300 scans", more="proposal.table() has them all")
     text = table.to_text(width=80)
     assert max(len(line) for line in text.splitlines()) <= 80

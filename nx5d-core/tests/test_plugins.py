@@ -118,7 +118,8 @@ def test_explicit_beamline_overrides_claims(data):
 
 def test_equal_claims_are_ambiguous(data):
     reg = registry_with(FolderBeamline("a"), FolderBeamline("b"))
-    with pytest.raises(AmbiguousBeamlineError, match=r"a \(FORMAT\), b \(FORMAT\) claim .* equally.*beamline="):
+    equally = r"a \(FORMAT\), b \(FORMAT\) claim .* equally.*beamline=NAME.*--beamline NAME"
+    with pytest.raises(AmbiguousBeamlineError, match=equally):
         nx5d.open(data, registry=reg)
 
 
@@ -129,6 +130,7 @@ def test_no_claim_lists_installed_beamlines_and_patterns(data):
     message = str(info.value)
     assert "s3://bucket/{proposal}/{scan}" in message
     assert "a: file:///…/a/{proposal}/{scan}" in message
+    assert "nx5d.open(url, beamline=NAME), or --beamline NAME on the command line" in message
 
 
 def test_unknown_beamline_name(data):

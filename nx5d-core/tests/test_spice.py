@@ -1,5 +1,7 @@
 """Spice semantics: seed, update, anchor, withdraw, view, history, conflicts, defaults, schemas, cooking."""
 
+import warnings
+
 import attrs
 import pytest
 
@@ -11,6 +13,7 @@ from nx5d.errors import (
     SpiceError,
     SpiceNotFoundError,
     SpiceValidationError,
+    SpiceWarning,
 )
 from nx5d.plugins import Beamline, ClaimLevel
 from nx5d.plugins.discovery import PluginRegistry
@@ -35,11 +38,19 @@ def test_seed_returns_the_record_and_is_idempotent(proposal):
     assert set(first) == fields
     assert (first["type"], first["handle"], first["revision"], first["anchor"]) == ("settings", "settings", 1, "")
     assert first["data"] == {"img_center": (50, 120), "img_distance": 690.0, "grid_size": (80, 150)}
-    again = proposal.spice.seed("settings", img_center=(50, 120), img_distance=690.0, grid_size=(70, 140))
-    assert again == first  # re-seeding returns the existing record
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same fields again (a notebook run twice): quiet
+        assert proposal.spice.seed("settings", img_center=[50, 120], img_distance=690.0, grid_size=[80, 150]) == first
+    proposal.spice.update("1", "settings", img_distance=700.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # still the first seed's fields, though revision 2 now differs
+        proposal.spice.seed("settings", img_center=(50, 120), img_distance=690.0, grid_size=(80, 150))
+    with pytest.warns(SpiceWarning, match=r"spice 'settings' of proposal 'p' was seeded before with other fields"):
+        again = proposal.spice.seed("settings", img_center=(50, 120), img_distance=690.0, grid_size=(70, 140))
+    assert again["revision"] == 2  # re-seeding returns the latest existing record, and writes nothing
     with pytest.raises(SpiceError, match="already seeded"):
         proposal.spice.seed("settings", exist_ok=False, x=1)
-    assert len(proposal.spice.records()) == 1
+    assert len(proposal.spice.records()) == 2
 
 
 def test_returned_records_are_copies(proposal):

@@ -61,6 +61,44 @@ def test_motor_names_with_spaces_and_single_space_separators(repo):
     assert {"Theta", "Chi", "Phi", "y", "delay"} <= set(psic.variables)
 
 
+MNEMONICS_FILE = """\
+#F mnemonics.spec
+#E 1435058183
+#D Thu Jun 25 16:36:23 2015
+#O0 Two Theta  Theta  Chi
+#o0 tth th chi
+#O1 sx  sy sz
+#o1 sx sy sz
+
+#S 1  ascan  th 19.4 19.6  2 1
+#D Thu Jun 25 16:41:23 2015
+#P0 38.8 19.4 0
+#P1 1 2 3
+#N 3
+#L H  Theta  Detector
+0.67 19.4 10
+0.68 19.5 50
+0.69 19.6 12
+"""
+
+
+def test_mnemonics_name_the_motors_of_the_o_lines(tmp_path):
+    path = tmp_path / "mnemonics.spec"
+    path.write_text(MNEMONICS_FILE)
+    data = path.read_bytes()
+    index = index_spec(data, str(path))
+    entry = index.entry("1.1")
+    scan = parse_scan(data[entry.start : entry.stop].decode(), entry, index.header_of(entry), str(path))
+    # "#O1 sx  sy sz" reads as two names alone; the scan's three #P1 values split it into three, as for positions
+    expected = {"tth": "Two Theta", "th": "Theta", "chi": "Chi", "sx": "sx", "sy": "sy", "sz": "sz"}
+    assert scan.mnemonics() == expected
+    assert set(scan.positions) == set(expected.values())
+    assert scan.file_header.mnemonics() == {}  # six mnemonics for five names: none is guessed
+    # the command moves "th": its column is Theta (through the mnemonic), not H, the first column
+    raw = nx5d.open(f"file://{tmp_path}/{{proposal}}.spec#{{scan}}", beamline="spec", spice_url="").mnemonics["1.1"].raw
+    assert [c for c in raw.coords if raw[c].dims == ("index",)] == ["Theta"]
+
+
 def test_repeated_scan_numbers_get_orders(repo):
     assert repo.restarted.keys() == ["1.1", "1.2", "2.1", "2.2"]
     assert repo.restarted.all()["1.2"] == "s1_2"
@@ -155,6 +193,8 @@ def test_missing_scan_and_missing_file(tmp_path):
         read_index(Storage(), f"file://{tmp_path}/a.spec").entry("7.1")
     with pytest.raises(nx5d.errors.NotFoundError):
         proposal["7.1"]
+    with pytest.raises(nx5d.errors.NotFoundError, match=r"has no scan with key '1'; did you mean 1.1\?"):
+        proposal["1"]
 
 
 def test_the_index_is_reused_until_the_file_changes(tmp_path):
@@ -193,3 +233,35 @@ def test_damaged_bytes_give_nx5d_errors_or_data_never_a_crash(tmp_path, cut, noi
                 problem = None
                 assert scan.data.shape[1] == len(scan.labels) or scan.points == 0
             assert problem is None or "damaged.spec" in problem
+
+
+HEADER_TAGS = ("#N", "#L", "#P0", "#O0", "#D", "#S 1 ", "#C", "#T", "#E")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tag=st.sampled_from(HEADER_TAGS), value=st.text(max_size=30))
+def test_any_text_in_a_header_line_gives_data_or_an_nx5d_error(tmp_path, tag, value):
+    """Header lines hold whatever an instrument or a clumsy edit wrote: '#N ²' once raised a raw ValueError."""
+    text = write_spec(tmp_path / "whole.spec", scans=2).read_text()
+    lines = text.split("\n")
+    at = next(k for k, line in enumerate(lines) if line.startswith(tag.rstrip()) or (tag == "#C" and k == 3))
+    lines[at] = f"{tag} {value}".replace("\n", " ").replace("\r", " ")
+    damaged = "\n".join(lines).encode("utf-8", "replace")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            index = index_spec(damaged, "edited.spec")
+            for entry in index.entries:
+                chunk = damaged[entry.start : entry.stop].decode("utf-8", "replace")
+                parse_scan(chunk, entry, index.header_of(entry), "edited.spec", complete=index.complete)
+            problem = ""
+        except CorruptDataError as exc:
+            problem = str(exc)
+    assert not problem or "edited.spec" in problem
+
+
+def test_a_superscript_digit_as_the_number_of_columns_is_no_crash(tmp_path):
+    path = tmp_path / "odd.spec"
+    path.write_text("#F odd.spec\n#E 1\n#O0 th\n\n#S 1 ascan th 0 1 1 1\n#N ²\n#L th  det\n")
+    scan = nx5d.open(f"file://{tmp_path}/{{proposal}}.spec#{{scan}}", spice_url="")["odd"]["1.1"]
+    assert scan.summary["steps"] == 0

@@ -3,6 +3,8 @@
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import attrs
 import numpy as np
@@ -10,7 +12,7 @@ import pytest
 import tifffile
 
 import nx5d
-from nx5d.errors import CorruptDataError, MissingDataError, OptionError, SpiceValidationError
+from nx5d.errors import CorruptDataError, MissingDataError, OptionError, SpiceValidationError, SpiceWarning
 from nx5d.testing import BeamlineConformance, snapshot_tree
 from nx5d_udkm.synth import ScanSpec, write_repository, write_scan
 
@@ -224,6 +226,22 @@ def test_missing_frame(manifest_repo):
     assert raw.frame_missing.values.tolist() == [i == 7 for i in range(20)]
     assert (raw.images.values[7] == -1).all()
     assert np.isfinite(scan.cook(missing="mask").qdata.values).all()
+
+
+def test_a_warning_reads_as_an_nx5d_message_naming_the_file(manifest_repo):
+    """What a user sees in a terminal: one line naming the file, not nx5d's source path and line."""
+    root, folder = manifest_repo
+    (folder / "image00007.tiff").unlink()
+    code = (
+        "import nx5d; "
+        f"nx5d.open('file://{root}/{{proposal}}/{{scan}}', spice_url='').p20210205.r091726.load(missing='mask')"
+    )
+    env = {**os.environ, "NX5D_PROGRESS": "0"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("nx5d: DataWarning: 1 of 20 frames are missing (first: file://")
+    assert "image00007.tiff" in line
+    assert ".py:" not in line
 
 
 def test_truncated_table(manifest_repo):
@@ -520,7 +538,7 @@ def test_presets_are_listed_checked_and_seeded_once(tmp_path):
     assert record["data"]["pixel_stride"] == 2
     assert record["note"] == "preset reference-page"
     spice.update("091726", "settings", grid_size=(40, 60))
-    with pytest.warns(UserWarning, match="was seeded before; preset 'reference-page' left it"):
+    with pytest.warns(SpiceWarning, match="is now at revision 2; preset 'reference-page' left it"):
         spice.seed_preset("reference-page")
     with pytest.raises(nx5d.errors.SpiceNotFoundError, match="no spice preset 'page'; presets: reference-page"):
         spice.seed_preset("page")
@@ -535,7 +553,9 @@ def test_presets_from_the_shell(tmp_path, capsys):
     assert main(["spice", url, "20210205", "preset", "--spice-url", spice]) == 0
     assert "reference-page" in json.loads(capsys.readouterr().out)
     assert main(["spice", url, "20210205", "preset", "reference-page", "--spice-url", spice]) == 0
-    (record,) = json.loads(capsys.readouterr().out)
+    assert capsys.readouterr().out.startswith("wrote revision 1 of settings from the proposal start, uuid ")
+    assert main(["spice", url, "20210205", "preset", "reference-page", "--spice-url", spice, "--json"]) == 0
+    (record,) = json.loads(capsys.readouterr().out)  # seeded before with these fields: kept, quietly
     assert record["data"]["img_center"] == [90.0, 300.0]
     scan = nx5d.open(url, spice_url=spice).p20210205.r091726
     assert scan.spice["settings"].pixel_stride == 2

@@ -16,10 +16,12 @@ and ``nx5d ls udkm-project`` need no URL:
 Every key but ``url`` and ``beamline`` is an option of [`nx5d.open`][nx5d.open]; a
 table ``[repositories.NAME.options]`` holds the beamline's loading options
 apart from the core's (as ``nx5d.open(..., options={...})`` does).
-Credentials never go into this file: a user name or password in a URL, or
-keys, secrets, passwords and tokens in ``storage_options``, are refused --
+Credentials never go into this file: a user name or password in any URL
+field, or keys named like credentials (keys, secrets, passwords, tokens,
+headers, cookies, authorization) at any depth, make that entry refused --
 they belong where the storage library looks for them (``~/.aws/credentials``,
-the environment).
+``~/.netrc``, the environment).  A refused entry never takes the others
+down: `refused_repositories` names it and why.
 
 Without a URL, [`nx5d.open`][nx5d.open] opens ``$NX5D_DATA_REPO`` (a URL or a name
 here); that repository keeps its spice at ``$NX5D_SPICE_REPO`` when set, and
@@ -45,6 +47,7 @@ __all__ = [
     "config_path",
     "repositories",
     "named_repository",
+    "refused_repositories",
     "default_repository",
     "is_repository_name",
 ]
@@ -58,7 +61,10 @@ NAMING_VARIABLES = {
     "scan_handle": "NX5D_SCAN_HANDLE",
 }
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-_SECRET = re.compile(r"(key|secret|password|passwd|token|credentials?)$", re.IGNORECASE)
+_SECRET = re.compile(
+    r"(key|secret|password|passwd|token|credentials?|authorization|cookies?|headers?|auth)$", re.IGNORECASE
+)
+_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/#]*@")
 
 
 @attrs.frozen
@@ -96,11 +102,21 @@ def config_path() -> Path:
 
 
 def _secrets(value: Any, path: str) -> list[str]:
+    """Where ``value`` holds what looks like a credential: a key named like one, or a URL with a user or password.
+
+    Every field is looked at, at any depth (``storage_options``, ``headers``,
+    ``cookies``, ``spice_url`` ... alike).
+    """
     if isinstance(value, Mapping):
         found = []
         for key, inner in value.items():
-            found += [f"{path}.{key}"] if _SECRET.search(str(key)) else _secrets(inner, f"{path}.{key}")
+            where = f"{path}.{key}" if path else str(key)
+            found += [where] if _SECRET.search(str(key)) else _secrets(inner, where)
         return found
+    if isinstance(value, list | tuple):
+        return [hit for k, inner in enumerate(value) for hit in _secrets(inner, f"{path}[{k}]")]
+    if isinstance(value, str) and _USERINFO.match(value):
+        return [f"{path} (a user or password in its URL)"]
     return []
 
 
@@ -111,13 +127,11 @@ def _entry(name: str, table: Any, source: str) -> NamedRepository:
     if not isinstance(table, Mapping) or not isinstance(table.get("url"), str):
         raise OptionError(f'{where} needs a url = "scheme://..." entry')
     url, beamline = table["url"], table.get("beamline")
-    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/#]*@", url):
-        raise OptionError(f"{where}: its URL holds credentials; keep them where the storage library looks for them")
-    secrets = _secrets(table.get("storage_options", {}), "storage_options")
+    secrets = _secrets(table, "")
     if secrets:
         raise OptionError(
             f"{where}: {', '.join(secrets)} look like credentials, which this file never holds; "
-            "keep them where the storage library looks for them (~/.aws/credentials, the environment)"
+            "keep them where the storage library looks for them (~/.aws/credentials, ~/.netrc, the environment)"
         )
     if beamline is not None and not isinstance(beamline, str):
         raise OptionError(f"{where}: beamline must be a plugin name, not {beamline!r}")
@@ -125,13 +139,13 @@ def _entry(name: str, table: Any, source: str) -> NamedRepository:
     return NamedRepository(name, url, beamline, options, source)
 
 
-def repositories() -> dict[str, NamedRepository]:
-    """The named repositories of the configuration file (none if there is no file)."""
+def _read() -> tuple[dict[str, NamedRepository], dict[str, OptionError]]:
+    """The named repositories of the configuration file, and the entries refused with why."""
     path = config_path()
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return {}
+        return {}, {}
     except OSError as exc:
         raise OptionError(f"cannot read the nx5d configuration {path}: {exc}") from exc
     try:
@@ -141,7 +155,28 @@ def repositories() -> dict[str, NamedRepository]:
     tables = parsed.get("repositories", {})
     if not isinstance(tables, Mapping):
         raise OptionError(f"{path}: [repositories] must be a table of named repositories")
-    return {name: _entry(name, table, str(path)) for name, table in tables.items()}
+    good: dict[str, NamedRepository] = {}
+    refused: dict[str, OptionError] = {}
+    for name, table in tables.items():
+        try:
+            good[name] = _entry(name, table, str(path))
+        except OptionError as exc:
+            refused[name] = exc
+    return good, refused
+
+
+def repositories() -> dict[str, NamedRepository]:
+    """The named repositories of the configuration file (none if there is no file).
+
+    An entry that is refused (credentials, no URL ...) is left out here and
+    named by `refused_repositories`; the others stay usable.
+    """
+    return _read()[0]
+
+
+def refused_repositories() -> dict[str, OptionError]:
+    """The entries of the configuration file that are refused, with why."""
+    return _read()[1]
 
 
 def is_repository_name(text: str) -> bool:
@@ -151,7 +186,9 @@ def is_repository_name(text: str) -> bool:
 
 def named_repository(name: str) -> NamedRepository:
     """The repository called ``name`` (an ``OptionError`` naming the file and the names there are)."""
-    found = repositories()
+    found, refused = _read()
+    if name in refused:
+        raise refused[name]
     if name not in found:
         known = ", ".join(sorted(found)) or "none"
         raise OptionError(f"no repository named {name!r} in {config_path()} (named there: {known})")

@@ -1,7 +1,8 @@
 """Plain-text and HTML tables for reprs in terminals and Jupyter.
 
-Text tables fit the terminal: columns wider than the terminal allows are
-shortened (``…``), widest first.  Long tables show their first and last
+Text tables fit the terminal: columns equal in every row give way first
+(their value is said once, under the title), then columns wider than the
+terminal allows are shortened (``…``), widest first.  Long tables show their first and last
 rows and say how many are left out.  HTML cells carry their alignment
 inline, so a notebook's own table style (JupyterLab right-aligns cells)
 cannot override it; long values wrap instead of being cut.
@@ -42,6 +43,17 @@ def format_cell(value: Any, limit: int | None = None) -> str:
     text = f"{value:.6g}" if isinstance(value, float) else str(value)
     text = " ".join(text.split())
     return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _widths(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[int]:
+    widths = [len(c) for c in columns]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    return widths
+
+
+def _too_wide(widths: Sequence[int], width: int) -> bool:
+    return sum(widths) + 2 * (len(widths) - 1) > width
 
 
 class Table:
@@ -103,20 +115,33 @@ class Table:
         return f"… {left_out} more row{'s' * (left_out != 1)}" + (f" ({self.more})" if self.more else "")
 
     def to_text(self, width: int | None = None) -> str:
-        """Aligned plain text, ``width`` characters wide at most (default: the terminal's)."""
+        """Aligned plain text, ``width`` characters wide at most (default: the terminal's).
+
+        Where the columns do not fit, those equal in every row leave the table
+        first (a line under the title gives their value), then the widest
+        columns are shortened with ``…``.
+        """
         width = terminal_width() if width is None else width
         head, tail, left_out = self._shown()
-        widths = [len(c) for c in self.columns]
-        for row in head + tail:
-            widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
-        while sum(widths) + 2 * (len(widths) - 1) > width and max(widths, default=0) > MIN_WIDTH:
+        keep = list(range(len(self.columns)))
+        widths = _widths(self.columns, head + tail)
+        common: list[str] = []
+        if _too_wide(widths, width) and len(self.rows) > 1:
+            constant = [i for i in keep[1:] if len({row[i] for row in self.rows}) == 1 and self.rows[0][i]]
+            common = [f"{self.columns[i]} = {self.rows[0][i]}" for i in constant]
+            keep = [i for i in keep if i not in constant]
+            widths = [widths[i] for i in keep]
+        while _too_wide(widths, width) and max(widths, default=0) > MIN_WIDTH:
             widest = widths.index(max(widths))
             widths[widest] -= 1
 
         def line(cells: Sequence[str]) -> str:
-            return "  ".join(format_cell(c, w).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+            shown = [cells[i] for i in keep]
+            return "  ".join(format_cell(c, w).ljust(w) for c, w in zip(shown, widths, strict=True)).rstrip()
 
         lines = [self.title] if self.title else []
+        if common:
+            lines.append(format_cell(f"in every row: {'; '.join(common)}", width))
         lines += [line(self.columns), "  ".join("-" * w for w in widths)]
         lines += [line(row) for row in head]
         if left_out:

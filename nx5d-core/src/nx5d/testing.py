@@ -59,8 +59,10 @@ def snapshot_tree(root: str) -> dict[str, tuple[int, int]]:
 
 def same_result(a: Any, b: Any) -> bool:
     """Whether two raw / cooked results are equal (xarray-aware)."""
-    if isinstance(a, xarray.Dataset | xarray.DataArray):
-        return type(a) is type(b) and a.identical(b)
+    if isinstance(a, xarray.Dataset):
+        return isinstance(b, xarray.Dataset) and type(a) is type(b) and a.identical(b)
+    if isinstance(a, xarray.DataArray):
+        return isinstance(b, xarray.DataArray) and type(a) is type(b) and a.identical(b)
     return bool(a == b)
 
 

@@ -50,8 +50,8 @@ __all__ = [
 
 FRAME_SHAPE = (195, 487)
 MOTORS = ("Theta", "TwoTheta", "Chi", "Phi", "SampleX", "SampleZ", "delay")
-LABELS_2THETA = ("Theta", "TwoTheta", "Monitor", "Pilatus", "ring_current", "Seconds")
-LABELS_DELAY = ("delay", "Theta", "TwoTheta", "Monitor", "Pilatus", "ring_current", "Seconds")
+LABELS_2THETA: tuple[str, ...] = ("Theta", "TwoTheta", "Monitor", "Pilatus", "ring_current", "Seconds")
+LABELS_DELAY: tuple[str, ...] = ("delay", "Theta", "TwoTheta", "Monitor", "Pilatus", "ring_current", "Seconds")
 #: Photon energy (eV), and the wavelength (Å) it gives.
 ENERGY = 9000.0
 WAVELENGTH = 12398.419843320026 / ENERGY

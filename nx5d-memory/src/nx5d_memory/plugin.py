@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import nx5d
-from nx5d.errors import ProposalNotFoundError
+from nx5d.errors import MissingDataError, ProposalNotFoundError
 from nx5d.plugins import Beamline, ClaimLevel, ProposalRef, RepositoryRef, ScanRef
 from nx5d.toolkit import natural_sorted
 
@@ -30,6 +30,8 @@ NX5D_BEAMLINE = Beamline(
 
 
 def _store(repository: RepositoryRef) -> MemoryRepository:
+    if repository.pattern is None:  # only repositories of the subclassing API have none, never a beamline's
+        raise MissingDataError(f"{repository.url!r} is not a memory:// URL pattern")
     return lookup(repository.pattern.netloc)
 
 

@@ -61,7 +61,7 @@ import attrs
 import numpy as np
 import xarray as xr
 
-from nx5d.errors import CorruptDataError, MissingDataError
+from nx5d.errors import CorruptDataError, DataWarning, MissingDataError
 from nx5d.toolkit import (
     EXTRA_FRAME_DIMS,
     FrameOptions,
@@ -119,7 +119,9 @@ class NexusOptions(FrameOptions):
     automatic by size, and ``detector``.
     """
 
-    lazy: bool | None = option(
+    # None (decide by size) is this beamline's own: wider than the core's bool, which is checked at run time and shown
+    # to users of every other beamline; the core reads the option as FrameOptions.lazy_frames, typed bool | None.
+    lazy: bool | None = option(  # type: ignore[assignment]
         None, help="frames as a dask array read on demand; default: when they are bigger than 256 MB"
     )
     detector: str | None = option(
@@ -810,6 +812,7 @@ class _Reader:
             warnings.warn(
                 f"{self.base}: {images.shape[0]} detector frames for {points} counter values "
                 f"(scan still being written?); using the first {images.shape[0]}",
+                DataWarning,
                 stacklevel=4,
             )
             cut = images.shape[0]
@@ -883,7 +886,7 @@ def _without_absent(found: Layout, base: str, detector: str | None, frames: bool
             by_file.setdefault(absent.target, absent)
     what = "; ".join(a.message for a in by_file.values())
     if what:
-        warnings.warn(f"{base}: read without what is kept in other files: {what}", stacklevel=4)
+        warnings.warn(f"{base}: read without what is kept in other files: {what}", DataWarning, stacklevel=4)
     if chosen is not None and chosen.absent is not None:
         return attrs.evolve(found, frames=None), what
     return found, what
@@ -925,6 +928,7 @@ def scan_dataset(
             warnings.warn(
                 f"{base}: counters of {points} points, but {found.lengths} differ; "
                 "the counters are cut to the shortest (scan still being written?)",
+                DataWarning,
                 stacklevel=2,
             )
             points = min(points, *found.lengths.values())

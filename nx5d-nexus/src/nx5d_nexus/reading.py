@@ -9,17 +9,18 @@ nothing.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import xarray as xr
 
 from nx5d.plugins import Cooking, DocumentRef, ScanRef
-from nx5d.toolkit import zarrdoc
+from nx5d.toolkit import Region, zarrdoc
 from nx5d_nexus import layouts as nexus
 from nx5d_nexus.layouts import NexusOptions
 
 __all__ = [
     "NexusOptions",
+    "LoadOptions",
     "COOKING",
     "HDF5_SIGNATURE",
     "recognises_nexus",
@@ -33,6 +34,25 @@ COOKING = Cooking(recipes={"*": "auto"})
 
 #: The first bytes of every HDF5 file (with its superblock at the start).
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+class LoadOptions(Protocol):
+    """What `load` reads of loading options: `NexusOptions`, or another plugin's frame options with a ``detector``."""
+
+    @property
+    def region(self) -> Region: ...
+
+    @property
+    def lazy_frames(self) -> bool | None: ...
+
+    @property
+    def frames_per_chunk(self) -> int | None: ...
+
+    @property
+    def frames(self) -> str: ...
+
+    @property
+    def detector(self) -> str | None: ...
 
 
 def recognises_nexus(document: DocumentRef) -> bool:
@@ -58,7 +78,7 @@ def summary(scan: ScanRef) -> dict[str, Any]:
         return nexus.summary(entry, scan.url)
 
 
-def load(scan: ScanRef, options: NexusOptions) -> xr.Dataset:
+def load(scan: ScanRef, options: LoadOptions) -> xr.Dataset:
     """The scan as a Dataset ([`nx5d_nexus.layouts.scan_dataset`][nx5d_nexus.layouts.scan_dataset]) with ``options``."""
     return nexus.scan_dataset(
         scan.storage,

@@ -24,11 +24,15 @@ turned about the beam first, as xrayutilities' ``init_area`` does it):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
 
 from nx5d.errors import OptionError
+
+if TYPE_CHECKING:
+    from nx5d_rsm.settings import RsmSettings
 
 __all__ = ["Setup", "rotation", "direction", "HC"]
 
@@ -58,6 +62,16 @@ def rotation(axis: str, degrees: np.ndarray) -> np.ndarray:
         [[0.0, -unit[2], unit[1]], [unit[2], 0.0, -unit[0]], [-unit[1], unit[0], 0.0]]
     )  # fmt: skip
     return np.eye(3) + s * cross + (1.0 - c) * (cross @ cross)
+
+
+def _two(names: Sequence[str]) -> tuple[str, str]:
+    first, second = names
+    return first, second
+
+
+def _three(vector: Sequence[float]) -> tuple[float, float, float]:
+    x, y, z = vector
+    return float(x), float(y), float(z)
 
 
 def _unit(vector: Sequence[float], what: str) -> np.ndarray:
@@ -157,7 +171,7 @@ class Setup:
 
     @classmethod
     def from_settings(
-        cls, settings: object, *, energy: float | None = None, detector_shape: tuple[int, int] | None = None
+        cls, settings: RsmSettings, *, energy: float | None = None, detector_shape: tuple[int, int] | None = None
     ) -> Setup:
         """The setup an [`RsmSettings`][nx5d_rsm.settings.RsmSettings] describes.
 
@@ -166,19 +180,19 @@ class Setup:
         centre given as a fraction of the detector.
         """
         return cls(
-            energy=float(settings.energy if energy is None else energy),  # type: ignore[attr-defined]
-            sample_axes=tuple(settings.sample_axes),  # type: ignore[attr-defined]
-            detector_axes=tuple(settings.detector_axes),  # type: ignore[attr-defined]
-            center=settings.center_pixels(detector_shape),  # type: ignore[attr-defined]
-            distance=float(settings.img_distance),  # type: ignore[attr-defined]
-            pixel_size=settings.pixel_sizes(),  # type: ignore[attr-defined]
-            directions=tuple(settings.image_axes),  # type: ignore[attr-defined]
-            beam=tuple(float(v) for v in settings.beam),  # type: ignore[attr-defined]
-            normal=tuple(float(v) for v in settings.normal),  # type: ignore[attr-defined]
-            inplane=tuple(float(v) for v in settings.inplane),  # type: ignore[attr-defined]
-            detector_rotation=float(settings.detector_rotation),  # type: ignore[attr-defined]
-            tilt=float(settings.detector_tilt),  # type: ignore[attr-defined]
-            tilt_azimuth=float(settings.tilt_azimuth),  # type: ignore[attr-defined]
+            energy=float(settings.energy if energy is None else energy),
+            sample_axes=tuple(settings.sample_axes),
+            detector_axes=tuple(settings.detector_axes),
+            center=settings.center_pixels(detector_shape),
+            distance=float(settings.img_distance),
+            pixel_size=settings.pixel_sizes(),
+            directions=_two(settings.image_axes),
+            beam=_three(settings.beam),
+            normal=_three(settings.normal),
+            inplane=_three(settings.inplane),
+            detector_rotation=float(settings.detector_rotation),
+            tilt=float(settings.detector_tilt),
+            tilt_azimuth=float(settings.tilt_azimuth),
         )
 
     @property

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from nx5d.errors import CorruptDataError, OptionError
+from nx5d.errors import CorruptDataError, DataWarning, OptionError
 from nx5d.toolkit import map_blocks, progress
 from nx5d_rsm.geometry import Setup
 from nx5d_rsm.gridding import BlockSums, FrameGridder, Grid
@@ -36,6 +36,7 @@ def _usable(
         warnings.warn(
             f"{where}: {left.size} of {usable.size} frames have a NaN or infinite angle, energy, monitor or group "
             f"value (first: frame {left[0]}); they are left out of the maps and of their frame counts",
+            DataWarning,
             stacklevel=3,
         )
     return usable
@@ -191,7 +192,7 @@ def map_frames(
     weights = totals.norm.reshape(maps.shape)
     frames = np.bincount(group_of_frame[usable], minlength=n_groups).reshape(shape)
     dims = (*(name for name, _ in groups), *q_axes)
-    coords = {name: values for (name, _), values in zip(groups, group_values, strict=True)}
+    coords: dict[str, Any] = {name: values for (name, _), values in zip(groups, group_values, strict=True)}
     for name, axis in zip(q_axes, grid.axes, strict=True):
         coords[name] = (name, axis.values, {"long_name": f"momentum transfer {name}", "units": "1/Å"})
     qdata_attrs = {

@@ -10,7 +10,7 @@ figure appears once, where it is returned.
 >>> plot.rsm(scan.cooked)               # doctest: +SKIP
 >>> plot.peak_trace(scan.cooked)        # doctest: +SKIP
 
-Requires matplotlib (``pip install nx5d[plot]``).
+Requires matplotlib (``pip install 'nx5d-rsm[plot]'``).
 """
 
 from __future__ import annotations
@@ -43,7 +43,9 @@ def _figure_class() -> type[Figure]:
     try:
         from matplotlib.figure import Figure
     except ImportError as exc:
-        raise NotSupportedError("plotting needs matplotlib: pip install 'nx5d[plot]'") from exc
+        raise NotSupportedError(
+            "plotting needs matplotlib: pip install 'nx5d-rsm[plot]' (or pip install matplotlib)"
+        ) from exc
 
     class NotebookFigure(Figure):
         """A Figure that Jupyter shows as a PNG image even when pyplot was never imported."""

@@ -117,6 +117,7 @@ def cook_profile(
             "description": "counts / monitor²; NaN: the signal is no count",
         },
     )
+    coords: dict[str, Any]
     if axis_given:
         coords = {axis_name: (axis_name, per_frame(raw, axis_name, "profile axis"), dict(raw[axis_name].attrs))}
     else:

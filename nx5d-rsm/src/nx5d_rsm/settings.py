@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeGuard
 
 import attrs
 
@@ -87,7 +87,7 @@ def _pair(value: float | Sequence[float]) -> tuple[float, float]:
     return (float(value), float(value)) if isinstance(value, int | float) else tuple(float(v) for v in value)  # type: ignore[return-value]
 
 
-def _finite(value: object) -> bool:
+def _finite(value: object) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -284,7 +284,7 @@ def check_energy(value: float, what: str) -> float:
     return float(value)
 
 
-_CHECKS = {
+_CHECKS: dict[str, Callable[[Any, attrs.Attribute, Any], None]] = {
     "img_distance": positive,
     "image_axes": _image_axes,
     "sample_axes": _axes,

@@ -39,7 +39,7 @@ import attrs
 import numpy as np
 import xarray as xr
 
-from nx5d.errors import MissingDataError, SpiceValidationError
+from nx5d.errors import CookWarning, MissingDataError, SpiceValidationError
 from nx5d.toolkit import find_variable
 
 __all__ = [
@@ -182,7 +182,7 @@ def choose_signal(raw: xr.Dataset, cooking: Any = None, given: str | None = None
     warnings.warn(
         f"{raw.attrs.get('url', 'the scan')}: no profile signal declared; {CHOICES['rule']} is "
         f"{choice.name!r} (name another with proposal.spice.seed('profile', signal=...))",
-        UserWarning,
+        CookWarning,
         stacklevel=3,
     )
     return choice

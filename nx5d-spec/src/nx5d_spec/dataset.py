@@ -90,5 +90,5 @@ def scan_dataset(scan: SpecScan, where: str, *, reserved: Collection[str] = ("in
         "comments": "\n".join(scan.comments),
         "url": f"{where}#{scan.key}",
     }
-    axes = [named[label] for label in scanned_motors(scan.command, scan.labels, scan.file_header.mnemonics())]
+    axes = [named[label] for label in scanned_motors(scan.command, scan.labels, scan.mnemonics())]
     return xr.Dataset(data, attrs=attrs).set_coords(axes)

@@ -41,7 +41,7 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-from nx5d.errors import CorruptDataError, MissingDataError
+from nx5d.errors import CorruptDataError, DataWarning, MissingDataError
 from nx5d.toolkit import State, Storage, depends_on, planned_points, trusted, unify_line_ends
 
 __all__ = [
@@ -138,9 +138,12 @@ class SpecHeader:
         counts = {n: len(text.split()) for n, text in positions}
         return [name for n, text in self.names("O") for name in _split_names(text, counts.get(n))]
 
-    def mnemonics(self) -> dict[str, str]:
-        """Motor mnemonic -> motor name, from the ``#o`` and ``#O`` lines (empty where the file has no ``#o``)."""
-        names = self.motors()
+    def mnemonics(self, positions: Sequence[tuple[int, str]] = ()) -> dict[str, str]:
+        """Motor mnemonic -> motor name, from the ``#o`` and ``#O`` lines (empty where the file has no ``#o``).
+
+        ``#O`` lines are split as in `motors` (to match the ``#P`` ``positions`` if given).
+        """
+        names = self.motors(positions)
         short = [m for _, text in self.names("o") for m in text.split()]
         return dict(zip(short, names, strict=False)) if len(short) == len(names) else {}
 
@@ -268,7 +271,9 @@ def index_spec(data: bytes, where: str = "SPEC file") -> SpecIndex:
         text = decode(data[pos : line_end if line_end >= 0 else len(data)]).rstrip("\r")
         m = _S_LINE.match(text)
         if m is None:
-            warnings.warn(f"{where}, line {line_no}: cannot read the scan line {text!r}; scan skipped", stacklevel=2)
+            warnings.warn(
+                f"{where}, line {line_no}: cannot read the scan line {text!r}; scan skipped", DataWarning, stacklevel=2
+            )
             continue
         number = int(m.group(1))
         seen[number] = seen.get(number, 0) + 1
@@ -312,10 +317,11 @@ class SpecScan:
         return int(self.data.shape[0])
 
     def mnemonics(self) -> dict[str, str]:
-        """Motor mnemonic -> motor name, from the ``#o`` and ``#O`` lines (empty where the file has no ``#o``)."""
-        names = self.motors()
-        short = [m for _, text in self.names("o") for m in text.split()]
-        return dict(zip(short, names, strict=False)) if len(short) == len(names) else {}
+        """Motor mnemonic -> motor name, from its file header's ``#o`` and ``#O`` lines (empty without ``#o``).
+
+        The ``#O`` names are split to match the scan's ``#P`` lines, as the keys of `positions` are.
+        """
+        return self.file_header.mnemonics(_numbered(self.header, "P"))
 
     def value(self, tag: str) -> str | None:
         """The text of the scan's first ``#<tag>`` header line (``"D"``, ``"T"`` ...)."""
@@ -356,6 +362,7 @@ def _take_unfinished(
     warnings.warn(
         f"{where}, scan {entry.key}: the file does not end with a line end (still being written, or cut "
         f"when copied?); its last line was {what}",
+        DataWarning,
         stacklevel=4,
     )
 
@@ -423,6 +430,7 @@ def _sections(lines: Sequence[str], entry: SpecEntry, where: str) -> _Sections:
             warnings.warn(
                 f"{where}, line {entry.line + offset}: a line of words among the data of scan {entry.key} "
                 f"({stripped[:60]!r}): kept as a comment",
+                DataWarning,
                 stacklevel=4,
             )
         else:
@@ -449,6 +457,7 @@ def _numbers(found: _Sections, labels: list[str], width: int | None, entry: Spec
         warnings.warn(
             f"{where}, scan {entry.key}: {len(nones)} value(s) written as None (no reading), read as NaN; the "
             f"first at line {found.row_lines[k]}, column {column!r}",
+            DataWarning,
             stacklevel=4,
         )
     rows = [["nan" if value == "None" else value for value in row] for row in found.rows] if nones else found.rows
@@ -482,6 +491,7 @@ def _positions(header: Sequence[str], file_header: SpecHeader, entry: SpecEntry,
         warnings.warn(
             f"{where}, scan {entry.key}: {len(values)} motor positions (#P) for {len(motors)} motors (#O); "
             "positions left out",
+            DataWarning,
             stacklevel=4,
         )
         return {}
@@ -501,6 +511,7 @@ def _positions(header: Sequence[str], file_header: SpecHeader, entry: SpecEntry,
     if repeated:
         warnings.warn(
             f"{where}, scan {entry.key}: motor names written more than once in #O: {', '.join(repeated)}",
+            DataWarning,
             stacklevel=4,
         )
     return found
@@ -515,13 +526,16 @@ def _spectra(mca: dict[str, list[list[str]]], points: int, entry: SpecEntry, whe
             warnings.warn(
                 f"{where}, scan {entry.key}: {len(found)} {name} spectra for {points} points "
                 f"(lengths {sorted(lengths)}); left out",
+                DataWarning,
                 stacklevel=4,
             )
             continue
         try:
             spectra[name] = np.array(found, dtype=np.float64)
         except ValueError:
-            warnings.warn(f"{where}, scan {entry.key}: {name} spectra hold non-numbers; left out", stacklevel=4)
+            warnings.warn(
+                f"{where}, scan {entry.key}: {name} spectra hold non-numbers; left out", DataWarning, stacklevel=4
+            )
     return spectra
 
 
@@ -539,7 +553,8 @@ def parse_scan(text: str, entry: SpecEntry, file_header: SpecHeader, where: str,
     if unfinished is not None:
         _take_unfinished(unfinished, found.rows, found.row_lines, found.row_texts, entry, len(lines), where)
     declared = next((h[2:].split() for h in found.header if h.startswith("#N")), None)
-    width = len(found.rows[0]) if found.rows else int(declared[0]) if declared and declared[0].isdigit() else None
+    digits = declared[0] if declared and re.fullmatch(r"[0-9]{1,9}", declared[0]) else None  # not "²": no int
+    width = len(found.rows[0]) if found.rows else int(digits) if digits else None
     labels = _split_names(next((h[2:] for h in found.header if h.startswith("#L")), ""), width)
     data = _numbers(found, labels, width, entry, where)
     if found.rows and not labels:

@@ -22,7 +22,7 @@ from typing import Literal
 import attrs
 import numpy as np
 
-from nx5d.errors import CorruptDataError, MissingDataError
+from nx5d.errors import CorruptDataError, DataWarning, MissingDataError
 from nx5d.toolkit import (
     MISSING_VALUE,
     FrameOptions,
@@ -212,6 +212,7 @@ def load_frames(
         warnings.warn(
             f"{int(missing_mask.sum())} of {len(urls)} frames are missing (first: "
             f"{urls[int(np.argmax(missing_mask))]}); they hold {MISSING_VALUE} and are flagged",
+            DataWarning,
             stacklevel=2,
         )
     return Frames(out, first.shape, missing_mask)

@@ -20,6 +20,7 @@ import numpy as np
 from nx5d.errors import CorruptDataError
 from nx5d.toolkit import check_frame_size
 
+_deflate_into: Callable[..., bytes | bytearray | np.ndarray] | None  # imagecodecs.deflate_decode (out= takes an array)
 try:  # libdeflate is several times faster than zlib for detector frames
     from imagecodecs import deflate_decode as _deflate_into
 except ImportError:  # pragma: no cover - exercised where imagecodecs is absent

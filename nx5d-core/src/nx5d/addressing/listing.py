@@ -153,7 +153,7 @@ def _deeper(
     skip: Collection[str],
 ) -> list[tuple[str, bool | None]]:
     """The names one level below each (folder) name: ``a/b`` for ``b`` inside ``a``."""
-    out = []
+    out: list[tuple[str, bool | None]] = []
     for name, is_dir in names:
         if name.startswith(".") or name in skip or (not in_anchor and is_dir is False):
             continue

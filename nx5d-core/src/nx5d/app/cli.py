@@ -162,10 +162,31 @@ def _parser() -> argparse.ArgumentParser:
 REPOSITORY_COMMANDS = ("ls", "cook", "export", "plot", "spice", "watch")
 
 
-def _with_default_repository(argv: list[str]) -> list[str]:
+def _positionals(argv: list[str], parser: argparse.ArgumentParser) -> list[int]:
+    """The places of ``argv``'s positional words: neither options nor the values options take (``--out DIR``)."""
+    commands = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    options: dict[str, argparse.Action] = {o: a for a in parser._actions for o in a.option_strings}
+    found: list[int] = []
+    skip = False
+    for i, word in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if word.startswith("-") and word != "-":
+            action = options.get(word.split("=", 1)[0])
+            skip = action is not None and action.nargs != 0 and "=" not in word
+            continue
+        found.append(i)
+        if len(found) == 1 and commands is not None and word in commands.choices:  # the command's own options
+            sub = commands.choices[word]
+            options.update({o: a for a in sub._actions for o in a.option_strings})
+    return found
+
+
+def _with_default_repository(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
     """``argv`` with ``$NX5D_DATA_REPO`` put in where a repository command names no repository."""
     default = os.environ.get(DATA_REPO)
-    positional = [i for i, word in enumerate(argv) if not word.startswith("-")]
+    positional = _positionals(argv, parser)
     if not default or not positional or argv[positional[0]] not in REPOSITORY_COMMANDS:
         return argv
     command = positional[0]
@@ -188,13 +209,13 @@ def _silence_stdout() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``nx5d`` command; returns the exit status."""
     words = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    argcomplete.autocomplete(parser)  # answers the shell's completion requests; a no-op otherwise
     try:
-        words = _with_default_repository(words)
+        words = _with_default_repository(words, parser)
     except Nx5dError as exc:
         print(f"nx5d: error: {exc}", file=sys.stderr)
         return 2
-    parser = _parser()
-    argcomplete.autocomplete(parser)  # answers the shell's completion requests; a no-op otherwise
     args = parser.parse_args(words)
     try:
         from nx5d.app import commands

@@ -10,15 +10,16 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from nx5d.addressing.keys import select_keys
-from nx5d.config import config_path, repositories
+from nx5d.config import config_path, refused_repositories, repositories
 from nx5d.display import Table
-from nx5d.errors import OptionError, SpiceError
+from nx5d.errors import NotFoundError, OptionError, SpiceError
 from nx5d.model.open import open_repository
 from nx5d.optional import optional_module
 from nx5d.options import OptionInfo, describe_options
@@ -94,9 +95,19 @@ def _loading_options(args: argparse.Namespace) -> dict[str, Any]:
     return fields
 
 
+def _proposal(repo: Any, word: str) -> Any:
+    """The proposal ``word`` names on the command line: its key, or else its handle (``nx5d ls URL p1234``)."""
+    if word in repo.listing(refresh=True):
+        return repo[word]
+    try:
+        return repo.proposal(handle=word)
+    except NotFoundError:
+        return repo[word]  # the key's error, with its did-you-mean
+
+
 def ls(args: argparse.Namespace) -> int:
     repo = open_repository(args.url, beamline=args.beamline, options=_loading_options(args))
-    target = repo if args.proposal is None else repo[args.proposal]
+    target = repo if args.proposal is None else _proposal(repo, args.proposal)
     if args.json:
         if args.proposal is None:
             rows: list[dict[str, Any]] = [{"proposal": k, "handle": h} for k, h in repo.all().items()]
@@ -185,12 +196,13 @@ def spice(args: argparse.Namespace) -> int:
     if args.dry:
         options["spice_dry_run"] = True
     repo = open_repository(args.url, beamline=args.beamline, **options)
-    book = repo[args.proposal].spice
+    book = _proposal(repo, args.proposal).spice
     words, fields = _split_fields(args.words)
     fields = {**_payload(args.payload), **fields}
     usage, counts, act = _SPICE_ACTIONS[args.action]
     if len(words) not in counts:
         raise SpiceError(f"usage: nx5d spice URL PROPOSAL {args.action} {usage}".rstrip())
+    started = datetime.now(UTC)
     result = act(book, words, fields, args)
     if isinstance(result, SpiceView):
         payload: Any = result.rows()
@@ -198,7 +210,12 @@ def spice(args: argparse.Namespace) -> int:
         payload = result.records
     else:
         payload = result
-    if args.json or isinstance(result, dict | list):
+    if args.json:
+        print(json.dumps(payload, indent=2, default=str))
+    elif _is_record(result) or (isinstance(result, list) and result and all(map(_is_record, result))):
+        for record in result if isinstance(result, list) else [result]:
+            print(_written(record, dry=args.dry, started=started))
+    elif isinstance(result, dict | list):
         print(json.dumps(payload, indent=2, default=str))
     else:
         print(repr(result))
@@ -208,6 +225,25 @@ def spice(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _is_record(value: Any) -> bool:
+    return isinstance(value, dict) and {"handle", "revision", "uuid", "anchor"} <= value.keys()
+
+
+def _written(record: dict[str, Any], dry: bool, started: datetime) -> str:
+    """One line for a spice record a command wrote or kept (``--json`` prints the record itself)."""
+    where = f"from scan {record['anchor']}" if record["anchor"] else "from the proposal start"
+    if record.get("data") is None:
+        what = "withdrawn"
+    else:
+        what = ", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in record["data"].items()) or "no fields"
+    verb = "would write" if dry else "wrote"
+    if datetime.fromisoformat(str(record["created"])) < started:
+        verb = "kept"  # written before this command (a seed of a handle seeded before)
+    kind = f" ({record['type']})" if record.get("type", record["handle"]) != record["handle"] else ""
+    uuid = str(record["uuid"])[:8]
+    return f"{verb} revision {record['revision']} of {record['handle']}{kind} {where}, uuid {uuid}: {what}"
 
 
 def _results(module: str, what: str) -> Any:
@@ -246,21 +282,23 @@ def cook(args: argparse.Namespace) -> int:
 
 
 def repos(args: argparse.Namespace) -> int:
-    found = repositories()
+    found, refused = repositories(), refused_repositories()
     rows = [{"name": r.name, "url": r.url, "beamline": r.beamline, **r.options} for r in found.values()]
+    for name, error in refused.items():  # what is refused is never shown: it may hold a secret
+        print(f"nx5d: refused repository {name!r}: {error}", file=sys.stderr)
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
-        return 0
+        return 1 if refused else 0
     title = f"named repositories in {config_path()}" + ("" if found else " (none; see nx5d.config)")
     print(Table(["name", "beamline", "url"], rows, title=title).to_text())
-    return 0
+    return 1 if refused else 0
 
 
 def export(args: argparse.Namespace) -> int:
     export = _results("export", "nx5d export")
     _results("files", "nx5d export").require_writer(args.format)  # before anything is read
     repo = open_repository(args.url, beamline=args.beamline)
-    proposal = repo[args.proposal]
+    proposal = _proposal(repo, args.proposal)
     keys = select_keys(list(proposal.listing(refresh=True)), args.scans)
     paths = export.export_scans(proposal, keys, args.out, raw=args.raw, format=args.format, **_loading_options(args))
     for path in paths:
@@ -272,7 +310,7 @@ def plot(args: argparse.Namespace) -> int:
     plot = optional_module("nx5d_rsm.plot", "nx5d-rsm", "nx5d plot", "plot")
 
     repo = open_repository(args.url, beamline=args.beamline, options=_loading_options(args))
-    proposal = repo[args.proposal]
+    proposal = _proposal(repo, args.proposal)
     scan = proposal.scan(proposal.scan_key(args.scan))
     figure = plot.quick_look(scan, raw=args.raw, counters=args.counter or ())
     out = args.out or f"{args.proposal}-{scan.key.replace('/', '-')}{'-raw' if args.raw else ''}.png"
@@ -293,7 +331,7 @@ def new_plugin(args: argparse.Namespace) -> int:
 
 def watch(args: argparse.Namespace) -> int:
     repo = open_repository(args.url, beamline=args.beamline, options=_loading_options(args))
-    proposal = repo[args.proposal]
+    proposal = _proposal(repo, args.proposal)
     if args.out:
         _results("files", "nx5d watch --out").require_writer(args.format)  # before anything is followed
     arrivals = proposal.follow(

@@ -86,7 +86,7 @@ class Nx5dBackend(BackendEntrypoint):
         "storage_options",
     )
 
-    def open_dataset(  # type: ignore[override]
+    def open_dataset(
         self,
         filename_or_obj: Any,
         *,

@@ -23,7 +23,7 @@ import itertools
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -97,7 +97,7 @@ def _compute(block: Any) -> np.ndarray:
 
 def map_blocks(
     images: Any, work: Callable[[slice, np.ndarray], T], *, workers: int | None = None
-) -> Iterator[tuple[slice, T]]:
+) -> Generator[tuple[slice, T], None, None]:
     """``(frame range, work(frame range, frames))`` for every block of ``images`` (``(frames, rows, cols)``), in order.
 
     Blocks are read and worked on by ``workers`` threads (default: the

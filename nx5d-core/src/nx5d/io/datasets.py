@@ -132,7 +132,8 @@ def dataset_from_bytes(blob: bytes) -> Any:
     try:
         with zipfile.ZipFile(io.BytesIO(blob)) as archive:
             described = _described(archive)
-            coords, data_vars = {}, {}
+            coords: dict[str, tuple] = {}
+            data_vars: dict[str, tuple] = {}
             for entry in described["variables"]:
                 values = _read_member_array(archive, entry["file"])
                 attrs = {k: _restore(v) for k, v in entry["attrs"].items()}

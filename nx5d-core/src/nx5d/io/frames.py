@@ -79,7 +79,7 @@ class Region:
 
 
 def _roi(value: Any) -> tuple[int | None, int | None, int | None, int | None] | None:
-    return None if value is None else tuple(value)  # type: ignore[return-value]
+    return None if value is None else tuple(value)
 
 
 def positive(instance: object, attribute: attrs.Attribute, value: int | None) -> None:

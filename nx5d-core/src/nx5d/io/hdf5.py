@@ -15,7 +15,7 @@ scan, scans addressed by the anchor part of the URL) share this module:
   chunked along its first axis in multiples of the file's own chunks, that
   reopens the document in whichever process computes it.
 
-h5py is needed (``pip install nx5d[hdf5]``); it is imported on first use.
+h5py is needed (``pip install 'nx5d-core[hdf5]'``); it is imported on first use.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nx5d.errors import CorruptDataError, MissingDataError, NotSupportedError, StorageError
+from nx5d.errors import CorruptDataError, MissingDataError, NotSupportedError, Nx5dError, StorageError
 from nx5d.io.storage import Storage, _note, file_state
 
 if TYPE_CHECKING:
@@ -57,7 +57,9 @@ def _h5py() -> Any:
     try:
         import h5py
     except ImportError as exc:  # pragma: no cover - h5py is a declared dependency of HDF5 plugins
-        raise NotSupportedError("reading HDF5 documents needs h5py: pip install 'nx5d[hdf5]'") from exc
+        raise NotSupportedError(
+            "reading HDF5 documents needs h5py: pip install 'nx5d-core[hdf5]' (or pip install h5py)"
+        ) from exc
     return h5py
 
 
@@ -144,7 +146,7 @@ def open_document(storage: Storage, url: str) -> Iterator[h5py.File]:
         except FileNotFoundError:
             state = None  # h5py says it is missing, below
         _note(url, opened=1, state=state)
-        with _open_local(h5py, path, url) as handle:
+        with _open_local(h5py, path, url) as handle, _read_errors(url):
             yield handle
         return
     with storage.open(url) as raw:
@@ -152,8 +154,19 @@ def open_document(storage: Storage, url: str) -> Iterator[h5py.File]:
             handle = h5py.File(raw, "r")
         except OSError as exc:
             raise _open_error(url, exc) from exc
-        with handle:
+        with handle, _read_errors(url):
             yield handle
+
+
+@contextlib.contextmanager
+def _read_errors(url: str) -> Iterator[None]:
+    """HDF5's errors while a document is read (a file being written, a damaged one) as nx5d errors naming it."""
+    try:
+        yield
+    except Nx5dError:
+        raise
+    except (RuntimeError, OSError) as exc:
+        raise CorruptDataError(f"{url} cannot be read as HDF5 (still being written, or damaged): {exc}") from exc
 
 
 def node(handle: h5py.File, path: str, url: str) -> Any:

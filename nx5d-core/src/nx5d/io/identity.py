@@ -25,7 +25,7 @@ from __future__ import annotations
 import base64
 import json
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -143,7 +143,7 @@ class DataIdentity:
             return None
 
     @classmethod
-    def from_json(cls, text: str | Iterable[Any]) -> DataIdentity:
+    def from_json(cls, text: object) -> DataIdentity:
         """An identity read back from `to_json`'s text (or its parsed list); ``ValueError`` if it is not one.
 
         What is read is untrusted (a cache entry, a file's attribute): every

@@ -135,7 +135,7 @@ class Children:
         return key
 
     def _missing(self, name: str, what: str, known: list[str], cls: type[NotFoundError] | None = None) -> NotFoundError:
-        close = difflib.get_close_matches(name, known, n=3)
+        close = [k for k in known if k.startswith(f"{name}.")][:3] or difflib.get_close_matches(name, known, n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else f"; {len(known)} {self._child_kind}s exist"
         exc = (cls or self._not_found)(f"{self._where()} has no {self._child_kind} with {what} {name!r}{hint}")
         return exc

@@ -146,13 +146,16 @@ def follow(
     watched: dict[str, _Watched] = {}
     start = clock()
     if new_only:
-        for key in proposal.listing(refresh=True):
+        for key in _first_listing(proposal):
             summary, _ = _summary(proposal.scan(key))
             if summary is not None and summary.get("state") != "running":
                 watched[key] = _Watched(summary, start, handed=summary)  # there already: only its changes count
     last_arrival = start
     while True:
-        listing = list(proposal.listing(refresh=True))
+        try:
+            listing = list(proposal.listing(refresh=True))
+        except DataError:  # a document being written cannot be listed yet: look again
+            listing = []
         for position, key in enumerate(listing):
             later_exists = position < len(listing) - 1
             arrival = _look(proposal.scan(key), watched, later_exists, clock(), (settle, stall, attempts))
@@ -169,6 +172,14 @@ def follow(
         if idle_timeout is not None and clock() - last_arrival >= idle_timeout:
             return
         sleep(poll)
+
+
+def _first_listing(proposal: Proposal) -> list[str]:
+    """The scans when following starts (none if the document cannot be listed yet: all are new then)."""
+    try:
+        return list(proposal.listing(refresh=True))
+    except DataError:
+        return []
 
 
 def _look(

@@ -96,7 +96,8 @@ class StackedScan(Scan):
     def summary(self) -> dict[str, Any]:
         """Type, steps (all scans'), notes and the scans."""
         steps = [scan.summary.get("steps") for scan in self._scans()]
-        total = sum(steps) if all(isinstance(s, int) for s in steps) else None
+        counted = [s for s in steps if isinstance(s, int)]
+        total = sum(counted) if len(counted) == len(steps) else None
         return {"type": self.scan_type, "steps": total, "notes": f"stack of {', '.join(self.members)}"}
 
     def _pristine(self, options: Mapping[str, Any]) -> Loaded:

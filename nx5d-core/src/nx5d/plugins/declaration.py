@@ -72,6 +72,19 @@ class Preset:
     spice: Mapping[str, Mapping[str, Any]] = attrs.field(converter=lambda v: {h: dict(d) for h, d in v.items()})
 
 
+# Typed converters: attrs' ``converter=dict`` would type the fields' parameters as ``dict``'s overloads.
+def _text_map(value: Mapping[str, str]) -> dict[str, str]:
+    return dict(value)
+
+
+def _schema_map(value: Mapping[str, type]) -> dict[str, type]:
+    return dict(value)
+
+
+def _preset_map(value: Mapping[str, Preset]) -> dict[str, Preset]:
+    return dict(value)
+
+
 def _strings(value: object) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,)
@@ -147,13 +160,13 @@ class Beamline:
     level: ClaimLevel = attrs.field(default=ClaimLevel.FORMAT, converter=ClaimLevel)
     accepts: Callable[[UrlPattern], bool] | None = None
     recognises: Callable[[DocumentRef], bool] | None = None
-    key_patterns: Mapping[str, str] = attrs.field(factory=dict, converter=dict)
+    key_patterns: Mapping[str, str] = attrs.field(factory=dict, converter=_text_map)
     proposal_handle: str | Callable[[str], str] | None = None
     scan_handle: str | Callable[[str], str] | None = None
     options: type = attrs.field(default=NoOptions)
-    spice: Mapping[str, type] = attrs.field(factory=dict, converter=dict)
+    spice: Mapping[str, type] = attrs.field(factory=dict, converter=_schema_map)
     cooking: Cooking | None = attrs.field(default=None)
-    presets: Mapping[str, Preset] = attrs.field(factory=dict, converter=dict)
+    presets: Mapping[str, Preset] = attrs.field(factory=dict, converter=_preset_map)
 
     @options.validator
     def _check_options(self, attribute: attrs.Attribute, value: Any) -> None:

@@ -39,6 +39,7 @@ from nx5d.errors import (
     BeamlineLoadError,
     BeamlineNotInstalledError,
     Nx5dError,
+    Nx5dWarning,
     PluginApiMismatchError,
 )
 from nx5d.extensions import BUILTIN
@@ -392,7 +393,7 @@ class PluginRegistry:
         lines.append("Installed beamlines:" if installed else "No beamline plugins are installed.")
         lines.extend(f"  {line}" for line in installed)
         lines.extend(f"  {p}" for p in problems)
-        lines.append("Pass beamline=NAME to nx5d.open to choose one explicitly.")
+        lines.append("Choose one explicitly: nx5d.open(url, beamline=NAME), or --beamline NAME on the command line.")
         return "\n".join(lines)
 
 
@@ -424,6 +425,7 @@ def registry() -> PluginRegistry:
                     f"the distribution 'nx5d' {other} is installed in this environment: it is an unrelated "
                     "project that also imports as 'nx5d' and overwrites this one's files; "
                     "'pip uninstall nx5d', then reinstall nx5d-core",
+                    Nx5dWarning,
                     stacklevel=2,
                 )
             _REGISTRY = PluginRegistry()

@@ -139,6 +139,6 @@ def best_claim(url: str, found: Iterable[Claim], no_claim_message: str) -> Claim
     if len(top) > 1:
         raise AmbiguousBeamlineError(
             f"beamlines {', '.join(c.describe() for c in top)} claim {url} equally; "
-            "choose one with nx5d.open(url, beamline=...)"
+            "choose one with nx5d.open(url, beamline=NAME) or --beamline NAME on the command line"
         )
     return top[0]

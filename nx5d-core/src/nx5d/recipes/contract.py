@@ -13,7 +13,7 @@ all of it in one `CookRequest`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -31,11 +31,26 @@ RECIPE_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 
 #: The angles of every frame: ``(sample angles, detector angles)``, one array per circle, outermost first.
 Angles = tuple[Sequence[Any], Sequence[Any]]
+# How a Cooking names the variable playing a role: candidate names, or function(raw) -> name or None.
+_Role = Sequence[str] | Callable[["xr.Dataset"], str | None]
 
 
 def _name(instance: object, attribute: attrs.Attribute, value: str) -> None:
     if not (isinstance(value, str) and RECIPE_NAME.fullmatch(value)):
         raise ValueError(f"a recipe name is lower-case words joined by '-' (delay-rsm), not {value!r}")
+
+
+# Typed converters: attrs' ``converter=tuple``/``dict`` would type the fields' parameters as those types' overloads.
+def _handles(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _recipe_map(value: Mapping[str, str]) -> dict[str, str]:
+    return dict(value)
+
+
+def _role_map(value: Mapping[str, _Role]) -> dict[str, _Role]:
+    return dict(value)
 
 
 @attrs.frozen
@@ -58,7 +73,7 @@ class Recipe:
     name: str = attrs.field(validator=_name)
     description: str
     cook: Callable[[CookRequest], Any]
-    reads: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    reads: tuple[str, ...] = attrs.field(default=(), converter=_handles)
 
 
 @attrs.frozen
@@ -86,9 +101,11 @@ class Cooking:
         beamline's).
     """
 
-    recipes: Mapping[str, str] = attrs.field(factory=lambda: {"*": "rsm"}, converter=dict)
+    recipes: Mapping[str, str] = attrs.field(factory=lambda: {"*": "rsm"}, converter=_recipe_map)
     angles: Callable[[xr.Dataset, Any], Angles] | None = None
-    roles: Mapping[str, Sequence[str] | Callable[[xr.Dataset], str | None]] = attrs.field(factory=dict, converter=dict)
+    roles: Mapping[str, Sequence[str] | Callable[[xr.Dataset], str | None]] = attrs.field(
+        factory=dict, converter=_role_map
+    )
     settings: str = "settings"
 
     @recipes.validator

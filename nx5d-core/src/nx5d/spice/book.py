@@ -37,7 +37,8 @@ def _merge(payload: Mapping[str, Any] | None, data: Mapping[str, Any]) -> dict[s
 
 
 def _same(a: Any, b: Any) -> bool:
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    """Whether two spice payloads hold the same fields (tuples and lists alike, as JSON stores them)."""
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
 
 
 class SpiceBook:
@@ -146,20 +147,44 @@ class SpiceBook:
         """Create revision 1 of ``handle`` for the whole proposal (anchor ``''``).
 
         Idempotent: if ``handle`` was seeded before, the existing latest record
-        is returned and nothing is written (``exist_ok=False`` raises instead).
+        is returned and nothing is written (``exist_ok=False`` raises instead);
+        a [`SpiceWarning`][nx5d.errors.SpiceWarning] says so when these fields
+        differ from the first seed's (re-running a notebook stays quiet).
         ``payload`` takes fields whose names are not valid keywords.
         """
         fields = _merge(payload, data)
+        record, seeded = self._seed(handle, fields, type=type, exist_ok=exist_ok, author=author, note=note)
+        if seeded == "other":
+            warnings.warn(
+                f"spice {handle!r} of proposal {self._key!r} was seeded before with other fields; "
+                "nothing written, its latest revision stays (change it with spice.update)",
+                SpiceWarning,
+                stacklevel=2,
+            )
+        return record
+
+    def _seed(
+        self,
+        handle: str,
+        fields: dict[str, Any],
+        *,
+        type: str | None,  # noqa: A002 - the record field's name
+        exist_ok: bool,
+        author: str | None,
+        note: str | None,
+    ) -> tuple[dict[str, Any], str]:
+        """Seed ``handle`` unless seeded before: the record, and ``written``, ``same`` or ``other`` (its first seed)."""
         with self.store.transaction(self._key):
             existing = branches(self._stored()).get((handle, ""))
             if existing:
                 if not exist_ok:
                     raise SpiceError(f"spice {handle!r} of proposal {self._key!r} is already seeded")
-                return latest(existing).record.to_dict()
+                first_same = any(r.revision == 1 and _same(r.data, fields) for r in existing)
+                return latest(existing).record.to_dict(), "same" if first_same else "other"
             record = new_record(
                 type=type or handle, handle=handle, revision=1, anchor="", data=fields, author=author, note=note
             )
-            return self._write(record)
+            return self._write(record), "written"
 
     def import_nx5d3(self, folder: str) -> list[dict[str, Any]]:
         """Write every nx5d 3.x record in ``folder`` (a URL or path) again in nx5d's format; returns those written.
@@ -218,7 +243,8 @@ class SpiceBook:
         """Seed every record of the beamline's preset ``name`` (see `presets`); returns the records.
 
         Like `seed`, idempotent: a handle seeded before keeps its
-        record, and a [`SpiceWarning`][nx5d.errors.SpiceWarning] names it.
+        record, and a [`SpiceWarning`][nx5d.errors.SpiceWarning] names it
+        when that record's fields are not the preset's.
         """
         declaration = self.proposal.repository.declaration
         preset = None if declaration is None else declaration.presets.get(name)
@@ -229,13 +255,14 @@ class SpiceBook:
             )
         out = []
         for handle, data in preset.spice.items():
-            record = self.seed(handle, data, author=author, note=note or f"preset {name}")
-            if record["data"] != data and json.dumps(record["data"], sort_keys=True) != json.dumps(
-                data, sort_keys=True
-            ):
+            fields = dict(data)
+            record, seeded = self._seed(
+                handle, fields, type=None, exist_ok=True, author=author, note=note or f"preset {name}"
+            )
+            if seeded != "written" and not _same(record["data"], fields):
                 warnings.warn(
-                    f"spice {handle!r} of proposal {self._key!r} was seeded before; preset {name!r} left it as it is "
-                    f"(change it with spice.update)",
+                    f"spice {handle!r} of proposal {self._key!r} was seeded before and is now at revision "
+                    f"{record['revision']}; preset {name!r} left it (change it with spice.update)",
                     SpiceWarning,
                     stacklevel=2,
                 )

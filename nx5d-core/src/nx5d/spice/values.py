@@ -67,8 +67,8 @@ def as_settings(spice: Mapping[str, Mapping[str, Any]]) -> dict[str, Settings]:
     return {h: d if isinstance(d, Settings) else Settings(d, h) for h, d in spice.items()}
 
 
-def fingerprint(spice: Mapping[str, Mapping[str, Any]]) -> str:
-    """A stable text identifying the content of ``spice`` (for caching cooked data)."""
+def fingerprint(spice: Mapping[str, Any]) -> str:
+    """A stable text identifying the content of ``spice`` or of any mapping of plain values (for cooked caches)."""
 
     def plain(value: Any) -> Any:
         if isinstance(value, Mapping):
