@@ -725,13 +725,14 @@ def _frames_array(
     grid: int = 1,
 ) -> tuple[Any, tuple[int, int]]:
     """The first ``points`` frames of ``node``; its first ``grid`` dimensions are the scan's (n-D: flattened)."""
-    shape = tuple(int(n) for n in node.shape[-2:])
-    rows, cols = region.slices(shape)  # type: ignore[arg-type]
+    shape = (int(node.shape[-2]), int(node.shape[-1]))
+    rows, cols = region.slices(shape)
     frame_bytes = math.prod(node.shape[grid:]) * np.dtype(node.dtype).itemsize
     if lazy is None:
         lazy = points * frame_bytes > LAZY_BYTES
     where = f"{document}#{path}"
     selection = np.s_[:points, ..., rows, cols] if grid == 1 else np.s_[..., rows, cols]
+    frames: Any
     if not lazy:
         frames = _read(node, where, selection)
     elif hasattr(node, "id"):
@@ -742,7 +743,7 @@ def _frames_array(
         frames = da.from_zarr(node)[selection]
     if grid > 1:
         frames = frames.reshape(-1, *frames.shape[grid:])[:points]
-    return (frames if chunk is None or not lazy else frames.rechunk({0: chunk})), shape  # type: ignore[return-value]
+    return (frames if chunk is None or not lazy else frames.rechunk({0: chunk})), shape
 
 
 def _base(original: str) -> str | None:
@@ -798,7 +799,7 @@ class _Reader:
         if source.kind == "files":
             images, shape = self.frame_files(node, source, options)
         elif source.kind == "image":
-            shape = tuple(int(n) for n in node.shape)
+            shape = (int(node.shape[0]), int(node.shape[1]))
             rows, cols = region.slices(shape)
             images = _read(node, f"{self.base}/{source.path}", np.s_[rows, cols])[np.newaxis]
         else:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -145,7 +146,7 @@ def frame_file_urls(sources: Sources, names: list[str], path: str, where: str) -
     """
     if not names:
         return [], None
-    forms = [str, _tail] if posixpath.isabs(names[0]) else [str]
+    forms: list[Callable[[str], str]] = [str, _tail] if posixpath.isabs(names[0]) else [str]
     error: Nx5dError | None = None
     for form in forms:
         found, error = sources.place(form(names[0]), "a list of frame files naming", where)
