@@ -485,11 +485,23 @@ class Found:
             self.take(MACHINE_CURRENT, f"{path}/current", current)
 
     def positioner(self, name: str, node: Any, path: str) -> None:
-        """An ``NXpositioner``'s ``value`` (SOLEIL: ``raw_value``), where it is one value."""
+        """An ``NXpositioner``'s ``value`` (SOLEIL: ``raw_value``), where it is one value.
+
+        A positioner of named states, one per point (Diamond I06's
+        polarisation ``pol``: ``pc``, ``nc``), is a text counter marked as
+        positioner; numeric values per point come from the ``NXdata`` groups.
+        """
         for leaf in ("value", "raw_value"):
             value = self.member(node, leaf, f"{path}/{leaf}")
-            if value is not None and not is_group(value) and _numeric(value) and _one_value(value):
+            if value is None or is_group(value):
+                continue
+            if _numeric(value) and _one_value(value):
                 self.scalars.setdefault(name, f"{path}/{leaf}")
+                return
+            ndim, length = self.dims(value)
+            if value.dtype.kind in "SUO" and ndim == 1 and length > 1:
+                self.ones.setdefault(name, (f"{path}/{leaf}", length))
+                self.positioners.add(name)
                 return
 
     def detector_frames(self, name: str, node: Any, path: str) -> None:
@@ -773,6 +785,8 @@ class _Reader:
             self.renamed[original] = name
             kind = {"kind": "positioner"} if original in self.found.positioners else {}
             values = _read(node, f"{self.base}/{path}").reshape(-1)[:points]
+            if values.dtype.kind in "SO":  # text (named states): as str
+                values = np.array([_text(v) for v in values], dtype=str)
             self.data[name] = xr.Variable("index", values, {**_attrs_of(node, original), **kind})
 
     def scalars(self) -> None:
