@@ -102,3 +102,22 @@ def test_rates_have_no_poisson_variance_nx5d_could_know():
     assert np.isnan(profile.signal_variance.values).all()
     profile = cook_profile(data, ProfileSettings(signal="Detector"))
     np.testing.assert_array_equal(profile.signal_variance.values, data.Detector.values)
+
+
+def test_a_profile_looks_at_each_counter_a_fixed_number_of_times(monkeypatch):
+    """raw[name] gathers every variable's coordinates: called per counter, a profile grew quadratically
+    (10,000 counters took minutes); the work per counter must not grow with the number of counters."""
+
+    calls = []
+    real = xr.Dataset.__getitem__
+    monkeypatch.setattr(xr.Dataset, "__getitem__", lambda self, key: calls.append(key) or real(self, key))
+
+    def lookups(n):
+        raw = xr.Dataset(
+            {f"c{i}": ("index", np.arange(5.0) + i) for i in range(n)}, coords={"th": ("index", np.arange(5.0))}
+        )
+        calls.clear()
+        cook_profile(raw, ProfileSettings())
+        return len(calls)
+
+    assert lookups(1000) == lookups(10)

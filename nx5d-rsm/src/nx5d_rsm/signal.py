@@ -114,7 +114,7 @@ def _loose(name: str) -> str:
 
 
 def _excluded(raw: xr.Dataset, name: str) -> bool:
-    variable = raw[name]
+    variable = raw.variables[name]  # not raw[name]: that gathers the coordinates of every variable (quadratic)
     if name in raw.coords or variable.attrs.get("kind") == "positioner":
         return True
     for text in {name, str(variable.attrs.get("long_name", name))}:
@@ -130,8 +130,11 @@ def default_signal(raw: xr.Dataset) -> str:
         return "images"
     counters = [
         str(name)
-        for name, variable in raw.data_vars.items()
-        if variable.dims == ("index",) and variable.dtype.kind in "biuf" and not _excluded(raw, str(name))
+        for name, variable in raw.variables.items()  # Variables: raw.data_vars builds a DataArray per name
+        if name in raw.data_vars
+        and variable.dims == ("index",)
+        and variable.dtype.kind in "biuf"
+        and not _excluded(raw, str(name))
     ]
     if not counters:
         where = raw.attrs.get("url", "the scan")
