@@ -86,12 +86,11 @@ def test_aps_files_are_chosen_by_content_and_every_scan_lists_summarises_and_loa
             for scan_key in proposal.keys():
                 scan = proposal[scan_key]
                 summary = scan.summary
-                try:
-                    raw = scan.raw
-                except MissingDataError as exc:  # '#N 0' and nothing else: said, never an empty Dataset
-                    assert f"scan {scan_key} holds no data" in str(exc)
-                    assert summary["steps"] == 0
+                if summary["steps"] == 0 and not summary.get("motor"):  # '#N 0' and nothing else: said so
+                    with pytest.raises(MissingDataError, match=rf"scan {re.escape(scan_key)} holds no data"):
+                        scan.raw  # noqa: B018
                     continue
+                raw = scan.raw
                 assert summary["steps"] == raw.sizes.get("index", 0), (key, scan_key)
     assert counts == {"20220311-161530": 78, "APS_spec_data": 20, "twoc": 3, "user6idd": 2}
 
