@@ -133,7 +133,19 @@ def test_a_dry_run_shows_spice_changes_and_writes_nothing(data, tmp_path, capsys
     assert dry.r101500.cooked.qdata.shape[-2:] == (10, 10)
     assert len(list((tmp_path / "spice" / "20210205").glob("*.json"))) == 1
     assert nx5d.open(url, spice_url=spice).p20210205.spice.view("101500")["settings"].grid_size == [20, 30]
-    argv = ["spice", url, "20210205", "update", "101500", "settings", "grid_size=[5,5]", "--spice-url", spice, "--dry"]
+    argv = [
+        "spice",
+        url,
+        "20210205",
+        "update",
+        "101500",
+        "settings",
+        "grid_size=[5,5]",
+        "--spice-url",
+        spice,
+        "--dry",
+        "--json",
+    ]
     assert main(argv) == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out)["data"]["grid_size"] == [5, 5]
@@ -147,9 +159,12 @@ def test_spice_payloads_from_a_file_and_standard_input(data, tmp_path, monkeypat
     payload = tmp_path / "settings.json"
     payload.write_text(json.dumps({"img_center": [97, 241], "grid_size": [40, 50]}))
     assert main(["spice", url, "20210205", "seed", "settings", "--payload", str(payload), "--spice-url", spice]) == 0
-    assert json.loads(capsys.readouterr().out)["data"] == {"img_center": [97, 241], "grid_size": [40, 50]}
+    assert capsys.readouterr().out.startswith("wrote revision 1 of settings from the proposal start, uuid ")
+    assert main(["spice", url, "20210205", "history", "settings", "--spice-url", spice, "--json"]) == 0
+    (record,) = json.loads(capsys.readouterr().out)
+    assert record["data"] == {"img_center": [97, 241], "grid_size": [40, 50]}
     monkeypatch.setattr(sys, "stdin", io.StringIO('{"Theta": 0.02}'))
-    assert main(["spice", url, "20210205", "seed", "offsets", "--payload", "-", "--spice-url", spice]) == 0
+    assert main(["spice", url, "20210205", "seed", "offsets", "--payload", "-", "--spice-url", spice, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["data"] == {"Theta": 0.02}
     monkeypatch.setattr(sys, "stdin", io.StringIO("[1, 2]"))
     assert main(["spice", url, "20210205", "seed", "other", "--payload", "-", "--spice-url", spice]) == 2
@@ -196,6 +211,36 @@ def test_quick_look_pictures(data, tmp_path, raw):
     out = tmp_path / "look.png"
     assert main(["plot", url, "20210205", "r091726", "--out", str(out), *(["--raw"] if raw else [])]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_raw_quick_look_draws_the_detector_against_theta_one_line_per_delay(data):
+    """What `nx5d plot --raw` draws for a UDKM delay x theta scan: the Pilatus column, not the point number."""
+    pytest.importorskip("matplotlib")
+    from nx5d_rsm.plot import quick_look
+
+    scan = nx5d.open(f"file://{data}/{{proposal}}/{{scan}}", spice_url="").p20210205.r091726
+    figure = quick_look(scan, raw=True)
+    frames, signal = [ax for ax in figure.axes if ax.get_label() != "<colorbar>"]
+    assert figure._suptitle.get_text() == "20210205, scan 091726: raw data"
+    assert signal.get_xlabel() == "Theta (deg)"
+    assert signal.get_ylabel() == "Pilatus [ph/s]"  # its unit once
+    assert [line.get_label() for line in signal.get_lines()] == ["delay = -10 ps", "delay = 0 ps", "delay = 50 ps"]
+    raw = scan.raw
+    for line, delay in zip(signal.get_lines(), SMALL.delays, strict=True):
+        points = raw.delay.values == delay
+        np.testing.assert_array_equal(line.get_xdata(), raw.theta.values[points])
+        np.testing.assert_array_equal(line.get_ydata(), raw.pilatus_rate.values[points])
+    assert frames.get_title() == "detector frames, summed"
+    (colourbar,) = [ax for ax in figure.axes if ax.get_label() == "<colorbar>"]
+    assert colourbar.get_ylabel() == f"sum of {raw.sizes['index']} frames (counts)"
+
+
+def test_the_cooked_quick_look_is_titled_by_scan_and_recipe(data):
+    pytest.importorskip("matplotlib")
+    from nx5d_rsm.plot import quick_look
+
+    figure = quick_look(nx5d.open(f"file://{data}/{{proposal}}/{{scan}}", spice_url="").p20210205.r091726)
+    assert figure._suptitle.get_text() == "20210205, scan 091726: reciprocal space maps (recipe delay-rsm)"
 
 
 def test_ctrl_c_stops_a_cook_cleanly(tmp_path):

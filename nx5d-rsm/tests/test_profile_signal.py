@@ -46,6 +46,15 @@ def test_the_rule_never_picks_a_positioner_clock_monitor_or_machine_current():
     assert profile.signal.dims == ("th",)
 
 
+def test_the_rule_never_picks_an_empty_counter():
+    """A counter the lab's software left blank (UDKM's 'Intensities [ph/s]' column) is no detector."""
+    data = scan(Intensities=("index", np.full(N, np.nan), {"long_name": "Intensities [ph/s]", "units": "ph/s"}))
+    with pytest.warns(UserWarning, match="is 'Detector'"):
+        assert choose_signal(data).name == "Detector"
+    with pytest.raises(MissingDataError, match="no counter that could be its detector"):
+        choose_signal(data.drop_vars("Detector"))
+
+
 def test_with_nothing_left_the_rule_refuses_naming_the_variables():
     data = scan().drop_vars("Detector")
     with pytest.raises(MissingDataError, match=r"memory://lab/p/s1 has no frames and no counter .* RingCurrent"):

@@ -750,9 +750,7 @@ def _frames_array(
     elif hasattr(node, "id"):
         frames = hdf5.lazy_array(storage, document, "/" + path, node)[selection]
     else:
-        import dask.array as da
-
-        frames = da.from_zarr(node)[selection]
+        frames = zarrdoc.lazy_array(node, where)[selection]
     if grid > 1:
         frames = frames.reshape(-1, *frames.shape[grid:])[:points]
     return (frames if chunk is None or not lazy else frames.rechunk({0: chunk})), shape

@@ -17,7 +17,8 @@ Which variable a profile shows, first match wins:
    ``SRcurrent``, APS's ``ringc`` ...), a clock or a monitor (`NOT_A_SIGNAL`,
    the name's last word: ``Epoch``, ``Seconds``, ``scaler1_time``,
    ``Monitor``, ``I0``, ``I00``) or a reciprocal-space pseudo motor (``H``,
-   ``K``, ``L``).  A choice by this rule is named in a warning.
+   ``K``, ``L``), nor an empty counter (points recorded, none of them a
+   number).  A choice by this rule is named in a warning.
 
 The result of [`cook_profile`][nx5d_rsm.profile.cook_profile] names the
 variable in its ``signal`` attribute and how it was chosen in
@@ -124,6 +125,12 @@ def _excluded(raw: xr.Dataset, name: str) -> bool:
     return False
 
 
+def _empty(variable: xr.Variable) -> bool:
+    """Points recorded and not one of them a number (a counter the lab's software left blank)."""
+    values = np.asarray(variable.values, float)
+    return bool(values.size) and not np.isfinite(values).any()
+
+
 def default_signal(raw: xr.Dataset) -> str:
     """The variable nx5d's rule picks (see the module documentation); a `MissingDataError` when none is left."""
     if "images" in raw and raw["images"].ndim >= 3:
@@ -135,6 +142,7 @@ def default_signal(raw: xr.Dataset) -> str:
         and variable.dims == ("index",)
         and variable.dtype.kind in "biuf"
         and not _excluded(raw, str(name))
+        and not _empty(variable)
     ]
     if not counters:
         where = raw.attrs.get("url", "the scan")
