@@ -73,6 +73,7 @@ from nx5d.toolkit import (
     option,
     scan_type,
     scanned_motor,
+    scanned_range,
     zarrdoc,
 )
 from nx5d_nexus.links import Absent, Sources, frame_file_urls
@@ -657,7 +658,8 @@ def headers(entry: Any) -> dict[str, str]:
 
 
 def summary(entry: Any, where: str) -> dict[str, Any]:
-    """Type, steps, notes (the title), start time, scanned motor and detector -- from names, shapes, small strings.
+    """Type, steps, notes (the title), start time, scanned motor (and its range, from the title), counters, sample
+    and detector -- from names, shapes, small strings.
 
     The type and motor come from the scan command (GDA's ``scan_command``,
     else a title that reads like one), the motor else from the default
@@ -678,6 +680,13 @@ def summary(entry: Any, where: str) -> dict[str, Any]:
         "start": _scalar_text(entry, "start_time") or _scalar_text(entry, "diamond_scan/start_time"),
         "motor": scanned_motor(command) or (_base(found.axes[0]) or found.axes[0] if found.axes else ""),
     }
+    span = scanned_range(title)
+    if span is not None:
+        out["range"] = list(span)
+    out["counters"] = list(found.counters)
+    sample = _scalar_text(entry, "sample/name")
+    if sample:
+        out["sample"] = sample
     if found.frames is not None:
         out["detector"] = found.frames.detector
     if _scalar_text(entry, "end_time"):
