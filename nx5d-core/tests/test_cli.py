@@ -211,3 +211,17 @@ def test_start_times_and_spice_changes_stay_whole_at_80_columns():
     history = Table(["from scan", "uuid", "changes"], [change], whole=("changes",)).to_text(width=62)
     assert history.splitlines()[-1].split("  ")[-1] == change["changes"]
     assert "(start)" in history  # the others shorten only to their header's width first
+
+
+def test_output_into_a_pipe_that_closes_early_ends_quietly():
+    """``nx5d plugins --json | head``: the reader goes away before nx5d writes; no traceback follows."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", "import sys; from nx5d.app.cli import main; sys.exit(main())", "plugins", "--json"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader is gone before anything is written
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 141
+    assert b"Traceback" not in err
+    assert b"BrokenPipeError" not in err

@@ -114,32 +114,42 @@ def test_virtual_frames_inside_the_repository_are_read(tmp_path):
     np.testing.assert_array_equal(raw.images.values, scan_data(1)["frames"])
 
 
-def test_a_missing_virtual_source_is_an_error_never_zeros(tmp_path):
+def test_a_missing_virtual_source_is_never_read_as_zeros(tmp_path):
     url = write_repository(tmp_path, {"hc2103": [1, 2]}, "bliss", vds=True)
     shutil.rmtree(tmp_path / "hc2103" / "scan0002")
     proposal = nx5d.open(url, spice_url="").hc2103
     assert proposal["2.1"].summary["steps"] == 21  # the scan is still listed and summarised
-    with pytest.raises(
-        MissingDataError,
-        match=r"hc2103.h5#2.1/measurement/mpx is a virtual dataset reading from "
-        r"'scan0002/mpx_0000.h5', which does not exist",
-    ):
-        proposal["2.1"].raw  # noqa: B018
-    counters = proposal["2.1"].load(frames="skip")
+    assert proposal["2.1"].summary["detector"] == "mpx"
+    message = (
+        r"hc2103.h5#2.1/measurement/mpx is a virtual dataset reading from "
+        r"'scan0002/mpx_0000.h5', which does not exist"
+    )
+    with pytest.warns(UserWarning, match=message):
+        counters = proposal["2.1"].raw  # the counters, without the frames
     assert "images" not in counters
     assert counters.sizes["index"] == 21
+    assert "scan0002/mpx_0000.h5" in counters.attrs["absent"]
+    with pytest.raises(MissingDataError, match=message):
+        proposal["2.1"].load(detector="mpx")  # asked for by name: an error
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # frames skipped: their absence is no news
+        assert proposal["2.1"].load(frames="skip").sizes["index"] == 21
     assert proposal["1.1"].raw.images.values.max() > 0
 
 
 def test_remote_documents_with_virtual_frames_say_so(tmp_path):
     from nx5d.io.storage import Storage
-    from nx5d_nexus import layouts as nexus
+    from nx5d_nexus.links import Sources
 
     url = write_repository(tmp_path, {"hc2103": [1]}, "bliss", vds=True)
     document = url.format(proposal="hc2103", scan="1.1").partition("#")[0]
-    sources = nexus._Sources("http://server/hc2103.h5", None)
-    with h5py.File(Storage.local_path(document)) as handle, pytest.raises(NotSupportedError, match="local documents"):
-        sources.dataset(handle["1.1/instrument/mpx/image"], "http://server/hc2103.h5#1.1/instrument/mpx/image")
+    sources = Sources("http://server/hc2103.h5", None)
+    with h5py.File(Storage.local_path(document)) as handle:
+        absent = sources.virtual(
+            handle["1.1/instrument/mpx/image"], "instrument/mpx/image", "http://server/hc2103.h5#1.1"
+        )
+    assert isinstance(absent.error, NotSupportedError)
+    assert "local documents" in absent.message
 
 
 def test_counters_of_unequal_length_are_cut_with_a_warning(tmp_path):

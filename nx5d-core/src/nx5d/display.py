@@ -75,6 +75,9 @@ class Table:
     whole:
         Columns shortened only when every other one is as short as it gets
         (a start time, a spice change: cut, they mislead).
+    footnotes:
+        Lines said in full below the text table, where cells are shortened
+        (the reason a row could not be read).
     """
 
     def __init__(
@@ -86,6 +89,7 @@ class Table:
         max_rows: int | None = MAX_ROWS,
         more: str = "",
         whole: Sequence[str] = (),
+        footnotes: Sequence[str] = (),
     ) -> None:
         self.columns = list(columns)
         self.rows = [[format_cell(row.get(c)) for c in self.columns] for row in rows]
@@ -93,6 +97,7 @@ class Table:
         self.max_rows = max_rows
         self.more = more
         self.whole = frozenset(whole)
+        self.footnotes = list(footnotes)
 
     @classmethod
     def from_records(
@@ -158,6 +163,7 @@ class Table:
         if left_out:
             lines.append(self._more_text(left_out))
         lines += [line(row) for row in tail]
+        lines += self.footnotes
         return "\n".join(lines)
 
     def to_html(self) -> str:

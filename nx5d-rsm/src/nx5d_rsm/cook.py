@@ -33,6 +33,7 @@ from nx5d.toolkit import find_variable, per_frame
 from nx5d_rsm.geometry import Setup
 from nx5d_rsm.maps import map_frames
 from nx5d_rsm.settings import ENERGY_UNITS, MotorSettings, RsmSettings, check_energy
+from nx5d_rsm.signal import left_out
 
 __all__ = ["cook_rsm", "motor_angles", "frame_energies", "group_values", "rounded", "IMAGES", "DETECTOR_SHAPE"]
 
@@ -183,7 +184,7 @@ def cook_rsm(
     """
     where = str(raw.attrs.get("url", "the scan"))
     if IMAGES not in raw:
-        raise MissingDataError(f"{where} has no detector images to map")
+        raise MissingDataError(f"{where} has no detector images to map{left_out(raw)}")
     if len(sample_angles) != len(settings.sample_axes) or len(detector_angles) != len(settings.detector_axes):
         raise SpiceValidationError(
             f"{len(sample_angles)} sample and {len(detector_angles)} detector angles for the circles "

@@ -174,9 +174,12 @@ def load_raw(
     if table.rows == 0:
         raise CorruptDataError(f"{files.table} holds no data rows")
     names = [] if options.frames == "skip" else _image_names(storage, files, table, options.missing)
+    absent = ""
     if not names and options.frames != "skip":
+        first = table.images[0] if table.images else f"image00000{files.variant.image_extension}"
+        absent = f"the frame files {files.table.rsplit('/', 1)[-1]} names ({first} ...) are not in {files.url}"
         warnings.warn(
-            f"{files.url} holds no frames (image00000.tif ...): counters only; frames='skip' says so quietly",
+            f"{files.url} holds no frames ({first} ...): counters only; frames='skip' says so quietly",
             DataWarning,
             stacklevel=3,
         )
@@ -200,6 +203,7 @@ def load_raw(
         "url": files.url,
         "start": _start_time(proposal, files.key, parameters) or "",
         "parameters": json.dumps(parameters, ensure_ascii=False),
+        **({"absent": absent} if absent else {}),
     }
     dataset = xr.Dataset(data, attrs=attrs_)
     return dataset.set_coords(_axes(dataset))

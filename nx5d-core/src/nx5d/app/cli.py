@@ -221,6 +221,15 @@ def _with_default_repository(argv: list[str], parser: argparse.ArgumentParser) -
     return [*argv[: command + 1], default, *argv[command + 1 :]]
 
 
+def _silence_stdout() -> None:
+    """Send what is left of standard output nowhere, so Python's flush at exit finds no closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (a test's captured output): nothing is flushed there
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``nx5d`` command; returns the exit status."""
     words = list(sys.argv[1:] if argv is None else argv)
@@ -242,3 +251,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("nx5d: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (``nx5d plugins --json | head``): nothing more to say
+        _silence_stdout()
+        return 141  # as a program ended by SIGPIPE

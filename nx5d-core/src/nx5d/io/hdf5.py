@@ -96,6 +96,39 @@ def _open_error(url: str, exc: OSError) -> Exception:
     return CorruptDataError(f"{url} cannot be read as HDF5: {text}")
 
 
+#: HDF5's file-locking settings tried, in order, for a file this process already holds open with other ones
+#: (h5py's default, xarray's h5netcdf engine): HDF5 shares one open file per process and refuses a second
+#: opening whose settings differ.
+_LOCKINGS: tuple[Any, ...] = (False, None, "best-effort", True)
+
+
+def _open_local(h5py: Any, path: str, url: str) -> Any:
+    """``h5py.File`` of a local file, read-only and without taking HDF5's file lock where HDF5 allows it.
+
+    A file another writer holds in SWMR mode is opened as a SWMR reader.  A
+    file this process already has open (h5py, xarray) is shared with that
+    handle under its own locking setting; closing ours leaves theirs open.
+    """
+    error: OSError | None = None
+    for locking in _LOCKINGS:
+        try:
+            return h5py.File(path, "r", locking=locking)
+        except OSError as exc:
+            error = exc
+            if "already open for write" in str(exc):
+                try:
+                    return h5py.File(path, "r", locking=locking, swmr=True)
+                except OSError as again:
+                    raise _open_error(url, again) from again
+            if "file locking" not in str(exc) or "don't match" not in str(exc):
+                raise _open_error(url, exc) from exc
+    assert error is not None
+    raise StorageError(
+        f"{url} is already open in this Python process (h5py, or xarray's h5netcdf engine) with settings HDF5 "
+        f"will not share ({error}); close that handle, or open it with h5py.File(path, 'r', locking=False)"
+    ) from error
+
+
 @contextlib.contextmanager
 def open_document(storage: Storage, url: str) -> Iterator[h5py.File]:
     """Open the HDF5 document at ``url`` read-only (a ``#`` anchor is ignored: the whole file is opened).
@@ -113,16 +146,7 @@ def open_document(storage: Storage, url: str) -> Iterator[h5py.File]:
         except FileNotFoundError:
             state = None  # h5py says it is missing, below
         _note(url, opened=1, state=state)
-        try:
-            handle = h5py.File(path, "r", locking=False)
-        except OSError as exc:
-            if "already open for write" not in str(exc):
-                raise _open_error(url, exc) from exc
-            try:
-                handle = h5py.File(path, "r", locking=False, swmr=True)
-            except OSError as again:
-                raise _open_error(url, again) from again
-        with handle, _read_errors(url):
+        with _open_local(h5py, path, url) as handle, _read_errors(url):
             yield handle
         return
     with storage.open(url) as raw:

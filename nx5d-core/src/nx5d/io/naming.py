@@ -82,7 +82,8 @@ def find_variable(raw: xr.Dataset, name: str, what: str) -> str:
     """The name of the variable of ``raw`` that ``name`` refers to (see the module documentation).
 
     Raises [`SpiceValidationError`][nx5d.errors.SpiceValidationError] naming ``what`` and
-    the variables there are.
+    the variables there are (and what the reader left out: the dataset's
+    ``absent`` attribute, e.g. a detector file that is not there).
     """
     if name in raw.variables:
         return name
@@ -103,8 +104,10 @@ def find_variable(raw: xr.Dataset, name: str, what: str) -> str:
         raise SpiceValidationError(
             f"{what} {name!r} could be any of the variables {', '.join(candidates)} of {where}; name one of them"
         )
+    absent = raw.attrs.get("absent")  # what the reader could not read (files that are not there)
     raise SpiceValidationError(
         f"{what} {name!r} is not a variable of {where}; variables: {', '.join(sorted(map(str, raw.data_vars)))}"
+        + (f"; not read: {absent}" if absent else "")
     )
 
 

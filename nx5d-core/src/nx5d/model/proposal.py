@@ -32,6 +32,8 @@ __all__ = ["Proposal", "SCAN_TABLE_COLUMNS"]
 SCAN_TABLE_COLUMNS = ("scan", "handle", "type", "steps", "notes")
 #: Summary fields kept for searching (`Proposal.search`, `Proposal.table`) but not shown in the printed scan table.
 SEARCH_ONLY_FIELDS = frozenset({"motor", "range", "counters", "sample", "comments"})
+#: How the notes of a scan whose summary failed begin; the text table repeats them in full below it.
+UNREADABLE = "unreadable: "
 
 
 class Proposal(Children):
@@ -313,7 +315,7 @@ class Proposal(Children):
             row: dict[str, Any] = {"scan": scan.key, "handle": listing[scan.key]}
             got = found.get(scan.key)
             if isinstance(got, Nx5dError):
-                summary: Mapping[str, Any] = {"notes": f"unreadable: {got}"}
+                summary: Mapping[str, Any] = {"notes": f"{UNREADABLE}{got}"}
             else:
                 if got is not None:
                     scan._nx5d_summary = _Summary(got.identity, dict(got.data))
@@ -342,8 +344,16 @@ class Proposal(Children):
         rows += self._stack_rows()
         note = self._skipped_note()
         title = f"proposal {self.key} ({self.handle}): {len(rows)} scan(s)" + (f"; {note}" if note else "")
+        unreadable = [
+            f"{row['scan']}: {row['notes']}" for row in rows if str(row.get("notes", "")).startswith(UNREADABLE)
+        ]
         return Table.from_records(
-            rows, SCAN_TABLE_COLUMNS, title=title, more="proposal.table() has them all", whole=("scan", "start")
+            rows,
+            SCAN_TABLE_COLUMNS,
+            title=title,
+            more="proposal.table() has them all",
+            whole=("scan", "start"),
+            footnotes=unreadable,
         )
 
     def __repr__(self) -> str:
