@@ -18,7 +18,9 @@ silx's SpecH5 layout.  Inside it, by the conventions these writers share:
   (``image``) of an ``NXdetector`` under ``instrument/``, one frame per point
   -- or 4-D and 5-D for detectors with extra axes (Eiger threshold images),
   which become ``images`` on ``(index, k, y, x)``;
-* ``title``, ``start_time``, ``end_time`` and ``sample/name``.
+* ``title``, ``start_time``, ``end_time`` and ``sample/name``;
+* a single crystal's orientation (``sample/ub_matrix``, ``orientation_matrix``,
+  ``unit_cell``: `nx5d_nexus.orientation`).
 
 The attributes the published nx5d 3.x and its acquisition tools write are
 honoured when present: ``k-scan-type`` (the summary's type), ``k-frame-guard``
@@ -61,6 +63,7 @@ from nx5d.toolkit import (
     scanned_motor,
     zarrdoc,
 )
+from nx5d_nexus.orientation import orientation_attrs
 
 __all__ = [
     "DOCUMENT_SUFFIXES",
@@ -593,6 +596,7 @@ def scan_dataset(
             "url": url,
             "signal": renamed.get(found.signal or "", found.signal or ""),
             **{str(k): _text(v) for k, v in entry.attrs.items() if str(k).startswith("k-header:")},
+            **orientation_attrs(entry, base),
         }
         if found.frames is not None:
             attributes["detector"] = found.frames[0]
