@@ -11,6 +11,7 @@ to three of H, K, L) and the grid size:
     proposal.spice.seed("orientation", axes=("H", "L"), grid_size=(200, 200))
     proposal.spice.seed("recipes", by_type={"*": "hkl"})
 
+Line detectors' spectra map the same way ([`nx5d_rsm.lines`][nx5d_rsm.lines]).
 The result is the ``rsm`` recipe's, its map axes named ``H``, ``K``, ``L``
 (units ``r.l.u.``), with the UB matrix used as the attribute ``ub_matrix``.
 """
@@ -22,12 +23,12 @@ from typing import Any
 
 import xarray as xr
 
-from nx5d.errors import MissingDataError
 from nx5d.toolkit import CookRequest, Recipe
-from nx5d_rsm.cook import IMAGES, cook_rsm
+from nx5d_rsm.cook import cook_rsm
 from nx5d_rsm.geometry import Setup
+from nx5d_rsm.lines import line_view
 from nx5d_rsm.orientation import HklSetup, Orientation, orientation_ub
-from nx5d_rsm.recipes import frame_angles, map_settings
+from nx5d_rsm.recipes import frame_angles
 
 __all__ = ["HKL", "ORIENTATION", "hkl_maps"]
 
@@ -37,9 +38,7 @@ ORIENTATION = "orientation"
 
 def hkl_maps(request: CookRequest) -> xr.Dataset:
     """The scan's frames mapped on (H, K, L): the ``hkl`` recipe's cook."""
-    if IMAGES not in request.raw:
-        raise MissingDataError(f"{request.where} has no detector images to map")
-    settings = map_settings(request)
+    raw, settings = line_view(request)  # area frames, or a line detector's spectra as frames
     orientation = request.settings(ORIENTATION, default=Orientation)
     used: list[Any] = []
 
@@ -49,7 +48,7 @@ def hkl_maps(request: CookRequest) -> xr.Dataset:
         return HklSetup(setup, ub), orientation.axes, orientation.grid_size
 
     maps = cook_rsm(
-        request.raw, settings, **frame_angles(request, settings), attrs={"source": request.where}, reciprocal=reciprocal
+        raw, settings, **frame_angles(request, settings), attrs={"source": request.where}, reciprocal=reciprocal
     )
     maps.attrs["ub_matrix"] = [float(v) for v in used[0].ravel()]
     return maps
