@@ -80,6 +80,14 @@ def test_a_line_detector_maps_as_xrayutilities_init_linear(line):
     np.testing.assert_allclose(maps.qz.values, gridder.yaxis, rtol=0, atol=1e-12)
 
 
+def test_motors_named_like_the_frame_axes_step_aside():
+    raw = _scan(n=3).assign(y=((), -2.0), x=((), 1.0))  # SPEC motors called y and x
+    images, _ = line_frames(raw, SETTINGS, LineDetector(center_channel=3.0, channels_per_degree=10.0), "the scan")
+    assert float(images.y_motor) == -2.0
+    assert float(images.x_motor) == 1.0
+    assert images.images.dims == ("index", "y", "x")
+
+
 def test_a_line_detector_needs_its_channel_geometry():
     raw = _scan(n=3)
     for line, message in (

@@ -101,7 +101,10 @@ def spectra_variable(raw: xr.Dataset, line: LineDetector, where: str) -> str:
 def line_frames(
     raw: xr.Dataset, settings: RsmSettings, line: LineDetector, where: str
 ) -> tuple[xr.Dataset, RsmSettings]:
-    """The scan with its spectra as one-row ``images`` ``(index, 1, channels)``, and the settings that map them."""
+    """The scan with its spectra as one-row ``images`` ``(index, 1, channels)``, and the settings that map them.
+
+    Variables named ``y`` or ``x`` (motors) become ``y_motor`` and ``x_motor``, as beside area-detector frames.
+    """
     if line.center_channel is None or (line.channels_per_degree is None) == (line.pixel_size is None):
         raise SpiceValidationError(
             f"to map the line detector of {where}, seed the {LINE_DETECTOR!r} spice with center_channel and "
@@ -136,7 +139,8 @@ def line_frames(
         mapped = attrs.evolve(settings, **geometry)
     except ValueError as exc:
         raise SpiceValidationError(f"line_detector spice for {where}: {exc}") from exc
-    return raw.drop_vars(name).assign({IMAGES: images}), mapped
+    clear = {v: f"{v}_motor" for v in ("y", "x") if v in raw.variables}  # as readers name a motor beside frames
+    return raw.drop_vars(name).rename_vars(clear).assign({IMAGES: images}), mapped
 
 
 def line_view(request: CookRequest) -> tuple[xr.Dataset, RsmSettings]:
