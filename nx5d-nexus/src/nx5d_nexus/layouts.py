@@ -14,6 +14,8 @@ silx's SpecH5 layout.  Inside it, by the conventions these writers share:
   ``measurement/pre_scan_snapshot``;
 * the storage ring current (``NXsource/current``, ``instrument/machine/current``)
   as ``machine_current``;
+* **spectra**: 2-D datasets of these groups, one spectrum per point (line
+  detectors, MCAs), on ``(index, <name>_channel)``;
 * **detector frames**: a 3-D member of ``measurement/`` or the ``data``
   (``image``) of an ``NXdetector`` under ``instrument/``, one frame per point
   -- or 4-D and 5-D for detectors with extra axes (Eiger threshold images),
@@ -245,6 +247,8 @@ class Layout:
         ``{name: length}`` of counters whose length differs from ``points``.
     positioners:
         The counters that are positioners (members of ``instrument/positioners``, one position per point).
+    spectra:
+        ``{name: path}`` of 2-D datasets with one spectrum per point (line detectors, MCAs: points x channels).
     """
 
     counters: dict[str, str]
@@ -255,6 +259,7 @@ class Layout:
     axes: tuple[str, ...] = ()
     lengths: dict[str, int] = attrs.field(factory=dict)
     positioners: frozenset[str] = frozenset()
+    spectra: dict[str, str] = attrs.field(factory=dict)
 
 
 def _members(group: Any, path: str, sources: _Sources, where: str) -> Iterator[tuple[str, str, Any]]:
@@ -297,6 +302,7 @@ class _Found:
     ones: dict[str, tuple[str, int]] = attrs.field(factory=dict)  #: name -> (path, length) of 1-D datasets
     scalars: dict[str, str] = attrs.field(factory=dict)
     frames: dict[str, tuple[str, int]] = attrs.field(factory=dict)  #: detector -> (path, frames)
+    spectra: dict[str, tuple[str, int]] = attrs.field(factory=dict)  #: name -> (path, points) of 2-D datasets
     positioners: set[str] = attrs.field(factory=set)
     signal: str | None = None
     axes: tuple[str, ...] = ()
@@ -312,6 +318,8 @@ class _Found:
             self.scalars.setdefault(name, path)
         elif node.ndim == 1:
             self.ones.setdefault(name, (path, int(node.shape[0])))
+        elif node.ndim == 2:
+            self.spectra.setdefault(name, (path, int(node.shape[0])))
         elif 3 <= node.ndim <= MAX_FRAME_DIMS:
             self.frames.setdefault(detector_name or name, (path, int(node.shape[0])))
 
@@ -392,6 +400,11 @@ class _Found:
             raise MissingDataError(f"{self.where} has no frames of detector {detector!r}; it has {known}")
         name = detector if detector is not None else next(iter(self.frames), None)
         chosen = None if name is None else (name, self.frames[name][0])
+        short = sorted(name for name, (_, n) in self.spectra.items() if n < points)
+        if short:
+            warnings.warn(
+                f"{self.where}: spectra {', '.join(short)} hold fewer than {points} points; left out", stacklevel=4
+            )
         return Layout(
             counters={name: path for name, (path, _) in self.ones.items()},
             scalars={name: path for name, path in self.scalars.items() if name not in self.ones},
@@ -401,6 +414,7 @@ class _Found:
             axes=axes,
             lengths={name: n for name, (_, n) in self.ones.items() if n != points},
             positioners=frozenset(self.positioners & set(self.ones)),
+            spectra={name: path for name, (path, n) in self.spectra.items() if n >= points > 0},
         )
 
 
@@ -566,6 +580,12 @@ def scan_dataset(
             data[name] = xr.Variable(
                 "index", _read(node, f"{base}/{path}")[:points], {**_attrs_of(node, original), **kind}
             )
+        for original, path in found.spectra.items():  # a line detector's or MCA's spectra: (index, channel)
+            node = entry[path]
+            sources.dataset(node, f"{base}/{path}")
+            name = names.name(original, "spectrum")
+            spectra = _read(node, f"{base}/{path}")[:points]
+            data[name] = xr.Variable(("index", f"{name}_channel"), spectra, _attrs_of(node, original))
         for original, path in found.scalars.items():
             node = entry[path]
             value = _read(node, f"{base}/{path}")
@@ -581,7 +601,7 @@ def scan_dataset(
                     f"using the first {usable}",
                     stacklevel=2,
                 )
-                data = {k: (v[:usable] if v.dims == ("index",) else v) for k, v in data.items()}
+                data = {k: (v[:usable] if v.dims[:1] == ("index",) else v) for k, v in data.items()}
             images, shape = _frames_array(
                 storage, document, f"{_path(entry)}/{path}", node, usable, region, lazy, chunk
             )
