@@ -128,3 +128,54 @@ def test_a_nexus_orientation_maps_a_bragg_peak_onto_002(tmp_path):
     for axis, expected in zip("HKL", (0.0, 0.0, 2.0), strict=True):
         step = float(maps[axis][1] - maps[axis][0])
         assert abs(float(maps[axis][brightest[axis]]) - expected) <= step, (axis, step)
+
+
+def test_a_spec_line_detector_scan_maps_its_g3_orientation_onto_002(tmp_path):
+    """A rocking scan with a 640-channel line detector; the file's #G1/#G3 lines hold the lattice and UB."""
+    lattice = (4.0, 4.0, 4.0, 90.0, 90.0, 90.0)
+    ub = (
+        _rotation((1, 0, 0), 1.0)
+        @ _rotation((0, 0, 1), 25.0)
+        @ xu.materials.Crystal("c", xu.materials.SGLattice(1, *lattice)).B
+    )
+    qconv = xu.experiment.QConversion(["x+"], ["x+"], [0, 1, 0], en=10000.0)
+    qconv.init_linear("z+", 320.0, 640, chpdeg=100.0)
+    hxrd = xu.HXRD((1, 0, 0), (0, 0, 1), en=10000.0, qconv=qconv)
+    theta = np.degrees(np.arcsin(xu.en2lam(10000.0) / (2 * 2.0)))
+    omega = theta - 1.0 + np.linspace(-0.3, 0.3, 31)
+    tth = np.full(omega.size, 2 * theta)
+    hkl = np.stack(hxrd.Ang2HKL(omega, tth, U=ub, dettype="linear"), -1).reshape(omega.size, 640, 3)
+    spectra = np.random.default_rng(6).poisson(700 * np.exp(-np.sum((hkl - (0, 0, 2)) ** 2, -1) / 2e-5) + 0.2)
+    lines = ["#F lines.spec", "#E 1700000000", "#O0 tth", "", f"#S 1 ascan omega {omega[0]:.5f} {omega[-1]:.5f} 30 1"]
+    lines += [
+        f"#G1 {' '.join(map(str, lattice))} 0 0 0 0 0 0 0 0 2 0 2 0",
+        "#G3 " + " ".join(repr(float(v)) for v in ub.ravel()),
+    ]
+    lines += ["#P0 " + repr(float(2 * theta)), "#@MCA 640C", "#@CHANN 640 0 639 1", "#N 2", "#L omega detector"]
+    for angle, counts in zip(omega, spectra, strict=True):
+        lines += ["@A " + " ".join(map(str, counts)), f"{float(angle)!r} {int(counts.sum())}"]
+    (tmp_path / "lines.spec").write_text("\n".join(lines) + "\n")
+    scan = nx5d.open(f"file://{tmp_path}/{{proposal}}.spec#{{scan}}", beamline="spec", spice_url="").lines["1.1"]
+    settings = {
+        "energy": 10000.0,
+        "sample_axes": ["x+"],
+        "detector_axes": ["x+"],
+        "beam": [0.0, 1.0, 0.0],
+        "inplane": [0.0, 1.0, 0.0],
+        "sample_motors": ["omega"],
+        "detector_motors": ["tth"],
+    }
+    line = {"direction": "z+", "center_channel": 320.0, "channels_per_degree": 100.0}
+    maps = scan.cook(
+        {
+            "settings": settings,
+            "line_detector": line,
+            "orientation": {"axes": ["K", "L"], "grid_size": [30, 40]},
+            "recipes": {"by_type": {"*": "hkl"}},
+        }
+    )
+    np.testing.assert_array_equal(np.reshape(maps.attrs["ub_matrix"], (3, 3)), ub)  # the #G3 line, as written
+    brightest = maps.qdata.where(np.isfinite(maps.qdata), -1).argmax(...)
+    for axis, expected in (("K", 0.0), ("L", 2.0)):
+        step = float(maps[axis][1] - maps[axis][0])
+        assert abs(float(maps[axis][brightest[axis]]) - expected) <= step, (axis, step)

@@ -1,12 +1,13 @@
 """Maps that grow while a scan is measured: ``follow(partial=...)`` while another process writes a SPEC scan.
 
-The writer appends one point at a time (its line detector's ``@A`` spectrum and its data line) and notes
+The writer appends one point every 0.8 s (its line detector's ``@A`` spectrum and its data line) and notes
 when; the follower must hand out at least three partial maps, each within 2 s of the last point it
 holds, and then the complete scan's map, equal to cooking the finished scan afterwards.
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -20,7 +21,7 @@ from nx5d_spec.synth import Dialect, write_spec
 
 POINT_WRITER = """
 import sys, time
-source, target, times = sys.argv[1], sys.argv[2], sys.argv[3]
+source, target, times, interval = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
 lines = open(source).read().split("\\n")
 first = next(i for i, line in enumerate(lines) if line.startswith("@A"))
 with open(target, "a") as out, open(times, "w") as log:
@@ -28,7 +29,7 @@ with open(target, "a") as out, open(times, "w") as log:
     for start in range(first, len(lines) - 1, 3):  # @A line, its continuation, the data line
         out.write("\\n".join(lines[start : start + 3]) + "\\n"); out.flush()
         log.write(f"{time.time()!r}\\n"); log.flush()
-        time.sleep(0.4)
+        time.sleep(interval)
 """
 
 SPICE = {
@@ -57,7 +58,7 @@ def test_partial_maps_arrive_while_the_scan_grows_and_the_last_equals_the_finish
     for handle, fields in SPICE.items():
         proposal.spice.seed(handle, **fields)
     writer = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(POINT_WRITER), str(source), str(target), str(times)],
+        [sys.executable, "-c", textwrap.dedent(POINT_WRITER), str(source), str(target), str(times), "0.8"],
         stderr=subprocess.PIPE,
     )
     arrivals = []
@@ -86,3 +87,32 @@ def test_partial_maps_arrive_while_the_scan_grows_and_the_last_equals_the_finish
         xr.testing.assert_identical(final[0].cooked[name], afterwards[name])
     assert np.isfinite(afterwards.qdata).any()
     assert "nx5d_partial" not in proposal["1.1"].cooked.attrs  # a partial map is never the scan's cooked data
+
+
+def test_watch_partial_prints_the_growing_scan_then_the_complete_one(tmp_path):
+    source = write_spec(tmp_path / "source.spec", scans=1, dialect=Dialect(mca=True), seed=5)
+    target = tmp_path / "data" / "beamtime.spec"
+    target.parent.mkdir()
+    target.write_text("")
+    writer = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(POINT_WRITER), str(source), str(target), str(tmp_path / "t"), "0.8"],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "nx5d", "watch", f"file://{tmp_path}/data/{{proposal}}.spec#{{scan}}", "beamtime",
+             "--partial", "0", "--poll", "0.05", "--settle", "2", "--idle-timeout", "3", "--beamline", "spec",
+             "--out", str(tmp_path / "out")],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        assert writer.wait(timeout=60) == 0, writer.stderr.read().decode()
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) >= 2, (lines, done.stderr)  # the command starts while the scan is written: how soon varies
+    assert all(
+        re.fullmatch(r"1\.1: partial: ascan; cooked \(Theta (\d+)\) \(partial: \1 points\)", line)
+        for line in lines[:-1]
+    )
+    assert lines[-1].startswith("1.1: ascan 11 steps; cooked"), lines
+    assert [p.name for p in (tmp_path / "out" / "beamtime").iterdir()] == ["1.1.nc"]  # partial maps are not written

@@ -347,7 +347,8 @@ def watch(args: argparse.Namespace) -> int:
     try:
         for arrival in arrivals:
             summary = arrival.scan.summary if arrival.error is None else {}
-            line = f"{arrival.scan.key}: {summary.get('type', '')} {summary.get('steps', '')} steps".rstrip()
+            steps = "" if arrival.partial else f" {summary.get('steps', '')} steps"  # a partial map: its note says
+            line = f"{arrival.scan.key}: {summary.get('type', '')}{steps}".rstrip()
             if arrival.update or arrival.partial:
                 line = line.replace(":", ": partial:" if arrival.partial else ": updated:", 1)
             if arrival.error is not None:
