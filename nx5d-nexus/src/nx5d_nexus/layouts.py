@@ -16,6 +16,8 @@ share:
   ``NXpositioner`` groups, and Sardana's ``measurement/pre_scan_snapshot``;
 * the storage ring current (``NXsource/current``, ``instrument/machine/current``)
   as ``machine_current``;
+* **spectra**: 2-D datasets of these groups, one spectrum per point (line
+  detectors, MCAs), on ``(index, <name>_channel)``;
 * **detector frames**: a 3-D member of ``measurement/`` or the ``data``
   (``image``) of an ``NXdetector`` or ``NXdata`` group, one frame per point
   -- or 4-D and 5-D for detectors with extra axes (Eiger threshold images),
@@ -25,7 +27,9 @@ share:
   [`nx5d_tiff`][nx5d_tiff.files];
 * the scan command (GDA: ``scan_command``, also in ``diamond_scan/``; others:
   a ``title`` that reads like a command), ``title``, ``start_time``,
-  ``end_time`` and ``sample/name``.
+  ``end_time`` and ``sample/name``;
+* a single crystal's orientation (``sample/ub_matrix``, ``orientation_matrix``,
+  ``unit_cell``: `nx5d_nexus.orientation`).
 
 The instrument group is the entry's ``NXinstrument`` (``instrument``, or
 SOLEIL's ``DIFFABS``).  A scan group holding its arrays directly, as the
@@ -77,6 +81,7 @@ from nx5d.toolkit import (
     zarrdoc,
 )
 from nx5d_nexus.links import Absent, Sources, frame_file_urls
+from nx5d_nexus.orientation import orientation_attrs
 
 __all__ = [
     "DOCUMENT_SUFFIXES",
@@ -289,6 +294,8 @@ class Layout:
     grid:
         The shape of an n-D scan (GDA's ``scan_shape``: ``(3, 21)``): its
         arrays are read flattened, in the order written, onto ``index``.
+    spectra:
+        ``{name: path}`` of 2-D datasets with one spectrum per point (line detectors, MCAs: points x channels).
     """
 
     counters: dict[str, str]
@@ -303,6 +310,7 @@ class Layout:
     absent: tuple[Absent, ...] = ()
     all_frames: tuple[FrameSource, ...] = ()
     grid: tuple[int, ...] = ()
+    spectra: dict[str, str] = attrs.field(factory=dict)
 
 
 def _path(group: Any) -> str:
@@ -326,6 +334,7 @@ class Found:
     frames: dict[str, FrameSource] = attrs.field(factory=dict)  #: detector -> frames
     images: dict[str, str] = attrs.field(factory=dict)  #: detector -> path of a 2-D image (one frame)
     others: dict[str, str] = attrs.field(factory=dict)
+    spectra: dict[str, tuple[str, int]] = attrs.field(factory=dict)  #: name -> (path, points) of 2-D datasets
     positioners: set[str] = attrs.field(factory=set)
     absent: dict[str, Absent] = attrs.field(factory=dict)
     signal: str | None = None
@@ -388,6 +397,8 @@ class Found:
             self.ones.setdefault(name, (path, length))
         elif ndim == 2 and detector_name is not None:
             self.images.setdefault(detector_name, path)
+        elif ndim == 2:
+            self.spectra.setdefault(name, (path, length))
 
     def add_frames(self, detector: str, path: str, node: Any) -> None:
         if detector not in self.frames:
@@ -542,6 +553,13 @@ class Found:
             raise MissingDataError(f"{self.where('')} has no frames of detector {detector!r}; it has {known}")
         chosen = self.frames[detector] if detector is not None else next(iter(self.frames.values()), None)
         frame_name = chosen.detector if chosen is not None else None
+        short = sorted(name for name, (_, n) in self.spectra.items() if n < points)
+        if short:
+            warnings.warn(
+                f"{self.where('')}: spectra {', '.join(short)} hold fewer than {points} points; left out",
+                DataWarning,
+                stacklevel=4,
+            )
         return Layout(
             counters={name: path for name, (path, _) in self.ones.items()},
             scalars={name: path for name, path in self.scalars.items() if name not in self.ones},
@@ -555,6 +573,7 @@ class Found:
             absent=tuple(self.absent.values()),
             all_frames=tuple(self.frames.values()),
             grid=self.grid,
+            spectra={name: path for name, (path, n) in self.spectra.items() if n >= points > 0},
         )
 
     def primary_axes(self) -> tuple[str, ...]:
@@ -796,6 +815,14 @@ class _Reader:
                 values = np.array([_text(v) for v in values], dtype=str)
             self.data[name] = xr.Variable("index", values, {**_attrs_of(node, original), **kind})
 
+    def spectra(self, points: int) -> None:
+        """A line detector's or MCA's spectra: ``(index, <name>_channel)``."""
+        for original, path in self.found.spectra.items():
+            node = self.entry[path]
+            name = self.names.name(original, "spectrum")
+            values = _read(node, f"{self.base}/{path}")[:points]
+            self.data[name] = xr.Variable(("index", f"{name}_channel"), values, _attrs_of(node, original))
+
     def scalars(self) -> None:
         for original, path in self.found.scalars.items():
             node = self.entry[path]
@@ -870,6 +897,7 @@ class _Reader:
             "url": url,
             "signal": self.renamed.get(signal, signal),
             **headers(self.entry),
+            **orientation_attrs(self.entry, self.base),
         }
         if "images" in self.data:
             out["detector"] = self.data["images"].attrs["detector"]
@@ -961,6 +989,7 @@ def scan_dataset(
         dims = ("index", *EXTRA_FRAME_DIMS[:extra], "y", "x") if chosen is not None else ("index",)
         reader = _Reader(storage, document, entry, found, base, VariableNames(base, dims))
         reader.counters(points)
+        reader.spectra(points)
         reader.scalars()
         reader.others(points)
         if chosen is not None:

@@ -21,7 +21,7 @@ unambiguous -- ignoring case, spaces and underscores (``TwoTheta`` finds
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -153,6 +153,7 @@ def cook_rsm(
     detector_angles: Sequence[np.ndarray],
     groups: Sequence[tuple[str, np.ndarray]] | None = None,
     attrs: Mapping[str, Any] | None = None,
+    reciprocal: Callable[[Setup], tuple[Any, Sequence[str], Sequence[int]]] | None = None,
 ) -> xr.Dataset:
     """Reciprocal space maps of a scan's frames, with ``settings``.
 
@@ -174,6 +175,10 @@ def cook_rsm(
         Values are rounded as ``settings.group_step`` says.
     attrs:
         More attributes of the result (the settings are added as JSON).
+    reciprocal:
+        For maps on other axes than q (H, K, L): a function of the scan's
+        `Setup` that gives the setup to map with, its axes and grid size
+        (see [`nx5d_rsm.hkl`][nx5d_rsm.hkl]); default: the settings' q axes.
 
     Returns
     -------
@@ -218,14 +223,15 @@ def cook_rsm(
     pixels = tuple(
         np.asarray(images[dim].values) if dim in images.coords else np.arange(images.sizes[dim]) for dim in ("y", "x")
     )
+    mapper, axes, grid_size = (setup, settings.q_axes, settings.grid_size) if reciprocal is None else reciprocal(setup)
     return map_frames(
-        setup,
+        mapper,
         [repeat(np.broadcast_to(np.asarray(a, float), (n,))) for a in sample_angles],
         [repeat(np.broadcast_to(np.asarray(a, float), (n,))) for a in detector_angles],
         images.data,
         pixels=pixels,  # type: ignore[arg-type]
-        grid_size=settings.grid_size,
-        q_axes=settings.q_axes,
+        grid_size=grid_size,
+        q_axes=axes,
         groups=groups,
         scale=repeat(scale),
         energies=None if isinstance(energy, float) else repeat(energy),

@@ -40,7 +40,7 @@ def map_settings(request: CookRequest) -> RsmSettings:
     return request.settings(default=RsmSettings)
 
 
-def frame_angles(request: CookRequest, settings: RsmSettings) -> dict[str, list[Any]]:
+def frame_angles(request: CookRequest, settings: RsmSettings) -> dict[str, Any]:
     """The angles of every frame, as keyword arguments of [`cook_rsm`][nx5d_rsm.cook.cook_rsm].
 
     The beamline's ``cooking.angles`` function where it declares one, else

@@ -7,7 +7,8 @@ frames on ``(index, y, x)`` becomes ``y_motor``); each variable's
 ``long_name`` is the name as written in the file.  The motors the scan
 command moves (`nx5d.io.commands.scanned_motors`) are coordinates
 along ``index``; every column of a motor (a name of the ``#O`` lines) has
-the attribute ``kind = "positioner"``.
+the attribute ``kind = "positioner"``.  The orientation the ``#G``/``#UB``
+lines state becomes attributes (`nx5d_spec.orientation`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import xarray as xr
 
 from nx5d.errors import MissingDataError
 from nx5d.toolkit import VariableNames, scan_type, scanned_motor, scanned_motors, scanned_range
+from nx5d_spec.orientation import orientation_attrs
 from nx5d_spec.parser import SpecScan
 
 __all__ = ["scan_dataset", "scan_summary"]
@@ -109,6 +111,7 @@ def scan_dataset(scan: SpecScan, where: str, *, reserved: Collection[str] = ("in
         "scan_header": "\n".join(scan.header),
         "comments": "\n".join(scan.comments),
         "url": f"{where}#{scan.key}",
+        **orientation_attrs(scan.header, f"{where}, scan {scan.key}"),
     }
     axes = [named[label] for label in scanned_motors(scan.command, scan.labels, scan.mnemonics())]
     return xr.Dataset(data, attrs=attrs).set_coords(axes)

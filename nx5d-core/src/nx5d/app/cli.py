@@ -177,6 +177,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write each cooked result to OUT/PROPOSAL/SCAN.nc")
     p.add_argument("--format", default="netcdf", help="netcdf (default), hdf5 or zarr")
     p.add_argument("--idle-timeout", type=float, help="stop after this many seconds without a new scan")
+    p.add_argument(
+        "--partial",
+        type=float,
+        metavar="SECONDS",
+        help="also print the map of a scan being measured whenever it has new points, at most every SECONDS "
+        "(0: at every look); partial maps are not written to --out",
+    )
     _beamline_arguments(p)
     p.set_defaults(command="watch")
     return parser
