@@ -32,6 +32,10 @@ class Children:
     _child_kind = "child"
     _not_found: type[NotFoundError] = NotFoundError
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the child objects made so far (made again on use, each pickle stays small)."""
+        return {**self.__dict__, "_nx5d_children": {}}
+
     def _init_children(self) -> None:
         self._nx5d_skipped: list[str] = []  # names where children are that are none (the naming rule)
         self._nx5d_listing: dict[str, str] | None = None
@@ -191,7 +195,11 @@ class Children:
         return sorted(names)
 
     def skipped(self) -> list[str]:
-        """Names found where the children are that the naming rule does not take as theirs (last listing)."""
+        """Names found where the children are that the naming rule does not take as theirs.
+
+        From the last listing; lists first when none was made yet.
+        """
+        self.listing()
         return list(self._nx5d_skipped)
 
     def _skipped_note(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import html
+import re
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
     from nx5d.model.repository import Repository
 
 __all__ = ["Proposal", "SCAN_TABLE_COLUMNS"]
+
+_NUMBER = r"\s*(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*"
+_RANGE = re.compile(f"{_NUMBER}(?:–{_NUMBER})?")  # "18.1–19.1" (en dash, as summaries write ranges) or "18.1"
 
 #: Leading columns of a proposal's scan table; summaries may add more.
 SCAN_TABLE_COLUMNS = ("scan", "handle", "type", "steps", "notes")
@@ -69,6 +73,10 @@ class Proposal(Children):
         self._nx5d_spice: SpiceBook | None = None
         self._nx5d_ref: ProposalRef | None = None
         self._init_children()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled with its repository and key; references for hooks and the spice book are made again on use."""
+        return {**super().__getstate__(), "_nx5d_ref": None, "_nx5d_spice": None}
 
     # --- identity ----------------------------------------------------------
 
@@ -208,13 +216,16 @@ class Proposal(Children):
         """The scan table as a ``pandas.DataFrame`` indexed by scan key, one column per summary field, typed.
 
         Numbers are numbers, ``start`` times are datetimes where every one
-        parses (else they stay text); stacks are rows too.
+        parses (else they stay text); stacks are rows too.  A column of
+        ranges as the text table shows them (UDKM's ``theta``, ``18.1–19.1``)
+        becomes two numeric columns, ``theta_min`` and ``theta_max``, in its
+        place (a single number is both).
         """
         import pandas as pd
 
         rows = self.summaries() + self._stack_rows()
         frame = pd.DataFrame(rows).set_index("scan") if rows else pd.DataFrame(columns=["handle"])
-        frame = frame.convert_dtypes()
+        frame = _split_ranges(frame).convert_dtypes()
         if "start" in frame:
             parsed = pd.to_datetime(frame["start"], errors="coerce", format="mixed")
             if not (parsed.isna() & frame["start"].notna() & (frame["start"] != "")).any():
@@ -321,3 +332,27 @@ class Proposal(Children):
             return self._table().to_html()
         except Exception as exc:  # noqa: BLE001 - a repr must not raise
             return f"<p>proposal {html.escape(self.key)}: listing failed: {html.escape(str(exc))}</p>"
+
+
+def _bounds(text: str) -> tuple[float, float]:
+    """The two ends of a range ``"18.1–19.1"`` (or a single number, both ends)."""
+    found = _RANGE.fullmatch(text)
+    assert found is not None, text  # the caller matched every value
+    low, high = found.groups()
+    return float(low), float(high if high is not None else low)
+
+
+def _split_ranges(frame: Any) -> Any:
+    """``frame`` with each text column of ranges (``"18.1–19.1"``, at least one) as ``NAME_min`` and ``NAME_max``."""
+    for name in list(frame.columns):
+        texts = frame[name].dropna()
+        found = [_RANGE.fullmatch(v) if isinstance(v, str) else None for v in texts]
+        if texts.empty or not all(found) or not any(m[2] for m in found if m):
+            continue
+        bounds = frame[name].map(_bounds, na_action="ignore")
+        at = frame.columns.get_loc(name)
+        frame = frame.drop(columns=name)
+        for side, suffix in enumerate(("min", "max")):
+            values = bounds.map(lambda pair, side=side: pair[side], na_action="ignore").astype("Float64")
+            frame.insert(at + side, f"{name}_{suffix}", values)
+    return frame

@@ -110,6 +110,16 @@ class Repository(Children):
         if self.storage.root is None:  # else the caller confined it, knowing the pattern (nx5d.open)
             self._confine_storage()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled as URL, storage, options and spice store; the plugin registry is the receiving process's own.
+
+        A repository sent to another process (dask, multiprocessing) reads
+        the same data with the same beamline there.  Spice kept in memory
+        (``spice_url=''``) travels as a copy: what the other process writes
+        stays there.
+        """
+        return {**super().__getstate__(), "_nx5d_ref": None}
+
     def _confine_storage(self) -> None:
         """Limit `storage` to the folder the pattern's documents lie in (when the URL is a pattern)."""
         try:

@@ -281,7 +281,7 @@ class SpiceBook:
         note: str | None = None,
         **data: Any,
     ) -> dict[str, Any]:
-        """Write a new revision of the branch of ``handle`` that applies at scan ``target``.
+        """Write a new revision of the branch of ``handle`` that applies at scan ``target`` (``''``: the seed's).
 
         ``update(uuid_prefix, **data)`` (no handle) updates the branch of the
         record whose uuid starts with ``uuid_prefix``.  Fields not present
@@ -347,11 +347,11 @@ class SpiceBook:
 
     def withdraw(self, scan: Scan | str, handle: str, *, author: str | None = None, note: str | None = None) -> dict:
         """Withdraw ``handle`` from ``scan`` on (``''``: for the whole proposal); defaults apply again."""
-        viewpoint = "" if scan == "" else self.proposal.scan_key(scan)
+        viewpoint = self._viewpoint(scan)
         with self.store.transaction(self._key):
             grouped = branches(self._stored())
-            source = applicable_anchor(grouped, self._order(), handle, viewpoint) if viewpoint else ""
-            if source is None or (handle, source) not in grouped:
+            source = self._applicable(grouped, handle, viewpoint)
+            if source is None:
                 raise SpiceNotFoundError(f"no spice {handle!r} applies at {viewpoint or 'the proposal start'!r}")
             current = latest(grouped[(handle, source)]).record
             if current.data is None:
@@ -431,11 +431,22 @@ class SpiceBook:
             if len(found) > 1:
                 raise SpiceError(f"uuid prefix {target!r} matches records of several branches; give more characters")
             return found.pop()
-        viewpoint = self.proposal.scan_key(target)
-        anchor = applicable_anchor(grouped, self._order(), handle, viewpoint)
+        viewpoint = self._viewpoint(target)
+        anchor = self._applicable(grouped, handle, viewpoint)
         if anchor is None:
-            raise SpiceNotFoundError(f"no spice {handle!r} applies at scan {viewpoint!r}; seed it first")
+            where = f"scan {viewpoint!r}" if viewpoint else "the proposal start"
+            raise SpiceNotFoundError(f"no spice {handle!r} applies at {where}; seed it first")
         return handle, anchor
+
+    def _viewpoint(self, scan: Scan | str) -> str:
+        """The key of ``scan``, or ``''`` for the proposal as a whole (its start, where seeds apply)."""
+        return "" if isinstance(scan, str) and scan == "" else self.proposal.scan_key(scan)
+
+    def _applicable(self, grouped: dict[tuple[str, str], list[SpiceRecord]], handle: str, viewpoint: str) -> str | None:
+        """The anchor of the branch of ``handle`` that applies at ``viewpoint`` (``''``: the proposal's own)."""
+        if viewpoint:
+            return applicable_anchor(grouped, self._order(), handle, viewpoint)
+        return "" if (handle, "") in grouped else None
 
     # --- display -----------------------------------------------------------------
 
