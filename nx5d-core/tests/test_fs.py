@@ -89,3 +89,16 @@ def test_storage_options_by_scheme_with_timeouts_and_no_client_retries():
 def test_bad_timeouts_and_retries_are_refused(option, value):
     with pytest.raises(OptionError, match=option):
         Storage(**{option: value})
+
+
+def test_storage_options_without_a_scheme_key_reach_the_urls_file_system_whole():
+    pytest.importorskip("s3fs")
+    flat = Storage({"anon": True, "client_kwargs": {"endpoint_url": "http://127.0.0.1:9"}})
+    fs, _ = flat.filesystem("s3://bucket/data")
+    assert fs.anon is True
+    assert fs.client_kwargs["endpoint_url"] == "http://127.0.0.1:9"  # a nested option is not a scheme's options
+    mixed = Storage({"anon": True, "s3": {"anon": False, "key": "k"}, "simplecache": {"same_names": True}})
+    assert mixed.options_for("s3")["anon"] is False  # the scheme's own options win over the flat ones
+    assert mixed.options_for("s3")["key"] == "k"
+    assert "simplecache" not in mixed.options_for("s3")
+    assert mixed.options_for("http")["anon"] is True

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from nx5d.addressing.handles import KeyToHandle
 from nx5d.addressing.url import UrlPattern
+from nx5d.deprecation import overridden
 from nx5d.display import Table
 from nx5d.errors import HandleNotFoundError, Nx5dError, ScanNotFoundError, SpiceError, UrlPatternError
 from nx5d.io.storage import Storage
@@ -57,6 +58,10 @@ class Proposal(Children):
 
     _child_kind = "scan"
     _not_found = ScanNotFoundError
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        overridden(cls, "_list_scans", "all(), returning {key: handle}", since="0.2")
 
     def __init__(
         self,
@@ -131,6 +136,10 @@ class Proposal(Children):
         return self.scan_pattern
 
     def _list_child_keys(self) -> list[str]:
+        legacy = getattr(self, "_list_scans", None)  # nx5d 3.x's subclassing API (deprecated)
+        if legacy is not None:
+            self._nx5d_skipped = []
+            return list(legacy())
         keys = self._call("nx5d_list_scans", f"listing scans of {self._where()}", proposal=self.ref)
         self._nx5d_skipped = []
         return list(keys) if keys is not None else self.repository._walk("scan", self.scan_pattern, self._nx5d_skipped)

@@ -11,6 +11,7 @@ from nx5d.addressing.listing import list_keys
 from nx5d.addressing.location import Location
 from nx5d.addressing.templates import Naming
 from nx5d.addressing.url import UrlPattern
+from nx5d.deprecation import NX5D3_KEYWORDS, overridden, renamed_keywords
 from nx5d.display import Table
 from nx5d.errors import ProposalNotFoundError, UrlPatternError
 from nx5d.io.faults import DEFAULT_TIMEOUT
@@ -75,6 +76,11 @@ class Repository(Children):
     _child_kind = "proposal"
     _not_found = ProposalNotFoundError
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        overridden(cls, "_list_proposals", "all(), returning {key: handle}", since="0.2")
+
+    @renamed_keywords(since="0.2", **NX5D3_KEYWORDS)
     def __init__(
         self,
         url: str | Location,
@@ -205,6 +211,10 @@ class Repository(Children):
         return self.pattern
 
     def _list_child_keys(self) -> list[str]:
+        legacy = getattr(self, "_list_proposals", None)  # nx5d 3.x's subclassing API (deprecated)
+        if legacy is not None:
+            self._nx5d_skipped = []
+            return list(legacy())
         keys = self._call("nx5d_list_proposals", f"listing proposals of {self.url}", repository=self.ref)
         self._nx5d_skipped = []
         return list(keys) if keys is not None else self._walk("proposal", self.pattern, self._nx5d_skipped)

@@ -18,11 +18,12 @@ from nx5d.errors import (
     SpiceValidationError,
     SpiceWarning,
 )
+from nx5d.spice.legacy import LEGACY_TYPES, settings_fields, settings_sources
 from nx5d.spice.record import FORMAT_VERSION, SpiceRecord, new_record, now
 from nx5d.spice.resolve import ScanOrder, applicable_anchor, branches, latest, resolve_view
 from nx5d.spice.schema import declared_fields, is_open, validate
 from nx5d.spice.store import SpiceStore
-from nx5d.spice.view import SpiceHistory, SpiceView, ViewEntry
+from nx5d.spice.view import SpiceHistory, SpiceView, ViewEntry, origin_of
 
 if TYPE_CHECKING:
     from nx5d.model import Proposal, Scan
@@ -97,7 +98,37 @@ class SpiceBook:
         defaults = self.proposal.default_spice()
         handles = sorted(set(resolutions) | set(defaults))
         entries = {h: ViewEntry(h, resolutions.get(h), defaults.get(h)) for h in handles}
-        return SpiceView(viewpoint, self._handle_of(viewpoint), entries)
+        return SpiceView(viewpoint, self._handle_of(viewpoint), self._with_nx5d3(entries))
+
+    def _with_nx5d3(self, entries: dict[str, ViewEntry]) -> dict[str, ViewEntry]:
+        """``entries`` with nx5d 3.x's ``exp_info``, ``image`` and ``qargs`` fields in the settings they cook with.
+
+        Where no nx5d record gives a field, they replace the beamline's
+        default, as the ``legacy_spice`` extension does when cooking, and say
+        which 3.x record they come from.
+        """
+        legacy: dict[str, dict[str, Any]] = {}
+        for name, found in entries.items():
+            data = found.data if name in LEGACY_TYPES and found.clean and found.resolution is not None else None
+            if data:
+                legacy[name] = data
+        if not legacy:
+            return entries
+        declaration = self.proposal.repository.declaration
+        handle = declaration.cooking.settings if declaration is not None and declaration.cooking else "settings"
+        entry = entries.get(handle, ViewEntry(handle, None, None))
+        schema = self.proposal.spice_schemas().get(handle)
+        fields, _ = settings_fields(legacy)
+        record = None if entry.resolution is None or not entry.clean else entry.resolution.record.data
+        given = set(record or {})
+        known = set(attrs.fields_dict(schema)) if schema is not None and attrs.has(schema) else set(fields)
+        chosen = {k: v for k, v in fields.items() if k in known and k not in given}
+        sources = settings_sources(legacy)
+        origins = {k: f"{sources[k]} {origin_of(entries[sources[k]].resolution)} (nx5d 3.x)" for k in chosen}
+        return {
+            **entries,
+            handle: attrs.evolve(entry, defaults={**(entry.defaults or {}), **chosen}, translated=origins),
+        }
 
     def history(self, handle: str) -> SpiceHistory:
         """Every record of ``handle``: its branches and revisions, conflicts marked."""
@@ -206,7 +237,8 @@ class SpiceBook:
         by_handle = {handle: key for key, handle in listing.items()}
         written = []
         with self.store.transaction(self._key):
-            known = {r.uuid for r in self.store.records(self._key)}
+            # records read from 3.x's files (the proposal's own spice folder may hold them) are not imported yet
+            known = {r.uuid for r in self.store.records(self._key) if r.version == FORMAT_VERSION}
             for legacy in sorted(found, key=lambda r: (r.handle, r.anchor, r.revision)):
                 if legacy.uuid in known:
                     continue
