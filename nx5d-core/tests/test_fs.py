@@ -74,8 +74,8 @@ def test_storage_options_by_scheme_with_timeouts_and_no_client_retries():
     assert s3["config_kwargs"] == {"connect_timeout": 7, "read_timeout": 7, "retries": {"total_max_attempts": 1}}
     http = storage.options_for("http")
     assert http["block_size"] == 5
-    assert "anon" not in http  # mappings are per scheme
-    assert "headers" not in http
+    assert "anon" not in http  # options under a scheme's name are that scheme's
+    assert http["headers"] == {"X": "1"}  # a mapping under another name is an option of the URL's scheme
     assert http["client_kwargs"]["timeout"] == aiohttp.ClientTimeout(total=None, sock_connect=7, sock_read=7)
     mine = Storage(
         {"s3": {"config_kwargs": {"read_timeout": 99}}, "https": {"client_kwargs": {"timeout": 1}}}, timeout=7
