@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from nx5d.errors import DataWarning
 from nx5d.plugins import ScanRef
 from nx5d.toolkit import Storage, frames_array
 from nx5d_spec.reading import load_counters
@@ -99,6 +100,7 @@ def load_raw(scan: ScanRef, options: Kmc3Options) -> xr.Dataset:
         warnings.warn(
             f"{scan.url}: no Pilatus frames found beside the SPEC file (looked for {looked}); counters only. "
             "Give tiffs=... to name where they are, or frames='skip'",
+            DataWarning,
             stacklevel=3,
         )
         return with_units(data)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nx5d.errors import CorruptDataError, SpiceValidationError
+from nx5d.errors import CorruptDataError, DataWarning, SpiceValidationError
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -67,6 +67,7 @@ class VariableNames:
         if candidate != base:
             warnings.warn(
                 f"{self.where}: {role} {original!r} appears more than once; this one is {candidate!r}",
+                DataWarning,
                 stacklevel=3,
             )
         self.taken.add(candidate)
