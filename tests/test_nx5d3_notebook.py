@@ -81,7 +81,11 @@ def test_an_nx5d3_notebook_runs_unchanged_with_warnings_naming_the_new_spelling(
     assert rows["energy"]["from"].endswith("(nx5d 3.x)")
     assert rows["grid_size"]["from"] == "beamline default"
     assert cells["cooked"].attrs["nx5d_spice"]
-    assert sorted(cells["p"].stacks()) == ["both"]
+    proposal = cells["p"]
+    assert proposal.all() == {"091726": "r091726", "101500": "r101500", "both": "both"}  # the stack spice's too
+    assert proposal["both"] is proposal.scan(handle="both") is proposal.both
+    assert proposal["both"].members == ["091726", "101500"]
+    assert proposal.keys() == ["091726", "101500"]  # the mapping is the scans'
 
 
 def test_importing_again_writes_nothing_and_the_folder_reads_the_import(beamtime_folder):

@@ -80,13 +80,17 @@ class Children:
         """Fresh listing of children: ``{key: handle}`` in listing order."""
         return build_handles(self._list_child_keys(), self._child_rule(), self._child_kind)
 
+    def _fresh(self) -> dict[str, str]:
+        """A fresh listing of the children the mapping holds (``all()``, unless a subclass shows more there)."""
+        return self.all()
+
     def keys(self) -> list[str]:
         """Keys of the children, in listing order (fresh listing)."""
-        return list(self._remember(self.all()))
+        return list(self._remember(self._fresh()))
 
     def handles(self) -> list[str]:
         """Handles of the children, in listing order (fresh listing)."""
-        return list(self._remember(self.all()).values())
+        return list(self._remember(self._fresh()).values())
 
     def ls(self, pattern: str = "*") -> dict[str, str]:
         """Children whose key or handle matches the glob ``pattern`` (``"2024*"``, ``"r01*"``): ``{key: handle}``."""
@@ -110,7 +114,7 @@ class Children:
     def listing(self, refresh: bool = False) -> dict[str, str]:
         """The children as ``{key: handle}``, from the last listing unless ``refresh`` (or none was made yet)."""
         if refresh or self._nx5d_listing is None:
-            self._remember(self.all())
+            self._remember(self._fresh())
         return self._nx5d_listing  # type: ignore[return-value]
 
     def _handle_map(self, refresh: bool = False) -> HandleMap:

@@ -160,9 +160,32 @@ class Proposal(Children):
         """Create the scan object for ``key`` (override in subclasses)."""
         return Scan(self, key)
 
+    def all(self) -> dict[str, str]:
+        """Fresh listing: ``{key: handle}`` of the scans, then of the stacks the ``stack`` spice names.
+
+        `keys`, iteration and ``in`` are the scans'; a stack is reached by
+        its name (``proposal["both"]``, ``proposal.scan("both")``) or handle.
+        """
+        scans = self._remember(self._fresh())
+        return {**scans, **{name: stack.handle for name, stack in self._stacks(scans).items()}}
+
+    def _fresh(self) -> dict[str, str]:
+        if type(self).all is not Proposal.all:  # a subclass lists its scans by all() (the subclassing API)
+            return self.all()
+        return Children.all(self)
+
     def scan(self, key: str | None = None, *, handle: str | None = None) -> Scan:
-        """The scan with ``key`` (as on storage) or ``handle``."""
-        return self._child(self._resolve(key, handle))
+        """The scan (or named stack) with ``key`` (as on storage) or ``handle``."""
+        try:
+            return self._child(self._resolve(key, handle))
+        except ScanNotFoundError:
+            stack = next((s for n, s in self.stacks().items() if n == key or (handle and s.handle == handle)), None)
+            if stack is None:
+                raise
+            return stack
+
+    def __getitem__(self, key: str) -> Any:
+        return self.scan(key)
 
     def scan_key(self, scan: Scan | str) -> str:
         """The key of a scan given as a scan object, a key or a handle (``ScanNotFoundError`` if none has it).
@@ -206,7 +229,9 @@ class Proposal(Children):
 
     def stacks(self) -> dict[str, StackedScan]:
         """The stacks the proposal's ``stack`` spice defines: ``{name: StackedScan}``."""
-        listing = self.listing()
+        return self._stacks(self.listing())
+
+    def _stacks(self, listing: dict[str, str]) -> dict[str, StackedScan]:
         if not listing:
             return {}
         view = self.spice.view(list(listing)[-1])
@@ -218,7 +243,11 @@ class Proposal(Children):
             if handle in listing:
                 raise ScanNotFoundError(f"stack {handle!r} of {self._where()} has the key of a scan; rename it")
             spec = settings_from(StackSettings, {handle: record.data}, handle, f"stack {handle!r}")
-            out[handle] = self.stack(*spec.scans, scan_type=spec.scan_type, name=handle)
+            made = self.stack(*spec.scans, scan_type=spec.scan_type, name=handle)
+            kept = self._nx5d_children.get(handle)  # the same object while the record says the same
+            if not (isinstance(kept, StackedScan) and (kept.members, kept.scan_type) == (made.members, made.scan_type)):
+                kept = self._nx5d_children[handle] = made
+            out[handle] = kept
         return out
 
     def table(self) -> Any:
