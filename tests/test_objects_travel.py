@@ -52,7 +52,7 @@ def test_proposals_and_repositories_pickle_with_their_listing_and_spice(repo):
         again = pickle.loads(pickle.dumps(obj))
         assert again.all() == obj.all()
     again = pickle.loads(pickle.dumps(proposal))
-    assert again.spice.settings()["settings"].grid_size == [20, 30]
+    assert again.spice.view("091726").settings()["settings"].grid_size == [20, 30]
     again.spice.update("", "settings", grid_size=[10, 10])  # written where the sender's store is
     assert proposal.spice.view("091726").settings()["settings"].grid_size == [10, 10]
 
@@ -62,7 +62,7 @@ def test_in_memory_spice_travels_as_a_copy(tmp_path):
     proposal = nx5d.open(url, spice_url="").p20210205
     proposal.spice.seed("settings", grid_size=[20, 30])
     again = pickle.loads(pickle.dumps(proposal))
-    assert again.spice.settings()["settings"].grid_size == [20, 30]
+    assert again.spice.view("091726").settings()["settings"].grid_size == [20, 30]
     again.spice.update("", "settings", grid_size=[10, 10])
     assert proposal.spice.view("091726").settings()["settings"].grid_size == [20, 30]
 
