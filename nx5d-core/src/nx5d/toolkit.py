@@ -18,7 +18,7 @@ versions without notice; what is listed here changes only through the
 ========================  ===========================================================================
 storage                   `Storage` (files local and remote, confined to the repository), `join_url`,
                           `State`, `depends_on`, `trusted`, `DataIdentity`
-files written whole       `temporary_name`, `removed_on_failure`, `sweep`
+files written whole       `temporary_name`, `removed_on_failure`, `sweep`, `require_writable`
 HDF5 and Zarr documents   the modules `hdf5` and `zarrdoc`; `HDF5_SUFFIXES`, `is_hdf5_name`, `open_document`
 detector frames           `frames_array`, `FrameOptions`, `Frames`, `Region`, `EXTRA_FRAME_DIMS`, `MISSING_VALUE`,
                           `frame_dtype`, `fits`, `check_missing`, `positive`; blocks: `map_blocks`,
@@ -62,7 +62,7 @@ if TYPE_CHECKING:
     from nx5d.io.limits import check_frame_size, check_memory
     from nx5d.io.naming import VariableNames, agreeing, find_variable, per_frame
     from nx5d.io.storage import State, Storage, depends_on, join_url, trusted
-    from nx5d.io.temporaries import removed_on_failure, sweep, temporary_name
+    from nx5d.io.temporaries import removed_on_failure, require_writable, sweep, temporary_name
     from nx5d.io.text import unify_line_ends
     from nx5d.options import build_options, option
     from nx5d.progress import forwarded, progress, quiet
@@ -72,7 +72,7 @@ if TYPE_CHECKING:
 _FROM = {
     **dict.fromkeys(("Storage", "join_url", "State", "depends_on", "trusted"), "nx5d.io.storage"),
     "DataIdentity": "nx5d.io.identity",
-    **dict.fromkeys(("temporary_name", "removed_on_failure", "sweep"), "nx5d.io.temporaries"),
+    **dict.fromkeys(("temporary_name", "removed_on_failure", "sweep", "require_writable"), "nx5d.io.temporaries"),
     "hdf5": "nx5d.io.hdf5",  # modules: imported whole
     "zarrdoc": "nx5d.io.zarrdoc",
     **dict.fromkeys(("HDF5_SUFFIXES", "is_hdf5_name", "open_document"), "nx5d.io.hdf5"),
@@ -143,6 +143,7 @@ __all__ = [
     "progress",
     "quiet",
     "removed_on_failure",
+    "require_writable",
     "sanitize",
     "scan_type",
     "scanned_motor",

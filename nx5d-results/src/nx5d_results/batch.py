@@ -41,7 +41,7 @@ import attrs
 import nx5d
 from nx5d import Proposal, Scan
 from nx5d.errors import NotSupportedError, Nx5dError
-from nx5d.toolkit import DataIdentity, forwarded, progress, quiet, select_keys, sweep
+from nx5d.toolkit import DataIdentity, forwarded, progress, quiet, require_writable, select_keys, sweep
 from nx5d_results.files import FORMATS, output_path, require_writer, write_dataset
 
 __all__ = [
@@ -236,6 +236,7 @@ def cook_proposal(
     Interrupting (Ctrl-C) stops the local pool's processes at once.
     """
     require_writer(format)
+    require_writable(Path(out) / proposal.key)  # before any scan is cooked
     keys = select_keys(proposal.keys(), scans)
     tasks, outcomes = _plan(proposal, keys, str(out), format)
     for outcome in outcomes.values():

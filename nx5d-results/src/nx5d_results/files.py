@@ -6,13 +6,16 @@ environment, before any work starts instead of after it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from nx5d.errors import NotSupportedError, OptionError
+from nx5d.errors import NotSupportedError, OptionError, StorageError
 from nx5d.toolkit import removed_on_failure, temporary_name
 
 __all__ = ["FORMATS", "require_writer", "output_path", "write_dataset", "portable"]
@@ -62,7 +65,10 @@ def portable(dataset: Any, fmt: str) -> Any:
 def write_dataset(dataset: Any, path: Path, fmt: str) -> None:
     """Write ``dataset`` (computed first, if lazy) to ``path``: under a temporary name, then renamed.
 
-    The temporary file is removed if writing fails in any way, Ctrl-C
+    NetCDF and HDF5 files are encoded in memory (a cooked result is small)
+    and written by Python, so a full disk is a
+    [`StorageError`][nx5d.errors.StorageError] naming the file, not a crash
+    inside HDF5.  The temporary file is removed if writing fails in any way, Ctrl-C
     included; one left by a killed process is removed by
     [`nx5d.io.temporaries.sweep`][nx5d.io.temporaries.sweep].
     """
@@ -70,11 +76,35 @@ def write_dataset(dataset: Any, path: Path, fmt: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     dataset = dataset.compute() if hasattr(dataset, "compute") else dataset
     dataset = portable(dataset.copy(), fmt)
-    with removed_on_failure(temporary_name(path)) as partial:
+    with _storage_errors(path), removed_on_failure(temporary_name(path)) as partial:
         if fmt == "zarr":
             dataset.to_zarr(partial, mode="w")
-        else:
-            dataset.to_netcdf(partial, engine="h5netcdf", invalid_netcdf=fmt == "hdf5")
+        else:  # in memory first: HDF5 writing onto a full disk crashes the process; Python's write raises OSError
+            encoded = io.BytesIO()
+            with _no_cluster_lock():
+                dataset.to_netcdf(encoded, engine="h5netcdf", invalid_netcdf=fmt == "hdf5")
+            with open(partial, "wb") as handle:
+                handle.write(encoded.getbuffer())
         if path.is_dir():
             shutil.rmtree(path)
         os.replace(partial, path)
+
+
+@contextlib.contextmanager
+def _storage_errors(path: Path) -> Iterator[None]:
+    """The file system's refusals (a full disk, no permission) as a `StorageError` naming the file."""
+    try:
+        yield
+    except OSError as exc:
+        if isinstance(exc, StorageError):
+            raise
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _no_cluster_lock() -> contextlib.AbstractContextManager[Any]:
+    """Write without a dask cluster's lock: the data is computed, and that lock wants a file name, not a buffer."""
+    try:
+        import dask
+    except ImportError:  # no dask: no cluster either
+        return contextlib.nullcontext()
+    return dask.config.set(scheduler="synchronous")
