@@ -177,7 +177,7 @@ def test_export_raw_and_cooked(data, tmp_path, fmt):
     out = tmp_path / "out"
     assert main(["export", url, "20210205", "0917*", "--raw", "--out", str(out), "--format", fmt]) == 0
     suffix = {"netcdf": ".nc", "hdf5": ".h5", "zarr": ".zarr"}[fmt]
-    path = out / "20210205" / f"091726{suffix}"
+    path = out / "20210205" / "raw" / f"091726{suffix}"
     engine = "zarr" if fmt == "zarr" else "h5netcdf"
     with xr.open_dataset(path, engine=engine) as stored:
         raw = nx5d.open(url, spice_url="").p20210205.r091726.raw
@@ -195,7 +195,7 @@ def test_export_names_the_missing_writer_before_any_work(data, tmp_path):
         "import sys; sys.modules['h5netcdf'] = None\n"  # as if the writer were not installed
         "from nx5d.app.cli import main\n"
         f"url = 'file://{data}/{{proposal}}/{{scan}}'\n"
-        f"raise SystemExit(main(['export', url, '20210205', '--out', '{tmp_path}/out']))"
+        f"raise SystemExit(main(['export', url, '20210205', '--out', '{tmp_path}/out', '--format', 'netcdf']))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 2

@@ -25,11 +25,12 @@ detector frames           `frames_array`, `FrameOptions`, `Frames`, `Region`, `E
                           `with_block_reader`
 limits                    `check_frame_size`, `check_memory`
 names of variables        `VariableNames`, `find_variable`, `per_frame`, `agreeing`, `unify_line_ends`
-scan commands             `scan_type`, `scanned_motor`, `scanned_motors`, `planned_points`
+scan commands             `scan_type`, `scanned_motor`, `scanned_motors`, `planned_points`, `scanned_range`
 keys, handles, URLs       `UrlPattern`, `KeyToHandle`, `sanitize`, `validate_key`, `natural_sorted`, `select_keys`
 loading options           `option`, `build_options`
 recipes                   `Recipe`, `CookRequest` (a recipe's contract; ``Cooking`` is in `nx5d.plugins`)
 progress                  `progress`, `quiet`, `forwarded`
+tables                    `Table` (what ``nx5d`` commands print, for the commands other distributions add)
 ========================  ===========================================================================
 """
 
@@ -42,9 +43,10 @@ if TYPE_CHECKING:
     from nx5d.addressing.handles import KeyToHandle, sanitize
     from nx5d.addressing.keys import natural_sorted, select_keys, validate_key
     from nx5d.addressing.url import UrlPattern
+    from nx5d.display import Table
     from nx5d.io import hdf5, zarrdoc
     from nx5d.io.blocks import map_blocks, with_block_reader
-    from nx5d.io.commands import planned_points, scan_type, scanned_motor, scanned_motors
+    from nx5d.io.commands import planned_points, scan_type, scanned_motor, scanned_motors, scanned_range
     from nx5d.io.frames import (
         EXTRA_FRAME_DIMS,
         MISSING_VALUE,
@@ -95,13 +97,16 @@ _FROM = {
     **dict.fromkeys(("check_frame_size", "check_memory"), "nx5d.io.limits"),
     **dict.fromkeys(("VariableNames", "find_variable", "per_frame", "agreeing"), "nx5d.io.naming"),
     "unify_line_ends": "nx5d.io.text",
-    **dict.fromkeys(("scan_type", "scanned_motor", "scanned_motors", "planned_points"), "nx5d.io.commands"),
+    **dict.fromkeys(
+        ("scan_type", "scanned_motor", "scanned_motors", "planned_points", "scanned_range"), "nx5d.io.commands"
+    ),
     "UrlPattern": "nx5d.addressing.url",
     **dict.fromkeys(("KeyToHandle", "sanitize"), "nx5d.addressing.handles"),
     **dict.fromkeys(("validate_key", "natural_sorted", "select_keys"), "nx5d.addressing.keys"),
     **dict.fromkeys(("option", "build_options"), "nx5d.options"),
     **dict.fromkeys(("Recipe", "CookRequest"), "nx5d.recipes.contract"),
     **dict.fromkeys(("progress", "quiet", "forwarded"), "nx5d.progress"),
+    "Table": "nx5d.display",
 }
 
 __all__ = [
@@ -117,6 +122,7 @@ __all__ = [
     "Region",
     "State",
     "Storage",
+    "Table",
     "UrlPattern",
     "VariableNames",
     "agreeing",
@@ -148,6 +154,7 @@ __all__ = [
     "scan_type",
     "scanned_motor",
     "scanned_motors",
+    "scanned_range",
     "select_keys",
     "sweep",
     "temporary_name",
