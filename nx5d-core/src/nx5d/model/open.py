@@ -12,6 +12,7 @@ from nx5d.addressing.handles import KeyToHandle
 from nx5d.addressing.location import Location
 from nx5d.addressing.templates import Naming
 from nx5d.config import DATA_REPO, default_repository, is_repository_name, named_repository, repositories
+from nx5d.deprecation import NX5D3_KEYWORDS, renamed_keywords
 from nx5d.errors import MissingDataError, OptionError, UrlPatternError
 from nx5d.io.faults import DEFAULT_TIMEOUT
 from nx5d.model.repository import Repository
@@ -109,6 +110,7 @@ def _resolve(url: Any, beamline: str | None, given: dict[str, Any]) -> tuple[str
     return url, beamline, given
 
 
+@renamed_keywords(since="0.2", **NX5D3_KEYWORDS)
 def open_repository(
     url: str | os.PathLike[str] | None = None,
     beamline: str | None = None,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from nx5d.addressing.handles import KeyToHandle
 from nx5d.addressing.url import UrlPattern
+from nx5d.deprecation import overridden
 from nx5d.display import Table
 from nx5d.errors import HandleNotFoundError, Nx5dError, ScanNotFoundError, SpiceError, UrlPatternError
 from nx5d.io.storage import Storage
@@ -57,6 +58,10 @@ class Proposal(Children):
     _child_kind = "scan"
     _not_found = ScanNotFoundError
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        overridden(cls, "_list_scans", "all(), returning {key: handle}", since="0.2")
+
     def __init__(
         self,
         repo: Repository,
@@ -72,6 +77,10 @@ class Proposal(Children):
         self._nx5d_spice: SpiceBook | None = None
         self._nx5d_ref: ProposalRef | None = None
         self._init_children()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled with its repository and key; references for hooks and the spice book are made again on use."""
+        return {**super().__getstate__(), "_nx5d_ref": None, "_nx5d_spice": None}
 
     # --- identity ----------------------------------------------------------
 
@@ -126,6 +135,10 @@ class Proposal(Children):
         return self.scan_pattern
 
     def _list_child_keys(self) -> list[str]:
+        legacy = getattr(self, "_list_scans", None)  # nx5d 3.x's subclassing API (deprecated)
+        if legacy is not None:
+            self._nx5d_skipped = []
+            return list(legacy())
         context = f"listing scans of {self._where()}"
 
         def read() -> tuple[list[str], list[str]]:
@@ -154,9 +167,32 @@ class Proposal(Children):
         """Create the scan object for ``key`` (override in subclasses)."""
         return Scan(self, key)
 
+    def all(self) -> dict[str, str]:
+        """Fresh listing: ``{key: handle}`` of the scans, then of the stacks the ``stack`` spice names.
+
+        `keys`, iteration and ``in`` are the scans'; a stack is reached by
+        its name (``proposal["both"]``, ``proposal.scan("both")``) or handle.
+        """
+        scans = self._remember(self._fresh())
+        return {**scans, **{name: stack.handle for name, stack in self._stacks(scans).items()}}
+
+    def _fresh(self) -> dict[str, str]:
+        if type(self).all is not Proposal.all:  # a subclass lists its scans by all() (the subclassing API)
+            return self.all()
+        return Children.all(self)
+
     def scan(self, key: str | None = None, *, handle: str | None = None) -> Scan:
-        """The scan with ``key`` (as on storage) or ``handle``."""
-        return self._child(self._resolve(key, handle))
+        """The scan (or named stack) with ``key`` (as on storage) or ``handle``."""
+        try:
+            return self._child(self._resolve(key, handle))
+        except ScanNotFoundError:
+            stack = next((s for n, s in self.stacks().items() if n == key or (handle and s.handle == handle)), None)
+            if stack is None:
+                raise
+            return stack
+
+    def __getitem__(self, key: str) -> Any:
+        return self.scan(key)
 
     def scan_key(self, scan: Scan | str) -> str:
         """The key of a scan given as a scan object, a key or a handle (``ScanNotFoundError`` if none has it).
@@ -200,7 +236,9 @@ class Proposal(Children):
 
     def stacks(self) -> dict[str, StackedScan]:
         """The stacks the proposal's ``stack`` spice defines: ``{name: StackedScan}``."""
-        listing = self.listing()
+        return self._stacks(self.listing())
+
+    def _stacks(self, listing: dict[str, str]) -> dict[str, StackedScan]:
         if not listing:
             return {}
         view = self.spice.view(list(listing)[-1])
@@ -212,14 +250,21 @@ class Proposal(Children):
             if handle in listing:
                 raise ScanNotFoundError(f"stack {handle!r} of {self._where()} has the key of a scan; rename it")
             spec = settings_from(StackSettings, {handle: record.data}, handle, f"stack {handle!r}")
-            out[handle] = self.stack(*spec.scans, scan_type=spec.scan_type, name=handle)
+            made = self.stack(*spec.scans, scan_type=spec.scan_type, name=handle)
+            kept = self._nx5d_children.get(handle)  # the same object while the record says the same
+            if not (isinstance(kept, StackedScan) and (kept.members, kept.scan_type) == (made.members, made.scan_type)):
+                kept = self._nx5d_children[handle] = made
+            out[handle] = kept
         return out
 
     def table(self) -> Any:
         """The scan table as a ``pandas.DataFrame`` indexed by scan key, one column per summary field, typed.
 
         Numbers are numbers, ``start`` times are datetimes where every one
-        parses (else they stay text); stacks are rows too.
+        parses (else they stay text); stacks are rows too.  A column of
+        ranges as the text table shows them (UDKM's ``theta``, ``18.1–19.1``)
+        becomes two numeric columns, ``theta_min`` and ``theta_max``, in its
+        place (a single number is both).
         """
         return scan_frame(self.summaries() + self._stack_rows(), "scan")
 

@@ -87,6 +87,19 @@ class Scan:
         self._nx5d_cache_owner = next(_OWNERS)
         self._nx5d_memo: dict[str, Any] = {}  # what extensions keep with this object (its cooked result)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled as its proposal and key, with its summary; nothing loaded or cooked travels along.
+
+        A scan sent to another process (dask, multiprocessing, a notebook's
+        cache) loads and cooks there from the files; what is kept in memory
+        belongs to the process that made it.
+        """
+        return {**self.__dict__, "_nx5d_memo": {}, "_nx5d_cache_owner": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A scan object of this process, with an entry of its own in the raw cache."""
+        self.__dict__.update(state, _nx5d_cache_owner=next(_OWNERS))
+
     # --- identity ------------------------------------------------------------
 
     @property
