@@ -10,6 +10,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
+from nx5d.app.scaffold import TEMPLATES, new_plugin
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -34,3 +38,11 @@ def test_the_fio_beamline_is_at_most_100_lines_of_code():
     count = code_lines(ROOT / "nx5d-fio" / "src" / "nx5d_fio" / "plugin.py")
     print(f"nx5d-fio plugin.py: {count} lines of code")  # shown with -s
     assert count <= 100
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_each_template_is_a_small_plugin(tmp_path, template):
+    """The NeXus template is the docs' worked example of a beamline over the generic reader: at most 40 lines."""
+    count = code_lines(new_plugin("sizetest", tmp_path, template=template) / "src" / "nx5d_sizetest" / "plugin.py")
+    print(f"template {template}: plugin.py {count} lines of code")  # shown with -s
+    assert count <= (40 if template == "nexus" else 100)
