@@ -9,7 +9,7 @@ import tifffile
 from nx5d_fio.synth import ENERGY, SPOT, write_repository, write_scan
 
 import nx5d
-from nx5d.errors import CorruptDataError, OptionError
+from nx5d.errors import CorruptDataError, OptionError, SpiceValidationError
 from nx5d.testing import BeamlineConformance
 
 #: Planck's constant times the speed of light, in eV Angstrom (CODATA 2018).
@@ -138,3 +138,14 @@ def test_scans_without_angles_are_profiled_with_the_declared_signal(tmp_path):
         profile = scan.cook({"recipes": {"by_type": {"*": "profile"}}})
     assert profile.attrs["signal"] == "p100k_roi"  # the last column that is no clock (t01)
     assert profile.attrs["signal_choice"] == "the beamline's declared profile signal"
+
+
+def test_a_file_without_the_energy_says_which_spice_field_to_give_in_ev(beamtime):
+    proposal, folder = beamtime
+    path = folder / "rock_00001.fio"
+    path.write_text(path.read_text().replace(f"energy = {ENERGY:g}\n", ""))
+    scan = proposal.scan(key="rock_00001")
+    with pytest.raises(SpiceValidationError, match=r"is not a variable .*in eV as the .settings. spice"):
+        scan.cook({"settings": {"grid_size": [20, 20]}})
+    settings = {"energy": ENERGY, "img_center": list(SPOT), "img_distance": 800.0, "grid_size": [20, 20]}
+    assert float(scan.cook({"settings": settings}).qdata.max()) > 0
