@@ -232,3 +232,33 @@ def test_a_killed_dask_worker_fails_its_scan_only(tmp_path, killing):
             }
     assert outcomes.pop("110000").error.startswith("KilledWorker")
     assert {o.status for o in outcomes.values()} == {"written"}
+
+
+def test_the_workers_frames_show_on_one_bar_while_scans_cook(repository, tmp_path, monkeypatch, capsys):
+    """A long scan is not minutes of nothing: the frames the workers grid count up on a bar here."""
+    from nx5d import progress
+
+    url, _ = repository
+    monkeypatch.setattr(progress, "DELAY", 0.0)  # show the bars at once
+    progress.set_enabled(True)
+    try:
+        cook_proposal(nx5d.open(url).p20210205, scans=SCANS[:2], out=tmp_path, workers=2)
+    finally:
+        progress.set_enabled(None)
+    shown = capsys.readouterr().err.replace("\r", "\n")
+    frames = 2 * len(SMALL.delays) * len(SMALL.thetas)  # both scans, every frame gridded once
+    assert f"frames gridded: {frames} frames" in shown
+
+
+def test_forwarded_steps_of_a_cook_are_its_frames(repository):
+    from nx5d import progress
+
+    url, _ = repository
+    steps = []
+    progress.forwarded(lambda desc, unit, n: steps.append((desc, unit, n)))
+    try:
+        nx5d.open(url).p20210205[SCANS[0]].cook({"settings": SPICE})
+    finally:
+        progress.forwarded(None)
+    assert {(desc, unit) for desc, unit, _ in steps} == {("gridding", "frame")}
+    assert sum(n for *_, n in steps) == len(SMALL.delays) * len(SMALL.thetas)

@@ -4,11 +4,13 @@ Examples that need data get it from the generators, with the page's paths
 pointed at a temporary folder.
 """
 
+import os
 import re
 import shlex
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -32,9 +34,18 @@ def test_quick_start_runs_as_written(tmp_path, monkeypatch):
     command[0] = shutil.which(command[0], path=str(Path(sys.executable).parent)) or command[0]
     subprocess.run(command, check=True, capture_output=True)
     namespace = {}
-    for code in blocks("quickstart.md", "python"):
+    shown = blocks("quickstart.md", "text")
+    for n, code in enumerate(blocks("quickstart.md", "python")):
         exec(code.replace("/tmp/udkm", target), namespace)  # the page's own example
+        if n == 0:  # before the spice is seeded: the default grid
+            assert repr(namespace["proposal"]).splitlines()[1:] == shown[1].splitlines()
+            assert shown[2].splitlines()[1] == str(namespace["scan"].cooked.qdata.sizes)
     scan = namespace["scan"]
+    listing = shown[0].splitlines()
+    command = shlex.split(listing[0].removeprefix("$ ").replace("/tmp/udkm", target))
+    command[0] = shutil.which(command[0], path=str(Path(sys.executable).parent)) or command[0]
+    done = subprocess.run(command, check=True, capture_output=True, text=True, env={**os.environ, "COLUMNS": "100"})
+    assert done.stdout.replace(target, "/tmp/udkm").splitlines() == listing[1:]  # the output the page shows
     assert scan.cooked.qdata.shape == (8, 60, 120)  # re-cooked with the seeded grid
     assert namespace["proposal"].spice.view(scan.key)["settings"].img_distance == 690.0
 
@@ -94,3 +105,34 @@ def test_cooking_page_intensity_per_frame_example_runs_and_compares_groups_of_un
     per_frame, per_frame_error = namespace["per_frame"].values, namespace["per_frame_error"].values
     assert abs(per_frame[2] - per_frame[0]) < 3 * np.hypot(per_frame_error[2], per_frame_error[0])
     np.testing.assert_allclose(error, np.sqrt(intensity), rtol=1e-6)  # no monitor: the counts' Poisson error
+
+
+def _names(code):
+    """The names a block defines (assigns, imports, defines) and the capitalised names it reads."""
+    import ast
+
+    tree = ast.parse(textwrap.dedent(code))
+    defined, read = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            defined |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef):
+            defined.add(node.name)
+        elif isinstance(node, ast.arg):
+            defined.add(node.arg)
+        elif isinstance(node, ast.Name):
+            (defined if isinstance(node.ctx, ast.Store) else read).add(node.id)
+    return defined, {name for name in read if name[:1].isupper()}
+
+
+def test_no_example_uses_a_class_it_never_defines_or_imports():
+    """Every class a page's Python examples use is defined or imported in one of them (or a builtin)."""
+    import builtins
+
+    undefined = []
+    for page in sorted(DOCS.rglob("*.md")):
+        code = blocks(page.relative_to(DOCS), "python")
+        found = [_names(block) for block in code]
+        defined = set(dir(builtins)).union(*(d for d, _ in found))
+        undefined += [f"{page.name}: {name}" for _, read in found for name in sorted(read - defined)]
+    assert undefined == []

@@ -48,6 +48,9 @@ def test_the_real_kmc3_profile_is_the_pilatus_with_its_gap_markers_left_out(kmc3
     figure = quick_look(proposal["4.1"], raw=True)  # what `nx5d plot --raw` draws
     (line,) = [line for ax in figure.axes for line in ax.lines]
     np.testing.assert_array_equal(line.get_ydata(), counted)
+    np.testing.assert_array_equal(line.get_xdata(), raw.Theta.values)  # against the scanned motor
+    assert line.axes.get_xlabel() == "Theta (deg)"
+    assert line.axes.get_ylabel() == "images, summed per point (counts)"
 
 
 def test_real_spec_files_profile_their_detector_column(monkeypatch):

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nx5d
-from nx5d.errors import MissingDataError, Nx5dError, OutsideRepositoryError
+from nx5d.errors import DataWarning, MissingDataError, Nx5dError, OutsideRepositoryError
 from nx5d.io.storage import Storage, join_url, record_io
 from nx5d_nexus.synth import write_repository as write_nexus
 from nx5d_udkm.synth import ScanSpec
@@ -106,13 +106,20 @@ def test_a_symbolic_link_inside_the_repository_is_followed(udkm):
     assert np.array_equal(raw.images[0], raw.images[1])
 
 
-def test_a_scan_folder_that_links_out_of_the_repository_is_refused(udkm, tmp_path):
+@pytest.mark.parametrize("folder", ["20210205/091726", "20210205"], ids=["scan", "proposal"])
+def test_a_folder_that_links_out_of_the_repository_is_never_listed_nor_read(udkm, tmp_path, folder):
     root, _ = udkm
     elsewhere = tmp_path / "elsewhere"
-    (root / "20210205" / "091726").rename(elsewhere)
-    (root / "20210205" / "091726").symlink_to(elsewhere, target_is_directory=True)
-    with pytest.raises(OutsideRepositoryError, match="091726"):
-        _scan(root).summary  # noqa: B018
+    (root / folder).rename(elsewhere)
+    (root / folder).symlink_to(elsewhere, target_is_directory=True)
+    repo = nx5d.open(f"file://{root}/{{proposal}}/{{scan}}", spice_url="")
+    left_out = rf"{folder.split('/')[-1]} links to {elsewhere}, outside the repository root .*: left out"
+    with record_io() as io_, pytest.warns(DataWarning, match=left_out):
+        listed = repo.keys() if folder == "20210205" else repo.p20210205.keys()
+    assert listed == []
+    assert io_.files_opened == 0
+    with pytest.raises(OutsideRepositoryError, match=folder.split("/")[-1]):
+        Storage(root=f"file://{root}").ls(f"file://{root}/{folder}")  # named outright: refused, not listed
 
 
 def test_a_repository_reached_through_a_symbolic_link_reads_normally(udkm, tmp_path):

@@ -198,6 +198,36 @@ def test_quick_look_pictures(data, tmp_path, raw):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_the_raw_quick_look_draws_the_detector_against_theta_one_line_per_delay(data):
+    """What `nx5d plot --raw` draws for a UDKM delay x theta scan: the Pilatus column, not the point number."""
+    pytest.importorskip("matplotlib")
+    from nx5d_rsm.plot import quick_look
+
+    scan = nx5d.open(f"file://{data}/{{proposal}}/{{scan}}", spice_url="").p20210205.r091726
+    figure = quick_look(scan, raw=True)
+    frames, signal = [ax for ax in figure.axes if ax.get_label() != "<colorbar>"]
+    assert figure._suptitle.get_text() == "20210205, scan 091726: raw data"
+    assert signal.get_xlabel() == "Theta (deg)"
+    assert signal.get_ylabel() == "Pilatus [ph/s]"  # its unit once
+    assert [line.get_label() for line in signal.get_lines()] == ["delay = -10 ps", "delay = 0 ps", "delay = 50 ps"]
+    raw = scan.raw
+    for line, delay in zip(signal.get_lines(), SMALL.delays, strict=True):
+        points = raw.delay.values == delay
+        np.testing.assert_array_equal(line.get_xdata(), raw.theta.values[points])
+        np.testing.assert_array_equal(line.get_ydata(), raw.pilatus_rate.values[points])
+    assert frames.get_title() == "detector frames, summed"
+    (colourbar,) = [ax for ax in figure.axes if ax.get_label() == "<colorbar>"]
+    assert colourbar.get_ylabel() == f"sum of {raw.sizes['index']} frames (counts)"
+
+
+def test_the_cooked_quick_look_is_titled_by_scan_and_recipe(data):
+    pytest.importorskip("matplotlib")
+    from nx5d_rsm.plot import quick_look
+
+    figure = quick_look(nx5d.open(f"file://{data}/{{proposal}}/{{scan}}", spice_url="").p20210205.r091726)
+    assert figure._suptitle.get_text() == "20210205, scan 091726: reciprocal space maps (recipe delay-rsm)"
+
+
 def test_ctrl_c_stops_a_cook_cleanly(tmp_path):
     """SIGINT during `nx5d cook`: 'interrupted', exit status 130, no traceback from the command or its workers."""
     import os

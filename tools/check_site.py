@@ -9,6 +9,8 @@ Run after ``mkdocs build`` (``nox -s docs`` does).  It fails when
   rendered as Markdown by mkdocstrings;
 * a page shows xarray's HTML repr without the stylesheet that hides its text
   fallback (readers would see every Dataset twice);
+* a file that is no part of the site was published (``*.toml``, ``*.py``,
+  ``*.cfg``: tool settings beside the pages);
 * a link inside the site points at a page or anchor that does not exist, or a
   link leaves it for a placeholder host (``example.invalid``, ``localhost`` ...).
 
@@ -126,10 +128,19 @@ def page_problems(site: Path) -> list[str]:
     return problems
 
 
+#: Suffixes of files that are tool settings or code beside the pages, never part of the site.
+STRAY = (".toml", ".py", ".cfg", ".ini")
+
+
+def stray_files(site: Path) -> list[str]:
+    """Files published that are no part of the site (``docs/ruff.toml`` was)."""
+    return [f"{path}: published, but no part of the site" for path in sorted(site.rglob("*")) if path.suffix in STRAY]
+
+
 def main() -> int:
     """Check the site given as the first argument (default ``site``); print problems, exit 1 if any."""
     site = Path(sys.argv[1] if len(sys.argv) > 1 else "site").resolve()
-    problems = notebook_problems(site) + page_problems(site)
+    problems = notebook_problems(site) + page_problems(site) + stray_files(site)
     for problem in problems:
         print(problem, file=sys.stderr)
     return 1 if problems else 0

@@ -135,8 +135,10 @@ def test_tables_fit_an_80_column_terminal(capsys, monkeypatch):
     assert main(["plugins"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines
-    table = [line for line in lines if line and not line.startswith(" ")][:10]
-    assert max(len(line) for line in table) <= 80
+    assert max(len(line) for line in lines) <= 80
+    examples = lines[lines.index("url examples (nx5d.open(URL), nx5d ls URL):") + 1 :]
+    assert ["memory", "memory://NAME/{proposal}/{scan}"] in [line.split() for line in examples]  # whole, never cut
+    assert not any("…/" not in line and "…" in line for line in examples)
 
 
 def test_columns_equal_in_every_row_give_way_before_others_are_cut():

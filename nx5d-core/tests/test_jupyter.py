@@ -1,5 +1,8 @@
 """What a Jupyter user meets: completion through IPython's own completer, rich reprs, quiet progress bars."""
 
+import subprocess
+import sys
+
 import pytest
 
 import nx5d
@@ -49,6 +52,23 @@ def test_keys_complete_inside_brackets(shell):
     shell.Completer.use_jedi = False
     assert {"20210205", "20210301"} <= complete(shell, 'repo["2')
     assert "091726" in complete(shell, 'proposal["0')
+
+
+def test_warnings_read_as_nx5d_messages_in_a_notebook():
+    """An IPython kernel's shell in a fresh process (pytest would record the warnings itself)."""
+    cells = [
+        "import warnings, nx5d.errors",
+        "warnings.warn('x.h5, scan 3: a row left out', nx5d.errors.DataWarning)",
+        "warnings.warn('not ours', UserWarning)",
+    ]
+    code = (
+        "from IPython.core.interactiveshell import InteractiveShell\nshell = InteractiveShell.instance()\n"
+        + "".join(f"shell.run_cell({cell!r})\n" for cell in cells)
+    )
+    err = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stderr
+    assert "nx5d: DataWarning: x.h5, scan 3: a row left out\n" in err
+    assert "UserWarning: not ours" in err  # other warnings as Python shows them
+    assert "errors.py" not in err
 
 
 def test_rich_and_plain_reprs(memory_url):

@@ -13,7 +13,7 @@ SOURCE = Path(nx5d.__file__).parent
 
 #: Layers from the bottom up: a module may import its own layer and those below it.
 LAYERS = [
-    {"nx5d.credentials"},
+    {"nx5d.credentials", "nx5d.suggestions"},
     {"nx5d.errors", "nx5d.version", "nx5d.annotations", "nx5d.progress", "nx5d.display", "nx5d.options"},
     {"nx5d.deprecation"},
     {"nx5d.optional"},

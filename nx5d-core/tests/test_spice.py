@@ -81,6 +81,22 @@ def test_scans_named_by_key_handle_or_object(proposal):
         proposal.spice.view("12")
 
 
+def test_a_mistyped_field_gets_a_did_you_mean(proposal):
+    book = proposal.spice
+    book.seed("settings", distance=680.0, img_center=[1, 2])
+    with pytest.raises(SpiceValidationError, match=r"no field\(s\) distnace; did you mean 'distance'\? \(fields"):
+        book.update("1", "settings", distnace=690.0)
+    with pytest.raises(AttributeError, match=r"no field 'img_centre'; did you mean 'img_center'\?"):
+        _ = proposal.s10.spice["settings"].img_centre
+    with pytest.raises(SpiceValidationError, match=r"no field\(s\) colour(?!; did you mean)"):
+        book.update("1", "settings", colour="red")  # nothing close: no guess
+
+
+def test_cook_with_fields_instead_of_handles_is_refused_by_name(proposal):
+    with pytest.raises(SpiceValidationError, match=r"'img_center' holds list, not fields; did you mean \{'settings'"):
+        proposal.s10.cook({"img_center": [1, 2]})
+
+
 def test_update_rules(proposal):
     book = proposal.spice
     book.seed("settings", distance=680.0, center=[1, 2])

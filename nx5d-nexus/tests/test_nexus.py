@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import nx5d
-from nx5d.errors import CorruptDataError, MissingDataError, NotSupportedError, SpiceValidationError
+from nx5d.errors import CorruptDataError, DataWarning, MissingDataError, NotSupportedError, SpiceValidationError
 from nx5d.io.storage import record_io
 from nx5d.testing import BeamlineConformance
 from nx5d_nexus.synth import scan_data, write_repository
@@ -206,3 +206,36 @@ def test_eiger_threshold_images_cook_summed_or_one_map_per_threshold(tmp_path, l
         np.testing.assert_allclose(grouped.qdata.values[k], one.qdata.values, rtol=1e-12)
     counts = raw.images.values.sum()
     assert float((summed.qdata * summed.weight).sum()) == pytest.approx(counts, rel=1e-9)
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_zarr_frames_whose_chunks_are_absent_are_never_zeros_without_a_word(tmp_path, lazy):
+    """A partial copy of a Zarr store: absent chunks read as the fill value, and a DataWarning says how many."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        url = write_repository(tmp_path / "data", {"hc2103": [1]}, "zarr")
+    chunks = sorted((tmp_path / "data" / "hc2103.zarr" / "1.1" / "measurement" / "mpx" / "c").rglob("*"))
+    chunk_files = [c for c in chunks if c.is_file()]
+    for absent in chunk_files[3:5]:
+        absent.unlink()
+    scan = nx5d.open(url, spice_url="", lazy=lazy).hc2103["1.1"]
+    with pytest.warns(DataWarning, match=r"hc2103\.zarr#1\.1/measurement/mpx: 2 of 21 chunks are not stored"):
+        images = scan.raw.images.values
+    assert images.shape[0] == 21
+
+
+def test_zarr_arrays_without_a_fill_value_refuse_absent_chunks(tmp_path):
+    import zarr
+
+    from nx5d.io import zarrdoc
+
+    array = zarr.open_group(tmp_path / "x.zarr", mode="w", zarr_format=2).create_array(
+        "counts", shape=(4,), chunks=(1,), dtype="f8", fill_value=None
+    )
+    array[:] = 1.0
+    (tmp_path / "x.zarr" / "counts" / "2").unlink()
+    stored = zarr.open_group(tmp_path / "x.zarr", mode="r")["counts"]
+    with pytest.raises(
+        MissingDataError, match=r"x\.zarr#counts: 1 of 4 chunks are not stored and the array has no fill"
+    ):
+        zarrdoc.read(stored, f"{tmp_path}/x.zarr#counts")

@@ -46,6 +46,15 @@ def test_the_rule_never_picks_a_positioner_clock_monitor_or_machine_current():
     assert profile.signal.dims == ("th",)
 
 
+def test_the_rule_never_picks_an_empty_counter():
+    """A counter the lab's software left blank (UDKM's 'Intensities [ph/s]' column) is no detector."""
+    data = scan(Intensities=("index", np.full(N, np.nan), {"long_name": "Intensities [ph/s]", "units": "ph/s"}))
+    with pytest.warns(UserWarning, match="is 'Detector'"):
+        assert choose_signal(data).name == "Detector"
+    with pytest.raises(MissingDataError, match="no counter that could be its detector"):
+        choose_signal(data.drop_vars("Detector"))
+
+
 def test_with_nothing_left_the_rule_refuses_naming_the_variables():
     data = scan().drop_vars("Detector")
     with pytest.raises(MissingDataError, match=r"memory://lab/p/s1 has no frames and no counter .* RingCurrent"):
@@ -102,3 +111,22 @@ def test_rates_have_no_poisson_variance_nx5d_could_know():
     assert np.isnan(profile.signal_variance.values).all()
     profile = cook_profile(data, ProfileSettings(signal="Detector"))
     np.testing.assert_array_equal(profile.signal_variance.values, data.Detector.values)
+
+
+def test_a_profile_looks_at_each_counter_a_fixed_number_of_times(monkeypatch):
+    """raw[name] gathers every variable's coordinates: called per counter, a profile grew quadratically
+    (10,000 counters took minutes); the work per counter must not grow with the number of counters."""
+
+    calls = []
+    real = xr.Dataset.__getitem__
+    monkeypatch.setattr(xr.Dataset, "__getitem__", lambda self, key: calls.append(key) or real(self, key))
+
+    def lookups(n):
+        raw = xr.Dataset(
+            {f"c{i}": ("index", np.arange(5.0) + i) for i in range(n)}, coords={"th": ("index", np.arange(5.0))}
+        )
+        calls.clear()
+        cook_profile(raw, ProfileSettings())
+        return len(calls)
+
+    assert lookups(1000) == lookups(10)

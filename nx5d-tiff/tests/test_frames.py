@@ -9,7 +9,7 @@ import tifffile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nx5d.errors import CorruptDataError, MissingDataError, OptionError
+from nx5d.errors import CorruptDataError, MissingDataError, NotSupportedError, OptionError
 from nx5d.io.frames import MISSING_VALUE, Region
 from nx5d.io.limits import MAX_INFLATION
 from nx5d.io.storage import Storage, record_io
@@ -344,7 +344,7 @@ def test_any_damage_to_a_header_decodes_a_sane_frame_or_names_the_file(edits, co
     decoded, refused = None, None
     try:
         decoded = decode_frame(bytes(data), "damaged.tif", fallback)
-    except CorruptDataError as exc:  # the only way it may fail
+    except (CorruptDataError, NotSupportedError) as exc:  # the only ways it may fail (a next image: not supported)
         refused = str(exc)
     if refused is not None:
         assert "damaged.tif" in refused
@@ -361,3 +361,32 @@ def test_loading_more_frames_than_memory_holds_says_what_to_do(scan, monkeypatch
         load_frames(Storage(), urls)
     assert lazy_frames(Storage(), urls).data.shape == (40, 195, 487)  # lazily they load
     assert load_frames(Storage(), urls, region=Region((0, 20, 0, 20))).data.shape == (40, 20, 20)
+
+
+def test_a_later_frame_of_another_shape_is_refused_before_it_is_inflated(scan, tmp_path, monkeypatch):
+    """A 1.6 GB frame that deflates from 1.6 MB passes the size limits; its shape alone must stop it."""
+    from nx5d_tiff import tiff
+
+    _, urls = scan
+    inflated = []
+    real = tiff._inflate
+    monkeypatch.setattr(tiff, "_inflate", lambda src, dst: inflated.append(dst.nbytes) or real(src, dst))
+    rows = zlib.compress(bytes(20_000 * 4 * 1000), 9)  # 1,000 rows of zeros per strip
+    (tmp_path / "image00003.tif").write_bytes(
+        strip_tiff(20_000, 20_000, [rows] * 20, compression=8, rows_per_strip=1000)
+    )
+    with pytest.raises(CorruptDataError, match=r"image00003\.tif \(frame 3\) has shape \(20000, 20000\)"):
+        load_frames(Storage(), urls, workers=1)
+    assert max(inflated, default=0) < 195 * 487 * 4 + 1  # no strip of the big frame was inflated
+
+
+@pytest.mark.parametrize("compression", [None, "zlib", "lzw"])  # lzw: tifffile's path
+def test_a_frame_file_with_several_images_is_refused_never_read_as_its_first(tmp_path, compression):
+    path = tmp_path / "image00000.tif"
+    with tifffile.TiffWriter(path) as tif:
+        for seed in range(2):
+            tif.write(frame(seed), compression=compression)
+    with pytest.raises(NotSupportedError, match=r"image00000\.tif(.* more than one image|: the file holds 2 images)"):
+        load_frames(Storage(), [f"file://{path}"], fallback=tifffile_fallback)
+    with pytest.raises(NotSupportedError, match=r"image00000\.tif"):
+        decode_frame(path.read_bytes(), str(path), tifffile_fallback)

@@ -3,6 +3,8 @@
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import attrs
 import numpy as np
@@ -224,6 +226,22 @@ def test_missing_frame(manifest_repo):
     assert raw.frame_missing.values.tolist() == [i == 7 for i in range(20)]
     assert (raw.images.values[7] == -1).all()
     assert np.isfinite(scan.cook(missing="mask").qdata.values).all()
+
+
+def test_a_warning_reads_as_an_nx5d_message_naming_the_file(manifest_repo):
+    """What a user sees in a terminal: one line naming the file, not nx5d's source path and line."""
+    root, folder = manifest_repo
+    (folder / "image00007.tiff").unlink()
+    code = (
+        "import nx5d; "
+        f"nx5d.open('file://{root}/{{proposal}}/{{scan}}', spice_url='').p20210205.r091726.load(missing='mask')"
+    )
+    env = {**os.environ, "NX5D_PROGRESS": "0"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("nx5d: DataWarning: 1 of 20 frames are missing (first: file://")
+    assert "image00007.tiff" in line
+    assert ".py:" not in line
 
 
 def test_truncated_table(manifest_repo):

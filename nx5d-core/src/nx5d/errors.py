@@ -8,9 +8,18 @@ a subclass of `Nx5dError`.  Messages name *what* went wrong and *where*
 The classes also derive from the closest built-in exception (``ValueError``,
 ``KeyError``, ``LookupError`` ...) so that generic ``except`` clauses written
 against the standard library keep working.
+
+What nx5d reads or computes differently from what a file holds (a row left
+out, a name changed, counters cut) is said by a warning of a subclass of
+`Nx5dWarning`.  Importing this module makes Python show those as one line,
+``nx5d: DataWarning: <message>``, without nx5d's source path and line (the
+message names the file and the place); other warnings are shown as before.
 """
 
 from __future__ import annotations
+
+import warnings
+from typing import Any
 
 from nx5d.credentials import redact
 
@@ -46,6 +55,9 @@ __all__ = [
     "SpiceConflict",
     "SpiceValidationError",
     "SpiceNotFoundError",
+    "Nx5dWarning",
+    "DataWarning",
+    "CookWarning",
     "SpiceWarning",
     "CacheWarning",
 ]
@@ -194,9 +206,49 @@ class SpiceNotFoundError(SpiceError, LookupError):
     """No spice record or branch matches what was asked for."""
 
 
-class SpiceWarning(UserWarning):
-    """A file in a spice folder could not be read as a record and was skipped (never deleted)."""
+class Nx5dWarning(UserWarning):
+    """Base class of every warning nx5d and its plugins give; shown as ``nx5d: Category: message``.
+
+    Silence all of them with ``warnings.simplefilter("ignore", nx5d.errors.Nx5dWarning)``,
+    or make them errors with ``-W error::nx5d.errors.Nx5dWarning``.
+    """
 
 
-class CacheWarning(UserWarning):
+class DataWarning(Nx5dWarning):
+    """Data was read differently from how the file holds it: rows, frames or counters left out, names changed."""
+
+
+class CookWarning(Nx5dWarning):
+    """A result was computed, but a choice or a limit of it deserves a look (a signal guessed, peaks unresolved)."""
+
+
+class SpiceWarning(Nx5dWarning):
+    """Spice was used or left differently than asked (a file skipped, never deleted; a seed that wrote nothing)."""
+
+
+class CacheWarning(Nx5dWarning):
     """A cache could not be used as it is (a damaged entry removed, a folder refused); results are computed afresh."""
+
+
+_python_format = warnings.formatwarning
+
+
+def _format_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, line: str | None = None
+) -> str:
+    """``nx5d: Category: message`` for nx5d's warnings; the formatter found at import for any other."""
+    if isinstance(category, type) and issubclass(category, Nx5dWarning):
+        return f"nx5d: {category.__name__}: {message}\n"
+    return _python_format(message, category, filename, lineno, line)
+
+
+def _install_warning_format() -> None:
+    """Show nx5d's warnings as nx5d messages; chains to the formatter in place (IPython's, pytest's)."""
+    global _python_format
+    current: Any = warnings.formatwarning
+    if getattr(current, "__name__", "") != "_format_warning":
+        _python_format = current
+        warnings.formatwarning = _format_warning
+
+
+_install_warning_format()

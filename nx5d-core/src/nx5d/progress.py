@@ -3,6 +3,8 @@
 Bars appear only for work that takes longer than `DELAY` seconds, so
 quick loads stay quiet.  Turn them off with `set_enabled` (``False``),
 the ``disable=True`` argument, or the environment variable ``NX5D_PROGRESS=0``.
+Work done in another process (a batch worker) shows no bar of its own; it
+hands its steps to the process that started it with `forwarded`.
 """
 
 from __future__ import annotations
@@ -11,15 +13,18 @@ import contextlib
 import functools
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["DELAY", "progress", "set_enabled", "enabled", "quiet"]
+__all__ = ["DELAY", "progress", "set_enabled", "enabled", "quiet", "forwarded"]
 
 #: Seconds of work after which a bar is shown.
 DELAY = 1.0
 
 _ENABLED: bool | None = None
+
+#: Where the steps of every bar go instead of a display (see `forwarded`).
+_SINK: Callable[[str, str, int], None] | None = None
 
 
 def set_enabled(flag: bool | None) -> None:
@@ -58,9 +63,32 @@ def _bar_class() -> type:
     return tqdm
 
 
+def forwarded(sink: Callable[[str, str, int], None] | None) -> None:
+    """Hand the steps of every bar to ``sink(desc, unit, n)`` instead of showing them (``None``: show again).
+
+    A batch worker process calls this once, with a function that sends the
+    steps to the process that shows one bar for all workers.
+    """
+    global _SINK
+    _SINK = sink
+
+
+class _Forward:
+    """A bar whose steps go to the sink of `forwarded`."""
+
+    def __init__(self, desc: str, unit: str, sink: Callable[[str, str, int], None]) -> None:
+        self.desc, self.unit, self.sink = desc, unit, sink
+
+    def update(self, n: float = 1) -> None:
+        self.sink(self.desc, self.unit, int(n))
+
+
 @contextlib.contextmanager
-def progress(total: int, desc: str, *, unit: str = "it", disable: bool | None = None) -> Iterator[Any]:
-    """A tqdm bar (``bar.update(n)``) for ``total`` steps, shown after `DELAY` seconds."""
+def progress(total: int | None, desc: str, *, unit: str = "it", disable: bool | None = None) -> Iterator[Any]:
+    """A tqdm bar (``bar.update(n)``) for ``total`` steps (``None``: a count), shown after `DELAY` seconds."""
+    if _SINK is not None:
+        yield _Forward(desc, unit, _SINK)
+        return
     tqdm = _bar_class()
     off = (not enabled()) if disable is None else disable
     with tqdm(total=total, desc=desc, unit=unit, delay=DELAY, disable=off, leave=False) as bar:

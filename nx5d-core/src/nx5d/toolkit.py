@@ -32,7 +32,7 @@ scan commands             `scan_type`, `scanned_motor`, `scanned_motors` (per `D
 keys, handles, URLs       `UrlPattern`, `KeyToHandle`, `sanitize`, `validate_key`, `natural_sorted`, `select_keys`
 loading options           `option`, `build_options`
 recipes                   `Recipe`, `CookRequest` (a recipe's contract; ``Cooking`` is in `nx5d.plugins`)
-progress                  `progress`, `quiet`
+progress                  `progress`, `quiet`, `forwarded`
 ========================  ===========================================================================
 """
 
@@ -70,7 +70,7 @@ if TYPE_CHECKING:
     from nx5d.io.text import unify_line_ends
     from nx5d.io.texttables import COLUMN_TYPES, Column, Section, column_block, text_parameters, text_sections
     from nx5d.options import build_options, option
-    from nx5d.progress import progress, quiet
+    from nx5d.progress import forwarded, progress, quiet
     from nx5d.recipes.contract import CookRequest, Recipe
 
 #: ``{name: module}`` of every name of the toolkit (a module of the toolkit maps to itself).
@@ -110,7 +110,7 @@ _FROM = {
     **dict.fromkeys(("validate_key", "natural_sorted", "select_keys"), "nx5d.addressing.keys"),
     **dict.fromkeys(("option", "build_options"), "nx5d.options"),
     **dict.fromkeys(("Recipe", "CookRequest"), "nx5d.recipes.contract"),
-    **dict.fromkeys(("progress", "quiet"), "nx5d.progress"),
+    **dict.fromkeys(("progress", "quiet", "forwarded"), "nx5d.progress"),
 }
 
 __all__ = [
@@ -143,6 +143,7 @@ __all__ = [
     "depends_on",
     "find_variable",
     "fits",
+    "forwarded",
     "frame_folders",
     "frame_dtype",
     "frames_array",

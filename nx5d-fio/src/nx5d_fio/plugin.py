@@ -21,7 +21,7 @@ import xarray as xr
 
 import nx5d
 from nx5d import toolkit as kit
-from nx5d.errors import CorruptDataError, OptionError
+from nx5d.errors import CorruptDataError, DataWarning, OptionError
 from nx5d.plugins import Beamline, ClaimLevel, Cooking, DocumentRef, ScanRef
 from nx5d_rsm.profile import ProfileSettings
 from nx5d_rsm.settings import MotorSettings
@@ -120,7 +120,7 @@ def _frames(scan: ScanRef, options: FioOptions, steps: int) -> dict[str, Any]:
         raise OptionError(f"{scan.document}: detectors {sorted(folders)}; give detector=NAME, not {detector!r}")
     if not folders:
         if options.frames != "skip":
-            warnings.warn(f"{scan.document}: no frame folder beside it; counters only", stacklevel=4)
+            warnings.warn(f"{scan.document}: no frame folder beside it; counters only", DataWarning, stacklevel=4)
         return {}
     urls = folders[str(detector)]
     if len(urls) != steps:

@@ -19,7 +19,7 @@ import attrs
 import h5py
 import numpy as np
 
-from nx5d.errors import CorruptDataError, MissingDataError, StorageError
+from nx5d.errors import CorruptDataError, DataWarning, MissingDataError, StorageError
 from nx5d.toolkit import Storage, VariableNames
 from nx5d_spec.parser import SpecScan, read_index, read_scan
 from nx5d_tiff.files import load_frames
@@ -185,7 +185,9 @@ def ingest(
             scan = read_scan(storage, url, key, index)
             urls = find_frames(storage, url, scan.number, scan.file_header.file_name or "", scan.points, tiffs)
             if not urls and scan.points:
-                warnings.warn(f"{url}#{key}: no frames found (tiffs={tiffs!r}); written without images", stacklevel=2)
+                warnings.warn(
+                    f"{url}#{key}: no frames found (tiffs={tiffs!r}); written without images", DataWarning, stacklevel=2
+                )
             _write_scan(h5file, path, scan, urls, where=url, detector=detector, block=block, progress=progress)
             written.append(key)
     return IngestReport(tuple(written), tuple(skipped))

@@ -13,6 +13,7 @@ from typing import Any
 
 import xarray as xr
 
+from nx5d.errors import DataWarning
 from nx5d.plugins import ScanRef
 from nx5d.toolkit import Storage
 from nx5d_spec.reading import load_counters
@@ -98,6 +99,7 @@ def load_raw(scan: ScanRef, options: Kmc3Options) -> xr.Dataset:
         warnings.warn(
             f"{scan.url}: no Pilatus frames found beside the SPEC file (looked for {looked}); counters only. "
             "Give tiffs=... to name where they are, or frames='skip'",
+            DataWarning,
             stacklevel=3,
         )
         return with_units(data)

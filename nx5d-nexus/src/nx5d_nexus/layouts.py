@@ -46,7 +46,7 @@ import attrs
 import numpy as np
 import xarray as xr
 
-from nx5d.errors import MissingDataError, NotSupportedError, OutsideRepositoryError
+from nx5d.errors import DataWarning, MissingDataError, NotSupportedError, OutsideRepositoryError
 from nx5d.toolkit import (
     EXTRA_FRAME_DIMS,
     FrameOptions,
@@ -507,9 +507,7 @@ def _frames_array(
     if hasattr(node, "id"):
         full = hdf5.lazy_array(storage, document, "/" + path, node)
     else:
-        import dask.array as da
-
-        full = da.from_zarr(node)
+        full = zarrdoc.lazy_array(node, where)
     frames = full[selection]
     return (frames if chunk is None else frames.rechunk({0: chunk})), shape  # type: ignore[return-value]
 
@@ -546,6 +544,7 @@ def scan_dataset(
             warnings.warn(
                 f"{base}: counters of {points} points, but {found.lengths} differ; "
                 "the counters are cut to the shortest (scan still being written?)",
+                DataWarning,
                 stacklevel=2,
             )
             points = min(points, *found.lengths.values())
@@ -576,6 +575,7 @@ def scan_dataset(
                 warnings.warn(
                     f"{base}: {usable} detector frames for {points} counter values (scan still being written?); "
                     f"using the first {usable}",
+                    DataWarning,
                     stacklevel=2,
                 )
                 data = {k: (v[:usable] if v.dims == ("index",) else v) for k, v in data.items()}

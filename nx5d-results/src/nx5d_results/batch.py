@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -40,7 +41,7 @@ import attrs
 import nx5d
 from nx5d import Proposal, Scan
 from nx5d.errors import NotSupportedError, Nx5dError
-from nx5d.toolkit import DataIdentity, progress, quiet, select_keys, sweep
+from nx5d.toolkit import DataIdentity, forwarded, progress, quiet, select_keys, sweep
 from nx5d_results.files import FORMATS, output_path, require_writer, write_dataset
 
 __all__ = [
@@ -261,22 +262,52 @@ def cook_proposal(
     return [outcomes[key] for key in keys]
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_ignore_interrupts)
+def _pool(workers: int, steps: Any = None) -> ProcessPoolExecutor:
+    """``workers`` fresh processes; their progress steps go to the queue ``steps`` (see `_FrameBar`)."""
+    return ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker, initargs=(steps,))
+
+
+class _FrameBar:
+    """One bar in this process counting the frames the workers' cooks go through (a long scan shows life).
+
+    Workers put ``(desc, unit, n)`` on a queue; a thread here moves the
+    frame steps of the gridding onto the bar.
+    """
+
+    def __init__(self) -> None:
+        self.queue = get_context("spawn").SimpleQueue()
+        self.thread = threading.Thread(target=self._show, name="nx5d-cook-progress", daemon=True)
+
+    def __enter__(self) -> _FrameBar:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.queue.put(None)
+        self.thread.join(timeout=5)
+        self.queue.close()
+
+    def _show(self) -> None:
+        with progress(None, "frames gridded", unit=" frames") as bar:
+            while (step := self.queue.get()) is not None:
+                desc, unit, n = step
+                if unit == "frame" and desc == "gridding":
+                    bar.update(n)
 
 
 def _run_locally(
     tasks: Sequence[CookTask], workers: int, outcomes: dict[str, CookOutcome], bar: Any, report: Any
 ) -> None:
     """Cook ``tasks`` in a pool of ``workers`` processes; the scans of a pool whose worker died, each on its own."""
-    pool = _pool(workers)
-    futures = {pool.submit(cook_scan, task): task for task in tasks}
-    try:
-        _collect(as_completed(futures), futures, outcomes, bar, report)
-    except KeyboardInterrupt:
-        _stop(pool)
-        raise
-    pool.shutdown()
+    with _FrameBar() as frames:
+        pool = _pool(workers, frames.queue)
+        futures = {pool.submit(cook_scan, task): task for task in tasks}
+        try:
+            _collect(as_completed(futures), futures, outcomes, bar, report)
+        except KeyboardInterrupt:
+            _stop(pool)
+            raise
+        pool.shutdown()
     orphans = [task for task in tasks if task.scan not in outcomes]
     if not orphans:
         return
@@ -326,9 +357,14 @@ def _died(exitcode: int | None) -> str:
     return f"WorkerDied: the process cooking this scan ended unexpectedly (exit code {exitcode})"
 
 
-def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the process that started them (no traceback from every worker)."""
+def _start_worker(steps: Any) -> None:
+    """Workers leave Ctrl-C to the process that started them (no traceback from every worker).
+
+    Their progress goes to the queue ``steps`` when there is one; no bars of their own.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if steps is not None:
+        forwarded(lambda desc, unit, n: steps.put((desc, unit, n)))
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:

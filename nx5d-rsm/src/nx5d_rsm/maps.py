@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from nx5d.errors import CorruptDataError, OptionError
+from nx5d.errors import CorruptDataError, DataWarning, OptionError
 from nx5d.toolkit import map_blocks, progress
 from nx5d_rsm.geometry import Setup
 from nx5d_rsm.gridding import BlockSums, FrameGridder, Grid
@@ -36,6 +36,7 @@ def _usable(
         warnings.warn(
             f"{where}: {left.size} of {usable.size} frames have a NaN or infinite angle, energy, monitor or group "
             f"value (first: frame {left[0]}); they are left out of the maps and of their frame counts",
+            DataWarning,
             stacklevel=3,
         )
     return usable

@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import xarray as xr
 
-from nx5d.errors import OptionError
+from nx5d.errors import CookWarning, OptionError
 from nx5d_rsm.maps import map_variable
 
 __all__ = ["Peak", "peak_positions", "profile_along", "half_maximum_centroid", "background_level", "RESOLVED_BINS"]
@@ -209,7 +209,7 @@ def peak_positions(
                 f"{narrow} of {width.size} peaks along {along!r} are narrower than {RESOLVED_BINS:g} grid steps "
                 f"({step:.3g}) at half maximum: their positions are pulled towards the bins' centres; map with a "
                 f"finer grid_size along {along!r}",
-                UserWarning,
+                CookWarning,
                 stacklevel=2,
             )
     elif method == "max":

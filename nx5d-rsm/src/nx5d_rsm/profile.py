@@ -55,10 +55,11 @@ def profile_axis(raw: xr.Dataset, summary: Mapping[str, Any], signal: str) -> st
     motors), else the scanned motor of the summary, else the first counter
     that is not the signal; ``None``: the points are numbered.
     """
-    counters = [str(v) for v in raw.data_vars if raw[v].dims == ("index",)]
-    along = [str(c) for c in raw.coords if raw[c].dims == ("index",)]
+    variables = raw.variables  # Variables, not raw[name]: that gathers every variable's coordinates (quadratic)
+    counters = [str(v) for v in raw.data_vars if variables[v].dims == ("index",)]
+    along = [str(c) for c in raw.coords if variables[c].dims == ("index",)]
     motor = str(summary.get("motor") or "")
-    axes = along + ([motor] if motor in raw.variables and raw[motor].dims == ("index",) else []) + counters
+    axes = along + ([motor] if motor in variables and variables[motor].dims == ("index",) else []) + counters
     return next((a for a in axes if a != signal), None)
 
 

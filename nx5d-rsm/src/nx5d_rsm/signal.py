@@ -17,7 +17,8 @@ Which variable a profile shows, first match wins:
    ``SRcurrent``, APS's ``ringc`` ...), a clock or a monitor (`NOT_A_SIGNAL`,
    the name's last word: ``Epoch``, ``Seconds``, ``scaler1_time``,
    ``Monitor``, ``I0``, ``I00``) or a reciprocal-space pseudo motor (``H``,
-   ``K``, ``L``).  A choice by this rule is named in a warning.
+   ``K``, ``L``), nor an empty counter (points recorded, none of them a
+   number).  A choice by this rule is named in a warning.
 
 The result of [`cook_profile`][nx5d_rsm.profile.cook_profile] names the
 variable in its ``signal`` attribute and how it was chosen in
@@ -39,7 +40,7 @@ import attrs
 import numpy as np
 import xarray as xr
 
-from nx5d.errors import MissingDataError, SpiceValidationError
+from nx5d.errors import CookWarning, MissingDataError, SpiceValidationError
 from nx5d.toolkit import find_variable
 
 __all__ = [
@@ -113,7 +114,7 @@ def _loose(name: str) -> str:
 
 
 def _excluded(raw: xr.Dataset, name: str) -> bool:
-    variable = raw[name]
+    variable = raw.variables[name]  # not raw[name]: that gathers the coordinates of every variable (quadratic)
     if name in raw.coords or variable.attrs.get("kind") == "positioner":
         return True
     for text in {name, str(variable.attrs.get("long_name", name))}:
@@ -123,14 +124,24 @@ def _excluded(raw: xr.Dataset, name: str) -> bool:
     return False
 
 
+def _empty(variable: xr.Variable) -> bool:
+    """Points recorded and not one of them a number (a counter the lab's software left blank)."""
+    values = np.asarray(variable.values, float)
+    return bool(values.size) and not np.isfinite(values).any()
+
+
 def default_signal(raw: xr.Dataset) -> str:
     """The variable nx5d's rule picks (see the module documentation); a `MissingDataError` when none is left."""
     if "images" in raw and raw["images"].ndim >= 3:
         return "images"
     counters = [
         str(name)
-        for name, variable in raw.data_vars.items()
-        if variable.dims == ("index",) and variable.dtype.kind in "biuf" and not _excluded(raw, str(name))
+        for name, variable in raw.variables.items()  # Variables: raw.data_vars builds a DataArray per name
+        if name in raw.data_vars
+        and variable.dims == ("index",)
+        and variable.dtype.kind in "biuf"
+        and not _excluded(raw, str(name))
+        and not _empty(variable)
     ]
     if not counters:
         where = raw.attrs.get("url", "the scan")
@@ -174,7 +185,7 @@ def choose_signal(raw: xr.Dataset, cooking: Any = None, given: str | None = None
     warnings.warn(
         f"{raw.attrs.get('url', 'the scan')}: no profile signal declared; {CHOICES['rule']} is "
         f"{choice.name!r} (name another with proposal.spice.seed('profile', signal=...))",
-        UserWarning,
+        CookWarning,
         stacklevel=3,
     )
     return choice

@@ -41,7 +41,7 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-from nx5d.errors import CorruptDataError, MissingDataError
+from nx5d.errors import CorruptDataError, DataWarning, MissingDataError
 from nx5d.toolkit import State, Storage, depends_on, planned_points, trusted, unify_line_ends
 
 __all__ = [
@@ -271,7 +271,9 @@ def index_spec(data: bytes, where: str = "SPEC file") -> SpecIndex:
         text = decode(data[pos : line_end if line_end >= 0 else len(data)]).rstrip("\r")
         m = _S_LINE.match(text)
         if m is None:
-            warnings.warn(f"{where}, line {line_no}: cannot read the scan line {text!r}; scan skipped", stacklevel=2)
+            warnings.warn(
+                f"{where}, line {line_no}: cannot read the scan line {text!r}; scan skipped", DataWarning, stacklevel=2
+            )
             continue
         number = int(m.group(1))
         seen[number] = seen.get(number, 0) + 1
@@ -360,6 +362,7 @@ def _take_unfinished(
     warnings.warn(
         f"{where}, scan {entry.key}: the file does not end with a line end (still being written, or cut "
         f"when copied?); its last line was {what}",
+        DataWarning,
         stacklevel=4,
     )
 
@@ -427,6 +430,7 @@ def _sections(lines: Sequence[str], entry: SpecEntry, where: str) -> _Sections:
             warnings.warn(
                 f"{where}, line {entry.line + offset}: a line of words among the data of scan {entry.key} "
                 f"({stripped[:60]!r}): kept as a comment",
+                DataWarning,
                 stacklevel=4,
             )
         else:
@@ -453,6 +457,7 @@ def _numbers(found: _Sections, labels: list[str], width: int | None, entry: Spec
         warnings.warn(
             f"{where}, scan {entry.key}: {len(nones)} value(s) written as None (no reading), read as NaN; the "
             f"first at line {found.row_lines[k]}, column {column!r}",
+            DataWarning,
             stacklevel=4,
         )
     rows = [["nan" if value == "None" else value for value in row] for row in found.rows] if nones else found.rows
@@ -486,6 +491,7 @@ def _positions(header: Sequence[str], file_header: SpecHeader, entry: SpecEntry,
         warnings.warn(
             f"{where}, scan {entry.key}: {len(values)} motor positions (#P) for {len(motors)} motors (#O); "
             "positions left out",
+            DataWarning,
             stacklevel=4,
         )
         return {}
@@ -505,6 +511,7 @@ def _positions(header: Sequence[str], file_header: SpecHeader, entry: SpecEntry,
     if repeated:
         warnings.warn(
             f"{where}, scan {entry.key}: motor names written more than once in #O: {', '.join(repeated)}",
+            DataWarning,
             stacklevel=4,
         )
     return found
@@ -519,13 +526,16 @@ def _spectra(mca: dict[str, list[list[str]]], points: int, entry: SpecEntry, whe
             warnings.warn(
                 f"{where}, scan {entry.key}: {len(found)} {name} spectra for {points} points "
                 f"(lengths {sorted(lengths)}); left out",
+                DataWarning,
                 stacklevel=4,
             )
             continue
         try:
             spectra[name] = np.array(found, dtype=np.float64)
         except ValueError:
-            warnings.warn(f"{where}, scan {entry.key}: {name} spectra hold non-numbers; left out", stacklevel=4)
+            warnings.warn(
+                f"{where}, scan {entry.key}: {name} spectra hold non-numbers; left out", DataWarning, stacklevel=4
+            )
     return spectra
 
 

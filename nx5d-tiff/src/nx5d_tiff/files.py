@@ -23,7 +23,7 @@ from typing import Any, Literal
 import attrs
 import numpy as np
 
-from nx5d.errors import CorruptDataError, MissingDataError
+from nx5d.errors import CorruptDataError, DataWarning, MissingDataError
 from nx5d.toolkit import (
     MISSING_VALUE,
     FrameOptions,
@@ -40,7 +40,7 @@ from nx5d.toolkit import (
     progress,
     with_block_reader,
 )
-from nx5d_tiff.tiff import Decoder, decode_frame, decode_strips, parse_tiff
+from nx5d_tiff.tiff import Decoder, check_pages, decode_frame, decode_strips, parse_tiff
 
 __all__ = ["FrameFileOptions", "load_frames", "lazy_frames", "frame_variables"]
 
@@ -105,7 +105,13 @@ class _FrameReader:
                 continue
             url = self.urls[i]
             layout = parse_tiff(blob)
-            if layout is not None and layout.shape == self.frame_shape and layout.dtype.newbyteorder("=") == self.dtype:
+            if layout is not None:
+                check_pages(layout, url)
+                if layout.shape != self.frame_shape:  # said before anything is inflated
+                    raise CorruptDataError(
+                        f"{url} (frame {i}) has shape {layout.shape}, unlike the scan's frames {self.frame_shape}"
+                    )
+            if layout is not None and layout.dtype.newbyteorder("=") == self.dtype:
                 if self.region.full:
                     decode_strips(blob, layout, out[k], url)
                     continue
@@ -214,6 +220,7 @@ def load_frames(
         warnings.warn(
             f"{int(missing_mask.sum())} of {len(urls)} frames are missing (first: "
             f"{urls[int(np.argmax(missing_mask))]}); they hold {MISSING_VALUE} and are flagged",
+            DataWarning,
             stacklevel=2,
         )
     return Frames(out, first.shape, missing_mask)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import attrs
 import numpy as np
 
-from nx5d.errors import CorruptDataError
+from nx5d.errors import CorruptDataError, NotSupportedError
 from nx5d.toolkit import check_frame_size
 
 _deflate_into: Callable[..., bytes | bytearray | np.ndarray] | None  # imagecodecs.deflate_decode (out= takes an array)
@@ -26,7 +26,15 @@ try:  # libdeflate is several times faster than zlib for detector frames
 except ImportError:  # pragma: no cover - exercised where imagecodecs is absent
     _deflate_into = None
 
-__all__ = ["Decoder", "StripTiff", "parse_tiff", "decode_strips", "decode_frame", "tifffile_fallback"]
+__all__ = [
+    "Decoder",
+    "StripTiff",
+    "parse_tiff",
+    "check_pages",
+    "decode_strips",
+    "decode_frame",
+    "tifffile_fallback",
+]
 
 Decoder = Callable[[bytes], np.ndarray]
 
@@ -46,6 +54,8 @@ class StripTiff:
     rows_per_strip: int
     offsets: tuple[int, ...]
     counts: tuple[int, ...]
+    more_pages: bool = False
+    """Whether another image follows the first (a multi-page file: one frame per file is expected)."""
 
 
 def parse_tiff(data: bytes) -> StripTiff | None:
@@ -64,8 +74,9 @@ def parse_tiff(data: bytes) -> StripTiff | None:
     if ifd + 2 > len(data):
         return None
     (count,) = struct.unpack_from(order + "H", data, ifd)
-    if ifd + 2 + 12 * count > len(data):
+    if ifd + 2 + 12 * count + 4 > len(data):
         return None
+    (next_ifd,) = struct.unpack_from(order + "I", data, ifd + 2 + 12 * count)
     tags: dict[int, tuple[int, ...]] = {}
     entry = struct.Struct(order + "HHI4s")
     for i in range(count):
@@ -97,7 +108,8 @@ def parse_tiff(data: bytes) -> StripTiff | None:
         return None
     dtype = np.dtype(f"{order}{kind}{bits // 8}")
     rows = tags.get(278, (height,))[0] or height
-    return StripTiff((height, width), dtype, compression, min(rows, height), tuple(offsets), tuple(counts))
+    more = 0 < next_ifd <= len(data) - 2 and struct.unpack_from(order + "H", data, next_ifd)[0] > 0
+    return StripTiff((height, width), dtype, compression, min(rows, height), tuple(offsets), tuple(counts), more)
 
 
 def _inflate(src: bytes, dst: np.ndarray) -> int:
@@ -148,15 +160,24 @@ def tifffile_fallback(data: bytes) -> np.ndarray:
     import tifffile
 
     with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        if len(tif.pages) > 1:
+            raise NotSupportedError(f"the file holds {len(tif.pages)} images, where one frame per file is read")
         series = tif.series[0]
         check_frame_size(series.shape, series.dtype, len(data), "the image")
         return tif.asarray()
+
+
+def check_pages(layout: StripTiff, where: str) -> None:
+    """Refuse a multi-page file: loading its first image alone would drop the others without a word."""
+    if layout.more_pages:
+        raise NotSupportedError(f"{where} holds more than one image, where one frame per file is read")
 
 
 def decode_frame(data: bytes, where: str, fallback: Decoder | None = None) -> np.ndarray:
     """Decode one image file's bytes into a new 2-D array (``CorruptDataError`` naming ``where``)."""
     layout = parse_tiff(data)
     if layout is not None:
+        check_pages(layout, where)
         check_frame_size(layout.shape, layout.dtype, len(data), where)
         out = np.empty(layout.shape, layout.dtype.newbyteorder("="))
         decode_strips(data, layout, out, where)
@@ -165,6 +186,8 @@ def decode_frame(data: bytes, where: str, fallback: Decoder | None = None) -> np
         raise CorruptDataError(f"{where} is not an image this loader can read")
     try:
         frame = np.asarray(fallback(data))
+    except NotSupportedError as exc:
+        raise NotSupportedError(f"{where}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - any decoder failure means a bad file
         raise CorruptDataError(f"{where} cannot be decoded: {type(exc).__name__}: {exc}") from None
     if frame.ndim != 2:

@@ -12,7 +12,7 @@ import attrs
 import numpy as np
 import xarray as xr
 
-from nx5d.errors import CorruptDataError, MissingDataError
+from nx5d.errors import CorruptDataError, DataWarning, MissingDataError
 from nx5d.toolkit import Storage, join_url
 from nx5d_tiff.files import frame_variables
 
@@ -122,7 +122,7 @@ def _image_names(storage: Storage, files: ScanFiles, table: Table, missing: str)
         )
         if missing == "raise":
             raise CorruptDataError(message)
-        warnings.warn(message, stacklevel=4)
+        warnings.warn(message, DataWarning, stacklevel=4)
     return expected
 
 
@@ -153,6 +153,7 @@ def load_raw(
     if not names and options.frames != "skip":
         warnings.warn(
             f"{files.url} holds no frames (image00000.tif ...): counters only; frames='skip' says so quietly",
+            DataWarning,
             stacklevel=3,
         )
     urls = [join_url(files.url, n) for n in names]

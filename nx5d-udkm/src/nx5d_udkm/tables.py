@@ -9,7 +9,7 @@ import attrs
 import numpy as np
 import pandas as pd
 
-from nx5d.errors import CorruptDataError
+from nx5d.errors import CorruptDataError, DataWarning
 from nx5d.toolkit import agreeing
 
 from .formats import Variant
@@ -169,6 +169,7 @@ def read_table(data: bytes, variant: Variant, where: str) -> Table:
     if pending is not None:
         warnings.warn(
             f"{where}, line {pending[3]}: the last frame line has no data row yet; the frame is left out",
+            DataWarning,
             stacklevel=3,
         )
     numbers = _numbers(data_lines, data_numbers, list(headers), where, complete)

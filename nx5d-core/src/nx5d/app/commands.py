@@ -54,8 +54,9 @@ def plugins(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
         return 0
-    columns = ["name", "kind", "distribution", "version", "state", "level", "url examples"]
+    columns = ["name", "kind", "distribution", "version", "state", "level"]
     print(Table(columns, rows, title=f"nx5d {__version__} plugins").to_text())
+    _url_examples(rows)
     for row in rows:
         if row["error"]:
             print(f"\n{row['name']}: {row['error']}")
@@ -64,6 +65,18 @@ def plugins(args: argparse.Namespace) -> int:
             for detail in row["option details"]:
                 print(f"  {OptionInfo(**detail).describe()}")
     return 0
+
+
+def _url_examples(rows: list[dict[str, Any]]) -> None:
+    """Each beamline's URL examples, one per line (whole: a cut example cannot be copied)."""
+    named = [(row["name"], row["url examples"].split(", ")) for row in rows if row["url examples"]]
+    if not named:
+        return
+    width = max(len(name) for name, _ in named)
+    print("\nurl examples (nx5d.open(URL), nx5d ls URL):")
+    for name, examples in named:
+        for i, example in enumerate(examples):
+            print(f"  {name if i == 0 else '':<{width}}  {example}")
 
 
 def recipes(args: argparse.Namespace) -> int:

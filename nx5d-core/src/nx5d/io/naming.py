@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nx5d.errors import CorruptDataError, SpiceValidationError
+from nx5d.errors import CorruptDataError, DataWarning, SpiceValidationError
 from nx5d.io.frames import EXTRA_FRAME_DIMS
 
 if TYPE_CHECKING:
@@ -75,6 +75,7 @@ class VariableNames:
         if candidate != base:
             warnings.warn(
                 f"{self.where}: {role} {original!r} appears more than once; this one is {candidate!r}",
+                DataWarning,
                 stacklevel=3,
             )
         self.taken.add(candidate)

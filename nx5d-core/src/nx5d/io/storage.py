@@ -28,13 +28,22 @@ import posixpath
 import threading
 import time
 import urllib.parse
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any, TypeVar
 
 import attrs
 
-from nx5d.errors import DataError, MissingDataError, Nx5dError, OptionError, OutsideRepositoryError, StorageError
+from nx5d.errors import (
+    DataError,
+    DataWarning,
+    MissingDataError,
+    Nx5dError,
+    OptionError,
+    OutsideRepositoryError,
+    StorageError,
+)
 from nx5d.io.faults import DEFAULT_TIMEOUT, client_options, is_transient, translate
 
 T = TypeVar("T")
@@ -487,7 +496,7 @@ class Storage:
         if path is not None:
             try:
                 with self._errors(url, "listing"), os.scandir(path) as it:
-                    found = [Entry(e.name, e.is_dir()) for e in it]
+                    found = [Entry(e.name, e.is_dir()) for e in it if not self._links_out(url, e)]
             except MissingDataError:
                 _note(url, listed=1, state=ABSENT, depends=True)
                 raise
@@ -511,6 +520,21 @@ class Storage:
             raise
         _note(url, listed=1, state=listing_state(found), depends=True)
         return found
+
+    def _links_out(self, folder: str, entry: os.DirEntry[str]) -> bool:
+        """Whether ``entry`` of a listing is a symbolic link out of the root: left out, with a DataWarning."""
+        if self._local_root is None or not entry.is_symlink():
+            return False
+        resolved = os.path.realpath(entry.path)
+        if _below(resolved, self._local_root, os.sep):
+            return False
+        warnings.warn(
+            f"{join_url(folder, entry.name)} links to {resolved}, outside the repository root {self._local_root}: "
+            "left out of the listing",
+            DataWarning,
+            stacklevel=4,
+        )
+        return True
 
     def size(self, url: str) -> int:
         """Size in bytes of the file at ``url``."""

@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 import attrs
 import numpy as np
 
-from nx5d.errors import CorruptDataError
+from nx5d.errors import CorruptDataError, DataWarning
 
 __all__ = ["COLUMN_TYPES", "Section", "Column", "text_sections", "text_parameters", "column_block"]
 
@@ -120,7 +120,9 @@ def text_parameters(section: Section, where: str, *, separator: str = "=") -> di
         name = name.strip()
         if name in out:
             warnings.warn(
-                f"{where} line {number}: parameter {name!r} is given again; its last value is kept", stacklevel=2
+                f"{where} line {number}: parameter {name!r} is given again; its last value is kept",
+                DataWarning,
+                stacklevel=2,
             )
         out[name] = _number_or_text(value.strip())
     return out

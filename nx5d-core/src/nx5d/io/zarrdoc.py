@@ -5,6 +5,8 @@ its groups and arrays are addressed like an HDF5 file's, after ``#``.  Local
 folders are opened directly, remote ones through fsspec with the
 repository's ``storage_options``; everything is opened read-only, and every
 failure becomes an [`nx5d.errors`][nx5d.errors] exception naming the document.
+Chunks an array lacks (a partial copy) are never read as zeros without a
+word: see `check_chunks`.
 
 zarr is needed (``pip install "nx5d-core[batch]"`` or ``pip install zarr``);
 it is imported on first use.
@@ -12,13 +14,14 @@ it is imported on first use.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from nx5d.errors import CorruptDataError, MissingDataError, NotSupportedError
+from nx5d.errors import CorruptDataError, DataWarning, MissingDataError, NotSupportedError
 from nx5d.io.storage import Storage, _note
 
-__all__ = ["ZARR_SUFFIXES", "is_zarr_name", "open_group", "members", "read"]
+__all__ = ["ZARR_SUFFIXES", "is_zarr_name", "open_group", "members", "read", "lazy_array", "check_chunks"]
 
 #: Document name endings taken for Zarr groups.
 ZARR_SUFFIXES = (".zarr",)
@@ -70,10 +73,51 @@ def members(storage: Storage, document: str, path: Sequence[str] = ()) -> list[s
     return sorted(node.keys())
 
 
+def check_chunks(array: Any, url: str) -> None:
+    """Say so when chunks of ``array`` (at ``url``, ``document#path``) are not stored.
+
+    Zarr reads an absent chunk as the array's fill value.  Without a fill
+    value (Zarr 2's ``null``) nothing stands for it: `MissingDataError`.
+    With one, an absent chunk is either a partial copy or a chunk its writer
+    left out because it held only the fill value: a
+    [`DataWarning`][nx5d.errors.DataWarning] says how many read as it.
+    """
+    try:
+        stored, total = int(array.nchunks_initialized), int(array.nchunks)
+    except Exception as exc:
+        raise CorruptDataError(f"{url}: its chunks cannot be listed: {type(exc).__name__}: {exc}") from exc
+    if stored >= total:
+        return
+    fill = array.metadata.fill_value
+    if fill is None:
+        raise MissingDataError(
+            f"{url}: {total - stored} of {total} chunks are not stored and the array has no fill value "
+            "(a partial copy?): their data is absent"
+        )
+    warnings.warn(
+        f"{url}: {total - stored} of {total} chunks are not stored; they read as the fill value {fill} "
+        "(a partial copy, or chunks left out by a writer because they held only that value)",
+        DataWarning,
+        stacklevel=3,
+    )
+
+
+def lazy_array(array: Any, url: str) -> Any:
+    """``array`` as a dask array, its chunks checked first (see `check_chunks`)."""
+    import dask.array as da
+
+    check_chunks(array, url)
+    return da.from_zarr(array)
+
+
 def read(array: Any, url: str, selection: Any = ()) -> Any:
-    """``array[selection]`` as numpy, counted as a dataset read of ``url`` (``document#path``)."""
+    """``array[selection]`` as numpy, counted as a dataset read of ``url`` (``document#path``).
+
+    Its chunks are checked first (see `check_chunks`).
+    """
     import numpy as np
 
+    check_chunks(array, url)
     try:
         value = np.asarray(array[selection])
     except Exception as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import difflib
 import fnmatch
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -12,6 +11,7 @@ from nx5d.addressing.handles import HandleMap, KeyToHandle, build_handles
 from nx5d.addressing.keys import validate_key
 from nx5d.addressing.url import UrlPattern
 from nx5d.errors import HandleNotFoundError, InvalidKeyError, NotFoundError, UrlPatternError
+from nx5d.suggestions import close_names
 
 __all__ = ["Children"]
 
@@ -135,7 +135,7 @@ class Children:
         return key
 
     def _missing(self, name: str, what: str, known: list[str], cls: type[NotFoundError] | None = None) -> NotFoundError:
-        close = [k for k in known if k.startswith(f"{name}.")][:3] or difflib.get_close_matches(name, known, n=3)
+        close = close_names(name, known)
         hint = f"; did you mean {', '.join(close)}?" if close else f"; {len(known)} {self._child_kind}s exist"
         exc = (cls or self._not_found)(f"{self._where()} has no {self._child_kind} with {what} {name!r}{hint}")
         return exc

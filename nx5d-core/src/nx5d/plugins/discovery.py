@@ -39,6 +39,7 @@ from nx5d.errors import (
     BeamlineLoadError,
     BeamlineNotInstalledError,
     Nx5dError,
+    Nx5dWarning,
     PluginApiMismatchError,
 )
 from nx5d.extensions import BUILTIN
@@ -424,6 +425,7 @@ def registry() -> PluginRegistry:
                     f"the distribution 'nx5d' {other} is installed in this environment: it is an unrelated "
                     "project that also imports as 'nx5d' and overwrites this one's files; "
                     "'pip uninstall nx5d', then reinstall nx5d-core",
+                    Nx5dWarning,
                     stacklevel=2,
                 )
             _REGISTRY = PluginRegistry()

@@ -23,6 +23,7 @@ from nx5d.spice.resolve import ScanOrder, applicable_anchor, branches, latest, r
 from nx5d.spice.schema import declared_fields, is_open, validate
 from nx5d.spice.store import SpiceStore
 from nx5d.spice.view import SpiceHistory, SpiceView, ViewEntry
+from nx5d.suggestions import did_you_mean
 
 if TYPE_CHECKING:
     from nx5d.model import Proposal, Scan
@@ -303,8 +304,9 @@ class SpiceBook:
             unknown = sorted(set(changes) - set(current.data) - declared_fields(schema))
             if unknown and not allow_new and not (schema is not None and is_open(schema)):
                 raise SpiceValidationError(
-                    f"spice {handle!r} has no field(s) {', '.join(unknown)} (fields: {', '.join(current.data)}); "
-                    f"pass allow_new=True to add fields"
+                    f"spice {handle!r} has no field(s) {', '.join(unknown)}"
+                    f"{did_you_mean(unknown, {*current.data, *declared_fields(schema)})} "
+                    f"(fields: {', '.join(current.data)}); pass allow_new=True to add fields"
                 )
             merged = {**current.data, **changes}
             if _same(merged, current.data):

@@ -33,7 +33,7 @@ from typing import Any
 
 import attrs
 
-from nx5d.errors import SpiceValidationError
+from nx5d.errors import SpiceValidationError, SpiceWarning
 from nx5d.spice.record import SpiceRecord, check_data
 
 __all__ = [
@@ -334,5 +334,5 @@ def translate(
         out["recipes"] = {"by_type": table}
         unused += skipped
     if unused:
-        warnings.warn(f"{where}: nx5d 3.x spice not used: {'; '.join(unused)}", UserWarning, stacklevel=3)
+        warnings.warn(f"{where}: nx5d 3.x spice not used: {'; '.join(unused)}", SpiceWarning, stacklevel=3)
     return out

@@ -23,6 +23,7 @@ import attrs
 
 from nx5d.annotations import misfit
 from nx5d.errors import SpiceValidationError
+from nx5d.suggestions import did_you_mean
 
 __all__ = ["validate", "schema_defaults", "settings_from", "is_open", "declared_fields"]
 
@@ -49,8 +50,8 @@ def validate(schema: type, data: Mapping[str, Any], where: str) -> None:
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise SpiceValidationError(
-            f"{where}: unknown field(s) {', '.join(unknown)} for spice type {schema.__name__}; "
-            f"fields are {', '.join(fields)}"
+            f"{where}: unknown field(s) {', '.join(unknown)} for spice type {schema.__name__}"
+            f"{did_you_mean(unknown, fields)}; fields are {', '.join(fields)}"
         )
     missing = [n for n, f in fields.items() if f.default is attrs.NOTHING and n not in data]
     if missing:

@@ -6,6 +6,9 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from nx5d.errors import SpiceValidationError
+from nx5d.suggestions import did_you_mean
+
 __all__ = ["Settings", "as_settings", "fingerprint"]
 
 
@@ -35,7 +38,8 @@ class Settings(Mapping[str, Any]):
             return self[name]
         except KeyError:
             raise AttributeError(
-                f"spice {self._handle!r} has no field {name!r}; it has {', '.join(sorted(self._data)) or 'none'}"
+                f"spice {self._handle!r} has no field {name!r}{did_you_mean([name], self._data)}; "
+                f"it has {', '.join(sorted(self._data)) or 'none'}"
             ) from None
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -63,7 +67,18 @@ class Settings(Mapping[str, Any]):
 
 
 def as_settings(spice: Mapping[str, Mapping[str, Any]]) -> dict[str, Settings]:
-    """``{handle: data}`` as ``{handle: Settings}`` (what cook functions receive)."""
+    """``{handle: data}`` as ``{handle: Settings}`` (what cook functions receive).
+
+    Raises [`SpiceValidationError`][nx5d.errors.SpiceValidationError] when a
+    handle holds no mapping of fields (``{"img_center": [...]}`` where
+    ``{"settings": {"img_center": [...]}}`` was meant).
+    """
+    flat = [h for h, d in spice.items() if not isinstance(d, Mapping)]
+    if flat:
+        raise SpiceValidationError(
+            f"spice is {{handle: {{field: value}}}}, but {', '.join(map(repr, flat))} holds "
+            f"{type(spice[flat[0]]).__name__}, not fields; did you mean {{'settings': {{{flat[0]!r}: ...}}}}?"
+        )
     return {h: d if isinstance(d, Settings) else Settings(d, h) for h, d in spice.items()}
 
 
