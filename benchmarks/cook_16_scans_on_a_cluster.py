@@ -41,7 +41,10 @@ def cook_on_cluster(proposal: Any, out: Path, workers: int, config: dict[str, An
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=600, help="frames per scan")
+    parser.add_argument("--quick", action="store_true", help="60 frames per scan (CI)")
     args = parser.parse_args()
+    if args.quick:
+        args.frames = 60
 
     import nx5d
     from nx5d_results.batch import CLUSTER_CONFIG, _tasks, cook_scan

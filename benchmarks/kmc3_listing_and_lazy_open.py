@@ -92,7 +92,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scans", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--quick", action="store_true", help="50 scans, 3 repetitions (CI)")
     args = parser.parse_args()
+    if args.quick:
+        args.scans, args.repeat = 50, 3
 
     import nx5d
     from nx5d_kmc3.synth import ScanPlan, write_repository

@@ -15,12 +15,13 @@ beamtime's file.  In the same run:
     read single-space SPEC dialects, so nx5d does not use it; it is the speed
     to compare with).
 
-Run with ``nox -s bench``.  Times are the best of a few runs after a warm-up;
+Run with ``nox -s bench``; ``--quick`` builds a 2 MB file (for CI).  Times are the best of a few runs after a warm-up;
 ratios are printed, nothing is asserted.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import tempfile
@@ -62,6 +63,11 @@ def best(function, repeat=3):
 
 
 def main() -> None:
+    global TARGET_BYTES
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a 2 MB file (CI)")
+    if parser.parse_args().quick:
+        TARGET_BYTES = 2_000_000
     import nx5d
     from nx5d_spec import parser as spec
     from nx5d_spec.dataset import scan_summary

@@ -89,7 +89,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="folder for the generated scan (default: a temporary folder)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="one run of each (CI)")
     args = parser.parse_args()
+    if args.quick:
+        args.repeat = 1
 
     import imagecodecs
 
