@@ -24,8 +24,12 @@ detector frames           `frames_array`, `FrameOptions`, `Frames`, `Region`, `E
                           `frame_dtype`, `fits`, `check_missing`, `positive`; blocks: `map_blocks`,
                           `with_block_reader`
 limits                    `check_frame_size`, `check_memory`
-names of variables        `VariableNames`, `find_variable`, `per_frame`, `agreeing`, `unify_line_ends`
-scan commands             `scan_type`, `scanned_motor`, `scanned_motors`, `planned_points`, `scanned_range`
+frames beside a document  `frame_folders`, `FRAME_SUFFIXES`
+text formats              `text_sections`, `text_parameters`, `column_block`, `Section`, `Column`, `COLUMN_TYPES`,
+                          `unify_line_ends`
+names of variables        `VariableNames`, `FRAME_NAMES`, `find_variable`, `per_frame`, `agreeing`
+scan commands             `scan_type`, `scanned_motor`, `scanned_motors` (per `DIALECTS`), `planned_points`,
+                          `scanned_range`
 keys, handles, URLs       `UrlPattern`, `KeyToHandle`, `sanitize`, `validate_key`, `natural_sorted`, `select_keys`
 loading options           `option`, `build_options`
 recipes                   `Recipe`, `CookRequest` (a recipe's contract; ``Cooking`` is in `nx5d.plugins`)
@@ -46,7 +50,8 @@ if TYPE_CHECKING:
     from nx5d.display import Table
     from nx5d.io import hdf5, zarrdoc
     from nx5d.io.blocks import map_blocks, with_block_reader
-    from nx5d.io.commands import planned_points, scan_type, scanned_motor, scanned_motors, scanned_range
+    from nx5d.io.commands import DIALECTS, planned_points, scan_type, scanned_motor, scanned_motors, scanned_range
+    from nx5d.io.framefolders import FRAME_SUFFIXES, frame_folders
     from nx5d.io.frames import (
         EXTRA_FRAME_DIMS,
         MISSING_VALUE,
@@ -62,10 +67,11 @@ if TYPE_CHECKING:
     from nx5d.io.hdf5 import HDF5_SUFFIXES, is_hdf5_name, open_document
     from nx5d.io.identity import DataIdentity
     from nx5d.io.limits import check_frame_size, check_memory
-    from nx5d.io.naming import VariableNames, agreeing, find_variable, per_frame
+    from nx5d.io.naming import FRAME_NAMES, VariableNames, agreeing, find_variable, per_frame
     from nx5d.io.storage import State, Storage, depends_on, join_url, trusted
     from nx5d.io.temporaries import removed_on_failure, require_writable, sweep, temporary_name
     from nx5d.io.text import unify_line_ends
+    from nx5d.io.texttables import COLUMN_TYPES, Column, Section, column_block, text_parameters, text_sections
     from nx5d.options import build_options, option
     from nx5d.progress import forwarded, progress, quiet
     from nx5d.recipes.contract import CookRequest, Recipe
@@ -95,10 +101,15 @@ _FROM = {
     ),
     **dict.fromkeys(("map_blocks", "with_block_reader"), "nx5d.io.blocks"),
     **dict.fromkeys(("check_frame_size", "check_memory"), "nx5d.io.limits"),
-    **dict.fromkeys(("VariableNames", "find_variable", "per_frame", "agreeing"), "nx5d.io.naming"),
+    **dict.fromkeys(("VariableNames", "FRAME_NAMES", "find_variable", "per_frame", "agreeing"), "nx5d.io.naming"),
     "unify_line_ends": "nx5d.io.text",
     **dict.fromkeys(
-        ("scan_type", "scanned_motor", "scanned_motors", "planned_points", "scanned_range"), "nx5d.io.commands"
+        ("text_sections", "text_parameters", "column_block", "Section", "Column", "COLUMN_TYPES"), "nx5d.io.texttables"
+    ),
+    **dict.fromkeys(("frame_folders", "FRAME_SUFFIXES"), "nx5d.io.framefolders"),
+    **dict.fromkeys(
+        ("DIALECTS", "scan_type", "scanned_motor", "scanned_motors", "planned_points", "scanned_range"),
+        "nx5d.io.commands",
     ),
     "UrlPattern": "nx5d.addressing.url",
     **dict.fromkeys(("KeyToHandle", "sanitize"), "nx5d.addressing.handles"),
@@ -110,7 +121,13 @@ _FROM = {
 }
 
 __all__ = [
+    "COLUMN_TYPES",
+    "Column",
     "CookRequest",
+    "DIALECTS",
+    "FRAME_NAMES",
+    "FRAME_SUFFIXES",
+    "Section",
     "DataIdentity",
     "EXTRA_FRAME_DIMS",
     "FrameOptions",
@@ -130,10 +147,12 @@ __all__ = [
     "check_frame_size",
     "check_memory",
     "check_missing",
+    "column_block",
     "depends_on",
     "find_variable",
     "fits",
     "forwarded",
+    "frame_folders",
     "frame_dtype",
     "frames_array",
     "hdf5",
@@ -158,6 +177,8 @@ __all__ = [
     "select_keys",
     "sweep",
     "temporary_name",
+    "text_parameters",
+    "text_sections",
     "trusted",
     "unify_line_ends",
     "validate_key",

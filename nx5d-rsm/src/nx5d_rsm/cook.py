@@ -56,11 +56,19 @@ def frame_energies(raw: xr.Dataset, settings: RsmSettings) -> float | np.ndarray
 
     The variable's ``units`` attribute (else ``settings.energy_units``) says
     whether it is in eV or keV; values outside the X-ray range are refused.
+    A scan without that variable is a `SpiceValidationError` that says to
+    give the energy in eV in the ``settings`` spice.
     """
     where = str(raw.attrs.get("url", "the scan"))
     if not isinstance(settings.energy, str):
         return float(settings.energy)
-    name = find_variable(raw, settings.energy, "energy")
+    try:
+        name = find_variable(raw, settings.energy, "energy")
+    except SpiceValidationError as exc:
+        raise SpiceValidationError(
+            f"{exc}; give the photon energy in eV as the 'settings' spice's energy "
+            "(proposal.spice.seed('settings', energy=9000.0)) or name the variable recording it"
+        ) from exc
     units = str(raw[name].attrs.get("units") or settings.energy_units)
     factor = ENERGY_UNITS.get(units.strip().lower())
     if factor is None:

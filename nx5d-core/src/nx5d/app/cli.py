@@ -139,6 +139,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="beamline name (lower-case letters, digits, underscores), e.g. 'p08'")
     p.add_argument("--dir", default=".", help="folder to write nx5d-NAME/ into (default: here)")
     p.add_argument("--description", help="one line describing the beamline and its format")
+    p.add_argument(
+        "--template",
+        choices=("nexus", "text", "folder"),
+        default="nexus",
+        help="the example format: one NeXus file per scan (default), a text file per scan with a frame folder "
+        "beside it, or a folder per scan with a table and TIFF frames",
+    )
     p.set_defaults(command="new_plugin")
 
     p = sub.add_parser(

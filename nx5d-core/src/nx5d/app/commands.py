@@ -379,7 +379,7 @@ def plot(args: argparse.Namespace) -> int:
 def new_plugin(args: argparse.Namespace) -> int:
     from nx5d.app.scaffold import new_plugin
 
-    folder = new_plugin(args.name, args.dir, description=args.description)
+    folder = new_plugin(args.name, args.dir, description=args.description, template=args.template)
     print(f"wrote {folder}")
     print(f"next: pip install -e '{folder}[test]' && pytest {folder / 'tests'}")
     print(f"then adapt the places marked FILL IN in {folder / 'src'}")
