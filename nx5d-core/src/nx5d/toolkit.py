@@ -23,7 +23,7 @@ HDF5 and Zarr documents   the modules `hdf5` and `zarrdoc`; `HDF5_SUFFIXES`, `is
 detector frames           `frames_array`, `FrameOptions`, `Frames`, `Region`, `EXTRA_FRAME_DIMS`, `MISSING_VALUE`,
                           `frame_dtype`, `fits`, `check_missing`, `positive`; blocks: `map_blocks`,
                           `with_block_reader`
-limits                    `check_frame_size`, `check_memory`
+limits                    `check_frame_size`, `check_memory`, `check_read`, `selected_shape`
 frames beside a document  `frame_folders`, `FRAME_SUFFIXES`
 text formats              `text_sections`, `text_parameters`, `column_block`, `Section`, `Column`, `COLUMN_TYPES`,
                           `unify_line_ends`
@@ -66,7 +66,7 @@ if TYPE_CHECKING:
     )
     from nx5d.io.hdf5 import HDF5_SUFFIXES, is_hdf5_name, open_document
     from nx5d.io.identity import DataIdentity
-    from nx5d.io.limits import check_frame_size, check_memory
+    from nx5d.io.limits import check_frame_size, check_memory, check_read, selected_shape
     from nx5d.io.naming import FRAME_NAMES, VariableNames, agreeing, find_variable, per_frame
     from nx5d.io.storage import State, Storage, depends_on, join_url, trusted
     from nx5d.io.temporaries import removed_on_failure, require_writable, sweep, temporary_name
@@ -100,7 +100,7 @@ _FROM = {
         "nx5d.io.frames",
     ),
     **dict.fromkeys(("map_blocks", "with_block_reader"), "nx5d.io.blocks"),
-    **dict.fromkeys(("check_frame_size", "check_memory"), "nx5d.io.limits"),
+    **dict.fromkeys(("check_frame_size", "check_memory", "check_read", "selected_shape"), "nx5d.io.limits"),
     **dict.fromkeys(("VariableNames", "FRAME_NAMES", "find_variable", "per_frame", "agreeing"), "nx5d.io.naming"),
     "unify_line_ends": "nx5d.io.text",
     **dict.fromkeys(
@@ -125,11 +125,10 @@ __all__ = [
     "Column",
     "CookRequest",
     "DIALECTS",
-    "FRAME_NAMES",
-    "FRAME_SUFFIXES",
-    "Section",
     "DataIdentity",
     "EXTRA_FRAME_DIMS",
+    "FRAME_NAMES",
+    "FRAME_SUFFIXES",
     "FrameOptions",
     "Frames",
     "HDF5_SUFFIXES",
@@ -137,6 +136,7 @@ __all__ = [
     "MISSING_VALUE",
     "Recipe",
     "Region",
+    "Section",
     "State",
     "Storage",
     "Table",
@@ -147,13 +147,14 @@ __all__ = [
     "check_frame_size",
     "check_memory",
     "check_missing",
+    "check_read",
     "column_block",
     "depends_on",
     "find_variable",
     "fits",
     "forwarded",
-    "frame_folders",
     "frame_dtype",
+    "frame_folders",
     "frames_array",
     "hdf5",
     "is_hdf5_name",
@@ -175,6 +176,7 @@ __all__ = [
     "scanned_motors",
     "scanned_range",
     "select_keys",
+    "selected_shape",
     "sweep",
     "temporary_name",
     "text_parameters",

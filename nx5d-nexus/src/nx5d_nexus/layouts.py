@@ -72,12 +72,15 @@ from nx5d.toolkit import (
     Region,
     Storage,
     VariableNames,
+    check_frame_size,
+    check_memory,
     frames_array,
     hdf5,
     option,
     scan_type,
     scanned_motor,
     scanned_range,
+    selected_shape,
     zarrdoc,
 )
 from nx5d_nexus.links import Absent, Sources, frame_file_urls
@@ -355,6 +358,8 @@ class Found:
             return group[name]
         except KeyError:  # a dangling soft link, or not there
             return None
+        except (RuntimeError, OSError) as exc:  # a link round a loop, a damaged object header
+            raise CorruptDataError(f"{self.where(path)} cannot be followed: {exc}") from exc
 
     def members(self, group: Any, path: str) -> Iterator[tuple[str, str, Any]]:
         """``(name, path, node)`` of the members of ``group`` that can be read.
@@ -771,9 +776,11 @@ def _frames_array(
     if lazy is None:
         lazy = points * frame_bytes > LAZY_BYTES
     where = f"{document}#{path}"
+    check_frame_size(tuple(int(n) for n in node.shape[grid:]), node.dtype, None, where)  # the limits every format keeps
     selection = np.s_[:points, ..., rows, cols] if grid == 1 else np.s_[..., rows, cols]
     frames: Any
     if not lazy:
+        check_memory((points, *selected_shape(tuple(node.shape[grid:]), np.s_[..., rows, cols])), node.dtype, where)
         frames = _read(node, where, selection)
     elif hasattr(node, "id"):
         frames = hdf5.lazy_array(storage, document, "/" + path, node)[selection]
@@ -810,7 +817,9 @@ class _Reader:
             name = self.names.name(original, "counter", base=_base(original))
             self.renamed[original] = name
             kind = {"kind": "positioner"} if original in self.found.positioners else {}
-            values = _read(node, f"{self.base}/{path}").reshape(-1)[:points]
+            # no more than the points: a damaged counter may claim 10^10 values
+            selection = np.s_[:points] if node.ndim == 1 else ()
+            values = _read(node, f"{self.base}/{path}", selection).reshape(-1)[:points]
             if values.dtype.kind in "SO":  # text (named states): as str
                 values = np.array([_text(v) for v in values], dtype=str)
             self.data[name] = xr.Variable("index", values, {**_attrs_of(node, original), **kind})
