@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nx5d.errors import CorruptDataError, MissingDataError, NotSupportedError, Nx5dError, StorageError
-from nx5d.io.limits import check_read, selected_shape
+from nx5d.io.limits import check_selection
 from nx5d.io.storage import Storage, _note, file_state
 
 if TYPE_CHECKING:
@@ -203,12 +203,7 @@ def read(dataset: h5py.Dataset, url: str, selection: Any = ()) -> np.ndarray:
     A selection larger than this machine's memory is refused before anything
     is read (`nx5d.io.limits.check_read`).
     """
-    try:
-        shape: tuple[int, ...] | None = selected_shape(tuple(dataset.shape), selection)
-    except (TypeError, IndexError, ValueError):
-        shape = None  # a selection numpy cannot apply to the shape: h5py says what is wrong with it, below
-    if shape is not None:
-        check_read(shape, dataset.dtype, url)
+    check_selection(tuple(dataset.shape), selection, dataset.dtype, url)
     try:
         value = dataset[selection]
     except (OSError, RuntimeError, ValueError) as exc:

@@ -16,7 +16,15 @@ import numpy as np
 
 from nx5d.errors import CorruptDataError, OptionError
 
-__all__ = ["MAX_FRAME_BYTES", "MAX_INFLATION", "check_frame_size", "check_memory", "check_read", "selected_shape"]
+__all__ = [
+    "MAX_FRAME_BYTES",
+    "MAX_INFLATION",
+    "check_frame_size",
+    "check_memory",
+    "check_read",
+    "check_selection",
+    "selected_shape",
+]
 
 MAX_FRAME_BYTES = 2**31
 """The largest frame nx5d decodes, in bytes (the largest area detectors make frames of tens of MB)."""
@@ -68,6 +76,16 @@ def check_read(shape: tuple[int, ...], dtype: np.dtype, where: str) -> None:
             f"{where} declares {' x '.join(map(str, shape))} {np.dtype(dtype)} values ({nbytes / 2**30:.1f} GiB), "
             f"more than this machine's {memory / 2**30:.1f} GiB of memory: not read"
         )
+
+
+def check_selection(shape: tuple[int, ...], selection: Any, dtype: np.dtype, where: str) -> None:
+    """`check_read` for ``array[selection]`` of an array of ``shape`` (a selection numpy cannot apply is let through:
+    the array's library says what is wrong with it)."""
+    try:
+        selected = selected_shape(shape, selection)
+    except (TypeError, IndexError, ValueError):
+        return
+    check_read(selected, dtype, where)
 
 
 def physical_memory() -> int | None:
