@@ -200,15 +200,37 @@ def _one_value(node: Any) -> bool:
     return node.ndim == 0 or tuple(node.shape) == (1,)
 
 
-def entries(root: Any) -> list[str]:
-    """Names of the scan groups at the top of a document: its ``NXentry`` groups, or every group."""
-    groups = [name for name in _ordered(root) if is_group(root[name])]
+def entries(root: Any, *, confined: str | None = None, where: str = "") -> list[str]:
+    """Names of the scan groups at the top of a document: its ``NXentry`` groups, or every group.
+
+    With ``confined`` (the repository's local root), groups that are external
+    links to files outside it, or absent, are left out with a
+    [`DataWarning`][nx5d.errors.DataWarning] naming them (``where``: the document).
+    """
+    names = _ordered(root)
+    if confined is not None:
+        sources = Sources(where, confined)
+        absent = [a for a in (sources.link(root, n, n, f"{where}#{n}") for n in names) if a is not None]
+        for found in absent:
+            warnings.warn(f"{found.message}: left out of the listing", DataWarning, stacklevel=3)
+        names = [n for n in names if n not in {a.path for a in absent}]
+    groups = [name for name in names if is_group(root[name])]
     classed = [name for name in groups if _nx_class(root[name]) == "NXentry"]
     return classed or groups
 
 
-def entry_of(root: Any, anchor: str, where: str) -> Any:
-    """The scan group at ``anchor`` (``""``: the document's first entry)."""
+def entry_of(root: Any, anchor: str, where: str, *, confined: str | None = None) -> Any:
+    """The scan group at ``anchor`` (``""``: the document's first entry).
+
+    With ``confined`` (the repository's local root), a scan group that is
+    itself an external link to a file outside it, or absent, is refused
+    before it is followed (`nx5d_nexus.links.Sources`).
+    """
+    if anchor and confined is not None:
+        top = anchor.split("/", 1)[0]
+        absent = Sources(where.partition("#")[0], confined).link(root, top, top, f"{where}#{top}")
+        if absent is not None:
+            raise absent.error
     if anchor:
         try:
             node = root[anchor]
@@ -217,7 +239,7 @@ def entry_of(root: Any, anchor: str, where: str) -> Any:
         if not is_group(node):
             raise MissingDataError(f"{where}#{anchor} is a dataset, not a scan group")
         return node
-    names = entries(root)
+    names = entries(root, confined=confined, where=where.partition("#")[0])
     if not names:
         raise MissingDataError(f"{where} holds no scan group")
     return root[sorted(names)[0]]
@@ -975,7 +997,7 @@ def scan_dataset(
     """
     document, _, anchor = url.partition("#")
     with open_tree(storage, document) as tree:
-        entry = entry_of(tree, anchor.strip("/"), document)
+        entry = entry_of(tree, anchor.strip("/"), document, confined=storage.local_root)
         base = f"{document}#{_path(entry)}"
         sources = Sources(document, storage.local_root)
         found = layout(entry, base, root=storage.local_root, detector=detector)

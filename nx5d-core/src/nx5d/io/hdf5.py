@@ -24,12 +24,21 @@ import contextlib
 import math
 import os
 import re
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nx5d.errors import CorruptDataError, MissingDataError, NotSupportedError, Nx5dError, StorageError
+from nx5d.errors import (
+    CorruptDataError,
+    DataWarning,
+    MissingDataError,
+    NotSupportedError,
+    Nx5dError,
+    OutsideRepositoryError,
+    StorageError,
+)
 from nx5d.io.limits import check_selection
 from nx5d.io.storage import Storage, _note, file_state
 
@@ -192,9 +201,31 @@ def members(storage: Storage, document: str, path: Sequence[str] = ()) -> list[s
         if not hasattr(group, "keys"):
             raise MissingDataError(f"{document}#{'/'.join(path)} is a dataset, not a group")
         try:
-            return list(group.keys())
+            names = list(group.keys())
         except (OSError, RuntimeError) as exc:
             raise CorruptDataError(f"cannot list {document}#{'/'.join(path)}: {exc}") from exc
+        return [name for name in names if not _links_out(storage, document, group, name, path)]
+
+
+def _links_out(storage: Storage, document: str, group: Any, name: str, path: Sequence[str]) -> bool:
+    """Whether member ``name`` is an external link to a file outside the root: left out, with a DataWarning."""
+    link = group.get(name, getlink=True)
+    filename = getattr(link, "filename", None)
+    local = Storage.local_path(document)
+    if filename in (None, ".") or local is None:
+        return False
+    target = os.path.realpath(os.path.join(os.path.dirname(os.path.realpath(local)), filename))
+    try:
+        storage.confine("file://" + target)
+    except OutsideRepositoryError:
+        where = f"{document}#{'/'.join((*path, name))}"
+        warnings.warn(
+            f"{where} is an external link to {filename!r}, outside the repository root: left out of the listing",
+            DataWarning,
+            stacklevel=4,
+        )
+        return True
+    return False
 
 
 def read(dataset: h5py.Dataset, url: str, selection: Any = ()) -> np.ndarray:
