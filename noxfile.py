@@ -52,6 +52,7 @@ def install_distributions(session: nox.Session, extra: str | None = None) -> Non
         project = _project(folder)
         has_extra = extra in project.get("optional-dependencies", {})
         targets.append(f"{folder}[{extra}]" if has_extra else str(folder))
+    session.log(f"installing {len(targets)} distributions and their dependencies with pip (quiet; minutes when fresh)")
     session.install(*targets)
 
 
