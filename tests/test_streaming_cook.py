@@ -130,3 +130,31 @@ def test_an_interrupted_cook_leaves_no_thread_behind():
         map_frames(setup, [theta], [2 * theta], images, grid_size=(8, 9))
     assert _blocks_running() == []
     assert len(calls) < 10  # blocks after the interruption were not read
+
+
+@pytest.mark.parametrize("workers", [1, 2, None])
+def test_a_loaded_scan_is_cooked_without_reading_its_frames_again(tmp_path, workers):
+    """Raw data loaded with any ``workers=`` (how the frames are decoded, not what) serves the cook in memory."""
+    repo = nx5d.open(write_udkm(tmp_path, {"20210205": ["091726"]}, UDKM), spice_url="")
+    scan = repo.p20210205.r091726
+    spice = {"settings": {"grid_size": [30, 40]}}
+    options = {} if workers is None else {"workers": workers}
+    with record_io() as loading:
+        scan.load(lazy=False, **options)
+    assert len({url for url in loading.urls if url.endswith(".tiff")}) == 24
+    with record_io() as cooking:
+        cooked = scan.cook(spice)
+    assert [url for url in cooking.urls if url.endswith(".tiff")] == []
+    assert scan.load(workers=3).images.shape[0] == 24  # served from memory too
+    scan.reload()
+    _same(scan.cook(spice), cooked)  # and the maps are the ones the files give
+
+
+def test_loaded_raw_serves_loads_with_other_decoding_threads_only(tmp_path):
+    """Options that change the data (``reduce``) are still loaded on their own."""
+    repo = nx5d.open(write_udkm(tmp_path, {"20210205": ["091726"]}, UDKM), spice_url="")
+    scan = repo.p20210205.r091726
+    scan.load(workers=1)
+    with record_io() as again:
+        assert scan.load(workers=2, reduce=2).images.shape[1:] == (98, 244)
+    assert len({url for url in again.urls if url.endswith(".tiff")}) == 24
