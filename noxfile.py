@@ -113,7 +113,11 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Run the benchmarks in benchmarks/; each prints its ratios against the straightforward approach."""
+    """Run the benchmarks in benchmarks/ in full; each prints its ratios against the straightforward approach.
+
+    ``nox -s bench -- --quick`` runs each on small data in seconds, as the
+    tests session does (``tests/test_benchmarks.py``), so that none breaks unnoticed.
+    """
     install_distributions(session)
     # the compiled SPEC parser, the page's q conversion, and an S3 server with its client
     session.install("silx>=2.0", "xrayutilities>=1.7.6", "s3fs>=2024.2", "moto[server]>=5.0")

@@ -15,12 +15,13 @@ beamtime's file.  In the same run:
     read single-space SPEC dialects, so nx5d does not use it; it is the speed
     to compare with).
 
-Run with ``nox -s bench``.  Times are the best of a few runs after a warm-up;
-ratios are printed, nothing is asserted.
+Run with ``nox -s bench`` (``--quick``: a 0.5 MB file, as CI runs it).  Times
+are the best of a few runs after a warm-up; ratios are printed, nothing is asserted.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import tempfile
@@ -35,13 +36,13 @@ REAL = SHARED / "realdata" / "kmc3-pyEvalData" / "spec_pilatus.spec"
 TARGET_BYTES = 14_500_000
 
 
-def build(path: Path) -> int:
+def build(path: Path, target: int = TARGET_BYTES) -> int:
     """Write the big file; returns its number of scans."""
     text = REAL.read_text()
     header, _, body = text.partition("\n#S ")
     scans = [s if s.endswith("\n") else s + "\n" for s in re.split(r"(?m)^(?=#S )", "#S " + body) if s]
     out, size, number = [header.rstrip("\n") + "\n\n"], 0, 0
-    while size < TARGET_BYTES:
+    while size < target:
         for scan in scans:
             number += 1
             renumbered = re.sub(r"^#S \d+", f"#S {number}", scan) + "\n"
@@ -62,6 +63,11 @@ def best(function, repeat=3):
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a 0.5 MB file, one run each (seconds; for CI)")
+    args = parser.parse_args()
+    repeat = 1 if args.quick else 3
+
     import nx5d
     from nx5d_spec import parser as spec
     from nx5d_spec.dataset import scan_summary
@@ -69,7 +75,7 @@ def main() -> None:
     warnings.simplefilter("ignore")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "beamtime.spec"
-        scans = build(path)
+        scans = build(path, 500_000 if args.quick else TARGET_BYTES)
         url = f"file://{tmp}/{{proposal}}.spec#{{scan}}"
         print(f"{path.stat().st_size / 1e6:.1f} MB, {scans} scans (the real KMC3 file's scans, renumbered)")
 
@@ -83,8 +89,8 @@ def main() -> None:
             return nx5d.open(url, beamline="spec", spice_url="").beamtime.summaries()
 
         assert len(listing()) == scans
-        t_list = best(listing)
-        t_summaries = best(summaries, repeat=2)
+        t_list = best(listing, repeat)
+        t_summaries = best(summaries, repeat=min(repeat, 2))
 
         document = f"file://{path}"
         data = path.read_bytes()
