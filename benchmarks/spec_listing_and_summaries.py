@@ -124,12 +124,19 @@ def main() -> None:
             handle = SpecFile(str(path))
             return [handle[i].scan_header for i in range(len(handle.keys()))]
 
-        t_silx_list = best(lambda: SpecFile(str(path)).keys())
-        t_silx = best(silx_all, repeat=2)
+        def silx_full():
+            handle = SpecFile(str(path))
+            return [(handle[i].scan_header, handle[i].data) for i in range(len(handle.keys()))]
+
+        t_silx_list = best(lambda: SpecFile(str(path)).keys(), repeat)
+        t_silx = best(silx_all, repeat=min(repeat, 2))
+        t_full = best(silx_full, repeat=min(repeat, 2))
         print(
             f"    floor: silx SpecFile listing {t_silx_list:.3f} s ({t_list / t_silx_list:.1f}x), "
-            f"every header {t_silx:.3f} s ({t_summaries / t_silx:.1f}x)"
+            f"every header {t_silx:.3f} s ({t_summaries / t_silx:.1f}x), "
+            f"every header and data {t_full:.3f} s"
         )
+        print(f"    nx5d listing + every summary / silx's full read: {(t_list + t_summaries) / t_full:.2f}")
 
 
 if __name__ == "__main__":
