@@ -158,3 +158,18 @@ def test_loaded_raw_serves_loads_with_other_decoding_threads_only(tmp_path):
     with record_io() as again:
         assert scan.load(workers=2, reduce=2).images.shape[1:] == (98, 244)
     assert len({url for url in again.urls if url.endswith(".tiff")}) == 24
+
+
+def test_streamed_frames_are_read_a_few_at_a_time(tmp_path):
+    """A cook streaming a scan holds one small block of frames per thread, whatever the dask chunks are."""
+    from nx5d.io.blocks import STREAM_FRAMES, map_blocks
+    from nx5d.io.storage import Storage
+    from nx5d_tiff.files import lazy_frames
+
+    write_udkm(tmp_path, {"20210205": ["091726"]}, UDKM)
+    urls = [f"file://{path}" for path in sorted((tmp_path / "20210205" / "091726").glob("image*.tiff"))]
+    images = lazy_frames(Storage(), urls, chunk=24).data
+    assert images.chunks[0] == (24,)
+    done = list(map_blocks(images, lambda part, block: block.sum(axis=(1, 2))))
+    assert [part.stop - part.start for part, _ in done] == [STREAM_FRAMES, 24 - STREAM_FRAMES]
+    np.testing.assert_array_equal(np.concatenate([sums for _, sums in done]), images.sum(axis=(1, 2)).compute())
