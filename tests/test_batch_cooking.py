@@ -1,5 +1,6 @@
 """Cooking a 16-scan UDKM proposal into files: provenance, up-to-date skipping, failures, dask clusters."""
 
+import contextlib
 import json
 import os
 import subprocess
@@ -262,3 +263,62 @@ def test_forwarded_steps_of_a_cook_are_its_frames(repository):
         progress.forwarded(None)
     assert {(desc, unit) for desc, unit, _ in steps} == {("gridding", "frame")}
     assert sum(n for *_, n in steps) == len(SMALL.delays) * len(SMALL.thetas)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 256 kB file system (tmpfs), as a full disk looks to a writer; needs root (CI runs as root)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_an_output_folder_that_cannot_be_written_fails_before_any_scan_is_cooked(repository, tmp_path, capsys):
+    from nx5d.app.cli import main
+    from nx5d.errors import StorageError
+    from nx5d.io.storage import record_io
+
+    url, _ = repository
+    (tmp_path / "a file").write_text("not a folder")
+    out = tmp_path / "a file" / "cooked"
+    with record_io() as io_, pytest.raises(StorageError, match=r"cannot write into .*a file/cooked/20210205: "):
+        cook_proposal(nx5d.open(url).p20210205, out=out)
+    assert io_.files_opened == 0  # not a frame read
+    assert main(["cook", url, "--proposal", "20210205", "--out", str(out)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[-1].startswith("nx5d: error: cannot write into ")
+
+
+def test_a_full_disk_fails_each_scan_by_name_and_leaves_no_partial_file(repository, small_disk):
+    url, _ = repository
+    proposal = nx5d.open(url).p20210205
+    (small_disk / "20210205").mkdir()
+    stat = os.statvfs(small_disk)
+    (small_disk / "ballast").write_bytes(bytes(stat.f_bavail * stat.f_frsize - 16384))  # 16 kB stay free
+    outcomes = cook_proposal(proposal, scans=SCANS[:2], out=small_disk, workers=1, format="hdf5")
+    written = [o for o in outcomes if o.status == "written"]
+    failed = [o for o in outcomes if o.status == "failed"]
+    assert failed, "16 kB must not hold two cooked scans"
+    for outcome in failed:
+        assert (
+            outcome.error
+            == f"StorageError: cannot write {small_disk}/20210205/{outcome.scan}.h5: No space left on device"
+        )
+    left = sorted(p.name for p in (small_disk / "20210205").iterdir())  # the process did not crash inside HDF5
+    assert left == sorted(f"{o.scan}.h5" for o in written)  # whole files only, no temporaries
+    with contextlib.suppress(OSError), open(small_disk / "filler", "wb") as filler:  # fill it up
+        while True:
+            filler.write(bytes(4096))
+            filler.flush()
+    from nx5d.errors import StorageError
+
+    with pytest.raises(StorageError, match=r"cannot write into .*disk/20210205: No space left on device"):
+        cook_proposal(proposal, scans=SCANS[2:3], out=small_disk)

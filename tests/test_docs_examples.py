@@ -27,6 +27,7 @@ def blocks(page, language):
 def test_quick_start_runs_as_written(tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "100")  # the terminal the page's output was taken in (tables fit the width)
     target = str(tmp_path / "udkm")
     (console,) = blocks("quickstart.md", "console")
     synth = next(line for line in console.splitlines() if line.startswith("nx5d-udkm-synth"))

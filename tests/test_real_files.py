@@ -233,9 +233,13 @@ def test_bliss_dataset_file_lists_summarises_and_loads_its_counters():
         "notes": "ascan eta 15.24 19.24 50 1",
         "start": "2023-03-08T03:11:00.332696+01:00",
         "motor": "eta",
+        "range": [15.24, 19.24],  # from the title
+        "counters": scan.summary["counters"],
+        "sample": scan.summary["sample"],
         "detector": "mpx1x4",
         "state": "done",  # BLISS wrote the scan's end_time
     }
+    assert "mpx1x4_roi1" in scan.summary["counters"]
     raw = scan.raw
     assert raw.sizes == {"index": 51}
     assert raw.eta.attrs["units"] == "deg"

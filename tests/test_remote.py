@@ -247,3 +247,65 @@ def test_a_cache_chained_in_front_of_http_and_s3(http_url, s3, data, tmp_path):
     assert any(s3_cache.iterdir())
     with pytest.raises(nx5d.errors.OptionError, match="only fsspec's caching file systems"):
         nx5d.open(f"zip::{http_url}/udkm/{{proposal}}/{{scan}}")
+
+
+def test_a_second_session_gets_the_cooked_map_without_reading_frames_until_an_object_changes(s3, data, cache):
+    """The cooked cache keys remote scans by the objects' ETag, modification time and size."""
+    endpoint, options = s3
+    fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": endpoint})
+    fs.put(f"{data}/udkm/", "beamtime/remembered/", recursive=True)
+    url = "s3://beamtime/remembered/{proposal}/{scan}"
+
+    def session():
+        return nx5d.open(url, storage_options=options, spice_url="").p20210205.r101500
+
+    def frames(io):
+        return sorted({u for u in io.urls if u.endswith(".tiff")})
+
+    with record_io() as io:
+        first = session().cook(UDKM_SPICE)
+    assert len(frames(io)) == 6
+    assert any(cache.iterdir())
+    with record_io() as io:
+        again = session().cook(UDKM_SPICE)  # a new session: nothing in memory
+    assert frames(io) == []
+    assert io.bytes_read == 0
+    assert again.qdata.values.tobytes() == first.qdata.values.tobytes()
+    frame = "beamtime/remembered/20210205/101500/image00002.tiff"
+    fs.pipe(frame, fs.cat("beamtime/remembered/20210205/101500/image00003.tiff"))  # the object changes
+    with record_io() as io:
+        changed = session().cook(UDKM_SPICE)
+    assert len(frames(io)) == 6  # cooked again
+    assert changed.qdata.values.tobytes() != first.qdata.values.tobytes()
+    with record_io() as io:
+        session().cook(UDKM_SPICE)
+    assert frames(io) == []  # and that result is remembered in turn
+
+
+def test_the_scan_index_keeps_remote_summaries_until_an_object_changes(s3, data, tmp_path, monkeypatch):
+    """Index rows of remote scans are checked against the objects' ETag, modification time and size."""
+    from nx5d.extensions.scanindex import scan_index
+
+    endpoint, options = s3
+    fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": endpoint})
+    fs.put(f"{data}/udkm/", "beamtime/indexed/", recursive=True)
+    monkeypatch.setenv("NX5D_INDEX", str(tmp_path / "index") + "/")
+    monkeypatch.setattr(scan_index, "_given", None)
+
+    def session():
+        with record_io() as io:
+            rows = nx5d.open("s3://beamtime/indexed/{proposal}/{scan}", storage_options=options).p20210205.summaries()
+        return rows, io
+
+    first, io = session()
+    assert io.bytes_read > 0
+    assert len(scan_index) > 0
+    again, io = session()  # a new session: the summaries come from the index, no object is read
+    assert again == first
+    assert (io.files_opened, io.bytes_read) == (0, 0)
+    table = next(p for p in fs.find("beamtime/indexed/20210205/101500") if p.endswith((".dat", ".txt")))
+    fs.pipe(table, fs.cat(table) + b"\n")  # one scan's table object changes (its size and ETag)
+    changed, io = session()
+    assert changed == first
+    assert io.files_opened > 0
+    assert all("/101500/" in url for url in io.urls)  # that scan alone is read again

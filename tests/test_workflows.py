@@ -133,7 +133,19 @@ def test_a_dry_run_shows_spice_changes_and_writes_nothing(data, tmp_path, capsys
     assert dry.r101500.cooked.qdata.shape[-2:] == (10, 10)
     assert len(list((tmp_path / "spice" / "20210205").glob("*.json"))) == 1
     assert nx5d.open(url, spice_url=spice).p20210205.spice.view("101500")["settings"].grid_size == [20, 30]
-    argv = ["spice", url, "20210205", "update", "101500", "settings", "grid_size=[5,5]", "--spice-url", spice, "--dry"]
+    argv = [
+        "spice",
+        url,
+        "20210205",
+        "update",
+        "101500",
+        "settings",
+        "grid_size=[5,5]",
+        "--spice-url",
+        spice,
+        "--dry",
+        "--json",
+    ]
     assert main(argv) == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out)["data"]["grid_size"] == [5, 5]
@@ -147,9 +159,12 @@ def test_spice_payloads_from_a_file_and_standard_input(data, tmp_path, monkeypat
     payload = tmp_path / "settings.json"
     payload.write_text(json.dumps({"img_center": [97, 241], "grid_size": [40, 50]}))
     assert main(["spice", url, "20210205", "seed", "settings", "--payload", str(payload), "--spice-url", spice]) == 0
-    assert json.loads(capsys.readouterr().out)["data"] == {"img_center": [97, 241], "grid_size": [40, 50]}
+    assert capsys.readouterr().out.startswith("wrote revision 1 of settings from the proposal start, uuid ")
+    assert main(["spice", url, "20210205", "history", "settings", "--spice-url", spice, "--json"]) == 0
+    (record,) = json.loads(capsys.readouterr().out)
+    assert record["data"] == {"img_center": [97, 241], "grid_size": [40, 50]}
     monkeypatch.setattr(sys, "stdin", io.StringIO('{"Theta": 0.02}'))
-    assert main(["spice", url, "20210205", "seed", "offsets", "--payload", "-", "--spice-url", spice]) == 0
+    assert main(["spice", url, "20210205", "seed", "offsets", "--payload", "-", "--spice-url", spice, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["data"] == {"Theta": 0.02}
     monkeypatch.setattr(sys, "stdin", io.StringIO("[1, 2]"))
     assert main(["spice", url, "20210205", "seed", "other", "--payload", "-", "--spice-url", spice]) == 2
@@ -162,7 +177,7 @@ def test_export_raw_and_cooked(data, tmp_path, fmt):
     out = tmp_path / "out"
     assert main(["export", url, "20210205", "0917*", "--raw", "--out", str(out), "--format", fmt]) == 0
     suffix = {"netcdf": ".nc", "hdf5": ".h5", "zarr": ".zarr"}[fmt]
-    path = out / "20210205" / f"091726{suffix}"
+    path = out / "20210205" / "raw" / f"091726{suffix}"
     engine = "zarr" if fmt == "zarr" else "h5netcdf"
     with xr.open_dataset(path, engine=engine) as stored:
         raw = nx5d.open(url, spice_url="").p20210205.r091726.raw
@@ -180,7 +195,7 @@ def test_export_names_the_missing_writer_before_any_work(data, tmp_path):
         "import sys; sys.modules['h5netcdf'] = None\n"  # as if the writer were not installed
         "from nx5d.app.cli import main\n"
         f"url = 'file://{data}/{{proposal}}/{{scan}}'\n"
-        f"raise SystemExit(main(['export', url, '20210205', '--out', '{tmp_path}/out']))"
+        f"raise SystemExit(main(['export', url, '20210205', '--out', '{tmp_path}/out', '--format', 'netcdf']))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 2

@@ -193,5 +193,5 @@ def test_the_shell_completes_commands_and_options(tmp_path):
         assert done.returncode == 0, done.stderr
         return out.read_text().split()
 
-    assert complete("nx5d re") == ["recipes", "repos"]
+    assert complete("nx5d re") == ["recipes", "reproduce", "repos"]
     assert "--payload" in complete("nx5d spice --p")

@@ -130,8 +130,11 @@ def test_summary_reads_no_images(url):
         "notes": "a2scan Theta 19.9 20.1 TwoTheta 39.8 40.2 8 1",
         "start": "2025-09-18T10:10:00",
         "motor": "Theta",
+        "range": [19.9, 20.1],  # from the command: the summary reads no positions
+        "counters": summary["counters"],
         "detector": "pilatus",
     }
+    assert {"Theta", "TwoTheta"} <= set(summary["counters"])
     assert not [d for d in io.datasets if "pilatus" in d]
     assert io.bytes_read < 1000  # the title and start time
 

@@ -16,7 +16,9 @@ from nx5d_results.batch import _plan, cook_proposal, cook_scan, output_path
 def test_output_path(tmp_path):
     assert output_path(tmp_path, "p", "1.1", "netcdf") == tmp_path / "p" / "1.1.nc"
     assert output_path(tmp_path, "p", "1.1", "zarr") == tmp_path / "p" / "1.1.zarr"
-    with pytest.raises(OptionError, match="'hdf4' is not one of netcdf, hdf5, zarr"):
+    assert output_path(tmp_path, "p", "1.1", "nexus") == tmp_path / "p" / "1.1.nxs"
+    assert output_path(tmp_path, "p", "1.1", "nexus", raw=True) == tmp_path / "p" / "raw" / "1.1.nxs"
+    with pytest.raises(OptionError, match="'hdf4' is not one of nexus, netcdf, hdf5, zarr"):
         output_path(tmp_path, "p", "1.1", "hdf4")
 
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from nx5d.addressing.url import UrlPattern
     from nx5d.extensions.cookedcache import cooked_cache
     from nx5d.extensions.memory import raw_cache
+    from nx5d.extensions.scanindex import scan_index
     from nx5d.model import Proposal, Repository, Scan
     from nx5d.model.open import open_repository as open  # noqa: A004, F401 - the entry point
     from nx5d.plugins.declaration import Beamline, ClaimLevel
@@ -39,6 +40,7 @@ __all__ = [
     "errors",
     "raw_cache",
     "cooked_cache",
+    "scan_index",
     "__version__",
 ]
 
@@ -56,15 +58,18 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "errors": ("nx5d.errors", None),
     "raw_cache": ("nx5d.extensions.memory", "raw_cache"),
     "cooked_cache": ("nx5d.extensions.cookedcache", "cooked_cache"),
+    "scan_index": ("nx5d.extensions.scanindex", "scan_index"),
 }
 
 
 def __getattr__(name: str) -> Any:
-    """The names of `__all__` and ``nx5d.open``, imported on first use; ``nx5d.plot`` and ``nx5d.batch`` too.
+    """The names of `__all__` and ``nx5d.open``, imported on first use; ``nx5d.plot``, ``nx5d.batch`` and
+    ``nx5d.reproduce`` too.
 
-    ``nx5d.plot`` is ``nx5d_rsm.plot`` and ``nx5d.batch`` is
-    ``nx5d_results.batch``: without their distributions, the error says
-    what to install.
+    ``nx5d.plot`` is ``nx5d_rsm.plot``, ``nx5d.batch`` is
+    ``nx5d_results.batch`` and ``nx5d.reproduce`` is
+    ``nx5d_results.reproduce.reproduce``: without their distributions, the
+    error says what to install.
     """
     if name in _LAZY:
         module, attribute = _LAZY[name]
@@ -72,14 +77,16 @@ def __getattr__(name: str) -> Any:
         value = found if attribute is None else getattr(found, attribute)
         globals()[name] = value  # once imported, an ordinary attribute
         return value
-    if name in ("plot", "batch"):
+    if name in ("plot", "batch", "reproduce"):
         from nx5d.optional import optional_module
 
         if name == "plot":
             return optional_module("nx5d_rsm.plot", "nx5d-rsm", "nx5d.plot", "plot")
+        if name == "reproduce":
+            return optional_module("nx5d_results.reproduce", "nx5d-results", "nx5d.reproduce").reproduce
         return optional_module("nx5d_results.batch", "nx5d-results", "nx5d.batch")
     raise AttributeError(f"module 'nx5d' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY, "plot", "batch"})
+    return sorted({*globals(), *_LAZY, "plot", "batch", "reproduce"})

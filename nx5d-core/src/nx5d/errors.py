@@ -60,6 +60,11 @@ __all__ = [
     "CookWarning",
     "SpiceWarning",
     "CacheWarning",
+    "OutputExistsError",
+    "ReproductionError",
+    "SpiceRecordGoneError",
+    "PluginVersionError",
+    "DataChangedError",
 ]
 
 
@@ -228,6 +233,26 @@ class SpiceWarning(Nx5dWarning):
 
 class CacheWarning(Nx5dWarning):
     """A cache could not be used as it is (a damaged entry removed, a folder refused); results are computed afresh."""
+
+
+class OutputExistsError(Nx5dError, FileExistsError):
+    """A file an export would write exists already: it is never replaced unless asked to (``--overwrite``)."""
+
+
+class ReproductionError(Nx5dError):
+    """A result cannot be reproduced as it was made: something it was made from is no longer there."""
+
+
+class SpiceRecordGoneError(ReproductionError, SpiceError):
+    """A spice record (uuid and revision) a result was cooked with is no longer in the proposal's spice."""
+
+
+class PluginVersionError(ReproductionError, PluginError):
+    """The plugin (or nx5d) version a result was made with is not the one installed, or is not installed."""
+
+
+class DataChangedError(ReproductionError, DataError):
+    """The files a result was made from are gone or changed since (their data identity differs)."""
 
 
 _python_format = warnings.formatwarning

@@ -18,18 +18,19 @@ versions without notice; what is listed here changes only through the
 ========================  ===========================================================================
 storage                   `Storage` (files local and remote, confined to the repository), `join_url`,
                           `State`, `depends_on`, `trusted`, `DataIdentity`
-files written whole       `temporary_name`, `removed_on_failure`, `sweep`
+files written whole       `temporary_name`, `removed_on_failure`, `sweep`, `require_writable`
 HDF5 and Zarr documents   the modules `hdf5` and `zarrdoc`; `HDF5_SUFFIXES`, `is_hdf5_name`, `open_document`
 detector frames           `frames_array`, `FrameOptions`, `Frames`, `Region`, `EXTRA_FRAME_DIMS`, `MISSING_VALUE`,
                           `frame_dtype`, `fits`, `check_missing`, `positive`; blocks: `map_blocks`,
                           `with_block_reader`
 limits                    `check_frame_size`, `check_memory`
 names of variables        `VariableNames`, `find_variable`, `per_frame`, `agreeing`, `unify_line_ends`
-scan commands             `scan_type`, `scanned_motor`, `scanned_motors`, `planned_points`
+scan commands             `scan_type`, `scanned_motor`, `scanned_motors`, `planned_points`, `scanned_range`
 keys, handles, URLs       `UrlPattern`, `KeyToHandle`, `sanitize`, `validate_key`, `natural_sorted`, `select_keys`
 loading options           `option`, `build_options`
 recipes                   `Recipe`, `CookRequest` (a recipe's contract; ``Cooking`` is in `nx5d.plugins`)
 progress                  `progress`, `quiet`, `forwarded`
+tables                    `Table` (what ``nx5d`` commands print, for the commands other distributions add)
 ========================  ===========================================================================
 """
 
@@ -42,9 +43,10 @@ if TYPE_CHECKING:
     from nx5d.addressing.handles import KeyToHandle, sanitize
     from nx5d.addressing.keys import natural_sorted, select_keys, validate_key
     from nx5d.addressing.url import UrlPattern
+    from nx5d.display import Table
     from nx5d.io import hdf5, zarrdoc
     from nx5d.io.blocks import map_blocks, with_block_reader
-    from nx5d.io.commands import planned_points, scan_type, scanned_motor, scanned_motors
+    from nx5d.io.commands import planned_points, scan_type, scanned_motor, scanned_motors, scanned_range
     from nx5d.io.frames import (
         EXTRA_FRAME_DIMS,
         MISSING_VALUE,
@@ -62,7 +64,7 @@ if TYPE_CHECKING:
     from nx5d.io.limits import check_frame_size, check_memory
     from nx5d.io.naming import VariableNames, agreeing, find_variable, per_frame
     from nx5d.io.storage import State, Storage, depends_on, join_url, trusted
-    from nx5d.io.temporaries import removed_on_failure, sweep, temporary_name
+    from nx5d.io.temporaries import removed_on_failure, require_writable, sweep, temporary_name
     from nx5d.io.text import unify_line_ends
     from nx5d.options import build_options, option
     from nx5d.progress import forwarded, progress, quiet
@@ -72,7 +74,7 @@ if TYPE_CHECKING:
 _FROM = {
     **dict.fromkeys(("Storage", "join_url", "State", "depends_on", "trusted"), "nx5d.io.storage"),
     "DataIdentity": "nx5d.io.identity",
-    **dict.fromkeys(("temporary_name", "removed_on_failure", "sweep"), "nx5d.io.temporaries"),
+    **dict.fromkeys(("temporary_name", "removed_on_failure", "sweep", "require_writable"), "nx5d.io.temporaries"),
     "hdf5": "nx5d.io.hdf5",  # modules: imported whole
     "zarrdoc": "nx5d.io.zarrdoc",
     **dict.fromkeys(("HDF5_SUFFIXES", "is_hdf5_name", "open_document"), "nx5d.io.hdf5"),
@@ -95,13 +97,16 @@ _FROM = {
     **dict.fromkeys(("check_frame_size", "check_memory"), "nx5d.io.limits"),
     **dict.fromkeys(("VariableNames", "find_variable", "per_frame", "agreeing"), "nx5d.io.naming"),
     "unify_line_ends": "nx5d.io.text",
-    **dict.fromkeys(("scan_type", "scanned_motor", "scanned_motors", "planned_points"), "nx5d.io.commands"),
+    **dict.fromkeys(
+        ("scan_type", "scanned_motor", "scanned_motors", "planned_points", "scanned_range"), "nx5d.io.commands"
+    ),
     "UrlPattern": "nx5d.addressing.url",
     **dict.fromkeys(("KeyToHandle", "sanitize"), "nx5d.addressing.handles"),
     **dict.fromkeys(("validate_key", "natural_sorted", "select_keys"), "nx5d.addressing.keys"),
     **dict.fromkeys(("option", "build_options"), "nx5d.options"),
     **dict.fromkeys(("Recipe", "CookRequest"), "nx5d.recipes.contract"),
     **dict.fromkeys(("progress", "quiet", "forwarded"), "nx5d.progress"),
+    "Table": "nx5d.display",
 }
 
 __all__ = [
@@ -117,6 +122,7 @@ __all__ = [
     "Region",
     "State",
     "Storage",
+    "Table",
     "UrlPattern",
     "VariableNames",
     "agreeing",
@@ -143,10 +149,12 @@ __all__ = [
     "progress",
     "quiet",
     "removed_on_failure",
+    "require_writable",
     "sanitize",
     "scan_type",
     "scanned_motor",
     "scanned_motors",
+    "scanned_range",
     "select_keys",
     "sweep",
     "temporary_name",

@@ -59,6 +59,7 @@ from nx5d.toolkit import (
     option,
     scan_type,
     scanned_motor,
+    scanned_range,
     zarrdoc,
 )
 
@@ -440,7 +441,8 @@ def _scalar_text(entry: Any, name: str) -> str:
 
 
 def summary(entry: Any, where: str) -> dict[str, Any]:
-    """Type, steps, notes (the title), start time, scanned motor and detector -- from names, shapes, small strings.
+    """Type, steps, notes (the title), start time, scanned motor (and its range, from the title), counters, sample
+    and detector -- from names, shapes, small strings.
 
     ``state`` is ``"done"`` where the writer has written the scan's
     ``end_time`` (BLISS, GDA and Sardana write it when the scan ends).
@@ -454,6 +456,13 @@ def summary(entry: Any, where: str) -> dict[str, Any]:
         "start": _scalar_text(entry, "start_time"),
         "motor": scanned_motor(title),
     }
+    span = scanned_range(title)
+    if span is not None:
+        out["range"] = list(span)
+    out["counters"] = list(found.counters)
+    sample = _scalar_text(entry, "sample/name")
+    if sample:
+        out["sample"] = sample
     if found.frames is not None:
         out["detector"] = found.frames[0]
     if _scalar_text(entry, "end_time"):

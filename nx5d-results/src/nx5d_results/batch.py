@@ -25,7 +25,6 @@ temporary files of killed workers are removed.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import threading
@@ -41,8 +40,9 @@ import attrs
 import nx5d
 from nx5d import Proposal, Scan
 from nx5d.errors import NotSupportedError, Nx5dError
-from nx5d.toolkit import DataIdentity, forwarded, progress, quiet, select_keys, sweep
-from nx5d_results.files import FORMATS, output_path, require_writer, write_dataset
+from nx5d.toolkit import DataIdentity, forwarded, progress, quiet, require_writable, select_keys, sweep
+from nx5d_results.files import FORMATS, output_path, require_writer, stored_attributes, write_dataset
+from nx5d_results.files import stamp as files_stamp
 
 __all__ = [
     "FORMATS",
@@ -99,22 +99,9 @@ class CookOutcome:
     error: str | None = None
 
 
-def _stamp(provenance: Mapping[str, str], options: Mapping[str, Any]) -> dict[str, str]:
-    return {**provenance, "nx5d_options": json.dumps(dict(options), sort_keys=True, default=str)}
-
-
 def _stored_attrs(path: Path, fmt: str) -> dict[str, Any] | None:
     """The attributes of a file written before (``None`` if there is none, or it cannot be read)."""
-    import xarray as xr
-
-    if not path.exists():
-        return None
-    try:
-        engine = "zarr" if fmt == "zarr" else "h5netcdf"
-        with xr.open_dataset(path, engine=engine) as stored:
-            return dict(stored.attrs)
-    except Exception:  # noqa: BLE001 - a file that cannot be read, whatever the reason, is cooked again
-        return None
+    return stored_attributes(path, fmt)
 
 
 def _up_to_date(stored: Mapping[str, Any] | None, stamp: Mapping[str, str], storage: Any) -> bool:
@@ -182,7 +169,7 @@ def _plan(proposal: Proposal, keys: Sequence[str], out: str, fmt: str) -> tuple[
     for key in keys:
         scan = proposal.scan(key)
         view = scan.spice
-        stamp = _stamp(scan.provenance(view), repo.options)
+        stamp = files_stamp(scan.provenance(view), repo.options)
         path = output_path(out, proposal.key, key, fmt)
         if _up_to_date(_stored_attrs(path, fmt), stamp, repo.storage):
             done[key] = CookOutcome(key, "up to date", str(path))
@@ -236,6 +223,7 @@ def cook_proposal(
     Interrupting (Ctrl-C) stops the local pool's processes at once.
     """
     require_writer(format)
+    require_writable(Path(out) / proposal.key)  # before any scan is cooked
     keys = select_keys(proposal.keys(), scans)
     tasks, outcomes = _plan(proposal, keys, str(out), format)
     for outcome in outcomes.values():

@@ -1,27 +1,48 @@
-"""Writing scans' data to files: NetCDF, HDF5 or Zarr, each file appearing whole.
+"""Writing scans' data to files: NeXus, NetCDF, HDF5 or Zarr, each file appearing whole.
 
 `require_writer` refuses an unknown format, or a writer missing from the
-environment, before any work starts instead of after it.
+environment, before any work starts instead of after it.  `output_path`
+names a scan's file: ``OUT/PROPOSAL/SCAN.nxs`` for cooked data,
+``OUT/PROPOSAL/raw/SCAN.nxs`` for raw data (``.nc``, ``.h5``, ``.zarr``
+for the other formats), so raw and cooked exports never share a name.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
+import json
 import os
 import shutil
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from nx5d.errors import NotSupportedError, OptionError
+from nx5d.errors import NotSupportedError, Nx5dError, OptionError, OutputExistsError, StorageError
 from nx5d.toolkit import removed_on_failure, temporary_name
 
-__all__ = ["FORMATS", "require_writer", "output_path", "write_dataset", "portable"]
+__all__ = [
+    "FORMATS",
+    "RAW_FOLDER",
+    "require_writer",
+    "output_path",
+    "write_dataset",
+    "portable",
+    "refuse_existing",
+    "stored_attributes",
+    "read_result",
+    "stamp",
+]
 
-#: Output formats and their file name endings.  ``hdf5`` is NetCDF-4's HDF5 file, with what NetCDF lacks
-#: (booleans, for one) kept as HDF5 has it; h5py and every HDF5 tool read both.
-FORMATS = {"netcdf": ".nc", "hdf5": ".h5", "zarr": ".zarr"}
-#: The module each format's writer needs, and the extra of ``nx5d-core`` that installs it.
-WRITERS = {"netcdf": "h5netcdf", "hdf5": "h5netcdf", "zarr": "zarr"}
+#: Output formats and their file name endings.  ``nexus`` is NeXus (HDF5) as NeXus viewers plot it and
+#: ``nx5d.open`` reads it back ([`nx5d_results.nexus`][nx5d_results.nexus]); ``hdf5`` is NetCDF-4's HDF5 file,
+#: with what NetCDF lacks (booleans, for one) kept as HDF5 has it; h5py and every HDF5 tool read both.
+FORMATS = {"nexus": ".nxs", "netcdf": ".nc", "hdf5": ".h5", "zarr": ".zarr"}
+#: The module each format's writer needs.
+WRITERS = {"nexus": "h5py", "netcdf": "h5netcdf", "hdf5": "h5netcdf", "zarr": "zarr"}
+#: The folder of a proposal's output that raw exports go to.
+RAW_FOLDER = "raw"
 
 
 def require_writer(fmt: str) -> None:
@@ -36,11 +57,24 @@ def require_writer(fmt: str) -> None:
         )
 
 
-def output_path(out: str | os.PathLike[str], proposal: str, scan: str, fmt: str) -> Path:
-    """Where a scan's file goes: ``out/{proposal}/{scan}.nc`` (``.h5``, ``.zarr``); keys spanning folders nest."""
+def output_path(out: str | os.PathLike[str], proposal: str, scan: str, fmt: str, *, raw: bool = False) -> Path:
+    """Where a scan's file goes: ``out/{proposal}/{scan}.nc`` (``.nxs``, ``.h5``, ``.zarr``), raw data in
+    ``out/{proposal}/raw/``; keys spanning folders nest."""
     if fmt not in FORMATS:
         raise OptionError(f"output format {fmt!r} is not one of {', '.join(FORMATS)}")
-    return Path(out) / proposal / f"{scan}{FORMATS[fmt]}"
+    folder = Path(out) / proposal
+    return (folder / RAW_FOLDER if raw else folder) / f"{scan}{FORMATS[fmt]}"
+
+
+def stamp(provenance: Mapping[str, str], options: Mapping[str, Any]) -> dict[str, str]:
+    """The attributes a result is written with: its provenance and the loading options (``nx5d_options``, JSON)."""
+    return {**provenance, "nx5d_options": json.dumps(dict(options), sort_keys=True, default=str)}
+
+
+def refuse_existing(path: Path, overwrite: bool) -> None:
+    """[`OutputExistsError`][nx5d.errors.OutputExistsError] if ``path`` exists and may not be overwritten."""
+    if not overwrite and (path.exists() or path.is_symlink()):
+        raise OutputExistsError(f"{path} exists already; it is not overwritten (--overwrite, or overwrite=True)")
 
 
 def portable(dataset: Any, fmt: str) -> Any:
@@ -59,22 +93,103 @@ def portable(dataset: Any, fmt: str) -> Any:
     return dataset
 
 
-def write_dataset(dataset: Any, path: Path, fmt: str) -> None:
-    """Write ``dataset`` (computed first, if lazy) to ``path``: under a temporary name, then renamed.
+def write_dataset(
+    dataset: Any, path: Path, fmt: str, *, kind: str = "cooked", overwrite: bool = True, motor: str | None = None
+) -> None:
+    """Write ``dataset`` to ``path``: under a temporary name, then renamed.
 
-    The temporary file is removed if writing fails in any way, Ctrl-C
+    NeXus files are written block by block (a lazy array is computed a
+    block at a time).  NetCDF and HDF5 files are encoded in memory (a
+    cooked result is small) and written by Python, so a full disk is a
+    [`StorageError`][nx5d.errors.StorageError] naming the file, not a crash
+    inside HDF5.  The temporary file is removed if writing fails in any way, Ctrl-C
     included; one left by a killed process is removed by
-    [`nx5d.io.temporaries.sweep`][nx5d.io.temporaries.sweep].
+    [`nx5d.io.temporaries.sweep`][nx5d.io.temporaries.sweep].  ``kind``
+    (``"cooked"`` or ``"raw"``) marks a NeXus file; an existing file is
+    refused unless ``overwrite``; ``motor`` (the scanned motor) is a NeXus
+    file's plot axis along the scan's points.
     """
     require_writer(fmt)
+    refuse_existing(path, overwrite)
+    if fmt == "nexus":
+        from nx5d_results.nexus import write_nexus
+
+        with _storage_errors(path):
+            write_nexus(dataset, path, kind=kind, overwrite=overwrite, motor=motor)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     dataset = dataset.compute() if hasattr(dataset, "compute") else dataset
     dataset = portable(dataset.copy(), fmt)
-    with removed_on_failure(temporary_name(path)) as partial:
+    with _storage_errors(path), removed_on_failure(temporary_name(path)) as partial:
         if fmt == "zarr":
             dataset.to_zarr(partial, mode="w")
-        else:
-            dataset.to_netcdf(partial, engine="h5netcdf", invalid_netcdf=fmt == "hdf5")
+        else:  # in memory first: HDF5 writing onto a full disk crashes the process; Python's write raises OSError
+            encoded = io.BytesIO()
+            with _no_cluster_lock():
+                dataset.to_netcdf(encoded, engine="h5netcdf", invalid_netcdf=fmt == "hdf5")
+            with open(partial, "wb") as handle:
+                handle.write(encoded.getbuffer())
         if path.is_dir():
             shutil.rmtree(path)
         os.replace(partial, path)
+
+
+def _format_of(path: Path) -> str:
+    for fmt, suffix in FORMATS.items():
+        if path.name.endswith(suffix) and fmt != "hdf5":
+            return fmt
+    return "hdf5" if path.suffix in (".h5", ".hdf5", ".hdf") else "nexus"
+
+
+def stored_attributes(path: Path, fmt: str | None = None) -> dict[str, Any] | None:
+    """The attributes (provenance) of a result file written before; ``None`` if there is none or it is unreadable."""
+    if not path.exists():
+        return None
+    try:
+        return dict(read_result(path, fmt, attributes_only=True).attrs)
+    except Exception:  # noqa: BLE001 - a file that cannot be read, whatever the reason, counts as none
+        return None
+
+
+def read_result(path: Path, fmt: str | None = None, *, attributes_only: bool = False) -> Any:
+    """The Dataset in a result file of any of the `FORMATS` (booleans NetCDF kept as bytes restored)."""
+    import xarray as xr
+
+    fmt = fmt or _format_of(path)
+    if fmt == "nexus":
+        from nx5d_results.nexus import read_nexus, read_nexus_attributes
+
+        return xr.Dataset(attrs=read_nexus_attributes(path)) if attributes_only else read_nexus(path)
+    if fmt == "zarr":
+        with xr.open_zarr(path) as stored:
+            return xr.Dataset(attrs=dict(stored.attrs)) if attributes_only else _restored(stored.load())
+    with xr.open_dataset(path, engine="h5netcdf") as stored:
+        return xr.Dataset(attrs=stored.attrs) if attributes_only else _restored(stored.load())
+
+
+def _restored(dataset: Any) -> Any:
+    for name, variable in dataset.variables.items():
+        if variable.attrs.get("nx5d_dtype") == "bool":
+            attrs = {k: v for k, v in variable.attrs.items() if k not in ("nx5d_dtype", "flag_values", "flag_meanings")}
+            dataset[name] = variable.astype(bool).assign_attrs(attrs) if hasattr(variable, "astype") else variable
+    return dataset
+
+
+@contextlib.contextmanager
+def _storage_errors(path: Path) -> Iterator[None]:
+    """The file system's refusals (a full disk, no permission) as a `StorageError` naming the file."""
+    try:
+        yield
+    except OSError as exc:
+        if isinstance(exc, Nx5dError):  # a StorageError, an OutputExistsError: said already
+            raise
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _no_cluster_lock() -> contextlib.AbstractContextManager[Any]:
+    """Write without a dask cluster's lock: the data is computed, and that lock wants a file name, not a buffer."""
+    try:
+        import dask
+    except ImportError:  # no dask: no cluster either
+        return contextlib.nullcontext()
+    return dask.config.set(scheduler="synchronous")

@@ -15,30 +15,50 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
-from nx5d.toolkit import VariableNames, scan_type, scanned_motor, scanned_motors
+from nx5d.toolkit import VariableNames, scan_type, scanned_motor, scanned_motors, scanned_range
 from nx5d_spec.parser import SpecScan
 
 __all__ = ["scan_dataset", "scan_summary"]
 
 
 def scan_summary(scan: SpecScan, state: str | None = None) -> dict[str, Any]:
-    """Type, steps, notes (the command), start time and scanned motor of a parsed scan.
+    """Type, steps, notes (the command), start time, scanned motor and its range, counters and comments.
 
-    ``state`` (`nx5d_spec.parser.scan_state`: ``"done"`` or ``"running"``) is
-    added where the file says it.
+    ``range`` is the first scanned motor's lowest and highest position in
+    the data (from the command where there is no data yet); ``state``
+    (`nx5d_spec.parser.scan_state`: ``"done"`` or ``"running"``) is added
+    where the file says it.
     """
-    out = {
+    out: dict[str, Any] = {
         "type": scan_type(scan.command),
         "steps": scan.points,
         "notes": scan.command if scan.points else f"no data lines: {scan.command}",
         "start": scan.date or "",
         "motor": scanned_motor(scan.command),
     }
+    found = _range(scan)
+    if found is not None:
+        out["range"] = list(found)
+    out["counters"] = list(scan.labels)
+    if scan.comments:
+        out["comments"] = "\n".join(scan.comments)
     if state is not None:
         out["state"] = state
     return out
+
+
+def _range(scan: SpecScan) -> tuple[float, float] | None:
+    """The first scanned motor's lowest and highest position in the data, else as the command says."""
+    motors = scanned_motors(scan.command, scan.labels, scan.file_header.mnemonics())
+    if motors and scan.points and motors[0] in scan.labels:
+        values = np.asarray(scan.data[:, scan.labels.index(motors[0])], dtype=float)
+        values = values[np.isfinite(values)]
+        if values.size:
+            return float(values.min()), float(values.max())
+    return scanned_range(scan.command)
 
 
 def scan_dataset(scan: SpecScan, where: str, *, reserved: Collection[str] = ("index",)) -> xr.Dataset:

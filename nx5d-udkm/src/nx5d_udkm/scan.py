@@ -87,9 +87,16 @@ def summary(storage: Storage, files: ScanFiles, proposal: str) -> dict[str, Any]
     if theta is not None and table.rows:
         values = table.column(theta, "theta", files.table)
         out["theta"] = f"{np.nanmin(values):g}–{np.nanmax(values):g}"
+        finite = values[np.isfinite(values)]
+        if finite.size:
+            out["motor"], out["range"] = "theta", [float(finite.min()), float(finite.max())]
     out["start"] = _start_time(proposal, files.key, parameters)
     notes = parameters.get("Sample") or parameters.get("Comment", "")
     out["notes"] = notes.split("\n")[0]
+    out["counters"] = list(table.columns)
+    for field, name in (("sample", "Sample"), ("comments", "Comment")):
+        if parameters.get(name):
+            out[field] = parameters[name]
     planned = planned_frames(parameters)
     if planned is not None and table.rows >= planned:
         out["state"] = "done"  # every frame the parameters plan is in the table

@@ -68,15 +68,39 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="local processes (default: the number of CPUs)")
     _beamline_arguments(p)
     p.set_defaults(command="cook")
-    p = sub.add_parser("export", help="write scans' raw or cooked data to NetCDF, HDF5 or Zarr files")
+    p = sub.add_parser("export", help="write scans' cooked or raw data to NeXus (or NetCDF, HDF5, Zarr) files")
     p.add_argument("url", help=REPOSITORY_HELP)
     p.add_argument("proposal", help="proposal key")
     p.add_argument("scans", nargs="?", help="glob pattern of scan keys (default: all)")
-    p.add_argument("--out", required=True, help="output folder: files go to OUT/PROPOSAL/SCAN.nc")
+    p.add_argument(
+        "--out", required=True, help="output folder: OUT/PROPOSAL/SCAN.nxs (cooked), OUT/PROPOSAL/raw/SCAN.nxs (raw)"
+    )
     p.add_argument("--raw", action="store_true", help="the data as recorded (default: cooked with the scan's spice)")
-    p.add_argument("--format", default="netcdf", help="netcdf (default), hdf5 or zarr")
+    p.add_argument("--format", default="nexus", help="nexus (default), netcdf, hdf5 or zarr")
+    p.add_argument("--overwrite", action="store_true", help="replace files that exist (default: refuse)")
     _beamline_arguments(p)
     p.set_defaults(command="export")
+
+    p = sub.add_parser("reproduce", help="cook a result file's scan again exactly as it was made, and compare")
+    p.add_argument("file", help="a result file written by nx5d cook, nx5d export or nx5d watch --out")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(command="reproduce")
+
+    p = sub.add_parser("search", help="find scans by type, motor and range, sample, time, counters or text")
+    p.add_argument("url", help=REPOSITORY_HELP)
+    p.add_argument("--proposal", default="*", help="glob pattern of proposal keys or handles (default: all)")
+    p.add_argument("--type", help="scan type, a glob (ascan, '*mesh')")
+    p.add_argument("--motor", help="scanned motor, a glob")
+    p.add_argument("--range", nargs="+", type=float, metavar="VALUE", help="LOW HIGH (or one value) the motor reached")
+    p.add_argument("--sample", help="sample name, a glob ('SrRuO3*')")
+    p.add_argument("--since", help="started at or after (ISO 8601: 2024-03-01, 2024-03-01T12:00)")
+    p.add_argument("--until", help="started before (ISO 8601)")
+    p.add_argument("--counter", action="append", help="a counter the scan recorded (repeat: all of them)")
+    p.add_argument("--text", help="words to find in the command, title, comments or sample")
+    p.add_argument("--index", help="the scan index to use (a folder, file or postgresql:// URL; default: $NX5D_INDEX)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    _beamline_arguments(p)
+    p.set_defaults(command="search")
 
     p = sub.add_parser("plot", help="a quick look at one scan, as a PNG file: its maps or profile, or raw data")
     p.add_argument("url", help=REPOSITORY_HELP)
@@ -159,7 +183,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 #: Commands whose first argument is a repository (a URL pattern or a name; omitted: ``$NX5D_DATA_REPO``).
-REPOSITORY_COMMANDS = ("ls", "cook", "export", "plot", "spice", "watch")
+REPOSITORY_COMMANDS = ("ls", "cook", "export", "plot", "spice", "watch", "search")
 
 
 def _positionals(argv: list[str], parser: argparse.ArgumentParser) -> list[int]:

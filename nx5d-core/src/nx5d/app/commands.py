@@ -28,7 +28,20 @@ from nx5d.recipes.registry import recipes as installed_recipes
 from nx5d.spice.view import SpiceHistory, SpiceView
 from nx5d.version import __version__
 
-__all__ = ["plugins", "recipes", "ls", "spice", "cook", "repos", "export", "plot", "new_plugin", "watch"]
+__all__ = [
+    "plugins",
+    "recipes",
+    "ls",
+    "spice",
+    "cook",
+    "repos",
+    "export",
+    "plot",
+    "new_plugin",
+    "watch",
+    "reproduce",
+    "search",
+]
 
 
 def plugins(args: argparse.Namespace) -> int:
@@ -313,9 +326,40 @@ def export(args: argparse.Namespace) -> int:
     repo = open_repository(args.url, beamline=args.beamline)
     proposal = _proposal(repo, args.proposal)
     keys = select_keys(list(proposal.listing(refresh=True)), args.scans)
-    paths = export.export_scans(proposal, keys, args.out, raw=args.raw, format=args.format, **_loading_options(args))
+    paths = export.export_scans(
+        proposal, keys, args.out, raw=args.raw, format=args.format, overwrite=args.overwrite, **_loading_options(args)
+    )
     for path in paths:
         print(path)
+    return 0
+
+
+def reproduce(args: argparse.Namespace) -> int:
+    found = _results("reproduce", "nx5d reproduce").reproduce(args.file)
+    if args.json:
+        print(json.dumps({"identical": found.identical, "differences": found.differences, "notes": found.notes}))
+    else:
+        print(found)
+    return 0 if found.identical else 1
+
+
+def search(args: argparse.Namespace) -> int:
+    searching = _results("search", "nx5d search")
+    if args.index is not None:
+        from nx5d.extensions.scanindex import scan_index
+
+        scan_index.location = args.index
+    repo = open_repository(args.url, beamline=args.beamline, options=_loading_options(args))
+    criteria = {
+        name: getattr(args, name)
+        for name in ("type", "motor", "sample", "since", "until", "text")
+        if getattr(args, name) is not None
+    }
+    if args.range:
+        criteria["range"] = args.range[0] if len(args.range) == 1 else tuple(args.range[:2])
+    if args.counter:
+        criteria["counters"] = args.counter
+    searching.print_search(repo, args.proposal, as_json=args.json, **criteria)
     return 0
 
 

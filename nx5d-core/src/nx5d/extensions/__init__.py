@@ -12,6 +12,7 @@ registers its ``cacheprovider``).  A third-party extension announced in the
 ``legacy_spice``   reads nx5d 3.x's spice types as nx5d's before cooking
 ``memory``         raw data and the last cooked result kept in memory
 ``cooked_cache``   cooked results kept on disk across sessions
+``scan_index``     listings and summaries kept across sessions, searchable
 ``kitchen``        loads and cooks when nothing kept answers
 =================  =============================================================
 
@@ -29,6 +30,7 @@ __all__ = ["BUILTIN"]
 BUILTIN = {
     "kitchen": "nx5d.extensions.kitchen",
     "cooked_cache": "nx5d.extensions.cookedcache",
+    "scan_index": "nx5d.extensions.scanindex",
     "memory": "nx5d.extensions.memory",
     "legacy_spice": "nx5d.extensions.legacyspice",
     "provenance": "nx5d.extensions.provenance",

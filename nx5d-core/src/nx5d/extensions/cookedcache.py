@@ -41,7 +41,7 @@ from typing import Any
 
 from nx5d.errors import CacheWarning, Nx5dError, UnsafeCacheError
 from nx5d.io.identity import DataIdentity
-from nx5d.io.results import ResultStore
+from nx5d.io.results import ResultStore, cache_home
 from nx5d.io.sizes import parse_bytes
 from nx5d.io.storage import Storage
 from nx5d.plugins.hookspecs import hookimpl
@@ -53,10 +53,7 @@ __all__ = ["CookedCache", "cooked_cache", "RESULT_FORMAT", "kept_as", "cooked_on
 
 
 def _folder() -> str:
-    base = os.environ.get("NX5D_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "nx5d"
-    )
-    return os.path.join(base, "cooked")
+    return os.path.join(cache_home(), "cooked")
 
 
 def _shared() -> bool:

@@ -7,19 +7,27 @@ the scan through its beamline (``order.read()``: the
 files hold it (``order.raw()``) and cooks it (``order.cook``: the
 [`nx5d_cook`][nx5d.plugins.hookspecs.nx5d_cook] hook).  Both record what they
 read, so the result carries the [identity][nx5d.io.identity] of its files.
+It also lists ([`nx5d_listed`][nx5d.plugins.hookspecs.nx5d_listed]: ``order.read()``)
+and reads the summaries nothing remembers
+([`nx5d_summarised`][nx5d.plugins.hookspecs.nx5d_summarised]: ``order.read`` for
+each scan, in threads).
 """
 
 from __future__ import annotations
 
+import contextvars
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from nx5d.errors import Nx5dError
 from nx5d.io.identity import identity_of
 from nx5d.io.storage import record_io
 from nx5d.plugins.hookspecs import hookimpl
-from nx5d.plugins.orders import CookOrder, Loaded, LoadOrder
-from nx5d.plugins.references import ScanRef
+from nx5d.plugins.orders import CookOrder, ListOrder, Loaded, LoadOrder, SummaryOrder
+from nx5d.plugins.references import ProposalRef, RepositoryRef, ScanRef
+from nx5d.progress import progress
 
-__all__ = ["nx5d_loaded", "nx5d_cooked"]
+__all__ = ["nx5d_loaded", "nx5d_cooked", "nx5d_listed", "nx5d_summarised"]
 
 
 @hookimpl(trylast=True)
@@ -44,3 +52,42 @@ def nx5d_cooked(scan: ScanRef, order: CookOrder) -> Any:
         identity = identity + loaded.identity  # what was read before the cook, and during it
     order.identity, order.source = identity, "cooked"
     return result
+
+
+@hookimpl(trylast=True)
+def nx5d_listed(repository: RepositoryRef, order: ListOrder) -> Loaded:
+    """List through the beamline (or the pattern walk), recording what was read."""
+    with record_io() as read:
+        listed = order.read()
+    return Loaded(listed, identity_of(read, repository.storage))
+
+
+def _summary_of(order: SummaryOrder, scan: ScanRef) -> Any:
+    """One scan's summary and the identity of what it read, or the nx5d error it raised."""
+    try:
+        with record_io() as read:
+            found = order.read(scan)
+    except Nx5dError as exc:
+        return exc
+    return Loaded(dict(found or {}), identity_of(read, scan.storage))
+
+
+@hookimpl(trylast=True)
+def nx5d_summarised(proposal: ProposalRef, order: SummaryOrder) -> dict[str, Any]:
+    """Read the summaries not found yet, ``order.workers`` at once (with a progress bar), in the scans' order."""
+    missing = [scan for scan in order.scans if scan.key not in order.found]
+    if order.workers <= 1 or len(missing) <= 1:
+        for scan in missing:
+            order.found[scan.key] = _summary_of(order, scan)
+        return order.found
+    with (
+        progress(len(missing), f"summarising {proposal.key}", unit="scan") as bar,
+        ThreadPoolExecutor(order.workers) as pool,
+    ):
+        contexts = [contextvars.copy_context() for _ in missing]  # I/O accounting sees the threads' reads
+        for scan, found in zip(
+            missing, pool.map(lambda c, s: c.run(_summary_of, order, s), contexts, missing), strict=True
+        ):
+            order.found[scan.key] = found
+            bar.update(1)
+    return order.found

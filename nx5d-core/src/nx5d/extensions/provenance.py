@@ -33,9 +33,11 @@ def provenance_of(
     """What cooked data of ``scan`` came from, as attribute strings.
 
     ``nx5d_version``, ``nx5d_beamline``, ``nx5d_plugin`` (``plugin``:
-    distribution and version), ``nx5d_scan_url`` and ``nx5d_spice``: JSON of
-    the uuid, revision and anchor of every spice record of ``view`` (or, for
-    spice given explicitly to ``cook``, the ``settings`` themselves).
+    distribution and version), ``nx5d_scan_url``, ``nx5d_repository``,
+    ``nx5d_proposal`` and ``nx5d_scan`` (the repository's URL pattern and the
+    keys: where to open the scan again) and ``nx5d_spice``: JSON of the uuid,
+    revision and anchor of every spice record of ``view`` (or, for spice
+    given explicitly to ``cook``, the ``settings`` themselves).
     """
     used: Any = view.provenance() if view is not None else {"given": {h: dict(v) for h, v in (settings or {}).items()}}
     return {
@@ -43,6 +45,9 @@ def provenance_of(
         "nx5d_beamline": scan.proposal.repository.beamline or "",
         "nx5d_plugin": plugin,
         "nx5d_scan_url": scan.url,
+        "nx5d_repository": scan.proposal.repository.url,
+        "nx5d_proposal": scan.proposal.key,
+        "nx5d_scan": scan.key,
         "nx5d_spice": json.dumps(used, sort_keys=True, default=str),
     }
 

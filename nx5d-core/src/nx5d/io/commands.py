@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 
-__all__ = ["scan_type", "scanned_motor", "scanned_motors", "planned_points"]
+__all__ = ["scan_type", "scanned_motor", "scanned_motors", "planned_points", "scanned_range"]
 
 _TYPE = re.compile(r"[A-Za-z_][\w.]*")
 
@@ -89,3 +90,27 @@ def planned_points(command: str) -> int | None:
     except (ValueError, OverflowError):
         return None
     return None
+
+
+#: Scans whose command gives the first motor's absolute start and end (``ascan th 19.4 19.7 40 5``,
+#: ``a2scan th 1 2 tth 2 4 10 1``, ``mesh m1 0 1 10 m2 0 2 20 1``); relative ones (``dscan``, ``lup``) do not.
+_ABSOLUTE_SCANS = re.compile(r"a\d?scan|a?mesh")
+
+
+def scanned_range(command: str) -> tuple[float, float] | None:
+    """The first scanned motor's start and end as the command gives them, lowest first; ``None`` where it does not.
+
+    ``ascan th 19.4 19.7 40 5`` -> ``(19.4, 19.7)``.  Relative scans
+    (``dscan``, ``lup``) and commands this does not know give ``None``: the
+    positions then come from the data.
+    """
+    words = command.split()
+    if len(words) < 4 or not _ABSOLUTE_SCANS.fullmatch(words[0]) or _is_number(words[1]):
+        return None
+    try:
+        start, end = float(words[2]), float(words[3])
+    except ValueError:
+        return None
+    if not (math.isfinite(start) and math.isfinite(end)):
+        return None
+    return min(start, end), max(start, end)

@@ -36,13 +36,20 @@ from nx5d.errors import CacheWarning, UnsafeCacheError
 from nx5d.io.datasets import dataset_from_bytes, dataset_to_bytes
 from nx5d.io.temporaries import is_temporary, removed_on_failure, sweep, temporary_name
 
-__all__ = ["ResultStore", "SUFFIX", "MAX_MEMBERS"]
+__all__ = ["ResultStore", "SUFFIX", "MAX_MEMBERS", "cache_home"]
 
 #: The file name ending of a kept result.
 SUFFIX = ".nx5d"
 
 #: The most members an entry's archive may have (a Dataset's variables, plus two).
 MAX_MEMBERS = 4096
+
+
+def cache_home() -> str:
+    """nx5d's cache folder: ``NX5D_CACHE_DIR``, else ``$XDG_CACHE_HOME/nx5d``, else ``~/.cache/nx5d``."""
+    return os.environ.get("NX5D_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "nx5d"
+    )
 
 
 class DamagedEntry(ValueError):

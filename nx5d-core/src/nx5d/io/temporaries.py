@@ -19,7 +19,18 @@ import shutil
 import time
 from collections.abc import Iterator
 
-__all__ = ["GRACE", "temporary_name", "is_temporary", "is_stale", "sweep", "removed_on_failure", "remove"]
+from nx5d.errors import StorageError
+
+__all__ = [
+    "GRACE",
+    "temporary_name",
+    "is_temporary",
+    "is_stale",
+    "sweep",
+    "removed_on_failure",
+    "remove",
+    "require_writable",
+]
 
 #: Seconds after which a temporary file is stale even if a process of its number runs.
 GRACE = 6 * 3600
@@ -93,3 +104,25 @@ def removed_on_failure(path: str | os.PathLike[str]) -> Iterator[str]:
         with contextlib.suppress(OSError):
             remove(path)
         raise
+
+
+def require_writable(folder: str | os.PathLike[str]) -> None:
+    """Make ``folder`` (and its parents) and write a file there, before any work that will write into it.
+
+    Raises [`StorageError`][nx5d.errors.StorageError] naming the folder when
+    it cannot be made or written (no permission, a read-only or full file
+    system), so a batch fails at once instead of after its work.
+    """
+    path = os.fspath(folder)
+    probe = temporary_name(os.path.join(path, "probe"))
+    try:
+        os.makedirs(path, exist_ok=True)
+        with removed_on_failure(probe), open(probe, "wb") as handle:
+            handle.write(b"nx5d")
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise StorageError(f"cannot write into {path}: {exc.strerror or exc}") from exc
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(probe)

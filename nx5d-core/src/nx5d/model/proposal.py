@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextvars
 import html
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from nx5d.addressing.handles import KeyToHandle
@@ -16,10 +14,11 @@ from nx5d.io.storage import Storage
 from nx5d.model.children import Children
 from nx5d.model.follow import follow
 from nx5d.model.rules import handle_rule, parse_pattern
-from nx5d.model.scan import Scan
+from nx5d.model.scan import Scan, _Summary
+from nx5d.model.search import Query, scan_frame
 from nx5d.model.stack import StackedScan
+from nx5d.plugins.orders import SummaryOrder
 from nx5d.plugins.references import ProposalRef
-from nx5d.progress import progress
 from nx5d.spice.book import SpiceBook
 from nx5d.spice.schema import schema_defaults, settings_from
 from nx5d.spice.stack import STACK, StackSettings
@@ -123,9 +122,17 @@ class Proposal(Children):
         return self.scan_pattern
 
     def _list_child_keys(self) -> list[str]:
-        keys = self._call("nx5d_list_scans", f"listing scans of {self._where()}", proposal=self.ref)
-        self._nx5d_skipped = []
-        return list(keys) if keys is not None else self.repository._walk("scan", self.scan_pattern, self._nx5d_skipped)
+        context = f"listing scans of {self._where()}"
+
+        def read() -> tuple[list[str], list[str]]:
+            skipped: list[str] = []
+            keys = self._call("nx5d_list_scans", context, proposal=self.ref)
+            if keys is not None:
+                return list(keys), skipped
+            return self.repository._walk("scan", self.scan_pattern, skipped), skipped
+
+        keys, self._nx5d_skipped = self.repository._listed(self.key, self.ref.pattern, read, context)
+        return keys
 
     def _child_rule(self) -> KeyToHandle:
         repository = self.repository
@@ -210,16 +217,30 @@ class Proposal(Children):
         Numbers are numbers, ``start`` times are datetimes where every one
         parses (else they stay text); stacks are rows too.
         """
-        import pandas as pd
+        return scan_frame(self.summaries() + self._stack_rows(), "scan")
 
-        rows = self.summaries() + self._stack_rows()
-        frame = pd.DataFrame(rows).set_index("scan") if rows else pd.DataFrame(columns=["handle"])
-        frame = frame.convert_dtypes()
-        if "start" in frame:
-            parsed = pd.to_datetime(frame["start"], errors="coerce", format="mixed")
-            if not (parsed.isna() & frame["start"].notna() & (frame["start"] != "")).any():
-                frame["start"] = parsed
-        return frame
+    def search(self, *, fresh: bool = True, workers: int | None = None, **criteria: Any) -> Any:
+        """The scans that meet ``criteria``, as the scan table (a ``pandas.DataFrame`` indexed by scan key).
+
+        Criteria ([`Query`][nx5d.model.search.Query]): ``type``, ``motor``,
+        ``range``, ``sample``, ``since``, ``until``, ``counters``, ``text``:
+
+        ```python
+        proposal.search(type="ascan", motor="th", range=(19, 20), text="align")
+        ```
+
+        The summaries come from the [scan index][nx5d.extensions.scanindex]
+        where the files are unchanged (new and changed scans are read);
+        ``fresh=False`` searches what the index holds without looking at the
+        files (fast for remote repositories; misses what changed since).
+        """
+        query = Query(**criteria)
+        if fresh:
+            rows = self.summaries(workers=workers)
+        else:
+            rows = self.repository._indexed_rows(self.key)
+            rows = [{k: v for k, v in row.items() if k != "proposal"} for row in rows]
+        return scan_frame(query.filter(rows), "scan")
 
     def _stack_rows(self) -> list[dict[str, Any]]:
         return [{"scan": name, "handle": stack.handle, **stack.summary} for name, stack in self.stacks().items()]
@@ -274,35 +295,45 @@ class Proposal(Children):
     def summaries(self, *, workers: int | None = None) -> list[dict[str, Any]]:
         """One row per scan: key, handle and the scan's summary (errors reported in ``notes``).
 
-        Summaries are read by ``workers`` threads at once (default: 8, or
-        32 for remote storage, where each is a few requests that mostly
-        wait), with a progress bar; the rows come in the order of the scans.
+        Summaries not kept with the scan objects or in the
+        [scan index][nx5d.extensions.scanindex] are read by ``workers`` threads
+        at once (default: 8, or 32 for remote storage, where each is a few
+        requests that mostly wait), with a progress bar; the rows come in
+        the order of the scans.
         """
         listing = self.listing(refresh=True)
-        scans = [self._child(key) for key in listing]  # made here: the threads only read
+        scans = [self._child(key) for key in listing]
+        stale = [s for s in scans if s._nx5d_summary is None or not s._fresh(s._nx5d_summary.identity)]
         remote = Storage.local_path(self.url or "file:///") is None
-        n = workers or (32 if remote else 8)
-
-        def row_of(scan: Scan) -> dict[str, Any]:
+        found = self._summarise(stale, workers or (32 if remote else 8)) if stale else {}
+        rows = []
+        for scan in scans:
             row: dict[str, Any] = {"scan": scan.key, "handle": listing[scan.key]}
-            try:
-                summary: Mapping[str, Any] = scan.summary
-            except Nx5dError as exc:
-                summary = {"notes": f"unreadable: {exc}"}
+            got = found.get(scan.key)
+            if isinstance(got, Nx5dError):
+                summary: Mapping[str, Any] = {"notes": f"unreadable: {got}"}
+            else:
+                if got is not None:
+                    scan._nx5d_summary = _Summary(got.identity, dict(got.data))
+                summary = scan._nx5d_summary.value
             row.update({k: v for k, v in summary.items() if k not in row and k != "description"})
             if "notes" not in row and "description" in summary:
                 row["notes"] = summary["description"]
-            return row
-
-        if n <= 1 or len(scans) <= 1:
-            return [row_of(scan) for scan in scans]
-        rows: list[dict[str, Any]] = []
-        with progress(len(scans), f"summarising {self.key}", unit="scan") as bar, ThreadPoolExecutor(n) as pool:
-            contexts = [contextvars.copy_context() for _ in scans]  # I/O accounting sees the threads' reads
-            for row in pool.map(lambda context, scan: context.run(row_of, scan), contexts, scans):
-                rows.append(row)
-                bar.update(1)
+            rows.append(row)
         return rows
+
+    def _summarise(self, scans: list[Scan], workers: int = 1) -> dict[str, Any]:
+        """``{key: Loaded(summary, identity) or the Nx5dError raised}`` of ``scans`` (`nx5d_summarised`)."""
+        by_key = {scan.key: scan for scan in scans}
+        repository = self.repository
+        order = SummaryOrder(
+            [scan.ref for scan in scans],
+            lambda ref: by_key[ref.key]._read_summary(),
+            keep=repository._keeps_index() and not any(scan._own("_get_summary") for scan in scans),
+            producer=repository._producer(),
+            workers=workers,
+        )
+        return self._call("nx5d_summarised", f"summarising {self._where()}", proposal=self.ref, order=order)
 
     def _table(self) -> Table:
         rows = self.summaries() + self._stack_rows()

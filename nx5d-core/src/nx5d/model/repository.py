@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+import fnmatch
 import html
+import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from nx5d.addressing.handles import KeyToHandle
+from nx5d.addressing.keys import natural_sort_key
 from nx5d.addressing.listing import list_keys
 from nx5d.addressing.location import Location
 from nx5d.addressing.templates import Naming
 from nx5d.addressing.url import UrlPattern
 from nx5d.display import Table
 from nx5d.errors import ProposalNotFoundError, UrlPatternError
+from nx5d.extensions.scanindex import scan_index
 from nx5d.io.faults import DEFAULT_TIMEOUT
 from nx5d.io.storage import Storage
 from nx5d.model.children import Children
 from nx5d.model.proposal import Proposal
 from nx5d.model.rules import handle_rule, parse_pattern
+from nx5d.model.search import Query, scan_frame
 from nx5d.plugins.discovery import PluginRegistry, registry
+from nx5d.plugins.orders import ListOrder
 from nx5d.plugins.references import DocumentRef, RepositoryRef
 from nx5d.spice.store import DryRunSpiceStore, SpiceStore, make_store
+from nx5d.version import __version__
 
 if TYPE_CHECKING:
     from nx5d.plugins.declaration import Beamline
@@ -195,9 +202,40 @@ class Repository(Children):
         return self.pattern
 
     def _list_child_keys(self) -> list[str]:
-        keys = self._call("nx5d_list_proposals", f"listing proposals of {self.url}", repository=self.ref)
-        self._nx5d_skipped = []
-        return list(keys) if keys is not None else self._walk("proposal", self.pattern, self._nx5d_skipped)
+        def read() -> tuple[list[str], list[str]]:
+            skipped: list[str] = []
+            keys = self._call("nx5d_list_proposals", f"listing proposals of {self.url}", repository=self.ref)
+            return (list(keys), skipped) if keys is not None else (self._walk("proposal", self.pattern, skipped), [])
+
+        keys, self._nx5d_skipped = self._listed(None, self.ref.pattern, read, f"listing proposals of {self.url}")
+        return keys
+
+    def _listed(
+        self, proposal: str | None, pattern: UrlPattern | None, read: Any, context: str
+    ) -> tuple[list[str], list[str]]:
+        """``(keys, skipped names)`` that ``read`` lists, through the hook chain (`nx5d_listed`: remembered)."""
+        order = ListOrder(proposal, pattern, read, keep=self._keeps_index(), producer=self._producer(naming=True))
+        listed = self._call("nx5d_listed", context, repository=self.ref, order=order)
+        keys, skipped = listed.data
+        return list(keys), list(skipped)
+
+    def _keeps_index(self) -> bool:
+        """Whether listings and summaries may be kept in the scan index: for repositories read by a beamline."""
+        return self.beamline is not None
+
+    def _plugin(self) -> str:
+        """The serving plugin's distribution and version (``""`` without a beamline)."""
+        if self.beamline is None:
+            return ""
+        status = self.registry.status(self.beamline)
+        return f"{status.distribution or status.target} {status.version or ''}".strip()
+
+    def _producer(self, naming: bool = False) -> str:
+        """What listings (``naming``: and the key rules) and summaries depend on besides the files."""
+        parts = [self.beamline or "", self._plugin(), f"nx5d {__version__}"]
+        if naming:
+            parts.append(json.dumps(self.naming.key_patterns({}), sort_keys=True))
+        return "|".join(parts)
 
     def _child_rule(self) -> KeyToHandle:
         return self.proposal_k2h or self.naming.handle_rule("proposal") or handle_rule(self.declaration, "proposal")
@@ -231,6 +269,50 @@ class Repository(Children):
             key_patterns=self.naming.key_patterns({} if declaration is None else declaration.key_patterns),
             skipped=skipped,
         )
+
+    # --- search ------------------------------------------------------------
+
+    def search(self, proposals: str = "*", *, fresh: bool = True, workers: int | None = None, **criteria: Any) -> Any:
+        """The scans of every proposal (or of those matching the glob ``proposals``) that meet ``criteria``.
+
+        Returns the scan table of the matches, a ``pandas.DataFrame``
+        indexed by proposal and scan key.  ``criteria`` are those of
+        [`Query`][nx5d.model.search.Query] (``type``, ``motor``, ``range``,
+        ``sample``, ``since``, ``until``, ``counters``, ``text``):
+
+        ```python
+        repo.search(type="ascan", sample="SrRuO3*", since="2024-03-01", counters=["pilatus"])
+        ```
+
+        The summaries come from the [scan index][nx5d.extensions.scanindex]
+        where the files are unchanged: only new and changed scans are read.
+        ``fresh=False`` searches what the index holds without looking at the
+        files at all (fast for remote repositories; misses what changed).
+        """
+        query = Query(**criteria)
+        if fresh:
+            rows = []
+            for key in self.ls(proposals):
+                rows += [{"proposal": key, **row} for row in self._child(key).summaries(workers=workers)]
+        else:
+            rows = [
+                row
+                for row in self._indexed_rows(None)
+                if fnmatch.fnmatchcase(row["proposal"], proposals)
+                or fnmatch.fnmatchcase(self._child_rule()(row["proposal"]), proposals)
+            ]
+        return scan_frame(query.filter(rows), ("proposal", "scan"))
+
+    def _indexed_rows(self, proposal: str | None) -> list[dict[str, Any]]:
+        """The scan table's rows as the scan index holds them (files not looked at), in natural key order."""
+        found = scan_index.rows(self.url, proposal) if self._keeps_index() else []
+        rules: dict[str, Any] = {}
+        rows = []
+        order = {key: natural_sort_key(key) for key in {item[0] for item in found}}
+        for key, scan, summary in sorted(found, key=lambda item: (order[item[0]], natural_sort_key(item[1]))):
+            rule = rules.get(key) or rules.setdefault(key, Proposal(self, key)._child_rule())
+            rows.append({"proposal": key, "scan": scan, "handle": rule(scan), **summary})
+        return rows
 
     # --- display -----------------------------------------------------------
 

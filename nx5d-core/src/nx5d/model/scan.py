@@ -13,8 +13,7 @@ from nx5d.display import Table
 from nx5d.errors import Nx5dError, UrlPatternError
 from nx5d.extensions.memory import raw_cache
 from nx5d.extensions.provenance import provenance_of
-from nx5d.io.identity import DataIdentity, identity_of
-from nx5d.io.storage import record_io
+from nx5d.io.identity import DataIdentity
 from nx5d.options import build_options, data_options
 from nx5d.plugins.orders import CookOrder, Loaded, LoadOrder
 from nx5d.plugins.references import ScanRef
@@ -121,14 +120,24 @@ class Scan:
 
     @property
     def summary(self) -> dict[str, Any]:
-        """Cheap description (type, steps, notes, ...) read without loading data."""
+        """Cheap description (type, steps, notes, ...) read without loading data.
+
+        Kept with the scan object and, across sessions, in the
+        [scan index][nx5d.extensions.scanindex], while the files it was read
+        from are unchanged.
+        """
         kept = self._nx5d_summary
         if kept is None or not self._fresh(kept.identity):
-            own = (lambda scan: self._get_summary()) if self._own("_get_summary") else None
-            with record_io() as read:
-                found = self._call("nx5d_summary", f"summarising {self._where()}", own=own, scan=self.ref)
-            kept = self._nx5d_summary = _Summary(identity_of(read, self.repository.storage), dict(found or {}))
+            found = self.proposal._summarise([self])[self.key]
+            if isinstance(found, Nx5dError):
+                raise found
+            kept = self._nx5d_summary = _Summary(found.identity, dict(found.data))
         return dict(kept.value)
+
+    def _read_summary(self) -> Any:
+        """The beamline's summary of this scan (or the subclassing API's ``_get_summary``), through the hook."""
+        own = (lambda scan: self._get_summary()) if self._own("_get_summary") else None
+        return self._call("nx5d_summary", f"summarising {self._where()}", own=own, scan=self.ref)
 
     # --- raw -------------------------------------------------------------------
 
@@ -246,10 +255,7 @@ class Scan:
 
     def _plugin(self) -> str:
         """The serving plugin's distribution and version (``""`` without a beamline)."""
-        if self.beamline is None:
-            return ""
-        status = self.repository.registry.status(self.beamline)
-        return f"{status.distribution or status.target} {status.version or ''}".strip()
+        return self.repository._plugin()
 
     def provenance(self, view: SpiceView | None = None, settings: Mapping[str, Any] | None = None) -> dict[str, str]:
         """What cooked data of this scan came from, as attribute strings.

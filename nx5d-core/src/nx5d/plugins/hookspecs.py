@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from nx5d.plugins.orders import CookOrder, Loaded, LoadOrder
+    from nx5d.plugins.orders import CookOrder, ListOrder, Loaded, LoadOrder, SummaryOrder
     from nx5d.plugins.references import DocumentRef, ProposalRef, RepositoryRef, ScanRef
 
 __all__ = ["PLUGIN_API", "PROJECT", "hookspec", "hookimpl"]
@@ -280,4 +280,58 @@ def nx5d_cooked(scan: ScanRef, order: CookOrder) -> Any:
     -------
     Any
         The cooked result (normally an ``xarray.Dataset``).
+    """
+
+
+@hookspec(firstresult=True)
+def nx5d_listed(repository: RepositoryRef, order: ListOrder) -> Loaded | None:
+    """The keys of a repository's proposals or of a proposal's scans, and the identity of what was read.
+
+    The model calls it for every listing; beamlines implement
+    `nx5d_list_proposals` / `nx5d_list_scans` (or nothing: the core walks
+    the URL pattern) instead.  First result counts.  Answered by the core's
+    built-in extensions ([`nx5d.extensions`][nx5d.extensions]): ``scan_index``
+    from the listing remembered in the [scan index][nx5d.extensions.scanindex]
+    while the files it was read from are unchanged (and it keeps new ones),
+    ``kitchen`` by calling ``order.read()``.
+
+    Parameters
+    ----------
+    repository:
+        The repository.
+    order:
+        What is listed ([`ListOrder`][nx5d.plugins.orders.ListOrder]).
+
+    Returns
+    -------
+    Loaded
+        ``(keys, skipped names)`` and the identity of what the listing read.
+    """
+
+
+@hookspec(firstresult=True)
+def nx5d_summarised(proposal: ProposalRef, order: SummaryOrder) -> dict[str, Any] | None:
+    """The summaries of some scans of a proposal, each with the identity of what it was read from.
+
+    [`Scan.summary`][nx5d.Scan.summary] and [`Proposal.summaries`][nx5d.Proposal.summaries]
+    call it; beamlines implement `nx5d_summary` instead.  First result
+    counts.  Answered by the core's built-in extensions
+    ([`nx5d.extensions`][nx5d.extensions]): ``scan_index`` adds to
+    ``order.found`` the summaries remembered in the
+    [scan index][nx5d.extensions.scanindex] whose files are unchanged (and
+    keeps the others once read), ``kitchen`` reads the rest through
+    ``order.read`` in ``order.workers`` threads.
+
+    Parameters
+    ----------
+    proposal:
+        The proposal the scans belong to.
+    order:
+        Which scans ([`SummaryOrder`][nx5d.plugins.orders.SummaryOrder]).
+
+    Returns
+    -------
+    dict
+        ``{scan key: Loaded(summary, identity)}``, or the
+        [`Nx5dError`][nx5d.errors.Nx5dError] a scan's summary raised.
     """

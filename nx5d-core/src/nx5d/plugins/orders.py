@@ -21,12 +21,13 @@ if TYPE_CHECKING:
     from nx5d.io.identity import DataIdentity
     from nx5d.spice.view import SpiceView
 
-__all__ = ["Loaded", "LoadOrder", "CookOrder"]
+__all__ = ["Loaded", "LoadOrder", "CookOrder", "ListOrder", "SummaryOrder"]
 
 
 @attrs.frozen
 class Loaded:
-    """Raw data and the [identity][nx5d.io.identity.DataIdentity] of what it was read from (``None``: unknown)."""
+    """Data read from files (raw data, a summary, a listing) and the [identity][nx5d.io.identity.DataIdentity]
+    of what it was read from (``None``: unknown)."""
 
     data: Any
     identity: DataIdentity | None
@@ -110,3 +111,77 @@ class CookOrder:
     plugin: str = ""
     identity: DataIdentity | None = None
     source: str = ""
+
+
+@attrs.define
+class ListOrder:
+    """The keys of a repository's proposals, or of one proposal's scans.
+
+    Attributes
+    ----------
+    proposal:
+        The key of the proposal whose scans are listed; ``None``: the
+        repository's proposals.
+    pattern:
+        The URL pattern whose placeholder the keys fill (``None`` where the
+        repository is not a URL pattern).
+    read:
+        ``read() -> (keys, skipped)``: the beamline's listing hook, else the
+        walk of the pattern over storage; ``skipped`` are the names found
+        where the keys are that the naming rule does not take as keys.
+    keep:
+        Whether the listing may be remembered across sessions (not for the
+        subclassing API's code, nor for repositories without a beamline).
+    producer:
+        What the listing depends on besides the files: the beamline, its
+        distribution and version, nx5d's version and the repository's
+        naming rules (part of a remembered listing's key).
+    source:
+        Filled in along the chain: ``"index"`` where the listing was
+        remembered, else ``""``.
+    """
+
+    proposal: str | None
+    pattern: Any
+    read: Callable[[], tuple[list[str], list[str]]]
+    keep: bool = True
+    producer: str = ""
+    source: str = ""
+
+
+@attrs.define
+class SummaryOrder:
+    """The summaries of some scans of one proposal.
+
+    Attributes
+    ----------
+    scans:
+        The scans, in order ([`ScanRef`][nx5d.plugins.references.ScanRef]).
+    read:
+        ``read(scan) -> summary``: the beamline's [`nx5d_summary`][nx5d.plugins.hookspecs.nx5d_summary]
+        (or the subclassing API's ``_get_summary``) for one scan.
+    keep:
+        Whether summaries may be remembered across sessions (not those of
+        the subclassing API's code, nor of repositories without a beamline).
+    producer:
+        The beamline, its distribution and version and nx5d's version (part
+        of a remembered summary's key).
+    workers:
+        Threads that read summaries at once.
+    found:
+        Filled in along the chain: ``{scan key: Loaded(summary, identity)}``
+        for the summaries known already (an extension that remembers them
+        adds its own before the rest are read), or the
+        [`Nx5dError`][nx5d.errors.Nx5dError] a scan's summary raised.
+    remembered:
+        Filled in along the chain: the keys of ``found`` an extension
+        answered from what it remembers (not read now).
+    """
+
+    scans: list[Any]
+    read: Callable[[Any], Any]
+    keep: bool = True
+    producer: str = ""
+    workers: int = 1
+    found: dict[str, Any] = attrs.field(factory=dict)
+    remembered: set[str] = attrs.field(factory=set)
