@@ -36,8 +36,9 @@ REAL = SHARED / "realdata" / "kmc3-pyEvalData" / "spec_pilatus.spec"
 TARGET_BYTES = 14_500_000
 
 
-def build(path: Path, target: int = TARGET_BYTES) -> int:
-    """Write the big file; returns its number of scans."""
+def build(path: Path, target: int | None = None) -> int:
+    """Write the big file (``target`` bytes, default `TARGET_BYTES`); returns its number of scans."""
+    target = TARGET_BYTES if target is None else target
     text = REAL.read_text()
     header, _, body = text.partition("\n#S ")
     scans = [s if s.endswith("\n") else s + "\n" for s in re.split(r"(?m)^(?=#S )", "#S " + body) if s]

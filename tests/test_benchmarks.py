@@ -20,7 +20,10 @@ from tests.shared import shared_path
 
 BENCHMARKS = sorted((Path(__file__).resolve().parents[1] / "benchmarks").glob("*.py"))
 #: What a benchmark reads from the real files, for `shared_path` to find (or skip without, fail under CI).
-NEEDS = {"spec_listing_and_summaries.py": ("realdata", "kmc3-pyEvalData", "spec_pilatus.spec")}
+NEEDS = dict.fromkeys(
+    ["spec_listing_and_summaries.py", "scan_index_listing_and_search.py"],
+    ("realdata", "kmc3-pyEvalData", "spec_pilatus.spec"),
+)
 
 
 def test_every_benchmark_is_here():
