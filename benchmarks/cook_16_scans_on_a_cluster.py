@@ -69,16 +69,22 @@ def cook_in_this_process(proposal: Any, out: Path) -> float:
     return time.perf_counter() - start
 
 
-def same_maps(first: Path, second: Path) -> bool:
-    """Whether every file under ``first`` holds the same data variables as its namesake under ``second``."""
+def differences(first: Path, second: Path) -> list[str]:
+    """What differs between every file under ``first`` and its namesake under ``second`` (data, not attributes)."""
+    import numpy as np
     import xarray as xr
 
+    found = []
     files = sorted(first.rglob("*.nc"))
     for path in files:
-        with xr.open_dataset(path, engine="h5netcdf") as a, xr.open_dataset(second / path.relative_to(first)) as b:
-            if not a.drop_attrs().identical(b.drop_attrs()):
-                return False
-    return bool(files)
+        other = second / path.relative_to(first)
+        with xr.open_dataset(path, engine="h5netcdf") as a, xr.open_dataset(other, engine="h5netcdf") as b:
+            for name in sorted(set(a.variables) | set(b.variables), key=str):
+                if name not in a.variables or name not in b.variables:
+                    found.append(f"{other}: {name} only in one")
+                elif not np.array_equal(a[name].values, b[name].values, equal_nan=a[name].dtype.kind == "f"):
+                    found.append(f"{other}: {name}")
+    return found if files else [f"no files under {first}"]
 
 
 def main() -> None:
@@ -109,7 +115,7 @@ def main() -> None:
         # CLUSTER_CONFIG first: dask's nanny leaves its worker variables in this process's environment.
         many = cook_on_cluster(single, root / "n-workers", args.workers, CLUSTER_CONFIG)
         default = None if args.quick else cook_on_cluster(single, root / "dask-env", args.workers, {})
-        identical = all(same_maps(root / "one-process", root / run) for run in ("one-worker", "n-workers"))
+        unlike = [d for run in ("one-worker", "n-workers") for d in differences(root / "one-process", root / run)]
 
         frames = args.scans * args.frames
         n = args.workers
@@ -123,7 +129,9 @@ def main() -> None:
         print(f"  throughput N workers / one process         {here / many:7.2f} x")
         if default is not None:
             print(f"  CLUSTER_CONFIG / dask's worker env         {default / many:7.2f} x")
-        print(f"  every cluster run wrote the one-process run's maps: {identical}")
+        print(f"  every cluster run wrote the one-process run's maps: {not unlike}")
+        for difference in unlike[:5]:
+            print(f"    differs: {difference}")
 
 
 if __name__ == "__main__":

@@ -256,9 +256,10 @@ class FrameGridder:
         np.add.at(counts, (np.asarray(group_of_frame, np.intp), np.asarray(geometry_of_frame, np.intp)), 1.0)
         size = n_groups * self.grid.size
         pixels = np.rint(counts @ self._geometry_pixels).astype(np.int64).reshape(-1)
-        return Totals(
-            np.zeros(size), (counts @ self._geometry_norm).reshape(-1), np.zeros(size), np.zeros(size), pixels
-        )
+        # einsum, not a matrix product: BLAS sums in an order that depends on its threads (a dask worker
+        # runs it single-threaded), and the maps must not depend on where they were cooked
+        norm = np.einsum("kg,gb->kb", counts, self._geometry_norm).reshape(-1)
+        return Totals(np.zeros(size), norm, np.zeros(size), np.zeros(size), pixels)
 
     def contributions(
         self,
