@@ -8,6 +8,7 @@ environment, exactly as users would install them.
 from __future__ import annotations
 
 import re
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -51,6 +52,7 @@ def install_distributions(session: nox.Session, extra: str | None = None) -> Non
         project = _project(folder)
         has_extra = extra in project.get("optional-dependencies", {})
         targets.append(f"{folder}[{extra}]" if has_extra else str(folder))
+    session.log(f"installing {len(targets)} distributions and their dependencies with pip (quiet; minutes when fresh)")
     session.install(*targets)
 
 
@@ -102,6 +104,26 @@ def docs(session: nox.Session) -> None:
     env = {"NO_MKDOCS_2_WARNING": "1", "NX5D_PROGRESS": "0"}
     session.run("mkdocs", "build", "--strict", "--site-dir", str(site), env=env)
     session.run("python", str(ROOT / "tools" / "check_site.py"), str(site))
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Build every distribution's sdist and wheel into ``dist/`` and check them with ``twine check --strict``.
+
+    Each distribution is built from its own folder in an isolated build
+    environment, as a publishing workflow builds it (docs/releasing.md);
+    ``dist/`` is emptied first, so it holds exactly this build.
+    """
+    session.install("build>=1.2", "twine>=5.0")
+    out = ROOT / "dist"
+    shutil.rmtree(out, ignore_errors=True)
+    for folder in distributions():
+        session.run("python", "-m", "build", "--outdir", str(out), str(folder))
+    built = sorted(str(p) for p in out.iterdir())
+    expected = 2 * len(distributions())
+    if len(built) != expected:
+        session.error(f"built {len(built)} files, expected an sdist and a wheel of each distribution ({expected})")
+    session.run("twine", "check", "--strict", *built)
 
 
 @nox.session

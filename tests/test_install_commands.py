@@ -7,6 +7,12 @@ venv holding nothing but itself, resolves them (``--dry-run
 An ``nx5d new-plugin`` line in the block writes the plugin folder first.
 Our distributions must come from the checkout: the index's ``nx5d`` is
 another project, and nothing may resolve to it.
+
+Resolving is not enough: a line whose distributions miss a dependency that
+only the test extras bring installs fine and then fails at the page's first
+cooked scan.  So every distinct user line (folders of the checkout, not
+editable) is installed for real, each into a venv of its own, and
+``fresh_example.py`` runs the pages' example there with that venv's Python.
 """
 
 import os
@@ -15,6 +21,7 @@ import shlex
 import subprocess
 import sys
 import venv
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -36,6 +43,23 @@ def install_blocks() -> list[tuple[str, list[str]]]:
 
 
 BLOCKS = install_blocks()
+
+
+def user_lines() -> dict[tuple[str, ...], list[str]]:
+    """The distinct lines a user installs nx5d with (checkout folders, none editable), each with its places."""
+    lines: dict[tuple[str, ...], list[str]] = {}
+    for place, block in BLOCKS:
+        if any("new-plugin" in line for line in block):
+            continue  # the plugin author's block: test_scaffold.py installs and tests what it makes
+        for line in block:
+            words = shlex.split(line.split("&&")[0])
+            packages = tuple(words[words.index("install") + 1 :])
+            if packages and all(p.startswith("./nx5d-") for p in packages):
+                lines.setdefault(packages, []).append(place)
+    return lines
+
+
+USER_LINES = user_lines()
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +108,44 @@ def test_install_commands_resolve_in_a_fresh_environment(fresh_python, checkout,
     would = re.search(r"Would install (.+)", done.stdout)
     assert would is not None, done.stdout
     assert not re.search(r"(^| )nx5d-3", would.group(1)), f"{place} would install the index's unrelated nx5d"
+
+
+def test_every_page_has_a_line_a_user_installs_with():
+    places = {place.split(" block")[0] for places in USER_LINES.values() for place in places}
+    assert {"README.md", "docs/quickstart.md", "docs/installing.md", "docs/beamlines.md", "docs/remote.md"} <= places
+
+
+def install_and_run_example(folder: Path, checkout: Path, packages: tuple[str, ...]) -> str:
+    """Install ``packages`` into a new venv in ``folder`` and run the pages' example there; what failed, or ``""``."""
+    venv.create(folder / "venv", with_pip=True)
+    python = str(folder / "venv" / "bin" / "python")
+    env = {**os.environ, "PIP_NO_INPUT": "1", "NX5D_PROGRESS": "0", "NX5D_CACHE_DIR": str(folder / "cache")}
+    env.pop("PYTHONPATH", None)
+    steps = [
+        [python, "-m", "pip", "install", "-q", "--no-compile", "--disable-pip-version-check", *packages],
+        [python, str(Path(__file__).with_name("fresh_example.py")), str(folder / "data")],
+    ]
+    for step in steps:
+        done = subprocess.run(step, cwd=checkout, capture_output=True, text=True, env=env)
+        if done.returncode != 0:
+            said = f"{done.stdout[-2000:]}{done.stderr[-3000:]}"
+            return f"pip install {shlex.join(packages)}: {shlex.join(step[1:3])} failed\n{said}"
+    return ""
+
+
+@pytest.mark.slow
+def test_each_install_line_runs_its_pages_example(tmp_path_factory):
+    """Each distinct line in a venv of its own, two at a time; every failure is reported, with the pages it is on."""
+    checkout = tmp_path_factory.mktemp("clone")
+    for dist in ROOT.glob("nx5d-*"):
+        (checkout / dist.name).symlink_to(dist)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        failures = pool.map(
+            lambda packages: install_and_run_example(tmp_path_factory.mktemp("line"), checkout, packages), USER_LINES
+        )
+        failed = [
+            f"{', '.join(places)}: {failure}"
+            for places, failure in zip(USER_LINES.values(), failures, strict=True)
+            if failure
+        ]
+    assert not failed, "\n\n".join(failed)

@@ -15,7 +15,7 @@ import pytest
 import tifffile
 
 import nx5d
-from nx5d.errors import CorruptDataError, MissingDataError
+from nx5d.errors import CorruptDataError, DataWarning, MissingDataError
 
 from .shared import SHARED, shared_path
 from .shared import kmc3_beamtime as unpack_kmc3
@@ -86,6 +86,10 @@ def test_aps_files_are_chosen_by_content_and_every_scan_lists_summarises_and_loa
             for scan_key in proposal.keys():
                 scan = proposal[scan_key]
                 summary = scan.summary
+                if summary["steps"] == 0 and not summary.get("motor"):  # '#N 0' and nothing else: said so
+                    with pytest.raises(MissingDataError, match=rf"scan {re.escape(scan_key)} holds no data"):
+                        scan.raw  # noqa: B018
+                    continue
                 raw = scan.raw
                 assert summary["steps"] == raw.sizes.get("index", 0), (key, scan_key)
     assert counts == {"20220311-161530": 78, "APS_spec_data": 20, "twoc": 3, "user6idd": 2}
@@ -122,7 +126,8 @@ def test_bluesky_writer_file(aps):
     assert summary["steps"] == 10
     aborted = proposal["4.1"]
     assert aborted.summary["steps"] == 0
-    assert aborted.raw.sizes == {}  # "#N 0": no columns at all
+    with pytest.raises(MissingDataError, match=r"scan 4.1 holds no data: .*\(#N\): 0"):
+        aborted.raw  # noqa: B018 - "#N 0": no columns at all
     profile = proposal["2.1"].cooked
     assert profile.signal.dims == ("Epoch_float",)
 
@@ -252,16 +257,21 @@ def test_bliss_dataset_file_lists_summarises_and_loads_its_counters():
     np.testing.assert_array_equal(profile.signal.values, raw.mpx1x4_roi1.values)
 
 
-def test_bliss_frames_whose_virtual_source_file_is_absent_raise_naming_it():
+def test_bliss_frames_whose_virtual_source_file_is_absent_are_named():
     scan = nx5d.open(f"file://{BLISS}/{{proposal}}.h5#{{scan}}", spice_url="").PTO_STO_SL_0001["20.1"]
     expected = (
         r"PTO_STO_SL_0001.h5#20.1/measurement/mpx1x4 is a virtual dataset reading from "
         r"'scan0020/mpx1x4_0000.h5', which does not exist"
     )
+    with pytest.warns(DataWarning, match=expected):
+        raw = scan.raw  # the counters, without the frames
+    assert "images" not in raw
+    assert raw.sizes["index"] == 51
     with pytest.raises(MissingDataError, match=expected):
-        scan.raw  # noqa: B018
-    with pytest.raises(MissingDataError, match=expected):
-        scan.cooked  # noqa: B018
+        scan.load(detector="mpx1x4")  # the frames asked for by name
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert scan.cooked.signal.dims == ("eta",)  # the default cook: a profile of a counter
 
 
 def test_bliss_frames_are_read_once_their_source_file_is_there(tmp_path):

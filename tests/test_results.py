@@ -194,6 +194,21 @@ def test_an_existing_file_is_never_overwritten_without_being_told(tmp_path, caps
     assert sorted(p.name for p in (out / proposal).iterdir()) == [f"{key}.nc", "raw"]
 
 
+def test_an_export_into_a_folder_that_cannot_be_written_fails_before_any_scan_is_read(tmp_path, capsys):
+    from nx5d.errors import StorageError
+    from nx5d.io.storage import record_io
+
+    url, proposal, key, _ = udkm(tmp_path)
+    (tmp_path / "a file").write_text("not a folder")
+    out = tmp_path / "a file" / "out"
+    repo = nx5d.open(url, spice_url="")
+    with record_io() as io_, pytest.raises(StorageError, match=r"cannot write into .*a file/out/"):
+        export_scans(repo[proposal], [key], out, raw=True)
+    assert io_.bytes_read == 0
+    assert main(["export", url, proposal, "--out", str(out), "--raw"]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("nx5d: error: cannot write into ")
+
+
 @pytest.mark.parametrize("beamline", sorted(set(BEAMLINES) - {"memory"}))  # nx5d cook works in other processes
 def test_every_nx5d_cook_output_reproduces_identically(beamline, tmp_path, capsys):
     url, proposal, key, spice = BEAMLINES[beamline](tmp_path)

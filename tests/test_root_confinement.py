@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 import nx5d
 from nx5d.errors import DataWarning, MissingDataError, Nx5dError, OutsideRepositoryError
 from nx5d.io.storage import Storage, join_url, record_io
+from nx5d_nexus.layouts import scan_dataset
 from nx5d_nexus.synth import write_repository as write_nexus
 from nx5d_udkm.synth import ScanSpec
 from nx5d_udkm.synth import write_repository as write_udkm
@@ -152,8 +153,19 @@ def test_hdf5_links_out_of_the_repository_are_refused(tmp_path, how):
                 del handle["1.1/instrument/mpx/image"]
                 handle["1.1/instrument/mpx"].create_virtual_dataset("image", layout)
         reference = relative
-    with pytest.raises(OutsideRepositoryError) as info:
-        nx5d.open(url, spice_url="").hc2103["1.1"].raw  # noqa: B018
+    if how == "linked document":  # the document itself: at once
+        with pytest.raises(OutsideRepositoryError) as info:
+            nx5d.open(url, spice_url="").hc2103["1.1"].raw  # noqa: B018
+    else:  # the scan's own data loads; what lies outside is left out, named in a warning
+        scan = nx5d.open(url, spice_url="").hc2103["1.1"]
+        with pytest.warns(DataWarning, match=rf"{re.escape(reference)}'?, which lies outside the repository"):
+            raw = scan.raw
+        assert all(SECRET not in np.asarray(v.values) for v in raw.variables.values())
+        assert "stolen" not in raw
+        if how == "external link":  # its frames are inside the repository
+            return
+        with pytest.raises(OutsideRepositoryError) as info:  # the frames asked for by name
+            scan.load(detector="mpx")
     assert reference in str(info.value)
     assert str(SECRET) not in str(info.value)
 
@@ -216,3 +228,25 @@ def test_any_frame_name_in_a_table_loads_from_inside_or_fails_cleanly(udkm, name
         assert resolved.startswith(inside + os.sep), url
     if raw is not None:
         assert int(raw.images.max()) != SECRET
+
+
+@pytest.mark.parametrize("beamline", ["nexus", "kmc3"])
+def test_a_scan_group_that_is_an_external_link_out_of_the_repository_is_never_listed_nor_read(tmp_path, beamline):
+    secret = tmp_path / "elsewhere" / "outside.h5"
+    secret.parent.mkdir()
+    with h5py.File(secret, "w") as handle:
+        entry = handle.create_group("7.1")
+        entry.attrs["NX_class"] = "NXentry"
+        entry["title"] = "ascan eta 0 1 20 1"
+        entry.create_group("measurement")["secret"] = np.full(21, SECRET, float)
+    root = tmp_path / "repo"
+    url = write_nexus(root, {"hc2103": [1]}, "bliss")
+    with h5py.File(root / "hc2103" / "hc2103.h5", "a") as handle:
+        handle["9.1"] = h5py.ExternalLink(str(secret), "/7.1")
+    proposal = nx5d.open(url, spice_url="", beamline=beamline).hc2103
+    with pytest.warns(DataWarning, match=r"hc2103\.h5#9\.1 is an external link to .*outside\.h5.*left out"):
+        assert proposal.keys() == ["1.1"]
+    storage = proposal.repository.storage
+    with pytest.raises(OutsideRepositoryError, match=r"#9\.1 is an external link to .*outside\.h5") as info:
+        scan_dataset(storage, f"file://{root}/hc2103/hc2103.h5#9.1")  # named outright: refused before it is followed
+    assert str(SECRET) not in str(info.value)

@@ -195,3 +195,33 @@ def test_the_shell_completes_commands_and_options(tmp_path):
 
     assert complete("nx5d re") == ["recipes", "reproduce", "repos"]
     assert "--payload" in complete("nx5d spice --p")
+
+
+def test_start_times_and_spice_changes_stay_whole_at_80_columns():
+    from nx5d.display import Table
+
+    rows = [
+        {"scan": f"{i}", "notes": f"{i} a long note about the sample" * 3, "start": f"2021-02-05 09:1{i}:26"}
+        for i in range(3)
+    ]
+    lines = Table(["scan", "notes", "start"], rows, whole=("scan", "start")).to_text(width=60).splitlines()
+    assert lines[2].split()[-2:] == ["2021-02-05", "09:10:26"]  # the notes gave way, the start did not
+    assert max(map(len, lines)) <= 60
+    change = {"changes": "img_center = [50, 120]; img_distance = 700", "uuid": "4599d2a1", "from scan": "(start)"}
+    history = Table(["from scan", "uuid", "changes"], [change], whole=("changes",)).to_text(width=62)
+    assert history.splitlines()[-1].split("  ")[-1] == change["changes"]
+    assert "(start)" in history  # the others shorten only to their header's width first
+
+
+def test_output_into_a_pipe_that_closes_early_ends_quietly():
+    """``nx5d plugins --json | head``: the reader goes away before nx5d writes; no traceback follows."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", "import sys; from nx5d.app.cli import main; sys.exit(main())", "plugins", "--json"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader is gone before anything is written
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 141
+    assert b"Traceback" not in err
+    assert b"BrokenPipeError" not in err

@@ -74,8 +74,8 @@ def test_storage_options_by_scheme_with_timeouts_and_no_client_retries():
     assert s3["config_kwargs"] == {"connect_timeout": 7, "read_timeout": 7, "retries": {"total_max_attempts": 1}}
     http = storage.options_for("http")
     assert http["block_size"] == 5
-    assert "anon" not in http  # mappings are per scheme
-    assert "headers" not in http
+    assert "anon" not in http  # options under a scheme's name are that scheme's
+    assert http["headers"] == {"X": "1"}  # a mapping under another name is an option of the URL's scheme
     assert http["client_kwargs"]["timeout"] == aiohttp.ClientTimeout(total=None, sock_connect=7, sock_read=7)
     mine = Storage(
         {"s3": {"config_kwargs": {"read_timeout": 99}}, "https": {"client_kwargs": {"timeout": 1}}}, timeout=7
@@ -89,3 +89,16 @@ def test_storage_options_by_scheme_with_timeouts_and_no_client_retries():
 def test_bad_timeouts_and_retries_are_refused(option, value):
     with pytest.raises(OptionError, match=option):
         Storage(**{option: value})
+
+
+def test_storage_options_without_a_scheme_key_reach_the_urls_file_system_whole():
+    pytest.importorskip("s3fs")
+    flat = Storage({"anon": True, "client_kwargs": {"endpoint_url": "http://127.0.0.1:9"}})
+    fs, _ = flat.filesystem("s3://bucket/data")
+    assert fs.anon is True
+    assert fs.client_kwargs["endpoint_url"] == "http://127.0.0.1:9"  # a nested option is not a scheme's options
+    mixed = Storage({"anon": True, "s3": {"anon": False, "key": "k"}, "simplecache": {"same_names": True}})
+    assert mixed.options_for("s3")["anon"] is False  # the scheme's own options win over the flat ones
+    assert mixed.options_for("s3")["key"] == "k"
+    assert "simplecache" not in mixed.options_for("s3")
+    assert mixed.options_for("http")["anon"] is True

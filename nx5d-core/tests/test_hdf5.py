@@ -153,3 +153,21 @@ def test_lazy_dataset_pickles_and_notices_a_changed_file(document):
         f["alfa/1.1/data"] = np.zeros((6, 5, 5))
     with pytest.raises(CorruptDataError, match=r"changed shape"):
         array[0]
+
+
+@pytest.mark.parametrize("opener", ["h5py", "h5py-locking", "h5netcdf"])
+def test_a_file_this_process_already_holds_open_is_read_beside_that_handle(document, opener):
+    """A notebook comparing nx5d with h5py or xarray has the file open already: HDF5 shares it."""
+    if opener == "h5netcdf":
+        import h5netcdf
+
+        theirs = h5netcdf.File(document, "r")
+    else:
+        theirs = h5py.File(document, "r", **({"locking": True} if opener == "h5py-locking" else {}))
+    try:
+        assert members(Storage(), f"file://{document}", ["alfa"]) == ["1.1", "10.1", "2.1"]
+        with open_document(Storage(), f"file://{document}") as ours:
+            np.testing.assert_array_equal(read(ours["alfa/1.1/data"], "x")[0, 0], np.arange(10))
+        assert "alfa" in theirs  # closing ours leaves theirs open
+    finally:
+        theirs.close()

@@ -3,7 +3,7 @@
 import pytest
 
 import nx5d
-from nx5d.errors import UrlPatternError
+from nx5d.errors import MissingDataError, UrlPatternError
 from nx5d.repo.base import DataScanBase
 from nx5d.repo.filesystem import DataProposal, DataRepository
 
@@ -104,3 +104,40 @@ def test_array_storage_classes_read_nexus_groups(tmp_path):
     assert scan.raw.images.shape == (5, 3, 4)
     assert scan.load(roi=(0, 2, 0, 2)).images.shape == (5, 2, 2)
     assert scan.cooked.values.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+class EmptyScan(TextScan):
+    """Reads its file through the repository's storage, and finds nothing in it."""
+
+    def _get_raw(self):
+        import xarray as xr
+
+        self.repository.storage.read_bytes(f"{self.url}/values.txt")
+        return xr.Dataset()
+
+    def _get_summary(self):
+        if self.key == "101500":
+            raise MissingDataError(f"{self.url}/values.txt: " + "a reason long enough to be cut in a table " * 4)
+        return super()._get_summary()
+
+
+class EmptyProposal(TextProposal):
+    def _scan(self, key):
+        return EmptyScan(self, key)
+
+
+class EmptyRepository(TextRepository):
+    def _proposal(self, key):
+        return EmptyProposal(self, key, self.repo_url)
+
+
+def test_an_empty_dataset_from_files_that_hold_data_is_an_error(url):
+    scan = EmptyRepository(url=url, spice_url="").p20210205.r091726
+    with pytest.raises(MissingDataError, match=r"091726: the scan reader found no variable in file://.*/values.txt"):
+        scan.raw  # noqa: B018
+
+
+def test_the_text_table_says_why_a_row_is_unreadable_in_full(url):
+    text = repr(EmptyRepository(url=url, spice_url="").p20210205)
+    assert "101500: unreadable: file://" in text
+    assert text.rstrip().endswith("a reason long enough to be cut in a table")

@@ -114,32 +114,42 @@ def test_virtual_frames_inside_the_repository_are_read(tmp_path):
     np.testing.assert_array_equal(raw.images.values, scan_data(1)["frames"])
 
 
-def test_a_missing_virtual_source_is_an_error_never_zeros(tmp_path):
+def test_a_missing_virtual_source_is_never_read_as_zeros(tmp_path):
     url = write_repository(tmp_path, {"hc2103": [1, 2]}, "bliss", vds=True)
     shutil.rmtree(tmp_path / "hc2103" / "scan0002")
     proposal = nx5d.open(url, spice_url="").hc2103
     assert proposal["2.1"].summary["steps"] == 21  # the scan is still listed and summarised
-    with pytest.raises(
-        MissingDataError,
-        match=r"hc2103.h5#2.1/measurement/mpx is a virtual dataset reading from "
-        r"'scan0002/mpx_0000.h5', which does not exist",
-    ):
-        proposal["2.1"].raw  # noqa: B018
-    counters = proposal["2.1"].load(frames="skip")
+    assert proposal["2.1"].summary["detector"] == "mpx"
+    message = (
+        r"hc2103.h5#2.1/measurement/mpx is a virtual dataset reading from "
+        r"'scan0002/mpx_0000.h5', which does not exist"
+    )
+    with pytest.warns(UserWarning, match=message):
+        counters = proposal["2.1"].raw  # the counters, without the frames
     assert "images" not in counters
     assert counters.sizes["index"] == 21
+    assert "scan0002/mpx_0000.h5" in counters.attrs["absent"]
+    with pytest.raises(MissingDataError, match=message):
+        proposal["2.1"].load(detector="mpx")  # asked for by name: an error
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # frames skipped: their absence is no news
+        assert proposal["2.1"].load(frames="skip").sizes["index"] == 21
     assert proposal["1.1"].raw.images.values.max() > 0
 
 
 def test_remote_documents_with_virtual_frames_say_so(tmp_path):
     from nx5d.io.storage import Storage
-    from nx5d_nexus import layouts as nexus
+    from nx5d_nexus.links import Sources
 
     url = write_repository(tmp_path, {"hc2103": [1]}, "bliss", vds=True)
     document = url.format(proposal="hc2103", scan="1.1").partition("#")[0]
-    sources = nexus._Sources("http://server/hc2103.h5", None)
-    with h5py.File(Storage.local_path(document)) as handle, pytest.raises(NotSupportedError, match="local documents"):
-        sources.dataset(handle["1.1/instrument/mpx/image"], "http://server/hc2103.h5#1.1/instrument/mpx/image")
+    sources = Sources("http://server/hc2103.h5", None)
+    with h5py.File(Storage.local_path(document)) as handle:
+        absent = sources.virtual(
+            handle["1.1/instrument/mpx/image"], "instrument/mpx/image", "http://server/hc2103.h5#1.1"
+        )
+    assert isinstance(absent.error, NotSupportedError)
+    assert "local documents" in absent.message
 
 
 def test_counters_of_unequal_length_are_cut_with_a_warning(tmp_path):
@@ -239,3 +249,60 @@ def test_zarr_arrays_without_a_fill_value_refuse_absent_chunks(tmp_path):
         MissingDataError, match=r"x\.zarr#counts: 1 of 4 chunks are not stored and the array has no fill"
     ):
         zarrdoc.read(stored, f"{tmp_path}/x.zarr#counts")
+
+
+@pytest.mark.parametrize("layout", ["bliss", "zarr"])
+@pytest.mark.parametrize("lazy", [False, True])
+def test_declared_sizes_never_allocate_beyond_the_limits(tmp_path, layout, lazy):
+    """One set of limits for every format: a counter declared 10^10 long reads its points only; a frame
+    dataset declaring 100,000 x 100,000 frames in a small file is refused by name before anything is read."""
+    import zarr
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        url = write_repository(tmp_path / "data", {"hc2103": [1]}, layout)
+    document = next(p for p in (tmp_path / "data").rglob(f"*.{'h5' if layout == 'bliss' else 'zarr'}"))
+    group = h5py.File(document, "a") if layout == "bliss" else zarr.open_group(document, mode="a")
+    try:
+        group["1.1/measurement"].create_dataset("huge", shape=(10**10,), dtype="f8", chunks=(10**6,))
+    finally:
+        if layout == "bliss":
+            group.close()
+    with pytest.warns(DataWarning, match="10000000000"):
+        raw = nx5d.open(url, spice_url="", lazy=lazy).hc2103["1.1"].raw
+    assert raw.huge.shape == (21,)
+    frames = next(
+        path for path in ("1.1/instrument/mpx/image", "1.1/measurement/mpx") if path in _members_of(document, layout)
+    )
+    group = h5py.File(document, "a") if layout == "bliss" else zarr.open_group(document, mode="a")
+    try:
+        del group[frames]
+        group.create_dataset(frames, shape=(21, 100_000, 100_000), dtype="i4", chunks=(1, 1000, 1000))
+    finally:
+        if layout == "bliss":
+            group.close()
+    message = rf"{document.name}#1\.1/\S+ claims a 100000 x 100000 int32 frame \(37.3 GiB\)"  # by the path read
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        with pytest.raises(CorruptDataError, match=message):
+            nx5d.open(url, spice_url="", lazy=lazy).hc2103["1.1"].raw  # noqa: B018
+
+
+def _members_of(document, layout):
+    import zarr
+
+    if layout == "bliss":
+        with h5py.File(document, "r") as handle:
+            found = []
+            handle.visit(found.append)
+            return found
+    return [name for name, _ in zarr.open_group(document, mode="r").members(max_depth=None)]
+
+
+def test_a_link_round_a_loop_is_named(tmp_path):
+    url = write_repository(tmp_path / "data", {"hc2103": [1]}, "bliss")
+    document = next((tmp_path / "data").rglob("*.h5"))
+    with h5py.File(document, "a") as handle:
+        handle["1.1/measurement/loop"] = h5py.SoftLink("/1.1/measurement/loop")
+    with pytest.raises(CorruptDataError, match=r"hc2103\.h5#1\.1/measurement/loop cannot be followed"):
+        nx5d.open(url, spice_url="").hc2103["1.1"].raw  # noqa: B018

@@ -265,3 +265,14 @@ def test_a_superscript_digit_as_the_number_of_columns_is_no_crash(tmp_path):
     path.write_text("#F odd.spec\n#E 1\n#O0 th\n\n#S 1 ascan th 0 1 1 1\n#N ²\n#L th  det\n")
     scan = nx5d.open(f"file://{tmp_path}/{{proposal}}.spec#{{scan}}", spice_url="")["odd"]["1.1"]
     assert scan.summary["steps"] == 0
+
+
+def test_an_empty_scan_says_it_holds_no_data(tmp_path):
+    """Bluesky's writer leaves ``#N 0`` and nothing else for a scan stopped before its first point."""
+    (tmp_path / "stopped.spec").write_text(
+        "#F stopped.spec\n#E 1\n\n#S 1 count 1\n#N 0\n\n#S 2 ascan th 0 1 1 1\n#N 2\n#L th  det\n0 5\n1 6\n"
+    )
+    proposal = nx5d.open(f"file://{tmp_path}/{{proposal}}.spec#{{scan}}", spice_url="")["stopped"]
+    with pytest.raises(MissingDataError, match=r"stopped.spec, scan 1.1 holds no data: .*announced \(#N\): 0"):
+        proposal["1.1"].raw  # noqa: B018
+    assert proposal["2.1"].raw.det.values.tolist() == [5.0, 6.0]

@@ -618,3 +618,17 @@ def test_folders_outside_the_naming_rule_are_noted_not_hidden(tmp_path):
     assert proposal.keys() == ["091726"]
     assert sorted(proposal.skipped()) == ["calibration", "notes.txt"]
     assert "2 name(s) here are not scans by the naming rule: " in repr(proposal).splitlines()[0]
+    fresh = open_repo(tmp_path).p20210205
+    assert sorted(fresh.skipped()) == ["calibration", "notes.txt"]  # before anything listed the scans
+
+
+def test_the_scan_table_keeps_numbers_numeric_and_splits_theta_ranges(tmp_path):
+    write_repository(tmp_path, {"20210205": ["091726", "101500"]}, SMALL)
+    write_scan(tmp_path / "20210205" / "111500", small(thetas=(20.25,)))
+    table = open_repo(tmp_path).p20210205.table()
+    assert list(table.columns[:6]) == ["handle", "type", "steps", "delays", "theta_min", "theta_max"]
+    assert str(table.theta_min.dtype) == str(table.theta_max.dtype) == "Float64"
+    assert table.loc["091726", ["theta_min", "theta_max"]].tolist() == [18.4, 18.8]
+    assert table.loc["111500", ["theta_min", "theta_max"]].tolist() == [20.25, 20.25]
+    assert table[table.theta_min > 20].index.tolist() == ["111500"]
+    assert str(table.steps.dtype) == "Int64"

@@ -38,6 +38,8 @@ __all__ = [
     "moved_attributes",
     "renamed_keywords",
     "hook_deprecated",
+    "NX5D3_KEYWORDS",
+    "overridden",
     "PORTING_GUIDE",
     "API_1_MODULES",
     "API_1_NAMES",
@@ -161,6 +163,36 @@ def hook_deprecated(hook: str, instead: str, *, since: str) -> Nx5dDeprecationWa
         def nx5d_old(scan): ...
     """
     return Nx5dDeprecationWarning(_message(f"the hook {hook}", instead, since))
+
+
+def overridden(cls: type, old: str, new: str, *, since: str) -> None:
+    """Warn if class ``cls`` defines the method ``old``, a name the subclassing API no longer calls by itself.
+
+    Called when the subclass is created (``__init_subclass__``), as pluggy
+    warns about a deprecated hook when a plugin implementing it is
+    registered: the warning points at the method's definition, where the
+    subclass's author changes it, and names ``new``, what to write instead.
+    """
+    method = vars(cls).get(old)
+    if method is None:
+        return
+    warning = Nx5dDeprecationWarning(_message(f"overriding {cls.__name__}.{old}()", new, since))
+    code = getattr(method, "__code__", None)
+    if code is None:
+        warnings.warn(warning, stacklevel=3)
+        return
+    warnings.warn_explicit(
+        warning, Nx5dDeprecationWarning, code.co_filename, code.co_firstlineno, module=cls.__module__
+    )
+
+
+NX5D3_KEYWORDS = {
+    "proposal_key_parse": "proposal_key",
+    "scan_key_parse": "scan_key",
+    "proposal_handle_format": "proposal_handle",
+    "scan_handle_format": "scan_handle",
+}
+"""nx5d 3.2's naming keywords of repositories and the core keywords that replace them (see `renamed_keywords`)."""
 
 
 # --- what plugin API 1 (nx5d 0.1) called things ---------------------------------------------------------------------

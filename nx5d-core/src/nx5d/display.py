@@ -72,6 +72,12 @@ class Table:
         ``None``: all.
     more:
         Said after the count of rows left out (``"proposal.table() has them all"``).
+    whole:
+        Columns shortened only when every other one is as short as it gets
+        (a start time, a spice change: cut, they mislead).
+    footnotes:
+        Lines said in full below the text table, where cells are shortened
+        (the reason a row could not be read).
     """
 
     def __init__(
@@ -82,12 +88,16 @@ class Table:
         *,
         max_rows: int | None = MAX_ROWS,
         more: str = "",
+        whole: Sequence[str] = (),
+        footnotes: Sequence[str] = (),
     ) -> None:
         self.columns = list(columns)
         self.rows = [[format_cell(row.get(c)) for c in self.columns] for row in rows]
         self.title = title
         self.max_rows = max_rows
         self.more = more
+        self.whole = frozenset(whole)
+        self.footnotes = list(footnotes)
 
     @classmethod
     def from_records(
@@ -114,7 +124,7 @@ class Table:
 
         Where the columns do not fit, those equal in every row leave the table
         first (a line under the title gives their value), then the widest
-        columns are shortened with ``…``.
+        columns are shortened with ``…`` (those named ``whole`` last).
         """
         width = terminal_width() if width is None else width
         head, tail, left_out = self._shown()
@@ -126,9 +136,20 @@ class Table:
             common = [f"{self.columns[i]} = {self.rows[0][i]}" for i in constant]
             keep = [i for i in keep if i not in constant]
             widths = [widths[i] for i in keep]
-        while _too_wide(widths, width) and max(widths, default=0) > MIN_WIDTH:
-            widest = widths.index(max(widths))
-            widths[widest] -= 1
+        names = [self.columns[i] for i in keep]
+        header = [max(MIN_WIDTH, len(name)) for name in names]
+        # floors, in turn: other columns to their header's width, the whole ones too, then every one to the minimum
+        for floors in (
+            [w if c in self.whole else h for c, w, h in zip(names, widths, header, strict=True)],
+            header,
+            [MIN_WIDTH] * len(names),
+        ):
+            while _too_wide(widths, width):
+                room = [w - f for w, f in zip(widths, floors, strict=True)]
+                if max(room, default=0) <= 0:
+                    break
+                widest = max(range(len(widths)), key=lambda k: (room[k] > 0, widths[k]))
+                widths[widest] -= 1
 
         def line(cells: Sequence[str]) -> str:
             shown = [cells[i] for i in keep]
@@ -142,6 +163,7 @@ class Table:
         if left_out:
             lines.append(self._more_text(left_out))
         lines += [line(row) for row in tail]
+        lines += self.footnotes
         return "\n".join(lines)
 
     def to_html(self) -> str:

@@ -160,6 +160,7 @@ class BeamlineConformance:
     # --- the contract ----------------------------------------------------------------
 
     def test_plugin_is_installed_and_loads(self) -> None:
+        """The ``beamline`` entry point is installed and loads (in the core's plugin API), with a description."""
         status = registry().status(self.beamline)
         registry().load(self.beamline)
         assert status.state == "loaded", status.describe()
@@ -167,6 +168,7 @@ class BeamlineConformance:
         assert status.declaration.description
 
     def test_claims_its_url(self, repository_url: str) -> None:
+        """``nx5d.open`` chooses this plugin for the test repository's URL without ``beamline=``."""
         repo = nx5d.open(repository_url, **self.open_options)
         assert repo.beamline == self.beamline
 
@@ -182,6 +184,7 @@ class BeamlineConformance:
             assert not rivals, f"{', '.join(rivals)} claim {url} as strongly as {mine.describe()}"
 
     def test_lists_proposals_with_valid_keys_and_handles(self, repository: nx5d.Repository) -> None:
+        """Proposals are listed, with valid keys and handles that reach them (and tab-complete)."""
         listing = repository.all()
         assert listing, "the test repository must hold at least one proposal"
         for key, handle in listing.items():
@@ -191,6 +194,7 @@ class BeamlineConformance:
             assert handle in dir(repository)
 
     def test_lists_scans_with_valid_keys_and_handles(self, repository: nx5d.Repository) -> None:
+        """Every proposal lists scans with valid keys and handles; key and handle give the same scan object."""
         for key in repository.keys():
             proposal = repository[key]
             scans = proposal.all()
@@ -202,6 +206,7 @@ class BeamlineConformance:
                 assert proposal.scan(key=scan_key) is proposal.scan(handle=handle)
 
     def test_summary_is_cheap(self, repository_url: str) -> None:
+        """A summary is a mapping with text keys that loads no raw data and reads fewer bytes than loading does."""
         repo = nx5d.open(repository_url, **self.open_options)
         with _spying(repo) as spy:
             proposal = repo[repo.keys()[0]]
@@ -220,6 +225,7 @@ class BeamlineConformance:
                 )
 
     def test_proposal_table_renders(self, repository: nx5d.Repository) -> None:
+        """A proposal renders as an HTML table naming every scan, and its listing does not fail."""
         proposal = repository[repository.keys()[0]]
         html = proposal._repr_html_()
         assert "<table" in html
@@ -228,6 +234,7 @@ class BeamlineConformance:
         assert "listing failed" not in repr(proposal)
 
     def test_raw_is_a_dataset(self, scan: nx5d.Scan) -> None:
+        """Raw data is an ``xarray.Dataset`` with dimensions, loaded once; each ``scan.raw`` is the user's copy."""
         with _spying(scan.repository) as spy:
             raw = scan.raw
             assert isinstance(raw, xarray.Dataset)
@@ -241,6 +248,7 @@ class BeamlineConformance:
         assert scan.raw[name].identical(again[name]), "editing scan.raw changed what the scan holds"
 
     def test_cooks_with_default_spice(self, scan: nx5d.Scan) -> None:
+        """A scan cooks with the default spice, and the cooked result is kept while spice and files are unchanged."""
         with _spying(scan.repository) as spy:
             cooked = scan.cooked
             assert cooked is not None
@@ -249,6 +257,7 @@ class BeamlineConformance:
         assert same_result(again, cooked)
 
     def test_cook_honours_spice(self, scan: nx5d.Scan, spice_variants: tuple[Mapping, Mapping]) -> None:
+        """The two ``spice_variants`` cook differently, and the same spice cooks the same result again."""
         first, second = spice_variants
         a = scan.cook(spice=first)
         b = scan.cook(spice=second)
@@ -257,6 +266,7 @@ class BeamlineConformance:
         assert same_result(a, again), "the same spice gave different cooked results"
 
     def test_unknown_keys_raise_not_found(self, repository: nx5d.Repository) -> None:
+        """Unknown proposal and scan keys raise ``NotFoundError``, unknown handles ``AttributeError``."""
         with pytest.raises(NotFoundError):
             repository["no-such-proposal-xyz"]
         proposal = repository[repository.keys()[0]]
@@ -267,6 +277,7 @@ class BeamlineConformance:
 
     @pytest.mark.parametrize("bad", ["../escape", "a/b", "nul\x00", ""])
     def test_illegal_keys_are_rejected(self, repository: nx5d.Repository, bad: str) -> None:
+        """Keys that could leave the repository or are empty raise ``InvalidKeyError``, for proposals and scans."""
         with pytest.raises(InvalidKeyError):
             repository[bad]
         proposal = repository[repository.keys()[0]]
@@ -274,11 +285,13 @@ class BeamlineConformance:
             proposal[bad]
 
     def test_missing_repository_raises_nx5d_error(self, missing_repository_url: str) -> None:
+        """Listing a repository that does not exist raises ``MissingDataError`` or ``NotFoundError``."""
         with pytest.raises(Nx5dError) as info:
             nx5d.open(missing_repository_url, beamline=self.beamline, **self.open_options).keys()
         assert isinstance(info.value, MissingDataError | NotFoundError), info.value
 
     def test_reads_do_not_modify_storage(self, repository_url: str) -> None:
+        """Listing, loading and cooking every scan of a ``file://`` repository changes no file."""
         pattern = UrlPattern(repository_url)
         if pattern.scheme != "file":
             pytest.skip("only checked for file:// repositories")

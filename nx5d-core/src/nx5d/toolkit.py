@@ -23,9 +23,13 @@ HDF5 and Zarr documents   the modules `hdf5` and `zarrdoc`; `HDF5_SUFFIXES`, `is
 detector frames           `frames_array`, `FrameOptions`, `Frames`, `Region`, `EXTRA_FRAME_DIMS`, `MISSING_VALUE`,
                           `frame_dtype`, `fits`, `check_missing`, `positive`; blocks: `map_blocks`,
                           `with_block_reader`
-limits                    `check_frame_size`, `check_memory`
-names of variables        `VariableNames`, `find_variable`, `per_frame`, `agreeing`, `unify_line_ends`
-scan commands             `scan_type`, `scanned_motor`, `scanned_motors`, `planned_points`, `scanned_range`
+limits                    `check_frame_size`, `check_memory`, `check_read`, `selected_shape`
+frames beside a document  `frame_folders`, `FRAME_SUFFIXES`
+text formats              `text_sections`, `text_parameters`, `column_block`, `Section`, `Column`, `COLUMN_TYPES`,
+                          `unify_line_ends`
+names of variables        `VariableNames`, `FRAME_NAMES`, `find_variable`, `per_frame`, `agreeing`
+scan commands             `scan_type`, `scanned_motor`, `scanned_motors` (per `DIALECTS`), `planned_points`,
+                          `scanned_range`
 keys, handles, URLs       `UrlPattern`, `KeyToHandle`, `sanitize`, `validate_key`, `natural_sorted`, `select_keys`
 loading options           `option`, `build_options`
 recipes                   `Recipe`, `CookRequest` (a recipe's contract; ``Cooking`` is in `nx5d.plugins`)
@@ -46,7 +50,8 @@ if TYPE_CHECKING:
     from nx5d.display import Table
     from nx5d.io import hdf5, zarrdoc
     from nx5d.io.blocks import map_blocks, with_block_reader
-    from nx5d.io.commands import planned_points, scan_type, scanned_motor, scanned_motors, scanned_range
+    from nx5d.io.commands import DIALECTS, planned_points, scan_type, scanned_motor, scanned_motors, scanned_range
+    from nx5d.io.framefolders import FRAME_SUFFIXES, frame_folders
     from nx5d.io.frames import (
         EXTRA_FRAME_DIMS,
         MISSING_VALUE,
@@ -61,11 +66,12 @@ if TYPE_CHECKING:
     )
     from nx5d.io.hdf5 import HDF5_SUFFIXES, is_hdf5_name, open_document
     from nx5d.io.identity import DataIdentity
-    from nx5d.io.limits import check_frame_size, check_memory
-    from nx5d.io.naming import VariableNames, agreeing, find_variable, per_frame
+    from nx5d.io.limits import check_frame_size, check_memory, check_read, selected_shape
+    from nx5d.io.naming import FRAME_NAMES, VariableNames, agreeing, find_variable, per_frame
     from nx5d.io.storage import State, Storage, depends_on, join_url, trusted
     from nx5d.io.temporaries import removed_on_failure, require_writable, sweep, temporary_name
     from nx5d.io.text import unify_line_ends
+    from nx5d.io.texttables import COLUMN_TYPES, Column, Section, column_block, text_parameters, text_sections
     from nx5d.options import build_options, option
     from nx5d.progress import forwarded, progress, quiet
     from nx5d.recipes.contract import CookRequest, Recipe
@@ -94,11 +100,16 @@ _FROM = {
         "nx5d.io.frames",
     ),
     **dict.fromkeys(("map_blocks", "with_block_reader"), "nx5d.io.blocks"),
-    **dict.fromkeys(("check_frame_size", "check_memory"), "nx5d.io.limits"),
-    **dict.fromkeys(("VariableNames", "find_variable", "per_frame", "agreeing"), "nx5d.io.naming"),
+    **dict.fromkeys(("check_frame_size", "check_memory", "check_read", "selected_shape"), "nx5d.io.limits"),
+    **dict.fromkeys(("VariableNames", "FRAME_NAMES", "find_variable", "per_frame", "agreeing"), "nx5d.io.naming"),
     "unify_line_ends": "nx5d.io.text",
     **dict.fromkeys(
-        ("scan_type", "scanned_motor", "scanned_motors", "planned_points", "scanned_range"), "nx5d.io.commands"
+        ("text_sections", "text_parameters", "column_block", "Section", "Column", "COLUMN_TYPES"), "nx5d.io.texttables"
+    ),
+    **dict.fromkeys(("frame_folders", "FRAME_SUFFIXES"), "nx5d.io.framefolders"),
+    **dict.fromkeys(
+        ("DIALECTS", "scan_type", "scanned_motor", "scanned_motors", "planned_points", "scanned_range"),
+        "nx5d.io.commands",
     ),
     "UrlPattern": "nx5d.addressing.url",
     **dict.fromkeys(("KeyToHandle", "sanitize"), "nx5d.addressing.handles"),
@@ -110,9 +121,14 @@ _FROM = {
 }
 
 __all__ = [
+    "COLUMN_TYPES",
+    "Column",
     "CookRequest",
+    "DIALECTS",
     "DataIdentity",
     "EXTRA_FRAME_DIMS",
+    "FRAME_NAMES",
+    "FRAME_SUFFIXES",
     "FrameOptions",
     "Frames",
     "HDF5_SUFFIXES",
@@ -120,6 +136,7 @@ __all__ = [
     "MISSING_VALUE",
     "Recipe",
     "Region",
+    "Section",
     "State",
     "Storage",
     "Table",
@@ -130,11 +147,14 @@ __all__ = [
     "check_frame_size",
     "check_memory",
     "check_missing",
+    "check_read",
+    "column_block",
     "depends_on",
     "find_variable",
     "fits",
     "forwarded",
     "frame_dtype",
+    "frame_folders",
     "frames_array",
     "hdf5",
     "is_hdf5_name",
@@ -156,8 +176,11 @@ __all__ = [
     "scanned_motors",
     "scanned_range",
     "select_keys",
+    "selected_shape",
     "sweep",
     "temporary_name",
+    "text_parameters",
+    "text_sections",
     "trusted",
     "unify_line_ends",
     "validate_key",

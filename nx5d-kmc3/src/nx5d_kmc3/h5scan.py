@@ -52,7 +52,7 @@ def summary(scan: ScanRef) -> dict[str, Any]:
     One broken scan never hides the others in the proposal's table.
     """
     with nexus.open_tree(scan.storage, scan.document) as tree:
-        entry = nexus.entry_of(tree, scan.anchor, scan.document)
+        entry = nexus.entry_of(tree, scan.anchor, scan.document, confined=scan.storage.local_root)
         out = nexus.summary(entry, scan.url)
         problems = _missing_parts(entry, "detector" in out)
     if problems:
@@ -63,6 +63,6 @@ def summary(scan: ScanRef) -> dict[str, Any]:
 def load_raw(scan: ScanRef, options: Kmc3Options) -> xr.Dataset:
     """The scan as an ``xarray.Dataset`` ([`scan_dataset`][nx5d_nexus.layouts.scan_dataset]); frames lazy by default."""
     with nexus.open_tree(scan.storage, scan.document) as tree:
-        if MEASUREMENT not in nexus.entry_of(tree, scan.anchor, scan.document):
+        if MEASUREMENT not in nexus.entry_of(tree, scan.anchor, scan.document, confined=scan.storage.local_root):
             raise MissingDataError(f"{scan.url} has no '{MEASUREMENT}' group: the scan is incomplete")
     return with_units(reading.load(scan, options))

@@ -11,15 +11,14 @@ import posixpath
 import warnings
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
 from nx5d.errors import DataWarning
 from nx5d.plugins import ScanRef
-from nx5d.toolkit import Storage, frames_array
+from nx5d.toolkit import Storage
 from nx5d_spec.reading import load_counters
 from nx5d_spec.reading import summary as spec_summary
-from nx5d_tiff.files import lazy_frames, load_frames
+from nx5d_tiff.files import frame_variables
 from nx5d_tiff.tiff import tifffile_fallback
 
 from .layout import ring_current_label, with_units
@@ -104,25 +103,9 @@ def load_raw(scan: ScanRef, options: Kmc3Options) -> xr.Dataset:
             stacklevel=3,
         )
         return with_units(data)
-    region = options.region
-    if options.lazy_frames:
-        frames = lazy_frames(
-            scan.storage, urls, region=region, missing=options.missing, fallback=tifffile_fallback,
-            chunk=options.frames_per_chunk or 64,
-        )  # fmt: skip
-    else:
-        frames = load_frames(
-            scan.storage,
-            urls,
-            region=region,
-            missing=options.missing,
-            fallback=tifffile_fallback,
-            workers=options.workers,
-            desc=f"loading {scan.key}",
-        )
-        if options.missing == "mask":
-            data["frame_missing"] = ("index", np.asarray(frames.missing))
-    data["images"] = frames_array(
-        frames.data, frames.frame_shape, region, attrs={"detector": "pilatus", "units": "counts"}
-    )
+    frames = frame_variables(
+        scan.storage, urls, options, fallback=tifffile_fallback, desc=f"loading {scan.key}",
+        attrs={"detector": "pilatus", "units": "counts"},
+    )  # fmt: skip
+    data = data.assign(frames)
     return with_units(data.assign_attrs(detector="pilatus"))

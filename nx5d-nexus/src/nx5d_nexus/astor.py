@@ -42,8 +42,10 @@ class ArrayScan(Scan):
 
     def _get_summary(self) -> Mapping[str, Any]:
         url = self.url or ""
-        with nexus.open_tree(self.repository.storage, url) as tree:
-            return nexus.summary(nexus.entry_of(tree, url.partition("#")[2].strip("/"), url), url)
+        storage = self.repository.storage
+        with nexus.open_tree(storage, url) as tree:
+            entry = nexus.entry_of(tree, url.partition("#")[2].strip("/"), url, confined=storage.local_root)
+            return nexus.summary(entry, url)
 
     def _get_raw(self, **options: Any) -> xr.Dataset:
         checked = build_options(nexus.NexusOptions, options, None)

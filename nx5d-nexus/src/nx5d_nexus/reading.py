@@ -67,14 +67,14 @@ def anchor_names(document: DocumentRef, path: tuple[str, ...]) -> list[str]:
     with nexus.open_tree(document.storage, document.url) as tree:
         node = tree["/".join(path)] if path else tree
         if not path:
-            return nexus.entries(node)
+            return nexus.entries(node, confined=document.storage.local_root, where=document.url)
         return [name for name in node if nexus.is_group(node[name])]
 
 
 def summary(scan: ScanRef) -> dict[str, Any]:
     """Type, steps, notes (the title), start time and detector of a scan group (no array data is read)."""
     with nexus.open_tree(scan.storage, scan.document) as tree:
-        entry = nexus.entry_of(tree, scan.anchor, scan.document)
+        entry = nexus.entry_of(tree, scan.anchor, scan.document, confined=scan.storage.local_root)
         return nexus.summary(entry, scan.url)
 
 

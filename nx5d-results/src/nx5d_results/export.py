@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nx5d.errors import NotSupportedError, OutputExistsError
-from nx5d.toolkit import progress, removed_on_failure, temporary_name
+from nx5d.toolkit import progress, removed_on_failure, require_writable, temporary_name
 from nx5d_results.files import output_path, refuse_existing, require_writer, stamp, write_dataset
 from nx5d_results.nexus import signal_of
 
@@ -103,8 +103,8 @@ def export_scans(
     """Write each of ``scans`` (keys or handles) of ``proposal``, cooked or raw, to ``out``; returns the paths.
 
     ``options`` are loading options of the beamline (``reduce=2``).  The
-    writer is checked, and the files that exist already refused (unless
-    ``overwrite``), before anything is read.  One-dimensional cooked
+    writer is checked, the files that exist already refused (unless
+    ``overwrite``) and the folders checked for writing, before anything is read.  One-dimensional cooked
     results also get a CSV file beside.
     """
     require_writer(format)
@@ -114,6 +114,8 @@ def export_scans(
     if existing and not overwrite:
         shown = ", ".join(existing[:3]) + (f" and {len(existing) - 3} more" if len(existing) > 3 else "")
         raise OutputExistsError(f"{shown} exist(s) already; nothing was written (--overwrite replaces them)")
+    for folder in {path.parent for path in planned.values()}:
+        require_writable(folder)  # a folder that cannot be written fails now, not after the first scan is read
     written = []
     with progress(len(keys), f"exporting {'raw' if raw else 'cooked'} scans", unit="scan") as bar:
         for key, path in planned.items():

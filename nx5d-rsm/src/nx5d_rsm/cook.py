@@ -21,7 +21,7 @@ unambiguous -- ignoring case, spaces and underscores (``TwoTheta`` finds
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,7 @@ from nx5d.toolkit import find_variable, per_frame
 from nx5d_rsm.geometry import Setup
 from nx5d_rsm.maps import map_frames
 from nx5d_rsm.settings import ENERGY_UNITS, MotorSettings, RsmSettings, check_energy
+from nx5d_rsm.signal import left_out
 
 __all__ = ["cook_rsm", "motor_angles", "frame_energies", "group_values", "rounded", "IMAGES", "DETECTOR_SHAPE"]
 
@@ -55,11 +56,19 @@ def frame_energies(raw: xr.Dataset, settings: RsmSettings) -> float | np.ndarray
 
     The variable's ``units`` attribute (else ``settings.energy_units``) says
     whether it is in eV or keV; values outside the X-ray range are refused.
+    A scan without that variable is a `SpiceValidationError` that says to
+    give the energy in eV in the ``settings`` spice.
     """
     where = str(raw.attrs.get("url", "the scan"))
     if not isinstance(settings.energy, str):
         return float(settings.energy)
-    name = find_variable(raw, settings.energy, "energy")
+    try:
+        name = find_variable(raw, settings.energy, "energy")
+    except SpiceValidationError as exc:
+        raise SpiceValidationError(
+            f"{exc}; give the photon energy in eV as the 'settings' spice's energy "
+            "(proposal.spice.seed('settings', energy=9000.0)) or name the variable recording it"
+        ) from exc
     units = str(raw[name].attrs.get("units") or settings.energy_units)
     factor = ENERGY_UNITS.get(units.strip().lower())
     if factor is None:
@@ -152,6 +161,7 @@ def cook_rsm(
     detector_angles: Sequence[np.ndarray],
     groups: Sequence[tuple[str, np.ndarray]] | None = None,
     attrs: Mapping[str, Any] | None = None,
+    reciprocal: Callable[[Setup], tuple[Any, Sequence[str], Sequence[int]]] | None = None,
 ) -> xr.Dataset:
     """Reciprocal space maps of a scan's frames, with ``settings``.
 
@@ -173,6 +183,10 @@ def cook_rsm(
         Values are rounded as ``settings.group_step`` says.
     attrs:
         More attributes of the result (the settings are added as JSON).
+    reciprocal:
+        For maps on other axes than q (H, K, L): a function of the scan's
+        `Setup` that gives the setup to map with, its axes and grid size
+        (see [`nx5d_rsm.hkl`][nx5d_rsm.hkl]); default: the settings' q axes.
 
     Returns
     -------
@@ -183,7 +197,7 @@ def cook_rsm(
     """
     where = str(raw.attrs.get("url", "the scan"))
     if IMAGES not in raw:
-        raise MissingDataError(f"{where} has no detector images to map")
+        raise MissingDataError(f"{where} has no detector images to map{left_out(raw)}")
     if len(sample_angles) != len(settings.sample_axes) or len(detector_angles) != len(settings.detector_axes):
         raise SpiceValidationError(
             f"{len(sample_angles)} sample and {len(detector_angles)} detector angles for the circles "
@@ -217,14 +231,15 @@ def cook_rsm(
     pixels = tuple(
         np.asarray(images[dim].values) if dim in images.coords else np.arange(images.sizes[dim]) for dim in ("y", "x")
     )
+    mapper, axes, grid_size = (setup, settings.q_axes, settings.grid_size) if reciprocal is None else reciprocal(setup)
     return map_frames(
-        setup,
+        mapper,
         [repeat(np.broadcast_to(np.asarray(a, float), (n,))) for a in sample_angles],
         [repeat(np.broadcast_to(np.asarray(a, float), (n,))) for a in detector_angles],
         images.data,
         pixels=pixels,  # type: ignore[arg-type]
-        grid_size=settings.grid_size,
-        q_axes=settings.q_axes,
+        grid_size=grid_size,
+        q_axes=axes,
         groups=groups,
         scale=repeat(scale),
         energies=None if isinstance(energy, float) else repeat(energy),

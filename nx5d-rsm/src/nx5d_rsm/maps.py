@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -16,7 +16,16 @@ from nx5d_rsm.geometry import Setup
 from nx5d_rsm.gridding import BlockSums, FrameGridder, Grid
 from nx5d_rsm.settings import MAX_BINS
 
-__all__ = ["MAP_VARIABLES", "map_variable", "map_frames"]
+if TYPE_CHECKING:
+    from nx5d_rsm.orientation import HklSetup
+
+__all__ = ["MAP_VARIABLES", "MAP_AXES", "map_variable", "map_frames"]
+
+#: The axes a map can have: ``{name: (long_name, units)}`` (q from a `Setup`, H, K, L from an `HklSetup`).
+MAP_AXES = {
+    **{name: (f"momentum transfer {name}", "1/Å") for name in ("qx", "qy", "qz")},
+    **{name: (f"reciprocal lattice coordinate {name}", "r.l.u.") for name in ("H", "K", "L")},
+}
 
 
 def _usable(
@@ -61,7 +70,7 @@ def _group_indices(
 
 
 def map_frames(
-    setup: Setup,
+    setup: Setup | HklSetup,
     sample_angles: Sequence[np.ndarray],
     detector_angles: Sequence[np.ndarray],
     images: Any,
@@ -82,7 +91,7 @@ def map_frames(
     Parameters
     ----------
     setup:
-        The diffractometer geometry.
+        The diffractometer geometry (an [`HklSetup`][nx5d_rsm.orientation.HklSetup] for maps on H, K, L).
     sample_angles, detector_angles:
         Per rotation axis of ``setup``, one angle (degrees) per frame.
     images:
@@ -97,7 +106,8 @@ def map_frames(
     grid_size:
         Grid points along each of ``q_axes``.
     q_axes:
-        One to three of ``"qx"``, ``"qy"``, ``"qz"``: the axes of the maps.
+        One to three of ``"qx"``, ``"qy"``, ``"qz"`` (or of ``"H"``, ``"K"``,
+        ``"L"`` with an ``HklSetup``): the axes of the maps.
     groups:
         ``[(name, value per frame), ...]``: one map per distinct value of
         each (e.g. per delay), or per combination of values of several
@@ -139,7 +149,7 @@ def map_frames(
     """
     if empty not in ("nan", "zero"):
         raise OptionError(f"empty must be 'nan' or 'zero', not {empty!r}")
-    if len(q_axes) != len(grid_size) or not 1 <= len(q_axes) <= 3 or set(q_axes) - {"qx", "qy", "qz"}:
+    if len(q_axes) != len(grid_size) or not 1 <= len(q_axes) <= 3 or set(q_axes) - set(MAP_AXES):
         raise OptionError(f"q_axes {tuple(q_axes)} with grid_size {tuple(grid_size)}: need 1 to 3 of qx, qy, qz")
     columns = [np.asarray(a, float) for a in (*sample_angles, *detector_angles)]
     if energies is not None:
@@ -196,7 +206,7 @@ def map_frames(
     dims = (*(name for name, _ in groups), *q_axes)
     coords: dict[str, Any] = {name: values for (name, _), values in zip(groups, group_values, strict=True)}
     for name, axis in zip(q_axes, grid.axes, strict=True):
-        coords[name] = (name, axis.values, {"long_name": f"momentum transfer {name}", "units": "1/Å"})
+        coords[name] = (name, axis.values, dict(zip(("long_name", "units"), MAP_AXES[name], strict=True)))
     qdata_attrs = {
         "long_name": "mean intensity per pixel" + (" and monitor unit" if scale is not None else ""),
         "description": "in each bin, the intensity of the pixels falling into it divided by how much pixel area "

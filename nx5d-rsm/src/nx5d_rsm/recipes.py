@@ -27,6 +27,7 @@ from nx5d.toolkit import CookRequest, Recipe
 from nx5d_rsm.cook import IMAGES, cook_rsm, group_values, motor_angles
 from nx5d_rsm.profile import ProfileSettings, cook_profile
 from nx5d_rsm.settings import MotorSettings, RsmSettings
+from nx5d_rsm.signal import left_out
 
 __all__ = ["RSM", "DELAY_RSM", "TEMPERATURE_RSM", "PROFILE", "AUTO", "TEMPERATURE_STEP", "map_settings", "frame_angles"]
 
@@ -39,7 +40,7 @@ def map_settings(request: CookRequest) -> RsmSettings:
     return request.settings(default=RsmSettings)
 
 
-def frame_angles(request: CookRequest, settings: RsmSettings) -> dict[str, list[Any]]:
+def frame_angles(request: CookRequest, settings: RsmSettings) -> dict[str, Any]:
     """The angles of every frame, as keyword arguments of [`cook_rsm`][nx5d_rsm.cook.cook_rsm].
 
     The beamline's ``cooking.angles`` function where it declares one, else
@@ -62,7 +63,7 @@ def frame_angles(request: CookRequest, settings: RsmSettings) -> dict[str, list[
 def _maps(request: CookRequest, first: str | None = None, step: float | None = None) -> xr.Dataset:
     """Maps grouped by ``first`` (a role, e.g. ``delay``), then by the settings' ``group_by`` variables."""
     if IMAGES not in request.raw:
-        raise MissingDataError(f"{request.where} has no detector images to map")
+        raise MissingDataError(f"{request.where} has no detector images to map{left_out(request.raw)}")
     settings = map_settings(request)
     names = ([first] if first else []) + [name for name in settings.groups if name != first]
     variables = {name: request.group_variable(name) for name in names}

@@ -52,6 +52,7 @@ __all__ = [
     "Signal",
     "choose_signal",
     "default_signal",
+    "left_out",
     "summed_signal",
     "poisson_variance",
 ]
@@ -148,6 +149,7 @@ def default_signal(raw: xr.Dataset) -> str:
         raise MissingDataError(
             f"{where} has no frames and no counter that could be its detector (variables: "
             f"{', '.join(map(str, raw.data_vars)) or 'none'}); name the profile's signal in the 'profile' spice"
+            f"{left_out(raw)}"
         )
     return counters[-1]
 
@@ -165,6 +167,12 @@ def _declared(raw: xr.Dataset, cooking: Any) -> str | None:
         except SpiceValidationError:
             continue
     return None
+
+
+def left_out(raw: xr.Dataset) -> str:
+    """What the reader could not read (its ``absent`` attribute: files that are not there), as a clause."""
+    absent = raw.attrs.get("absent")
+    return f"; not read: {absent}" if absent else ""
 
 
 def choose_signal(raw: xr.Dataset, cooking: Any = None, given: str | None = None) -> SignalChoice:

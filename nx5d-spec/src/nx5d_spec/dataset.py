@@ -7,7 +7,8 @@ frames on ``(index, y, x)`` becomes ``y_motor``); each variable's
 ``long_name`` is the name as written in the file.  The motors the scan
 command moves (`nx5d.io.commands.scanned_motors`) are coordinates
 along ``index``; every column of a motor (a name of the ``#O`` lines) has
-the attribute ``kind = "positioner"``.
+the attribute ``kind = "positioner"``.  The orientation the ``#G``/``#UB``
+lines state becomes attributes (`nx5d_spec.orientation`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from nx5d.errors import MissingDataError
 from nx5d.toolkit import VariableNames, scan_type, scanned_motor, scanned_motors, scanned_range
+from nx5d_spec.orientation import orientation_attrs
 from nx5d_spec.parser import SpecScan
 
 __all__ = ["scan_dataset", "scan_summary"]
@@ -64,6 +67,10 @@ def _range(scan: SpecScan) -> tuple[float, float] | None:
 def scan_dataset(scan: SpecScan, where: str, *, reserved: Collection[str] = ("index",)) -> xr.Dataset:
     """The scan's counters, positions and spectra as a Dataset (see the module documentation).
 
+    A scan without any of them (stopped before its first point, and its
+    writer wrote no motor positions: Bluesky's ``#N 0`` scans) raises
+    [`MissingDataError`][nx5d.errors.MissingDataError] saying so.
+
     Parameters
     ----------
     scan:
@@ -74,6 +81,13 @@ def scan_dataset(scan: SpecScan, where: str, *, reserved: Collection[str] = ("in
         Names variables must not take: the dimensions of the dataset the
         caller builds (``("index", "y", "x")`` when frames are added).
     """
+    if not (scan.labels or scan.positions or scan.mca):
+        columns = next((line.split(None, 1)[-1] for line in scan.header if line.startswith("#N ")), "none")
+        raise MissingDataError(
+            f"{where}, scan {scan.key} holds no data: no data lines, no column names (#L) and no motor "
+            f"positions (#P), columns announced (#N): {columns}; the scan was stopped before its first point "
+            f"({scan.command})"
+        )
     names = VariableNames(f"{where}, scan {scan.key}", {*reserved, "index"})
     data: dict[str, xr.Variable] = {}
     named: dict[str, str] = {}
@@ -97,6 +111,7 @@ def scan_dataset(scan: SpecScan, where: str, *, reserved: Collection[str] = ("in
         "scan_header": "\n".join(scan.header),
         "comments": "\n".join(scan.comments),
         "url": f"{where}#{scan.key}",
+        **orientation_attrs(scan.header, f"{where}, scan {scan.key}"),
     }
     axes = [named[label] for label in scanned_motors(scan.command, scan.labels, scan.mnemonics())]
     return xr.Dataset(data, attrs=attrs).set_coords(axes)

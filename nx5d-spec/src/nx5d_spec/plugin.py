@@ -12,6 +12,7 @@ import nx5d
 from nx5d.plugins import Beamline, ClaimLevel, Cooking, DocumentRef, ScanRef
 from nx5d.toolkit import option
 from nx5d_rsm.profile import ProfileSettings
+from nx5d_rsm.settings import MotorSettings
 
 from . import reading
 
@@ -36,7 +37,7 @@ NX5D_BEAMLINE = Beamline(
     recognises=reading.recognises_spec,
     key_patterns={"scan": r"\d+\.\d+"},
     options=SpecOptions,
-    spice={"profile": ProfileSettings},
+    spice={"settings": MotorSettings, "profile": ProfileSettings},  # settings: maps of @A line detectors
     cooking=Cooking(recipes={"*": "profile"}),  # by default the last column (the detector) against the scanned motor
 )
 

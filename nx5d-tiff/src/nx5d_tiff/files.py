@@ -4,7 +4,8 @@ Thousands of small detector images (one TIFF per frame, as Pilatus detectors
 write them) are read and decoded by a thread pool straight into one
 preallocated array, so memory stays at the size of the result and per-file
 Python work stays small (`load_frames`); `lazy_frames` gives a dask array
-chunked by frames whose blocks a cook streams.  Decoding:
+chunked by frames whose blocks a cook streams; `frame_variables` chooses
+between them from a beamline's loading options, in one call.  Decoding:
 [`nx5d_tiff.tiff`][nx5d_tiff.tiff].
 """
 
@@ -15,9 +16,9 @@ import contextvars
 import os
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 import numpy as np
@@ -33,6 +34,7 @@ from nx5d.toolkit import (
     check_missing,
     fits,
     frame_dtype,
+    frames_array,
     option,
     positive,
     progress,
@@ -40,7 +42,7 @@ from nx5d.toolkit import (
 )
 from nx5d_tiff.tiff import Decoder, check_pages, decode_frame, decode_strips, parse_tiff
 
-__all__ = ["FrameFileOptions", "load_frames", "lazy_frames"]
+__all__ = ["FrameFileOptions", "load_frames", "lazy_frames", "frame_variables"]
 
 
 @attrs.frozen
@@ -269,3 +271,38 @@ def lazy_frames(
         reader.read(range(start, stop), out, np.zeros(stop - start, bool), None)
 
     return Frames(with_block_reader(frames, read_into), first.shape, None)
+
+
+def frame_variables(
+    storage: Storage,
+    urls: Sequence[str],
+    options: FrameFileOptions,
+    *,
+    fallback: Decoder | None = None,
+    desc: str = "loading frames",
+    attrs: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A scan's frame variables, loaded as ``options`` say: ``{"images": ..., "frame_missing": ...}``.
+
+    Lazily (`lazy_frames`, ``chunks`` frames per block, default 64) where
+    ``options.lazy_frames`` asks for it, else eagerly (`load_frames`, with
+    ``options.workers`` threads); always ``options.region`` and
+    ``options.missing``.  ``images`` is a `frames_array` carrying ``attrs``;
+    ``frame_missing`` flags missing frames when loaded eagerly with
+    ``missing="mask"``.
+    """
+    region = options.region
+    out: dict[str, Any] = {}
+    if options.lazy_frames:
+        frames = lazy_frames(
+            storage, urls, region=region, missing=options.missing, fallback=fallback,
+            chunk=options.frames_per_chunk or 64,
+        )  # fmt: skip
+    else:
+        frames = load_frames(
+            storage, urls, region=region, missing=options.missing, fallback=fallback, workers=options.workers, desc=desc
+        )
+        if options.missing == "mask":
+            out["frame_missing"] = ("index", np.asarray(frames.missing))
+    out["images"] = frames_array(frames.data, frames.frame_shape, region, attrs=dict(attrs or {}))
+    return out

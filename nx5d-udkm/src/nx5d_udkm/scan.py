@@ -13,8 +13,8 @@ import numpy as np
 import xarray as xr
 
 from nx5d.errors import CorruptDataError, DataWarning, MissingDataError
-from nx5d.toolkit import Storage, frames_array, join_url
-from nx5d_tiff.files import lazy_frames, load_frames
+from nx5d.toolkit import Storage, join_url
+from nx5d_tiff.files import frame_variables
 
 from .formats import IMAGE_EXTENSIONS, IMAGE_NAME, VARIANTS, Variant, parameters_names
 from .names import ROLES, UNITS, role_column, variable_names
@@ -144,23 +144,6 @@ def _column_attrs(column: str) -> dict[str, str]:
     return {"long_name": column, **({"units": units} if units else {})}
 
 
-def _frames(storage: Storage, urls: list[str], options: UdkmOptions, fallback: Any, desc: str) -> dict[str, Any]:
-    """``images`` (and ``frame_missing`` where frames may be missing) as the options say."""
-    region = options.region
-    out: dict[str, Any] = {}
-    if options.lazy_frames:
-        chunk = options.frames_per_chunk or 64
-        frames = lazy_frames(storage, urls, region=region, missing=options.missing, fallback=fallback, chunk=chunk)
-    else:
-        frames = load_frames(
-            storage, urls, region=region, missing=options.missing, fallback=fallback, workers=options.workers, desc=desc
-        )
-        if options.missing == "mask":
-            out["frame_missing"] = ("index", frames.missing)
-    out["images"] = frames_array(frames.data, frames.frame_shape, region, attrs={"units": "counts"})
-    return out
-
-
 def load_raw(
     storage: Storage, files: ScanFiles, proposal: str, options: UdkmOptions, *, fallback: Any = None
 ) -> xr.Dataset:
@@ -174,9 +157,12 @@ def load_raw(
     if table.rows == 0:
         raise CorruptDataError(f"{files.table} holds no data rows")
     names = [] if options.frames == "skip" else _image_names(storage, files, table, options.missing)
+    absent = ""
     if not names and options.frames != "skip":
+        first = table.images[0] if table.images else f"image00000{files.variant.image_extension}"
+        absent = f"the frame files {files.table.rsplit('/', 1)[-1]} names ({first} ...) are not in {files.url}"
         warnings.warn(
-            f"{files.url} holds no frames (image00000.tif ...): counters only; frames='skip' says so quietly",
+            f"{files.url} holds no frames ({first} ...): counters only; frames='skip' says so quietly",
             DataWarning,
             stacklevel=3,
         )
@@ -192,7 +178,11 @@ def load_raw(
         data["start_time"] = ("index", _times(table.start, day))  # type: ignore[arg-type]
         data["end_time"] = ("index", _times(table.end, day))  # type: ignore[arg-type]
     if urls:
-        data.update(_frames(storage, urls, options, fallback, f"loading {files.key}"))
+        data.update(
+            frame_variables(
+                storage, urls, options, fallback=fallback, desc=f"loading {files.key}", attrs={"units": "counts"}
+            )
+        )
     parameters = files.read_parameters(storage)
     attrs_ = {
         "scan_type": files.variant.name,
@@ -200,6 +190,7 @@ def load_raw(
         "url": files.url,
         "start": _start_time(proposal, files.key, parameters) or "",
         "parameters": json.dumps(parameters, ensure_ascii=False),
+        **({"absent": absent} if absent else {}),
     }
     dataset = xr.Dataset(data, attrs=attrs_)
     return dataset.set_coords(_axes(dataset))

@@ -12,9 +12,11 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import argcomplete
 
+from nx5d.app import completion
 from nx5d.config import DATA_REPO, repositories
 from nx5d.errors import Nx5dError
 from nx5d.version import __version__
@@ -37,6 +39,22 @@ def _beamline_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--option", "-o", action="append", metavar="NAME=VALUE", help=OPTION_HELP)
 
 
+def _url(p: argparse.ArgumentParser) -> None:
+    """The repository argument; Tab completes the named repositories."""
+    p.add_argument("url", help=REPOSITORY_HELP).completer = completion.complete_repositories  # type: ignore[attr-defined]
+
+
+def _proposal(p: argparse.ArgumentParser, **kwargs: Any) -> None:
+    """The proposal argument; Tab completes the repository's proposals (keys and handles)."""
+    kwargs.setdefault("help", "proposal key")
+    p.add_argument("proposal", **kwargs).completer = completion.complete_proposals  # type: ignore[attr-defined]
+
+
+def _scan(p: argparse.ArgumentParser) -> None:
+    """The scan argument; Tab completes the proposal's scans (keys and handles)."""
+    p.add_argument("scan", help="scan key or handle").completer = completion.complete_scans  # type: ignore[attr-defined]
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nx5d", description="Find, list and load X-ray diffraction scan data.")
     parser.add_argument("--version", action="version", version=f"nx5d {__version__}")
@@ -52,14 +70,14 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(command="recipes")
 
     p = sub.add_parser("ls", help="list the proposals of a repository, or the scans of one proposal")
-    p.add_argument("url", help=REPOSITORY_HELP)
-    p.add_argument("proposal", nargs="?", help="proposal key: list its scans with their summaries")
+    _url(p)
+    _proposal(p, nargs="?", help="proposal key: list its scans with their summaries")
     _beamline_arguments(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(command="ls")
 
     p = sub.add_parser("cook", help="cook scans into NetCDF/Zarr files with provenance, skipping up-to-date ones")
-    p.add_argument("url", help=REPOSITORY_HELP)
+    _url(p)
     p.add_argument("--proposal", help="proposal key (default: every proposal)")
     p.add_argument("--scans", help="glob pattern of scan keys (default: all)")
     p.add_argument("--out", required=True, help="output folder: files go to OUT/PROPOSAL/SCAN.nc")
@@ -69,8 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     _beamline_arguments(p)
     p.set_defaults(command="cook")
     p = sub.add_parser("export", help="write scans' cooked or raw data to NeXus (or NetCDF, HDF5, Zarr) files")
-    p.add_argument("url", help=REPOSITORY_HELP)
-    p.add_argument("proposal", help="proposal key")
+    _url(p)
+    _proposal(p)
     p.add_argument("scans", nargs="?", help="glob pattern of scan keys (default: all)")
     p.add_argument(
         "--out", required=True, help="output folder: OUT/PROPOSAL/SCAN.nxs (cooked), OUT/PROPOSAL/raw/SCAN.nxs (raw)"
@@ -87,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(command="reproduce")
 
     p = sub.add_parser("search", help="find scans by type, motor and range, sample, time, counters or text")
-    p.add_argument("url", help=REPOSITORY_HELP)
+    _url(p)
     p.add_argument("--proposal", default="*", help="glob pattern of proposal keys or handles (default: all)")
     p.add_argument("--type", help="scan type, a glob (ascan, '*mesh')")
     p.add_argument("--motor", help="scanned motor, a glob")
@@ -103,9 +121,9 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(command="search")
 
     p = sub.add_parser("plot", help="a quick look at one scan, as a PNG file: its maps or profile, or raw data")
-    p.add_argument("url", help=REPOSITORY_HELP)
-    p.add_argument("proposal", help="proposal key")
-    p.add_argument("scan", help="scan key or handle")
+    _url(p)
+    _proposal(p)
+    _scan(p)
     p.add_argument("--raw", action="store_true", help="the frames summed and counters, instead of cooked data")
     p.add_argument("--counter", action="append", help="with --raw: a counter to draw (repeat)")
     p.add_argument("--out", help="the picture's file (default: PROPOSAL-SCAN.png here)")
@@ -121,6 +139,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="beamline name (lower-case letters, digits, underscores), e.g. 'p08'")
     p.add_argument("--dir", default=".", help="folder to write nx5d-NAME/ into (default: here)")
     p.add_argument("--description", help="one line describing the beamline and its format")
+    p.add_argument(
+        "--template",
+        choices=("nexus", "text", "folder"),
+        default="nexus",
+        help="the example format: one NeXus file per scan (default), a text file per scan with a frame folder "
+        "beside it, or a folder per scan with a table and TIFF frames",
+    )
     p.set_defaults(command="new_plugin")
 
     p = sub.add_parser(
@@ -132,8 +157,8 @@ def _parser() -> argparse.ArgumentParser:
         "import FOLDER (nx5d 3.x records, kept whole).  Values are JSON where they parse as JSON (680.0, [50,120]), "
         "else text.",
     )
-    p.add_argument("url", help=REPOSITORY_HELP)
-    p.add_argument("proposal", help="proposal key")
+    _url(p)
+    _proposal(p)
     p.add_argument(
         "action",
         choices=["ls", "view", "history", "seed", "update", "anchor", "withdraw", "resolve", "preset", "import"],
@@ -156,8 +181,8 @@ def _parser() -> argparse.ArgumentParser:
         "there.  A scan that changes after it was printed is printed again as 'updated'.  Stops with Ctrl-C, or "
         "after --idle-timeout seconds without a new scan.",
     )
-    p.add_argument("url", help=REPOSITORY_HELP)
-    p.add_argument("proposal", help="proposal key")
+    _url(p)
+    _proposal(p)
     p.add_argument("--poll", type=float, default=5.0, help="seconds between looks (default 5)")
     p.add_argument(
         "--settle",
@@ -177,6 +202,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write each cooked result to OUT/PROPOSAL/SCAN.nc")
     p.add_argument("--format", default="netcdf", help="netcdf (default), hdf5 or zarr")
     p.add_argument("--idle-timeout", type=float, help="stop after this many seconds without a new scan")
+    p.add_argument(
+        "--partial",
+        type=float,
+        metavar="SECONDS",
+        help="also print the map of a scan being measured whenever it has new points, at most every SECONDS "
+        "(0: at every look); partial maps are not written to --out",
+    )
     _beamline_arguments(p)
     p.set_defaults(command="watch")
     return parser
@@ -221,6 +253,15 @@ def _with_default_repository(argv: list[str], parser: argparse.ArgumentParser) -
     return [*argv[: command + 1], default, *argv[command + 1 :]]
 
 
+def _silence_stdout() -> None:
+    """Send what is left of standard output nowhere, so Python's flush at exit finds no closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (a test's captured output): nothing is flushed there
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``nx5d`` command; returns the exit status."""
     words = list(sys.argv[1:] if argv is None else argv)
@@ -242,3 +283,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("nx5d: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (``nx5d plugins --json | head``): nothing more to say
+        _silence_stdout()
+        return 141  # as a program ended by SIGPIPE

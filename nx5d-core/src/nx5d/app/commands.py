@@ -379,7 +379,7 @@ def plot(args: argparse.Namespace) -> int:
 def new_plugin(args: argparse.Namespace) -> int:
     from nx5d.app.scaffold import new_plugin
 
-    folder = new_plugin(args.name, args.dir, description=args.description)
+    folder = new_plugin(args.name, args.dir, description=args.description, template=args.template)
     print(f"wrote {folder}")
     print(f"next: pip install -e '{folder}[test]' && pytest {folder / 'tests'}")
     print(f"then adapt the places marked FILL IN in {folder / 'src'}")
@@ -398,21 +398,23 @@ def watch(args: argparse.Namespace) -> int:
         cook=not args.no_cook,
         new_only=not args.all,
         idle_timeout=args.idle_timeout,
+        partial=args.partial,
     )
     failed = False
     try:
         for arrival in arrivals:
             summary = arrival.scan.summary if arrival.error is None else {}
-            line = f"{arrival.scan.key}: {summary.get('type', '')} {summary.get('steps', '')} steps".rstrip()
-            if arrival.update:
-                line = line.replace(":", ": updated:", 1)
+            steps = "" if arrival.partial else f" {summary.get('steps', '')} steps"  # a partial map: its note says
+            line = f"{arrival.scan.key}: {summary.get('type', '')}{steps}".rstrip()
+            if arrival.update or arrival.partial:
+                line = line.replace(":", ": partial:" if arrival.partial else ": updated:", 1)
             if arrival.error is not None:
                 failed = True
                 line = f"{arrival.scan.key}: failed: {arrival.error}"
             elif arrival.cooked is not None:
                 sizes = getattr(arrival.cooked, "sizes", {})
                 line += f"; cooked ({', '.join(f'{d} {n}' for d, n in sizes.items())})"
-                if args.out:
+                if args.out and not arrival.partial:
                     written = _results("batch", "nx5d watch --out").write_cooked(
                         arrival.cooked, args.out, proposal.key, arrival.scan.key, args.format
                     )

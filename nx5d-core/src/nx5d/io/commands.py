@@ -1,12 +1,23 @@
-"""Scan commands as SPEC and BLISS write them (``ascan th 19.4 19.7 40 5``): what kind of scan, which motor."""
+"""Scan commands as SPEC, BLISS and DESY's Online / Sardana write them (``ascan th 19.4 19.7 40 5``).
+
+What kind of scan, which motors it moves, how many points it plans.  Which
+columns a command's motors are depends on the software that wrote it (its
+*dialect*, see `scanned_motors`).
+"""
 
 from __future__ import annotations
 
 import math
 import re
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
-__all__ = ["scan_type", "scanned_motor", "scanned_motors", "planned_points", "scanned_range"]
+__all__ = ["DIALECTS", "scan_type", "scanned_motor", "scanned_motors", "planned_points", "scanned_range"]
+
+#: The command vocabularies `scanned_motors` knows: SPEC's (BLISS follows it) and DESY's (Online, Sardana).
+DIALECTS = ("spec", "desy")
+#: Words of DESY command lines that are flags, not motors (``dmesh m1 0 1 10 m2 0 2 20 1.0 False None``).
+_FLAGS = {"true", "false", "none"}
 
 _TYPE = re.compile(r"[A-Za-z_][\w.]*")
 
@@ -33,18 +44,35 @@ def scanned_motor(command: str) -> str:
 MOTOR_SCANS = re.compile(r"[ad]\d?scan|[ad]?mesh|lup|rscan|hklscan")
 
 
-def scanned_motors(command: str, columns: Sequence[str], mnemonics: Mapping[str, str] | None = None) -> list[str]:
+def scanned_motors(
+    command: str,
+    columns: Sequence[str],
+    mnemonics: Mapping[str, str] | None = None,
+    *,
+    dialect: Literal["spec", "desy"] = "spec",
+) -> list[str]:
     """The columns of the motors a scan moves (``a2scan th 1 2 tth 2 4 10 1`` -> the ``th`` and ``tth`` columns).
 
-    Motors the command names that are columns are taken by name (or through
-    the file's ``#o`` mnemonics: ``th`` -> ``Theta``).  Otherwise SPEC's own
-    scans (`MOTOR_SCANS`) write the moved motors as the first columns,
-    in order, and those are taken.  Other commands give none.
+    ``dialect="spec"`` (SPEC, BLISS): motors the command names that are
+    columns are taken by name (or through the file's ``#o`` mnemonics:
+    ``th`` -> ``Theta``).  Otherwise SPEC's own scans (`MOTOR_SCANS`) write
+    the moved motors as the first columns, in order, and those are taken.
+    Other commands give none.
+
+    ``dialect="desy"`` (PETRA III's Online, Sardana): only the motors the
+    command names that are columns, by name -- a mesh's slow motor may be
+    recorded as a parameter, not a column, and the first columns are then
+    counters, never motors; the flags such commands end with (``False``,
+    ``None``) are no motors.
     """
+    if dialect not in DIALECTS:
+        raise ValueError(f"dialect {dialect!r} is none of {', '.join(DIALECTS)}")
     words = command.split()
     if not words:
         return []
-    motors = [w for w in words[1:] if not _is_number(w)]
+    motors = [w for w in words[1:] if not _is_number(w) and w.lower() not in _FLAGS]
+    if dialect == "desy":
+        return [m for m in dict.fromkeys(motors) if m in columns]
     names = [(mnemonics or {}).get(m, m) for m in motors]
     if names and all(n in columns for n in names):
         return list(dict.fromkeys(names))

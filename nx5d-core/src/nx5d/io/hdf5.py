@@ -24,12 +24,22 @@ import contextlib
 import math
 import os
 import re
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nx5d.errors import CorruptDataError, MissingDataError, NotSupportedError, Nx5dError, StorageError
+from nx5d.errors import (
+    CorruptDataError,
+    DataWarning,
+    MissingDataError,
+    NotSupportedError,
+    Nx5dError,
+    OutsideRepositoryError,
+    StorageError,
+)
+from nx5d.io.limits import check_selection
 from nx5d.io.storage import Storage, _note, file_state
 
 if TYPE_CHECKING:
@@ -96,6 +106,39 @@ def _open_error(url: str, exc: OSError) -> Exception:
     return CorruptDataError(f"{url} cannot be read as HDF5: {text}")
 
 
+#: HDF5's file-locking settings tried, in order, for a file this process already holds open with other ones
+#: (h5py's default, xarray's h5netcdf engine): HDF5 shares one open file per process and refuses a second
+#: opening whose settings differ.
+_LOCKINGS: tuple[Any, ...] = (False, None, "best-effort", True)
+
+
+def _open_local(h5py: Any, path: str, url: str) -> Any:
+    """``h5py.File`` of a local file, read-only and without taking HDF5's file lock where HDF5 allows it.
+
+    A file another writer holds in SWMR mode is opened as a SWMR reader.  A
+    file this process already has open (h5py, xarray) is shared with that
+    handle under its own locking setting; closing ours leaves theirs open.
+    """
+    error: OSError | None = None
+    for locking in _LOCKINGS:
+        try:
+            return h5py.File(path, "r", locking=locking)
+        except OSError as exc:
+            error = exc
+            if "already open for write" in str(exc):
+                try:
+                    return h5py.File(path, "r", locking=locking, swmr=True)
+                except OSError as again:
+                    raise _open_error(url, again) from again
+            if "file locking" not in str(exc) or "don't match" not in str(exc):
+                raise _open_error(url, exc) from exc
+    assert error is not None
+    raise StorageError(
+        f"{url} is already open in this Python process (h5py, or xarray's h5netcdf engine) with settings HDF5 "
+        f"will not share ({error}); close that handle, or open it with h5py.File(path, 'r', locking=False)"
+    ) from error
+
+
 @contextlib.contextmanager
 def open_document(storage: Storage, url: str) -> Iterator[h5py.File]:
     """Open the HDF5 document at ``url`` read-only (a ``#`` anchor is ignored: the whole file is opened).
@@ -113,16 +156,7 @@ def open_document(storage: Storage, url: str) -> Iterator[h5py.File]:
         except FileNotFoundError:
             state = None  # h5py says it is missing, below
         _note(url, opened=1, state=state)
-        try:
-            handle = h5py.File(path, "r", locking=False)
-        except OSError as exc:
-            if "already open for write" not in str(exc):
-                raise _open_error(url, exc) from exc
-            try:
-                handle = h5py.File(path, "r", locking=False, swmr=True)
-            except OSError as again:
-                raise _open_error(url, again) from again
-        with handle, _read_errors(url):
+        with _open_local(h5py, path, url) as handle, _read_errors(url):
             yield handle
         return
     with storage.open(url) as raw:
@@ -167,13 +201,40 @@ def members(storage: Storage, document: str, path: Sequence[str] = ()) -> list[s
         if not hasattr(group, "keys"):
             raise MissingDataError(f"{document}#{'/'.join(path)} is a dataset, not a group")
         try:
-            return list(group.keys())
+            names = list(group.keys())
         except (OSError, RuntimeError) as exc:
             raise CorruptDataError(f"cannot list {document}#{'/'.join(path)}: {exc}") from exc
+        return [name for name in names if not _links_out(storage, document, group, name, path)]
+
+
+def _links_out(storage: Storage, document: str, group: Any, name: str, path: Sequence[str]) -> bool:
+    """Whether member ``name`` is an external link to a file outside the root: left out, with a DataWarning."""
+    link = group.get(name, getlink=True)
+    filename = getattr(link, "filename", None)
+    local = Storage.local_path(document)
+    if filename in (None, ".") or local is None:
+        return False
+    target = os.path.realpath(os.path.join(os.path.dirname(os.path.realpath(local)), filename))
+    try:
+        storage.confine("file://" + target)
+    except OutsideRepositoryError:
+        where = f"{document}#{'/'.join((*path, name))}"
+        warnings.warn(
+            f"{where} is an external link to {filename!r}, outside the repository root: left out of the listing",
+            DataWarning,
+            stacklevel=4,
+        )
+        return True
+    return False
 
 
 def read(dataset: h5py.Dataset, url: str, selection: Any = ()) -> np.ndarray:
-    """Read ``dataset[selection]``, counted as a dataset read of ``url`` (``document#path``)."""
+    """Read ``dataset[selection]``, counted as a dataset read of ``url`` (``document#path``).
+
+    A selection larger than this machine's memory is refused before anything
+    is read (`nx5d.io.limits.check_read`).
+    """
+    check_selection(tuple(dataset.shape), selection, dataset.dtype, url)
     try:
         value = dataset[selection]
     except (OSError, RuntimeError, ValueError) as exc:

@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import math
 import os
+from typing import Any
 
 import numpy as np
 
 from nx5d.errors import CorruptDataError, OptionError
 
-__all__ = ["MAX_FRAME_BYTES", "MAX_INFLATION", "check_frame_size", "check_memory"]
+__all__ = [
+    "MAX_FRAME_BYTES",
+    "MAX_INFLATION",
+    "check_frame_size",
+    "check_memory",
+    "check_read",
+    "check_selection",
+    "selected_shape",
+]
 
 MAX_FRAME_BYTES = 2**31
 """The largest frame nx5d decodes, in bytes (the largest area detectors make frames of tens of MB)."""
@@ -24,12 +33,14 @@ MAX_INFLATION = 1100
 """How many bytes a compressed image may unpack to per byte of file (deflate's limit is about 1032)."""
 
 
-def check_frame_size(shape: tuple[int, ...], dtype: np.dtype, stored: int, where: str) -> None:
+def check_frame_size(shape: tuple[int, ...], dtype: np.dtype, stored: int | None, where: str) -> None:
     """Refuse a frame whose header claims more pixels than the file can hold, or than any detector makes.
 
     ``stored`` is the size of the file: deflate packs at most about 1032 bytes
     into one, so a claim beyond `MAX_INFLATION` times the file is a
-    damaged or hostile header, as is a frame over `MAX_FRAME_BYTES`.
+    damaged or hostile header, as is a frame over `MAX_FRAME_BYTES`
+    (``stored`` ``None``: a container whose chunks may be sparse, HDF5 or
+    Zarr; only the frame limit applies).
     Checked before anything is allocated.
     """
     nbytes = math.prod(int(n) for n in shape) * np.dtype(dtype).itemsize  # Python ints: no wrap-around
@@ -38,11 +49,43 @@ def check_frame_size(shape: tuple[int, ...], dtype: np.dtype, stored: int, where
             f"{where} claims a {' x '.join(map(str, shape))} {np.dtype(dtype)} frame ({nbytes / 2**30:.1f} GiB): "
             f"more than {MAX_FRAME_BYTES // 2**30} GiB, not a detector frame"
         )
-    if nbytes > MAX_INFLATION * stored:
+    if stored is not None and nbytes > MAX_INFLATION * stored:
         raise CorruptDataError(
             f"{where} claims a {' x '.join(map(str, shape))} frame ({nbytes} bytes) in a file of {stored} bytes: "
             "the header is damaged"
         )
+
+
+def selected_shape(shape: tuple[int, ...], selection: Any) -> tuple[int, ...]:
+    """The shape ``array[selection]`` has, for an array of ``shape``, worked out without allocating it."""
+    return tuple(np.broadcast_to(np.empty((), np.uint8), shape)[selection].shape)
+
+
+def check_read(shape: tuple[int, ...], dtype: np.dtype, where: str) -> None:
+    """Refuse to read an array (a counter, a table) declared larger than this machine's memory, before allocating.
+
+    A [`CorruptDataError`][nx5d.errors.CorruptDataError] naming ``where``:
+    no scan's counters or positions come near it, so the declaration is
+    damaged or hostile.  Detector frames have `check_frame_size` and
+    `check_memory`, which say how to load them lazily.
+    """
+    nbytes = math.prod(int(n) for n in shape) * np.dtype(dtype).itemsize
+    memory = physical_memory()
+    if memory is not None and nbytes > memory:
+        raise CorruptDataError(
+            f"{where} declares {' x '.join(map(str, shape))} {np.dtype(dtype)} values ({nbytes / 2**30:.1f} GiB), "
+            f"more than this machine's {memory / 2**30:.1f} GiB of memory: not read"
+        )
+
+
+def check_selection(shape: tuple[int, ...], selection: Any, dtype: np.dtype, where: str) -> None:
+    """`check_read` for ``array[selection]`` of an array of ``shape`` (a selection numpy cannot apply is let through:
+    the array's library says what is wrong with it)."""
+    try:
+        selected = selected_shape(shape, selection)
+    except (TypeError, IndexError, ValueError):
+        return
+    check_read(selected, dtype, where)
 
 
 def physical_memory() -> int | None:

@@ -19,11 +19,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nx5d.errors import CorruptDataError, DataWarning, SpiceValidationError
+from nx5d.io.frames import EXTRA_FRAME_DIMS
 
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["tidy_name", "VariableNames", "find_variable", "per_frame", "agreeing", "by_header"]
+__all__ = ["FRAME_NAMES", "tidy_name", "VariableNames", "find_variable", "per_frame", "agreeing", "by_header"]
+
+#: Names a scan's data always reserves: the dimensions of frames (``index``, ``k`` ..., ``y``, ``x``) and the
+#: variables nx5d readers add (``images``, ``frame_missing``).  A column named ``y`` becomes ``y_counter``.
+FRAME_NAMES = ("index", *EXTRA_FRAME_DIMS, "y", "x", "images", "frame_missing")
 
 _SPACE = re.compile(r"\s+")
 
@@ -41,11 +46,14 @@ class VariableNames:
     where:
         What is being read (file and scan), for warnings.
     reserved:
-        Names that variables must not take, e.g. the dimensions of the
-        dataset (``index``, ``y``, ``x``).
+        Names that variables must not take: by default `FRAME_NAMES`, the
+        dimensions of frames and what readers add, so that a column named
+        ``y`` or ``x`` never collides with the frames' pixel axes.  Give
+        more (``{*FRAME_NAMES, "start_time"}``), never fewer, unless the
+        dataset can hold no frames.
     """
 
-    def __init__(self, where: str, reserved: Collection[str] = ()) -> None:
+    def __init__(self, where: str, reserved: Collection[str] = FRAME_NAMES) -> None:
         self.where = where
         self.reserved = set(reserved)
         self.taken: set[str] = set()
@@ -82,7 +90,8 @@ def find_variable(raw: xr.Dataset, name: str, what: str) -> str:
     """The name of the variable of ``raw`` that ``name`` refers to (see the module documentation).
 
     Raises [`SpiceValidationError`][nx5d.errors.SpiceValidationError] naming ``what`` and
-    the variables there are.
+    the variables there are (and what the reader left out: the dataset's
+    ``absent`` attribute, e.g. a detector file that is not there).
     """
     if name in raw.variables:
         return name
@@ -103,8 +112,10 @@ def find_variable(raw: xr.Dataset, name: str, what: str) -> str:
         raise SpiceValidationError(
             f"{what} {name!r} could be any of the variables {', '.join(candidates)} of {where}; name one of them"
         )
+    absent = raw.attrs.get("absent")  # what the reader could not read (files that are not there)
     raise SpiceValidationError(
         f"{what} {name!r} is not a variable of {where}; variables: {', '.join(sorted(map(str, raw.data_vars)))}"
+        + (f"; not read: {absent}" if absent else "")
     )
 
 

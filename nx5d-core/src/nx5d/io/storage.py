@@ -316,8 +316,8 @@ class Storage:
     ----------
     storage_options:
         Options for fsspec (credentials, endpoint, anonymous access ...),
-        either flat (applied to every remote scheme) or keyed by scheme
-        (``{"s3": {"anon": True}}``).
+        flat (applied to the URL's scheme, ``{"anon": True}``) or keyed by
+        scheme (``{"s3": {"anon": True}}``), or both (the keyed ones win).
     root:
         A folder URL that every access must stay inside (after resolving
         ``..`` and, locally, symbolic links); ``None``: no limit.
@@ -406,13 +406,20 @@ class Storage:
     # --- plumbing -------------------------------------------------------
 
     def options_for(self, scheme: str) -> dict[str, Any]:
-        """The fsspec options for ``scheme``: the flat options or the ones keyed by it, with nx5d's timeout."""
+        """The fsspec options for ``scheme``, with nx5d's timeout.
+
+        The ones keyed by ``scheme`` over the flat ones: every option not
+        named after a protocol applies to the URL's scheme
+        (``{"anon": True}``, ``{"client_kwargs": {...}}``), and an option
+        keyed by the scheme wins over a flat one of the same name.
+        """
+        from fsspec.registry import known_implementations, registry
+
+        protocols = {*known_implementations, *registry, *CACHES}
         opts = self.storage_options
-        if scheme in opts and isinstance(opts[scheme], Mapping):
-            chosen = dict(opts[scheme])
-        else:
-            chosen = {k: v for k, v in opts.items() if not isinstance(v, Mapping) and k not in CACHES}
-        return client_options(scheme, chosen, self.timeout)
+        flat = {k: v for k, v in opts.items() if not (k in protocols and isinstance(v, Mapping))}
+        keyed = opts.get(scheme)
+        return client_options(scheme, {**flat, **(keyed if isinstance(keyed, Mapping) else {})}, self.timeout)
 
     def filesystem(self, url: str) -> tuple[Any, str]:
         """The fsspec filesystem and path for a URL (for libraries that want one)."""

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from nx5d.errors import CorruptDataError, DataWarning, MissingDataError, NotSupportedError
+from nx5d.io.limits import check_selection
 from nx5d.io.storage import Storage, _note
 
 __all__ = ["ZARR_SUFFIXES", "is_zarr_name", "open_group", "members", "read", "lazy_array", "check_chunks"]
@@ -118,6 +119,7 @@ def read(array: Any, url: str, selection: Any = ()) -> Any:
     import numpy as np
 
     check_chunks(array, url)
+    check_selection(tuple(array.shape), selection, array.dtype, url)
     try:
         value = np.asarray(array[selection])
     except Exception as exc:

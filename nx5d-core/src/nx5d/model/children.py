@@ -32,6 +32,10 @@ class Children:
     _child_kind = "child"
     _not_found: type[NotFoundError] = NotFoundError
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the child objects made so far (made again on use, each pickle stays small)."""
+        return {**self.__dict__, "_nx5d_children": {}}
+
     def _init_children(self) -> None:
         self._nx5d_skipped: list[str] = []  # names where children are that are none (the naming rule)
         self._nx5d_listing: dict[str, str] | None = None
@@ -76,13 +80,17 @@ class Children:
         """Fresh listing of children: ``{key: handle}`` in listing order."""
         return build_handles(self._list_child_keys(), self._child_rule(), self._child_kind)
 
+    def _fresh(self) -> dict[str, str]:
+        """A fresh listing of the children the mapping holds (``all()``, unless a subclass shows more there)."""
+        return self.all()
+
     def keys(self) -> list[str]:
         """Keys of the children, in listing order (fresh listing)."""
-        return list(self._remember(self.all()))
+        return list(self._remember(self._fresh()))
 
     def handles(self) -> list[str]:
         """Handles of the children, in listing order (fresh listing)."""
-        return list(self._remember(self.all()).values())
+        return list(self._remember(self._fresh()).values())
 
     def ls(self, pattern: str = "*") -> dict[str, str]:
         """Children whose key or handle matches the glob ``pattern`` (``"2024*"``, ``"r01*"``): ``{key: handle}``."""
@@ -106,7 +114,7 @@ class Children:
     def listing(self, refresh: bool = False) -> dict[str, str]:
         """The children as ``{key: handle}``, from the last listing unless ``refresh`` (or none was made yet)."""
         if refresh or self._nx5d_listing is None:
-            self._remember(self.all())
+            self._remember(self._fresh())
         return self._nx5d_listing  # type: ignore[return-value]
 
     def _handle_map(self, refresh: bool = False) -> HandleMap:
@@ -191,7 +199,11 @@ class Children:
         return sorted(names)
 
     def skipped(self) -> list[str]:
-        """Names found where the children are that the naming rule does not take as theirs (last listing)."""
+        """Names found where the children are that the naming rule does not take as theirs.
+
+        From the last listing; lists first when none was made yet.
+        """
+        self.listing()
         return list(self._nx5d_skipped)
 
     def _skipped_note(self) -> str:

@@ -19,6 +19,15 @@ is complete, as an update.  Files still being written are expected: a scan
 that cannot be read or cooked yet (a SPEC line cut short, an HDF5 file
 being written, a TIFF whose bytes are not all there) is tried again at the
 next look, and handed out with its error after ``attempts`` failures.
+
+With ``partial``, a scan being measured is also handed out while it grows:
+whenever it has new points, at most every ``partial`` seconds, its map so
+far -- the recipe's cook of the points written until then -- comes as an
+`Arrival` with ``partial=True``, its cooked data marked with the attribute
+``nx5d_partial`` (the points it holds).  Partial maps are never kept (no
+cache serves them as the scan's cooked data); the scan's final arrival is
+cooked from the complete files as without ``partial``.  A partial map that
+cannot be made yet (a point half written) is tried at the next look.
 """
 
 from __future__ import annotations
@@ -57,6 +66,9 @@ class Arrival:
         How completeness was decided where the file does not say it
         (``"unchanged for 30 s"``, ``"a later scan exists"``,
         ``"stopped: 3 of 6 points, unchanged for 600 s"``), else ``""``.
+    partial:
+        Whether the scan is still being measured: ``cooked`` is the map of
+        the points written so far (``follow(partial=...)``).
     """
 
     scan: Scan
@@ -64,6 +76,7 @@ class Arrival:
     error: Nx5dError | None = None
     update: bool = False
     note: str = ""
+    partial: bool = False
 
 
 @attrs.define
@@ -73,6 +86,8 @@ class _Watched:
     failures: int = 0  #: looks at which the complete scan could not be cooked
     unreadable: int = 0  #: looks at which its summary could not be read
     handed: Any = None  #: the summary (or error) the scan was handed out with (``None``: not yet)
+    partial_of: Any = None  #: the summary its last partial map was made of
+    partial_at: float = float("-inf")  #: when that was
 
 
 def _summary(scan: Scan) -> tuple[Any, Nx5dError | None]:
@@ -110,6 +125,7 @@ def follow(
     new_only: bool = True,
     attempts: int = 3,
     idle_timeout: float | None = None,
+    partial: float | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Iterator[Arrival]:
@@ -137,7 +153,13 @@ def follow(
     idle_timeout:
         Stop after this many seconds without a scan handed out (``None``:
         follow until the loop is left, e.g. with Ctrl-C).
+    partial:
+        Also hand out the map of a scan being measured whenever it has new
+        points, at most every ``partial`` seconds (0: at every look);
+        ``None``: only complete scans.  Needs ``cook``.
     """
+    if partial is not None and (partial < 0 or not cook):
+        raise OptionError(f"follow's partial must be seconds >= 0 and needs cook=True, not {partial} (cook={cook})")
     if poll <= 0 or settle < 0 or stall < 0 or attempts < 1:
         raise OptionError(
             f"follow needs poll > 0, settle >= 0, stall >= 0 and attempts >= 1, not {poll}, {settle}, {stall}, "
@@ -160,6 +182,10 @@ def follow(
             later_exists = position < len(listing) - 1
             arrival = _look(proposal.scan(key), watched, later_exists, clock(), (settle, stall, attempts))
             if arrival is None:
+                growing = None if partial is None else _partial(proposal.scan(key), watched[key], clock(), partial)
+                if growing is not None:
+                    last_arrival = clock()
+                    yield growing
                 continue
             state = watched[key]
             done = _arrive(arrival, cook)
@@ -205,6 +231,24 @@ def _look(
     if why is None:
         return None
     return Arrival(scan, update=state.handed is not None, note=why)
+
+
+def _partial(scan: Scan, state: _Watched, now: float, every: float) -> Arrival | None:
+    """The map of a scan being measured, if it has new points and ``every`` seconds passed since the last one."""
+    summary = state.summary
+    if not isinstance(summary, dict) or not summary.get("steps") or summary == state.partial_of:
+        return None
+    if summary == state.handed or now - state.partial_at < every:
+        return None
+    try:
+        with warnings.catch_warnings():  # a scan being written warns of its cut last line: expected here
+            warnings.simplefilter("ignore")
+            cooked = scan.cook(raw=scan.raw)  # cooked from edited raw: never kept as the scan's cooked data
+    except Nx5dError:
+        return None  # a point half written: try at the next look
+    state.partial_of, state.partial_at = summary, now
+    cooked.attrs["nx5d_partial"] = f"{summary.get('steps')} points of a scan being measured"
+    return Arrival(scan, cooked=cooked, partial=True, note=f"partial: {summary.get('steps')} points")
 
 
 def _arrive(arrival: Arrival, cook: bool) -> Arrival:

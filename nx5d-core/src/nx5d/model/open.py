@@ -11,8 +11,9 @@ import attrs
 from nx5d.addressing.handles import KeyToHandle
 from nx5d.addressing.location import Location
 from nx5d.addressing.templates import Naming
-from nx5d.config import DATA_REPO, default_repository, is_repository_name, named_repository
-from nx5d.errors import OptionError, UrlPatternError
+from nx5d.config import DATA_REPO, default_repository, is_repository_name, named_repository, repositories
+from nx5d.deprecation import NX5D3_KEYWORDS, renamed_keywords
+from nx5d.errors import MissingDataError, OptionError, UrlPatternError
 from nx5d.io.faults import DEFAULT_TIMEOUT
 from nx5d.model.repository import Repository
 from nx5d.model.rules import parse_pattern
@@ -20,7 +21,7 @@ from nx5d.options import build_options, describe_options
 from nx5d.plugins import discovery as plugins
 from nx5d.plugins.discovery import PluginRegistry
 
-__all__ = ["open_repository", "local_url", "CORE_OPTIONS"]
+__all__ = ["open_repository", "local_url", "single_file", "CORE_OPTIONS"]
 
 #: Options of [`nx5d.open`][nx5d.open] understood by the core for every beamline (its keyword parameters).
 CORE_OPTIONS = (
@@ -55,21 +56,61 @@ def local_url(path: str | os.PathLike[str]) -> str:
     return "file://" + os.path.abspath(os.path.expanduser(text))
 
 
+def _is_path(url: Any) -> bool:
+    """Whether ``url`` is a local path: a ``pathlib.Path``, text without ``://`` that is no configured name."""
+    if isinstance(url, os.PathLike):
+        return True
+    if not isinstance(url, str) or "://" in url:
+        return False
+    return not is_repository_name(url) or (os.path.exists(url) and url not in repositories())
+
+
+def single_file(url: str, given: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A ``file://`` URL without ``{proposal}`` and ``{scan}``: the one file it names, as a one-proposal repository.
+
+    ``file:///data/align.spec`` becomes ``file:///data/{proposal}.spec#{scan}``
+    with the proposal key ``align`` (the file's name without its last suffix),
+    so its scans come from its content.  A folder, or a path that does not
+    exist, is an error that says the pattern to write.  Other URLs are
+    returned as they are.
+    """
+    if "{" in url or "}" in url or not url.lower().startswith("file://") or "proposal_key" in given:
+        return url, given
+    document, sep, _ = url.partition("#")
+    path = document[len("file://") :]
+    folder, name = os.path.split(path.rstrip("/"))
+    if os.path.isdir(path):
+        raise UrlPatternError(
+            f"{url} is a folder; write where its proposals and scans are, e.g. "
+            f"file://{path.rstrip('/')}/{{proposal}}/{{scan}} (a folder per scan) or "
+            f"file://{path.rstrip('/')}/{{proposal}}.h5#{{scan}} (a file per proposal)"
+        )
+    stem, dot, suffix = name.rpartition(".") if "." in name.lstrip(".") else (name, "", "")
+    pattern = f"file://{folder}/{{proposal}}{dot}{suffix}#{{scan}}"
+    if not os.path.isfile(path):
+        raise MissingDataError(f"{url} does not exist (to open a repository of files like it, write {pattern})")
+    if sep:
+        raise UrlPatternError(f"{url}: to open the scans of {name}, write {pattern} (one proposal, {stem!r})")
+    return pattern, {**given, "proposal_key": stem}
+
+
 def _resolve(url: Any, beamline: str | None, given: dict[str, Any]) -> tuple[str, str | None, dict[str, Any]]:
     """The URL, beamline and options of ``url``: a URL, a path, a configured name, or ``None`` (the default)."""
     if url is None or (isinstance(url, str) and url == os.environ.get(DATA_REPO)):  # the default repository
         url, defaults = default_repository()
         given = {**defaults, **given}
-    if isinstance(url, os.PathLike) or (isinstance(url, str) and "://" not in url and not is_repository_name(url)):
+    if _is_path(url):
         url = local_url(url)  # a plain path, or pathlib.Path: a file:// URL pattern
     if isinstance(url, str) and is_repository_name(url):
         named = named_repository(url)
         url, beamline, given = named.url, beamline or named.beamline, {**named.options, **given}
     if not isinstance(url, str):
         raise UrlPatternError(f"a repository URL must be a string, not {type(url).__name__}")
+    url, given = single_file(url, given)
     return url, beamline, given
 
 
+@renamed_keywords(since="0.2", **NX5D3_KEYWORDS)
 def open_repository(
     url: str | os.PathLike[str] | None = None,
     beamline: str | None = None,
@@ -104,8 +145,11 @@ def open_repository(
     url:
         Repository URL pattern, e.g. ``"file:///data/udkm/{proposal}/{scan}"``,
         a local path pattern (``"/data/udkm/{proposal}/{scan}"``, a
-        ``pathlib.Path``), or the name of a repository in the configuration
-        file ([`nx5d.config`][nx5d.config]); ``None``: ``$NX5D_DATA_REPO``.
+        ``pathlib.Path``), the name of a repository in the configuration
+        file ([`nx5d.config`][nx5d.config]), or one file (``"/data/align.spec"``,
+        ``".../794932.nxs"``): a repository of one proposal, named like the
+        file, whose scans are the file's (see `single_file`); ``None``:
+        ``$NX5D_DATA_REPO``.
     beamline:
         Name of the beamline plugin to use; by default the installed plugin
         that claims ``url`` most confidently is chosen.

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from nx5d.addressing.handles import KeyToHandle
 from nx5d.addressing.url import UrlPattern
+from nx5d.deprecation import overridden
 from nx5d.display import Table
 from nx5d.errors import HandleNotFoundError, Nx5dError, ScanNotFoundError, SpiceError, UrlPatternError
 from nx5d.io.storage import Storage
@@ -30,6 +31,10 @@ __all__ = ["Proposal", "SCAN_TABLE_COLUMNS"]
 
 #: Leading columns of a proposal's scan table; summaries may add more.
 SCAN_TABLE_COLUMNS = ("scan", "handle", "type", "steps", "notes")
+#: Summary fields kept for searching (`Proposal.search`, `Proposal.table`) but not shown in the printed scan table.
+SEARCH_ONLY_FIELDS = frozenset({"motor", "range", "counters", "sample", "comments"})
+#: How the notes of a scan whose summary failed begin; the text table repeats them in full below it.
+UNREADABLE = "unreadable: "
 
 
 class Proposal(Children):
@@ -53,6 +58,10 @@ class Proposal(Children):
     _child_kind = "scan"
     _not_found = ScanNotFoundError
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        overridden(cls, "_list_scans", "all(), returning {key: handle}", since="0.2")
+
     def __init__(
         self,
         repo: Repository,
@@ -68,6 +77,10 @@ class Proposal(Children):
         self._nx5d_spice: SpiceBook | None = None
         self._nx5d_ref: ProposalRef | None = None
         self._init_children()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled with its repository and key; references for hooks and the spice book are made again on use."""
+        return {**super().__getstate__(), "_nx5d_ref": None, "_nx5d_spice": None}
 
     # --- identity ----------------------------------------------------------
 
@@ -122,6 +135,10 @@ class Proposal(Children):
         return self.scan_pattern
 
     def _list_child_keys(self) -> list[str]:
+        legacy = getattr(self, "_list_scans", None)  # nx5d 3.x's subclassing API (deprecated)
+        if legacy is not None:
+            self._nx5d_skipped = []
+            return list(legacy())
         context = f"listing scans of {self._where()}"
 
         def read() -> tuple[list[str], list[str]]:
@@ -150,9 +167,32 @@ class Proposal(Children):
         """Create the scan object for ``key`` (override in subclasses)."""
         return Scan(self, key)
 
+    def all(self) -> dict[str, str]:
+        """Fresh listing: ``{key: handle}`` of the scans, then of the stacks the ``stack`` spice names.
+
+        `keys`, iteration and ``in`` are the scans'; a stack is reached by
+        its name (``proposal["both"]``, ``proposal.scan("both")``) or handle.
+        """
+        scans = self._remember(self._fresh())
+        return {**scans, **{name: stack.handle for name, stack in self._stacks(scans).items()}}
+
+    def _fresh(self) -> dict[str, str]:
+        if type(self).all is not Proposal.all:  # a subclass lists its scans by all() (the subclassing API)
+            return self.all()
+        return Children.all(self)
+
     def scan(self, key: str | None = None, *, handle: str | None = None) -> Scan:
-        """The scan with ``key`` (as on storage) or ``handle``."""
-        return self._child(self._resolve(key, handle))
+        """The scan (or named stack) with ``key`` (as on storage) or ``handle``."""
+        try:
+            return self._child(self._resolve(key, handle))
+        except ScanNotFoundError:
+            stack = next((s for n, s in self.stacks().items() if n == key or (handle and s.handle == handle)), None)
+            if stack is None:
+                raise
+            return stack
+
+    def __getitem__(self, key: str) -> Any:
+        return self.scan(key)
 
     def scan_key(self, scan: Scan | str) -> str:
         """The key of a scan given as a scan object, a key or a handle (``ScanNotFoundError`` if none has it).
@@ -196,7 +236,9 @@ class Proposal(Children):
 
     def stacks(self) -> dict[str, StackedScan]:
         """The stacks the proposal's ``stack`` spice defines: ``{name: StackedScan}``."""
-        listing = self.listing()
+        return self._stacks(self.listing())
+
+    def _stacks(self, listing: dict[str, str]) -> dict[str, StackedScan]:
         if not listing:
             return {}
         view = self.spice.view(list(listing)[-1])
@@ -208,14 +250,21 @@ class Proposal(Children):
             if handle in listing:
                 raise ScanNotFoundError(f"stack {handle!r} of {self._where()} has the key of a scan; rename it")
             spec = settings_from(StackSettings, {handle: record.data}, handle, f"stack {handle!r}")
-            out[handle] = self.stack(*spec.scans, scan_type=spec.scan_type, name=handle)
+            made = self.stack(*spec.scans, scan_type=spec.scan_type, name=handle)
+            kept = self._nx5d_children.get(handle)  # the same object while the record says the same
+            if not (isinstance(kept, StackedScan) and (kept.members, kept.scan_type) == (made.members, made.scan_type)):
+                kept = self._nx5d_children[handle] = made
+            out[handle] = kept
         return out
 
     def table(self) -> Any:
         """The scan table as a ``pandas.DataFrame`` indexed by scan key, one column per summary field, typed.
 
         Numbers are numbers, ``start`` times are datetimes where every one
-        parses (else they stay text); stacks are rows too.
+        parses (else they stay text); stacks are rows too.  A column of
+        ranges as the text table shows them (UDKM's ``theta``, ``18.1–19.1``)
+        becomes two numeric columns, ``theta_min`` and ``theta_max``, in its
+        place (a single number is both).
         """
         return scan_frame(self.summaries() + self._stack_rows(), "scan")
 
@@ -311,7 +360,7 @@ class Proposal(Children):
             row: dict[str, Any] = {"scan": scan.key, "handle": listing[scan.key]}
             got = found.get(scan.key)
             if isinstance(got, Nx5dError):
-                summary: Mapping[str, Any] = {"notes": f"unreadable: {got}"}
+                summary: Mapping[str, Any] = {"notes": f"{UNREADABLE}{got}"}
             else:
                 if got is not None:
                     scan._nx5d_summary = _Summary(got.identity, dict(got.data))
@@ -336,10 +385,21 @@ class Proposal(Children):
         return self._call("nx5d_summarised", f"summarising {self._where()}", proposal=self.ref, order=order)
 
     def _table(self) -> Table:
-        rows = self.summaries() + self._stack_rows()
+        rows = [{k: v for k, v in row.items() if k not in SEARCH_ONLY_FIELDS} for row in self.summaries()]
+        rows += self._stack_rows()
         note = self._skipped_note()
         title = f"proposal {self.key} ({self.handle}): {len(rows)} scan(s)" + (f"; {note}" if note else "")
-        return Table.from_records(rows, SCAN_TABLE_COLUMNS, title=title, more="proposal.table() has them all")
+        unreadable = [
+            f"{row['scan']}: {row['notes']}" for row in rows if str(row.get("notes", "")).startswith(UNREADABLE)
+        ]
+        return Table.from_records(
+            rows,
+            SCAN_TABLE_COLUMNS,
+            title=title,
+            more="proposal.table() has them all",
+            whole=("scan", "start"),
+            footnotes=unreadable,
+        )
 
     def __repr__(self) -> str:
         try:

@@ -14,6 +14,7 @@ from nx5d.addressing.listing import list_keys
 from nx5d.addressing.location import Location
 from nx5d.addressing.templates import Naming
 from nx5d.addressing.url import UrlPattern
+from nx5d.deprecation import NX5D3_KEYWORDS, overridden, renamed_keywords
 from nx5d.display import Table
 from nx5d.errors import ProposalNotFoundError, UrlPatternError
 from nx5d.extensions.scanindex import scan_index
@@ -82,6 +83,11 @@ class Repository(Children):
     _child_kind = "proposal"
     _not_found = ProposalNotFoundError
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        overridden(cls, "_list_proposals", "all(), returning {key: handle}", since="0.2")
+
+    @renamed_keywords(since="0.2", **NX5D3_KEYWORDS)
     def __init__(
         self,
         url: str | Location,
@@ -116,6 +122,16 @@ class Repository(Children):
         self._init_children()
         if self.storage.root is None:  # else the caller confined it, knowing the pattern (nx5d.open)
             self._confine_storage()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled as URL, storage, options and spice store; the plugin registry is the receiving process's own.
+
+        A repository sent to another process (dask, multiprocessing) reads
+        the same data with the same beamline there.  Spice kept in memory
+        (``spice_url=''``) travels as a copy: what the other process writes
+        stays there.
+        """
+        return {**super().__getstate__(), "_nx5d_ref": None}
 
     def _confine_storage(self) -> None:
         """Limit `storage` to the folder the pattern's documents lie in (when the URL is a pattern)."""
@@ -202,6 +218,11 @@ class Repository(Children):
         return self.pattern
 
     def _list_child_keys(self) -> list[str]:
+        legacy = getattr(self, "_list_proposals", None)  # nx5d 3.x's subclassing API (deprecated)
+        if legacy is not None:
+            self._nx5d_skipped = []
+            return list(legacy())
+
         def read() -> tuple[list[str], list[str]]:
             skipped: list[str] = []
             keys = self._call("nx5d_list_proposals", f"listing proposals of {self.url}", repository=self.ref)

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from nx5d.display import Table
-from nx5d.errors import Nx5dError, UrlPatternError
+from nx5d.errors import MissingDataError, Nx5dError, UrlPatternError
 from nx5d.extensions.memory import raw_cache
 from nx5d.extensions.provenance import provenance_of
 from nx5d.io.identity import DataIdentity
+from nx5d.io.storage import IoRecord, record_io
 from nx5d.options import build_options, data_options
 from nx5d.plugins.orders import CookOrder, Loaded, LoadOrder
 from nx5d.plugins.references import ScanRef
@@ -27,6 +28,26 @@ if TYPE_CHECKING:
 __all__ = ["Scan"]
 
 _OWNERS = itertools.count()  # identifies each scan object's entries in the raw cache
+
+
+def _refuse_empty(data: Any, where: str, beamline: str | None, read: IoRecord) -> Any:
+    """``data``, unless it is a Dataset without a single variable read from files that hold data.
+
+    Whatever the beamline, an empty result for a scan it claimed means data
+    it did not find: a [`MissingDataError`][nx5d.errors.MissingDataError] naming the
+    files, never an empty Dataset handed on as if the scan were empty.
+    """
+    variables = getattr(data, "variables", None)
+    if variables is None or not hasattr(data, "data_vars") or len(variables):
+        return data
+    files = [url for url, state in read.depends.items() if state and state[0] in ("file", "remote") and state[1]]
+    if not files:
+        return data
+    named = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+    raise MissingDataError(
+        f"{where}: the {beamline or 'scan'} reader found no variable in {named}, which hold data: "
+        "nx5d does not know where this file keeps the scan (name the layout in an issue, with the file)"
+    )
 
 
 @attrs.frozen
@@ -65,6 +86,19 @@ class Scan:
         self._nx5d_summary: _Summary | None = None
         self._nx5d_cache_owner = next(_OWNERS)
         self._nx5d_memo: dict[str, Any] = {}  # what extensions keep with this object (its cooked result)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled as its proposal and key, with its summary; nothing loaded or cooked travels along.
+
+        A scan sent to another process (dask, multiprocessing, a notebook's
+        cache) loads and cooks there from the files; what is kept in memory
+        belongs to the process that made it.
+        """
+        return {**self.__dict__, "_nx5d_memo": {}, "_nx5d_cache_owner": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A scan object of this process, with an entry of its own in the raw cache."""
+        self.__dict__.update(state, _nx5d_cache_owner=next(_OWNERS))
 
     # --- identity ------------------------------------------------------------
 
@@ -170,7 +204,7 @@ class Scan:
             own = lambda scan, options: self._get_raw(**merged) if merged else self._get_raw()  # noqa: E731
 
         def read() -> Any:
-            return self._call("nx5d_raw", f"loading {self._where()}", own=own, scan=self.ref, options=checked)
+            return self._read_raw(checked, own)
 
         order = LoadOrder(self._nx5d_cache_owner, self._options_key(options), read)
         return self._call("nx5d_loaded", f"loading {self._where()}", scan=self.ref, order=order)
@@ -251,7 +285,13 @@ class Scan:
         if kept is not None and self._fresh(kept.identity):
             return kept
         streamed = attrs.evolve(checked, lazy=True)
-        return Loaded(self._call("nx5d_raw", f"loading {self._where()}", scan=self.ref, options=streamed), None)
+        return Loaded(self._read_raw(streamed), None)
+
+    def _read_raw(self, options: Any, own: Any = None) -> Any:
+        """The beamline's raw data (``nx5d_raw``); an empty Dataset from files that hold data is an error."""
+        with record_io() as read:
+            data = self._call("nx5d_raw", f"loading {self._where()}", own=own, scan=self.ref, options=options)
+        return _refuse_empty(data, self._where(), self.beamline, read)
 
     def _plugin(self) -> str:
         """The serving plugin's distribution and version (``""`` without a beamline)."""

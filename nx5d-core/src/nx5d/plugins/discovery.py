@@ -38,6 +38,7 @@ from nx5d.errors import (
     BeamlineFailure,
     BeamlineLoadError,
     BeamlineNotInstalledError,
+    NotSupportedError,
     Nx5dError,
     Nx5dWarning,
     PluginApiMismatchError,
@@ -118,6 +119,20 @@ class PluginRegistry:
         self._pending_extensions: list[tuple[str, EntryPoint]] = []
         if discover:
             self._discover()
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        """The process-wide registry pickles as a reference to the receiving process's own (its installed plugins).
+
+        Another registry (one a test or a tool built, with plugins
+        registered by hand) holds plugin modules and cannot travel:
+        `NotSupportedError`.
+        """
+        if self is not _REGISTRY:
+            raise NotSupportedError(
+                "a repository opened with a registry of its own (registry=...) cannot be pickled: "
+                "its plugins are this process's objects; open it with the installed plugins to send it elsewhere"
+            )
+        return registry, ()
 
     # --- discovery ---------------------------------------------------------
 

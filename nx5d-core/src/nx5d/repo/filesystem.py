@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from nx5d.addressing.handles import KeyToHandle
+from nx5d.deprecation import NX5D3_KEYWORDS, renamed_keywords
 from nx5d.model import Proposal, Repository
 from nx5d.model.repository import parse_pattern
 
@@ -27,9 +28,13 @@ class DataRepository(Repository):
         Key-to-handle rule for proposals, e.g. ``lambda k: f"p{k}"``.
     **kw:
         Further [`nx5d.Repository`][nx5d.Repository] options (``scan_k2h``, ``spice_url``,
-        ``storage_options``, ``options``).
+        ``storage_options``, ``options``, the naming templates).  nx5d 3.2's
+        ``proposal_key_parse=``, ``scan_key_parse=``, ``proposal_handle_format=``
+        and ``scan_handle_format=`` are the templates ``proposal_key=`` ...
+        ``scan_handle=``, with a deprecation warning.
     """
 
+    @renamed_keywords(since="0.2", **NX5D3_KEYWORDS)
     def __init__(self, url: str, proposal_k2h: KeyToHandle | None = None, **kw: Any) -> None:
         parse_pattern(url, None)
         super().__init__(url, proposal_k2h=proposal_k2h, **kw)

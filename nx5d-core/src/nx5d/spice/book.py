@@ -18,11 +18,12 @@ from nx5d.errors import (
     SpiceValidationError,
     SpiceWarning,
 )
+from nx5d.spice.legacy import LEGACY_TYPES, settings_fields, settings_sources
 from nx5d.spice.record import FORMAT_VERSION, SpiceRecord, new_record, now
 from nx5d.spice.resolve import ScanOrder, applicable_anchor, branches, latest, resolve_view
 from nx5d.spice.schema import declared_fields, is_open, validate
 from nx5d.spice.store import SpiceStore
-from nx5d.spice.view import SpiceHistory, SpiceView, ViewEntry
+from nx5d.spice.view import SpiceHistory, SpiceView, ViewEntry, origin_of
 from nx5d.suggestions import did_you_mean
 
 if TYPE_CHECKING:
@@ -98,7 +99,37 @@ class SpiceBook:
         defaults = self.proposal.default_spice()
         handles = sorted(set(resolutions) | set(defaults))
         entries = {h: ViewEntry(h, resolutions.get(h), defaults.get(h)) for h in handles}
-        return SpiceView(viewpoint, self._handle_of(viewpoint), entries)
+        return SpiceView(viewpoint, self._handle_of(viewpoint), self._with_nx5d3(entries))
+
+    def _with_nx5d3(self, entries: dict[str, ViewEntry]) -> dict[str, ViewEntry]:
+        """``entries`` with nx5d 3.x's ``exp_info``, ``image`` and ``qargs`` fields in the settings they cook with.
+
+        Where no nx5d record gives a field, they replace the beamline's
+        default, as the ``legacy_spice`` extension does when cooking, and say
+        which 3.x record they come from.
+        """
+        legacy: dict[str, dict[str, Any]] = {}
+        for name, found in entries.items():
+            data = found.data if name in LEGACY_TYPES and found.clean and found.resolution is not None else None
+            if data:
+                legacy[name] = data
+        if not legacy:
+            return entries
+        declaration = self.proposal.repository.declaration
+        handle = declaration.cooking.settings if declaration is not None and declaration.cooking else "settings"
+        entry = entries.get(handle, ViewEntry(handle, None, None))
+        schema = self.proposal.spice_schemas().get(handle)
+        fields, _ = settings_fields(legacy)
+        record = None if entry.resolution is None or not entry.clean else entry.resolution.record.data
+        given = set(record or {})
+        known = set(attrs.fields_dict(schema)) if schema is not None and attrs.has(schema) else set(fields)
+        chosen = {k: v for k, v in fields.items() if k in known and k not in given}
+        sources = settings_sources(legacy)
+        origins = {k: f"{sources[k]} {origin_of(entries[sources[k]].resolution)} (nx5d 3.x)" for k in chosen}
+        return {
+            **entries,
+            handle: attrs.evolve(entry, defaults={**(entry.defaults or {}), **chosen}, translated=origins),
+        }
 
     def history(self, handle: str) -> SpiceHistory:
         """Every record of ``handle``: its branches and revisions, conflicts marked."""
@@ -207,7 +238,8 @@ class SpiceBook:
         by_handle = {handle: key for key, handle in listing.items()}
         written = []
         with self.store.transaction(self._key):
-            known = {r.uuid for r in self.store.records(self._key)}
+            # records read from 3.x's files (the proposal's own spice folder may hold them) are not imported yet
+            known = {r.uuid for r in self.store.records(self._key) if r.version == FORMAT_VERSION}
             for legacy in sorted(found, key=lambda r: (r.handle, r.anchor, r.revision)):
                 if legacy.uuid in known:
                     continue
@@ -282,7 +314,7 @@ class SpiceBook:
         note: str | None = None,
         **data: Any,
     ) -> dict[str, Any]:
-        """Write a new revision of the branch of ``handle`` that applies at scan ``target``.
+        """Write a new revision of the branch of ``handle`` that applies at scan ``target`` (``''``: the seed's).
 
         ``update(uuid_prefix, **data)`` (no handle) updates the branch of the
         record whose uuid starts with ``uuid_prefix``.  Fields not present
@@ -349,11 +381,11 @@ class SpiceBook:
 
     def withdraw(self, scan: Scan | str, handle: str, *, author: str | None = None, note: str | None = None) -> dict:
         """Withdraw ``handle`` from ``scan`` on (``''``: for the whole proposal); defaults apply again."""
-        viewpoint = "" if scan == "" else self.proposal.scan_key(scan)
+        viewpoint = self._viewpoint(scan)
         with self.store.transaction(self._key):
             grouped = branches(self._stored())
-            source = applicable_anchor(grouped, self._order(), handle, viewpoint) if viewpoint else ""
-            if source is None or (handle, source) not in grouped:
+            source = self._applicable(grouped, handle, viewpoint)
+            if source is None:
                 raise SpiceNotFoundError(f"no spice {handle!r} applies at {viewpoint or 'the proposal start'!r}")
             current = latest(grouped[(handle, source)]).record
             if current.data is None:
@@ -433,11 +465,22 @@ class SpiceBook:
             if len(found) > 1:
                 raise SpiceError(f"uuid prefix {target!r} matches records of several branches; give more characters")
             return found.pop()
-        viewpoint = self.proposal.scan_key(target)
-        anchor = applicable_anchor(grouped, self._order(), handle, viewpoint)
+        viewpoint = self._viewpoint(target)
+        anchor = self._applicable(grouped, handle, viewpoint)
         if anchor is None:
-            raise SpiceNotFoundError(f"no spice {handle!r} applies at scan {viewpoint!r}; seed it first")
+            where = f"scan {viewpoint!r}" if viewpoint else "the proposal start"
+            raise SpiceNotFoundError(f"no spice {handle!r} applies at {where}; seed it first")
         return handle, anchor
+
+    def _viewpoint(self, scan: Scan | str) -> str:
+        """The key of ``scan``, or ``''`` for the proposal as a whole (its start, where seeds apply)."""
+        return "" if isinstance(scan, str) and scan == "" else self.proposal.scan_key(scan)
+
+    def _applicable(self, grouped: dict[tuple[str, str], list[SpiceRecord]], handle: str, viewpoint: str) -> str | None:
+        """The anchor of the branch of ``handle`` that applies at ``viewpoint`` (``''``: the proposal's own)."""
+        if viewpoint:
+            return applicable_anchor(grouped, self._order(), handle, viewpoint)
+        return "" if (handle, "") in grouped else None
 
     # --- display -----------------------------------------------------------------
 

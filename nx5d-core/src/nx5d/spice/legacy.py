@@ -37,6 +37,8 @@ from nx5d.errors import SpiceValidationError, SpiceWarning
 from nx5d.spice.record import SpiceRecord, check_data
 
 __all__ = [
+    "settings_sources",
+    "LEGACY_TYPES",
     "NX5D3_VERSION",
     "UUID_NAME",
     "RECIPE_NAMES",
@@ -236,6 +238,9 @@ def _qargs(data: Mapping[str, Any], kind: str) -> dict[str, Any]:
 
 
 _TO_SETTINGS = {"exp_info": _exp_info, "image": _image, "qargs": _qargs}
+
+LEGACY_TYPES = tuple(_TO_SETTINGS)
+"""nx5d 3.x's analysis types whose fields become fields of the beamline's map settings (in this order, later wins)."""
 _KNOWN = {
     "exp_info": {
         "beamEnergy", "beamDirection", "goniometerAxes", "detectorAxes", "imageAxes", "imageCenter",
@@ -244,6 +249,11 @@ _KNOWN = {
     "image": {"imageCenter", "imageDistance"},
     "qargs": {"dims", "qsize", "groupby", "groupby_round"},
 }  # fmt: skip
+
+
+def settings_sources(spice: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """For each ``settings`` field `settings_fields` gives, the nx5d 3.x type it comes from (the last one wins)."""
+    return {name: kind for kind in _TO_SETTINGS if kind in spice for name in settings_fields({kind: spice[kind]})[0]}
 
 
 def settings_fields(spice: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, Any], list[str]]:

@@ -80,8 +80,20 @@ class SpiceStore(Protocol):
         """Store a new record (never replacing one)."""
 
 
-class MemorySpiceStore:
-    """Records kept in this process only (``spice_url=''``)."""
+class _Locked:
+    """A store whose threads take turns through ``_lock``; pickled without it, it gets a lock of its own."""
+
+    _lock: threading.RLock
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {name: value for name, value in self.__dict__.items() if name != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _lock=threading.RLock())
+
+
+class MemorySpiceStore(_Locked):
+    """Records kept in this process only (``spice_url=''``); a pickled copy holds a copy of them."""
 
     description = "in memory"
 
@@ -298,7 +310,7 @@ class _Folder:
             fs.pipe_file(path, content)
 
 
-class FileSpiceStore:
+class FileSpiceStore(_Locked):
     """Records as JSON files, one per record, in a folder per proposal.
 
     Parameters

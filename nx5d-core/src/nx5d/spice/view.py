@@ -19,7 +19,7 @@ __all__ = ["ViewEntry", "SpiceView", "SpiceHistory"]
 VIEW_COLUMNS = ("spice", "field", "value", "from")
 
 
-def _origin(resolution: Resolution | None) -> str:
+def origin_of(resolution: Resolution | None) -> str:
     """Where a value comes from: ``revision 2 (a1b2c3d4) from scan 101500`` or ``from the start``."""
     if resolution is None:
         return "beamline default"
@@ -35,6 +35,8 @@ class ViewEntry:
     handle: str
     resolution: Resolution | None
     defaults: Mapping[str, Any] | None
+    #: Fields among ``defaults`` that nx5d 3.x records give instead (the cook reads them so): ``{field: origin}``.
+    translated: Mapping[str, str] = attrs.field(factory=dict)
 
     @property
     def clean(self) -> bool:
@@ -63,7 +65,7 @@ class ViewEntry:
             return []
         record = None if self.resolution is None or not self.resolution.clean else self.resolution.records[0]
         given = set() if record is None or record.data is None else set(record.data)
-        return [f for f in self.defaults if f not in given]
+        return [f for f in self.defaults if f not in given and f not in self.translated]
 
     def row(self, viewpoint: str) -> dict[str, Any]:
         res = self.resolution
@@ -168,17 +170,19 @@ class SpiceView(Mapping[str, Settings]):
                 continue
             data = entry.data
             if data is None:
-                out.append({"spice": handle, "field": "", "value": "withdrawn", "from": _origin(res)})
+                out.append({"spice": handle, "field": "", "value": "withdrawn", "from": origin_of(res)})
                 continue
-            defaults = set(entry.from_defaults) if res is not None and not res.withdrawn else set(data)
+            recorded = set(data) - set(entry.from_defaults) - set(entry.translated)
+            if res is None or res.withdrawn:
+                recorded = set()
             for field, value in data.items():
-                origin = "beamline default" if field in defaults else _origin(res)
+                origin = origin_of(res) if field in recorded else entry.translated.get(field, "beamline default")
                 out.append({"spice": handle, "field": field, "value": value, "from": origin})
         return out
 
     def _table(self) -> Table:
         title = f"spice at scan {self.viewpoint} ({self.viewpoint_handle})"
-        return Table(VIEW_COLUMNS, self.field_rows(), title=title, max_rows=None)
+        return Table(VIEW_COLUMNS, self.field_rows(), title=title, max_rows=None, whole=("value",))
 
     def __repr__(self) -> str:
         return self._table().to_text()
@@ -232,7 +236,7 @@ class SpiceHistory:
     def _table(self) -> Table:
         rows = self.table_rows()
         columns = [c for c in self.COLUMNS if any(row[c] not in (None, "") for row in rows)] or list(self.COLUMNS)
-        return Table(columns, rows, title=self.title)
+        return Table(columns, rows, title=self.title, whole=("changes",))
 
     def __repr__(self) -> str:
         return self._table().to_text()
