@@ -135,9 +135,10 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Run the benchmarks in benchmarks/; each prints its ratios against the straightforward approach.
+    """Run the benchmarks in benchmarks/ in full; each prints its ratios against the straightforward approach.
 
-    ``nox -s bench -- --quick`` runs each at the small size meant for CI.
+    ``nox -s bench -- --quick`` runs each on small data in seconds, as the
+    tests session does (``tests/test_benchmarks.py``), so that none breaks unnoticed.
     """
     install_distributions(session)
     # the compiled SPEC parser, the page's q conversion, and an S3 server with its client

@@ -6,7 +6,7 @@ the summaries with a pool of threads; ``workers=1`` reads them one after
 another.  Each run uses a new repository object (nothing cached).  A
 loopback server answers in well under a millisecond: over a network, where
 each request waits longer, the ratio grows.  Ratios are printed, nothing is
-asserted.  Run with ``nox -s bench``; ``--quick`` puts 30 scans on the server (for CI).
+asserted.  Run with ``nox -s bench`` (``--quick``: 20 scans, as CI runs it).
 """
 
 from __future__ import annotations
@@ -23,15 +23,16 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("NX5D_PROGRESS", "0")
-SCANS = 300
 
 
 def main() -> None:
-    global SCANS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="30 scans (CI)")
-    if parser.parse_args().quick:
-        SCANS = 30
+    parser.add_argument("--scans", type=int, default=300)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="20 scans, one run each (seconds; for CI)")
+    args = parser.parse_args()
+    scans, repeat = (20, 1) if args.quick else (args.scans, args.repeat)
+
     import s3fs
 
     import nx5d
@@ -60,7 +61,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             folder = write_scan(Path(tmp) / "20210205" / "091726", ScanSpec(delays=(0.0,), thetas=(18.5,), frames=None))
             table, parameters = (folder / "manifest.dat").read_bytes(), (folder / "parameters.txt").read_bytes()
-        for i in range(SCANS):
+        for i in range(scans):
             key = f"{90000 + i:06d}"
             fs.pipe(
                 {
@@ -75,14 +76,14 @@ def main() -> None:
             start = time.perf_counter()
             rows = repo.p20210205.summaries(workers=workers)
             elapsed = time.perf_counter() - start
-            if len(rows) != SCANS or any("unreadable" in str(r.get("notes")) for r in rows):
+            if len(rows) != scans or any("unreadable" in str(r.get("notes")) for r in rows):
                 raise RuntimeError("the generated scans did not all read")
             return elapsed
 
         summarise(None)  # warm-up: client sessions, imports
-        parallel = [summarise(None) for _ in range(3)]
-        sequential = [summarise(1) for _ in range(3)]
-        print(f"\nlisting and summarising {SCANS} scans on a loopback S3 server (best / median of 3)")
+        parallel = [summarise(None) for _ in range(repeat)]
+        sequential = [summarise(1) for _ in range(repeat)]
+        print(f"\nlisting and summarising {scans} scans on a loopback S3 server (best / median of {repeat})")
         print(f"  one at a time (workers=1)   {min(sequential):6.2f} s / {statistics.median(sequential):6.2f} s")
         print(f"  in parallel (default)       {min(parallel):6.2f} s / {statistics.median(parallel):6.2f} s")
         print(f"  speed-up                    {min(sequential) / min(parallel):6.1f} x")

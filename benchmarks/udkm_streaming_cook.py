@@ -18,7 +18,8 @@ size (VmHWM) over its size before the work.
 
 Every way but "remembered" runs with the cooked-result cache switched off.
 
-Ratios are printed, nothing is asserted.  Run with ``nox -s bench``.
+Ratios are printed, nothing is asserted.  Run with ``nox -s bench``; ``--frames 1260``
+for the smaller scan, ``--quick`` (126 frames, one run each) is what CI runs.
 """
 
 from __future__ import annotations
@@ -110,9 +111,15 @@ def child(mode: str, root: str) -> dict:
 
 
 def run(mode: str, root: Path, repeat: int, cache: Path) -> dict:
-    env = {**os.environ, "NX5D_CACHE_DIR": str(cache), "NX5D_COOKED_CACHE": "2GB" if mode == "remembered" else "0"}
+    remembered = mode == "remembered"
+    env = {**os.environ, "NX5D_CACHE_DIR": str(cache), "NX5D_COOKED_CACHE": "2GB" if remembered else "0"}
     if mode == "remembered":  # another session cooked it before
-        subprocess.run([sys.executable, __file__, "--child", "streaming", "--data", str(root)], env=env, check=True)
+        subprocess.run(
+            [sys.executable, __file__, "--child", "streaming", "--data", str(root)],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
     runs = []
     for _ in range(repeat):
         done = subprocess.run(
@@ -130,36 +137,37 @@ def run(mode: str, root: Path, repeat: int, cache: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="folder for the generated scan (default: a temporary folder)")
+    parser.add_argument("--frames", type=int, default=5187, help="frames of the scan (5187: the reference scan's)")
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--quick", action="store_true", help="one run of each (CI)")
+    parser.add_argument("--quick", action="store_true", help="126 frames, one run of each way (seconds; for CI)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.quick:
-        args.repeat = 1
     if args.child:
         print(json.dumps(child(args.child, args.data)))
         return
     if not Path("/proc/self/clear_refs").exists():
         print("needs Linux (/proc/self/clear_refs to measure peak memory); skipped")
         return
+    if args.quick:
+        args.frames, args.repeat = 126, 1
 
     from nx5d_udkm.synth import ScanSpec, write_repository
 
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(args.data or tmp)
+        root = Path(args.data or tmp) / f"frames{args.frames}"
         folder = root / "20210205" / "091726"
         if not (folder / "manifest.dat").exists():
             start = time.perf_counter()
-            write_repository(root, {"20210205": ["091726"]}, ScanSpec())
-            print(f"generated the reference scan (5187 frames) in {time.perf_counter() - start:.1f} s")
+            write_repository(root, {"20210205": ["091726"]}, ScanSpec(frames=args.frames))
+            print(f"generated the scan ({args.frames} frames) in {time.perf_counter() - start:.1f} s")
         for path in folder.iterdir():
             path.read_bytes()  # the file cache is warm for every way alike
-        stack = 5187 * 195 * 487 * 4
+        stack = args.frames * 195 * 487 * 4
         cache = Path(tmp) / "cache"
         modes = ("floor", "streaming", "load + cook", "cook only", "remembered")
         results = {mode: run(mode, root, args.repeat, cache) for mode in modes}
         results["page"] = run("page", root, 1, cache)
-        print(f"\ncooking 5187 frames (195 x 487 int32, stack {stack / 2**30:.2f} GiB) onto 80 x 150, "
+        print(f"\ncooking {args.frames} frames (195 x 487 int32, stack {stack / 2**30:.2f} GiB) onto 80 x 150, "
               f"{os.cpu_count()} CPUs, best of {args.repeat} fresh processes (the page: one)")  # fmt: skip
         for mode, found in results.items():
             print(f"  {mode:12s} {found['seconds']:7.2f} s   peak memory +{found['peak_increase'] / 2**20:7.0f} MiB "

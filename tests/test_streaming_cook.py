@@ -130,3 +130,46 @@ def test_an_interrupted_cook_leaves_no_thread_behind():
         map_frames(setup, [theta], [2 * theta], images, grid_size=(8, 9))
     assert _blocks_running() == []
     assert len(calls) < 10  # blocks after the interruption were not read
+
+
+@pytest.mark.parametrize("workers", [1, 2, None])
+def test_a_loaded_scan_is_cooked_without_reading_its_frames_again(tmp_path, workers):
+    """Raw data loaded with any ``workers=`` (how the frames are decoded, not what) serves the cook in memory."""
+    repo = nx5d.open(write_udkm(tmp_path, {"20210205": ["091726"]}, UDKM), spice_url="")
+    scan = repo.p20210205.r091726
+    spice = {"settings": {"grid_size": [30, 40]}}
+    options = {} if workers is None else {"workers": workers}
+    with record_io() as loading:
+        scan.load(lazy=False, **options)
+    assert len({url for url in loading.urls if url.endswith(".tiff")}) == 24
+    with record_io() as cooking:
+        cooked = scan.cook(spice)
+    assert [url for url in cooking.urls if url.endswith(".tiff")] == []
+    assert scan.load(workers=3).images.shape[0] == 24  # served from memory too
+    scan.reload()
+    _same(scan.cook(spice), cooked)  # and the maps are the ones the files give
+
+
+def test_loaded_raw_serves_loads_with_other_decoding_threads_only(tmp_path):
+    """Options that change the data (``reduce``) are still loaded on their own."""
+    repo = nx5d.open(write_udkm(tmp_path, {"20210205": ["091726"]}, UDKM), spice_url="")
+    scan = repo.p20210205.r091726
+    scan.load(workers=1)
+    with record_io() as again:
+        assert scan.load(workers=2, reduce=2).images.shape[1:] == (98, 244)
+    assert len({url for url in again.urls if url.endswith(".tiff")}) == 24
+
+
+def test_streamed_frames_are_read_a_few_at_a_time(tmp_path):
+    """A cook streaming a scan holds one small block of frames per thread, whatever the dask chunks are."""
+    from nx5d.io.blocks import STREAM_FRAMES, map_blocks
+    from nx5d.io.storage import Storage
+    from nx5d_tiff.files import lazy_frames
+
+    write_udkm(tmp_path, {"20210205": ["091726"]}, UDKM)
+    urls = [f"file://{path}" for path in sorted((tmp_path / "20210205" / "091726").glob("image*.tiff"))]
+    images = lazy_frames(Storage(), urls, chunk=24).data
+    assert images.chunks[0] == (24,)
+    done = list(map_blocks(images, lambda part, block: block.sum(axis=(1, 2))))
+    assert [part.stop - part.start for part, _ in done] == [STREAM_FRAMES, 24 - STREAM_FRAMES]
+    np.testing.assert_array_equal(np.concatenate([sums for _, sums in done]), images.sum(axis=(1, 2)).compute())

@@ -26,7 +26,7 @@ import attrs
 from nx5d.annotations import describe, misfit
 from nx5d.errors import OptionError
 
-__all__ = ["option", "OptionInfo", "describe_options", "build_options"]
+__all__ = ["option", "OptionInfo", "describe_options", "build_options", "data_options"]
 
 
 def option(
@@ -35,9 +35,24 @@ def option(
     help: str,  # noqa: A002 - the natural name, as in argparse
     validator: Callable[[Any, attrs.Attribute, Any], None] | None = None,
     converter: Callable[[Any], Any] | None = None,
+    changes_data: bool = True,
 ) -> Any:
-    """An attrs field for a loading option: its default, a one-line ``help``, optional validator and converter."""
-    return attrs.field(default=default, metadata={"help": help}, validator=validator, converter=converter)
+    """An attrs field for a loading option: its default, a one-line ``help``, optional validator and converter.
+
+    ``changes_data=False`` declares an option that says only how the data is
+    read, never what is read (the number of decoding threads, say): data
+    loaded with any value of it is the same, so what is kept in memory or
+    remembered on disk for one value serves every other (`data_options`).
+    """
+    metadata = {"help": help, "changes_data": changes_data}
+    return attrs.field(default=default, metadata=metadata, validator=validator, converter=converter)
+
+
+def data_options(options: Any) -> dict[str, Any]:
+    """The fields of an options instance that change the data read (`option`'s ``changes_data``), by name."""
+    return {
+        f.name: getattr(options, f.name) for f in attrs.fields(type(options)) if f.metadata.get("changes_data", True)
+    }
 
 
 @attrs.frozen

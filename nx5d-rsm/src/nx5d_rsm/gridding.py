@@ -158,10 +158,9 @@ def grid_points(
 
 def normalise(sums: np.ndarray, norm: np.ndarray, empty: float = 0.0) -> np.ndarray:
     """``sums / norm`` where ``norm > 1e-16``; ``empty`` in bins no pixel reached (xrayutilities: 0)."""
-    out = np.array(sums, dtype=float)
     ok = norm > 1e-16
-    out[ok] /= norm[ok]
-    out[~ok] = empty
+    out = np.full(np.shape(sums), empty, dtype=float)
+    np.divide(sums, norm, out=out, where=ok)  # in place: no copies of the maps' size beside the result
     return out
 
 
@@ -205,11 +204,12 @@ class Totals:
 class BlockSums:
     """What one block of frames adds to a `FrameGridder`'s `Totals` (and takes from its normalisation).
 
-    Each part is ``(first bin, values from there on)``, or ``None``; the
-    parts are those of `Totals`, in its order.
+    Each part is ``(groups, values of their bins)`` -- only the groups the
+    block's frames belong to, the bins of each group after each other -- or
+    ``None``; the parts are those of `Totals`, in its order.
     """
 
-    parts: tuple[tuple[int, np.ndarray] | None, ...]
+    parts: tuple[tuple[np.ndarray, np.ndarray] | None, ...]
 
 
 def _overlaps(values: np.ndarray, share: np.ndarray, power: int) -> np.ndarray:
@@ -256,9 +256,10 @@ class FrameGridder:
         np.add.at(counts, (np.asarray(group_of_frame, np.intp), np.asarray(geometry_of_frame, np.intp)), 1.0)
         size = n_groups * self.grid.size
         pixels = np.rint(counts @ self._geometry_pixels).astype(np.int64).reshape(-1)
-        return Totals(
-            np.zeros(size), (counts @ self._geometry_norm).reshape(-1), np.zeros(size), np.zeros(size), pixels
-        )
+        # einsum, not a matrix product: BLAS sums in an order that depends on its threads (a dask worker
+        # runs it single-threaded), and the maps must not depend on where they were cooked
+        norm = np.einsum("kg,gb->kb", counts, self._geometry_norm).reshape(-1)
+        return Totals(np.zeros(size), norm, np.zeros(size), np.zeros(size), pixels)
 
     def contributions(
         self,
@@ -290,7 +291,7 @@ class FrameGridder:
         missing = np.isnan(values)
         if mask_negative:
             missing |= values < 0
-        taken: tuple[int, list[np.ndarray]] | None = None
+        taken: tuple[np.ndarray, list[np.ndarray]] | None = None
         if missing.any():
             gone = -np.ones(missing.sum())
             taken = self._scatter(
@@ -315,8 +316,9 @@ class FrameGridder:
         """Add a block's `contributions` to ``totals``."""
         for target, part in zip(totals.parts(), block.parts, strict=True):
             if part is not None:
-                first, values = part
-                target[first : first + values.size] += values.astype(target.dtype)
+                groups, values = part
+                by_group = target.reshape(-1, values.size // groups.size)
+                by_group[groups] += values.reshape(groups.size, -1).astype(target.dtype)
 
     def add(
         self,
@@ -334,6 +336,10 @@ class FrameGridder:
             self.contributions(frames, geometry_of_frame, group_of_frame, scale=scale, mask_negative=mask_negative),
         )
 
+    def release(self) -> None:
+        """Let go of the pixel coordinates once every frame is added (`maps` and `mean_variances` need none)."""
+        self._coordinates = []
+
     def maps(self, totals: Totals, empty: float = 0.0) -> np.ndarray:
         """Normalised maps ``(groups, *grid.shape)``; ``empty`` where no pixel fell."""
         return normalise(totals.sums, totals.norm, empty).reshape(-1, *self.grid.shape)
@@ -341,8 +347,9 @@ class FrameGridder:
     def mean_variances(self, totals: Totals) -> np.ndarray:
         """The Poisson variance of each map value ``(groups, *grid.shape)``; NaN where no pixel fell."""
         ok = totals.norm > 1e-16
-        out = np.full(totals.norm.shape, np.nan)
-        out[ok] = totals.mean_variance[ok] / totals.norm[ok] ** 2
+        out = np.square(totals.norm)
+        np.divide(totals.mean_variance, out, out=out, where=ok)
+        out[~ok] = np.nan
         return out.reshape(-1, *self.grid.shape)
 
     def _scatter(
@@ -352,13 +359,15 @@ class FrameGridder:
         frame_index: np.ndarray,
         pixel_index: np.ndarray,
         weighted: Sequence[tuple[np.ndarray, int]],
-    ) -> tuple[int, list[np.ndarray]] | None:
+    ) -> tuple[np.ndarray, list[np.ndarray]] | None:
         """Per ``(values, power)``: Σ values·share**power of (frame, pixel) points over the bins they overlap.
 
-        Returns ``(first bin, [sums from there on, ...])``; power 0 counts
+        Returns ``(groups, [sums over their bins, ...])``; power 0 counts
         the overlaps.  Only the given points are looked up (detector frames
-        are mostly zero), and only the range of bins they touch is summed: a
-        block of frames of a few groups never costs a pass over every group's map.
+        are mostly zero), and only the groups they belong to are summed: a
+        block of frames of a few groups never costs a pass, nor memory, for
+        every group's map (a block where the delay loop starts again holds
+        the last group and the first).
         """
         if not frame_index.size:
             return None
@@ -373,10 +382,10 @@ class FrameGridder:
             frame_index = frame_index[inside]
         if not frame_index.size:
             return None
-        offsets = group_of_frame[frame_index] * self.grid.size
-        first = int(offsets.min())
-        offsets -= first
-        length = int(offsets.max()) + self.grid.size
+        present = np.bincount(group_of_frame[frame_index]) > 0
+        groups = np.flatnonzero(present)
+        offsets = (np.cumsum(present) - 1)[group_of_frame[frame_index]] * self.grid.size
+        length = groups.size * self.grid.size
         widths = [a.step / 2.0 for a in self.grid.axes] if self._width is None else list(self._width)
         per_dim = [_spans(a, c, w) for a, c, w in zip(self.grid.axes, coords, widths, strict=True)]
         strides = [int(np.prod(self.grid.shape[i + 1 :])) for i in range(len(self.grid.axes))]
@@ -389,13 +398,13 @@ class FrameGridder:
                 share = share * fraction
             for out, (values, power) in zip(sums, weighted, strict=True):
                 out += np.bincount(flat, weights=_overlaps(values, share, power), minlength=length)
-        return first, sums
+        return groups, sums
 
 
-def _split(scattered: tuple[int, list[np.ndarray]]) -> list[tuple[int, np.ndarray]]:
-    """``(first, [a, b, ...])`` as ``[(first, a), (first, b), ...]``."""
-    first, sums = scattered
-    return [(first, values) for values in sums]
+def _split(scattered: tuple[np.ndarray, list[np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(groups, [a, b, ...])`` as ``[(groups, a), (groups, b), ...]``."""
+    groups, sums = scattered
+    return [(groups, values) for values in sums]
 
 
 def _nonzero(flat: np.ndarray, step: int = 1 << 23) -> np.ndarray:

@@ -198,6 +198,8 @@ def map_frames(
         for part, block_sums in blocks:  # in frame order: the maps do not depend on the threads
             gridder.apply(totals, block_sums)
             bar.update(part.stop - part.start)
+    del coordinates  # the pixels' q values (geometries x pixels) are not needed for the maps: memory for them
+    gridder.release()
     maps = gridder.maps(totals, empty=np.nan if empty == "nan" else 0.0).reshape(*shape, *grid.shape)
     weights = totals.norm.reshape(maps.shape)
     frames = np.bincount(group_of_frame[usable], minlength=n_groups).reshape(shape)

@@ -197,6 +197,14 @@ class SpecIndex:
     complete: bool  #: whether the file ends with a line end (else a line is still being written)
     #: The file's state when it was read ([`Storage.state`][nx5d.io.storage.Storage.state]; ``None``: unknown).
     state: State | None = None
+    #: The entries by key, made once: looking every scan up in a long file must not walk the file's scans each time.
+    _by_key: dict[str, SpecEntry] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        by_key: dict[str, SpecEntry] = {}
+        for entry in self.entries:
+            by_key.setdefault(entry.key, entry)
+        object.__setattr__(self, "_by_key", by_key)
 
     def keys(self) -> list[str]:
         """Scan keys in file order."""
@@ -204,9 +212,9 @@ class SpecIndex:
 
     def entry(self, key: str) -> SpecEntry:
         """The scan with key ``"N.order"`` (``MissingDataError`` listing what exists)."""
-        for entry in self.entries:
-            if entry.key == key:
-                return entry
+        found = self._by_key.get(key)
+        if found is not None:
+            return found
         keys = self.keys()
         shown = ", ".join(keys[:10]) + (f" ... ({len(keys)} scans)" if len(keys) > 10 else "")
         raise MissingDataError(f"{self.where} has no scan {key!r}; it has {shown or 'no scans'}")

@@ -52,7 +52,9 @@ class FrameFileOptions(FrameOptions):
     missing: Literal["raise", "mask"] = option(
         "raise", help="'raise' for a missing frame file, or 'mask': it reads -1 and is flagged in frame_missing"
     )
-    workers: int | None = option(None, help="threads decoding frames (default: the number of CPUs)", validator=positive)
+    workers: int | None = option(
+        None, help="threads decoding frames (default: the number of CPUs)", validator=positive, changes_data=False
+    )
 
 
 class _FrameReader:

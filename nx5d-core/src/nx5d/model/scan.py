@@ -15,7 +15,7 @@ from nx5d.extensions.memory import raw_cache
 from nx5d.extensions.provenance import provenance_of
 from nx5d.io.identity import DataIdentity
 from nx5d.io.storage import IoRecord, record_io
-from nx5d.options import build_options
+from nx5d.options import build_options, data_options
 from nx5d.plugins.orders import CookOrder, Loaded, LoadOrder
 from nx5d.plugins.references import ScanRef
 from nx5d.spice.values import as_settings, fingerprint
@@ -184,8 +184,9 @@ class Scan:
         return merged, build_options(declaration.options, merged, self.beamline)
 
     def _options_key(self, options: Mapping[str, Any]) -> str:
+        """A fingerprint of the options that change the data (not of those saying how it is read: ``workers``)."""
         merged, checked = self._options(options)
-        return fingerprint({"options": merged if checked is None else attrs.asdict(checked, recurse=False)})
+        return fingerprint({"options": merged if checked is None else data_options(checked)})
 
     def load(self, **options: Any) -> Any:
         """Raw data loaded with beamline options (e.g. ``reduce=2``): a copy of your own, read-only arrays.
