@@ -33,6 +33,12 @@ GENERATORS = {
     "nx5d-spec": ["nx5d-spec-synth", "{root}"],
     "nx5d-nexus": ["nx5d-nexus-synth", "{root}"],
     "nx5d-kmc3": ["nx5d-kmc3", "synth", "{root}"],
+    "nx5d-fio": [  # no command of its own: its generator module, as its tests call it
+        "-c",
+        "import sys; from nx5d_fio.synth import write_repository; "
+        "print(write_repository(sys.argv[1], dict(p08=['rock_00001'])))",
+        "{root}",
+    ],
 }
 
 #: The pages' Python example: list, summary, cooked before raw (the order that once needed dask from a test extra).
