@@ -25,14 +25,9 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("NX5D_PROGRESS", "0")
+sys.path.insert(0, str(Path(__file__).parent))
 
-
-def _memory(field: str) -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
+from udkm_streaming_cook import process_memory  # found beside this file
 
 
 def child(fmt: str, root: str, out: str) -> dict:
@@ -47,13 +42,13 @@ def child(fmt: str, root: str, out: str) -> dict:
     proposal.r091726.summary  # noqa: B018 - the listing, outside the measurement
     with open("/proc/self/clear_refs", "w") as fh:
         fh.write("5")  # reset the peak RSS to the current RSS
-    before = _memory("VmRSS")
+    before = process_memory("VmRSS")
     start = time.perf_counter()
     (path,) = export_scans(proposal, ["091726"], out, raw=True, format=fmt)
     return {
         "seconds": time.perf_counter() - start,
-        "peak_increase": _memory("VmHWM") - before,
-        "peak": _memory("VmHWM"),
+        "peak_increase": process_memory("VmHWM") - before,
+        "peak": process_memory("VmHWM"),
         "bytes": sum(p.stat().st_size for p in ([path] if path.is_file() else path.rglob("*"))),
     }
 

@@ -38,7 +38,8 @@ os.environ.setdefault("NX5D_PROGRESS", "0")
 SPICE = {"settings": {"img_center": [97.0, 241.0], "img_distance": 680.0, "grid_size": [80, 150]}}
 
 
-def _memory(field: str) -> int:
+def process_memory(field: str) -> int:
+    """Bytes of this process's ``/proc/self/status`` field ``field`` (``VmRSS``, ``VmHWM``); 0 where absent."""
     with open("/proc/self/status") as fh:
         for line in fh:
             if line.startswith(field + ":"):
@@ -68,7 +69,7 @@ def child(mode: str, root: str) -> dict:
         files = sorted(folder.glob("image*.tiff"))
     with open("/proc/self/clear_refs", "w") as fh:
         fh.write("5")  # reset the peak RSS to the current RSS
-    before = _memory("VmRSS")
+    before = process_memory("VmRSS")
     start = time.perf_counter()
     if mode in ("streaming", "load + cook", "cook only", "remembered"):
         if mode == "load + cook":
@@ -106,7 +107,7 @@ def child(mode: str, root: str) -> dict:
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(decode, share))
     result["seconds"] = time.perf_counter() - start
-    result["peak_increase"] = _memory("VmHWM") - before
+    result["peak_increase"] = process_memory("VmHWM") - before
     return result
 
 
