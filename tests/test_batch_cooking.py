@@ -244,13 +244,15 @@ def test_the_workers_frames_show_on_one_bar_while_scans_cook(repository, tmp_pat
     from nx5d import progress
 
     url, _ = repository
+    # the workers' own cooked cache, empty: the other tests cooked these scans, and a remembered map grids nothing
+    monkeypatch.setenv("NX5D_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(progress, "DELAY", 0.0)  # show the bars at once
     monkeypatch.setattr(
         progress, "_bar_class", lambda: functools.partial(tqdm, mininterval=0, miniters=1)
     )  # every step
     progress.set_enabled(True)
     try:
-        cook_proposal(nx5d.open(url).p20210205, scans=SCANS[:2], out=tmp_path, workers=2)
+        cook_proposal(nx5d.open(url).p20210205, scans=SCANS[:2], out=tmp_path / "out", workers=2)
     finally:
         progress.set_enabled(None)
     shown = capsys.readouterr().err.replace("\r", "\n")
