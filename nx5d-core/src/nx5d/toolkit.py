@@ -19,7 +19,8 @@ versions without notice; what is listed here changes only through the
 storage                   `Storage` (files local and remote, confined to the repository), `join_url`,
                           `State`, `depends_on`, `trusted`, `DataIdentity`
 files written whole       `temporary_name`, `removed_on_failure`, `sweep`, `require_writable`
-HDF5 and Zarr documents   the modules `hdf5` and `zarrdoc`; `HDF5_SUFFIXES`, `is_hdf5_name`, `open_document`
+HDF5 and Zarr documents   the modules `hdf5` and `zarrdoc`; `HDF5_SUFFIXES`, `is_hdf5_name`, `open_document`;
+                          links to other files: `external_link`, `linked_file` (inside the root, present)
 detector frames           `frames_array`, `FrameOptions`, `Frames`, `Region`, `EXTRA_FRAME_DIMS`, `MISSING_VALUE`,
                           `frame_dtype`, `fits`, `check_missing`, `positive`; blocks: `map_blocks`,
                           `with_block_reader`
@@ -64,7 +65,7 @@ if TYPE_CHECKING:
         frames_array,
         positive,
     )
-    from nx5d.io.hdf5 import HDF5_SUFFIXES, is_hdf5_name, open_document
+    from nx5d.io.hdf5 import HDF5_SUFFIXES, external_link, is_hdf5_name, linked_file, open_document
     from nx5d.io.identity import DataIdentity
     from nx5d.io.limits import check_frame_size, check_memory, check_read, selected_shape
     from nx5d.io.naming import FRAME_NAMES, VariableNames, agreeing, find_variable, per_frame
@@ -83,7 +84,7 @@ _FROM = {
     **dict.fromkeys(("temporary_name", "removed_on_failure", "sweep", "require_writable"), "nx5d.io.temporaries"),
     "hdf5": "nx5d.io.hdf5",  # modules: imported whole
     "zarrdoc": "nx5d.io.zarrdoc",
-    **dict.fromkeys(("HDF5_SUFFIXES", "is_hdf5_name", "open_document"), "nx5d.io.hdf5"),
+    **dict.fromkeys(("HDF5_SUFFIXES", "is_hdf5_name", "open_document", "external_link", "linked_file"), "nx5d.io.hdf5"),
     **dict.fromkeys(
         (
             "frames_array",
@@ -150,6 +151,7 @@ __all__ = [
     "check_read",
     "column_block",
     "depends_on",
+    "external_link",
     "find_variable",
     "fits",
     "forwarded",
@@ -159,6 +161,7 @@ __all__ = [
     "hdf5",
     "is_hdf5_name",
     "join_url",
+    "linked_file",
     "map_blocks",
     "natural_sorted",
     "open_document",

@@ -13,7 +13,7 @@ import xarray as xr
 
 from nx5d.errors import MissingDataError
 from nx5d.plugins import ScanRef
-from nx5d.toolkit import Storage, open_document
+from nx5d.toolkit import Storage, external_link, open_document
 from nx5d_nexus import layouts as nexus
 from nx5d_nexus import reading
 
@@ -25,15 +25,21 @@ __all__ = ["summary", "load_raw", "written_at_kmc3"]
 
 def written_at_kmc3(storage: Storage, document: str) -> bool:
     """Whether an HDF5 document holds KMC3 scans: the first scan group found (up to three levels deep,
-    first members first) has a SPEC file header naming kmc3."""
+    first members first) has a SPEC file header naming kmc3.  Links to other files are not followed:
+    what a document holds is said by the document."""
     with open_document(storage, document) as handle:
         groups = [handle]
         for _ in range(3):
             for group in groups:
                 header = f"{SPECFILE}/file_header"
-                if header in group and not nexus.is_group(group[header]):
+                if (
+                    external_link(group, header, document) is None
+                    and header in group
+                    and not nexus.is_group(group[header])
+                ):
                     return "kmc3" in nexus.text_of(group[header]).lower()
-            groups = [g[name] for g in groups for name in list(g)[:4] if nexus.is_group(g[name])][:16]
+            inside = [(g, name) for g in groups for name in list(g)[:4] if external_link(g, name, document) is None]
+            groups = [g[name] for g, name in inside if nexus.is_group(g[name])][:16]
     return False
 
 

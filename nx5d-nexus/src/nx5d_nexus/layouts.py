@@ -223,12 +223,11 @@ def entry_of(root: Any, anchor: str, where: str, *, confined: str | None = None)
     """The scan group at ``anchor`` (``""``: the document's first entry).
 
     With ``confined`` (the repository's local root), a scan group that is
-    itself an external link to a file outside it, or absent, is refused
+    (or a group on its path) an external link to a file outside it, or absent, is refused
     before it is followed (`nx5d_nexus.links.Sources`).
     """
-    if anchor and confined is not None:
-        top = anchor.split("/", 1)[0]
-        absent = Sources(where.partition("#")[0], confined).link(root, top, top, f"{where}#{top}")
+    if anchor and confined is not None:  # every level of the anchor, and soft links on the way
+        absent = Sources(where.partition("#")[0], confined).link(root, anchor, anchor, f"{where}#{anchor}")
         if absent is not None:
             raise absent.error
     if anchor:

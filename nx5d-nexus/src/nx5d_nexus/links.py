@@ -25,8 +25,8 @@ from typing import Any
 
 import attrs
 
-from nx5d.errors import MissingDataError, NotSupportedError, Nx5dError, OutsideRepositoryError
-from nx5d.toolkit import Storage, depends_on
+from nx5d.errors import MissingDataError, Nx5dError
+from nx5d.toolkit import Storage, external_link, linked_file
 
 __all__ = ["Absent", "Sources", "frame_file_urls"]
 
@@ -76,32 +76,19 @@ class Sources:
         self.root = None if root is None else os.path.realpath(root)
 
     def place(self, name: str, what: str, where: str) -> tuple[str | None, Nx5dError | None]:
-        """``(local path, None)`` of a file named relative to the document, or ``(None, the error)``.
+        """``(local path, None)`` of a file named relative to the document, or ``(None, the error)``
+        ([`hdf5.linked_file`][nx5d.io.hdf5.linked_file]: outside the root, absent, or a remote document).
 
         ``where`` names the member (``document#path``) in the error's message.
         """
-        if self.folder is None:
-            return None, NotSupportedError(
-                f"{where} is {what} {name!r}; nx5d follows links to other files in local documents only"
-            )
-        target = os.path.realpath(os.path.join(self.folder, name))
-        if self.root is not None and os.path.commonpath([self.root, target]) != self.root:
-            return None, OutsideRepositoryError(
-                f"{where} is {what} {name!r}, which lies outside the repository ({self.root})"
-            )
-        depends_on("file://" + target)  # read by HDF5 itself: what is read depends on it (or on its absence)
-        if not os.path.exists(target):
-            return None, MissingDataError(f"{where} is {what} {name!r}, which does not exist ({target})")
-        return target, None
+        return linked_file(self.document, name, self.root, what, where)
 
     def link(self, group: Any, name: str, path: str, where: str) -> Absent | None:
-        """The member ``name`` of ``group`` (at ``path`` in the scan group) as `Absent` if it is an
-        external link whose file cannot be read (HDF5); ``None`` otherwise."""
-        get = getattr(group, "get", None)
-        if get is None or not hasattr(group, "file"):
-            return None
-        filename = getattr(get(name, getlink=True), "filename", None)
-        if filename is None or filename == ".":
+        """The member ``name`` of ``group`` (at ``path`` in the scan group) as `Absent` if following it leads
+        through an external link whose file cannot be read (HDF5; [`hdf5.external_link`][nx5d.io.hdf5.external_link]:
+        at any level of a path, also behind soft links); ``None`` otherwise."""
+        filename = external_link(group, name, where)
+        if filename is None:
             return None
         _, error = self.place(filename, "an external link to", where)
         return None if error is None else Absent(path, filename, error)

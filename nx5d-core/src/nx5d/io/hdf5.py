@@ -9,6 +9,9 @@ scan, scans addressed by the anchor part of the URL) share this module:
   turns every failure into an [`nx5d.errors`][nx5d.errors] exception naming the file;
 * `members` lists the names inside a group without reading datasets (the
   core uses it to list keys that sit after ``#``);
+* `external_link` and `linked_file` check, before HDF5 follows a link,
+  that a member leading to another file (an external link, also behind soft
+  links) reaches a file that lies inside the repository root and exists;
 * `read` reads a dataset (counted by [`nx5d.io.storage.record_io`][nx5d.io.storage.record_io], so tests
   can check that summaries never touch detector images);
 * `LazyDataset` / `lazy_array` give a dask array over a dataset,
@@ -40,7 +43,7 @@ from nx5d.errors import (
     StorageError,
 )
 from nx5d.io.limits import check_selection
-from nx5d.io.storage import Storage, _note, file_state
+from nx5d.io.storage import Storage, _note, depends_on, file_state
 
 if TYPE_CHECKING:
     import h5py
@@ -52,6 +55,8 @@ __all__ = [
     "open_document",
     "node",
     "members",
+    "external_link",
+    "linked_file",
     "read",
     "LazyDataset",
     "lazy_array",
@@ -195,37 +200,124 @@ def node(handle: h5py.File, path: str, url: str) -> Any:
 
 
 def members(storage: Storage, document: str, path: Sequence[str] = ()) -> list[str]:
-    """Names of the members of the group at ``path`` in ``document``; no dataset is read."""
+    """Names of the members of the group at ``path`` in ``document``; no dataset is read.
+
+    A member (or a group on ``path``) that leads to a file HDF5 would read
+    outside the repository root, or to an absent file, is left out with a
+    [`DataWarning`][nx5d.errors.DataWarning] naming it (`linked_file`).
+    """
+    root = storage.local_root
     with open_document(storage, document) as handle:
-        group = node(handle, "/".join(path), document)
+        inside = "/".join(path)
+        if inside:
+            error = _leaves(handle, inside, document, root, f"{document}#{inside}")
+            if error is not None:
+                raise error
+        group = node(handle, inside, document)
         if not hasattr(group, "keys"):
             raise MissingDataError(f"{document}#{'/'.join(path)} is a dataset, not a group")
         try:
             names = list(group.keys())
         except (OSError, RuntimeError) as exc:
             raise CorruptDataError(f"cannot list {document}#{'/'.join(path)}: {exc}") from exc
-        return [name for name in names if not _links_out(storage, document, group, name, path)]
+        kept = []
+        for name in names:
+            error = _leaves(group, name, document, root, f"{document}#{'/'.join((*path, name))}")
+            if error is None:
+                kept.append(name)
+            else:
+                warnings.warn(f"{error}: left out of the listing", DataWarning, stacklevel=3)
+        return kept
 
 
-def _links_out(storage: Storage, document: str, group: Any, name: str, path: Sequence[str]) -> bool:
-    """Whether member ``name`` is an external link to a file outside the root: left out, with a DataWarning."""
-    link = group.get(name, getlink=True)
-    filename = getattr(link, "filename", None)
+def _leaves(group: Any, name: str, document: str, root: str | None, where: str) -> Nx5dError | None:
+    """Why following ``name`` in ``group`` would read a file it must not (`linked_file`), or ``None``."""
+    target = external_link(group, name, where)
+    if target is None:
+        return None
+    return linked_file(document, target, root, "an external link to", where)[1]
+
+
+#: Soft links followed one after the other before a path is taken for a loop (HDF5's own limit is 16).
+_MAX_SOFT_LINKS = 16
+
+
+def external_link(group: Any, name: str, where: str) -> str | None:
+    """The file name of the HDF5 external link that following ``name`` in ``group`` leads through, or ``None``.
+
+    ``name`` may be a path (``entry/measurement/counts``); every component is
+    looked at without following it, soft links are resolved inside the
+    document, and the first external link met is the answer -- whatever
+    level it sits at, and whether a soft link leads to it.  ``None``: the
+    path stays inside the document (or ends at a member that is not there;
+    HDF5 says so when it is followed).  Nothing outside the document is
+    opened.  A soft link round a loop is a
+    [`CorruptDataError`][nx5d.errors.CorruptDataError] naming ``where``.
+    A group that is not HDF5 (a Zarr group) has no links: ``None``.
+    """
+    h5py = _h5py()
+    if not isinstance(group, h5py.Group):
+        return None
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    current, hops = group, 0
+    while parts:
+        part = parts.pop(0)
+        try:
+            link = current.get(part, getlink=True)
+        except (KeyError, OSError, RuntimeError, ValueError):
+            return None  # not there or damaged: HDF5 says which when it is followed
+        if isinstance(link, h5py.ExternalLink):
+            return str(link.filename)
+        if isinstance(link, h5py.SoftLink):
+            hops += 1
+            if hops > _MAX_SOFT_LINKS:
+                raise CorruptDataError(f"{where} cannot be followed: its soft links go round a loop")
+            target = str(link.path)
+            current = current.file if target.startswith("/") else current
+            parts = [p for p in target.split("/") if p not in ("", ".")] + parts
+            continue
+        if not parts:
+            return None
+        try:
+            current = current[part]  # a hard link: inside the document
+        except (KeyError, OSError, RuntimeError, ValueError):
+            return None
+        if not isinstance(current, h5py.Group):
+            return None
+    return None
+
+
+def linked_file(
+    document: str, name: str, root: str | None, what: str, where: str
+) -> tuple[str | None, Nx5dError | None]:
+    """``(local path, None)`` of a file an HDF5 document names (an external link, a virtual source), or
+    ``(None, why it must not be read)``.
+
+    ``name`` is taken as HDF5 takes it: relative to the document's folder.
+    The answer is an [`OutsideRepositoryError`][nx5d.errors.OutsideRepositoryError]
+    when it lies outside ``root`` (the repository's local root, symbolic links
+    resolved; ``None``: not confined), a
+    [`MissingDataError`][nx5d.errors.MissingDataError] when it is absent (HDF5
+    would then look for it in the working directory), a
+    [`NotSupportedError`][nx5d.errors.NotSupportedError] for a remote document
+    (HDF5 would open the name on this machine).  Each message reads
+    ``{where} is {what} {name!r}, ...``.  A file read is recorded as one the
+    result depends on ([`depends_on`][nx5d.io.storage.depends_on]), as is a
+    file looked for and absent.
+    """
     local = Storage.local_path(document)
-    if filename in (None, ".") or local is None:
-        return False
-    target = os.path.realpath(os.path.join(os.path.dirname(os.path.realpath(local)), filename))
-    try:
-        storage.confine("file://" + target)
-    except OutsideRepositoryError:
-        where = f"{document}#{'/'.join((*path, name))}"
-        warnings.warn(
-            f"{where} is an external link to {filename!r}, outside the repository root: left out of the listing",
-            DataWarning,
-            stacklevel=4,
+    if local is None:
+        return None, NotSupportedError(
+            f"{where} is {what} {name!r}; nx5d follows links to other files in local documents only"
         )
-        return True
-    return False
+    target = os.path.realpath(os.path.join(os.path.dirname(os.path.realpath(local)), name))
+    folder = None if root is None else os.path.realpath(root)
+    if folder is not None and os.path.commonpath([folder, target]) != folder:
+        return None, OutsideRepositoryError(f"{where} is {what} {name!r}, which lies outside the repository ({folder})")
+    depends_on("file://" + target)  # read by HDF5 itself: what is read depends on it (or on its absence)
+    if not os.path.exists(target):
+        return None, MissingDataError(f"{where} is {what} {name!r}, which does not exist ({target})")
+    return target, None
 
 
 def read(dataset: h5py.Dataset, url: str, selection: Any = ()) -> np.ndarray:
