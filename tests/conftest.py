@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+
 import pytest
 
 import nx5d
@@ -14,3 +17,19 @@ def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("NX5D_CACHE_DIR", str(folder))
     monkeypatch.setattr(nx5d.cooked_cache, "enabled", True)
     return folder / "cooked"
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 256 kB file system (tmpfs), as a full disk looks to a writer; needs root (CI runs as root)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)

@@ -274,22 +274,6 @@ def test_forwarded_steps_of_a_cook_are_its_frames(repository):
     assert sum(n for *_, n in steps) == len(SMALL.delays) * len(SMALL.thetas)
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 256 kB file system (tmpfs), as a full disk looks to a writer; needs root (CI runs as root)."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], check=False)
-
-
 def test_an_output_folder_that_cannot_be_written_fails_before_any_scan_is_cooked(repository, tmp_path, capsys):
     from nx5d.app.cli import main
     from nx5d.errors import StorageError

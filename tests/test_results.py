@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 
@@ -207,6 +208,24 @@ def test_an_export_into_a_folder_that_cannot_be_written_fails_before_any_scan_is
     assert io_.bytes_read == 0
     assert main(["export", url, proposal, "--out", str(out), "--raw"]) == 2
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith("nx5d: error: cannot write into ")
+
+
+def test_a_raw_export_onto_a_full_disk_fails_by_name_and_leaves_no_file(tmp_path, small_disk, capsys):
+    """HDF5 writing onto a full disk crashed the process when it closed the file (a segmentation fault, reproduced
+    with this disk): each block is checked first."""
+    from nx5d.errors import StorageError
+
+    url, proposal, key, _ = udkm(tmp_path)
+    repo = nx5d.open(url, spice_url="")
+    stat = os.statvfs(small_disk)
+    (small_disk / "ballast").write_bytes(bytes(stat.f_bavail * stat.f_frsize - 8192))  # 8 kB stay free
+    target = small_disk / proposal / "raw" / f"{key}.nxs"
+    with pytest.raises(StorageError, match=rf"cannot write {re.escape(str(target))}: No space left on device"):
+        export_scans(repo[proposal], [key], small_disk, raw=True)
+    assert list((small_disk / proposal / "raw").iterdir()) == []  # no partial file, no temporary
+    assert main(["export", url, proposal, "--out", str(small_disk), "--raw"]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(f"nx5d: error: cannot write {target}: ")
+    assert list((small_disk / proposal / "raw").iterdir()) == []
 
 
 @pytest.mark.parametrize("beamline", sorted(set(BEAMLINES) - {"memory"}))  # nx5d cook works in other processes

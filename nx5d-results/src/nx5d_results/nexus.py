@@ -29,8 +29,10 @@ and never held whole.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -132,6 +134,23 @@ def _blocks(length: int, row_bytes: int, chunks: tuple[int, ...] | None = None) 
         yield slice(start, stop)
 
 
+#: Room kept free on the disk beyond a block's bytes, for what HDF5 writes besides (chunk indexes, attributes).
+SPARE_BYTES = 2**20
+
+
+def _require_room(path: str, nbytes: int) -> None:
+    """Refuse to write ``nbytes`` more into ``path`` where the disk has less room (and `SPARE_BYTES`) left.
+
+    HDF5 writing onto a full disk may crash the process when it closes the
+    file; a block that does not fit is refused before HDF5 sees it, as
+    ``OSError(ENOSPC)`` (the caller names the file).  Compression may make a
+    block smaller on disk: the check is on its bytes in memory.
+    """
+    free = shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free
+    if nbytes + SPARE_BYTES > free:
+        raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} ({nbytes} bytes to write, {free} free)")
+
+
 def _values(data: Any, dtype: np.dtype) -> np.ndarray:
     values = np.asarray(data)
     if dtype.kind in "mM":
@@ -154,7 +173,9 @@ def _write_variable(group: Any, name: str, variable: Any, *, coord: bool) -> Any
         row_bytes = dtype.itemsize * int(np.prod(shape[1:]) if len(shape) > 1 else 1)
         chunks = getattr(variable.data, "chunks", None)
         for block in _blocks(shape[0], row_bytes, chunks[0] if chunks else None):
-            dataset[block] = _values(variable.data[block], dtype)
+            values = _values(variable.data[block], dtype)
+            _require_room(group.file.filename, values.nbytes)
+            dataset[block] = values
     elif not shape:
         dataset[()] = _values(variable.data, dtype)
     dataset.attrs["nx5d_dims"] = _json(list(variable.dims))
