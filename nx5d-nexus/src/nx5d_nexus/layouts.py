@@ -149,7 +149,8 @@ def open_tree(storage: Storage, url: str) -> Iterator[Any]:
     """The root group of the HDF5 file or Zarr group at ``url`` (an anchor is ignored), read-only."""
     document = url.partition("#")[0]
     if zarrdoc.is_zarr_name(document):
-        yield zarrdoc.open_group(storage, document)
+        with zarrdoc.open_document(storage, document) as group:
+            yield group
         return
     with hdf5.open_document(storage, document) as handle:
         yield handle
@@ -224,7 +225,8 @@ def entry_of(root: Any, anchor: str, where: str, *, confined: str | None = None)
 
     With ``confined`` (the repository's local root), a scan group that is
     (or a group on its path) an external link to a file outside it, or absent, is refused
-    before it is followed (`nx5d_nexus.links.Sources`).
+    before it is followed (`nx5d_nexus.links.Sources`), and inside the scan
+    group such members are not there ([`ConfinedGroup`][nx5d.io.hdf5.ConfinedGroup]).
     """
     if anchor and confined is not None:  # every level of the anchor, and soft links on the way
         absent = Sources(where.partition("#")[0], confined).link(root, anchor, anchor, f"{where}#{anchor}")
@@ -237,11 +239,18 @@ def entry_of(root: Any, anchor: str, where: str, *, confined: str | None = None)
             raise MissingDataError(f"{where}#{anchor} does not exist") from None
         if not is_group(node):
             raise MissingDataError(f"{where}#{anchor} is a dataset, not a scan group")
-        return node
+        return _confined(node, where, confined)
     names = entries(root, confined=confined, where=where.partition("#")[0])
     if not names:
         raise MissingDataError(f"{where} holds no scan group")
-    return root[sorted(names)[0]]
+    return _confined(root[sorted(names)[0]], where, confined)
+
+
+def _confined(node: Any, where: str, root: str | None) -> Any:
+    """An HDF5 scan group whose members leading to files outside ``root`` (or absent) are not there."""
+    return (
+        node if root is None or not hasattr(node, "file") else hdf5.ConfinedGroup(node, where.partition("#")[0], root)
+    )
 
 
 def is_command(title: str) -> bool:
@@ -388,7 +397,8 @@ class Found:
         In the document's order (HDF5: by name, or by creation where the file
         tracks it); Zarr stores list members in no fixed order, so by name.
         """
-        for name in _ordered(group):
+        every = group.group if isinstance(group, hdf5.ConfinedGroup) else group  # those it hides are reported
+        for name in _ordered(every):
             sub = f"{path}/{name}".strip("/")
             node = self.member(group, name, sub)
             if node is not None:
@@ -791,13 +801,13 @@ def _frames_array(
     grid: int = 1,
 ) -> tuple[Any, tuple[int, int]]:
     """The first ``points`` frames of ``node``; its first ``grid`` dimensions are the scan's (n-D: flattened)."""
+    where = f"{document}#{path}"
+    check_frame_size(tuple(int(n) for n in node.shape[grid:]), node.dtype, None, where)  # the limits every format keeps
     shape = (int(node.shape[-2]), int(node.shape[-1]))
     rows, cols = region.slices(shape)
     frame_bytes = math.prod(node.shape[grid:]) * np.dtype(node.dtype).itemsize
     if lazy is None:
         lazy = points * frame_bytes > LAZY_BYTES
-    where = f"{document}#{path}"
-    check_frame_size(tuple(int(n) for n in node.shape[grid:]), node.dtype, None, where)  # the limits every format keeps
     selection = np.s_[:points, ..., rows, cols] if grid == 1 else np.s_[..., rows, cols]
     frames: Any
     if not lazy:

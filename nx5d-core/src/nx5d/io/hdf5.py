@@ -12,6 +12,8 @@ scan, scans addressed by the anchor part of the URL) share this module:
 * `external_link` and `linked_file` check, before HDF5 follows a link,
   that a member leading to another file (an external link, also behind soft
   links) reaches a file that lies inside the repository root and exists;
+* `ConfinedGroup` is a group in which such members are not there, for
+  readers that walk a scan group freely;
 * `read` reads a dataset (counted by [`nx5d.io.storage.record_io`][nx5d.io.storage.record_io], so tests
   can check that summaries never touch detector images);
 * `LazyDataset` / `lazy_array` give a dask array over a dataset,
@@ -57,6 +59,7 @@ __all__ = [
     "members",
     "external_link",
     "linked_file",
+    "ConfinedGroup",
     "read",
     "LazyDataset",
     "lazy_array",
@@ -256,6 +259,7 @@ def external_link(group: Any, name: str, where: str) -> str | None:
     A group that is not HDF5 (a Zarr group) has no links: ``None``.
     """
     h5py = _h5py()
+    group = group.group if isinstance(group, ConfinedGroup) else group
     if not isinstance(group, h5py.Group):
         return None
     parts = [p for p in name.split("/") if p not in ("", ".")]
@@ -318,6 +322,87 @@ def linked_file(
     if not os.path.exists(target):
         return None, MissingDataError(f"{where} is {what} {name!r}, which does not exist ({target})")
     return target, None
+
+
+class ConfinedGroup:
+    """An HDF5 group (read-only) in which the members that lead to files HDF5 must not read are not there.
+
+    A member whose link leads through an external link to a file outside
+    ``root`` or absent (`linked_file`), at any level and behind soft links,
+    is left out of iteration, ``in``, ``get`` and ``[]`` (a ``KeyError``, as
+    for any absent member), so a reader walking a scan group freely never
+    makes HDF5 open it.  The groups it hands out are confined too; datasets,
+    attributes and everything else are h5py's.  `external_link` sees
+    through it, so a reader that reports such members (a warning naming
+    them) still can.
+    """
+
+    def __init__(self, group: h5py.Group, document: str, root: str | None) -> None:
+        self.group = group
+        self.document = document
+        self.root = root
+
+    def _refused(self, name: str) -> bool:
+        where = f"{self.document}#{'/'.join(p for p in (self.group.name.strip('/'), name.strip('/')) if p)}"
+        try:
+            return _leaves(self.group, name, self.document, self.root, where) is not None
+        except CorruptDataError:  # a loop of soft links: h5py says so when it is followed
+            return False
+
+    def _readable(self, name: str) -> bool:
+        if self._refused(name):  # first: h5py's ``in`` follows external links on a path's way
+            return False
+        try:
+            return self.group.get(name) is not None  # a dangling soft link is not there (h5py's ``in`` says it is)
+        except (RuntimeError, OSError):
+            return True  # damaged, or a loop: said when it is followed
+
+    def _confined(self, node: Any) -> Any:
+        return ConfinedGroup(node, self.document, self.root) if isinstance(node, _h5py().Group) else node
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in self.group if self._readable(name))
+
+    def keys(self) -> list[str]:
+        """The names of the members that can be read."""
+        return list(iter(self))
+
+    def values(self) -> list[Any]:
+        """The members that can be read."""
+        return [self[name] for name in self]
+
+    def items(self) -> list[tuple[str, Any]]:
+        """``(name, member)`` of the members that can be read."""
+        return [(name, self[name]) for name in self]
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._readable(name)
+
+    def __getitem__(self, name: str) -> Any:
+        if isinstance(name, str) and self._refused(name):
+            raise KeyError(f"{name!r} leads to a file outside the repository or absent: not read")
+        try:
+            return self._confined(self.group[name])
+        except (RuntimeError, OSError) as exc:  # a link round a loop, a damaged object header
+            where = f"{self.document}#{'/'.join(p for p in (self.group.name.strip('/'), str(name).strip('/')) if p)}"
+            raise CorruptDataError(f"{where} cannot be followed: {exc}") from exc
+
+    def get(self, name: str, default: Any = None, getlink: bool = False) -> Any:
+        """h5py's ``get``; a member that cannot be read gives ``default`` (a link is given as it is)."""
+        if getlink:
+            return self.group.get(name, default, getlink=True)
+        return self[name] if self._readable(name) else default
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("group", "document", "root") or name.startswith("__"):  # not set yet (a copy): not h5py's
+            raise AttributeError(name)
+        return getattr(self.group, name)
+
+    def __repr__(self) -> str:
+        return f"ConfinedGroup({self.group!r}, root={self.root!r})"
 
 
 def read(dataset: h5py.Dataset, url: str, selection: Any = ()) -> np.ndarray:

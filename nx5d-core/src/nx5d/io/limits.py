@@ -34,7 +34,7 @@ MAX_INFLATION = 1100
 
 
 def check_frame_size(shape: tuple[int, ...], dtype: np.dtype, stored: int | None, where: str) -> None:
-    """Refuse a frame whose header claims more pixels than the file can hold, or than any detector makes.
+    """Refuse a frame whose header claims more pixels than the file can hold, or than any detector makes, or none.
 
     ``stored`` is the size of the file: deflate packs at most about 1032 bytes
     into one, so a claim beyond `MAX_INFLATION` times the file is a
@@ -43,6 +43,8 @@ def check_frame_size(shape: tuple[int, ...], dtype: np.dtype, stored: int | None
     Zarr; only the frame limit applies).
     Checked before anything is allocated.
     """
+    if not all(int(n) > 0 for n in shape):
+        raise CorruptDataError(f"{where} claims a {' x '.join(map(str, shape))} frame: no pixels, not a detector frame")
     nbytes = math.prod(int(n) for n in shape) * np.dtype(dtype).itemsize  # Python ints: no wrap-around
     if nbytes > MAX_FRAME_BYTES:
         raise CorruptDataError(

@@ -14,15 +14,25 @@ it is imported on first use.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from nx5d.errors import CorruptDataError, DataWarning, MissingDataError, NotSupportedError
+from nx5d.errors import CorruptDataError, DataWarning, MissingDataError, NotSupportedError, Nx5dError
 from nx5d.io.limits import check_selection
 from nx5d.io.storage import Storage, _note
 
-__all__ = ["ZARR_SUFFIXES", "is_zarr_name", "open_group", "members", "read", "lazy_array", "check_chunks"]
+__all__ = [
+    "ZARR_SUFFIXES",
+    "is_zarr_name",
+    "open_group",
+    "open_document",
+    "members",
+    "read",
+    "lazy_array",
+    "check_chunks",
+]
 
 #: Document name endings taken for Zarr groups.
 ZARR_SUFFIXES = (".zarr",)
@@ -61,17 +71,39 @@ def open_group(storage: Storage, url: str) -> Any:
         raise CorruptDataError(f"{document} cannot be read as Zarr: {type(exc).__name__}: {exc}") from exc
 
 
+@contextlib.contextmanager
+def open_document(storage: Storage, url: str) -> Iterator[Any]:
+    """`open_group` for reading a document's tree: what Zarr raises while it reads the metadata of the
+    members (a damaged ``zarr.json``: broken JSON, an unknown data type, chunks that do not fit the shape)
+    becomes a [`CorruptDataError`][nx5d.errors.CorruptDataError] naming the document.
+
+    Zarr parses a member's metadata only when the member is first reached, so
+    these errors come while the tree is walked, not when it is opened.  An
+    absent member stays a ``KeyError``, as readers expect.
+    """
+    group = open_group(storage, url)
+    try:
+        yield group
+    except Nx5dError:
+        raise
+    except (ValueError, TypeError, OSError) as exc:  # JSON's and zarr's errors are ValueErrors
+        document = url.partition("#")[0].rstrip("/")
+        raise CorruptDataError(
+            f"{document} cannot be read as Zarr (damaged metadata?): {type(exc).__name__}: {exc}"
+        ) from exc
+
+
 def members(storage: Storage, document: str, path: Sequence[str] = ()) -> list[str]:
     """Names of the members of the group at ``path`` in the Zarr ``document``."""
-    group = open_group(storage, document)
     where = "/".join(path)
-    try:
-        node = group[where] if where else group
-    except KeyError:
-        raise MissingDataError(f"{document}#{where} does not exist") from None
-    if not hasattr(node, "keys") or hasattr(node, "shape"):
-        raise MissingDataError(f"{document}#{where} is an array, not a group")
-    return sorted(node.keys())
+    with open_document(storage, document) as group:
+        try:
+            node = group[where] if where else group
+        except KeyError:
+            raise MissingDataError(f"{document}#{where} does not exist") from None
+        if not hasattr(node, "keys") or hasattr(node, "shape"):
+            raise MissingDataError(f"{document}#{where} is an array, not a group")
+        return sorted(node.keys())
 
 
 def check_chunks(array: Any, url: str) -> None:
