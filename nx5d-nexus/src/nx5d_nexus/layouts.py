@@ -247,10 +247,9 @@ def entry_of(root: Any, anchor: str, where: str, *, confined: str | None = None)
 
 
 def _confined(node: Any, where: str, root: str | None) -> Any:
-    """An HDF5 scan group whose members leading to files outside ``root`` (or absent) are not there."""
-    return (
-        node if root is None or not hasattr(node, "file") else hdf5.ConfinedGroup(node, where.partition("#")[0], root)
-    )
+    """An HDF5 scan group whose members leading to files outside ``root`` (or absent, or from a remote
+    document: HDF5 would look for them on this machine) are not there."""
+    return node if not hasattr(node, "file") else hdf5.ConfinedGroup(node, where.partition("#")[0], root)
 
 
 def is_command(title: str) -> bool:
