@@ -234,8 +234,12 @@ def cook_proposal(
     folders = {output_path(out, proposal.key, task.scan, format).parent for task in tasks}
     for folder in folders:
         sweep(folder)  # what killed workers of earlier runs left
+    here = _process_local(proposal, client)
     with progress(len(tasks), f"cooking {proposal.key}", unit="scan") as bar:
-        if client is not None:
+        if here:
+            for task in tasks:
+                _record(cook_scan(task), outcomes, bar, report)
+        elif client is not None:
             if isinstance(client, str):
                 from distributed import Client
 
@@ -248,6 +252,22 @@ def cook_proposal(
     for folder in folders:
         sweep(folder)  # what workers that died here left
     return [outcomes[key] for key in keys]
+
+
+def _process_local(proposal: Proposal, client: Any) -> bool:
+    """Whether the scans must be cooked in this process: their beamline's data lives here (``memory``).
+
+    A dask cluster cannot read such data: asking for one is an error.
+    """
+    declaration = proposal.repository.declaration
+    if declaration is None or not declaration.process_local:
+        return False
+    if client is not None:
+        raise NotSupportedError(
+            f"{proposal.repository.url}: the {proposal.repository.beamline!r} beamline's data lives in this Python "
+            "process, where a dask cluster's workers cannot read it; cook without a client (in this process)"
+        )
+    return True
 
 
 def _pool(workers: int, steps: Any = None) -> ProcessPoolExecutor:
