@@ -150,7 +150,7 @@ def test_a_single_area_detector_image_is_one_frame_and_its_title_no_command(tmp_
     scan = nx5d.open(f"file://{tmp_path}/{{proposal}}.hdf5#{{scan}}", spice_url="").AgBehenate_228.entry
     summary = {k: v for k, v in scan.summary.items() if k != "counters"}  # no counters: one image
     assert summary == {"type": "", "steps": 1, "notes": "Glassy carbon C6 fixed", "start": "", "motor": "",
-                       "detector": "data"}  # fmt: skip
+                       "detector": "data", "frame_shape": list(image.shape)}  # fmt: skip
     assert not scan.summary.get("counters")
     raw = scan.raw
     assert raw.images.dims == ("index", "y", "x")
