@@ -162,3 +162,19 @@ def test_a_virtual_dataset_s_frame_shape_is_given_while_its_source_file_is_absen
     (tmp_path / "data" / "hc2103" / "scan0001" / "mpx_0000.h5").unlink()
     summary = scan.summary
     assert (summary["detector"], summary["frame_shape"]) == ("mpx", list(FRAME_SHAPE))
+
+
+def test_an_external_link_is_never_followed_for_the_energy(tmp_path):
+    """A beam group kept in another file (which may lie outside the repository) is passed over unopened."""
+    elsewhere = tmp_path / "outside.h5"
+    with h5py.File(elsewhere, "w") as other:
+        beam = other.create_group("beam")
+        beam.attrs["NX_class"] = "NXbeam"
+        beam.create_dataset("incident_energy", data=8.0).attrs["units"] = "keV"
+    handle, entry = _entry(tmp_path, {"instrument/mono/energy": (9.0, "keV")})
+    with handle:
+        entry["sample/beam"] = h5py.ExternalLink(str(elsewhere), "/beam")
+        assert entry["sample/beam/incident_energy"][()] == 8.0  # h5py would follow it
+        found = photon_energy(entry, "instrument", 4)
+    assert found is not None
+    assert (found.path, float(found.values)) == ("instrument/mono/energy", 9000.0)

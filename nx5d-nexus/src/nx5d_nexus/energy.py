@@ -11,13 +11,15 @@ Looked for in this order, the first that can be read wins:
    writes ``Energy`` and ``WaveLength``).
 
 A value is one number, or one per scan point.  Its ``units`` attribute is
-converted (``eV``, ``keV``, ``MeV``: nx5d-rsm's ``ENERGY_UNITS``; ``Å``/``angstrom``, ``nm``, ``m``:
-wavelength ``λ`` gives ``E = hc / λ``).  A value without units is read
-only where its size leaves no doubt: where exactly one of the units above
-makes it an X-ray photon energy (nx5d-rsm's ``ENERGY_RANGE``, 100 eV to 1 MeV) (Diamond's
-unit-less ``incident_energy`` of 8.3 is keV; BLISS's ``Energy`` of 9999.998
-is eV, its ``WaveLength`` of 1.2398e-10 metres); anything else -- an unknown
-unit, an ambiguous or impossible value -- is passed over for the next place.
+converted: energies in ``eV``, ``keV`` or ``MeV`` (nx5d-rsm's
+``ENERGY_UNITS``), wavelengths in ``Å`` (``angstrom``), ``nm`` or ``m``
+(``E = hc / λ``).  A value without units is read only where its size
+leaves no doubt: where exactly one of those units makes it an X-ray photon
+energy (nx5d-rsm's ``ENERGY_RANGE``, 100 eV to 1 MeV).  Diamond's unit-less
+``incident_energy`` of 8.3 is keV; BLISS's ``Energy`` of 9999.998 is eV and
+its ``WaveLength`` of 1.2398e-10 is metres; a unit-less 707.4 (eV or keV?)
+or 1.5 (Å or nm?) is not read.  Anything else -- an unknown unit, an
+ambiguous or impossible value -- is passed over for the next place.
 """
 
 from __future__ import annotations
@@ -73,15 +75,19 @@ def _text(value: Any) -> str:
     return bytes(value).decode("utf-8", "replace") if isinstance(value, bytes | np.bytes_) else str(value)
 
 
+def _member(node: Any, name: str) -> Any | None:
+    """The member ``name`` of an HDF5 or Zarr group, where it lies in the same file (not an external link)."""
+    if hasattr(node, "file") and type(node.get(name, getlink=True)).__name__ == "ExternalLink":
+        return None  # never followed: a file that may lie outside the repository, or be absent
+    with contextlib.suppress(KeyError, OSError, RuntimeError):  # a dangling link: not a place to read
+        return node[name]
+    return None
+
+
 def _groups(node: Any) -> list[tuple[str, Any]]:
     """``(name, group)`` of the groups among the members of ``node``."""
-    out = []
-    for name in node:
-        with contextlib.suppress(KeyError, OSError, RuntimeError):  # dangling or absent links: not a place to read
-            member = node[name]
-            if hasattr(member, "keys") and not hasattr(member, "shape"):
-                out.append((str(name), member))
-    return out
+    members = ((str(name), _member(node, name)) for name in node)
+    return [(name, m) for name, m in members if hasattr(m, "keys") and not hasattr(m, "shape")]
 
 
 def _read(group: Any, path: str, names: tuple[str, str], points: int) -> PhotonEnergy | None:
@@ -91,9 +97,11 @@ def _read(group: Any, path: str, names: tuple[str, str], points: int) -> PhotonE
         name = members.get(wanted)
         if name is None:
             continue
-        with contextlib.suppress(KeyError, OSError, RuntimeError, TypeError, ValueError):
-            node = group[name]
-            if hasattr(node, "shape") and np.issubdtype(np.dtype(node.dtype), np.number) and node.size in (1, points):
+        node = _member(group, name)
+        if node is None or not hasattr(node, "shape") or getattr(node, "is_virtual", False):
+            continue  # a virtual dataset's sources may lie in other files: never read for this
+        with contextlib.suppress(OSError, RuntimeError, TypeError, ValueError):
+            if np.issubdtype(np.dtype(node.dtype), np.number) and node.size in (1, points):
                 values = np.asarray(node[()], dtype=float).ravel()
                 units = _text(node.attrs.get("units", "")).strip()
                 energy = _to_ev(values, units, wavelength)
