@@ -120,8 +120,9 @@ def test_the_summary_of_real_files_gives_the_frame_shape_their_frames_dataset_ha
         assert scan.summary["frame_shape"] == shape
 
 
-def test_gda_s_lists_of_tiff_files_give_no_frame_shape_without_opening_a_frame():
-    """I16's ``module/data_size`` is no substitute: GDA 9 writes (columns, rows), the newer writer (rows, columns)."""
+def test_gda_s_lists_of_tiff_files_give_no_frame_shape_where_the_files_are_absent():
+    """The frame shape of a TIFF list comes from the first file's header; I16's ``module/data_size`` is no
+    substitute: GDA 9 writes (columns, rows), the newer writer (rows, columns)."""
     _, scan = _scan("set-b/dls-i16/794932.nxs", "entry1")
     summary = scan.summary
     assert summary["detector"] == "pil3_100k"

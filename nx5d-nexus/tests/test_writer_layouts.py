@@ -129,7 +129,11 @@ def test_gda_tiff_lists_are_read_beside_the_nxs(tmp_path, absolute):
     (tmp_path / folder).mkdir()
     for k in range(POINTS):
         tifffile.imwrite(tmp_path / folder / f"{k + 1:05d}.tif", FRAMES[k])
-    raw = nx5d.open(url, spice_url="")["794932"].entry1.raw
+    scan = nx5d.open(url, spice_url="")["794932"].entry1
+    with record_io() as io:
+        assert scan.summary["frame_shape"] == list(FRAMES.shape[1:])  # from the first TIFF's header
+    assert [u.rpartition("/")[2] for u in io.urls if u.endswith(".tif")] == ["00001.tif"]  # no other frame file
+    raw = scan.raw
     np.testing.assert_array_equal(raw.images.values, FRAMES)
     assert raw.images.attrs["detector"] == "pil3_100k"
     np.testing.assert_array_equal(raw.roi2.values, ROI)

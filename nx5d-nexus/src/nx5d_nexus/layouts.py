@@ -54,7 +54,8 @@ a dataset whose length -- or value, for a scalar -- is that number),
 dataset's attributes and the summary).
 
 Listing and summaries read group members, shapes and attributes, never array
-data.  Data in other files -- external links, the sources of virtual
+data (a summary of GDA's TIFF list reads its first name and that file's
+header).  Data in other files -- external links, the sources of virtual
 datasets, frame files -- is read only when the file exists inside the
 repository root ([`nx5d_nexus.links`][nx5d_nexus.links]).  Where it does not,
 summaries and counters go on without it, loading with ``frames="auto"``
@@ -114,6 +115,7 @@ __all__ = [
     "FrameSource",
     "Layout",
     "layout",
+    "frame_shape",
     "summary",
     "scan_dataset",
 ]
@@ -744,7 +746,24 @@ def headers(entry: Any) -> dict[str, str]:
     return {str(k): _text(v) for k, v in entry.attrs.items() if str(k).startswith("k-header:")}
 
 
-def summary(entry: Any, where: str) -> dict[str, Any]:
+def frame_shape(entry: Any, frames: FrameSource, where: str, storage: Storage | None = None) -> tuple[int, ...]:
+    """One frame's shape: the frames dataset's, or for a list of frame files the first file's TIFF header.
+
+    The list's first name is read and its file's header (with ``storage``,
+    where the file is inside the repository and there); ``()`` where
+    neither tells (frames in a file that is absent, no ``storage``).
+    """
+    if frames.shape or frames.kind != "files" or frames.absent is not None or storage is None:
+        return frames.shape
+    from nx5d_tiff.files import frame_file_shape
+
+    listed = f"{where}/{frames.path}"
+    first = _text(_read(entry[frames.path], listed, np.s_[:1]))
+    urls, _ = frame_file_urls(Sources(where.partition("#")[0], storage.local_root), [first], frames.path, listed)
+    return (frame_file_shape(storage, urls[0]) or ()) if urls else ()
+
+
+def summary(entry: Any, where: str, storage: Storage | None = None) -> dict[str, Any]:
     """Type, steps, notes (the title), start time, scanned motor (and its range, from the title), counters, sample,
     detector and its frame shape -- from names, shapes, small strings.
 
@@ -757,8 +776,9 @@ def summary(entry: Any, where: str) -> dict[str, Any]:
     is still named: the summary never opens it.  ``frame_shape`` is one
     frame's ``[rows, cols]`` (``[k, rows, cols]`` for threshold images), from
     the frames dataset's shape -- a virtual dataset's too, its sources absent
-    or not; a list of frame files (GDA's TIFFs), or frames in a file that is
-    absent, give none.  Counters of another length than the scan's points
+    or not -- or, given the ``storage``, for a list of frame files (GDA's
+    TIFFs) from the first file's header (`frame_shape`); frames in a file
+    that is absent give none.  Counters of another length than the scan's points
     are left out of ``counters`` with a warning, as loading leaves them out.
     """
     found = layout(entry, where)
@@ -781,8 +801,9 @@ def summary(entry: Any, where: str) -> dict[str, Any]:
         out["sample"] = sample
     if found.frames is not None:
         out["detector"] = found.frames.detector
-        if found.frames.shape:
-            out["frame_shape"] = list(found.frames.shape)
+        shape = frame_shape(entry, found.frames, where, storage)
+        if shape:
+            out["frame_shape"] = list(shape)
     if _scalar_text(entry, "end_time"):
         out["state"] = "done"  # written when the scan ends
     for key, value in headers(entry).items():

@@ -89,10 +89,11 @@ def anchor_names(document: DocumentRef, path: tuple[str, ...]) -> list[str]:
 
 
 def summary(scan: ScanRef) -> dict[str, Any]:
-    """Type, steps, notes (the title), start time and detector of a scan group (no array data is read)."""
+    """Type, steps, notes (the title), start time, detector and frame shape of a scan group (no array data is read;
+    for GDA's lists of TIFF files, the first name and that file's header)."""
     with nexus.open_tree(scan.storage, scan.document) as tree:
         entry = nexus.entry_of(tree, scan.anchor, scan.document, confined=scan.storage.local_root)
-        return nexus.summary(entry, scan.url)
+        return nexus.summary(entry, scan.url, scan.storage)
 
 
 def load(scan: ScanRef, options: LoadOptions) -> xr.Dataset:
