@@ -139,6 +139,21 @@ def test_gda_tiff_lists_are_read_beside_the_nxs(tmp_path, absolute):
     np.testing.assert_array_equal(raw.roi2.values, ROI)
 
 
+@pytest.mark.parametrize("first", ["not-a-tiff", "a-folder"])
+def test_a_tiff_list_whose_first_file_tells_no_shape_gives_a_summary_without_one(tmp_path, first):
+    folder = tmp_path / "794932-pilatus3_100k-files"
+    folder.mkdir()
+    names = [f"{folder.name}/{k + 1:05d}.tif" for k in range(POINTS)]
+    if first == "a-folder":
+        (tmp_path / names[0]).mkdir()
+    else:
+        (tmp_path / names[0]).write_text("camserver log, not an image")
+    gda_classic(tmp_path / "794932.nxs", names)
+    summary = nx5d.open(f"file://{tmp_path}/{{proposal}}.nxs#{{scan}}", spice_url="")["794932"].entry1.summary
+    assert summary["detector"] == "pil3_100k"
+    assert "frame_shape" not in summary
+
+
 def test_a_single_area_detector_image_is_one_frame_and_its_title_no_command(tmp_path):
     image = np.arange(7 * 9, dtype=np.int32).reshape(7, 9)
     with h5py.File(tmp_path / "AgBehenate_228.hdf5", "w") as f:  # EPICS areaDetector's NeXus file writer

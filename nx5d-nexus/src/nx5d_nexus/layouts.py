@@ -78,7 +78,7 @@ import attrs
 import numpy as np
 import xarray as xr
 
-from nx5d.errors import CorruptDataError, DataWarning, MissingDataError
+from nx5d.errors import CorruptDataError, DataWarning, MissingDataError, Nx5dError
 from nx5d.toolkit import (
     EXTRA_FRAME_DIMS,
     FrameOptions,
@@ -595,8 +595,8 @@ class Found:
 
         Never cut or padded: a counter shorter than the others was not
         written to the end (a scan still being written, a detector that
-        stopped), a longer one counts points the others lack; the points any
-        counter has are those most counters have (`points`).
+        stopped), a longer one counts points the others lack; the scan's
+        points are the length most counters have (`points`).
         """
         unequal = {name: n for name, (_, n) in self.ones.items() if n != points}
         if unequal:
@@ -751,16 +751,23 @@ def frame_shape(entry: Any, frames: FrameSource, where: str, storage: Storage | 
 
     The list's first name is read and its file's header (with ``storage``,
     where the file is inside the repository and there); ``()`` where
-    neither tells (frames in a file that is absent, no ``storage``).
+    neither tells (frames in a file that is absent or cannot be read, no ``storage``).
     """
     if frames.shape or frames.kind != "files" or frames.absent is not None or storage is None:
         return frames.shape
     from nx5d_tiff.files import frame_file_shape
 
     listed = f"{where}/{frames.path}"
-    first = _text(_read(entry[frames.path], listed, np.s_[:1]))
+    first = _text(_read(entry[frames.path], listed, np.s_[:1])).strip()
+    if not first:
+        return ()
     urls, _ = frame_file_urls(Sources(where.partition("#")[0], storage.local_root), [first], frames.path, listed)
-    return (frame_file_shape(storage, urls[0]) or ()) if urls else ()
+    if not urls:
+        return ()
+    try:
+        return frame_file_shape(storage, urls[0]) or ()
+    except (Nx5dError, OSError):  # not a file that can be read: loading the frames says so, naming it
+        return ()
 
 
 def summary(entry: Any, where: str, storage: Storage | None = None) -> dict[str, Any]:
