@@ -18,7 +18,7 @@ every one of them is in the same state (a file rewritten in place with its
 times restored is not: its change time moved).  Results are kept for scans
 read by a beamline plugin (not by code of the subclassing API, which may
 change without a new version), whose data identity is known (local files,
-and remote stores that give an ETag or a modification time), for results
+and remote stores that give an ETag), for results
 nx5d can write without pickling (Datasets), and never for data the user
 edited (``scan.cook(raw=...)``).
 
