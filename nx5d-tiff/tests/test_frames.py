@@ -356,7 +356,7 @@ def test_loading_more_frames_than_memory_holds_says_what_to_do(scan, monkeypatch
     from nx5d.io import limits
 
     _, urls = scan
-    monkeypatch.setattr(limits, "physical_memory", lambda: 1_000_000)  # a machine with 1 MB of memory
+    monkeypatch.setattr(limits, "available_memory", lambda: 1_000_000)  # a machine with 1 MB of memory free
     with pytest.raises(OptionError, match=r"the 40 frames from .*image00000\.tif .* lazily \(lazy=True\)"):
         load_frames(Storage(), urls)
     assert lazy_frames(Storage(), urls).data.shape == (40, 195, 487)  # lazily they load

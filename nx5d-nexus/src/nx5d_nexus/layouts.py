@@ -889,7 +889,7 @@ def _frames_array(
         check_memory((points, *selected_shape(tuple(node.shape[grid:]), np.s_[..., rows, cols])), node.dtype, where)
         frames = _read(node, where, selection)
     elif hasattr(node, "id"):
-        frames = hdf5.lazy_array(storage, document, "/" + path, node)[selection]
+        frames = hdf5.lazy_array(storage, document, "/" + path, node, length=points if grid == 1 else None)[selection]
     else:
         frames = zarrdoc.lazy_array(node, where)[selection]
     if grid > 1:

@@ -465,12 +465,23 @@ class LazyDataset:
         return f"LazyDataset({self.url}#{self.path.strip('/')}, shape={self.shape}, dtype={self.dtype})"
 
 
-def lazy_array(storage: Storage, url: str, path: str, dataset: h5py.Dataset, *, target_bytes: int = 32 * 2**20) -> Any:
+def lazy_array(
+    storage: Storage,
+    url: str,
+    path: str,
+    dataset: h5py.Dataset,
+    *,
+    target_bytes: int = 32 * 2**20,
+    length: int | None = None,
+) -> Any:
     """A dask array over ``dataset`` (``url#path``), chunked along the first axis.
 
     Chunks are whole multiples of the file's own chunks along the first axis
     (about ``target_bytes`` each) and span the other axes completely, so
-    reading one dask chunk never decodes an HDF5 chunk twice.
+    reading one dask chunk never decodes an HDF5 chunk twice.  ``length``
+    maps only that many entries of the first axis (a scan's points): a
+    dataset declaring 2⁴⁰ frames in a small file would otherwise need a
+    list of 10¹¹ chunks before anything is read.
     """
     try:
         import dask.array as da
@@ -479,6 +490,8 @@ def lazy_array(storage: Storage, url: str, path: str, dataset: h5py.Dataset, *, 
     shape = tuple(dataset.shape)
     if not shape:
         raise ValueError(f"{url}#{path.strip('/')} is a scalar; read it instead of mapping it lazily")
+    if length is not None:
+        shape = (min(shape[0], max(0, length)), *shape[1:])
     step = _frames_per_chunk(shape, dataset.chunks, dataset.dtype.itemsize, target_bytes)
     first = (step,) * (shape[0] // step) + ((shape[0] % step,) if shape[0] % step else ())
     array = LazyDataset(url, path, shape, dataset.dtype, storage.storage_options)

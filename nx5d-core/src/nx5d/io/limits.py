@@ -64,7 +64,8 @@ def selected_shape(shape: tuple[int, ...], selection: Any) -> tuple[int, ...]:
 
 
 def check_read(shape: tuple[int, ...], dtype: np.dtype, where: str) -> None:
-    """Refuse to read an array (a counter, a table) declared larger than this machine's memory, before allocating.
+    """Refuse to read an array (a counter, a table) declared larger than the memory this machine has free
+    (`available_memory`), before allocating.
 
     A [`CorruptDataError`][nx5d.errors.CorruptDataError] naming ``where``:
     no scan's counters or positions come near it, so the declaration is
@@ -72,11 +73,11 @@ def check_read(shape: tuple[int, ...], dtype: np.dtype, where: str) -> None:
     `check_memory`, which say how to load them lazily.
     """
     nbytes = math.prod(int(n) for n in shape) * np.dtype(dtype).itemsize
-    memory = physical_memory()
+    memory = available_memory()
     if memory is not None and nbytes > memory:
         raise CorruptDataError(
             f"{where} declares {' x '.join(map(str, shape))} {np.dtype(dtype)} values ({nbytes / 2**30:.1f} GiB), "
-            f"more than this machine's {memory / 2**30:.1f} GiB of memory: not read"
+            f"more than the {memory / 2**30:.1f} GiB of memory this machine has free: not read"
         )
 
 
@@ -98,12 +99,29 @@ def physical_memory() -> int | None:
         return None
 
 
+def available_memory() -> int | None:
+    """Bytes of memory this machine can give now without swapping (Linux's ``MemAvailable``), else its memory.
+
+    A read that fits the machine but not what other processes leave of it
+    ends with the out-of-memory killer ending the process, not an error.
+    """
+    try:
+        with open("/proc/meminfo", encoding="ascii") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return physical_memory()
+
+
 def check_memory(shape: tuple[int, ...], dtype: np.dtype, first_url: str) -> None:
-    """Refuse to load more frames at once than this machine has memory for, with what to do instead."""
+    """Refuse to load more frames at once than this machine has memory free for, with what to do instead."""
     nbytes = math.prod(int(n) for n in shape) * np.dtype(dtype).itemsize  # Python ints: no wrap-around
-    memory = physical_memory()
+    memory = available_memory()
     if memory is not None and nbytes > memory:
         raise OptionError(
-            f"the {shape[0]} frames from {first_url} ... take {nbytes / 2**30:.1f} GiB, more than this machine's "
-            f"{memory / 2**30:.1f} GiB of memory: load them lazily (lazy=True), or fewer pixels (roi=, reduce=)"
+            f"the {shape[0]} frames from {first_url} ... take {nbytes / 2**30:.1f} GiB, more than the "
+            f"{memory / 2**30:.1f} GiB of memory this machine has free: load them lazily (lazy=True), "
+            "or fewer pixels (roi=, reduce=)"
         )

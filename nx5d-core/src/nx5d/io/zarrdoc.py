@@ -86,7 +86,7 @@ def open_document(storage: Storage, url: str) -> Iterator[Any]:
         yield group
     except Nx5dError:
         raise
-    except (ValueError, TypeError, OSError) as exc:  # JSON's and zarr's errors are ValueErrors
+    except (ValueError, TypeError, OverflowError, OSError) as exc:  # JSON's and zarr's errors are ValueErrors
         document = url.partition("#")[0].rstrip("/")
         raise CorruptDataError(
             f"{document} cannot be read as Zarr (damaged metadata?): {type(exc).__name__}: {exc}"
