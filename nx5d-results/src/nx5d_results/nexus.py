@@ -236,6 +236,7 @@ def write_nexus(
     path.parent.mkdir(parents=True, exist_ok=True)
     signal = signal_of(dataset, raw=kind == "raw")
     with removed_on_failure(temporary_name(path)) as partial:
+        _require_room(str(partial), 0)  # HDF5's own first writes (superblock, groups) must fit as well
         with h5py.File(partial, "w", libver="v110") as root:
             root.attrs["NX_class"] = "NXroot"
             root.attrs["default"] = "entry"
