@@ -6,11 +6,15 @@ Rows are a proposal's [`summaries`][nx5d.Proposal.summaries] (``scan``,
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = ["scan_frame"]
+
+#: This machine's time zone (times with a zone are shown in it).
+_LOCAL = datetime.datetime.now().astimezone().tzinfo
 
 
 def scan_frame(rows: Sequence[Mapping[str, Any]], index: str | Sequence[str] = "scan") -> Any:
@@ -30,10 +34,33 @@ def scan_frame(rows: Sequence[Mapping[str, Any]], index: str | Sequence[str] = "
     )
     frame = _split_ranges(frame).convert_dtypes()
     if "start" in frame:
-        parsed = pd.to_datetime(frame["start"], errors="coerce", format="mixed")
+        parsed = _times(frame["start"])
         if not (parsed.isna() & frame["start"].notna() & (frame["start"] != "")).any():
             frame["start"] = parsed
     return frame
+
+
+def _times(texts: Any) -> Any:
+    """``texts`` as datetimes (``NaT`` where one does not parse).
+
+    Files of one repository may write their start times with and without a
+    zone (a Bluesky SPEC file beside classic ones), or in several zones:
+    those are all given in this machine's local time, as a search's
+    ``since`` and ``until`` compare them.
+    """
+    import pandas as pd
+
+    try:
+        return pd.to_datetime(texts, errors="coerce", format="mixed")
+    except ValueError:  # zones and no zones, or several zones: one value at a time
+        return texts.map(_local_time, na_action="ignore").astype("datetime64[ns]")
+
+
+def _local_time(text: Any) -> Any:
+    import pandas as pd
+
+    found = pd.to_datetime(text, errors="coerce")
+    return found.tz_convert(_LOCAL).tz_localize(None) if found is not pd.NaT and found.tzinfo is not None else found
 
 
 _NUMBER = r"\s*(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*"
