@@ -38,6 +38,7 @@ recipes                   `Recipe`, `CookRequest` (a recipe's contract; ``Cookin
 progress                  `progress`, `quiet`, `forwarded`
 tables                    `Table` (what ``nx5d`` commands print, for the commands other distributions add),
                           `scan_frame` (scan table rows as a ``pandas.DataFrame``)
+provenance                `nx5d_distributions` (the installed versions kept results depend on)
 ========================  ===========================================================================
 """
 
@@ -79,6 +80,7 @@ if TYPE_CHECKING:
     from nx5d.io.texttables import COLUMN_TYPES, Column, Section, column_block, text_parameters, text_sections
     from nx5d.model.scantable import scan_frame
     from nx5d.options import build_options, option
+    from nx5d.plugins.discovery import nx5d_distributions
     from nx5d.progress import forwarded, progress, quiet
     from nx5d.recipes.contract import CookRequest, Recipe
 
@@ -127,9 +129,11 @@ _FROM = {
     **dict.fromkeys(("progress", "quiet", "forwarded"), "nx5d.progress"),
     "Table": "nx5d.display",
     "scan_frame": "nx5d.model.scantable",
+    "nx5d_distributions": "nx5d.plugins.discovery",
 }
 
 __all__ = [
+    "nx5d_distributions",
     "COLUMN_TYPES",
     "Column",
     "CookRequest",
