@@ -344,11 +344,9 @@ def reproduce(args: argparse.Namespace) -> int:
 
 
 def search(args: argparse.Namespace) -> int:
-    searching = _results("search", "nx5d search")
+    searching = optional_module("nx5d_index.command", "nx5d-index", "nx5d search")
     if args.index is not None:
-        from nx5d.extensions.scanindex import scan_index
-
-        scan_index.location = args.index
+        searching.scan_index.location = args.index
     repo = open_repository(args.url, beamline=args.beamline, options=_loading_options(args))
     criteria = {
         name: getattr(args, name)
