@@ -27,7 +27,10 @@ far -- the recipe's cook of the points written until then -- comes as an
 ``nx5d_partial`` (the points it holds).  Partial maps are never kept (no
 cache serves them as the scan's cooked data); the scan's final arrival is
 cooked from the complete files as without ``partial``.  A partial map that
-cannot be made yet (a point half written) is tried at the next look.
+cannot be made yet (a TIFF half written) is tried at the next look; a point
+whose frame is not written yet (an HDF5 frame the writer made room for) is
+left out of the map until it is, and ``nx5d_partial`` counts the points the
+map holds.
 """
 
 from __future__ import annotations
@@ -243,12 +246,15 @@ def _partial(scan: Scan, state: _Watched, now: float, every: float) -> Arrival |
     try:
         with warnings.catch_warnings():  # a scan being written warns of its cut last line: expected here
             warnings.simplefilter("ignore")
-            cooked = scan.cook(raw=scan.raw)  # cooked from edited raw: never kept as the scan's cooked data
+            raw = scan.raw
+            cooked = scan.cook(raw=raw)  # cooked from edited raw: never kept as the scan's cooked data
     except Nx5dError:
         return None  # a point half written: try at the next look
-    state.partial_of, state.partial_at = summary, now
-    cooked.attrs["nx5d_partial"] = f"{summary.get('steps')} points of a scan being measured"
-    return Arrival(scan, cooked=cooked, partial=True, note=f"partial: {summary.get('steps')} points")
+    points = raw.sizes.get("index", summary.get("steps"))  # the points read whole (a frame half written is not)
+    # fewer than the summary counts (a frame half written): the next look tries again, though nothing else changed
+    state.partial_of, state.partial_at = (summary if points == summary.get("steps") else None), now
+    cooked.attrs["nx5d_partial"] = f"{points} points of a scan being measured"
+    return Arrival(scan, cooked=cooked, partial=True, note=f"partial: {points} points")
 
 
 def _arrive(arrival: Arrival, cook: bool) -> Arrival:
