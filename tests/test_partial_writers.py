@@ -22,8 +22,9 @@ import pytest
 import xarray as xr
 
 import nx5d
-from nx5d.errors import DataWarning
+from nx5d.errors import CookWarning, DataWarning
 from nx5d.io.hdf5 import written_length
+from nx5d.recipes.contract import Growing, growing
 from nx5d_nexus.synth import scan_data, write_growing
 from nx5d_udkm.synth import ScanSpec, write_scan
 
@@ -73,10 +74,22 @@ def _follow(proposal, writer: subprocess.Popen) -> list:
     return arrivals
 
 
+def _assert_same_maps(partial, reference):
+    """Equal to rounding (bins' sums added in another order), the counts and the grid exactly."""
+    for name in ("qdata", "weight", "qdata_variance", "intensity_variance"):
+        np.testing.assert_allclose(partial[name].values, reference[name].values, rtol=1e-12, atol=1e-300)
+    for name in ("pixels", "frames"):
+        np.testing.assert_array_equal(partial[name].values, reference[name].values)
+    for name in reference.coords:
+        xr.testing.assert_identical(partial[name], reference[name])
+
+
 def _assert_partial_then_final(arrivals, written, finished, spice, points):
     """At least three partial maps, each of whole points only and soon after them, then the finished scan's map."""
     partial = [(when, a) for when, a in arrivals if a.partial]
     assert len(partial) >= 3, [(a.note, when) for when, a in arrivals]
+    held_by = [int(a.cooked.frames.sum()) for _, a in partial]
+    assert held_by == sorted(set(held_by)), held_by  # a map of the same points is not handed out again
     raw = finished.raw
     for when, arrival in partial:
         assert arrival.error is None
@@ -84,9 +97,10 @@ def _assert_partial_then_final(arrivals, written, finished, spice, points):
         assert 0 < held <= points  # all of them where the file does not say the scan ended (UDKM)
         assert written[held - 1] <= when <= written[held - 1] + 2.0
         assert arrival.cooked.attrs["nx5d_partial"] == f"{held} points of a scan being measured"
-        same = finished.cook(spice, raw=raw.isel(index=slice(0, held)))  # a torn frame would differ
-        for name in MAP_VARIABLES:
-            xr.testing.assert_identical(arrival.cooked[name], same[name])
+        with growing(Growing()), warnings.catch_warnings():  # the same points at once, as the follower maps them
+            warnings.simplefilter("ignore", CookWarning)
+            same = finished.cook(spice, raw=raw.isel(index=slice(0, held)))
+        _assert_same_maps(arrival.cooked, same)  # a frame read half written (zeros) would differ
     final = [a for _, a in arrivals if not a.partial]
     assert len(final) == 1, final
     assert final[0].error is None
@@ -95,6 +109,7 @@ def _assert_partial_then_final(arrivals, written, finished, spice, points):
     for name in MAP_VARIABLES:
         xr.testing.assert_identical(final[0].cooked[name], afterwards[name])
     assert np.isfinite(afterwards.qdata).any()
+    return [a.cooked for _, a in partial]
 
 
 def test_partial_maps_of_a_udkm_folder_while_its_tiffs_are_written(tmp_path):
@@ -112,10 +127,15 @@ def test_partial_maps_of_a_udkm_folder_while_its_tiffs_are_written(tmp_path):
         [sys.executable, "-c", textwrap.dedent(UDKM_REPLAY), str(source), str(target), str(log), "0.6", "0.15"],
         stderr=subprocess.PIPE,
     )
-    arrivals = _follow(proposal, writer)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always", CookWarning)
+        arrivals = _follow(proposal, writer)
     written = [float(line) for line in log.read_text().split()]
     finished = nx5d.open(f"file://{tmp_path}/data/{{proposal}}/{{scan}}", beamline="udkm", spice_url="")
     _assert_partial_then_final(arrivals, written, finished["20210205"]["101500"], UDKM_SPICE, 10)
+    anew = [str(w.message) for w in said if issubclass(w.category, CookWarning)]
+    assert len(anew) == 1, anew  # said once, not at every partial map
+    assert "are cooked anew from all points so far at each update" in anew[0]  # no command plans its thetas
 
 
 def test_partial_maps_of_a_bliss_file_written_in_swmr_mode(tmp_path):
@@ -131,10 +151,15 @@ def test_partial_maps_of_a_bliss_file_written_in_swmr_mode(tmp_path):
     code = f"from nx5d_nexus.synth import write_growing; write_growing({str(folder / 'hc2103.h5')!r}, points=12, "
     code += f"interval=0.5, pause=0.15, log={str(log)!r})"
     writer = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE)
-    arrivals = _follow(proposal, writer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CookWarning)  # 'ascan eta 16.91 17.71 11 1' plans the grid: no full re-cooks
+        arrivals = _follow(proposal, writer)
     written = [float(line) for line in log.read_text().split()]
     finished = nx5d.open(url, spice_url="").hc2103["1.1"]
-    _assert_partial_then_final(arrivals, written, finished, NEXUS_SPICE, 12)
+    maps = _assert_partial_then_final(arrivals, written, finished, NEXUS_SPICE, 12)
+    for later in maps[1:]:  # one grid, fixed from the command: the points were added to it
+        for name in maps[0].coords:
+            xr.testing.assert_identical(later[name], maps[0][name])
 
 
 def test_a_frame_the_writer_made_room_for_but_did_not_write_is_not_read(tmp_path):
