@@ -86,7 +86,7 @@ def _anew(scan, shared, spice, raw, match):
         ordinary = scan.cook(spice, raw=raw)
     for name in (*FLOATS, "pixels", "frames", "qx", "qz"):
         xr.testing.assert_identical(partial[name], ordinary[name])
-    assert shared.state is None
+    assert isinstance(shared.state, str)  # the reason, not totals: the next cook of the scan goes straight to it
 
 
 def test_maps_grouped_by_a_variable_are_cooked_anew(scan):
@@ -95,14 +95,20 @@ def test_maps_grouped_by_a_variable_are_cooked_anew(scan):
     _anew(scan, Growing(), grouped, raw, r"cooked anew from all points so far at each update: its maps are grouped by")
 
 
+def _with_theta(raw, theta):
+    return raw.assign_coords(Theta=("index", theta)) if "Theta" in raw.coords else raw.assign(Theta=("index", theta))
+
+
 def test_a_point_outside_the_planned_range_turns_to_cooking_anew(scan):
     shared = Growing()
     _grown(scan, shared, 4)
     raw = scan.raw.isel(index=slice(0, 6))
     theta = raw.Theta.values.copy()
     theta[5] += 3.0  # not where the command said it would go
-    moved = raw.assign_coords(Theta=("index", theta)) if "Theta" in raw.coords else raw.assign(Theta=("index", theta))
-    _anew(scan, shared, SPICE, moved, r"a point measured lies outside the range its command plans")
+    _anew(scan, shared, SPICE, _with_theta(raw, theta), r"a point measured lies outside the range its command plans")
+    more = scan.raw.isel(index=slice(0, 8))
+    more = _with_theta(more, np.r_[theta, more.Theta.values[6:]])
+    _anew(scan, shared, SPICE, more, r"a point measured lies outside the range its command plans")  # still anew
 
 
 def test_a_relative_scan_is_cooked_anew(tmp_path):

@@ -133,14 +133,14 @@ class GrowingMaps:
     def map_frames(self, setup: Any, sample_angles: Sequence[np.ndarray], detector_angles: Sequence[np.ndarray],
                    images: Any, **options: Any) -> Any:  # fmt: skip
         """The maps of all frames so far: the new ones gridded onto the planned grid (see the module)."""
-        why = self.why_not or self._unfit(options)
+        why = self.why_not or self._unfit(options) or (self.shared.state if isinstance(self.shared.state, str) else "")
         if not why:
             try:
                 circles = [*sample_angles, *detector_angles]
                 return self._grow(setup, circles, len(sample_angles), images, options)
             except _OffPlan as exc:
                 why = str(exc)
-        self.shared.state = None
+        self.shared.state = why  # the later cooks of this scan know at once (a point off the plan stays off it)
         warnings.warn(
             f"partial maps of {self.where} are cooked anew from all points so far at each update: {why}",
             CookWarning,
