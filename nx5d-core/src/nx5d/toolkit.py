@@ -34,7 +34,8 @@ scan commands             `scan_type`, `scanned_motor`, `scanned_motors` (per `D
 keys, handles, URLs       `UrlPattern`, `KeyToHandle`, `sanitize`, `validate_key`, `natural_sorted`,
                           `natural_sort_key`, `select_keys`
 loading options           `option`, `build_options`
-recipes                   `Recipe`, `CookRequest` (a recipe's contract; ``Cooking`` is in `nx5d.plugins`)
+recipes                   `Recipe`, `CookRequest` (a recipe's contract; ``Cooking`` is in `nx5d.plugins`),
+                          `Growing` (what the cooks of a scan being measured share)
 progress                  `progress`, `quiet`, `forwarded`
 tables                    `Table` (what ``nx5d`` commands print, for the commands other distributions add),
                           `scan_frame` (scan table rows as a ``pandas.DataFrame``)
@@ -82,7 +83,7 @@ if TYPE_CHECKING:
     from nx5d.options import build_options, option
     from nx5d.plugins.discovery import nx5d_distributions
     from nx5d.progress import forwarded, progress, quiet
-    from nx5d.recipes.contract import CookRequest, Recipe
+    from nx5d.recipes.contract import CookRequest, Growing, Recipe
 
 #: ``{name: module}`` of every name of the toolkit (a module of the toolkit maps to itself).
 _FROM = {
@@ -125,7 +126,7 @@ _FROM = {
     **dict.fromkeys(("KeyToHandle", "sanitize"), "nx5d.addressing.handles"),
     **dict.fromkeys(("validate_key", "natural_sorted", "natural_sort_key", "select_keys"), "nx5d.addressing.keys"),
     **dict.fromkeys(("option", "build_options"), "nx5d.options"),
-    **dict.fromkeys(("Recipe", "CookRequest"), "nx5d.recipes.contract"),
+    **dict.fromkeys(("Recipe", "CookRequest", "Growing"), "nx5d.recipes.contract"),
     **dict.fromkeys(("progress", "quiet", "forwarded"), "nx5d.progress"),
     "Table": "nx5d.display",
     "scan_frame": "nx5d.model.scantable",
@@ -144,6 +145,7 @@ __all__ = [
     "FRAME_SUFFIXES",
     "FrameOptions",
     "Frames",
+    "Growing",
     "HDF5_SUFFIXES",
     "KeyToHandle",
     "MISSING_VALUE",

@@ -7,6 +7,8 @@
   xrayutilities' fuzzy-gridder semantics, fast on sparse detector data;
 * [`nx5d_rsm.maps`][nx5d_rsm.maps] -- `map_frames`, one scan's frames into maps on
   a common grid, one per group (e.g. per delay), with their statistics;
+* [`nx5d_rsm.incremental`][nx5d_rsm.incremental] -- maps of a scan being measured that
+  grow with it, only the new points gridded onto the grid its command plans;
 * [`nx5d_rsm.peaks`][nx5d_rsm.peaks] -- peak positions with sub-bin precision and their error;
 * [`nx5d_rsm.settings`][nx5d_rsm.settings] -- `RsmSettings`, the spice schema every
   beamline's map settings extend;
