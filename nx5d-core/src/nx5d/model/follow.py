@@ -162,8 +162,9 @@ def follow(
         How often a scan that fails to read or cook is tried before it is
         handed out with its error.
     idle_timeout:
-        Stop after this many seconds without a scan handed out (``None``:
-        follow until the loop is left, e.g. with Ctrl-C).
+        Stop after this many seconds without a scan handed out, once no
+        scan is still being tried again (``None``: follow until the loop is
+        left, e.g. with Ctrl-C).
     partial:
         Also hand out the map of a scan being measured whenever it has new
         points, at most every ``partial`` seconds (0: at every look);
@@ -206,7 +207,8 @@ def follow(
             state.failures, state.handed = 0, state.summary
             last_arrival = clock()
             yield done
-        if idle_timeout is not None and clock() - last_arrival >= idle_timeout:
+        trying = any(state.failures or state.unreadable for state in watched.values())  # handed out after its attempts
+        if idle_timeout is not None and not trying and clock() - last_arrival >= idle_timeout:
             return
         sleep(poll)
 
