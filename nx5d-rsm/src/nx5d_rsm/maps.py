@@ -164,14 +164,14 @@ def map_frames(
     geometry_of_frame = np.full(n, -1, np.intp)
     geometry_of_frame[usable] = inverse.reshape(-1)
     n_sample, n_circles = len(sample_angles), len(sample_angles) + len(detector_angles)
-    coordinates = setup.q_maps(
+    coordinates = setup.q_coordinates(  # q per pixel is computed as the pixels are gridded: no q table is kept
         list(geometries[:, :n_sample].T),
         list(geometries[:, n_sample:n_circles].T),
         *rows_cols,
         axes=q_axes,
         energies=None if energies is None else geometries[:, n_circles],
     )
-    grid = Grid.covering(coordinates, grid_size)
+    grid = Grid.covering(coordinates.ranges(), grid_size)
     group_values, group_of_frame = _group_indices(groups, usable, n, where)
     shape = tuple(v.size for v in group_values)
     n_groups = int(np.prod(shape))
@@ -198,9 +198,8 @@ def map_frames(
         for part, block_sums in blocks:  # in frame order: the maps do not depend on the threads
             gridder.apply(totals, block_sums)
             bar.update(part.stop - part.start)
-    del coordinates  # the pixels' q values (geometries x pixels) are not needed for the maps: memory for them
     gridder.release()
-    maps = gridder.maps(totals, empty=np.nan if empty == "nan" else 0.0).reshape(*shape, *grid.shape)
+    maps = gridder.maps(totals, empty=np.nan if empty == "nan" else 0.0, in_place=True).reshape(*shape, *grid.shape)
     weights = totals.norm.reshape(maps.shape)
     frames = np.bincount(group_of_frame[usable], minlength=n_groups).reshape(shape)
     dims = (*(name for name, _ in groups), *q_axes)
@@ -217,7 +216,7 @@ def map_frames(
         "qdata": (dims, maps, qdata_attrs),
         "qdata_variance": (
             dims,
-            gridder.mean_variances(totals).reshape(maps.shape),
+            gridder.mean_variances(totals, in_place=True).reshape(maps.shape),
             {
                 "long_name": "Poisson variance of qdata",
                 "description": "the pixel counts' Poisson variance propagated through the monitor normalisation "
