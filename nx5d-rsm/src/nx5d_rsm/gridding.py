@@ -141,8 +141,8 @@ class LinearCoordinates:
 
     def of_points(self, setting: np.ndarray, pixel: np.ndarray, dim: int) -> np.ndarray:
         """Coordinate ``dim`` of the pixels ``pixel`` (flat indices) at the settings ``setting`` (one per point)."""
-        factors = [self.matrices[setting, dim, c] for c in range(self.vectors.shape[0])]
-        return self._combine(factors, [v[pixel] for v in self.vectors], self.offsets[setting, dim])
+        factors = [self.matrices[:, dim, c].take(setting) for c in range(self.vectors.shape[0])]
+        return self._combine(factors, [v.take(pixel) for v in self.vectors], self.offsets[:, dim].take(setting))
 
     @staticmethod
     def _combine(factors: Sequence[Any], vectors: Sequence[np.ndarray], offset: Any) -> np.ndarray:
