@@ -82,9 +82,8 @@ def test_coordinates_of_points_are_those_of_the_whole_setting():
     theta = rng.uniform(10.0, 12.0, 4)
     linear = _setup().q_coordinates([theta, theta * 0], [2 * theta], np.arange(7), np.arange(11))
     setting, pixel = rng.integers(0, 4, 50), rng.integers(0, 77, 50)
-    for dim in range(3):
-        whole = np.stack([linear.of_setting(g, dim) for g in range(4)])
-        np.testing.assert_array_equal(linear.of_points(setting, pixel, dim), whole[setting, pixel])
+    whole = np.stack([linear.of_setting(g) for g in range(4)])  # (settings, dims, pixels)
+    np.testing.assert_array_equal(linear.of_points(setting, pixel), whole[setting, :, pixel].T)
 
 
 def test_maps_and_variances_in_place_equal_new_arrays():

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import Any
 
 import attrs
 import numpy as np
@@ -135,28 +134,27 @@ class LinearCoordinates:
         """How many coordinates per pixel (grid dimensions)."""
         return int(self.matrices.shape[1])
 
-    def of_setting(self, setting: int, dim: int) -> np.ndarray:
-        """Coordinate ``dim`` of every pixel (flat) at angle setting ``setting``."""
-        return self._combine(list(self.matrices[setting, dim]), list(self.vectors), self.offsets[setting, dim])
+    def of_setting(self, setting: int) -> np.ndarray:
+        """Every coordinate of every pixel at angle setting ``setting``: ``(dims, pixels)``."""
+        return self._combine(self.vectors, self.matrices[setting, :, :, None], self.offsets[setting, :, None])
 
-    def of_points(self, setting: np.ndarray, pixel: np.ndarray, dim: int) -> np.ndarray:
-        """Coordinate ``dim`` of the pixels ``pixel`` (flat indices) at the settings ``setting`` (one per point)."""
-        factors = [self.matrices[:, dim, c].take(setting) for c in range(self.vectors.shape[0])]
-        return self._combine(factors, [v.take(pixel) for v in self.vectors], self.offsets[:, dim].take(setting))
+    def of_points(self, setting: np.ndarray, pixel: np.ndarray) -> np.ndarray:
+        """Every coordinate of the pixels ``pixel`` (flat indices) at the settings ``setting`` (one per point)."""
+        return self._combine(self.vectors[:, pixel], self.matrices[setting].transpose(1, 2, 0), self.offsets[setting].T)
 
     @staticmethod
-    def _combine(factors: Sequence[Any], vectors: Sequence[np.ndarray], offset: Any) -> np.ndarray:
-        """``Σ_c factors[c] · vectors[c] − offset``, always summed in the same order."""
-        total = vectors[0] * factors[0]
-        for vector, factor in zip(vectors[1:], factors[1:], strict=True):
-            total += vector * factor
-        total -= offset
+    def _combine(vectors: np.ndarray, factors: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """``Σ_c factors[:, c] · vectors[c] − offsets``: the same operations, in the same order, for any points."""
+        total = vectors[0] * factors[:, 0]
+        for c in range(1, vectors.shape[0]):
+            total += vectors[c] * factors[:, c]
+        total -= offsets
         return total
 
     def tables(self) -> tuple[np.ndarray, ...]:
         """Every coordinate of every pixel at every setting: arrays ``(settings, *pixel_shape)``, one per dim."""
         return tuple(
-            np.stack([self.of_setting(g, j) for g in range(self.settings)]).reshape(-1, *self.pixel_shape)
+            np.stack([self.of_setting(g)[j] for g in range(self.settings)]).reshape(-1, *self.pixel_shape)
             if self.settings
             else np.zeros((0, *self.pixel_shape))
             for j in range(self.dims)
@@ -168,7 +166,7 @@ class LinearCoordinates:
         for j in range(self.dims):
             low, high = np.inf, -np.inf
             for g in range(self.settings):
-                values = self.of_setting(g, j)
+                values = self.of_setting(g)[j]
                 finite = values[np.isfinite(values)]
                 if finite.size:
                     low, high = min(low, float(finite.min())), max(high, float(finite.max()))
@@ -185,11 +183,11 @@ class _Tables:
         self.dims = len(coordinates)
         self._tables = [np.asarray(c, float).reshape(self.settings, -1) for c in coordinates]
 
-    def of_setting(self, setting: int, dim: int) -> np.ndarray:
-        return self._tables[dim][setting]
+    def of_setting(self, setting: int) -> list[np.ndarray]:
+        return [table[setting] for table in self._tables]
 
-    def of_points(self, setting: np.ndarray, pixel: np.ndarray, dim: int) -> np.ndarray:
-        return self._tables[dim][setting, pixel]
+    def of_points(self, setting: np.ndarray, pixel: np.ndarray) -> list[np.ndarray]:
+        return [table[setting, pixel] for table in self._tables]
 
 
 def _spans(axis: Axis, x: np.ndarray, width: float) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -373,7 +371,7 @@ class FrameGridder:
         self._geometry_norm = np.zeros((geometries, grid.size))
         self._geometry_pixels = np.zeros((geometries, grid.size), np.int32)
         for g in range(geometries):  # how much pixel area of each geometry falls into each bin: zeros count too
-            coords = [self._coordinates.of_setting(g, j) for j in range(dims)]
+            coords = list(self._coordinates.of_setting(g))
             for start in range(0, coords[0].size, _PIXELS_AT_ONCE):
                 piece = [c[start : start + _PIXELS_AT_ONCE] for c in coords]
                 flat, weight, _ = _contributions(grid, piece, width)
@@ -517,7 +515,7 @@ class FrameGridder:
         if self._coordinates is None:
             raise OptionError("frames added to a FrameGridder after release(): its pixel coordinates are gone")
         geometry = geometry_of_frame[frame_index]
-        coords = [self._coordinates.of_points(geometry, pixel_index, j) for j in range(len(self.grid.axes))]
+        coords = list(self._coordinates.of_points(geometry, pixel_index))
         inside = np.ones(coords[0].shape, bool)
         for axis, c in zip(self.grid.axes, coords, strict=True):
             inside &= (c >= axis.start) & (c <= axis.stop)
