@@ -61,12 +61,14 @@ def tests(session: nox.Session) -> None:
     """Run every distribution's tests, then the cross-distribution tests in tests/.
 
     Each suite runs in its own pytest process, as it would in its distribution's
-    own repository (their ``tests`` packages share a name).
+    own repository (their ``tests`` packages share a name), its tests spread
+    over one worker per CPU (pytest-xdist; ``nox -s tests -- -n 0`` runs them
+    in one process).
     """
     install_distributions(session, "test")
     env = {"NX5D_PROGRESS": "0", "NX5D_CACHE_DIR": session.create_tmp()}  # cooked results stay in the session
     for folder in [d / "tests" for d in distributions() if (d / "tests").is_dir()] + [ROOT / "tests"]:
-        session.run("pytest", str(folder), *session.posargs, env=env)
+        session.run("pytest", "-n", "auto", str(folder), *session.posargs, env=env)
 
 
 #: Type stubs of third-party libraries the distributions import that carry no annotations of their own.

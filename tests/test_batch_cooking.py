@@ -331,3 +331,26 @@ def test_a_full_disk_fails_each_scan_by_name_and_leaves_no_partial_file(reposito
 
     with pytest.raises(StorageError, match=r"cannot write into .*disk/20210205: No space left on device"):
         cook_proposal(proposal, scans=SCANS[2:3], out=small_disk)
+
+
+def test_a_script_without_a_main_guard_is_told_to_add_one(repository, tmp_path):
+    """A worker starts by running the user's script again; its cooking at the top level is refused, named."""
+    url, _ = repository
+    script = tmp_path / "cook_all.py"
+    script.write_text(
+        "import sys, nx5d\n"
+        "from nx5d_results.batch import cook_proposal\n"
+        "for outcome in cook_proposal(nx5d.open(sys.argv[1]).p20210205, sys.argv[3:], out=sys.argv[2], workers=1):\n"
+        "    print(outcome.status, outcome.error)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script), url, str(tmp_path / "out"), SCANS[0]],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NX5D_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert done.stdout.startswith("failed WorkerDied:"), done.stdout + done.stderr
+    assert "its error is printed above" in done.stdout
+    assert 'put the cooking under `if __name__ == "__main__":`' in done.stderr
+    assert "RuntimeError" not in done.stderr  # multiprocessing's own, longer message never comes

@@ -97,6 +97,54 @@ def test_other_versions_are_cooked_again(cache, url, monkeypatch):
     assert opened > 0
 
 
+def _installed(site, name, version):
+    """A distribution ``name`` ``version`` installed (its metadata) in the folder ``site``; the other removed."""
+    for old in site.glob(f"{name.replace('-', '_')}-*.dist-info"):
+        for item in old.iterdir():
+            item.unlink()
+        old.rmdir()
+    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+
+
+def test_upgrading_any_nx5d_distribution_cooks_again(cache, url, tmp_path, monkeypatch):
+    """A recipe's or a reader's distribution upgraded alone (not the beamline's, not nx5d's) changes results too."""
+    from nx5d.plugins.discovery import nx5d_distributions
+
+    site = tmp_path / "site"
+    _installed(site, "nx5d-labrecipes", "1.0")
+    monkeypatch.syspath_prepend(str(site))
+    nx5d_distributions.cache_clear()
+    try:
+        first, _ = cook(url)
+        assert "nx5d-labrecipes 1.0" in first.attrs["nx5d_distributions"]
+        assert "nx5d-rsm " in first.attrs["nx5d_distributions"]
+        _, opened = cook(url)
+        assert opened == 0  # nothing changed: kept
+        _installed(site, "nx5d-labrecipes", "1.1")
+        nx5d_distributions.cache_clear()  # a new process after the upgrade
+        again, opened = cook(url)
+        assert opened > 0
+        assert "nx5d-labrecipes 1.1" in again.attrs["nx5d_distributions"]
+    finally:
+        nx5d_distributions.cache_clear()
+
+
+def test_a_result_kept_for_another_scan_is_never_served(cache, url):
+    """An entry copied onto another key's name (by hand, a sync tool) is refused, and the scan cooked afresh."""
+    first, _ = cook(url, "091726")
+    (mine,) = cache.glob(f"*{SUFFIX}")
+    other, _ = cook(url, "101500")
+    (theirs,) = set(cache.glob(f"*{SUFFIX}")) - {mine}
+    mine.write_bytes(theirs.read_bytes())
+    with pytest.warns(nx5d.errors.CacheWarning, match="was kept for another result"):
+        again, opened = cook(url, "091726")
+    assert opened > 0
+    np.testing.assert_array_equal(again.qdata.values, first.qdata.values)
+    assert not np.array_equal(first.qdata.values, other.qdata.values, equal_nan=True)  # the entry was another map
+
+
 def test_a_damaged_result_is_deleted_and_cooked_again(cache, url):
     first, _ = cook(url)
     (kept,) = cache.glob(f"*{SUFFIX}")

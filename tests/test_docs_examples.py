@@ -4,6 +4,7 @@ Examples that need data get it from the generators, with the page's paths
 pointed at a temporary folder.
 """
 
+import json
 import os
 import re
 import shlex
@@ -137,3 +138,50 @@ def test_no_example_uses_a_class_it_never_defines_or_imports():
         defined = set(dir(builtins)).union(*(d for d, _ in found))
         undefined += [f"{page.name}: {name}" for _, read in found for name in sorted(read - defined)]
     assert undefined == []
+
+
+def test_the_url_pattern_example_of_the_plugin_page_shows_what_python_prints():
+    """Each commented line of the page's ``path_segments`` example evaluates to what its comment shows."""
+    (code,) = [textwrap.dedent(b) for b in blocks("writing-a-plugin.md", "python") if "path_segments" in b]
+    namespace: dict = {}
+    checked = 0
+    for line in code.splitlines():
+        expression, _, shown = line.partition("  # ")
+        if not shown:
+            exec(line, namespace)  # the page's own example
+            continue
+        assert repr(eval(expression, namespace)) == shown, line
+        checked += 1
+    assert checked == 3
+
+
+def _plugins_json():
+    command = shutil.which("nx5d", path=str(Path(sys.executable).parent)) or "nx5d"
+    done = subprocess.run([command, "plugins", "--json"], check=True, capture_output=True, text=True)
+    return json.loads(done.stdout)
+
+
+def test_the_plugins_json_is_what_the_plugin_page_documents():
+    """Every object has the documented keys in order with the documented JSON types; the page's two objects are
+    what the command prints for those beamlines."""
+    from .test_contributor_docs import table_rows
+
+    rows = table_rows("writing-a-plugin.md", "The plugins as JSON")
+    keys = [key.strip("`") for key, _, _ in rows]
+    kinds = {"string": str, "null": type(None), "array of objects": list}
+    printed = _plugins_json()
+    assert {"memory", "spec", "nexus"} <= {p["name"] for p in printed}
+    for plugin in printed:
+        assert list(plugin) == keys, plugin["name"]
+        for key, types, _ in rows:
+            allowed = tuple(kinds[t] for t in types.split(" or "))
+            assert isinstance(plugin[key.strip("`")], allowed), (plugin["name"], key, plugin[key.strip("`")])
+        assert plugin["kind"] in ("beamline", "extension")
+        assert plugin["state"] in ("loaded", "available", "broken")
+        assert plugin["level"] in ("GENERIC", "FORMAT", "BEAMLINE", None)
+        for option in plugin["option details"]:
+            assert list(option) == ["name", "type", "default", "help"]
+    (example,) = blocks("writing-a-plugin.md", "json")
+    by_name = {p["name"]: p for p in printed}
+    for documented in json.loads(example):
+        assert documented == by_name[documented["name"]]

@@ -242,6 +242,7 @@ def test_bliss_dataset_file_lists_summarises_and_loads_its_counters():
         "counters": scan.summary["counters"],
         "sample": scan.summary["sample"],
         "detector": "mpx1x4",
+        "frame_shape": [516, 516],  # a Maxipix 2x2, from its frames dataset's shape (the frames file is absent)
         "state": "done",  # BLISS wrote the scan's end_time
     }
     assert "mpx1x4_roi1" in scan.summary["counters"]

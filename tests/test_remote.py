@@ -309,3 +309,35 @@ def test_the_scan_index_keeps_remote_summaries_until_an_object_changes(s3, data,
     assert changed == first
     assert io.files_opened > 0
     assert all("/101500/" in url for url in io.urls)  # that scan alone is read again
+
+
+def test_an_http_server_without_etags_has_nothing_remembered(tmp_path, cache):
+    """HTTP states modification times to the second and copies keep them: without an ETag nothing is kept.
+
+    A frame replaced by one of the same size with its time restored (``cp -p``) would otherwise give the old map.
+    """
+    url = write_udkm(tmp_path / "served", {"20210205": ["101500"]}, attrs.evolve(SMALL, compression=None))
+    scan_folder = tmp_path / "served" / "20210205" / "101500"
+
+    def frames(io):
+        return sorted({u for u in io.urls if u.endswith(".tiff")})
+
+    with serve(str(tmp_path / "served")) as where:
+        remote = f"http://{where}/{{proposal}}/{{scan}}"
+
+        def session():
+            return nx5d.open(remote, spice_url="").p20210205.r101500
+
+        first = session().cook(UDKM_SPICE)
+        assert not list(cache.glob("*.nx5d"))  # nothing kept: the server gives no ETag
+        frame, other = scan_folder / "image00002.tiff", scan_folder / "image00003.tiff"
+        assert frame.stat().st_size == other.stat().st_size
+        times = frame.stat()
+        frame.write_bytes(other.read_bytes())
+        os.utime(frame, ns=(times.st_atime_ns, times.st_mtime_ns))  # as cp -p leaves it
+        with record_io() as io:
+            again = session().cook(UDKM_SPICE)
+        assert len(frames(io)) == 6
+    fresh = nx5d.open(url, spice_url="").p20210205.r101500.cook(UDKM_SPICE)
+    assert again.qdata.values.tobytes() == fresh.qdata.values.tobytes()
+    assert again.qdata.values.tobytes() != first.qdata.values.tobytes()

@@ -269,6 +269,13 @@ def test_reproduce_names_what_is_no_longer_there(tmp_path):
         reproduce(edited("version.nc", nx5d_version="0.0.1"))
     with pytest.raises(PluginVersionError, match=r"made with nx5d-gone 1\.0, which is not installed"):
         reproduce(edited("beamline.nc", nx5d_beamline="gone", nx5d_plugin="nx5d-gone 1.0"))
+    made = xr.open_dataset(path, engine="h5netcdf").attrs["nx5d_distributions"]
+    older = made.replace("nx5d-rsm ", "nx5d-rsm 0.0.1+")  # the recipes' distribution was another version then
+    noted = reproduce(edited("distributions.nc", nx5d_distributions=older))
+    assert noted.identical
+    (note,) = noted.notes
+    assert "nx5d-rsm 0.0.1+" in note
+    assert "a difference may come from them" in note
     bare = tmp_path / "bare.nc"
     xr.Dataset({"x": ("i", np.arange(3))}).to_netcdf(bare, engine="h5netcdf")
     with pytest.raises(ReproductionError, match=r"bare\.nc does not say how it was made: it lacks nx5d_repository"):

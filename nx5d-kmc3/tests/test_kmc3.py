@@ -133,6 +133,7 @@ def test_summary_reads_no_images(url):
         "range": [19.9, 20.1],  # from the command: the summary reads no positions
         "counters": summary["counters"],
         "detector": "pilatus",
+        "frame_shape": list(SHAPE),  # from the frames dataset's shape: no frame is read
     }
     assert {"Theta", "TwoTheta"} <= set(summary["counters"])
     assert not [d for d in io.datasets if "pilatus" in d]

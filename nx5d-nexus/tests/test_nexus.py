@@ -152,15 +152,28 @@ def test_remote_documents_with_virtual_frames_say_so(tmp_path):
     assert "local documents" in absent.message
 
 
-def test_counters_of_unequal_length_are_cut_with_a_warning(tmp_path):
+@pytest.mark.parametrize("length", [5, 22])
+def test_a_counter_of_another_length_is_left_out_of_summaries_and_loads_alike(tmp_path, length):
+    """Shorter (not written to the end) or longer: left out, named, never cut or padded; the others keep every point."""
     url = write_repository(tmp_path, {"hc2103": [1]}, "bliss")
+    written = scan_data(1)["counters"]
     with h5py.File(tmp_path / "hc2103" / "hc2103.h5", "a") as handle:
         del handle["1.1/instrument/mon/data"]
-        handle["1.1/instrument/mon/data"] = np.ones(5)
+        handle["1.1/instrument/mon/data"] = np.arange(length, dtype=float)
     scan = nx5d.open(url, spice_url="").hc2103["1.1"]
-    with pytest.warns(UserWarning, match=r"counters of 21 points, but \{'mon': 5\} differ"):
+    told = rf"hc2103.h5#1.1: counters of another length than the scan's 21 points left out: mon \({length}\)"
+    with pytest.warns(DataWarning, match=told):
+        summary = scan.summary
+    assert summary["steps"] == 21
+    assert "mon" not in summary["counters"]
+    assert "roi1" in summary["counters"]
+    with pytest.warns(DataWarning, match=told):
         raw = scan.raw
-    assert raw.sizes["index"] == 5
+    assert "mon" not in raw
+    assert raw.sizes["index"] == 21
+    np.testing.assert_array_equal(raw.eta.values, written["eta"])  # every point of the others, as written
+    np.testing.assert_array_equal(raw.roi1.values, written["roi1"])
+    assert raw.images.shape[0] == 21
 
 
 def test_the_frame_guard_and_headers_of_nx5d_3_acquisition(tmp_path):
@@ -209,7 +222,7 @@ def test_eiger_threshold_images_cook_summed_or_one_map_per_threshold(tmp_path, l
         alone = raw.assign(images=raw.images.isel(k=k, drop=True))
         one = cook_rsm(
             alone,
-            MotorSettings(**RSM["settings"]),
+            MotorSettings(**RSM["settings"], energy=float(raw.photon_energy)),  # the energy the file states
             sample_angles=[raw.eta.values],
             detector_angles=[np.full(21, float(raw.delta))],
         )
@@ -254,7 +267,7 @@ def test_zarr_arrays_without_a_fill_value_refuse_absent_chunks(tmp_path):
 @pytest.mark.parametrize("layout", ["bliss", "zarr"])
 @pytest.mark.parametrize("lazy", [False, True])
 def test_declared_sizes_never_allocate_beyond_the_limits(tmp_path, layout, lazy):
-    """One set of limits for every format: a counter declared 10^10 long reads its points only; a frame
+    """One set of limits for every format: a counter declared 10^10 long is left out unread; a frame
     dataset declaring 100,000 x 100,000 frames in a small file is refused by name before anything is read."""
     import zarr
 
@@ -270,7 +283,8 @@ def test_declared_sizes_never_allocate_beyond_the_limits(tmp_path, layout, lazy)
             group.close()
     with pytest.warns(DataWarning, match="10000000000"):
         raw = nx5d.open(url, spice_url="", lazy=lazy).hc2103["1.1"].raw
-    assert raw.huge.shape == (21,)
+    assert "huge" not in raw  # of another length than the points: left out, unread
+    assert raw.sizes["index"] == 21
     frames = next(
         path for path in ("1.1/instrument/mpx/image", "1.1/measurement/mpx") if path in _members_of(document, layout)
     )

@@ -129,10 +129,29 @@ def test_gda_tiff_lists_are_read_beside_the_nxs(tmp_path, absolute):
     (tmp_path / folder).mkdir()
     for k in range(POINTS):
         tifffile.imwrite(tmp_path / folder / f"{k + 1:05d}.tif", FRAMES[k])
-    raw = nx5d.open(url, spice_url="")["794932"].entry1.raw
+    scan = nx5d.open(url, spice_url="")["794932"].entry1
+    with record_io() as io:
+        assert scan.summary["frame_shape"] == list(FRAMES.shape[1:])  # from the first TIFF's header
+    assert [u.rpartition("/")[2] for u in io.urls if u.endswith(".tif")] == ["00001.tif"]  # no other frame file
+    raw = scan.raw
     np.testing.assert_array_equal(raw.images.values, FRAMES)
     assert raw.images.attrs["detector"] == "pil3_100k"
     np.testing.assert_array_equal(raw.roi2.values, ROI)
+
+
+@pytest.mark.parametrize("first", ["not-a-tiff", "a-folder"])
+def test_a_tiff_list_whose_first_file_tells_no_shape_gives_a_summary_without_one(tmp_path, first):
+    folder = tmp_path / "794932-pilatus3_100k-files"
+    folder.mkdir()
+    names = [f"{folder.name}/{k + 1:05d}.tif" for k in range(POINTS)]
+    if first == "a-folder":
+        (tmp_path / names[0]).mkdir()
+    else:
+        (tmp_path / names[0]).write_text("camserver log, not an image")
+    gda_classic(tmp_path / "794932.nxs", names)
+    summary = nx5d.open(f"file://{tmp_path}/{{proposal}}.nxs#{{scan}}", spice_url="")["794932"].entry1.summary
+    assert summary["detector"] == "pil3_100k"
+    assert "frame_shape" not in summary
 
 
 def test_a_single_area_detector_image_is_one_frame_and_its_title_no_command(tmp_path):
@@ -150,7 +169,7 @@ def test_a_single_area_detector_image_is_one_frame_and_its_title_no_command(tmp_
     scan = nx5d.open(f"file://{tmp_path}/{{proposal}}.hdf5#{{scan}}", spice_url="").AgBehenate_228.entry
     summary = {k: v for k, v in scan.summary.items() if k != "counters"}  # no counters: one image
     assert summary == {"type": "", "steps": 1, "notes": "Glassy carbon C6 fixed", "start": "", "motor": "",
-                       "detector": "data"}  # fmt: skip
+                       "detector": "data", "frame_shape": list(image.shape)}  # fmt: skip
     assert not scan.summary.get("counters")
     raw = scan.raw
     assert raw.images.dims == ("index", "y", "x")

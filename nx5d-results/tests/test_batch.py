@@ -7,10 +7,10 @@ import xarray as xr
 
 import nx5d
 import nx5d_memory
-from nx5d.errors import OptionError
+from nx5d.errors import NotSupportedError, OptionError
 from nx5d_memory.examples import rocking_scan as make_scan
 from nx5d_memory.examples import scale_cook
-from nx5d_results.batch import _plan, cook_proposal, cook_scan, output_path
+from nx5d_results.batch import cook_proposal, output_path
 
 
 def test_output_path(tmp_path):
@@ -22,7 +22,7 @@ def test_output_path(tmp_path):
         output_path(tmp_path, "p", "1.1", "hdf4")
 
 
-def test_in_memory_spice_travels_to_the_workers(tmp_path):
+def test_scans_whose_data_lives_in_this_process_are_cooked_here_with_their_spice(tmp_path):
     pytest.importorskip("h5netcdf")
     url = nx5d_memory.register(
         "batch-memory",
@@ -34,12 +34,11 @@ def test_in_memory_spice_travels_to_the_workers(tmp_path):
     try:
         repo = nx5d.open(url, spice_url="")
         repo["p"].spice.seed("scale", factor=5.0)
-        outcomes = cook_proposal(repo["p"], out=tmp_path, workers=1)
-        assert [o.status for o in outcomes] == ["failed", "failed"]  # a worker process cannot see memory:// data
-        assert "batch-memory" in outcomes[0].error
-        outcome = cook_scan(_plan(repo["p"], ["1"], str(tmp_path), "netcdf")[0][0])  # in this process it can
-        assert outcome.status == "written"
-        with xr.open_dataset(outcome.path, engine="h5netcdf") as cooked:
+        with pytest.raises(NotSupportedError, match="'memory' beamline's data lives in this Python process"):
+            cook_proposal(repo["p"], out=tmp_path, client="tcp://127.0.0.1:9")  # refused before connecting
+        outcomes = cook_proposal(repo["p"], out=tmp_path, workers=2)  # a worker process could not see the data
+        assert [o.status for o in outcomes] == ["written", "written"]
+        with xr.open_dataset(outcomes[0].path, engine="h5netcdf") as cooked:
             assert cooked["cooked"].values.tolist() == [0.0, 5.0, 10.0]  # the seeded factor, not the default 2
             assert json.loads(cooked.attrs["nx5d_spice"])["scale"]["revision"] == 1
     finally:

@@ -127,11 +127,19 @@ def test_numbers_written_as_text_are_read_as_numbers():
         ("qargs", {"groupby": "delay", "groupby_round": -400}, "qargs.groupby_round"),
         ("qargs", {"groupby": "delay", "groupby_round": 1.5}, "qargs.groupby_round"),
         ("qargs", {"qsize": [10, 0]}, r"qargs.qsize\[1\]"),
+        ("qargs", {"qsize": "45"}, r"qargs.qsize must be a list"),  # not the sizes 4 and 5
+        ("qargs", {"qsize": 45}, r"qargs.qsize must be a list"),
+        ("exp_info", {"sampleNormal": [1.5e308, 1.5e308, 0]}, "exp_info.sampleNormal"),  # its length overflows
     ],
 )
 def test_impossible_nx5d3_values_are_validation_errors_naming_the_field(kind, data, field):
     with pytest.raises(SpiceValidationError, match=field):
         translate({kind: data}, RsmSettings, "scan 4")
+
+
+def test_a_tiny_normal_is_a_direction_like_any_other():
+    settings = translate({"exp_info": {"sampleNormal": ["1e-300", 0, 0], "beamDirection": [0, 1, 1]}}, RsmSettings, "s")
+    assert settings["settings"]["inplane"] == pytest.approx([0.0, 2**-0.5, 2**-0.5])
 
 
 def test_impossible_geometry_in_nx5d_settings_is_a_validation_error_naming_the_field():

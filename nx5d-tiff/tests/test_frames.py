@@ -14,7 +14,7 @@ from nx5d.io.frames import MISSING_VALUE, Region
 from nx5d.io.limits import MAX_INFLATION
 from nx5d.io.storage import Storage, record_io
 from nx5d_tiff.files import lazy_frames, load_frames
-from nx5d_tiff.tiff import decode_frame, parse_tiff, tifffile_fallback
+from nx5d_tiff.tiff import decode_frame, image_shape, parse_tiff, tifffile_fallback
 
 
 def frame(seed, shape=(195, 487), dtype=np.int32):
@@ -390,3 +390,26 @@ def test_a_frame_file_with_several_images_is_refused_never_read_as_its_first(tmp
         load_frames(Storage(), [f"file://{path}"], fallback=tifffile_fallback)
     with pytest.raises(NotSupportedError, match=r"image00000\.tif"):
         decode_frame(path.read_bytes(), str(path), tifffile_fallback)
+
+
+@given(
+    rows=st.integers(1, 300),
+    cols=st.integers(1, 300),
+    dtype=st.sampled_from(["u1", "u2", "i4", "f4"]),
+    order=st.sampled_from(["<", ">"]),
+    compression=st.sampled_from([None, "zlib"]),
+)
+@settings(max_examples=40, deadline=None)
+def test_image_shape_reads_rows_and_columns_from_the_header_alone(rows, cols, dtype, order, compression):
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, np.zeros((rows, cols), dtype), byteorder=order, compression=compression)
+    data = buffer.getvalue()
+    assert image_shape(data[:1024]) == (rows, cols)  # the directory follows the 8-byte header
+    assert image_shape(data[:12]) is None  # a head that ends inside the directory tells nothing
+    assert tifffile.imread(io.BytesIO(data)).shape == (rows, cols)
+
+
+@given(st.binary(max_size=600))
+def test_image_shape_of_anything_else_is_none_or_a_shape_never_an_error(data):
+    shape = image_shape(data)
+    assert shape is None or (len(shape) == 2 and min(shape) > 0)

@@ -35,6 +35,7 @@ loading options           `option`, `build_options`
 recipes                   `Recipe`, `CookRequest` (a recipe's contract; ``Cooking`` is in `nx5d.plugins`)
 progress                  `progress`, `quiet`, `forwarded`
 tables                    `Table` (what ``nx5d`` commands print, for the commands other distributions add)
+provenance                `nx5d_distributions` (the installed versions kept results depend on)
 ========================  ===========================================================================
 """
 
@@ -73,6 +74,7 @@ if TYPE_CHECKING:
     from nx5d.io.text import unify_line_ends
     from nx5d.io.texttables import COLUMN_TYPES, Column, Section, column_block, text_parameters, text_sections
     from nx5d.options import build_options, option
+    from nx5d.plugins.discovery import nx5d_distributions
     from nx5d.progress import forwarded, progress, quiet
     from nx5d.recipes.contract import CookRequest, Recipe
 
@@ -118,9 +120,11 @@ _FROM = {
     **dict.fromkeys(("Recipe", "CookRequest"), "nx5d.recipes.contract"),
     **dict.fromkeys(("progress", "quiet", "forwarded"), "nx5d.progress"),
     "Table": "nx5d.display",
+    "nx5d_distributions": "nx5d.plugins.discovery",
 }
 
 __all__ = [
+    "nx5d_distributions",
     "COLUMN_TYPES",
     "Column",
     "CookRequest",

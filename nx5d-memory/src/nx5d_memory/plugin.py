@@ -26,6 +26,7 @@ NX5D_BEAMLINE = Beamline(
     url_examples=("memory://NAME/{proposal}/{scan}",),
     schemes=("memory",),
     level=ClaimLevel.BEAMLINE,
+    process_local=True,  # registered in this process: batch cooking cooks here, not in workers
 )
 
 

@@ -29,7 +29,19 @@ share:
   a ``title`` that reads like a command), ``title``, ``start_time``,
   ``end_time`` and ``sample/name``;
 * a single crystal's orientation (``sample/ub_matrix``, ``orientation_matrix``,
-  ``unit_cell``: `nx5d_nexus.orientation`).
+  ``unit_cell``: `nx5d_nexus.orientation`);
+* the photon energy, from ``NXbeam`` (``incident_energy``,
+  ``incident_wavelength``) or ``NXmonochromator`` (``energy``,
+  ``wavelength``), units converted, as ``photon_energy`` in eV
+  ([`nx5d_nexus.energy`][nx5d_nexus.energy]).
+
+Counters are 1-D datasets of the scan's points: the length most of them
+have.  One of another length -- shorter, not written to the end, or longer
+-- is left out of summaries and loads alike with a
+[`DataWarning`][nx5d.errors.DataWarning] naming it and its length; counters
+are never cut or padded to fit each other.  (Frames fewer than the counters,
+a scan still being written, are another matter: the counters are cut to the
+frames, with a warning.)
 
 The instrument group is the entry's ``NXinstrument`` (``instrument``, or
 SOLEIL's ``DIFFABS``).  A scan group holding its arrays directly, as the
@@ -42,7 +54,8 @@ a dataset whose length -- or value, for a scalar -- is that number),
 dataset's attributes and the summary).
 
 Listing and summaries read group members, shapes and attributes, never array
-data.  Data in other files -- external links, the sources of virtual
+data (a summary of GDA's TIFF list reads its first name and that file's
+header).  Data in other files -- external links, the sources of virtual
 datasets, frame files -- is read only when the file exists inside the
 repository root ([`nx5d_nexus.links`][nx5d_nexus.links]).  Where it does not,
 summaries and counters go on without it, loading with ``frames="auto"``
@@ -65,7 +78,7 @@ import attrs
 import numpy as np
 import xarray as xr
 
-from nx5d.errors import CorruptDataError, DataWarning, MissingDataError
+from nx5d.errors import CorruptDataError, DataWarning, MissingDataError, Nx5dError
 from nx5d.toolkit import (
     EXTRA_FRAME_DIMS,
     FrameOptions,
@@ -83,6 +96,7 @@ from nx5d.toolkit import (
     selected_shape,
     zarrdoc,
 )
+from nx5d_nexus.energy import PHOTON_ENERGY, photon_energy
 from nx5d_nexus.links import Absent, Sources, frame_file_urls
 from nx5d_nexus.orientation import orientation_attrs
 
@@ -101,6 +115,7 @@ __all__ = [
     "FrameSource",
     "Layout",
     "layout",
+    "frame_shape",
     "summary",
     "scan_dataset",
 ]
@@ -280,6 +295,9 @@ class FrameSource:
         Where the frames are kept in a file that cannot be read: what and why.
     urls:
         The frame files of a list (``kind="files"``), once read.
+    shape:
+        One frame's shape, ``([k ...,] rows, cols)``, from the dataset's
+        shape (``()``: unknown -- a list of frame files, or a file that is absent).
     """
 
     detector: str
@@ -288,6 +306,7 @@ class FrameSource:
     kind: str = "array"
     absent: Absent | None = None
     urls: tuple[str, ...] = ()
+    shape: tuple[int, ...] = ()
 
 
 @attrs.frozen
@@ -306,8 +325,9 @@ class Layout:
         Number of scan points (the counters' length).
     signal, axes:
         The NeXus default plot: signal counter and axis counters, where declared.
-    lengths:
-        ``{name: length}`` of counters whose length differs from ``points``.
+    left_out:
+        ``{name: length}`` of the 1-D datasets whose length is not ``points``:
+        not counters, left out with a warning (`Found.unequal`).
     positioners:
         The counters that are positioners (members of ``instrument/positioners``, one position per point).
     others:
@@ -329,7 +349,7 @@ class Layout:
     points: int
     signal: str | None = None
     axes: tuple[str, ...] = ()
-    lengths: dict[str, int] = attrs.field(factory=dict)
+    left_out: dict[str, int] = attrs.field(factory=dict)
     positioners: frozenset[str] = frozenset()
     others: dict[str, str] = attrs.field(factory=dict)
     absent: tuple[Absent, ...] = ()
@@ -430,7 +450,9 @@ class Found:
     def add_frames(self, detector: str, path: str, node: Any) -> None:
         if detector not in self.frames:
             absent = self.sources.virtual(node, path, self.where(path))
-            self.frames[detector] = FrameSource(detector, path, self.dims(node)[1], absent=absent)
+            ndim, count = self.dims(node)
+            shape = tuple(int(n) for n in node.shape[len(node.shape) - ndim + 1 :])
+            self.frames[detector] = FrameSource(detector, path, count, absent=absent, shape=shape)
 
     def add_absent_frames(self, detector: str, path: str) -> bool:
         """Frames at ``path`` whose file is absent (an external link): recorded without a shape."""
@@ -561,20 +583,41 @@ class Found:
             self.frames.setdefault(name, FrameSource(name, f"{path}/image_data", self.dims(files)[1], kind="files"))
 
     def points(self) -> int:
-        """Counters of the most common length are the points; without counters, the frames'."""
+        """Counters of the most common length (of two as common, the longer) are the points; else the frames'."""
         lengths = [n for _, n in self.ones.values()]
         if lengths:
-            return max(set(lengths), key=lengths.count)
+            return max(set(lengths), key=lambda n: (lengths.count(n), n))
         counts = [f.count for f in self.frames.values() if f.count is not None]
         return counts[0] if counts else (1 if self.images else 0)
+
+    def unequal(self, points: int) -> dict[str, int]:
+        """Counters whose length is not ``points``, left out with a warning naming each: ``{name: length}``.
+
+        Never cut or padded: a counter shorter than the others was not
+        written to the end (a scan still being written, a detector that
+        stopped), a longer one counts points the others lack; the scan's
+        points are the length most counters have (`points`).
+        """
+        unequal = {name: n for name, (_, n) in self.ones.items() if n != points}
+        if unequal:
+            named = ", ".join(f"{name} ({n})" for name, n in unequal.items())
+            warnings.warn(
+                f"{self.where('')}: counters of another length than the scan's {points} points left out: {named}",
+                DataWarning,
+                stacklevel=5,
+            )
+            self.ones = {name: kept for name, kept in self.ones.items() if name not in unequal}
+        return unequal
 
     def result(self, detector: str | None) -> Layout:
         """The layout: the points, and the detector chosen (default: the first)."""
         points = self.points()
+        unequal = self.unequal(points)
         if not self.ones and not any(f.count for f in self.frames.values()):
             for name, path in self.images.items():  # no counters, no frames: a single exposure
-                self.frames.setdefault(name, FrameSource(name, path, 1, kind="image"))
-        axes = self.axes or self.primary_axes()
+                shape = tuple(int(n) for n in self.entry[path].shape)
+                self.frames.setdefault(name, FrameSource(name, path, 1, kind="image", shape=shape))
+        axes = tuple(a for a in self.axes or self.primary_axes() if a in self.ones)
         if detector is not None and detector not in self.frames:
             known = ", ".join(self.frames) or "none"
             raise MissingDataError(f"{self.where('')} has no frames of detector {detector!r}; it has {known}")
@@ -594,7 +637,7 @@ class Found:
             points=points,
             signal=self.signal if self.signal in self.ones or self.signal == frame_name else None,
             axes=axes,
-            lengths={name: n for name, (_, n) in self.ones.items() if n != points},
+            left_out=unequal,
             positioners=frozenset(self.positioners & set(self.ones)),
             others=dict(self.others),
             absent=tuple(self.absent.values()),
@@ -703,9 +746,33 @@ def headers(entry: Any) -> dict[str, str]:
     return {str(k): _text(v) for k, v in entry.attrs.items() if str(k).startswith("k-header:")}
 
 
-def summary(entry: Any, where: str) -> dict[str, Any]:
-    """Type, steps, notes (the title), start time, scanned motor (and its range, from the title), counters, sample
-    and detector -- from names, shapes, small strings.
+def frame_shape(entry: Any, frames: FrameSource, where: str, storage: Storage | None = None) -> tuple[int, ...]:
+    """One frame's shape: the frames dataset's, or for a list of frame files the first file's TIFF header.
+
+    The list's first name is read and its file's header (with ``storage``,
+    where the file is inside the repository and there); ``()`` where
+    neither tells (frames in a file that is absent or cannot be read, no ``storage``).
+    """
+    if frames.shape or frames.kind != "files" or frames.absent is not None or storage is None:
+        return frames.shape
+    from nx5d_tiff.files import frame_file_shape
+
+    listed = f"{where}/{frames.path}"
+    first = _text(_read(entry[frames.path], listed, np.s_[:1])).strip()
+    if not first:
+        return ()
+    urls, _ = frame_file_urls(Sources(where.partition("#")[0], storage.local_root), [first], frames.path, listed)
+    if not urls:
+        return ()
+    try:
+        return frame_file_shape(storage, urls[0]) or ()
+    except (Nx5dError, OSError):  # not a file that can be read: loading the frames says so, naming it
+        return ()
+
+
+def summary(entry: Any, where: str, storage: Storage | None = None) -> dict[str, Any]:
+    """Type, steps, notes (the title), start time, scanned motor (and its range, from the title), counters, sample,
+    detector and its frame shape -- from names, shapes, small strings.
 
     The type and motor come from the scan command (GDA's ``scan_command``,
     else a title that reads like one), the motor else from the default
@@ -713,7 +780,13 @@ def summary(entry: Any, where: str) -> dict[str, Any]:
     the scan's ``end_time`` (BLISS, GDA and Sardana write it when the scan
     ends).  The ``k-header:*`` values of nx5d 3.x scans are columns of their
     own (``k-header:sample`` as ``sample``).  A detector whose file is absent
-    is still named: the summary never opens it.
+    is still named: the summary never opens it.  ``frame_shape`` is one
+    frame's ``[rows, cols]`` (``[k, rows, cols]`` for threshold images), from
+    the frames dataset's shape -- a virtual dataset's too, its sources absent
+    or not -- or, given the ``storage``, for a list of frame files (GDA's
+    TIFFs) from the first file's header (`frame_shape`); frames in a file
+    that is absent give none.  Counters of another length than the scan's points
+    are left out of ``counters`` with a warning, as loading leaves them out.
     """
     found = layout(entry, where)
     title = _scalar_text(entry, "title")
@@ -735,6 +808,9 @@ def summary(entry: Any, where: str) -> dict[str, Any]:
         out["sample"] = sample
     if found.frames is not None:
         out["detector"] = found.frames.detector
+        shape = frame_shape(entry, found.frames, where, storage)
+        if shape:
+            out["frame_shape"] = list(shape)
     if _scalar_text(entry, "end_time"):
         out["state"] = "done"  # written when the scan ends
     for key, value in headers(entry).items():
@@ -839,7 +915,7 @@ class _Reader:
             name = self.names.name(original, "counter", base=_base(original))
             self.renamed[original] = name
             kind = {"kind": "positioner"} if original in self.found.positioners else {}
-            # no more than the points: a damaged counter may claim 10^10 values
+            # no more than the points (a frame guard may trust fewer than the counters hold)
             selection = np.s_[:points] if node.ndim == 1 else ()
             values = _read(node, f"{self.base}/{path}", selection).reshape(-1)[:points]
             if values.dtype.kind in "SO":  # text (named states): as str
@@ -861,6 +937,17 @@ class _Reader:
             value = value.reshape(()) if value.shape == (1,) else value
             name = self.names.name(original, "motor", base=_base(original))
             self.data[name] = xr.Variable((), value, _attrs_of(node, original))
+
+    def energy(self, points: int) -> None:
+        """The photon energy the scan group states (`nx5d_nexus.energy`), in eV: one value, or one per point."""
+        found = photon_energy(self.entry, _instrument(self.entry), self.found.points)
+        if found is None:
+            return
+        name = self.names.name(PHOTON_ENERGY, "motor")
+        values = found.values[:points] if found.values.ndim else found.values
+        source = f"{found.path} ({found.units or 'no units; by its size'})"
+        attributes = {"long_name": "photon energy", "units": "eV", "source": source}
+        self.data[name] = xr.Variable(("index",) if values.ndim else (), values, attributes)
 
     def others(self, points: int) -> None:
         """Arrays of other shapes (nx5d 3.x groups): on ``index`` where their first axis is the points."""
@@ -1005,14 +1092,6 @@ def scan_dataset(
             found = _frame_files(found, entry, base, sources)
         found, left_out = _without_absent(found, base, detector, frames)
         points = found.points
-        if found.lengths:
-            warnings.warn(
-                f"{base}: counters of {points} points, but {found.lengths} differ; "
-                "the counters are cut to the shortest (scan still being written?)",
-                DataWarning,
-                stacklevel=2,
-            )
-            points = min(points, *found.lengths.values())
         if found.counters and "k-frame-guard" in entry.attrs and not (frames and found.frames):
             points = frame_guard(entry, points, base)
         chosen = found.frames if frames else None
@@ -1022,6 +1101,7 @@ def scan_dataset(
         reader.counters(points)
         reader.spectra(points)
         reader.scalars()
+        reader.energy(points)
         reader.others(points)
         if chosen is not None:
             reader.frames(chosen, points, {"region": region or Region(), "lazy": lazy, "chunk": chunk})

@@ -11,7 +11,6 @@ import nx5d
 from nx5d.plugins import Beamline, ClaimLevel, DocumentRef, ScanRef
 from nx5d_nexus.layouts import DOCUMENT_SUFFIXES
 from nx5d_rsm.profile import ProfileSettings
-from nx5d_rsm.settings import MotorSettings
 
 from . import reading
 
@@ -30,7 +29,7 @@ NX5D_BEAMLINE = Beamline(
     level=ClaimLevel.GENERIC,
     recognises=reading.recognises_nexus,
     options=reading.NexusOptions,
-    spice={"settings": MotorSettings, "profile": ProfileSettings},
+    spice={"settings": reading.NexusSettings, "profile": ProfileSettings},
     cooking=reading.COOKING,
 )
 

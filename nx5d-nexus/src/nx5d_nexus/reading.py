@@ -11,15 +11,20 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+import attrs
 import xarray as xr
 
 from nx5d.plugins import Cooking, DocumentRef, ScanRef
 from nx5d.toolkit import Region, zarrdoc
 from nx5d_nexus import layouts as nexus
+from nx5d_nexus.energy import PHOTON_ENERGY
 from nx5d_nexus.layouts import NexusOptions
+from nx5d_rsm.settings import MotorSettings
 
 __all__ = [
     "NexusOptions",
+    "NexusSettings",
+    "PHOTON_ENERGY",
     "LoadOptions",
     "COOKING",
     "HDF5_SIGNATURE",
@@ -34,6 +39,18 @@ COOKING = Cooking(recipes={"*": "auto"})
 
 #: The first bytes of every HDF5 file (with its superblock at the start).
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+@attrs.define
+class NexusSettings(MotorSettings):
+    """The ``settings`` spice of NeXus beamlines: [`MotorSettings`][nx5d_rsm.settings.MotorSettings] whose
+    ``energy`` is by default the photon energy the file states (``photon_energy``, eV).
+
+    Where a file states none, cooking a map says to give ``energy`` in eV in
+    the ``settings`` spice; a beamline's own settings extend this class.
+    """
+
+    energy: float | str = PHOTON_ENERGY
 
 
 class LoadOptions(Protocol):
@@ -72,10 +89,11 @@ def anchor_names(document: DocumentRef, path: tuple[str, ...]) -> list[str]:
 
 
 def summary(scan: ScanRef) -> dict[str, Any]:
-    """Type, steps, notes (the title), start time and detector of a scan group (no array data is read)."""
+    """Type, steps, notes (the title), start time, detector and frame shape of a scan group (no array data is read;
+    for GDA's lists of TIFF files, the first name and that file's header)."""
     with nexus.open_tree(scan.storage, scan.document) as tree:
         entry = nexus.entry_of(tree, scan.anchor, scan.document, confined=scan.storage.local_root)
-        return nexus.summary(entry, scan.url)
+        return nexus.summary(entry, scan.url, scan.storage)
 
 
 def load(scan: ScanRef, options: LoadOptions) -> xr.Dataset:

@@ -4,21 +4,26 @@ Every scan is a rocking curve (``eta``) across a reflection on an area
 detector, with a monitor, an ROI counter and fixed positioners.  With
 ``thresholds=N`` the detector writes N threshold images per point, as an
 Eiger does: frames ``(points, N, rows, cols)``, the photons counted above
-each higher threshold a random part of those above the first.  Layouts:
+each higher threshold a random part of those above the first.  Each
+layout states the photon energy (`ENERGY_KEV`) in another of the places
+and units facilities use.  Layouts:
 
 ``bliss``
     ESRF BLISS dataset files: one ``{proposal}.h5`` per proposal, scans
     ``N.1``; counters and frames under ``instrument/``, soft links in
-    ``measurement/``, ``positioners_start``, an ``NXdata`` ``plotselect``;
+    ``measurement/``, ``positioners_start``, an ``NXdata`` ``plotselect``,
+    ``instrument/monochromator/energy`` in keV;
     frames (``vds=True``) as a virtual dataset reading from
     ``scanNNNN/mpx_0000.h5``, as Lima writes them.
 ``gda``
     Diamond GDA: one ``{scan}.nxs`` per scan with ``entry1``: an
     ``NXdata`` group per detector (``pil``: frames and the ``eta`` axis) and
-    one for the counters, ``instrument/name``.
+    one for the counters, ``instrument/name``, ``sample/beam/incident_energy``
+    (keV, without units, as GDA writes it).
 ``zarr``
     The ``bliss`` layout in a Zarr group per proposal (``{proposal}.zarr``),
-    without links; title and start time as attributes.
+    without links; title and start time as attributes; the wavelength
+    (Å) as ``instrument/monochromator/wavelength``.
 
 `write_repository` returns the repository's URL pattern.  Equal
 arguments give equal data.  Command line: ``nx5d-nexus-synth FOLDER``.
@@ -34,11 +39,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["LAYOUTS", "FRAME_SHAPE", "scan_data", "write_repository", "main"]
+__all__ = ["LAYOUTS", "FRAME_SHAPE", "ENERGY_KEV", "scan_data", "write_repository", "main"]
 
 LAYOUTS = ("bliss", "gda", "zarr")
 FRAME_SHAPE = (24, 32)
 POSITIONERS = {"delta": 34.48, "nu": 0.0, "phi": 0.0, "chi": 0.0}
+#: The photon energy every generated scan states, in keV.
+ENERGY_KEV = 11.5
+#: hc in keV Å (wavelength = hc / energy), as NIST's CODATA 2018 gives it.
+_HC_KEV_ANGSTROM = 12.398419843320026
 
 
 def scan_data(
@@ -113,6 +122,9 @@ def _bliss_scan(h5: Any, key: str, data: Mapping[str, Any], folder: Path, vds: b
     start = instrument.create_group("positioners_start")
     for name, value in data["positioners"].items():
         start[name] = value
+    monochromator = instrument.create_group("monochromator")
+    monochromator.attrs["NX_class"] = "NXmonochromator"
+    monochromator.create_dataset("energy", data=ENERGY_KEV).attrs["units"] = "keV"
     plot = entry.create_group("plotselect")
     plot.attrs.update(NX_class="NXdata", signal="roi1", axes=np.array(["eta"], dtype=object))
     plot["roi1"] = h5py.SoftLink(f"/{key}/instrument/roi1/data")
@@ -127,6 +139,9 @@ def _gda_scan(h5: Any, data: Mapping[str, Any]) -> None:
     instrument = entry.create_group("instrument")
     instrument.attrs["NX_class"] = "NXinstrument"
     instrument["name"] = "i16"
+    beam = entry.create_group("sample/beam")
+    beam.attrs["NX_class"] = "NXbeam"
+    beam["incident_energy"] = np.array([ENERGY_KEV])  # no units: GDA's
     detector = instrument.create_group("pil")
     detector.attrs["NX_class"] = "NXdetector"
     detector.create_dataset("data", data=data["frames"], chunks=(1, *data["frames"].shape[1:]))
@@ -163,6 +178,10 @@ def _zarr_scan(root: Any, key: str, data: Mapping[str, Any]) -> None:
     start = entry.create_group("instrument/positioners_start")
     for name, value in data["positioners"].items():
         start.create_array(name, data=np.array(value))
+    monochromator = entry.create_group("instrument/monochromator")
+    monochromator.attrs["NX_class"] = "NXmonochromator"
+    wavelength = monochromator.create_array("wavelength", data=np.array(_HC_KEV_ANGSTROM / ENERGY_KEV))
+    wavelength.attrs["units"] = "angstrom"
 
 
 def write_repository(

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
@@ -222,6 +223,7 @@ def cook_proposal(
     -----
     Interrupting (Ctrl-C) stops the local pool's processes at once.
     """
+    _refuse_in_a_starting_worker()
     require_writer(format)
     require_writable(Path(out) / proposal.key)  # before any scan is cooked
     keys = select_keys(proposal.keys(), scans)
@@ -234,8 +236,12 @@ def cook_proposal(
     folders = {output_path(out, proposal.key, task.scan, format).parent for task in tasks}
     for folder in folders:
         sweep(folder)  # what killed workers of earlier runs left
+    here = _process_local(proposal, client)
     with progress(len(tasks), f"cooking {proposal.key}", unit="scan") as bar:
-        if client is not None:
+        if here:
+            for task in tasks:
+                _record(cook_scan(task), outcomes, bar, report)
+        elif client is not None:
             if isinstance(client, str):
                 from distributed import Client
 
@@ -248,6 +254,38 @@ def cook_proposal(
     for folder in folders:
         sweep(folder)  # what workers that died here left
     return [outcomes[key] for key in keys]
+
+
+def _refuse_in_a_starting_worker() -> None:
+    """Raise if a worker process runs this while it starts: the user's script has no ``__main__`` guard.
+
+    Workers are started fresh ("spawn"): each runs the main script again
+    under the name ``__mp_main__`` (which becomes its ``__main__`` once
+    that is done), and a script that cooks at its top level would cook again
+    in every worker.
+    """
+    starting = sys.modules.get("__mp_main__")  # while a started process runs the script: not yet its __main__
+    if starting is not None and starting is not sys.modules.get("__main__"):
+        raise NotSupportedError(
+            "cook_proposal was called while a worker process started: the worker runs your script again; "
+            'put the cooking under `if __name__ == "__main__":` in the script'
+        )
+
+
+def _process_local(proposal: Proposal, client: Any) -> bool:
+    """Whether the scans must be cooked in this process: their beamline's data lives here (``memory``).
+
+    A dask cluster cannot read such data: asking for one is an error.
+    """
+    declaration = proposal.repository.declaration
+    if declaration is None or not declaration.process_local:
+        return False
+    if client is not None:
+        raise NotSupportedError(
+            f"{proposal.repository.url}: the {proposal.repository.beamline!r} beamline's data lives in this Python "
+            "process, where a dask cluster's workers cannot read it; cook without a client (in this process)"
+        )
+    return True
 
 
 def _pool(workers: int, steps: Any = None) -> ProcessPoolExecutor:
@@ -342,7 +380,10 @@ def _died(exitcode: int | None) -> str:
             name = f"signal {-exitcode}"
         cause = " (perhaps by the out-of-memory killer)" if name == "SIGKILL" else ""
         return f"WorkerDied: the process cooking this scan was killed by {name}{cause}"
-    return f"WorkerDied: the process cooking this scan ended unexpectedly (exit code {exitcode})"
+    return (
+        f"WorkerDied: the process cooking this scan ended unexpectedly (exit code {exitcode}; its error is printed "
+        "above)"
+    )
 
 
 def _start_worker(steps: Any) -> None:

@@ -34,7 +34,7 @@ from nx5d.errors import (
     ReproductionError,
     SpiceRecordGoneError,
 )
-from nx5d.toolkit import DataIdentity
+from nx5d.toolkit import DataIdentity, nx5d_distributions
 from nx5d_results.files import read_result
 
 __all__ = ["Reproduction", "reproduce", "compare"]
@@ -129,6 +129,20 @@ def _settings(scan: Any, recorded: Mapping[str, Any], path: Path) -> dict[str, d
     return settings
 
 
+def _other_distributions(provenance: Mapping[str, Any], path: Path) -> tuple[str, ...]:
+    """A note naming the nx5d distributions installed in other versions than those the file was made with."""
+    made = provenance.get("nx5d_distributions")
+    if not isinstance(made, str):
+        return ()
+    then, now = set(made.split(", ")), set(nx5d_distributions().split(", "))
+    if then == now:
+        return ()
+    return (
+        f"{path} was made with {', '.join(sorted(then - now)) or 'fewer distributions'}; installed now: "
+        f"{', '.join(sorted(now - then)) or 'fewer distributions'} (a difference may come from them)",
+    )
+
+
 def _check_data(provenance: Mapping[str, Any], scan: Any, path: Path) -> tuple[str, ...]:
     identity = DataIdentity.from_attributes(provenance)
     if identity is None:
@@ -182,7 +196,7 @@ def reproduce(path: str | os.PathLike[str]) -> Reproduction:
     stored = read_result(path)
     provenance = _provenance(stored, path)
     scan = _open(provenance, path)
-    notes = _check_data(provenance, scan, path)
+    notes = _check_data(provenance, scan, path) + _other_distributions(provenance, path)
     settings = _settings(scan, json.loads(provenance["nx5d_spice"]), path)
     cache = nx5d.cooked_cache
     was = cache.enabled

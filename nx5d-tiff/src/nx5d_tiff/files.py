@@ -41,9 +41,12 @@ from nx5d.toolkit import (
     progress,
     with_block_reader,
 )
-from nx5d_tiff.tiff import Decoder, check_pages, decode_frame, decode_strips, parse_tiff
+from nx5d_tiff.tiff import Decoder, check_pages, decode_frame, decode_strips, image_shape, parse_tiff
 
-__all__ = ["FrameFileOptions", "load_frames", "lazy_frames", "frame_variables"]
+__all__ = ["FrameFileOptions", "HEAD_BYTES", "frame_file_shape", "load_frames", "lazy_frames", "frame_variables"]
+
+#: How much of a frame file `frame_file_shape` reads: the header and the first image directory.
+HEAD_BYTES = 16 * 1024
 
 
 @attrs.frozen
@@ -134,6 +137,15 @@ class _FrameReader:
                         f"{self.dtype} frames (the type of its first frame): converting would change them"
                     )
             out[k] = frame[self.slices]
+
+
+def frame_file_shape(storage: Storage, url: str) -> tuple[int, int] | None:
+    """``(rows, cols)`` of the TIFF frame file at ``url`` from its first `HEAD_BYTES` alone, else ``None``.
+
+    For summaries: no pixel is read.  A file of another format, or whose
+    image directory lies further in, gives ``None``.
+    """
+    return image_shape(storage.read_range(url, 0, HEAD_BYTES))
 
 
 def _first_frame(storage: Storage, urls: Sequence[str], fallback: Decoder | None) -> np.ndarray:

@@ -30,6 +30,7 @@ __all__ = [
     "Decoder",
     "StripTiff",
     "parse_tiff",
+    "image_shape",
     "check_pages",
     "decode_strips",
     "decode_frame",
@@ -58,13 +59,8 @@ class StripTiff:
     """Whether another image follows the first (a multi-page file: one frame per file is expected)."""
 
 
-def parse_tiff(data: bytes) -> StripTiff | None:
-    """The strip layout of ``data`` if the fast path can decode it, else ``None``.
-
-    Handles classic little- and big-endian TIFF with one sample per pixel,
-    uncompressed or deflate, without predictor.  Anything else (tiles,
-    BigTIFF, predictors, other codecs) returns ``None``.
-    """
+def _first_ifd(data: bytes) -> tuple[str, int, int] | None:
+    """``(byte order, offset, entries)`` of a classic TIFF's first directory, where ``data`` holds all of it."""
     if len(data) < 8:
         return None
     order = {b"II": "<", b"MM": ">"}.get(data[:2])
@@ -76,6 +72,38 @@ def parse_tiff(data: bytes) -> StripTiff | None:
     (count,) = struct.unpack_from(order + "H", data, ifd)
     if ifd + 2 + 12 * count + 4 > len(data):
         return None
+    return order, ifd, count
+
+
+def image_shape(head: bytes) -> tuple[int, int] | None:
+    """``(rows, cols)`` of a classic TIFF's first image from the file's first bytes, else ``None``.
+
+    ``head`` must hold the first image directory (detector writers put it
+    right after the 8-byte header); nothing but the width and height tags is read.
+    """
+    found = _first_ifd(head)
+    if found is None:
+        return None
+    order, ifd, count = found
+    sizes: dict[int, int] = {}
+    for i in range(count):
+        tag, kind, n = struct.unpack_from(order + "HHI", head, ifd + 2 + 12 * i)
+        if tag in (256, 257) and n == 1 and kind in (3, 4):
+            sizes[tag] = struct.unpack_from(order + ("H" if kind == 3 else "I"), head, ifd + 10 + 12 * i)[0]
+    return (sizes[257], sizes[256]) if sizes.get(256) and sizes.get(257) else None
+
+
+def parse_tiff(data: bytes) -> StripTiff | None:
+    """The strip layout of ``data`` if the fast path can decode it, else ``None``.
+
+    Handles classic little- and big-endian TIFF with one sample per pixel,
+    uncompressed or deflate, without predictor.  Anything else (tiles,
+    BigTIFF, predictors, other codecs) returns ``None``.
+    """
+    found = _first_ifd(data)
+    if found is None:
+        return None
+    order, ifd, count = found
     (next_ifd,) = struct.unpack_from(order + "I", data, ifd + 2 + 12 * count)
     tags: dict[int, tuple[int, ...]] = {}
     entry = struct.Struct(order + "HHI4s")

@@ -66,7 +66,17 @@ def _escape(text: str) -> str:
 class Segment:
     """One ``/``-separated piece of a pattern's path or anchor.
 
-    ``parts`` alternates literal text and `Field` placeholders.
+    ``parts`` alternates literal text and `Field` placeholders; `template`
+    writes the segment back as pattern text.  A plugin's ``accepts`` check
+    ([`Beamline`][nx5d.plugins.declaration.Beamline]) reads them to tell
+    its URL forms from others without any I/O:
+
+    ```python
+    pattern = UrlPattern("file:///data/{proposal}/scan_{scan}.fio")
+    [s.template for s in pattern.path_segments]  # ['', 'data', '{proposal}', 'scan_{scan}.fio']
+    pattern.path_segments[-1].fields  # ('scan',)
+    pattern.path_segments[-1].parts  # ('scan_', Field(name='scan'), '.fio')
+    ```
     """
 
     parts: tuple[str | Field, ...]
@@ -214,6 +224,27 @@ class UrlPattern:
     spans:
         ``{placeholder: n}``: keys of that placeholder span ``n`` segments
         (see the module documentation); the placeholder must fill whole segments.
+
+    Attributes
+    ----------
+    text:
+        The pattern as given.
+    scheme:
+        Its URL scheme, lower case (``"file"``, ``"s3"`` ...).
+    netloc:
+        The location between ``scheme://`` and the path (``""`` for ``file``).
+    path_segments:
+        The `Segment` of each ``/``-separated piece of the part before ``#``
+        (the document), in order: ``file:///data/{proposal}/{scan}.h5``
+        gives ``""`` (before the leading ``/``), ``data``, ``{proposal}`` and
+        ``{scan}.h5`` (each segment's ``template``).  The last one is the
+        document's name (``path_segments[-1].template == "{scan}.fio"``: one
+        file per scan).
+    anchor_segments:
+        The segments after ``#`` (a place inside the document), or ``None``
+        when the pattern has no ``#``.
+    spans:
+        ``{placeholder: n}`` of placeholders whose keys span ``n`` segments.
 
     Raises
     ------

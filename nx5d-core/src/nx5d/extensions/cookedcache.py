@@ -7,7 +7,9 @@ of the files.
 
 A cooked result is kept on disk ([`nx5d.io.results.ResultStore`][nx5d.io.results.ResultStore])
 under a key made of everything that determines it: the scan's URL, the
-serving beamline and its distribution's version, nx5d's version and the
+serving beamline and its distribution's version, nx5d's version, the
+versions of every installed nx5d distribution (the recipes', the frame
+readers', a lab's own recipes: [`nx5d_distributions`][nx5d.plugins.discovery.nx5d_distributions]) and the
 format of results (`RESULT_FORMAT`), the
 loading options and the content of the spice the cook received.  With the
 result nx5d keeps its [data identity][nx5d.io.identity]: the state of every
@@ -16,7 +18,7 @@ every one of them is in the same state (a file rewritten in place with its
 times restored is not: its change time moved).  Results are kept for scans
 read by a beamline plugin (not by code of the subclassing API, which may
 change without a new version), whose data identity is known (local files,
-and remote stores that give an ETag or a modification time), for results
+and remote stores that give an ETag), for results
 nx5d can write without pickling (Datasets), and never for data the user
 edited (``scan.cook(raw=...)``).
 
@@ -44,6 +46,7 @@ from nx5d.io.identity import DataIdentity
 from nx5d.io.results import ResultStore, cache_home
 from nx5d.io.sizes import parse_bytes
 from nx5d.io.storage import Storage
+from nx5d.plugins.discovery import nx5d_distributions
 from nx5d.plugins.hookspecs import hookimpl
 from nx5d.plugins.orders import CookOrder
 from nx5d.plugins.references import ScanRef
@@ -157,8 +160,9 @@ cooked_cache = CookedCache()
 
 
 #: The version of what a cooked result holds, part of every key: raised when recipes start to give more (the
-#: statistics of maps and profiles: 2), so that results kept by an earlier build of the same version are not used.
-RESULT_FORMAT = 2
+#: statistics of maps and profiles: 2; entries that hold their key: 3), so that results kept by an earlier build of
+#: the same version are not used.
+RESULT_FORMAT = 3
 
 
 def kept_as(scan: ScanRef, order: CookOrder) -> str | None:
@@ -175,6 +179,7 @@ def kept_as(scan: ScanRef, order: CookOrder) -> str | None:
         "beamline": beamline,
         "plugin": order.plugin,
         "nx5d": __version__,
+        "distributions": nx5d_distributions(),
         "format": RESULT_FORMAT,
         "options": order.options_key,
         "spice": order.spice,

@@ -13,6 +13,7 @@ import json
 from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from nx5d.plugins.discovery import nx5d_distributions
 from nx5d.plugins.hookspecs import hookimpl
 from nx5d.plugins.orders import CookOrder
 from nx5d.plugins.references import ScanRef
@@ -33,7 +34,9 @@ def provenance_of(
     """What cooked data of ``scan`` came from, as attribute strings.
 
     ``nx5d_version``, ``nx5d_beamline``, ``nx5d_plugin`` (``plugin``:
-    distribution and version), ``nx5d_scan_url``, ``nx5d_repository``,
+    distribution and version), ``nx5d_distributions`` (every installed
+    distribution the result can depend on, with its version:
+    [`nx5d_distributions`][nx5d.plugins.discovery.nx5d_distributions]), ``nx5d_scan_url``, ``nx5d_repository``,
     ``nx5d_proposal`` and ``nx5d_scan`` (the repository's URL pattern and the
     keys: where to open the scan again) and ``nx5d_spice``: JSON of the uuid,
     revision and anchor of every spice record of ``view`` (or, for spice
@@ -44,6 +47,7 @@ def provenance_of(
         "nx5d_version": __version__,
         "nx5d_beamline": scan.proposal.repository.beamline or "",
         "nx5d_plugin": plugin,
+        "nx5d_distributions": nx5d_distributions(),
         "nx5d_scan_url": scan.url,
         "nx5d_repository": scan.proposal.repository.url,
         "nx5d_proposal": scan.proposal.key,

@@ -16,8 +16,9 @@ file's is its size, ETag and modification time.
 The states are taken when the files are read
 ([`IoRecord.depends`][nx5d.io.storage.IoRecord]), so a file that changes while a result is
 computed from it gives an identity that no longer matches: the result is not
-remembered.  A remote file whose store gives neither an ETag nor a
-modification time has no identity; results read from it are not remembered.
+remembered.  A remote file whose store gives no ETag has no identity (its
+modification time alone is not enough: HTTP states it to the second, and
+copies that keep times keep it); results read from it are not remembered.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ class DataIdentity:
 
         States not taken while reading (remote files, folders read whole)
         are read now.  ``None`` when the identity cannot be known: a remote
-        file whose store says neither its ETag nor its modification time.
+        file whose store says no ETag.
         """
         filled: dict[str, State] = {}
         for url, state in depends.items():

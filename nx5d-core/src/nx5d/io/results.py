@@ -159,13 +159,19 @@ class ResultStore:
         _owned_private_folder(self.folder, self.shared)
 
     def get(self, key: str) -> tuple[Mapping[str, Any], Any] | None:
-        """``(entry, dataset)`` kept for ``key``, or ``None``; a damaged entry is deleted, with a warning."""
+        """``(entry, dataset)`` kept for ``key``, or ``None``; a damaged entry is deleted, with a warning.
+
+        An entry holds the key it was kept under: one found under another
+        key's name (copied or renamed there) is damaged.
+        """
         path = self._path(key)
         try:
             blob = _read_entry_file(path, self.limit)
             if blob is None:
                 return None
             entry = _entry_json(blob)
+            if entry.get("key") != key:  # a file copied or renamed onto this name holds another result
+                raise DamagedEntry(f"was kept for another result (key {str(entry.get('key'))[:16]}…)")
             data = dataset_from_bytes(blob)
         except Exception as exc:  # noqa: BLE001 - untrusted input: whatever is wrong with it, it is not used
             self._damaged(path, exc)
@@ -197,7 +203,7 @@ class ResultStore:
             return False
         buffer = io.BytesIO(blob)
         with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_STORED) as archive:
-            archive.writestr("entry.json", json.dumps(entry, sort_keys=True))
+            archive.writestr("entry.json", json.dumps({**entry, "key": key}, sort_keys=True))
         blob = buffer.getvalue()
         if len(blob) > self.limit:
             return False

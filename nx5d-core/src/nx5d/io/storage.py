@@ -157,8 +157,13 @@ ABSENT: State = ("absent",)
 
 
 def trusted(state: State) -> bool:
-    """Whether ``state`` changes whenever the content does (not for a remote file without ETag or modification time)."""
-    return state[0] != "absent" and not (state[0] == "remote" and state[2] is None and state[3] is None)
+    """Whether ``state`` changes whenever the content does (not for a remote file without an ETag).
+
+    A remote file's modification time alone is not enough: HTTP gives it to
+    the second, and copies that keep times (``cp -p``, ``rsync -t``) keep it,
+    so a frame replaced by one of the same size would look unchanged.
+    """
+    return state[0] != "absent" and not (state[0] == "remote" and state[2] is None)
 
 
 def file_state(st: os.stat_result) -> State:

@@ -24,7 +24,7 @@ from nx5d.model.children import Children
 from nx5d.model.proposal import Proposal
 from nx5d.model.rules import handle_rule, parse_pattern
 from nx5d.model.search import Query, scan_frame
-from nx5d.plugins.discovery import PluginRegistry, registry
+from nx5d.plugins.discovery import PluginRegistry, nx5d_distributions, registry
 from nx5d.plugins.orders import ListOrder
 from nx5d.plugins.references import DocumentRef, RepositoryRef
 from nx5d.spice.store import DryRunSpiceStore, SpiceStore, make_store
@@ -253,7 +253,7 @@ class Repository(Children):
 
     def _producer(self, naming: bool = False) -> str:
         """What listings (``naming``: and the key rules) and summaries depend on besides the files."""
-        parts = [self.beamline or "", self._plugin(), f"nx5d {__version__}"]
+        parts = [self.beamline or "", self._plugin(), f"nx5d {__version__}", nx5d_distributions()]
         if naming:
             parts.append(json.dumps(self.naming.key_patterns({}), sort_keys=True))
         return "|".join(parts)

@@ -150,6 +150,11 @@ class Beamline:
     presets:
         ``{name: Preset}``: named spice users can seed in one call, checked
         against ``spice`` when the declaration is made.
+    process_local:
+        ``True``: its data lives in the running Python process (registered
+        there, as the ``memory`` beamline's), so other processes cannot read
+        it; batch cooking then cooks its scans in this process, and refuses
+        a dask cluster.
     """
 
     description: str
@@ -167,6 +172,7 @@ class Beamline:
     spice: Mapping[str, type] = attrs.field(factory=dict, converter=_schema_map)
     cooking: Cooking | None = attrs.field(default=None)
     presets: Mapping[str, Preset] = attrs.field(factory=dict, converter=_preset_map)
+    process_local: bool = False
 
     @options.validator
     def _check_options(self, attribute: attrs.Attribute, value: Any) -> None:

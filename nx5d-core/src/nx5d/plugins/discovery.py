@@ -21,11 +21,12 @@ leaving out every other beamline.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import threading
 import warnings
 from collections.abc import Iterable, Sequence
-from importlib.metadata import EntryPoint, PackageNotFoundError, distribution, entry_points
+from importlib.metadata import EntryPoint, PackageNotFoundError, distribution, distributions, entry_points
 from typing import Any
 
 import attrs
@@ -58,6 +59,7 @@ __all__ = [
     "PluginRegistry",
     "registry",
     "unrelated_nx5d",
+    "nx5d_distributions",
 ]
 
 BEAMLINE_GROUP = "nx5d.beamlines"
@@ -414,6 +416,25 @@ class PluginRegistry:
 
 _REGISTRY: PluginRegistry | None = None
 _REGISTRY_LOCK = threading.Lock()
+
+
+@functools.cache
+def nx5d_distributions() -> str:
+    """The installed distributions results can depend on, as ``"name version, ..."`` (read once per process).
+
+    Every distribution named ``nx5d-…`` (the core, beamlines, the recipes'
+    ``nx5d-rsm``, readers such as ``nx5d-tiff`` a beamline uses) and every
+    other one with an entry point in an ``nx5d.*`` group (a lab's own
+    recipes).  Kept results (cooked files, the cooked cache, the scan index)
+    record it, so that upgrading any of them makes them be made again.
+    """
+    found = set()
+    for dist in distributions():
+        name = dist.metadata["Name"] or ""
+        ours = name.lower().replace("_", "-").startswith("nx5d-")
+        if ours or any(ep.group.startswith("nx5d.") for ep in dist.entry_points):
+            found.add(f"{name} {dist.version}")
+    return ", ".join(sorted(found))
 
 
 def unrelated_nx5d() -> str | None:

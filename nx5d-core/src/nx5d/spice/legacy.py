@@ -159,7 +159,9 @@ def _whole(value: Any, field: str, low: int, high: int) -> int:
 
 def _inplane(beam: Sequence[float], normal: Sequence[float]) -> list[float] | None:
     """The beam's direction projected on the sample surface: what xraydc's HXRD took as the in-plane direction."""
-    dot = sum(b * n for b, n in zip(beam, normal, strict=True)) / sum(n * n for n in normal)
+    length = math.hypot(*normal)  # > 0 (`_vector`); scaled first: the squares of a tiny normal are 0
+    normal = [n / length for n in normal]
+    dot = sum(b * n for b, n in zip(beam, normal, strict=True))
     projected = [b - dot * n for b, n in zip(beam, normal, strict=True)]
     size = math.sqrt(sum(p * p for p in projected))
     return None if size < 1e-12 else [p / size for p in projected]
@@ -168,8 +170,8 @@ def _inplane(beam: Sequence[float], normal: Sequence[float]) -> list[float] | No
 def _vector(value: Any, field: str) -> list[float]:
     """A direction: three numbers, not all zero."""
     vector = _numbers(value, field, 3)
-    if not any(vector):
-        raise SpiceValidationError(f"nx5d 3.x spice {field} must be a direction, not the zero vector {value!r}")
+    if not 0 < math.hypot(*vector) < math.inf:
+        raise SpiceValidationError(f"nx5d 3.x spice {field} must be a direction, not {value!r} (length 0 or infinite)")
     return vector
 
 
@@ -226,7 +228,12 @@ def _qargs(data: Mapping[str, Any], kind: str) -> dict[str, Any]:
     if data.get("dims"):
         out["q_axes"] = [str(d) for d in data["dims"]]
     if data.get("qsize"):
-        out["grid_size"] = [_whole(n, f"{kind}.qsize[{i}]", 1, 10**8) for i, n in enumerate(data["qsize"])]
+        sizes = data["qsize"]
+        if isinstance(sizes, str | bytes) or not isinstance(sizes, Sequence):  # "45" is not the sizes 4 and 5
+            raise SpiceValidationError(
+                f"nx5d 3.x spice {kind}.qsize must be a list of whole numbers, one per q axis, not {sizes!r}"
+            )
+        out["grid_size"] = [_whole(n, f"{kind}.qsize[{i}]", 1, 10**8) for i, n in enumerate(sizes)]
     groups = data.get("groupby")
     if groups:
         out["group_by"] = [groups] if isinstance(groups, str) else list(groups)
