@@ -18,7 +18,7 @@
 
 from nx5d_rsm.cook import cook_rsm
 from nx5d_rsm.geometry import Setup
-from nx5d_rsm.gridding import Axis, FrameGridder, Grid, Totals, grid_frames, grid_points, normalise
+from nx5d_rsm.gridding import Axis, FrameGridder, Grid, LinearCoordinates, Totals, grid_frames, grid_points, normalise
 from nx5d_rsm.maps import map_frames
 from nx5d_rsm.settings import RsmSettings
 
@@ -27,6 +27,7 @@ __all__ = [
     "Grid",
     "Setup",
     "FrameGridder",
+    "LinearCoordinates",
     "Totals",
     "grid_points",
     "grid_frames",

@@ -164,14 +164,14 @@ def map_frames(
     geometry_of_frame = np.full(n, -1, np.intp)
     geometry_of_frame[usable] = inverse.reshape(-1)
     n_sample, n_circles = len(sample_angles), len(sample_angles) + len(detector_angles)
-    coordinates = setup.q_maps(
+    coordinates = setup.q_coordinates(  # q per pixel is computed as the pixels are gridded: no q table is kept
         list(geometries[:, :n_sample].T),
         list(geometries[:, n_sample:n_circles].T),
         *rows_cols,
         axes=q_axes,
         energies=None if energies is None else geometries[:, n_circles],
     )
-    grid = Grid.covering(coordinates, grid_size)
+    grid = Grid.covering(coordinates.ranges(), grid_size)
     group_values, group_of_frame = _group_indices(groups, usable, n, where)
     shape = tuple(v.size for v in group_values)
     n_groups = int(np.prod(shape))
@@ -198,12 +198,13 @@ def map_frames(
         for part, block_sums in blocks:  # in frame order: the maps do not depend on the threads
             gridder.apply(totals, block_sums)
             bar.update(part.stop - part.start)
-    del coordinates  # the pixels' q values (geometries x pixels) are not needed for the maps: memory for them
     gridder.release()
     frames = np.bincount(group_of_frame[usable], minlength=n_groups).reshape(shape)
     named = [(name, values) for (name, _), values in zip(groups, group_values, strict=True)]
     scaled = scale is not None
-    return map_dataset(gridder, totals, named, frames, q_axes=q_axes, scaled=scaled, empty=empty, attrs=attrs)
+    return map_dataset(
+        gridder, totals, named, frames, q_axes=q_axes, scaled=scaled, empty=empty, attrs=attrs, in_place=True
+    )
 
 
 def map_dataset(
@@ -216,12 +217,16 @@ def map_dataset(
     scaled: bool,
     empty: str,
     attrs: Mapping[str, Any] | None,
+    in_place: bool = False,
 ) -> xr.Dataset:
     """The Dataset of `map_frames` from a gridder's ``totals``: ``groups`` are ``[(name, distinct values), ...]``,
-    ``frames`` the frames per map (of their shape), ``scaled`` whether frames were scaled by a monitor."""
+    ``frames`` the frames per map (of their shape), ``scaled`` whether frames were scaled by a monitor.
+
+    ``in_place``: the maps and variances are written over the running sums
+    (less memory; the totals cannot take more frames after it)."""
     grid = gridder.grid
     shape = tuple(values.size for _, values in groups)
-    maps = gridder.maps(totals, empty=np.nan if empty == "nan" else 0.0).reshape(*shape, *grid.shape)
+    maps = gridder.maps(totals, empty=np.nan if empty == "nan" else 0.0, in_place=in_place).reshape(*shape, *grid.shape)
     weights = totals.norm.reshape(maps.shape)
     dims = (*(name for name, _ in groups), *q_axes)
     coords: dict[str, Any] = dict(groups)
@@ -237,7 +242,7 @@ def map_dataset(
         "qdata": (dims, maps, qdata_attrs),
         "qdata_variance": (
             dims,
-            gridder.mean_variances(totals).reshape(maps.shape),
+            gridder.mean_variances(totals, in_place=in_place).reshape(maps.shape),
             {
                 "long_name": "Poisson variance of qdata",
                 "description": "the pixel counts' Poisson variance propagated through the monitor normalisation "
