@@ -7,10 +7,14 @@ Printed:
 
 * the time from a point's arrival in the file to its first appearance in a
   map (median and worst), and how many partial maps were made;
-* the peak resident set size of the following process (VmHWM);
-* the straightforward approach: cooking the finished scan once, afterwards;
-  the ratio of all partial cooks' time to it (each partial map is cooked
-  from the points so far, so the total grows with the square of the points);
+* the peak resident set size of the following process (VmHWM), and what it
+  keeps between partial maps (the gridding totals: the grid's size);
+* the cost of all the partial maps, replayed on the finished scan, against
+  cooking the finished scan once: as the follower makes them (only the new
+  points gridded, onto the grid the command ``ascan th 20 30 ...`` plans:
+  the total grows with the points), and the straightforward approach (each
+  partial map cooked anew from the points so far: the total grows with the
+  square of the points);
 * the floor: reading the finished scan's raw data alone.
 
 Ratios are printed, nothing is asserted.  ``--quick`` writes fewer points.
@@ -27,6 +31,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import warnings
 from pathlib import Path
 
 os.environ.setdefault("NX5D_PROGRESS", "0")
@@ -80,6 +85,8 @@ def main() -> None:
     points = 30 if args.quick else 200
 
     import nx5d
+    from nx5d.errors import CookWarning
+    from nx5d.recipes.contract import Growing, growing
 
     with tempfile.TemporaryDirectory() as tmp:
         folder, times = Path(tmp) / "data", Path(tmp) / "times.txt"
@@ -89,6 +96,13 @@ def main() -> None:
         proposal = nx5d.open(f"file://{folder}/{{proposal}}.spec#{{scan}}", beamline="spec", spice_url="").bench
         for handle, fields in SPICE.items():
             proposal.spice.seed(handle, **fields)
+        warm = Path(tmp) / "warm"  # a follower already running: its plugins imported, a scan cooked before
+        warm.mkdir()
+        subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(WRITER), str(warm / "warm.spec"), str(warm / "t"), "2", "0", "16"],
+            check=True,
+        )
+        nx5d.open(f"file://{warm}/{{proposal}}.spec#{{scan}}", beamline="spec", spice_url="").warm["1.1"].cook(SPICE)
         writer = subprocess.Popen(
             [sys.executable, "-c", textwrap.dedent(WRITER), str(folder / "bench.spec"), str(times), str(points)]
             + [str(args.interval), str(CHANNELS)],
@@ -117,9 +131,18 @@ def main() -> None:
         scan.cook(SPICE, raw=raw)  # the finished scan, cooked once (not from a cache)
         once = time.perf_counter() - t0
         t0 = time.perf_counter()
-        for _, frames in partial:  # what the partial maps cost: each cooks the points written so far
+        for _, frames in partial:  # the straightforward approach: each partial map cooked from the points so far
             scan.cook(SPICE, raw=raw.isel(index=slice(0, frames)))
-        partial_cost = time.perf_counter() - t0
+        anew_cost = time.perf_counter() - t0
+        shared = Growing()
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", CookWarning)  # the command plans the grid: never cooked anew
+            for _, frames in partial:  # as the follower makes them: the new points added to the kept totals
+                with growing(shared):
+                    scan.cook(SPICE, raw=raw.isel(index=slice(0, frames)))
+        grown_cost = time.perf_counter() - t0
+        kept = sum(part.nbytes for part in shared.state.totals.parts()) if partial else 0
     print(f"\n{points} points of {CHANNELS}-channel spectra, one every {args.interval} s, onto 200 x 300 (q)")
     print(f"  partial maps                          {len(partial)}")
     if latencies:
@@ -127,9 +150,13 @@ def main() -> None:
         print(f"  point written -> in a map: worst     {latencies[-1]:6.3f} s")
         print(f"  points never seen in a partial map   {points - len(latencies)} (the last ones: in the final map)")
     print(f"  peak RSS of the follower              {peak / 2**20:6.0f} MiB")
+    print(f"  kept between partial maps             {kept / 2**20:6.1f} MiB  (the gridding totals: the grid's size)")
     print(f"  floor: reading the finished scan      {floor:6.3f} s")
     print(f"  cooking the finished scan once        {once:6.3f} s  ({once / floor:5.1f} x the floor)")
-    print(f"  cooking all the partial maps          {partial_cost:6.3f} s  ({partial_cost / once:5.1f} x cooking once)")
+    print(f"  all partial maps, new points added    {grown_cost:6.3f} s  ({grown_cost / once:5.1f} x cooking once)")
+    print(f"  all partial maps, each cooked anew    {anew_cost:6.3f} s  ({anew_cost / once:5.1f} x cooking once)")
+    print(f"  adding new points vs cooking anew     {anew_cost / max(grown_cost, 1e-9):6.1f} x faster")
+    print(f"  load average while measured           {os.getloadavg()[0]:6.2f} (1 min, {os.cpu_count()} CPUs)")
 
 
 if __name__ == "__main__":

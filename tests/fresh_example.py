@@ -8,7 +8,9 @@ it in a new process, in the quick start's order: list, summary, then
 `scan.cooked` before anything was loaded.  Where the line installed them, the
 first beamline's scan goes through `xr.open_dataset(..., engine="nx5d")`, `nx5d plot`,
 `nx5d watch`, `nx5d cook` and `nx5d.batch.cook_proposal` on a dask cluster,
-and an `http://` copy of the UDKM repository is cooked.  Exits non-zero with
+and an `http://` copy of the UDKM repository is cooked.  `nx5d search`
+finds the scans where the line installed nx5d-index, and otherwise says to
+install it (listing and summaries above worked without it).  Exits non-zero with
 the failing step's output.
 
 Usage: ``python fresh_example.py ROOT``
@@ -20,6 +22,7 @@ import functools
 import http.server
 import importlib.metadata
 import importlib.util
+import json
 import subprocess
 import sys
 import threading
@@ -103,6 +106,20 @@ def served(folder: Path) -> str:
     return f"http://127.0.0.1:{server.server_port}"
 
 
+def search(url: str, root: Path) -> None:
+    """``nx5d search`` finds the scans with nx5d-index (from the files, then from its index), else says why not."""
+    command = [str(BIN / "nx5d"), "search", url, "--json", "--index", str(root / "index.sqlite3")]
+    if installed("nx5d-index"):
+        found = [json.loads(run("nx5d", *command[1:])) for _ in range(2)]
+        if not found[0] or found[0] != found[1]:
+            sys.exit(f"nx5d search found {found[0]!r}, then {found[1]!r}")
+        return
+    done = subprocess.run(command, capture_output=True, text=True)
+    print("$ nx5d search ...", f"exit {done.returncode}", flush=True)
+    if done.returncode != 2 or "pip install './nx5d-index'" not in done.stderr or "Traceback" in done.stderr:
+        sys.exit(f"nx5d search without nx5d-index: exit {done.returncode}\n{done.stderr[-3000:]}")
+
+
 def main(root: Path) -> None:
     """Every example the installed distributions allow, on data generated under ``root``."""
     run("nx5d", "plugins")
@@ -120,6 +137,7 @@ def main(root: Path) -> None:
         if importlib.util.find_spec("matplotlib"):
             run("nx5d", "plot", url, proposal, scan, "--out", str(root / f"{name}.png"))
         run("nx5d", "watch", url, proposal, "--all", "--poll", "0.2", "--idle-timeout", "1")
+        search(url, root)
         if installed("nx5d-results"):
             run("nx5d", "cook", url, "--out", str(root / "cooked" / name))
             if importlib.util.find_spec("distributed"):

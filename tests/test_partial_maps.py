@@ -89,7 +89,9 @@ def test_partial_maps_arrive_while_the_scan_grows_and_the_last_equals_the_finish
     assert "nx5d_partial" not in proposal["1.1"].cooked.attrs  # a partial map is never the scan's cooked data
 
 
-def test_watch_partial_prints_the_growing_scan_then_the_complete_one(tmp_path):
+def test_watch_partial_prints_the_growing_scan_and_writes_its_map_so_far_for_a_viewer(tmp_path):
+    """``--out``: each partial map replaces ``SCAN.partial.nc`` whole (a viewer reading it meanwhile never finds
+    a torn file), and the file is gone once the final ``SCAN.nc`` is written."""
     source = write_spec(tmp_path / "source.spec", scans=1, dialect=Dialect(mca=True), seed=5)
     target = tmp_path / "data" / "beamtime.spec"
     target.parent.mkdir()
@@ -98,21 +100,39 @@ def test_watch_partial_prints_the_growing_scan_then_the_complete_one(tmp_path):
         [sys.executable, "-c", textwrap.dedent(POINT_WRITER), str(source), str(target), str(tmp_path / "t"), "0.8"],
         stderr=subprocess.PIPE,
     )
+    watching = subprocess.Popen(
+        [sys.executable, "-m", "nx5d", "watch", f"file://{tmp_path}/data/{{proposal}}.spec#{{scan}}", "beamtime",
+         "--partial", "0", "--poll", "0.05", "--settle", "2", "--idle-timeout", "3", "--beamline", "spec",
+         "--out", str(tmp_path / "out")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    partial_file, seen = tmp_path / "out" / "beamtime" / "1.1.partial.nc", []
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "nx5d", "watch", f"file://{tmp_path}/data/{{proposal}}.spec#{{scan}}", "beamtime",
-             "--partial", "0", "--poll", "0.05", "--settle", "2", "--idle-timeout", "3", "--beamline", "spec",
-             "--out", str(tmp_path / "out")],
-            capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+        while watching.poll() is None:  # a viewer: opens the map so far whenever it is there
+            if partial_file.exists():
+                try:
+                    with xr.open_dataset(partial_file, engine="h5netcdf") as shown:
+                        seen.append((shown.sizes["Theta"], shown.attrs["nx5d_partial"]))
+                except FileNotFoundError:
+                    pass  # removed between the look and the opening: the final map is written
+            time.sleep(0.02)
+        stdout, stderr = watching.communicate(timeout=120)
     finally:
         assert writer.wait(timeout=60) == 0, writer.stderr.read().decode()
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    assert len(lines) >= 2, (lines, done.stderr)  # the command starts while the scan is written: how soon varies
-    assert all(
-        re.fullmatch(r"1\.1: partial: ascan; cooked \(Theta (\d+)\) \(partial: \1 points\)", line)
-        for line in lines[:-1]
-    )
+    assert watching.returncode == 0, stderr
+    lines = stdout.splitlines()
+    assert len(lines) >= 2, (lines, stderr)  # the command starts while the scan is written: how soon varies
+    for line in lines[:-1]:
+        assert re.fullmatch(
+            rf"1\.1: partial: ascan; cooked \(Theta (\d+)\) -> {re.escape(str(partial_file))} \(partial: \1 points\)",
+            line,
+        ), line
     assert lines[-1].startswith("1.1: ascan 11 steps; cooked"), lines
-    assert [p.name for p in (tmp_path / "out" / "beamtime").iterdir()] == ["1.1.nc"]  # partial maps are not written
+    assert lines[-1].endswith(f"-> {tmp_path / 'out' / 'beamtime' / '1.1.nc'}"), lines
+    assert seen, "the viewer never found the map so far"
+    assert all(text == f"{frames} points of a scan being measured" for frames, text in seen)
+    assert [frames for frames, _ in seen] == sorted(frames for frames, _ in seen)
+    assert [p.name for p in (tmp_path / "out" / "beamtime").iterdir()] == ["1.1.nc"]  # the map so far is gone
+    with xr.open_dataset(tmp_path / "out" / "beamtime" / "1.1.nc", engine="h5netcdf") as final:
+        assert "nx5d_partial" not in final.attrs
+        assert final.sizes["Theta"] == 11

@@ -88,6 +88,29 @@ def test_editing_scan_raw_never_changes_scan_cooked_nor_what_is_kept(cache, data
     assert_same_map(open_scan(url).cook(SPICE), expected)  # the kept result is the files' result
 
 
+@pytest.mark.parametrize("name", ["images", "theta"])
+def test_no_array_of_scan_raw_can_be_made_writeable_again(data, name):
+    """Some image libraries call ``setflags(write=True)``: it must fail, as any write into the kept data does."""
+    url, _ = data
+    scan = open_scan(url)
+    values = scan.raw[name].values
+    with pytest.raises(ValueError, match="cannot set WRITEABLE flag"):
+        values.setflags(write=True)
+    with pytest.raises(ValueError, match="read-only"):
+        values[...] = 0
+    assert scan.raw.identical(open_scan(url).raw)
+
+
+def test_arrays_a_user_cooks_stay_the_users(data):
+    """Cooking edited data never freezes the user's own arrays (a recipe may hand them back)."""
+    url, _ = data
+    scan = open_scan(url)
+    raw = scan.raw.copy(deep=True)
+    scan.cook(SPICE, raw=raw)
+    raw["images"].values[0, 0, 0] = 1  # still the user's to write
+    assert raw["images"].values.flags.writeable
+
+
 @pytest.mark.parametrize("edit", ["dark subtracted", "theta shifted", "update"])
 def test_cooking_edited_data_says_so_and_is_never_kept(cache, data, edit):
     url, _ = data

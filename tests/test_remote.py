@@ -284,7 +284,7 @@ def test_a_second_session_gets_the_cooked_map_without_reading_frames_until_an_ob
 
 def test_the_scan_index_keeps_remote_summaries_until_an_object_changes(s3, data, tmp_path, monkeypatch):
     """Index rows of remote scans are checked against the objects' ETag, modification time and size."""
-    from nx5d.extensions.scanindex import scan_index
+    from nx5d_index.extension import scan_index
 
     endpoint, options = s3
     fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": endpoint})

@@ -198,3 +198,24 @@ def test_star_import_leaves_the_builtin_open_alone():
     exec("from nx5d import *", namespace)
     assert "open" not in namespace
     assert "Repository" in namespace
+
+
+def test_a_scan_table_of_times_with_and_without_a_zone_gives_them_in_local_time():
+    import datetime
+
+    import pandas as pd
+
+    from nx5d.model.scantable import scan_frame
+
+    rows = [
+        {"scan": "1", "start": "2015-06-25T16:41:23+00:00"},  # a Bluesky SPEC file's #D line
+        {"scan": "2", "start": "2015-06-25T16:41:23"},
+        {"scan": "3", "start": None},
+    ]
+    start = scan_frame(rows)["start"]
+    utc = datetime.datetime(2015, 6, 25, 16, 41, 23, tzinfo=datetime.UTC)
+    assert list(start[:2]) == [
+        pd.Timestamp(utc.astimezone().replace(tzinfo=None)),
+        pd.Timestamp(2015, 6, 25, 16, 41, 23),
+    ]
+    assert start.isna().tolist() == [False, False, True]

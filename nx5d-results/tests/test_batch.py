@@ -43,3 +43,21 @@ def test_scans_whose_data_lives_in_this_process_are_cooked_here_with_their_spice
             assert json.loads(cooked.attrs["nx5d_spice"])["scale"]["revision"] == 1
     finally:
         nx5d_memory.unregister("batch-memory")
+
+
+@pytest.mark.parametrize("fmt", ["netcdf", "hdf5", "zarr", "nexus"])
+def test_the_map_so_far_is_replaced_whole_then_removed(tmp_path, fmt):
+    from nx5d_results.batch import PARTIAL, remove_partial, write_cooked
+    from nx5d_results.files import read_result
+
+    pytest.importorskip("zarr" if fmt == "zarr" else "h5netcdf")
+    first = xr.Dataset({"qdata": ("qz", [1.0, 2.0])}, attrs={"nx5d_partial": "2 points of a scan being measured"})
+    later = xr.Dataset({"qdata": ("qz", [1.0, 2.0, 3.0])}, attrs={"nx5d_partial": "3 points of a scan being measured"})
+    path = write_cooked(first, tmp_path, "p", "1.1" + PARTIAL, fmt)
+    assert path == output_path(tmp_path, "p", "1.1.partial", fmt)
+    assert write_cooked(later, tmp_path, "p", "1.1" + PARTIAL, fmt) == path  # replaced, not refused
+    assert read_result(path, fmt).qdata.values.tolist() == [1.0, 2.0, 3.0]
+    assert [p.name for p in (tmp_path / "p").iterdir()] == [path.name]  # no temporary left beside it
+    assert remove_partial(tmp_path, "p", "1.1", fmt) == path
+    assert not path.exists()
+    assert remove_partial(tmp_path, "p", "1.1", fmt) is None

@@ -91,3 +91,13 @@ def test_a_peak_narrower_than_the_grid_resolves_is_named_in_a_warning():
     maps = map_frames(SETUP, [THETA], [2 * THETA], frames_of(2.79), grid_size=(20, 8))  # 5 times coarser bins
     with pytest.warns(UserWarning, match=r"1 of 1 peaks along 'qz' are narrower than 2 grid steps"):
         peak_positions(maps, along="qz")
+
+
+def test_positions_carry_the_units_of_their_axis(grid):
+    qz, _ = grid
+    maps = cook(frames_of(qz[GRID[1] // 2]))
+    found = peak_positions(maps, along="qz")
+    assert maps.qz.attrs["units"]  # what the positions must say
+    assert found.attrs["units"] == maps.qz.attrs["units"] == found["qz_peak_error"].attrs["units"]
+    assert found.attrs["long_name"] == "peak position along qz"
+    assert "pixel" not in str(found.attrs)  # the weight's labels stay with the weight

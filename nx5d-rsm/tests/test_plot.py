@@ -86,7 +86,11 @@ def test_a_peak_on_a_background_is_found_within_one_grid_step():
     )
     found = plot.peak_positions(maps, along="qz")
     assert np.all(np.abs(found.values - centres) < step)
-    assert found.attrs == {"method": "com", "background": "median"}
+    assert found.attrs == {  # this qz has no units to pass on
+        "long_name": "peak position along qz",
+        "method": "com",
+        "background": "median",
+    }
     # what a centre of mass of the whole profile (no background, no window) gives: every noisy bin pulls it
     profile = maps.qdata.fillna(0.0).sum("qy")
     whole = (profile * maps.qz).sum("qz") / profile.sum("qz")

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from nx5d.addressing.url import UrlPattern
     from nx5d.extensions.cookedcache import cooked_cache
     from nx5d.extensions.memory import raw_cache
-    from nx5d.extensions.scanindex import scan_index
     from nx5d.model import Proposal, Repository, Scan
     from nx5d.model.open import open_repository as open  # noqa: A004, F401 - the entry point
     from nx5d.plugins.declaration import Beamline, ClaimLevel
@@ -58,17 +57,20 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "errors": ("nx5d.errors", None),
     "raw_cache": ("nx5d.extensions.memory", "raw_cache"),
     "cooked_cache": ("nx5d.extensions.cookedcache", "cooked_cache"),
-    "scan_index": ("nx5d.extensions.scanindex", "scan_index"),
 }
+
+#: What ``nx5d`` offers from other distributions (see `__getattr__`).
+_ELSEWHERE = ("plot", "batch", "reproduce", "scan_index")
 
 
 def __getattr__(name: str) -> Any:
-    """The names of `__all__` and ``nx5d.open``, imported on first use; ``nx5d.plot``, ``nx5d.batch`` and
-    ``nx5d.reproduce`` too.
+    """The names of `__all__` and ``nx5d.open``, imported on first use; ``nx5d.plot``, ``nx5d.batch``,
+    ``nx5d.reproduce`` and ``nx5d.scan_index`` too.
 
     ``nx5d.plot`` is ``nx5d_rsm.plot``, ``nx5d.batch`` is
-    ``nx5d_results.batch`` and ``nx5d.reproduce`` is
-    ``nx5d_results.reproduce.reproduce``: without their distributions, the
+    ``nx5d_results.batch``, ``nx5d.reproduce`` is
+    ``nx5d_results.reproduce.reproduce`` and ``nx5d.scan_index`` is
+    ``nx5d_index.extension.scan_index``: without their distributions, the
     error says what to install.
     """
     if name in _LAZY:
@@ -77,9 +79,11 @@ def __getattr__(name: str) -> Any:
         value = found if attribute is None else getattr(found, attribute)
         globals()[name] = value  # once imported, an ordinary attribute
         return value
-    if name in ("plot", "batch", "reproduce"):
+    if name in _ELSEWHERE:
         from nx5d.optional import optional_module
 
+        if name == "scan_index":
+            return optional_module("nx5d_index.extension", "nx5d-index", "nx5d.scan_index").scan_index
         if name == "plot":
             return optional_module("nx5d_rsm.plot", "nx5d-rsm", "nx5d.plot", "plot")
         if name == "reproduce":
@@ -89,4 +93,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY, "plot", "batch", "reproduce"})
+    return sorted({*globals(), *_LAZY, *_ELSEWHERE})

@@ -17,7 +17,8 @@ versions without notice; what is listed here changes only through the
 
 ========================  ===========================================================================
 storage                   `Storage` (files local and remote, confined to the repository), `join_url`,
-                          `State`, `depends_on`, `trusted`, `DataIdentity`
+                          `State`, `depends_on`, `trusted`, `DataIdentity`, `unchanged_among`, `redact`
+                          (passwords blanked in URLs and messages), `cache_home` (nx5d's cache folder)
 files written whole       `temporary_name`, `removed_on_failure`, `sweep`, `require_writable`
 HDF5 and Zarr documents   the modules `hdf5` and `zarrdoc`; `HDF5_SUFFIXES`, `is_hdf5_name`, `open_document`;
                           links to other files: `external_link`, `linked_file` (inside the root, present)
@@ -31,11 +32,14 @@ text formats              `text_sections`, `text_parameters`, `column_block`, `S
 names of variables        `VariableNames`, `FRAME_NAMES`, `find_variable`, `per_frame`, `agreeing`
 scan commands             `scan_type`, `scanned_motor`, `scanned_motors` (per `DIALECTS`), `planned_points`,
                           `scanned_range`
-keys, handles, URLs       `UrlPattern`, `KeyToHandle`, `sanitize`, `validate_key`, `natural_sorted`, `select_keys`
+keys, handles, URLs       `UrlPattern`, `KeyToHandle`, `sanitize`, `validate_key`, `natural_sorted`,
+                          `natural_sort_key`, `select_keys`
 loading options           `option`, `build_options`
-recipes                   `Recipe`, `CookRequest` (a recipe's contract; ``Cooking`` is in `nx5d.plugins`)
+recipes                   `Recipe`, `CookRequest` (a recipe's contract; ``Cooking`` is in `nx5d.plugins`),
+                          `Growing` (what the cooks of a scan being measured share)
 progress                  `progress`, `quiet`, `forwarded`
-tables                    `Table` (what ``nx5d`` commands print, for the commands other distributions add)
+tables                    `Table` (what ``nx5d`` commands print, for the commands other distributions add),
+                          `scan_frame` (scan table rows as a ``pandas.DataFrame``)
 provenance                `nx5d_distributions` (the installed versions kept results depend on)
 ========================  ===========================================================================
 """
@@ -47,8 +51,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from nx5d.addressing.handles import KeyToHandle, sanitize
-    from nx5d.addressing.keys import natural_sorted, select_keys, validate_key
+    from nx5d.addressing.keys import natural_sort_key, natural_sorted, select_keys, validate_key
     from nx5d.addressing.url import UrlPattern
+    from nx5d.credentials import redact
     from nx5d.display import Table
     from nx5d.io import hdf5, zarrdoc
     from nx5d.io.blocks import map_blocks, with_block_reader
@@ -67,22 +72,26 @@ if TYPE_CHECKING:
         positive,
     )
     from nx5d.io.hdf5 import HDF5_SUFFIXES, external_link, is_hdf5_name, linked_file, open_document
-    from nx5d.io.identity import DataIdentity
+    from nx5d.io.identity import DataIdentity, unchanged_among
     from nx5d.io.limits import check_frame_size, check_memory, check_read, selected_shape
     from nx5d.io.naming import FRAME_NAMES, VariableNames, agreeing, find_variable, per_frame
+    from nx5d.io.results import cache_home
     from nx5d.io.storage import State, Storage, depends_on, join_url, trusted
     from nx5d.io.temporaries import removed_on_failure, require_writable, sweep, temporary_name
     from nx5d.io.text import unify_line_ends
     from nx5d.io.texttables import COLUMN_TYPES, Column, Section, column_block, text_parameters, text_sections
+    from nx5d.model.scantable import scan_frame
     from nx5d.options import build_options, option
     from nx5d.plugins.discovery import nx5d_distributions
     from nx5d.progress import forwarded, progress, quiet
-    from nx5d.recipes.contract import CookRequest, Recipe
+    from nx5d.recipes.contract import CookRequest, Growing, Recipe
 
 #: ``{name: module}`` of every name of the toolkit (a module of the toolkit maps to itself).
 _FROM = {
     **dict.fromkeys(("Storage", "join_url", "State", "depends_on", "trusted"), "nx5d.io.storage"),
-    "DataIdentity": "nx5d.io.identity",
+    **dict.fromkeys(("DataIdentity", "unchanged_among"), "nx5d.io.identity"),
+    "redact": "nx5d.credentials",
+    "cache_home": "nx5d.io.results",
     **dict.fromkeys(("temporary_name", "removed_on_failure", "sweep", "require_writable"), "nx5d.io.temporaries"),
     "hdf5": "nx5d.io.hdf5",  # modules: imported whole
     "zarrdoc": "nx5d.io.zarrdoc",
@@ -116,11 +125,12 @@ _FROM = {
     ),
     "UrlPattern": "nx5d.addressing.url",
     **dict.fromkeys(("KeyToHandle", "sanitize"), "nx5d.addressing.handles"),
-    **dict.fromkeys(("validate_key", "natural_sorted", "select_keys"), "nx5d.addressing.keys"),
+    **dict.fromkeys(("validate_key", "natural_sorted", "natural_sort_key", "select_keys"), "nx5d.addressing.keys"),
     **dict.fromkeys(("option", "build_options"), "nx5d.options"),
-    **dict.fromkeys(("Recipe", "CookRequest"), "nx5d.recipes.contract"),
+    **dict.fromkeys(("Recipe", "CookRequest", "Growing"), "nx5d.recipes.contract"),
     **dict.fromkeys(("progress", "quiet", "forwarded"), "nx5d.progress"),
     "Table": "nx5d.display",
+    "scan_frame": "nx5d.model.scantable",
     "nx5d_distributions": "nx5d.plugins.discovery",
 }
 
@@ -136,6 +146,7 @@ __all__ = [
     "FRAME_SUFFIXES",
     "FrameOptions",
     "Frames",
+    "Growing",
     "HDF5_SUFFIXES",
     "KeyToHandle",
     "MISSING_VALUE",
@@ -149,6 +160,7 @@ __all__ = [
     "VariableNames",
     "agreeing",
     "build_options",
+    "cache_home",
     "check_frame_size",
     "check_memory",
     "check_missing",
@@ -167,6 +179,7 @@ __all__ = [
     "join_url",
     "linked_file",
     "map_blocks",
+    "natural_sort_key",
     "natural_sorted",
     "open_document",
     "option",
@@ -175,9 +188,11 @@ __all__ = [
     "positive",
     "progress",
     "quiet",
+    "redact",
     "removed_on_failure",
     "require_writable",
     "sanitize",
+    "scan_frame",
     "scan_type",
     "scanned_motor",
     "scanned_motors",
@@ -189,6 +204,7 @@ __all__ = [
     "text_parameters",
     "text_sections",
     "trusted",
+    "unchanged_among",
     "unify_line_ends",
     "validate_key",
     "with_block_reader",

@@ -978,6 +978,9 @@ class _Reader:
             images = _read(node, f"{self.base}/{source.path}", np.s_[rows, cols])[np.newaxis]
         else:
             usable = frame_guard(self.entry, int(source.count or 0), self.base)
+            if hasattr(node, "id") and node.shape[0] == source.count:  # HDF5 along points: a frame the writer
+                # has made room for but not written is not read
+                usable = min(usable, hdf5.written_length(node, f"{self.base}/{source.path}"))
             images, shape = _frames_array(
                 self.storage, self.document, f"{_path(self.entry)}/{source.path}", node,
                 min(usable, points) if self.found.counters else usable, region, options["lazy"], options["chunk"],

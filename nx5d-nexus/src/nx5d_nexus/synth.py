@@ -27,6 +27,8 @@ and units facilities use.  Layouts:
 
 `write_repository` returns the repository's URL pattern.  Equal
 arguments give equal data.  Command line: ``nx5d-nexus-synth FOLDER``.
+`write_growing` writes one ``bliss`` scan point by point, as a beamline's
+writer does while the scan is measured (HDF5 SWMR mode).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["LAYOUTS", "FRAME_SHAPE", "ENERGY_KEV", "scan_data", "write_repository", "main"]
+__all__ = ["LAYOUTS", "FRAME_SHAPE", "ENERGY_KEV", "scan_data", "write_repository", "write_growing", "main"]
 
 LAYOUTS = ("bliss", "gda", "zarr")
 FRAME_SHAPE = (24, 32)
@@ -82,8 +84,12 @@ def scan_data(
     }
 
 
-def _bliss_scan(h5: Any, key: str, data: Mapping[str, Any], folder: Path, vds: bool) -> None:
+def _bliss_scan(h5: Any, key: str, data: Mapping[str, Any], folder: Path, vds: bool, grow: bool = False) -> None:
+    """One scan in the BLISS layout; ``grow``: its counters and frames extensible along the points."""
     import h5py
+
+    def extensible(values: np.ndarray) -> dict[str, Any]:
+        return {"maxshape": (None, *values.shape[1:])} if grow else {}
 
     entry = h5.create_group(key)
     entry.attrs.update(NX_class="NXentry", default="plotselect")
@@ -98,7 +104,7 @@ def _bliss_scan(h5: Any, key: str, data: Mapping[str, Any], folder: Path, vds: b
         group = instrument.create_group(name)
         group.attrs["NX_class"] = "NXpositioner" if name == "eta" else "NXdetector"
         leaf = "value" if name == "eta" else "data"
-        dataset = group.create_dataset(leaf, data=values)
+        dataset = group.create_dataset(leaf, data=values, chunks=(64,) if grow else None, **extensible(values))
         if name in data["units"]:
             dataset.attrs["units"] = data["units"][name]
         measurement[name] = h5py.SoftLink(f"/{key}/instrument/{name}/{leaf}")
@@ -117,7 +123,9 @@ def _bliss_scan(h5: Any, key: str, data: Mapping[str, Any], folder: Path, vds: b
         )
         detector.create_virtual_dataset("image", layout)
     else:
-        detector.create_dataset("image", data=frames, chunks=(1, *frames.shape[1:]), compression="gzip")
+        detector.create_dataset(
+            "image", data=frames, chunks=(1, *frames.shape[1:]), compression="gzip", **extensible(frames)
+        )
     measurement["mpx"] = h5py.SoftLink(f"/{key}/instrument/mpx/image")
     start = instrument.create_group("positioners_start")
     for name, value in data["positioners"].items():
@@ -226,6 +234,64 @@ def write_repository(
         "gda": f"file://{root}/{{proposal}}/{{scan}}.nxs",
         "zarr": f"file://{root}/{{proposal}}.zarr#{{scan}}",
     }[layout]
+
+
+def write_growing(
+    path: str | os.PathLike[str],
+    number: int = 1,
+    points: int = 21,
+    *,
+    interval: float = 0.0,
+    pause: float = 0.0,
+    log: str | os.PathLike[str] | None = None,
+    seed: int = 0,
+    stop: int | None = None,
+) -> None:
+    """Write scan ``{number}.1`` of `scan_data` into a new ``bliss`` file at ``path``, one point at a time.
+
+    The file is written in HDF5's SWMR mode, its datasets growing point by
+    point: for each, the counters are extended and written, then the
+    detector's frames are extended, flushed, and -- ``pause`` seconds later,
+    as a detector's writer that makes room before its frame arrives -- the
+    frame is written and flushed; then ``interval`` seconds pass.  After the
+    last point the file is closed and opened again to write the scan's
+    ``end_time``, as BLISS does when the scan ends.  With ``log``, the time
+    (``time.time()``) each point was completely written is appended to that
+    file, a line per point.  ``stop``: leave the file as a reader finds it
+    in the middle of point ``stop`` (counted from 0): its counters written,
+    room made for its frame, the frame not written, no ``end_time``.  Equal
+    arguments write equal data.
+    """
+    import time
+
+    import h5py
+
+    data = scan_data(number, points, seed=seed)
+    key, frames = f"{number}.1", data["frames"]
+    with h5py.File(path, "w", libver="latest") as h5:
+        h5.attrs.update(NX_class="NXroot", creator="nx5d-nexus-synth (BLISS layout, written while measured)")
+        empty = {**data, "counters": {name: values[:0] for name, values in data["counters"].items()}}
+        _bliss_scan(h5, key, {**empty, "frames": frames[:0]}, Path(path).parent, vds=False, grow=True)
+        counters = {name: h5[f"{key}/measurement/{name}"] for name in data["counters"]}
+        image = h5[f"{key}/instrument/mpx/image"]
+        h5.swmr_mode = True
+        for i in range(points):
+            for name, dataset in counters.items():
+                dataset.resize(i + 1, axis=0)
+                dataset[i] = data["counters"][name][i]
+            image.resize(i + 1, axis=0)
+            h5.flush()
+            if i == stop:
+                return
+            time.sleep(pause)
+            image[i] = frames[i]
+            h5.flush()
+            if log is not None:
+                with open(log, "a") as out:
+                    out.write(f"{time.time()!r}\n")
+            time.sleep(interval)
+    with h5py.File(path, "r+") as h5:
+        h5[f"{key}/end_time"] = f"2023-03-08T03:{11 + number:02d}:00+01:00"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

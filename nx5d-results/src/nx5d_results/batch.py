@@ -26,6 +26,7 @@ temporary files of killed workers are removed.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -53,7 +54,20 @@ __all__ = [
     "cook_scan",
     "cook_proposal",
     "output_path",
+    "write_cooked",
+    "remove_partial",
+    "PARTIAL",
 ]
+
+PARTIAL = ".partial"
+"""What a scan's key is followed by in the name of its map so far: ``OUT/PROPOSAL/SCAN.partial.nc``.
+
+``write_cooked(partial_map, out, proposal, scan + PARTIAL)`` replaces the
+map before by renaming a whole new file over it, so that a viewer watching
+the file only ever opens a whole map (a Zarr folder is removed before the
+new one is renamed in: a viewer may find none for a moment);
+`remove_partial` removes it once the scan's final map is written.
+"""
 
 #: Output formats and their file name endings.
 
@@ -133,6 +147,23 @@ def write_cooked(
     require_writer(format)
     path = output_path(out, proposal, scan, format)
     write_dataset(dataset, path, format)
+    return path
+
+
+def remove_partial(
+    out: str | os.PathLike[str],
+    proposal: str,
+    scan: str,
+    format: str = "netcdf",  # noqa: A002 - the natural name of the option
+) -> Path | None:
+    """Remove the map so far of a scan (`PARTIAL`) once it is no longer measured; its path, if there was one."""
+    path = output_path(out, proposal, scan + PARTIAL, format)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+    else:
+        return None
     return path
 
 

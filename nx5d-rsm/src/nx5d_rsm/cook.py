@@ -31,6 +31,7 @@ from attrs import asdict
 from nx5d.errors import CorruptDataError, MissingDataError, SpiceValidationError
 from nx5d.toolkit import find_variable, per_frame
 from nx5d_rsm.geometry import Setup
+from nx5d_rsm.incremental import GrowingMaps
 from nx5d_rsm.maps import map_frames
 from nx5d_rsm.settings import ENERGY_UNITS, MotorSettings, RsmSettings, check_energy
 from nx5d_rsm.signal import left_out
@@ -162,6 +163,7 @@ def cook_rsm(
     groups: Sequence[tuple[str, np.ndarray]] | None = None,
     attrs: Mapping[str, Any] | None = None,
     reciprocal: Callable[[Setup], tuple[Any, Sequence[str], Sequence[int]]] | None = None,
+    growing: GrowingMaps | None = None,
 ) -> xr.Dataset:
     """Reciprocal space maps of a scan's frames, with ``settings``.
 
@@ -187,6 +189,10 @@ def cook_rsm(
         For maps on other axes than q (H, K, L): a function of the scan's
         `Setup` that gives the setup to map with, its axes and grid size
         (see [`nx5d_rsm.hkl`][nx5d_rsm.hkl]); default: the settings' q axes.
+    growing:
+        While the scan is being measured (``follow(partial=...)``): how its
+        frames are added to the maps kept from the cook before
+        ([`growing_maps`][nx5d_rsm.incremental.growing_maps]); ``None``: all frames are gridded.
 
     Returns
     -------
@@ -232,7 +238,8 @@ def cook_rsm(
         np.asarray(images[dim].values) if dim in images.coords else np.arange(images.sizes[dim]) for dim in ("y", "x")
     )
     mapper, axes, grid_size = (setup, settings.q_axes, settings.grid_size) if reciprocal is None else reciprocal(setup)
-    return map_frames(
+    mapping = map_frames if growing is None else growing.map_frames
+    return mapping(
         mapper,
         [repeat(np.broadcast_to(np.asarray(a, float), (n,))) for a in sample_angles],
         [repeat(np.broadcast_to(np.asarray(a, float), (n,))) for a in detector_angles],

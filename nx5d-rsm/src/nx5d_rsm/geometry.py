@@ -24,12 +24,13 @@ turned about the beam first, as xrayutilities' ``init_area`` does it):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
 
 from nx5d.errors import OptionError
+from nx5d_rsm.gridding import LinearCoordinates
 
 if TYPE_CHECKING:
     from nx5d_rsm.settings import RsmSettings
@@ -225,7 +226,14 @@ class Setup:
         )
         return position / np.linalg.norm(position, axis=-1, keepdims=True)
 
-    def q_maps(
+    def q_maps(self, *angles_and_pixels: Any, **options: Any) -> tuple[np.ndarray, ...]:
+        """The q components of every pixel for each angle setting: arrays ``(settings, rows, cols)``.
+
+        The tables of `q_coordinates`, with the same arguments.
+        """
+        return self.q_coordinates(*angles_and_pixels, **options).tables()
+
+    def q_coordinates(
         self,
         sample_angles: Sequence[np.ndarray],
         detector_angles: Sequence[np.ndarray],
@@ -234,14 +242,20 @@ class Setup:
         *,
         axes: Sequence[str] = ("qx", "qy", "qz"),
         energies: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, ...]:
-        """The q components ``axes`` of every pixel for each angle setting: arrays ``(settings, rows, cols)``.
+    ) -> LinearCoordinates:
+        """The q components ``axes`` of the pixels, as a transform of each pixel's direction per angle setting.
 
         ``sample_angles`` / ``detector_angles`` hold one array of angles
         (degrees) per circle.  ``rows`` and ``cols`` are the full-frame pixel
         coordinates of the loaded pixels (the ``y`` and ``x`` coordinates of
         loaded frames: any region of interest and stride).  ``energies``
         (eV, one per setting) replaces `energy` for scans that change it.
+
+        q is linear in the unit vector ``p``
+        from the sample to the pixel: ``q = k A p − k B b`` with ``A`` and
+        ``B`` from the setting's circles, so a
+        [`FrameGridder`][nx5d_rsm.gridding.FrameGridder] computes the q of
+        just the pixels it grids, at just their settings.
         """
         if len(sample_angles) != len(self.sample_axes) or len(detector_angles) != len(self.detector_axes):
             raise OptionError(
@@ -259,11 +273,13 @@ class Setup:
         wave_numbers = 2.0 * np.pi / (HC / given)  # 2 pi / wavelength, as xrayutilities computes it
         beam = _unit(self.beam, "beam")
         reported = self.frame()[picked]  # (m, 3)
-        out = np.empty((len(picked), n, *pixels.shape[:2]))
+        matrices, offsets = np.empty((n, len(picked), 3)), np.empty((n, len(picked)))
         for i in range(n):
             # q in the sample's frame, projected on the reported axes: reported . R_s^T (k R_d p - k b)
             k = wave_numbers[i]
             to_reported = reported @ sample[i].T  # (m, 3)
+            matrices[i] = k * (to_reported @ detector[i])
             # (k b) first, as xrayutilities does: the pixels that span the grid keep the same last bit
-            out[:, i] = np.moveaxis(pixels @ (k * (to_reported @ detector[i])).T - to_reported @ (k * beam), -1, 0)
-        return tuple(out)
+            offsets[i] = to_reported @ (k * beam)
+        vectors = np.ascontiguousarray(pixels.reshape(-1, 3).T)
+        return LinearCoordinates(vectors, matrices, offsets, pixels.shape[:2])

@@ -29,7 +29,17 @@ import numpy as np
 
 from nx5d.errors import OptionError
 
-__all__ = ["Axis", "Grid", "FrameGridder", "Totals", "BlockSums", "grid_points", "grid_frames", "normalise"]
+__all__ = [
+    "Axis",
+    "Grid",
+    "FrameGridder",
+    "LinearCoordinates",
+    "Totals",
+    "BlockSums",
+    "grid_points",
+    "grid_frames",
+    "normalise",
+]
 
 
 @attrs.frozen
@@ -81,6 +91,103 @@ class Grid:
     def size(self) -> int:
         """Total number of bins."""
         return int(np.prod(self.shape))
+
+
+@attrs.frozen
+class LinearCoordinates:
+    """Pixel coordinates on a grid's axes that are linear in a vector per pixel, one transform per angle setting.
+
+    Coordinate ``j`` of pixel ``p`` at angle setting ``g`` is
+    ``Σ_c matrices[g, j, c] · vectors[c, p] − offsets[g, j]`` (q from a
+    pixel's direction: `Setup.q_coordinates`).  A `FrameGridder` given
+    these computes the coordinates of the pixels it grids when it grids
+    them -- only the non-zero pixels of a block, only at the block's angle
+    settings -- instead of keeping every pixel's coordinates at every
+    setting.  Every coordinate is computed by the same arithmetic, in the
+    same order, wherever it is computed: a pixel's coordinate is the same
+    number for the grid's range, for the normalisation and for each block.
+
+    Attributes
+    ----------
+    vectors:
+        ``(k, pixels)``: the vector of every pixel (row after row of the frame).
+    matrices:
+        ``(settings, dims, k)``.
+    offsets:
+        ``(settings, dims)``.
+    pixel_shape:
+        The frame's shape ``(rows, cols)``; ``rows * cols == pixels``.
+    """
+
+    vectors: np.ndarray
+    matrices: np.ndarray
+    offsets: np.ndarray
+    pixel_shape: tuple[int, ...]
+
+    @property
+    def settings(self) -> int:
+        """How many angle settings (geometries)."""
+        return int(self.matrices.shape[0])
+
+    @property
+    def dims(self) -> int:
+        """How many coordinates per pixel (grid dimensions)."""
+        return int(self.matrices.shape[1])
+
+    def of_setting(self, setting: int) -> np.ndarray:
+        """Every coordinate of every pixel at angle setting ``setting``: ``(dims, pixels)``."""
+        return self._combine(self.vectors, self.matrices[setting, :, :, None], self.offsets[setting, :, None])
+
+    def of_points(self, setting: np.ndarray, pixel: np.ndarray) -> np.ndarray:
+        """Every coordinate of the pixels ``pixel`` (flat indices) at the settings ``setting`` (one per point)."""
+        return self._combine(self.vectors[:, pixel], self.matrices[setting].transpose(1, 2, 0), self.offsets[setting].T)
+
+    @staticmethod
+    def _combine(vectors: np.ndarray, factors: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """``Σ_c factors[:, c] · vectors[c] − offsets``: the same operations, in the same order, for any points."""
+        total = vectors[0] * factors[:, 0]
+        for c in range(1, vectors.shape[0]):
+            total += vectors[c] * factors[:, c]
+        total -= offsets
+        return total
+
+    def tables(self) -> tuple[np.ndarray, ...]:
+        """Every coordinate of every pixel at every setting: arrays ``(settings, *pixel_shape)``, one per dim."""
+        return tuple(
+            np.stack([self.of_setting(g)[j] for g in range(self.settings)]).reshape(-1, *self.pixel_shape)
+            if self.settings
+            else np.zeros((0, *self.pixel_shape))
+            for j in range(self.dims)
+        )
+
+    def ranges(self) -> list[np.ndarray]:
+        """Per dim, the smallest and largest finite coordinate over all pixels and settings (``[min, max]``)."""
+        out = []
+        for j in range(self.dims):
+            low, high = np.inf, -np.inf
+            for g in range(self.settings):
+                values = self.of_setting(g)[j]
+                finite = values[np.isfinite(values)]
+                if finite.size:
+                    low, high = min(low, float(finite.min())), max(high, float(finite.max()))
+            out.append(np.array([low, high]) if low <= high else np.array([np.nan]))
+        return out
+
+
+class _Tables:
+    """Pixel coordinates given as arrays ``(settings, rows, cols)`` per dim, read like `LinearCoordinates`."""
+
+    def __init__(self, coordinates: Sequence[np.ndarray]) -> None:
+        self.pixel_shape = tuple(coordinates[0].shape[1:])
+        self.settings = int(coordinates[0].shape[0])
+        self.dims = len(coordinates)
+        self._tables = [np.asarray(c, float).reshape(self.settings, -1) for c in coordinates]
+
+    def of_setting(self, setting: int) -> list[np.ndarray]:
+        return [table[setting] for table in self._tables]
+
+    def of_points(self, setting: np.ndarray, pixel: np.ndarray) -> list[np.ndarray]:
+        return [table[setting, pixel] for table in self._tables]
 
 
 def _spans(axis: Axis, x: np.ndarray, width: float) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -156,11 +263,16 @@ def grid_points(
     return sums.reshape(grid.shape), norm.reshape(grid.shape)
 
 
-def normalise(sums: np.ndarray, norm: np.ndarray, empty: float = 0.0) -> np.ndarray:
-    """``sums / norm`` where ``norm > 1e-16``; ``empty`` in bins no pixel reached (xrayutilities: 0)."""
+def normalise(sums: np.ndarray, norm: np.ndarray, empty: float = 0.0, *, out: np.ndarray | None = None) -> np.ndarray:
+    """``sums / norm`` where ``norm > 1e-16``; ``empty`` in bins no pixel reached (xrayutilities: 0).
+
+    ``out``: the float array to write into (it may be ``sums`` itself); default: a new one.
+    """
     ok = norm > 1e-16
-    out = np.full(np.shape(sums), empty, dtype=float)
+    if out is None:
+        out = np.full(np.shape(sums), empty, dtype=float)
     np.divide(sums, norm, out=out, where=ok)  # in place: no copies of the maps' size beside the result
+    out[~ok] = empty
     return out
 
 
@@ -219,6 +331,10 @@ def _overlaps(values: np.ndarray, share: np.ndarray, power: int) -> np.ndarray:
     return values * (share if power == 1 else share * share)
 
 
+#: Pixels whose normalisation a `FrameGridder` works out at once: small temporaries, which stay in the CPU's cache.
+_PIXELS_AT_ONCE = 1 << 14
+
+
 class FrameGridder:
     """Grid detector frames onto one common grid, one map per group (e.g. per delay).
 
@@ -232,23 +348,35 @@ class FrameGridder:
         The common grid.
     coordinates:
         Per grid dimension, the coordinate of every pixel for every distinct
-        geometry (angle setting): arrays of shape ``(geometries, rows, cols)``.
+        geometry (angle setting): arrays of shape ``(geometries, rows, cols)``;
+        or `LinearCoordinates`, from which the gridder computes the
+        coordinates of the pixels it grids as it grids them (no table of
+        every pixel at every setting is kept: much less memory).
     width:
         Box size per dimension (default: half a bin, as in xrayutilities).
     """
 
-    def __init__(self, grid: Grid, coordinates: Sequence[np.ndarray], width: Sequence[float] | None = None) -> None:
+    def __init__(
+        self, grid: Grid, coordinates: Sequence[np.ndarray] | LinearCoordinates, width: Sequence[float] | None = None
+    ) -> None:
         self.grid = grid
-        self.pixel_shape = coordinates[0].shape[1:]
-        geometries = coordinates[0].shape[0]
-        self._coordinates = [np.asarray(c, float).reshape(geometries, -1) for c in coordinates]
+        self._coordinates: LinearCoordinates | _Tables | None = (
+            coordinates if isinstance(coordinates, LinearCoordinates) else _Tables(coordinates)
+        )
+        self.pixel_shape = tuple(self._coordinates.pixel_shape)
+        geometries, dims = self._coordinates.settings, self._coordinates.dims
+        if dims != len(grid.axes):
+            raise OptionError(f"pixel coordinates in {dims} dimensions for a grid of {len(grid.axes)}")
         self._width = width
         self._geometry_norm = np.zeros((geometries, grid.size))
         self._geometry_pixels = np.zeros((geometries, grid.size), np.int32)
         for g in range(geometries):  # how much pixel area of each geometry falls into each bin: zeros count too
-            flat, weight, _ = _contributions(grid, [c[g] for c in self._coordinates], width)
-            self._geometry_norm[g] = np.bincount(flat, weights=weight, minlength=grid.size)
-            self._geometry_pixels[g] = np.bincount(flat, minlength=grid.size)
+            coords = list(self._coordinates.of_setting(g))
+            for start in range(0, coords[0].size, _PIXELS_AT_ONCE):
+                piece = [c[start : start + _PIXELS_AT_ONCE] for c in coords]
+                flat, weight, _ = _contributions(grid, piece, width)
+                self._geometry_norm[g] += np.bincount(flat, weights=weight, minlength=grid.size)
+                self._geometry_pixels[g] += np.bincount(flat, minlength=grid.size).astype(np.int32)
 
     def start(self, geometry_of_frame: np.ndarray, group_of_frame: np.ndarray, n_groups: int) -> Totals:
         """Empty sums and the geometric normalisation and pixel counts of all frames."""
@@ -299,15 +427,15 @@ class FrameGridder:
             )
             keep = ~missing
             frame_index, pixel_index, values = frame_index[keep], pixel_index[keep], values[keep]
-        factor = np.ones(values.size) if scale is None else np.asarray(scale, float)[frame_index]
-        added = self._scatter(
-            geometry_of_frame,
-            group_of_frame,
-            frame_index,
-            pixel_index,
-            [(values * factor, 1), (values * factor * factor, 2), (values * factor * factor, 1)],
-        )
-        sums, mean_variance, intensity_variance = (None, None, None) if added is None else _split(added)
+        if scale is None:  # scale 1: Σ share·scale²·value is Σ share·value, to the last bit; summed once
+            weighted = [(values, 1), (values, 2)]
+        else:
+            factor = np.asarray(scale, float)[frame_index]
+            scaled = values * factor
+            weighted = [(scaled, 1), (scaled * factor, 2), (scaled * factor, 1)]
+        added = self._scatter(geometry_of_frame, group_of_frame, frame_index, pixel_index, weighted)
+        sums, mean_variance, *more = [None] * len(weighted) if added is None else _split(added)
+        intensity_variance = sums if scale is None else more[0]
         norm, pixels = (None, None) if taken is None else _split(taken)
         return BlockSums((sums, norm, mean_variance, intensity_variance, pixels))
 
@@ -338,18 +466,31 @@ class FrameGridder:
 
     def release(self) -> None:
         """Let go of the pixel coordinates once every frame is added (`maps` and `mean_variances` need none)."""
-        self._coordinates = []
+        self._coordinates = None
 
-    def maps(self, totals: Totals, empty: float = 0.0) -> np.ndarray:
-        """Normalised maps ``(groups, *grid.shape)``; ``empty`` where no pixel fell."""
-        return normalise(totals.sums, totals.norm, empty).reshape(-1, *self.grid.shape)
+    def maps(self, totals: Totals, empty: float = 0.0, *, in_place: bool = False) -> np.ndarray:
+        """Normalised maps ``(groups, *grid.shape)``; ``empty`` where no pixel fell.
 
-    def mean_variances(self, totals: Totals) -> np.ndarray:
-        """The Poisson variance of each map value ``(groups, *grid.shape)``; NaN where no pixel fell."""
-        ok = totals.norm > 1e-16
-        out = np.square(totals.norm)
-        np.divide(totals.mean_variance, out, out=out, where=ok)
-        out[~ok] = np.nan
+        ``in_place``: written over ``totals.sums`` (no second array of the maps' size; the sums are gone).
+        """
+        out = totals.sums if in_place else None
+        return normalise(totals.sums, totals.norm, empty, out=out).reshape(-1, *self.grid.shape)
+
+    def mean_variances(self, totals: Totals, *, in_place: bool = False) -> np.ndarray:
+        """The Poisson variance of each map value ``(groups, *grid.shape)``; NaN where no pixel fell.
+
+        ``in_place``: written over ``totals.mean_variance``.
+        """
+        out = totals.mean_variance if in_place else np.empty_like(totals.mean_variance)
+        step = 1 << 16  # norm² a piece at a time: no temporary of the maps' size
+        for start in range(0, out.size, step):
+            piece = slice(start, start + step)
+            norm = totals.norm[piece]
+            ok = norm > 1e-16
+            square = np.square(norm)
+            np.divide(totals.mean_variance[piece], square, out=square, where=ok)
+            square[~ok] = np.nan
+            out[piece] = square
         return out.reshape(-1, *self.grid.shape)
 
     def _scatter(
@@ -371,8 +512,10 @@ class FrameGridder:
         """
         if not frame_index.size:
             return None
+        if self._coordinates is None:
+            raise OptionError("frames added to a FrameGridder after release(): its pixel coordinates are gone")
         geometry = geometry_of_frame[frame_index]
-        coords = [c[geometry, pixel_index] for c in self._coordinates]
+        coords = list(self._coordinates.of_points(geometry, pixel_index))
         inside = np.ones(coords[0].shape, bool)
         for axis, c in zip(self.grid.axes, coords, strict=True):
             inside &= (c >= axis.start) & (c <= axis.stop)
@@ -389,15 +532,22 @@ class FrameGridder:
         widths = [a.step / 2.0 for a in self.grid.axes] if self._width is None else list(self._width)
         per_dim = [_spans(a, c, w) for a, c, w in zip(self.grid.axes, coords, widths, strict=True)]
         strides = [int(np.prod(self.grid.shape[i + 1 :])) for i in range(len(self.grid.axes))]
-        sums = [np.zeros(length) for _ in weighted]
+        flats, shares = [], []
         for combo in itertools.product(*per_dim):  # the bins a point overlaps; a zero share adds nothing
             (bins, share), *others = combo
             flat = bins * strides[0] + offsets
             for (more_bins, fraction), stride in zip(others, strides[1:], strict=True):
                 flat += more_bins * stride
                 share = share * fraction
-            for out, (values, power) in zip(sums, weighted, strict=True):
-                out += np.bincount(flat, weights=_overlaps(values, share, power), minlength=length)
+            flats.append(flat)
+            shares.append(share)
+        every_flat, every_share = np.concatenate(flats), np.concatenate(shares)  # one pass per sum, not per bin
+        sums = [
+            np.bincount(
+                every_flat, weights=_overlaps(np.tile(values, len(flats)), every_share, power), minlength=length
+            )
+            for values, power in weighted
+        ]
         return groups, sums
 
 
@@ -407,7 +557,7 @@ def _split(scattered: tuple[np.ndarray, list[np.ndarray]]) -> list[tuple[np.ndar
     return [(groups, values) for values in sums]
 
 
-def _nonzero(flat: np.ndarray, step: int = 1 << 23) -> np.ndarray:
+def _nonzero(flat: np.ndarray, step: int = 1 << 18) -> np.ndarray:
     """Indices of the non-zero (or NaN) entries of a 1-D array.
 
     Works in cache-sized pieces: for mostly-zero detector data this is several

@@ -26,6 +26,7 @@ import xarray as xr
 from nx5d.toolkit import CookRequest, Recipe
 from nx5d_rsm.cook import cook_rsm
 from nx5d_rsm.geometry import Setup
+from nx5d_rsm.incremental import growing_maps
 from nx5d_rsm.lines import line_view
 from nx5d_rsm.orientation import HklSetup, Orientation, orientation_ub
 from nx5d_rsm.recipes import frame_angles
@@ -48,8 +49,9 @@ def hkl_maps(request: CookRequest) -> xr.Dataset:
         return HklSetup(setup, ub), orientation.axes, orientation.grid_size
 
     maps = cook_rsm(
-        raw, settings, **frame_angles(request, settings), attrs={"source": request.where}, reciprocal=reciprocal
-    )
+        raw, settings, **frame_angles(request, settings), attrs={"source": request.where}, reciprocal=reciprocal,
+        growing=growing_maps(request, settings),
+    )  # fmt: skip
     maps.attrs["ub_matrix"] = [float(v) for v in used[0].ravel()]
     return maps
 

@@ -28,6 +28,7 @@ import xarray as xr
 from nx5d.errors import MissingDataError, SpiceValidationError
 from nx5d.toolkit import CookRequest, Recipe, find_variable
 from nx5d_rsm.cook import DETECTOR_SHAPE, IMAGES, cook_rsm
+from nx5d_rsm.incremental import growing_maps
 from nx5d_rsm.recipes import frame_angles, map_settings
 from nx5d_rsm.settings import AXIS_NAMES, RsmSettings
 
@@ -159,7 +160,10 @@ def line_view(request: CookRequest) -> tuple[xr.Dataset, RsmSettings]:
 
 def _line_rsm(request: CookRequest) -> xr.Dataset:
     raw, settings = line_view(request)
-    return cook_rsm(raw, settings, **frame_angles(request, settings), attrs={"source": request.where})
+    return cook_rsm(
+        raw, settings, **frame_angles(request, settings), attrs={"source": request.where},
+        growing=growing_maps(request, settings),
+    )  # fmt: skip
 
 
 LINE_RSM = Recipe(

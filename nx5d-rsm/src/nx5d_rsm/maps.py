@@ -13,13 +13,13 @@ import xarray as xr
 from nx5d.errors import CorruptDataError, DataWarning, OptionError
 from nx5d.toolkit import map_blocks, progress
 from nx5d_rsm.geometry import Setup
-from nx5d_rsm.gridding import BlockSums, FrameGridder, Grid
+from nx5d_rsm.gridding import BlockSums, FrameGridder, Grid, Totals
 from nx5d_rsm.settings import MAX_BINS
 
 if TYPE_CHECKING:
     from nx5d_rsm.orientation import HklSetup
 
-__all__ = ["MAP_VARIABLES", "MAP_AXES", "map_variable", "map_frames"]
+__all__ = ["MAP_VARIABLES", "MAP_AXES", "map_variable", "map_frames", "map_dataset", "usable_frames"]
 
 #: The axes a map can have: ``{name: (long_name, units)}`` (q from a `Setup`, H, K, L from an `HklSetup`).
 MAP_AXES = {
@@ -28,7 +28,7 @@ MAP_AXES = {
 }
 
 
-def _usable(
+def usable_frames(
     angles: np.ndarray, scale: np.ndarray | None, groups: Sequence[tuple[str, np.ndarray]], where: str
 ) -> np.ndarray:
     """Frames with finite angles, energy, scale and group values; a warning names the others."""
@@ -159,19 +159,19 @@ def map_frames(
     if images.shape[0] != n:
         raise OptionError(f"{images.shape[0]} frames but {n} angle settings")
     rows_cols = pixels if pixels is not None else (np.arange(images.shape[1]), np.arange(images.shape[2]))
-    usable = _usable(angles, scale, groups, where)
+    usable = usable_frames(angles, scale, groups, where)
     geometries, inverse = np.unique(angles[usable], axis=0, return_inverse=True)
     geometry_of_frame = np.full(n, -1, np.intp)
     geometry_of_frame[usable] = inverse.reshape(-1)
     n_sample, n_circles = len(sample_angles), len(sample_angles) + len(detector_angles)
-    coordinates = setup.q_maps(
+    coordinates = setup.q_coordinates(  # q per pixel is computed as the pixels are gridded: no q table is kept
         list(geometries[:, :n_sample].T),
         list(geometries[:, n_sample:n_circles].T),
         *rows_cols,
         axes=q_axes,
         energies=None if energies is None else geometries[:, n_circles],
     )
-    grid = Grid.covering(coordinates, grid_size)
+    grid = Grid.covering(coordinates.ranges(), grid_size)
     group_values, group_of_frame = _group_indices(groups, usable, n, where)
     shape = tuple(v.size for v in group_values)
     n_groups = int(np.prod(shape))
@@ -198,26 +198,51 @@ def map_frames(
         for part, block_sums in blocks:  # in frame order: the maps do not depend on the threads
             gridder.apply(totals, block_sums)
             bar.update(part.stop - part.start)
-    del coordinates  # the pixels' q values (geometries x pixels) are not needed for the maps: memory for them
     gridder.release()
-    maps = gridder.maps(totals, empty=np.nan if empty == "nan" else 0.0).reshape(*shape, *grid.shape)
-    weights = totals.norm.reshape(maps.shape)
     frames = np.bincount(group_of_frame[usable], minlength=n_groups).reshape(shape)
+    named = [(name, values) for (name, _), values in zip(groups, group_values, strict=True)]
+    scaled = scale is not None
+    return map_dataset(
+        gridder, totals, named, frames, q_axes=q_axes, scaled=scaled, empty=empty, attrs=attrs, in_place=True
+    )
+
+
+def map_dataset(
+    gridder: FrameGridder,
+    totals: Totals,
+    groups: Sequence[tuple[str, np.ndarray]],
+    frames: np.ndarray,
+    *,
+    q_axes: Sequence[str],
+    scaled: bool,
+    empty: str,
+    attrs: Mapping[str, Any] | None,
+    in_place: bool = False,
+) -> xr.Dataset:
+    """The Dataset of `map_frames` from a gridder's ``totals``: ``groups`` are ``[(name, distinct values), ...]``,
+    ``frames`` the frames per map (of their shape), ``scaled`` whether frames were scaled by a monitor.
+
+    ``in_place``: the maps and variances are written over the running sums
+    (less memory; the totals cannot take more frames after it)."""
+    grid = gridder.grid
+    shape = tuple(values.size for _, values in groups)
+    maps = gridder.maps(totals, empty=np.nan if empty == "nan" else 0.0, in_place=in_place).reshape(*shape, *grid.shape)
+    weights = totals.norm.reshape(maps.shape)
     dims = (*(name for name, _ in groups), *q_axes)
-    coords: dict[str, Any] = {name: values for (name, _), values in zip(groups, group_values, strict=True)}
+    coords: dict[str, Any] = dict(groups)
     for name, axis in zip(q_axes, grid.axes, strict=True):
         coords[name] = (name, axis.values, dict(zip(("long_name", "units"), MAP_AXES[name], strict=True)))
+    per_unit = " and monitor unit" if scaled else ""
     qdata_attrs = {
-        "long_name": "mean intensity per pixel" + (" and monitor unit" if scale is not None else ""),
+        "long_name": "mean intensity per pixel" + per_unit,
         "description": "in each bin, the intensity of the pixels falling into it divided by how much pixel area "
         f"fell into it (weight); intensity in the bin = qdata * weight; bins no pixel reached: {empty}",
     }
-    per_unit = " and monitor unit" if scale is not None else ""
     data = {
         "qdata": (dims, maps, qdata_attrs),
         "qdata_variance": (
             dims,
-            gridder.mean_variances(totals).reshape(maps.shape),
+            gridder.mean_variances(totals, in_place=in_place).reshape(maps.shape),
             {
                 "long_name": "Poisson variance of qdata",
                 "description": "the pixel counts' Poisson variance propagated through the monitor normalisation "

@@ -35,6 +35,7 @@ import numpy as np
 
 from nx5d.errors import CorruptDataError, SpiceValidationError
 from nx5d_rsm.geometry import Setup, direction
+from nx5d_rsm.gridding import LinearCoordinates
 
 __all__ = [
     "Orientation",
@@ -262,18 +263,25 @@ class HklSetup:
     setup: Setup
     ub: np.ndarray = attrs.field(eq=False)
 
-    def q_maps(
-        self,
-        sample_angles: Sequence[np.ndarray],
-        detector_angles: Sequence[np.ndarray],
-        rows: np.ndarray,
-        cols: np.ndarray,
-        *,
-        axes: Sequence[str] = HKL_AXES,
-        energies: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, ...]:
-        """The components ``axes`` (of H, K, L) of every pixel for each angle setting: ``(settings, rows, cols)``."""
+    def q_maps(self, *angles_and_pixels: Any, **options: Any) -> tuple[np.ndarray, ...]:
+        """The components (of H, K, L) of every pixel for each angle setting: ``(settings, rows, cols)``.
+
+        The tables of `q_coordinates`, with the same arguments.
+        """
+        return self.q_coordinates(*angles_and_pixels, **options).tables()
+
+    def q_coordinates(
+        self, *angles_and_pixels: Any, axes: Sequence[str] = HKL_AXES, energies: np.ndarray | None = None
+    ) -> LinearCoordinates:
+        """The components ``axes`` (of H, K, L) as a transform of each pixel's direction per angle setting.
+
+        Arguments as for [`Setup.q_coordinates`][nx5d_rsm.geometry.Setup.q_coordinates]
+        (sample angles, detector angles, rows, cols).  H, K, L are ``UB⁻¹``
+        times q in the sample's frame: linear in the pixel's direction as q is.
+        """
         lab = attrs.evolve(self.setup, normal=(0.0, 0.0, 1.0), inplane=(1.0, 0.0, 0.0))
-        q = np.stack(lab.q_maps(sample_angles, detector_angles, rows, cols, energies=energies), axis=-1)
-        hkl = np.linalg.solve(self.ub, q.reshape(-1, 3).T).T.reshape(q.shape)
-        return tuple(hkl[..., HKL_AXES.index(a)] for a in axes)
+        q = lab.q_coordinates(*angles_and_pixels, energies=energies)
+        picked = [HKL_AXES.index(a) for a in axes]
+        matrices = np.linalg.solve(self.ub, q.matrices)[:, picked]
+        offsets = np.linalg.solve(self.ub, q.offsets[..., None])[:, picked, 0]
+        return LinearCoordinates(q.vectors, matrices, offsets, q.pixel_shape)

@@ -177,8 +177,9 @@ def peak_positions(
     small part of it), ``"edges"`` (the mean of its outer tenths), a number,
     or ``None``.  Returns the positions as ``{along}_peak`` with the
     coordinate ``{along}_peak_error`` (the standard error; NaN for
-    ``"max"`` and for maps without variances); its attributes record
-    ``method`` and ``background``.
+    ``"max"`` and for maps without variances), both in the units of
+    ``along``; their attributes record ``units``, ``long_name``, ``method``
+    and ``background``.
     """
     array = map_variable(data, var)
     along = along if along is not None else array.dims[-1]
@@ -218,5 +219,13 @@ def peak_positions(
     else:
         raise OptionError(f"method must be 'com' or 'max', not {method!r}")
     name = f"{along}_peak"
-    position = position.rename(name).assign_attrs(method=method, background=str(background))
-    return position.assign_coords({f"{name}_error": error.assign_attrs(long_name=f"standard error of {name}")})
+    units = {"units": array[along].attrs["units"]} if "units" in array[along].attrs else {}
+    position = position.rename(name)
+    position.attrs = {  # positions along the axis: its units, never those of the profile it came from
+        **units,
+        "long_name": f"peak position along {along}",
+        "method": method,
+        "background": str(background),
+    }
+    error.attrs = {**units, "long_name": f"standard error of {name}"}
+    return position.assign_coords({f"{name}_error": error})

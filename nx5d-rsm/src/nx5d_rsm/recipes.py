@@ -25,6 +25,7 @@ import xarray as xr
 from nx5d.errors import MissingDataError, SpiceValidationError
 from nx5d.toolkit import CookRequest, Recipe
 from nx5d_rsm.cook import IMAGES, cook_rsm, group_values, motor_angles
+from nx5d_rsm.incremental import growing_maps
 from nx5d_rsm.profile import ProfileSettings, cook_profile
 from nx5d_rsm.settings import MotorSettings, RsmSettings
 from nx5d_rsm.signal import left_out
@@ -71,7 +72,10 @@ def _maps(request: CookRequest, first: str | None = None, step: float | None = N
     if first and step is not None and first not in settings.group_step:
         settings = attrs.evolve(settings, group_step={**settings.group_step, first: step})
     angles = frame_angles(request, settings)
-    maps = cook_rsm(request.raw, settings, **angles, groups=groups, attrs={"source": request.where})
+    maps = cook_rsm(
+        request.raw, settings, **angles, groups=groups, attrs={"source": request.where},
+        growing=growing_maps(request, settings),
+    )  # fmt: skip
     for name, variable in variables.items():  # a group keeps what its variable says of itself (long_name, units)
         maps[name].attrs.update(request.raw[variable].attrs)
     return maps

@@ -207,7 +207,8 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         metavar="SECONDS",
         help="also print the map of a scan being measured whenever it has new points, at most every SECONDS "
-        "(0: at every look); partial maps are not written to --out",
+        "(0: at every look); with --out, to OUT/PROPOSAL/SCAN.partial.nc, replaced whole at each update and "
+        "removed once the scan's final map is written",
     )
     _beamline_arguments(p)
     p.set_defaults(command="watch")

@@ -344,11 +344,9 @@ def reproduce(args: argparse.Namespace) -> int:
 
 
 def search(args: argparse.Namespace) -> int:
-    searching = _results("search", "nx5d search")
+    searching = optional_module("nx5d_index.command", "nx5d-index", "nx5d search")
     if args.index is not None:
-        from nx5d.extensions.scanindex import scan_index
-
-        scan_index.location = args.index
+        searching.scan_index.location = args.index
     repo = open_repository(args.url, beamline=args.beamline, options=_loading_options(args))
     criteria = {
         name: getattr(args, name)
@@ -386,6 +384,35 @@ def new_plugin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _watched_line(arrival: Any, args: argparse.Namespace, proposal: str) -> str:
+    """What ``nx5d watch`` prints of an arrival, after writing its map with ``--out``.
+
+    A partial map goes to ``OUT/PROPOSAL/SCAN.partial.nc``, replaced at each
+    update; once the scan is handed out complete (cooked or failed), that
+    file is removed (after the final map is written).
+    """
+    key = arrival.scan.key
+    if arrival.error is not None:
+        if args.out:
+            _results("batch", "nx5d watch --out").remove_partial(args.out, proposal, key, args.format)
+        return f"{key}: failed: {arrival.error}" + (f" ({arrival.note})" if arrival.note else "")
+    summary = arrival.scan.summary
+    steps = "" if arrival.partial else f" {summary.get('steps', '')} steps"  # a partial map: its note says
+    line = f"{key}: {summary.get('type', '')}{steps}".rstrip()
+    if arrival.update or arrival.partial:
+        line = line.replace(":", ": partial:" if arrival.partial else ": updated:", 1)
+    if arrival.cooked is not None:
+        sizes = getattr(arrival.cooked, "sizes", {})
+        line += f"; cooked ({', '.join(f'{d} {n}' for d, n in sizes.items())})"
+        if args.out:
+            batch = _results("batch", "nx5d watch --out")
+            name = key + batch.PARTIAL if arrival.partial else key
+            line += f" -> {batch.write_cooked(arrival.cooked, args.out, proposal, name, args.format)}"
+            if not arrival.partial:
+                batch.remove_partial(args.out, proposal, key, args.format)
+    return line + (f" ({arrival.note})" if arrival.note else "")
+
+
 def watch(args: argparse.Namespace) -> int:
     repo = open_repository(args.url, beamline=args.beamline, options=_loading_options(args))
     proposal = _proposal(repo, args.proposal)
@@ -403,23 +430,8 @@ def watch(args: argparse.Namespace) -> int:
     failed = False
     try:
         for arrival in arrivals:
-            summary = arrival.scan.summary if arrival.error is None else {}
-            steps = "" if arrival.partial else f" {summary.get('steps', '')} steps"  # a partial map: its note says
-            line = f"{arrival.scan.key}: {summary.get('type', '')}{steps}".rstrip()
-            if arrival.update or arrival.partial:
-                line = line.replace(":", ": partial:" if arrival.partial else ": updated:", 1)
-            if arrival.error is not None:
-                failed = True
-                line = f"{arrival.scan.key}: failed: {arrival.error}"
-            elif arrival.cooked is not None:
-                sizes = getattr(arrival.cooked, "sizes", {})
-                line += f"; cooked ({', '.join(f'{d} {n}' for d, n in sizes.items())})"
-                if args.out and not arrival.partial:
-                    written = _results("batch", "nx5d watch --out").write_cooked(
-                        arrival.cooked, args.out, proposal.key, arrival.scan.key, args.format
-                    )
-                    line += f" -> {written}"
-            print(line + (f" ({arrival.note})" if arrival.note else ""), flush=True)
+            failed |= arrival.error is not None
+            print(_watched_line(arrival, args, proposal.key), flush=True)
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
         return 130

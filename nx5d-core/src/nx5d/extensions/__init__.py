@@ -5,14 +5,15 @@ hooks [`nx5d_loaded`][nx5d.plugins.hookspecs.nx5d_loaded] and
 [`nx5d_cooked`][nx5d.plugins.hookspecs.nx5d_cooked]; these extensions answer
 them, registered in every plugin registry under the names below (as pytest
 registers its ``cacheprovider``).  A third-party extension announced in the
-``nx5d.extensions`` entry point group takes part in the same calls.
+``nx5d.extensions`` entry point group takes part in the same calls, as
+``nx5d-index``'s ``scan_index`` does (listings and summaries kept across
+sessions, searchable: [`nx5d_index.extension`][nx5d_index.extension]).
 
 =================  =============================================================
 ``provenance``     stamps every cooked result with what it came from
 ``legacy_spice``   reads nx5d 3.x's spice types as nx5d's before cooking
 ``memory``         raw data and the last cooked result kept in memory
 ``cooked_cache``   cooked results kept on disk across sessions
-``scan_index``     listings and summaries kept across sessions, searchable
 ``kitchen``        loads and cooks when nothing kept answers
 =================  =============================================================
 
@@ -30,7 +31,6 @@ __all__ = ["BUILTIN"]
 BUILTIN = {
     "kitchen": "nx5d.extensions.kitchen",
     "cooked_cache": "nx5d.extensions.cookedcache",
-    "scan_index": "nx5d.extensions.scanindex",
     "memory": "nx5d.extensions.memory",
     "legacy_spice": "nx5d.extensions.legacyspice",
     "provenance": "nx5d.extensions.provenance",

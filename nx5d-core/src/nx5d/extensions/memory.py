@@ -78,35 +78,49 @@ def data_bytes(data: Any) -> int:
     return sum(a.nbytes for a in _arrays(data))
 
 
-def _frozen(array: np.ndarray) -> np.ndarray:
+def _frozen(array: np.ndarray, own: bool = True) -> np.ndarray:
+    """A read-only view of ``array``; ``own`` (nx5d's own array): ``array`` is made read-only too.
+
+    A view of a writeable array can be made writeable again
+    (``view.setflags(write=True)``, which some libraries call) and would let
+    the caller write into kept data; a view of a read-only array cannot.
+    """
+    owner: Any = array
+    while own and isinstance(owner, np.ndarray):  # numpy asks the array that owns the memory
+        if owner.flags.writeable:
+            owner.flags.writeable = False
+        owner = owner.base
     view = array.view()
     view.flags.writeable = False
     return view
 
 
-def _own_array(data: Any) -> Any:
+def _own_array(data: Any, own: bool = True) -> Any:
     """``data`` as an array of the caller's own: a read-only view of numpy arrays, a new dask array object.
 
     Assigning into a dask array changes that array object's task graph;
     a new object over the same graph keeps the assignment to the copy.
     """
     if isinstance(data, np.ndarray):
-        return _frozen(data)
+        return _frozen(data, own)
     if hasattr(data, "dask") and hasattr(data, "copy"):
         return data.copy()
     return data
 
 
-def read_only(data: Any) -> Any:
+def read_only(data: Any, own: bool = True) -> Any:
     """A copy of ``data`` that is the caller's own, over the same (read-only) arrays.
 
     A Dataset or DataArray comes back as a shallow copy whose numpy arrays
     are read-only views, whose dask arrays are new array objects and whose
     attributes are copies: whatever the caller assigns or edits, ``data``
     stays as it was.  Dimension coordinates (pandas indexes) are immutable.
+    ``own``: the arrays are nx5d's (read from files, cooked from them) and
+    are made read-only themselves; else (arrays a user's data may share)
+    only the views are.
     """
     if isinstance(data, np.ndarray):
-        return _frozen(data)
+        return _frozen(data, own)
     if not hasattr(data, "variables") and not hasattr(data, "variable"):
         return data
     out = data.copy(deep=False)
@@ -115,7 +129,7 @@ def read_only(data: Any) -> Any:
     for variable in variables.values():
         variable.attrs = copy.deepcopy(variable.attrs)
         if type(variable).__name__ != "IndexVariable":
-            variable.data = _own_array(variable.data)
+            variable.data = _own_array(variable.data, own)
     return out
 
 
@@ -264,4 +278,4 @@ def keep_cooked(scan: ScanRef, order: CookOrder) -> Generator[None, Any, Any]:
     result = yield
     if order.edited is None and order.source != "memory":
         order.memo["cooked"] = _Kept(_cook_key(order), order.identity, read_only(result))
-    return read_only(result)
+    return read_only(result, own=order.edited is None)  # a cook of edited data may hand back the user's arrays

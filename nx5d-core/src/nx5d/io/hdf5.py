@@ -14,6 +14,8 @@ scan, scans addressed by the anchor part of the URL) share this module:
   links) reaches a file that lies inside the repository root and exists;
 * `ConfinedGroup` is a group in which such members are not there, for
   readers that walk a scan group freely;
+* `written_length` counts the entries of a dataset being extended that are
+  written (a writer extends a dataset before it writes the new frame);
 * `read` reads a dataset (counted by [`nx5d.io.storage.record_io`][nx5d.io.storage.record_io], so tests
   can check that summaries never touch detector images);
 * `LazyDataset` / `lazy_array` give a dask array over a dataset,
@@ -61,6 +63,7 @@ __all__ = [
     "linked_file",
     "ConfinedGroup",
     "read",
+    "written_length",
     "LazyDataset",
     "lazy_array",
 ]
@@ -419,6 +422,42 @@ def read(dataset: h5py.Dataset, url: str, selection: Any = ()) -> np.ndarray:
     array = np.asarray(value)
     _note(url, array.nbytes, dataset=True)
     return array
+
+
+def written_length(dataset: h5py.Dataset, url: str) -> int:
+    """How many leading entries along the first axis of ``dataset`` are written: its length, less a tail not stored.
+
+    A writer appending frames extends the dataset, then writes the new frame
+    (and, in SWMR mode, flushes it): a reader looking in between sees the
+    longer dataset, and the new frame would read as the fill value (zeros)
+    without any error.  A chunked dataset's chunks are stored once written, so
+    the entries from the first whose chunks are not all stored are not
+    counted.  Exact when every chunk holds one frame (as detectors write them);
+    of a chunk of several frames, those not yet written inside a stored chunk
+    cannot be told from the file.  A dataset that is not chunked (it cannot
+    grow) has its length, as has a virtual dataset (its sources are read as they are).
+    A chunk index that cannot be read (being rewritten) is a `CorruptDataError`
+    naming ``url`` (``document#path``).
+    """
+    shape = tuple(int(n) for n in dataset.shape)
+    chunks = dataset.chunks
+    if not shape or chunks is None or shape[0] == 0 or dataset.is_virtual:
+        return shape[0] if shape else 0
+    per_slab = math.prod(-(-n // c) for n, c in zip(shape[1:], chunks[1:], strict=True))  # chunks per first-axis step
+    slabs = -(-shape[0] // chunks[0])
+    try:
+        stored = dataset.id.get_num_chunks()
+        if stored >= slabs * per_slab:
+            return shape[0]
+        counts = np.zeros(slabs, np.int64)
+        for i in range(stored):
+            offset = dataset.id.get_chunk_info(i).chunk_offset
+            if offset is not None and offset[0] // chunks[0] < slabs:
+                counts[offset[0] // chunks[0]] += 1
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise CorruptDataError(f"{url}: its chunks cannot be listed (still being written?): {exc}") from exc
+    complete = int(np.argmin(counts == per_slab)) if (counts < per_slab).any() else slabs
+    return min(shape[0], complete * chunks[0])
 
 
 def _frames_per_chunk(shape: tuple[int, ...], chunks: tuple[int, ...] | None, itemsize: int, target: int) -> int:

@@ -84,6 +84,10 @@ class Children:
         """A fresh listing of the children the mapping holds (``all()``, unless a subclass shows more there)."""
         return self.all()
 
+    def handle_for(self, key: str) -> str:
+        """The handle the naming rules give the child ``key``, without listing (so a collision is not seen)."""
+        return self._child_rule()(key)
+
     def keys(self) -> list[str]:
         """Keys of the children, in listing order (fresh listing)."""
         return list(self._remember(self._fresh()))

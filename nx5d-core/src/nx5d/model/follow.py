@@ -26,8 +26,16 @@ far -- the recipe's cook of the points written until then -- comes as an
 `Arrival` with ``partial=True``, its cooked data marked with the attribute
 ``nx5d_partial`` (the points it holds).  Partial maps are never kept (no
 cache serves them as the scan's cooked data); the scan's final arrival is
-cooked from the complete files as without ``partial``.  A partial map that
-cannot be made yet (a point half written) is tried at the next look.
+cooked from the complete files as without ``partial``.  The cooks of one
+growing scan share a [`Growing`][nx5d.recipes.contract.Growing], in which
+a recipe may keep its gridding totals and add only the new points (the map
+recipes of nx5d-rsm do, onto the grid the scan's command plans:
+[`nx5d_rsm.incremental`][nx5d_rsm.incremental]); what a cook warns of its
+result (a `CookWarning`) is said once per scan.  A partial map that
+cannot be made yet (a TIFF half written) is tried at the next look; a point
+whose frame is not written yet (an HDF5 frame the writer made room for) is
+left out of the map until it is, and ``nx5d_partial`` counts the points the
+map holds.
 """
 
 from __future__ import annotations
@@ -39,7 +47,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from nx5d.errors import DataError, Nx5dError, OptionError
+from nx5d.errors import CookWarning, DataError, Nx5dError, OptionError
+from nx5d.recipes.contract import Growing, growing
 
 if TYPE_CHECKING:
     from nx5d.model.proposal import Proposal
@@ -88,6 +97,8 @@ class _Watched:
     handed: Any = None  #: the summary (or error) the scan was handed out with (``None``: not yet)
     partial_of: Any = None  #: the summary its last partial map was made of
     partial_at: float = float("-inf")  #: when that was
+    growing: Growing = attrs.field(factory=Growing)  #: what the recipe keeps between the partial maps
+    partial_points: int = -1  #: the points the last partial map held
 
 
 def _summary(scan: Scan) -> tuple[Any, Nx5dError | None]:
@@ -151,8 +162,9 @@ def follow(
         How often a scan that fails to read or cook is tried before it is
         handed out with its error.
     idle_timeout:
-        Stop after this many seconds without a scan handed out (``None``:
-        follow until the loop is left, e.g. with Ctrl-C).
+        Stop after this many seconds without a scan handed out, once no
+        scan is still being tried again (``None``: follow until the loop is
+        left, e.g. with Ctrl-C).
     partial:
         Also hand out the map of a scan being measured whenever it has new
         points, at most every ``partial`` seconds (0: at every look);
@@ -195,7 +207,8 @@ def follow(
             state.failures, state.handed = 0, state.summary
             last_arrival = clock()
             yield done
-        if idle_timeout is not None and clock() - last_arrival >= idle_timeout:
+        trying = any(state.failures or state.unreadable for state in watched.values())  # handed out after its attempts
+        if idle_timeout is not None and not trying and clock() - last_arrival >= idle_timeout:
             return
         sleep(poll)
 
@@ -241,14 +254,35 @@ def _partial(scan: Scan, state: _Watched, now: float, every: float) -> Arrival |
     if summary == state.handed or now - state.partial_at < every:
         return None
     try:
-        with warnings.catch_warnings():  # a scan being written warns of its cut last line: expected here
-            warnings.simplefilter("ignore")
-            cooked = scan.cook(raw=scan.raw)  # cooked from edited raw: never kept as the scan's cooked data
+        with warnings.catch_warnings(record=True) as said:  # a scan being written warns of its cut last line
+            warnings.simplefilter("always")
+            raw = scan.raw
+            with growing(state.growing):  # a recipe that can adds only the new points to what it kept
+                cooked = scan.cook(raw=raw)  # cooked from edited raw: never kept as the scan's cooked data
     except Nx5dError:
         return None  # a point half written: try at the next look
-    state.partial_of, state.partial_at = summary, now
-    cooked.attrs["nx5d_partial"] = f"{summary.get('steps')} points of a scan being measured"
-    return Arrival(scan, cooked=cooked, partial=True, note=f"partial: {summary.get('steps')} points")
+    _say_once(said, state.growing)
+    points = raw.sizes.get("index", summary.get("steps"))  # the points read whole (a frame half written is not)
+    # fewer than the summary counts (a frame half written): the next look tries again, though nothing else changed
+    state.partial_of = summary if points == summary.get("steps") else None
+    if points == state.partial_points:
+        return None  # the map of the last partial map again
+    state.partial_at, state.partial_points = now, points
+    cooked.attrs["nx5d_partial"] = f"{points} points of a scan being measured"
+    return Arrival(scan, cooked=cooked, partial=True, note=f"partial: {points} points")
+
+
+def _say_once(said: list[warnings.WarningMessage], shared: Growing) -> None:
+    """Warn of what cooking a growing scan said about its result (`CookWarning`), once per scan and text.
+
+    Its other warnings (a line cut short, frames not written yet) are what a
+    scan being written is expected to show: not repeated at every look.
+    """
+    for message in said:
+        text = str(message.message)
+        if issubclass(message.category, CookWarning) and text not in shared.notes:
+            shared.notes.add(text)
+            warnings.warn_explicit(message.message, message.category, message.filename, message.lineno)
 
 
 def _arrive(arrival: Arrival, cook: bool) -> Arrival:

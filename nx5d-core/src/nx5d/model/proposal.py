@@ -16,8 +16,9 @@ from nx5d.model.children import Children
 from nx5d.model.follow import follow
 from nx5d.model.rules import handle_rule, parse_pattern
 from nx5d.model.scan import Scan, _Summary
-from nx5d.model.search import Query, scan_frame
+from nx5d.model.scantable import scan_frame
 from nx5d.model.stack import StackedScan
+from nx5d.optional import optional_module
 from nx5d.plugins.orders import SummaryOrder
 from nx5d.plugins.references import ProposalRef
 from nx5d.spice.book import SpiceBook
@@ -88,7 +89,7 @@ class Proposal(Children):
     def handle(self) -> str:
         """This proposal's handle in its repository."""
         handle = self.repository.listing().get(self.key)
-        return handle if handle is not None else self.repository._child_rule()(self.key)
+        return handle if handle is not None else self.repository.handle_for(self.key)
 
     @property
     def scan_pattern(self) -> UrlPattern:
@@ -271,25 +272,22 @@ class Proposal(Children):
     def search(self, *, fresh: bool = True, workers: int | None = None, **criteria: Any) -> Any:
         """The scans that meet ``criteria``, as the scan table (a ``pandas.DataFrame`` indexed by scan key).
 
-        Criteria ([`Query`][nx5d.model.search.Query]): ``type``, ``motor``,
+        Criteria ([`Query`][nx5d_index.query.Query]): ``type``, ``motor``,
         ``range``, ``sample``, ``since``, ``until``, ``counters``, ``text``:
 
         ```python
         proposal.search(type="ascan", motor="th", range=(19, 20), text="align")
         ```
 
-        The summaries come from the [scan index][nx5d.extensions.scanindex]
+        The summaries come from the [scan index][nx5d_index.extension]
         where the files are unchanged (new and changed scans are read);
         ``fresh=False`` searches what the index holds without looking at the
         files (fast for remote repositories; misses what changed since).
+        Searching is the ``nx5d-index`` distribution's: without it,
+        `NotSupportedError` says what to install.
         """
-        query = Query(**criteria)
-        if fresh:
-            rows = self.summaries(workers=workers)
-        else:
-            rows = self.repository._indexed_rows(self.key)
-            rows = [{k: v for k, v in row.items() if k != "proposal"} for row in rows]
-        return scan_frame(query.filter(rows), "scan")
+        searching = optional_module("nx5d_index.search", "nx5d-index", "proposal.search")
+        return searching.search_proposal(self, fresh=fresh, workers=workers, **criteria)
 
     def _stack_rows(self) -> list[dict[str, Any]]:
         return [{"scan": name, "handle": stack.handle, **stack.summary} for name, stack in self.stacks().items()]
@@ -345,7 +343,7 @@ class Proposal(Children):
         """One row per scan: key, handle and the scan's summary (errors reported in ``notes``).
 
         Summaries not kept with the scan objects or in the
-        [scan index][nx5d.extensions.scanindex] are read by ``workers`` threads
+        [scan index][nx5d_index.extension] (if installed) are read by ``workers`` threads
         at once (default: 8, or 32 for remote storage, where each is a few
         requests that mostly wait), with a progress bar; the rows come in
         the order of the scans.

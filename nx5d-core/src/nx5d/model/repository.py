@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import fnmatch
 import html
 import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from nx5d.addressing.handles import KeyToHandle
-from nx5d.addressing.keys import natural_sort_key
 from nx5d.addressing.listing import list_keys
 from nx5d.addressing.location import Location
 from nx5d.addressing.templates import Naming
@@ -17,13 +15,12 @@ from nx5d.addressing.url import UrlPattern
 from nx5d.deprecation import NX5D3_KEYWORDS, overridden, renamed_keywords
 from nx5d.display import Table
 from nx5d.errors import ProposalNotFoundError, UrlPatternError
-from nx5d.extensions.scanindex import scan_index
 from nx5d.io.faults import DEFAULT_TIMEOUT
 from nx5d.io.storage import Storage
 from nx5d.model.children import Children
 from nx5d.model.proposal import Proposal
 from nx5d.model.rules import handle_rule, parse_pattern
-from nx5d.model.search import Query, scan_frame
+from nx5d.optional import optional_module
 from nx5d.plugins.discovery import PluginRegistry, nx5d_distributions, registry
 from nx5d.plugins.orders import ListOrder
 from nx5d.plugins.references import DocumentRef, RepositoryRef
@@ -298,42 +295,22 @@ class Repository(Children):
 
         Returns the scan table of the matches, a ``pandas.DataFrame``
         indexed by proposal and scan key.  ``criteria`` are those of
-        [`Query`][nx5d.model.search.Query] (``type``, ``motor``, ``range``,
+        [`Query`][nx5d_index.query.Query] (``type``, ``motor``, ``range``,
         ``sample``, ``since``, ``until``, ``counters``, ``text``):
 
         ```python
         repo.search(type="ascan", sample="SrRuO3*", since="2024-03-01", counters=["pilatus"])
         ```
 
-        The summaries come from the [scan index][nx5d.extensions.scanindex]
+        The summaries come from the [scan index][nx5d_index.extension]
         where the files are unchanged: only new and changed scans are read.
         ``fresh=False`` searches what the index holds without looking at the
         files at all (fast for remote repositories; misses what changed).
+        Searching is the ``nx5d-index`` distribution's: without it,
+        `NotSupportedError` says what to install.
         """
-        query = Query(**criteria)
-        if fresh:
-            rows = []
-            for key in self.ls(proposals):
-                rows += [{"proposal": key, **row} for row in self._child(key).summaries(workers=workers)]
-        else:
-            rows = [
-                row
-                for row in self._indexed_rows(None)
-                if fnmatch.fnmatchcase(row["proposal"], proposals)
-                or fnmatch.fnmatchcase(self._child_rule()(row["proposal"]), proposals)
-            ]
-        return scan_frame(query.filter(rows), ("proposal", "scan"))
-
-    def _indexed_rows(self, proposal: str | None) -> list[dict[str, Any]]:
-        """The scan table's rows as the scan index holds them (files not looked at), in natural key order."""
-        found = scan_index.rows(self.url, proposal) if self._keeps_index() else []
-        rules: dict[str, Any] = {}
-        rows = []
-        order = {key: natural_sort_key(key) for key in {item[0] for item in found}}
-        for key, scan, summary in sorted(found, key=lambda item: (order[item[0]], natural_sort_key(item[1]))):
-            rule = rules.get(key) or rules.setdefault(key, Proposal(self, key)._child_rule())
-            rows.append({"proposal": key, "scan": scan, "handle": rule(scan), **summary})
-        return rows
+        searching = optional_module("nx5d_index.search", "nx5d-index", "repo.search")
+        return searching.search_repository(self, proposals, fresh=fresh, workers=workers, **criteria)
 
     # --- display -----------------------------------------------------------
 

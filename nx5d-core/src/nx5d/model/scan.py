@@ -116,7 +116,7 @@ class Scan:
     def handle(self) -> str:
         """This scan's handle in its proposal."""
         handle = self.proposal.listing().get(self.key)
-        return handle if handle is not None else self.proposal._child_rule()(self.key)
+        return handle if handle is not None else self.proposal.handle_for(self.key)
 
     @property
     def url(self) -> str | None:
@@ -157,8 +157,8 @@ class Scan:
         """Cheap description (type, steps, notes, ...) read without loading data.
 
         Kept with the scan object and, across sessions, in the
-        [scan index][nx5d.extensions.scanindex], while the files it was read
-        from are unchanged.
+        [scan index][nx5d_index.extension] (``nx5d-index``), while the files
+        it was read from are unchanged.
         """
         kept = self._nx5d_summary
         if kept is None or not self._fresh(kept.identity):

@@ -290,10 +290,11 @@ def nx5d_listed(repository: RepositoryRef, order: ListOrder) -> Loaded | None:
     The model calls it for every listing; beamlines implement
     `nx5d_list_proposals` / `nx5d_list_scans` (or nothing: the core walks
     the URL pattern) instead.  First result counts.  Answered by the core's
-    built-in extensions ([`nx5d.extensions`][nx5d.extensions]): ``scan_index``
-    from the listing remembered in the [scan index][nx5d.extensions.scanindex]
-    while the files it was read from are unchanged (and it keeps new ones),
-    ``kitchen`` by calling ``order.read()``.
+    built-in extension ``kitchen`` ([`nx5d.extensions`][nx5d.extensions]) by
+    calling ``order.read()``; where ``nx5d-index`` is installed, its
+    extension ``scan_index`` answers first from the listing remembered in the
+    [scan index][nx5d_index.extension] while the files it was read from are
+    unchanged (and keeps new ones).
 
     Parameters
     ----------
@@ -315,12 +316,12 @@ def nx5d_summarised(proposal: ProposalRef, order: SummaryOrder) -> dict[str, Any
 
     [`Scan.summary`][nx5d.Scan.summary] and [`Proposal.summaries`][nx5d.Proposal.summaries]
     call it; beamlines implement `nx5d_summary` instead.  First result
-    counts.  Answered by the core's built-in extensions
-    ([`nx5d.extensions`][nx5d.extensions]): ``scan_index`` adds to
-    ``order.found`` the summaries remembered in the
-    [scan index][nx5d.extensions.scanindex] whose files are unchanged (and
-    keeps the others once read), ``kitchen`` reads the rest through
-    ``order.read`` in ``order.workers`` threads.
+    counts.  Answered by the core's built-in extension ``kitchen``
+    ([`nx5d.extensions`][nx5d.extensions]), which reads them through
+    ``order.read`` in ``order.workers`` threads; where ``nx5d-index`` is
+    installed, its extension ``scan_index`` first adds to ``order.found`` the
+    summaries remembered in the [scan index][nx5d_index.extension] whose
+    files are unchanged (and keeps the others once read).
 
     Parameters
     ----------

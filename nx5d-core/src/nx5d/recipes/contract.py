@@ -8,12 +8,20 @@ name read from data.  A beamline that lets the core cook declares a
 scan type gets, how the angles of its frames are found, which variables
 play the parts recipes ask for (``delay``, ``temperature``).  A recipe gets
 all of it in one `CookRequest`.
+
+A scan being measured is cooked again and again while it grows
+(``follow(partial=...)``): each of those cooks carries the same `Growing`
+(``request.growing``), where a recipe may keep what it needs to add only
+the new points the next time (the gridding totals of a map).  Recipes that
+keep nothing cook the points so far anew.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -24,7 +32,7 @@ from nx5d.spice.schema import settings_from
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["Recipe", "Cooking", "CookRequest", "Angles", "RECIPE_NAME"]
+__all__ = ["Recipe", "Cooking", "CookRequest", "Growing", "growing", "current_growing", "Angles", "RECIPE_NAME"]
 
 #: What recipe names look like: lower case words joined by ``-`` (``delay-rsm``).
 RECIPE_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
@@ -116,6 +124,43 @@ class Cooking:
             _name(self, attribute, name)
 
 
+@attrs.define
+class Growing:
+    """What the cooks of one scan being measured share: a recipe's own state between them.
+
+    Attributes
+    ----------
+    state:
+        Whatever the recipe keeps between cooks of the growing scan (``None``
+        at the first); the recipe replaces it, and must check it still fits
+        (the same settings, the points it counted still there).
+    notes:
+        What recipes said once about this scan (a warning's text), so that
+        it is said once, not at every cook.
+    """
+
+    state: Any = None
+    notes: set[str] = attrs.field(factory=set)
+
+
+_GROWING: contextvars.ContextVar[Growing | None] = contextvars.ContextVar("nx5d_growing", default=None)
+
+
+@contextlib.contextmanager
+def growing(shared: Growing) -> Iterator[None]:
+    """Cooks inside this block are of a scan being measured: their `CookRequest` carries ``shared``."""
+    token = _GROWING.set(shared)
+    try:
+        yield
+    finally:
+        _GROWING.reset(token)
+
+
+def current_growing() -> Growing | None:
+    """The `Growing` of the cook being run (`growing`), else ``None``."""
+    return _GROWING.get()
+
+
 @attrs.frozen
 class CookRequest:
     """Everything a recipe needs to cook one scan.
@@ -136,6 +181,10 @@ class CookRequest:
         The spice schemas of the proposal: ``{type name: class}``.
     where:
         The scan's URL, for messages.
+    growing:
+        Set while a scan being measured is cooked again and again as it grows
+        (`Growing`): what the recipe kept from the cook before; ``None``
+        for an ordinary cook.
     """
 
     raw: xr.Dataset
@@ -145,6 +194,7 @@ class CookRequest:
     cooking: Cooking
     schemas: Mapping[str, type]
     where: str
+    growing: Growing | None = None
 
     def settings(self, handle: str | None = None, schema: type | None = None, default: type | None = None) -> Any:
         """The spice of ``handle`` (default: the map settings) as an instance of its schema; defaults fill gaps.

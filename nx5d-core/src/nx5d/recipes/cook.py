@@ -9,7 +9,7 @@ import xarray as xr
 
 from nx5d.errors import Nx5dError, RecipeFailure
 from nx5d.recipes.choice import choose
-from nx5d.recipes.contract import Cooking, CookRequest
+from nx5d.recipes.contract import Cooking, CookRequest, current_growing
 from nx5d.recipes.offsets import OFFSETS, apply_offsets
 from nx5d.recipes.registry import RecipeRegistry, recipes
 
@@ -30,13 +30,14 @@ def cook_with_recipes(
 
     The ``offsets`` spice is added to the raw variables first
     ([`nx5d.recipes.offsets.apply_offsets`][nx5d.recipes.offsets.apply_offsets]); the result's attributes
-    name the recipe (``nx5d_recipe``).  A recipe failing with anything but
+    name the recipe (``nx5d_recipe``).  Inside [`growing`][nx5d.recipes.contract.growing] (a scan
+    being measured) the request carries its `Growing`.  A recipe failing with anything but
     an nx5d error raises [`RecipeFailure`][nx5d.errors.RecipeFailure] naming it.
     """
     name = choose(summary, spice, cooking.recipes, where)
     recipe = (registry or recipes()).get(name)
     shifted = apply_offsets(raw, dict(spice.get(OFFSETS) or {}), where)
-    request = CookRequest(shifted, spice, summary, name, cooking, schemas, where)
+    request = CookRequest(shifted, spice, summary, name, cooking, schemas, where, current_growing())
     try:
         result = recipe.cook(request)
     except Nx5dError:

@@ -1,7 +1,8 @@
 """``nx5d search URL ...``: the scans of a repository that meet some criteria, as a table or JSON.
 
-The search itself is the core's ([`Repository.search`][nx5d.Repository.search],
-from the scan index); this prints it.
+The command line (the core's ``nx5d`` command) parses the criteria and
+sets ``--index`` on `scan_index`; the search is
+[`Repository.search`][nx5d.Repository.search]; this prints it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["search_rows", "print_search"]
+from nx5d.toolkit import Table
+from nx5d_index.extension import scan_index
+
+__all__ = ["search_rows", "print_search", "scan_index"]
 
 #: The columns the table shows first (the others follow as summaries give them).
 LEADING = ("proposal", "scan", "handle", "type", "steps", "motor", "range", "sample", "start", "notes")
@@ -44,8 +48,6 @@ def _plain(value: Any) -> Any:
 
 def print_search(repository: Any, proposals: str, *, as_json: bool = False, **criteria: Any) -> int:
     """Print the matches (a table, or JSON); returns the number of scans found."""
-    from nx5d.toolkit import Table
-
     rows = search_rows(repository, proposals, **criteria)
     if as_json:
         print(json.dumps(rows, indent=2, default=str))

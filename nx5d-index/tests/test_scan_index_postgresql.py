@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nx5d.extensions.scanindex import scan_index
+from nx5d_index.extension import scan_index
 
 from .postgres import postgres_url
 from .test_scan_index import session, write

@@ -9,7 +9,7 @@ used (`Database.rows` leaves it out and counts it in `Database.damaged`).
 
 `open_database` takes a location: a path of an SQLite file (created
 private when ``private``), or a ``postgresql://`` URL (the ``psycopg``
-client, installed with ``nx5d-core[postgresql]``).  Errors of either
+client, installed with ``nx5d-index[postgresql]``).  Errors of either
 driver come out as `IndexUnavailable` (cannot be reached or written: the
 caller goes on without the index), `IndexBusy` (another process holds the
 lock: this row is not kept now) or `IndexDamaged` (not a database of ours,
@@ -28,7 +28,7 @@ from typing import Any
 
 import attrs
 
-from nx5d.credentials import redact
+from nx5d.toolkit import redact
 
 __all__ = [
     "FORMAT",
@@ -344,7 +344,7 @@ class PostgresDatabase(Database):
         except ModuleNotFoundError as exc:
             raise IndexUnavailable(
                 f"the scan index at {redact(self.location)} needs the psycopg client, which is not installed: "
-                "pip install 'nx5d-core[postgresql]'"
+                "pip install './nx5d-index[postgresql]'"
             ) from exc
         try:
             return psycopg.connect(self.location, autocommit=True, connect_timeout=max(1, int(self.timeout)))

@@ -12,10 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import nx5d
+import nx5d_index.extension
+import nx5d_memory
 from nx5d.errors import CacheWarning, OptionError
-from nx5d.extensions.scanindex import FILE_NAME, ScanIndex, scan_index
 from nx5d.plugins import Beamline, ClaimLevel
 from nx5d.plugins.discovery import PluginRegistry
+from nx5d_index.extension import FILE_NAME, ScanIndex, scan_index
 
 LINES = {
     "p1": [
@@ -90,11 +92,18 @@ def index(tmp_path, monkeypatch):
     return folder / FILE_NAME
 
 
+def toy_registry(toy, **status):
+    """A registry of its own holding the beamline ``toy`` and the index's extension (as installed: by entry point)."""
+    registry = PluginRegistry(discover=False)
+    registry.register_beamline("toy", toy, **status)
+    registry.register_extension(nx5d_index.extension, "scan_index")
+    return registry
+
+
 def session(url):
     """A new session: a registry of its own, nothing kept in memory."""
     toy = Toy()
-    registry = PluginRegistry(discover=False)
-    registry.register_beamline("toy", toy, distribution="nx5d-toy", version="1.0")
+    registry = toy_registry(toy, distribution="nx5d-toy", version="1.0")
     return nx5d.open(url, beamline="toy", registry=registry, spice_url=""), toy
 
 
@@ -182,10 +191,29 @@ def test_search_without_looking_at_the_files(tmp_path, index):
     assert [f"{p}/{s}" for p, s in again.search(type="ascan").index] == ["p1/1"]
 
 
-def test_summaries_of_the_subclassing_api_and_of_memory_are_not_kept(tmp_path, index, memory_url):
-    repo = nx5d.open(memory_url)
-    repo["20210205"].summaries()
+def test_summaries_of_data_in_memory_are_not_kept(tmp_path, index):
+    from nx5d_memory.examples import rocking_scan
+
+    url = nx5d_memory.register("index-test", {"20210205": {"1": rocking_scan(3), "2": rocking_scan(2)}})
+    try:
+        assert len(nx5d.open(url)["20210205"].summaries()) == 2
+    finally:
+        nx5d_memory.unregister("index-test")
     assert len(scan_index) == 0  # nothing read from files: no identity, nothing kept
+
+
+def test_the_installed_extension_is_found_by_its_entry_point_and_can_be_switched_off(tmp_path, index):
+    registry = PluginRegistry()
+    registry.register_beamline("toy", Toy())
+    found = [s for s in registry.statuses() if s.kind == "extension" and s.name == "scan_index"]
+    assert [(s.distribution, s.state) for s in found] == [("nx5d-index", "loaded")]
+    url = write(tmp_path / "data")
+    assert len(nx5d.open(url, beamline="toy", registry=registry, spice_url="").p1.summaries()) == 3
+    assert len(scan_index) == 3 + 2  # the summaries, the repository's and the proposal's listings
+    scan_index.clear()
+    registry.unregister("scan_index")  # like pytest -p no:cacheprovider
+    assert len(nx5d.open(url, beamline="toy", registry=registry, spice_url="").p1.summaries()) == 3
+    assert len(scan_index) == 0
 
 
 def _truth(url):
@@ -269,9 +297,7 @@ def test_the_default_index_is_private_and_holds_no_credentials(tmp_path, monkeyp
     monkeypatch.setattr(scan_index, "_given", None)
     assert scan_index.location == str(tmp_path / "cache" / "index.sqlite3")
     assert scan_index.private
-    toy = Toy()
-    registry = PluginRegistry(discover=False)
-    registry.register_beamline("toy", toy)
+    registry = toy_registry(Toy())
     repo = nx5d.open(url, beamline="toy", registry=registry, storage_options={"secret": "hunter2"}, spice_url="")
     repo.search()
     path = tmp_path / "cache" / "index.sqlite3"

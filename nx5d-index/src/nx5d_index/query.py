@@ -1,9 +1,9 @@
-"""Finding scans by their summaries: ``repo.search(...)``, ``proposal.search(...)``, ``nx5d search``.
+"""What a search asks of the scan table: ``repo.search(type="ascan", motor="th", range=(19, 20))``.
 
 A search reads the scan table -- every scan's summary, from the
-[scan index][nx5d.extensions.scanindex] where the files are unchanged, so
+[scan index][nx5d_index.extension] where the files are unchanged, so
 only new and changed scans are read -- and keeps the rows a `Query`
-matches.  The criteria use the summary fields beamlines give by convention
+matches ([`nx5d_index.search`][nx5d_index.search]).  The criteria use the summary fields beamlines give by convention
 (see [`nx5d_summary`][nx5d.plugins.hookspecs.nx5d_summary]): ``type``,
 ``motor`` and ``range`` (the scanned motor and the first and last of its
 positions), ``sample``, ``start``, ``counters`` and the text of ``notes``,
@@ -23,7 +23,7 @@ import attrs
 
 from nx5d.errors import OptionError
 
-__all__ = ["Query", "parse_time", "scan_frame", "TEXT_FIELDS"]
+__all__ = ["Query", "parse_time", "TEXT_FIELDS"]
 
 #: The summary fields the free text of a query is looked for in.
 TEXT_FIELDS = ("notes", "command", "title", "comments", "sample")
@@ -177,54 +177,3 @@ def _has_counters(present: Any, wanted: Sequence[str]) -> bool:
 
 def _text_of(row: Mapping[str, Any]) -> str:
     return "\n".join(str(row[f]) for f in TEXT_FIELDS if row.get(f) is not None).lower()
-
-
-def scan_frame(rows: Sequence[Mapping[str, Any]], index: str | Sequence[str] = "scan") -> Any:
-    """Rows of the scan table as a ``pandas.DataFrame`` indexed by ``index``, typed.
-
-    Numbers are numbers, ``start`` times are datetimes where every one
-    parses (else they stay text).  A column of ranges as the text table
-    shows them (UDKM's ``theta``, ``18.1–19.1``) becomes two numeric
-    columns, ``theta_min`` and ``theta_max``, in its place (a single number
-    is both).
-    """
-    import pandas as pd
-
-    keys = [index] if isinstance(index, str) else list(index)
-    frame = (
-        pd.DataFrame(list(rows)).set_index(keys) if rows else pd.DataFrame(columns=[*keys, "handle"]).set_index(keys)
-    )
-    frame = _split_ranges(frame).convert_dtypes()
-    if "start" in frame:
-        parsed = pd.to_datetime(frame["start"], errors="coerce", format="mixed")
-        if not (parsed.isna() & frame["start"].notna() & (frame["start"] != "")).any():
-            frame["start"] = parsed
-    return frame
-
-
-_NUMBER = r"\s*(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*"
-_RANGE = re.compile(f"{_NUMBER}(?:–{_NUMBER})?")  # "18.1–19.1" (en dash, as summaries write ranges) or "18.1"
-
-
-def _bounds(text: str) -> tuple[float, float]:
-    """The two ends of a range ``"18.1–19.1"`` (or a single number, both ends)."""
-    found = _RANGE.fullmatch(text)
-    assert found is not None, text  # the caller matched every value
-    low, high = found.groups()
-    return float(low), float(high if high is not None else low)
-
-
-def _split_ranges(frame: Any) -> Any:
-    """``frame`` with each text column of ranges (``"18.1–19.1"``, at least one) as ``NAME_min`` and ``NAME_max``."""
-    for name in list(frame.columns):
-        texts = frame[name].dropna()
-        found = [_RANGE.fullmatch(v) if isinstance(v, str) else None for v in texts]
-        if texts.empty or not all(found) or not any(m[2] for m in found if m):
-            continue
-        bounds = frame[name].map(_bounds, na_action="ignore")
-        at = frame.columns.get_loc(name)
-        frame = frame.drop(columns=name)
-        for side, suffix in enumerate(("min", "max")):
-            values = bounds.map(lambda pair, side=side: pair[side], na_action="ignore").astype("Float64")
-            frame.insert(at + side, f"{name}_{suffix}", values)
-    return frame

@@ -1,9 +1,10 @@
-"""The built-in extension ``scan_index``: listings and summaries remembered across sessions.
+"""The extension ``scan_index``: listings and summaries remembered across sessions.
 
 A new session's ``proposal.summaries()`` (the scan table) reads every
 scan's summary, and listing a scan file (the scans of a SPEC file, the
 entries of an HDF5 file) reads the file: for a 1,800-scan beamtime, seconds
-in every new process.  This extension keeps both in a database, the
+in every new process.  This extension, announced in the
+``nx5d.extensions`` entry point group, keeps both in a database, the
 **scan index**, and answers [`nx5d_listed`][nx5d.plugins.hookspecs.nx5d_listed]
 and [`nx5d_summarised`][nx5d.plugins.hookspecs.nx5d_summarised] from it.
 
@@ -26,7 +27,7 @@ credential) is ever stored: rows hold URLs, states and summaries.
   ``nx5d-index.sqlite3`` in it, shared by everyone who names it;
 * a file path: that SQLite file;
 * ``postgresql://user@host/database``: a PostgreSQL server (the ``psycopg``
-  client: ``pip install 'nx5d-core[postgresql]'``), for a facility;
+  client: ``pip install './nx5d-index[postgresql]'``), for a facility;
 * ``off``: no index.
 
 **Untrusted input.**  Every row carries a digest of its fields, checked
@@ -48,15 +49,10 @@ import warnings
 from collections.abc import Callable, Generator, Sequence
 from typing import Any, TypeVar
 
-from nx5d.credentials import redact
 from nx5d.errors import CacheWarning
-from nx5d.io.identity import DataIdentity, unchanged_among
-from nx5d.io.results import cache_home
-from nx5d.io.scandb import Database, IndexBusy, IndexDamaged, IndexUnavailable, Row, is_server_url, open_database
-from nx5d.io.storage import Storage, trusted
-from nx5d.plugins.hookspecs import hookimpl
-from nx5d.plugins.orders import ListOrder, Loaded, SummaryOrder
-from nx5d.plugins.references import ProposalRef, RepositoryRef, ScanRef
+from nx5d.plugins import ListOrder, Loaded, ProposalRef, RepositoryRef, ScanRef, SummaryOrder, hookimpl
+from nx5d.toolkit import DataIdentity, Storage, cache_home, redact, trusted, unchanged_among
+from nx5d_index.database import Database, IndexBusy, IndexDamaged, IndexUnavailable, Row, is_server_url, open_database
 
 __all__ = ["ScanIndex", "scan_index", "ENVIRONMENT", "FILE_NAME"]
 
@@ -285,7 +281,7 @@ class ScanIndex:
     def rows(self, repository: str, proposal: str | None = None) -> list[tuple[str, str, dict[str, Any]]]:
         """``(proposal, scan, summary)`` of every summary the index holds for ``repository`` (and ``proposal``).
 
-        As remembered: the files are not looked at (see `Repository.search`'s ``fresh``).
+        As remembered: the files are not looked at (see [`nx5d.Repository.search`][nx5d.Repository.search]'s ``fresh``).
         """
         found: list[Row] = self._use(lambda db: db.rows("summary", repository=repository, proposal=proposal), [])
         out = []
