@@ -449,14 +449,15 @@ def written_length(dataset: h5py.Dataset, url: str) -> int:
         stored = dataset.id.get_num_chunks()
         if stored >= slabs * per_slab:
             return shape[0]
-        counts = np.zeros(slabs, np.int64)
-        for i in range(stored):
-            offset = dataset.id.get_chunk_info(i).chunk_offset
-            if offset is not None and offset[0] // chunks[0] < slabs:
-                counts[offset[0] // chunks[0]] += 1
+        offsets = (dataset.id.get_chunk_info(i).chunk_offset for i in range(stored))
+        found = np.fromiter((o[0] // chunks[0] for o in offsets if o is not None), np.int64, count=-1)
     except (OSError, RuntimeError, ValueError) as exc:
         raise CorruptDataError(f"{url}: its chunks cannot be listed (still being written?): {exc}") from exc
-    complete = int(np.argmin(counts == per_slab)) if (counts < per_slab).any() else slabs
+    # per stored first-axis step (never an array of every declared step: a shape can claim 2**40 of them)
+    steps, counts = np.unique(found[found < slabs], return_counts=True)
+    full = steps[counts >= per_slab]
+    gaps = np.flatnonzero(full != np.arange(full.size))
+    complete = int(gaps[0]) if gaps.size else int(full.size)
     return min(shape[0], complete * chunks[0])
 
 
