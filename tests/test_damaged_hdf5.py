@@ -186,6 +186,17 @@ def _outcomes(calls: list[Callable[[], Any]]) -> list[str]:
     return texts
 
 
+def _reads_or_explains(scan: Any, document: str) -> None:
+    """Summary, lazy and eager load of ``scan``: each reads, or fails with an nx5d error naming ``document``."""
+    for load in (lambda: scan.summary, lambda: scan.load(lazy=True), lambda: scan.load(lazy=False)):
+        try:
+            load()
+            event("read")
+        except Nx5dError as exc:
+            event(type(exc).__name__)
+            _explains(exc, document)
+
+
 def _exercise(url: str, beamline: str, document: Path) -> list[str]:
     """List, summarise and load every scan (also the drawn ``9.1``) and list with the core's helper."""
     texts: list[str] = []
@@ -279,13 +290,7 @@ def test_any_declared_shape_reads_or_fails_by_name_before_allocating(templates, 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         scan = nx5d.open(url, spice_url="", beamline=beamline)[document.parent.name].scan("1.1")
-        for load in (lambda: scan.summary, lambda: scan.load(lazy=True), lambda: scan.load(lazy=False)):
-            try:
-                load()
-                event("read")
-            except Nx5dError as exc:
-                event(type(exc).__name__)
-                _explains(exc, document.name)
+        _reads_or_explains(scan, document.name)
 
 
 # --- Zarr metadata ----------------------------------------------------------------------------------------
@@ -351,10 +356,4 @@ def test_any_damaged_zarr_metadata_reads_or_fails_by_name(zarr_template, playgro
         except Nx5dError as exc:  # the scan group's own metadata is damaged: it is no scan group
             _explains(exc, "hc2103")
             return
-        for load in (lambda: scan.summary, lambda: scan.load(lazy=True), lambda: scan.load(lazy=False)):
-            try:
-                load()
-                event("read")
-            except Nx5dError as exc:
-                event(type(exc).__name__)
-                _explains(exc, "hc2103.zarr")
+        _reads_or_explains(scan, "hc2103.zarr")
