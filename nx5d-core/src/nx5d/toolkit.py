@@ -19,7 +19,7 @@ versions without notice; what is listed here changes only through the
 storage                   `Storage` (files local and remote, confined to the repository), `join_url`,
                           `State`, `depends_on`, `trusted`, `DataIdentity`, `unchanged_among`, `redact`
                           (passwords blanked in URLs and messages), `cache_home` (nx5d's cache folder)
-files written whole       `temporary_name`, `removed_on_failure`, `sweep`, `require_writable`
+files written whole       `temporary_name`, `removed_on_failure`, `sweep`, `require_writable`, `remove`
 HDF5 and Zarr documents   the modules `hdf5` and `zarrdoc`; `HDF5_SUFFIXES`, `is_hdf5_name`, `open_document`;
                           links to other files: `external_link`, `linked_file` (inside the root, present)
 detector frames           `frames_array`, `FrameOptions`, `Frames`, `Region`, `EXTRA_FRAME_DIMS`, `MISSING_VALUE`,
@@ -77,7 +77,7 @@ if TYPE_CHECKING:
     from nx5d.io.naming import FRAME_NAMES, VariableNames, agreeing, find_variable, per_frame
     from nx5d.io.results import cache_home
     from nx5d.io.storage import State, Storage, depends_on, join_url, trusted
-    from nx5d.io.temporaries import removed_on_failure, require_writable, sweep, temporary_name
+    from nx5d.io.temporaries import remove, removed_on_failure, require_writable, sweep, temporary_name
     from nx5d.io.text import unify_line_ends
     from nx5d.io.texttables import COLUMN_TYPES, Column, Section, column_block, text_parameters, text_sections
     from nx5d.model.scantable import scan_frame
@@ -92,7 +92,9 @@ _FROM = {
     **dict.fromkeys(("DataIdentity", "unchanged_among"), "nx5d.io.identity"),
     "redact": "nx5d.credentials",
     "cache_home": "nx5d.io.results",
-    **dict.fromkeys(("temporary_name", "removed_on_failure", "sweep", "require_writable"), "nx5d.io.temporaries"),
+    **dict.fromkeys(
+        ("temporary_name", "removed_on_failure", "sweep", "require_writable", "remove"), "nx5d.io.temporaries"
+    ),
     "hdf5": "nx5d.io.hdf5",  # modules: imported whole
     "zarrdoc": "nx5d.io.zarrdoc",
     **dict.fromkeys(("HDF5_SUFFIXES", "is_hdf5_name", "open_document", "external_link", "linked_file"), "nx5d.io.hdf5"),
@@ -191,6 +193,7 @@ __all__ = [
     "redact",
     "removed_on_failure",
     "require_writable",
+    "remove",
     "sanitize",
     "scan_frame",
     "scan_type",

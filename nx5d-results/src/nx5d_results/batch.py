@@ -26,7 +26,6 @@ temporary files of killed workers are removed.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sys
 import threading
@@ -42,7 +41,7 @@ import attrs
 import nx5d
 from nx5d import Proposal, Scan
 from nx5d.errors import NotSupportedError, Nx5dError
-from nx5d.toolkit import DataIdentity, forwarded, progress, quiet, require_writable, select_keys, sweep
+from nx5d.toolkit import DataIdentity, forwarded, progress, quiet, remove, require_writable, select_keys, sweep
 from nx5d_results.files import FORMATS, output_path, require_writer, stored_attributes, write_dataset
 from nx5d_results.files import stamp as files_stamp
 
@@ -158,12 +157,9 @@ def remove_partial(
 ) -> Path | None:
     """Remove the map so far of a scan (`PARTIAL`) once it is no longer measured; its path, if there was one."""
     path = output_path(out, proposal, scan + PARTIAL, format)
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
-    else:
+    if not os.path.lexists(path):
         return None
+    remove(path)
     return path
 
 
