@@ -13,8 +13,9 @@ conformance kit can check that cheap operations stay cheap.
 A storage made with a ``root`` (a repository's storage: the folder its URL
 pattern's documents lie in) touches nothing outside it, whatever a name read
 from data says: ``..`` segments (also percent-encoded) and, on local disks,
-symbolic links are resolved first, and a URL that ends up outside the root
-raises [`OutsideRepositoryError`][nx5d.errors.OutsideRepositoryError] naming it.
+symbolic links are resolved first (afresh for every URL, by
+[`nx5d.io.realpath`][nx5d.io.realpath]), and a URL that ends up outside the
+root raises [`OutsideRepositoryError`][nx5d.errors.OutsideRepositoryError] naming it.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from nx5d.errors import (
     StorageError,
 )
 from nx5d.io.faults import DEFAULT_TIMEOUT, client_options, is_transient, translate
+from nx5d.io.realpath import realpath
 
 T = TypeVar("T")
 
@@ -373,7 +375,7 @@ class Storage:
     def root(self, root: str | None) -> None:
         self._root = root
         local = None if root is None else _local_path(root)
-        self._local_root = None if local is None else os.path.realpath(local or "/")
+        self._local_root = None if local is None else realpath(local or "/")
         self._remote_root = None if root is None or local is not None else _remote_parts(root)
 
     @property
@@ -387,7 +389,9 @@ class Storage:
         Raises [`OutsideRepositoryError`][nx5d.errors.OutsideRepositoryError] otherwise.
 
         Local paths are compared after resolving symbolic links, so a link
-        inside the repository that points out of it is refused too.
+        inside the repository that points out of it is refused too; they are
+        resolved on every call, nothing remembered, so a folder replaced by
+        such a link after files in it were read is refused from then on.
         """
         if self._root is None:
             return url
@@ -395,7 +399,7 @@ class Storage:
         local = _local_path(document)
         if self._local_root is not None:
             if local is not None:
-                resolved = os.path.realpath(local or "/")
+                resolved = realpath(local or "/")
                 if _below(resolved, self._local_root, os.sep):
                     return url
                 raise OutsideRepositoryError(
@@ -537,7 +541,7 @@ class Storage:
         """Whether ``entry`` of a listing is a symbolic link out of the root: left out, with a DataWarning."""
         if self._local_root is None or not entry.is_symlink():
             return False
-        resolved = os.path.realpath(entry.path)
+        resolved = realpath(entry.path)
         if _below(resolved, self._local_root, os.sep):
             return False
         warnings.warn(
