@@ -197,3 +197,35 @@ def test_streamed_frames_are_read_a_few_at_a_time(tmp_path):
     sizes = [STREAM_FRAMES] * (24 // STREAM_FRAMES) + ([24 % STREAM_FRAMES] if 24 % STREAM_FRAMES else [])
     assert [part.stop - part.start for part, _ in done] == sizes
     np.testing.assert_array_equal(np.concatenate([sums for _, sums in done]), images.sum(axis=(1, 2)).compute())
+
+
+def test_frames_loaded_lazily_are_cooked_from_their_files_block_by_block(tmp_path, monkeypatch):
+    """``scan.load(lazy=True)`` hands out a copy of the lazy frames; cooking it reads blocks straight from the
+    files (no dask task: 5.5 s instead of 1 s on the reference scan), and an assignment into the copy is cooked."""
+    from dask.callbacks import Callback
+
+    monkeypatch.setattr(nx5d.cooked_cache, "enabled", False)
+    repo = nx5d.open(write_udkm(tmp_path, {"20210205": ["091726"]}, UDKM), spice_url="")
+    scan = repo.p20210205.r091726
+    spice = {"settings": {"grid_size": [30, 40]}}
+    streamed = scan.cook(spice)
+    lazy = scan.load(lazy=True)
+    tasks = []
+
+    class Count(Callback):
+        def _start_state(self, dsk, state):
+            tasks.append(len(state["ready"]) + len(state["waiting"]))
+
+    with Count():
+        again = scan.cook(spice, raw=lazy)
+    assert tasks == []
+    _same(again, streamed)
+
+    edited = lazy.copy()
+    edited["images"] = edited.images.copy()
+    edited.images.data[0] = edited.images.data[0] * 0 + 1000  # dask assignment: a new graph
+    with Count():
+        cooked = scan.cook(spice, raw=edited)
+    assert tasks  # the edited frames were computed, not read afresh
+    assert cooked.attrs["nx5d_raw"].startswith("edited")
+    assert not np.array_equal(cooked.qdata.values, streamed.qdata.values, equal_nan=True)
