@@ -28,6 +28,7 @@ import attrs
 import numpy as np
 
 from nx5d.errors import OptionError
+from nx5d_rsm.points import FramePoints
 
 __all__ = [
     "Axis",
@@ -162,16 +163,19 @@ class LinearCoordinates:
 
     def ranges(self) -> list[np.ndarray]:
         """Per dim, the smallest and largest finite coordinate over all pixels and settings (``[min, max]``)."""
-        out = []
-        for j in range(self.dims):
-            low, high = np.inf, -np.inf
-            for g in range(self.settings):
-                values = self.of_setting(g)[j]
-                finite = values[np.isfinite(values)]
-                if finite.size:
-                    low, high = min(low, float(finite.min())), max(high, float(finite.max()))
-            out.append(np.array([low, high]) if low <= high else np.array([np.nan]))
-        return out
+        low, high = np.full(self.dims, np.inf), np.full(self.dims, -np.inf)
+        for setting_low, setting_high in map(self._range_of, range(self.settings)):
+            np.minimum(low, setting_low, out=low)
+            np.maximum(high, setting_high, out=high)
+        return [np.array([lo, hi]) if lo <= hi else np.array([np.nan]) for lo, hi in zip(low, high, strict=True)]
+
+    def _range_of(self, setting: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per dim, the smallest and largest finite coordinate at one setting (``inf``, ``-inf`` if none)."""
+        values = self.of_setting(setting)
+        finite = np.isfinite(values)
+        low = np.where(finite, values, np.inf).min(axis=1)
+        high = np.where(finite, values, -np.inf).max(axis=1)
+        return low, high
 
 
 class _Tables:
@@ -339,7 +343,8 @@ class FrameGridder:
     """Grid detector frames onto one common grid, one map per group (e.g. per delay).
 
     Frames are added block by block with `add` (so lazily loaded scans
-    need not be in memory at once); `maps` returns the normalised maps and
+    need not be in memory at once), or as their non-zero pixels
+    (`FramePoints`) with `contributions_of` and `apply`; `maps` returns the normalised maps and
     `mean_variances` their Poisson variances.
 
     Parameters
@@ -364,30 +369,44 @@ class FrameGridder:
             coordinates if isinstance(coordinates, LinearCoordinates) else _Tables(coordinates)
         )
         self.pixel_shape = tuple(self._coordinates.pixel_shape)
-        geometries, dims = self._coordinates.settings, self._coordinates.dims
+        dims = self._coordinates.dims
         if dims != len(grid.axes):
             raise OptionError(f"pixel coordinates in {dims} dimensions for a grid of {len(grid.axes)}")
         self._width = width
-        self._geometry_norm = np.zeros((geometries, grid.size))
-        self._geometry_pixels = np.zeros((geometries, grid.size), np.int32)
-        for g in range(geometries):  # how much pixel area of each geometry falls into each bin: zeros count too
-            coords = list(self._coordinates.of_setting(g))
-            for start in range(0, coords[0].size, _PIXELS_AT_ONCE):
-                piece = [c[start : start + _PIXELS_AT_ONCE] for c in coords]
-                flat, weight, _ = _contributions(grid, piece, width)
-                self._geometry_norm[g] += np.bincount(flat, weights=weight, minlength=grid.size)
-                self._geometry_pixels[g] += np.bincount(flat, minlength=grid.size).astype(np.int32)
+
+    def _geometry_of(self, setting: int) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel area of angle setting ``setting`` falling into each bin, and how many pixels: zeros count too."""
+        assert self._coordinates is not None
+        norm, pixels = np.zeros(self.grid.size), np.zeros(self.grid.size, np.int64)
+        coords = list(self._coordinates.of_setting(setting))
+        for start in range(0, coords[0].size, _PIXELS_AT_ONCE):
+            piece = [c[start : start + _PIXELS_AT_ONCE] for c in coords]
+            flat, weight, _ = _contributions(self.grid, piece, self._width)
+            norm += np.bincount(flat, weights=weight, minlength=self.grid.size)
+            pixels += np.bincount(flat, minlength=self.grid.size)
+        return norm, pixels
 
     def start(self, geometry_of_frame: np.ndarray, group_of_frame: np.ndarray, n_groups: int) -> Totals:
-        """Empty sums and the geometric normalisation and pixel counts of all frames."""
-        counts = np.zeros((n_groups, self._geometry_norm.shape[0]))
-        np.add.at(counts, (np.asarray(group_of_frame, np.intp), np.asarray(geometry_of_frame, np.intp)), 1.0)
+        """Empty sums and the geometric normalisation and pixel counts of all frames.
+
+        The pixel area each angle setting gives each bin is worked out one
+        setting at a time and added to the maps of the groups its frames
+        belong to: no table of every setting's bins is kept.
+        """
+        if self._coordinates is None:
+            raise OptionError("start() of a FrameGridder after release(): its pixel coordinates are gone")
+        counts = np.zeros((n_groups, self._coordinates.settings), np.int64)
+        np.add.at(counts, (np.asarray(group_of_frame, np.intp), np.asarray(geometry_of_frame, np.intp)), 1)
+        norm = np.zeros((n_groups, self.grid.size))
+        pixels = np.zeros((n_groups, self.grid.size), np.int64)
+        for setting in np.flatnonzero(counts.any(axis=0)):
+            geometry_norm, geometry_pixels = self._geometry_of(int(setting))
+            for group in np.flatnonzero(counts[:, setting]):  # in the same order wherever the maps are cooked
+                frames = counts[group, setting]
+                norm[group] += geometry_norm * float(frames)
+                pixels[group] += geometry_pixels * frames
         size = n_groups * self.grid.size
-        pixels = np.rint(counts @ self._geometry_pixels).astype(np.int64).reshape(-1)
-        # einsum, not a matrix product: BLAS sums in an order that depends on its threads (a dask worker
-        # runs it single-threaded), and the maps must not depend on where they were cooked
-        norm = np.einsum("kg,gb->kb", counts, self._geometry_norm).reshape(-1)
-        return Totals(np.zeros(size), norm, np.zeros(size), np.zeros(size), pixels)
+        return Totals(np.zeros(size), norm.reshape(-1), np.zeros(size), np.zeros(size), pixels.reshape(-1))
 
     def contributions(
         self,
@@ -400,9 +419,10 @@ class FrameGridder:
     ) -> BlockSums:
         """What a block of frames adds to the totals and takes from the normalisation (nothing is changed).
 
-        Blocks can be computed in any order and on any thread; applying them
-        in frame order (`apply`) gives the same maps, to the last bit,
-        however the frames were split.  ``scale`` multiplies each frame (e.g.
+        Blocks can be computed in any order and on any thread; applied in
+        frame order (`apply`) they give the same maps, to the last bit, as
+        long as the frames are split the same way (`map_frames` grids
+        batches of points cut at fixed counts: `nx5d_rsm.points`).  ``scale`` multiplies each frame (e.g.
         ``1 / monitor``).  Negative pixels (``mask_negative``) and NaN pixels
         count as missing: they are taken out of the normalisation and the
         pixel counts instead of being added.  Pixel values are counts: their
@@ -410,12 +430,29 @@ class FrameGridder:
         """
         if frames.shape[1:] != self.pixel_shape:
             raise OptionError(f"frames of shape {frames.shape[1:]} do not match pixel coordinates {self.pixel_shape}")
+        return self.contributions_of(
+            FramePoints.of(frames), geometry_of_frame, group_of_frame, scale=scale, mask_negative=mask_negative
+        )
+
+    def contributions_of(
+        self,
+        points: FramePoints,
+        geometry_of_frame: np.ndarray,
+        group_of_frame: np.ndarray,
+        *,
+        scale: np.ndarray | None = None,
+        mask_negative: bool = True,
+    ) -> BlockSums:
+        """`contributions` of the non-zero pixels of frames, given as `FramePoints`.
+
+        ``points.frame`` indexes ``geometry_of_frame``, ``group_of_frame`` and
+        ``scale``.  Points are summed in their order: the same points give
+        the same sums to the last bit.
+        """
         geometry_of_frame = np.asarray(geometry_of_frame, np.intp)
         group_of_frame = np.asarray(group_of_frame, np.intp)
-        flat = np.ascontiguousarray(frames).reshape(-1)
-        where = _nonzero(flat)
-        values = flat[where].astype(float)
-        frame_index, pixel_index = np.divmod(where, int(np.prod(self.pixel_shape)))
+        frame_index, pixel_index = points.frame, points.pixel
+        values = points.value.astype(float)
         missing = np.isnan(values)
         if mask_negative:
             missing |= values < 0
@@ -555,16 +592,6 @@ def _split(scattered: tuple[np.ndarray, list[np.ndarray]]) -> list[tuple[np.ndar
     """``(groups, [a, b, ...])`` as ``[(groups, a), (groups, b), ...]``."""
     groups, sums = scattered
     return [(groups, values) for values in sums]
-
-
-def _nonzero(flat: np.ndarray, step: int = 1 << 18) -> np.ndarray:
-    """Indices of the non-zero (or NaN) entries of a 1-D array.
-
-    Works in cache-sized pieces: for mostly-zero detector data this is several
-    times faster than ``numpy.nonzero`` on the whole array.
-    """
-    parts = [np.flatnonzero(flat[s : s + step] != 0) + s for s in range(0, flat.size, step)]
-    return np.concatenate(parts) if parts else np.zeros(0, np.intp)
 
 
 def grid_frames(

@@ -13,7 +13,8 @@ import xarray as xr
 from nx5d.errors import CorruptDataError, DataWarning, OptionError
 from nx5d.toolkit import map_blocks, progress
 from nx5d_rsm.geometry import Setup
-from nx5d_rsm.gridding import BlockSums, FrameGridder, Grid, Totals
+from nx5d_rsm.gridding import FrameGridder, Grid, Totals
+from nx5d_rsm.points import FramePoints, PointBatches
 from nx5d_rsm.settings import MAX_BINS
 
 if TYPE_CHECKING:
@@ -183,21 +184,28 @@ def map_frames(
     scales = None if scale is None else np.asarray(scale, float)
     gridder = FrameGridder(grid, coordinates)
     totals = gridder.start(geometry_of_frame[usable], group_of_frame[usable], n_groups)
+    # frames become their non-zero pixels on the threads that decode them; here those points are gridded in
+    # batches of a fixed number of points and added up in frame order: the same bits however they were read
 
-    def block_sums_of(part: slice, block: np.ndarray) -> BlockSums:
-        take = usable[part]
-        return gridder.contributions(
-            block if take.all() else block[take],
-            geometry_of_frame[part][take],
-            group_of_frame[part][take],
-            scale=None if scales is None else scales[part][take],
-            mask_negative=mask_negative,
+    def points_of(part: slice, block: np.ndarray) -> FramePoints:
+        points = FramePoints.of(block, part.start)
+        take = usable[points.frame]
+        return points if take.all() else points[take]
+
+    def grid_batch(batch: FramePoints) -> None:
+        sums = gridder.contributions_of(
+            batch, geometry_of_frame, group_of_frame, scale=scales, mask_negative=mask_negative
         )
+        gridder.apply(totals, sums)
 
-    with progress(n, "gridding", unit="frame") as bar, contextlib.closing(map_blocks(images, block_sums_of)) as blocks:
-        for part, block_sums in blocks:  # in frame order: the maps do not depend on the threads
-            gridder.apply(totals, block_sums)
+    batches = PointBatches()
+    with progress(n, "gridding", unit="frame") as bar, contextlib.closing(map_blocks(images, points_of)) as blocks:
+        for part, points in blocks:
+            for batch in batches.add(points):
+                grid_batch(batch)
             bar.update(part.stop - part.start)
+        for batch in batches.rest():
+            grid_batch(batch)
     gridder.release()
     frames = np.bincount(group_of_frame[usable], minlength=n_groups).reshape(shape)
     named = [(name, values) for (name, _), values in zip(groups, group_values, strict=True)]

@@ -10,6 +10,7 @@ supplies (`tifffile_fallback`).  Headers are checked against
 
 from __future__ import annotations
 
+import functools
 import struct
 import zlib
 from collections.abc import Callable
@@ -93,6 +94,16 @@ def image_shape(head: bytes) -> tuple[int, int] | None:
     return (sizes[257], sizes[256]) if sizes.get(256) and sizes.get(257) else None
 
 
+#: The tags that say how the image is laid out and encoded (the fast path reads these only).
+_LAYOUT_TAGS = frozenset((256, 257, 258, 259, 273, 277, 278, 279, 317, 339))
+
+
+@functools.lru_cache(maxsize=64)
+def _directory(order: str, count: int) -> struct.Struct:
+    """The layout of an image directory of ``count`` entries: 12 bytes each."""
+    return struct.Struct(order + "HHI4s" * count)
+
+
 def parse_tiff(data: bytes) -> StripTiff | None:
     """The strip layout of ``data`` if the fast path can decode it, else ``None``.
 
@@ -106,9 +117,12 @@ def parse_tiff(data: bytes) -> StripTiff | None:
     order, ifd, count = found
     (next_ifd,) = struct.unpack_from(order + "I", data, ifd + 2 + 12 * count)
     tags: dict[int, tuple[int, ...]] = {}
-    entry = struct.Struct(order + "HHI4s")
-    for i in range(count):
-        tag, kind, n, raw = entry.unpack_from(data, ifd + 2 + 12 * i)
+    entries = _directory(order, count).unpack_from(data, ifd + 2)  # (tag, type, count, value) of every entry
+    for i in range(0, 4 * count, 4):
+        tag = entries[i]
+        if tag not in _LAYOUT_TAGS:
+            continue  # descriptions, dates, software ...: not needed to decode the image
+        kind, n, raw = entries[i + 1 : i + 4]
         code = _TIFF_TYPES.get(kind)
         if code is None:
             continue

@@ -159,10 +159,10 @@ class CookedCache:
 cooked_cache = CookedCache()
 
 
-#: The version of what a cooked result holds, part of every key: raised when recipes start to give more (the
-#: statistics of maps and profiles: 2; entries that hold their key: 3), so that results kept by an earlier build of
-#: the same version are not used.
-RESULT_FORMAT = 3
+#: The version of what a cooked result holds, part of every key: raised when recipes start to give more or other
+#: bits (the statistics of maps and profiles: 2; entries that hold their key: 3; maps summed in batches of points,
+#: which changes their last bits: 4), so that results kept by an earlier build of the same version are not used.
+RESULT_FORMAT = 4
 
 
 def kept_as(scan: ScanRef, order: CookOrder) -> str | None:

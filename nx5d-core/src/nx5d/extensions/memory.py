@@ -33,6 +33,7 @@ import attrs
 import numpy as np
 
 from nx5d.errors import Nx5dError
+from nx5d.io.blocks import keep_block_reader
 from nx5d.io.identity import DataIdentity
 from nx5d.io.sizes import parse_bytes
 from nx5d.io.storage import Storage
@@ -104,7 +105,7 @@ def _own_array(data: Any, own: bool = True) -> Any:
     if isinstance(data, np.ndarray):
         return _frozen(data, own)
     if hasattr(data, "dask") and hasattr(data, "copy"):
-        return data.copy()
+        return keep_block_reader(data, data.copy())  # a cook of the copy still reads blocks straight from the files
     return data
 
 
