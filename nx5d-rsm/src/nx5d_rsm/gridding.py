@@ -141,7 +141,9 @@ class LinearCoordinates:
 
     def of_points(self, setting: np.ndarray, pixel: np.ndarray) -> np.ndarray:
         """Every coordinate of the pixels ``pixel`` (flat indices) at the settings ``setting`` (one per point)."""
-        return self._combine(self.vectors[:, pixel], self.matrices[setting].transpose(1, 2, 0), self.offsets[setting].T)
+        factors = self.matrices.reshape(self.settings, -1).T.take(setting, axis=1)  # (dims * k, points): rows whole
+        offsets = self.offsets.T.take(setting, axis=1)
+        return self._combine(self.vectors.take(pixel, axis=1), factors.reshape(self.dims, -1, setting.size), offsets)
 
     @staticmethod
     def _combine(vectors: np.ndarray, factors: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -456,24 +458,23 @@ class FrameGridder:
         missing = np.isnan(values)
         if mask_negative:
             missing |= values < 0
-        taken: tuple[np.ndarray, list[np.ndarray]] | None = None
-        if missing.any():
-            gone = -np.ones(missing.sum())
-            taken = self._scatter(
-                geometry_of_frame, group_of_frame, frame_index[missing], pixel_index[missing], [(gone, 1), (gone, 0)]
-            )
-            keep = ~missing
-            frame_index, pixel_index, values = frame_index[keep], pixel_index[keep], values[keep]
+        any_missing = bool(missing.any())
+        if any_missing:  # missing pixels add nothing and are taken out of the normalisation and the pixel counts
+            gone = np.where(missing, -1.0, 0.0)
+            values = np.where(missing, 0.0, values)
         if scale is None:  # scale 1: Σ share·scale²·value is Σ share·value, to the last bit; summed once
             weighted = [(values, 1), (values, 2)]
         else:
             factor = np.asarray(scale, float)[frame_index]
             scaled = values * factor
             weighted = [(scaled, 1), (scaled * factor, 2), (scaled * factor, 1)]
+        if any_missing:  # one pass over the points for both: the bins are looked up once
+            weighted += [(gone, 1), (gone, 0)]
         added = self._scatter(geometry_of_frame, group_of_frame, frame_index, pixel_index, weighted)
-        sums, mean_variance, *more = [None] * len(weighted) if added is None else _split(added)
-        intensity_variance = sums if scale is None else more[0]
-        norm, pixels = (None, None) if taken is None else _split(taken)
+        parts = [None] * len(weighted) if added is None else _split(added)
+        sums, mean_variance = parts[0], parts[1]
+        intensity_variance = sums if scale is None else parts[2]
+        norm, pixels = parts[-2:] if any_missing else (None, None)
         return BlockSums((sums, norm, mean_variance, intensity_variance, pixels))
 
     @staticmethod
@@ -483,7 +484,11 @@ class FrameGridder:
             if part is not None:
                 groups, values = part
                 by_group = target.reshape(-1, values.size // groups.size)
-                by_group[groups] += values.reshape(groups.size, -1).astype(target.dtype)
+                added = values.reshape(groups.size, -1).astype(target.dtype, copy=False)
+                if groups[-1] - groups[0] + 1 == groups.size:  # consecutive groups (as frames come): added in place
+                    by_group[groups[0] : groups[-1] + 1] += added
+                else:
+                    by_group[groups] += added
 
     def add(
         self,
