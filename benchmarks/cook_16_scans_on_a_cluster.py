@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 # before nx5d is imported; the cluster's worker processes inherit them
-os.environ.update({"NX5D_PROGRESS": "0", "NX5D_COOKED_CACHE": "0", "NX5D_RAW_CACHE": "0"})
+os.environ.update({"NX5D_PROGRESS": "0", "NX5D_COOKED_CACHE": "0", "NX5D_RAW_CACHE": "0", "NX5D_INDEX": "off"})
 
 
 def cook_on_cluster(proposal: Any, out: Path, workers: int, config: dict[str, Any]) -> float:

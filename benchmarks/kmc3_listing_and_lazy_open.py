@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("NX5D_PROGRESS", "0")
+os.environ["NX5D_INDEX"] = "off"  # the scan index remembers summaries across sessions: not what is measured here
 
 PROPOSAL = "253-cw38-12345-doe"
 

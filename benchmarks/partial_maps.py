@@ -35,6 +35,7 @@ import warnings
 from pathlib import Path
 
 os.environ.setdefault("NX5D_PROGRESS", "0")
+os.environ["NX5D_INDEX"] = "off"  # the scan index remembers summaries across sessions: not what is measured here
 
 CHANNELS = 1280
 SPICE = {

@@ -30,6 +30,7 @@ import warnings
 from pathlib import Path
 
 os.environ.setdefault("NX5D_PROGRESS", "0")
+os.environ["NX5D_INDEX"] = "off"  # the scan index remembers summaries across sessions: not what is measured here
 
 SHARED = Path(os.environ.get("NX5D_SHARED") or Path(__file__).resolve().parents[2] / "shared")
 REAL = SHARED / "realdata" / "kmc3-pyEvalData" / "spec_pilatus.spec"

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 os.environ.setdefault("NX5D_PROGRESS", "0")
+os.environ["NX5D_INDEX"] = "off"  # the scan index remembers summaries across sessions: not what is measured here
 os.environ.setdefault("NX5D_COOKED_CACHE", "0")  # every way computes its result
 
 

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("NX5D_PROGRESS", "0")
+os.environ["NX5D_INDEX"] = "off"  # the scan index remembers summaries across sessions: not what is measured here
 sys.path.insert(0, str(Path(__file__).parent))
 
 from udkm_streaming_cook import process_memory  # found beside this file

@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("NX5D_PROGRESS", "0")
+os.environ["NX5D_INDEX"] = "off"  # the scan index remembers summaries across sessions: not what is measured here
 
 SPICE = {"settings": {"img_center": [97.0, 241.0], "img_distance": 680.0, "grid_size": [80, 150]}}
 
