@@ -207,6 +207,7 @@ def test_fill_then_parse_random_patterns(text, proposal, scan):
     url = pattern.format(proposal=proposal, scan=scan)
     assert pattern.match(url) == {"proposal": proposal, "scan": scan}
     assert UrlPattern(text).fill(proposal=proposal).match(url) == {"scan": scan}
+    assert url == pattern.fill(proposal=proposal, scan=scan).url  # format writes what the filled pattern says
 
 
 @given(

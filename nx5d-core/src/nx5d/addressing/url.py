@@ -460,11 +460,7 @@ class UrlPattern:
 
         Keys are checked with `check_key`; placeholders not given stay.
         """
-        unknown = set(keys) - set(FIELDS)
-        if unknown:
-            raise InvalidKeyError(f"unknown placeholder(s) {sorted(unknown)}; expected {FIELDS}")
-        for field, key in keys.items():
-            self.check_key(field, key)
+        self._check_keys(keys)
         path = "/".join(s.fill(keys).template for s in self.path_segments)
         text = self.prefix + path
         if self.anchor_segments is not None:
@@ -478,7 +474,20 @@ class UrlPattern:
             raise InvalidKeyError(
                 f"URL pattern {self.text!r} needs {', '.join(sorted(missing))} key(s) to name a single place"
             )
-        return self.fill(**keys).url
+        self._check_keys(keys)
+        # the filled segments' text, as `fill(**keys).url` gives it, without parsing a new pattern (listings
+        # and summaries format several URLs for each of thousands of scans)
+        text = self.prefix + "/".join(s.fill(keys).value for s in self.path_segments)
+        if self.anchor_segments is not None:
+            text += "#" + "/".join(s.fill(keys).value for s in self.anchor_segments)
+        return text
+
+    def _check_keys(self, keys: Mapping[str, str]) -> None:
+        unknown = set(keys) - set(FIELDS)
+        if unknown:
+            raise InvalidKeyError(f"unknown placeholder(s) {sorted(unknown)}; expected {FIELDS}")
+        for field, key in keys.items():
+            self.check_key(field, key)
 
     @property
     def url(self) -> str:

@@ -77,11 +77,12 @@ class Proposal(Children):
         self._nx5d_scan_url = url
         self._nx5d_spice: SpiceBook | None = None
         self._nx5d_ref: ProposalRef | None = None
+        self._nx5d_pattern: tuple[str, Any, Mapping[str, int], UrlPattern] | None = None
         self._init_children()
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled with its repository and key; references for hooks and the spice book are made again on use."""
-        return {**super().__getstate__(), "_nx5d_ref": None, "_nx5d_spice": None}
+        return {**super().__getstate__(), "_nx5d_ref": None, "_nx5d_spice": None, "_nx5d_pattern": None}
 
     # --- identity ----------------------------------------------------------
 
@@ -95,10 +96,16 @@ class Proposal(Children):
     def scan_pattern(self) -> UrlPattern:
         """URL pattern of this proposal's scans (``{proposal}`` filled in)."""
         text = self._nx5d_scan_url if self._nx5d_scan_url is not None else self.repository.url
-        pattern = parse_pattern(
-            text, self.repository.declaration, required=("scan",), spans=self.repository.naming.spans()
-        )
-        return pattern.fill(proposal=self.key) if "proposal" in pattern.fields else pattern
+        declaration, spans = self.repository.declaration, self.repository.naming.spans()
+        made = getattr(
+            self, "_nx5d_pattern", None
+        )  # parsed once: every scan's URL asks for it (thousands in a summary table)
+        if made is not None and made[0] == text and made[1] is declaration and made[2] == spans:
+            return made[3]
+        pattern = parse_pattern(text, declaration, required=("scan",), spans=spans)
+        filled = pattern.fill(proposal=self.key) if "proposal" in pattern.fields else pattern
+        self._nx5d_pattern = (text, declaration, spans, filled)
+        return filled
 
     @property
     def ref(self) -> ProposalRef:
