@@ -30,7 +30,6 @@ import warnings
 from pathlib import Path
 
 os.environ.setdefault("NX5D_PROGRESS", "0")
-os.environ["NX5D_INDEX"] = "off"  # the scan index remembers summaries across sessions: not what is measured here
 
 SHARED = Path(os.environ.get("NX5D_SHARED") or Path(__file__).resolve().parents[2] / "shared")
 REAL = SHARED / "realdata" / "kmc3-pyEvalData" / "spec_pilatus.spec"
@@ -69,6 +68,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a 0.5 MB file, one run each (seconds; for CI)")
     args = parser.parse_args()
     repeat = 1 if args.quick else 3
+    # the scan index remembers summaries across sessions: not what is measured here (set here, not on import:
+    # scan_index_listing_and_search.py imports this module and measures the index)
+    os.environ["NX5D_INDEX"] = "off"
 
     import nx5d
     from nx5d_spec import parser as spec
