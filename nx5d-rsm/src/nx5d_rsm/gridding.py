@@ -346,8 +346,8 @@ class FrameGridder:
 
     Frames are added block by block with `add` (so lazily loaded scans
     need not be in memory at once), or as their non-zero pixels
-    (`FramePoints`) with `contributions_of` and `apply`; `maps` returns the normalised maps and
-    `mean_variances` their Poisson variances.
+    (`FramePoints`) with `contributions_of` and `apply`; `maps` returns the
+    normalised maps and `mean_variances` their Poisson variances.
 
     Parameters
     ----------
@@ -424,8 +424,8 @@ class FrameGridder:
         Blocks can be computed in any order and on any thread; applied in
         frame order (`apply`) they give the same maps, to the last bit, as
         long as the frames are split the same way (`map_frames` grids
-        batches of points cut at fixed counts: `nx5d_rsm.points`).  ``scale`` multiplies each frame (e.g.
-        ``1 / monitor``).  Negative pixels (``mask_negative``) and NaN pixels
+        batches of points cut at fixed counts: `nx5d_rsm.points`).
+        ``scale`` multiplies each frame (e.g. ``1 / monitor``).  Negative pixels (``mask_negative``) and NaN pixels
         count as missing: they are taken out of the normalisation and the
         pixel counts instead of being added.  Pixel values are counts: their
         Poisson variance is the value.

@@ -97,9 +97,8 @@ class Proposal(Children):
         """URL pattern of this proposal's scans (``{proposal}`` filled in)."""
         text = self._nx5d_scan_url if self._nx5d_scan_url is not None else self.repository.url
         declaration, spans = self.repository.declaration, self.repository.naming.spans()
-        made = getattr(
-            self, "_nx5d_pattern", None
-        )  # parsed once: every scan's URL asks for it (thousands in a summary table)
+        # parsed once: every scan's URL asks for it (thousands in a summary table)
+        made = getattr(self, "_nx5d_pattern", None)
         if made is not None and made[0] == text and made[1] is declaration and made[2] == spans:
             return made[3]
         pattern = parse_pattern(text, declaration, required=("scan",), spans=spans)
