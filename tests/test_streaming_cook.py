@@ -9,6 +9,7 @@ interrupted leaves no thread behind.
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import dask
@@ -17,6 +18,8 @@ import numpy as np
 import pytest
 
 import nx5d
+import nx5d.io.blocks
+import nx5d.io.forked
 import nx5d_rsm.points
 from nx5d.io.storage import record_io
 from nx5d_kmc3.synth import ScanPlan
@@ -229,3 +232,32 @@ def test_frames_loaded_lazily_are_cooked_from_their_files_block_by_block(tmp_pat
     assert tasks  # the edited frames were computed, not read afresh
     assert cooked.attrs["nx5d_raw"].startswith("edited")
     assert not np.array_equal(cooked.qdata.values, streamed.qdata.values, equal_nan=True)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="worker processes are forked on Linux only")
+def test_maps_streamed_by_worker_processes_are_the_maps_threads_make(tmp_path, monkeypatch):
+    """Frames read and turned into points in forked processes: the same bits, and every file in the identity."""
+    monkeypatch.setattr(nx5d.cooked_cache, "enabled", False)
+    monkeypatch.setattr(nx5d.io.blocks, "FORK_FROM_BLOCKS", 1)  # the scan has 84 frames: 11 blocks
+    monkeypatch.setattr(nx5d.io.forked, "PARTS_PER_MESSAGE", 3)
+    monkeypatch.delenv("NX5D_FORK", raising=False)
+    forks = []
+    fork = nx5d.io.forked._fork
+    monkeypatch.setattr(nx5d.io.forked, "_fork", lambda: forks.append(1) or fork())
+    url = write_udkm(tmp_path, {"20210205": ["091726"]}, LONG)
+    spice = {"settings": {"grid_size": [30, 40]}}
+    scan = nx5d.open(url, spice_url="").p20210205.r091726
+    with record_io() as reading:
+        forked = scan.cook(spice)
+    assert len(forks) == 2
+    frames = sorted(str(p) for p in (tmp_path / "20210205" / "091726").glob("image*.tiff"))
+    assert len(frames) == 84
+    assert sorted({u.removeprefix("file://") for u in reading.urls if u.endswith(".tiff")}) == frames
+    assert forked.attrs["nx5d_data_files"] > 84
+
+    monkeypatch.setenv("NX5D_FORK", "0")
+    scan.reload()
+    threaded = scan.cook(spice)
+    assert len(forks) == 2
+    _same(forked, threaded)
+    assert threaded.attrs["nx5d_data_identity"] == forked.attrs["nx5d_data_identity"]

@@ -39,6 +39,7 @@ __all__ = [
     "StorageError",
     "OutsideRepositoryError",
     "UnsafeCacheError",
+    "WorkerDiedError",
     "PluginError",
     "BeamlineNotInstalledError",
     "BeamlineLoadError",
@@ -136,6 +137,10 @@ class OutsideRepositoryError(StorageError, PermissionError):
 
 class UnsafeCacheError(StorageError, PermissionError):
     """A cache folder that other users can write into: nothing it holds can be trusted, so it is not used."""
+
+
+class WorkerDiedError(DataError, RuntimeError):
+    """A worker process reading data for this one ended before handing back its work (killed, out of memory)."""
 
 
 class PluginError(Nx5dError):

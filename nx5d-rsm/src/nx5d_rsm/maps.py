@@ -182,24 +182,26 @@ def map_frames(
             f"(at most {MAX_BINS} bins); round the group variables (group_step) or group by fewer"
         )
     scales = None if scale is None else np.asarray(scale, float)
-    gridder = FrameGridder(grid, coordinates)
-    totals = gridder.start(geometry_of_frame[usable], group_of_frame[usable], n_groups)
-    # frames become their non-zero pixels on the threads that decode them; here those points are gridded in
-    # batches of a fixed number of points and added up in frame order: the same bits however they were read
+    # frames become their non-zero pixels where they are decoded (threads, or worker processes that start reading
+    # now, during the gridder's set-up); here those points are gridded in batches of a fixed number of points and
+    # added up in frame order: the same bits however they were read
 
     def points_of(part: slice, block: np.ndarray) -> FramePoints:
         points = FramePoints.of(block, part.start)
         take = usable[points.frame]
         return points if take.all() else points[take]
 
-    def grid_batch(batch: FramePoints) -> None:
-        sums = gridder.contributions_of(
-            batch, geometry_of_frame, group_of_frame, scale=scales, mask_negative=mask_negative
-        )
-        gridder.apply(totals, sums)
-
-    batches = PointBatches()
     with progress(n, "gridding", unit="frame") as bar, contextlib.closing(map_blocks(images, points_of)) as blocks:
+        gridder = FrameGridder(grid, coordinates)
+        totals = gridder.start(geometry_of_frame[usable], group_of_frame[usable], n_groups)
+
+        def grid_batch(batch: FramePoints) -> None:
+            sums = gridder.contributions_of(
+                batch, geometry_of_frame, group_of_frame, scale=scales, mask_negative=mask_negative
+            )
+            gridder.apply(totals, sums)
+
+        batches = PointBatches()
         for part, points in blocks:
             for batch in batches.add(points):
                 grid_batch(batch)

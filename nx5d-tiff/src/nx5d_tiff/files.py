@@ -57,7 +57,10 @@ class FrameFileOptions(FrameOptions):
         "raise", help="'raise' for a missing frame file, or 'mask': it reads -1 and is flagged in frame_missing"
     )
     workers: int | None = option(
-        None, help="threads decoding frames (default: the number of CPUs)", validator=positive, changes_data=False
+        None,
+        help="threads (or, for a streamed cook, processes) decoding frames (default: the number of CPUs)",
+        validator=positive,
+        changes_data=False,
     )
 
 
@@ -249,12 +252,16 @@ def lazy_frames(
     missing: str = "raise",
     fallback: Decoder | None = None,
     chunk: int = 64,
+    workers: int | None = None,
 ) -> Frames:
     """The frames as a dask array, ``chunk`` frames per block, decoded on demand.
 
     The first frame is read at once to learn the shape and dtype; the rest
-    only when blocks are computed (by any dask scheduler, also distributed).
-    Missing frames in ``"mask"`` mode hold `MISSING_VALUE`.
+    only when blocks are computed (by any dask scheduler, also distributed),
+    or by a cook streaming them block by block with ``workers`` threads or
+    processes (default: the number of CPUs; see
+    [`map_blocks`][nx5d.io.blocks.map_blocks]).  Missing frames in
+    ``"mask"`` mode hold `MISSING_VALUE`.
     """
     import dask.array as da
 
@@ -283,7 +290,9 @@ def lazy_frames(
     def read_into(start: int, stop: int, out: np.ndarray) -> None:
         reader.read(range(start, stop), out, np.zeros(stop - start, bool), None)
 
-    return Frames(with_block_reader(frames, read_into), first.shape, None)
+    # local files are read with plain system calls: the reader works as well in a forked worker process
+    marked = with_block_reader(frames, read_into, workers=workers, forkable=reader.local)
+    return Frames(marked, first.shape, None)
 
 
 def frame_variables(
@@ -298,8 +307,8 @@ def frame_variables(
     """A scan's frame variables, loaded as ``options`` say: ``{"images": ..., "frame_missing": ...}``.
 
     Lazily (`lazy_frames`, ``chunks`` frames per block, default 64) where
-    ``options.lazy_frames`` asks for it, else eagerly (`load_frames`, with
-    ``options.workers`` threads); always ``options.region`` and
+    ``options.lazy_frames`` asks for it, else eagerly (`load_frames`); both
+    decode with ``options.workers`` threads or processes; always ``options.region`` and
     ``options.missing``.  ``images`` is a `frames_array` carrying ``attrs``;
     ``frame_missing`` flags missing frames when loaded eagerly with
     ``missing="mask"``.
@@ -309,7 +318,7 @@ def frame_variables(
     if options.lazy_frames:
         frames = lazy_frames(
             storage, urls, region=region, missing=options.missing, fallback=fallback,
-            chunk=options.frames_per_chunk or 64,
+            chunk=options.frames_per_chunk or 64, workers=options.workers,
         )  # fmt: skip
     else:
         frames = load_frames(

@@ -12,7 +12,10 @@ A lazy array that nx5d made itself carries a *block reader*
 (`with_block_reader`): then each thread decodes its blocks into one
 buffer it reuses, without dask's scheduling and without touching fresh
 memory for every block (new pages cost the kernel time that threads would
-otherwise spend decoding in parallel).
+otherwise spend decoding in parallel).  A reader marked safe to use after a
+fork is run in worker processes instead of threads, on Linux
+([`nx5d.io.forked`][nx5d.io.forked]): reading and checking each file
+holds Python's lock, which threads take turns for.
 
 Blocks are `STREAM_FRAMES` frames wherever the frames are (streamed, a
 dask array of any chunks, in memory), and the results come back in frame
@@ -27,24 +30,49 @@ import contextvars
 import functools
 import itertools
 import os
+import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
+import attrs
 import numpy as np
 
-__all__ = ["block_slices", "map_blocks", "with_block_reader", "keep_block_reader", "BlockReader", "STREAM_FRAMES"]
+from nx5d.io.forked import ForkedBlocks
+
+__all__ = [
+    "block_slices",
+    "map_blocks",
+    "with_block_reader",
+    "keep_block_reader",
+    "BlockReader",
+    "STREAM_FRAMES",
+    "FORK_FROM_BLOCKS",
+]
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 #: ``read_into(start, stop, out)``: frames ``start:stop`` of a lazy array decoded into ``out``.
 BlockReader = Callable[[int, int, np.ndarray], None]
 
+
+class BlockResults(Iterator[tuple[slice, T_co]], Protocol):
+    """What `map_blocks` gives: ``(frame range, result)`` in frame order, and ``close()`` to stop early."""
+
+    def close(self) -> None:
+        """Stop: blocks not yet read are not read, threads and processes working on others end."""
+
+
 #: Frames per block, wherever the frames are: one block per thread is in memory, so small blocks keep a streamed
 #: cook's memory small beside its maps (8 Pilatus 100K frames: 3 MB per thread).
 STREAM_FRAMES = 8
+
+#: Blocks from which `map_blocks` reads in worker processes (where it may): fewer are read faster in threads than
+#: forking takes.
+FORK_FROM_BLOCKS = 64
 
 
 def block_slices(frames: int, block: int = STREAM_FRAMES) -> list[slice]:
@@ -53,31 +81,56 @@ def block_slices(frames: int, block: int = STREAM_FRAMES) -> list[slice]:
     return [slice(int(a), int(b)) for a, b in itertools.pairwise(starts) if b > a]
 
 
-def with_block_reader(images: Any, read_into: BlockReader) -> Any:
+@attrs.frozen
+class _Mark:
+    """How the frames of the dask graph ``graph`` are read block by block."""
+
+    graph: str
+    read_into: BlockReader
+    workers: int | None
+    forkable: bool
+
+
+def with_block_reader(
+    images: Any, read_into: BlockReader, *, workers: int | None = None, forkable: bool = False
+) -> Any:
     """``images`` (a dask array of frames), marked as readable block by block with ``read_into``.
+
+    ``workers``: how many threads or processes `map_blocks` reads with
+    (default: the number of CPUs), e.g. a beamline's loading option.
+    ``forkable``: ``read_into`` works in a forked child process (it reads
+    local files with plain system calls, and uses no thread, event loop or
+    open handle of the parent's), so `map_blocks` may run it in worker
+    processes (`nx5d.io.forked`).
 
     The mark holds for this array's graph only: an assignment into the
     array (``images[0] = ...``, which gives it a new graph and name) drops
     it, so the edited frames are computed, never read afresh from the files.
     """
-    images._nx5d_read_into = (images.name, read_into)
+    images._nx5d_read_into = _Mark(images.name, read_into, workers, forkable)
     return images
 
 
 def keep_block_reader(source: Any, copy: Any) -> Any:
     """``copy``, a new array object over ``source``'s graph, marked with ``source``'s block reader if it has one."""
-    read_into = _block_reader(source)
-    if read_into is not None and getattr(copy, "name", None) == source.name:
-        with_block_reader(copy, read_into)
+    mark = _mark(source)
+    if mark is not None and getattr(copy, "name", None) == source.name:
+        copy._nx5d_read_into = mark
     return copy
+
+
+def _mark(images: Any) -> _Mark | None:
+    """How ``images`` is read block by block, if it is marked and the mark still holds for its graph."""
+    mark = getattr(images, "_nx5d_read_into", None)
+    if not isinstance(mark, _Mark) or mark.graph != getattr(images, "name", None):
+        return None
+    return mark
 
 
 def _block_reader(images: Any) -> BlockReader | None:
     """The block reader ``images`` is marked with, if the mark still holds for its graph."""
-    marked = getattr(images, "_nx5d_read_into", None)
-    if marked is None or marked[0] != getattr(images, "name", None):
-        return None
-    return marked[1]
+    mark = _mark(images)
+    return None if mark is None else mark.read_into
 
 
 class _Buffers(threading.local):
@@ -116,34 +169,53 @@ def _readers(images: Any, parts: list[slice]) -> list[Callable[[], np.ndarray]]:
     return [functools.partial(_compute, block) for block in blocks]
 
 
+def _may_fork(blocks: int) -> bool:
+    """Whether ``blocks`` blocks are worth worker processes here (Linux, enough blocks, ``NX5D_FORK`` not ``0``)."""
+    return sys.platform == "linux" and blocks >= FORK_FROM_BLOCKS and os.environ.get("NX5D_FORK", "1") != "0"
+
+
 def _compute(block: Any) -> np.ndarray:
     return np.asarray(block.compute(scheduler="synchronous"))
 
 
-def map_blocks(
-    images: Any, work: Callable[[slice, np.ndarray], T], *, workers: int | None = None
-) -> Generator[tuple[slice, T], None, None]:
+def map_blocks(images: Any, work: Callable[[slice, np.ndarray], T], *, workers: int | None = None) -> BlockResults[T]:
     """``(frame range, work(frame range, frames))`` for every block of ``images`` (``(frames, rows, cols)``), in order.
 
-    Blocks are read and worked on by ``workers`` threads (default: the
-    number of CPUs), at most ``2 x workers`` blocks in flight, so memory
-    stays bounded by a few blocks.  The frames handed to ``work`` are valid
-    during the call only (their buffer is reused): ``work`` returns what it
-    made of them, not the frames.  Closing the iterator early, or an error
-    in any block, cancels the blocks not yet started and waits for the
-    running ones: no thread outlives the call.
+    Blocks are read and worked on by ``workers`` threads (default: what
+    the frames' block reader was marked with, else the number of CPUs), at
+    most ``2 x workers`` blocks in flight, so memory stays bounded by a few
+    blocks.  Frames whose block reader is marked ``forkable`` are read and
+    worked on in ``workers`` forked processes instead, on Linux, when there
+    are at least `FORK_FROM_BLOCKS` blocks and ``NX5D_FORK`` is not ``0``
+    (see [`nx5d.io.forked`][nx5d.io.forked]); ``work`` then runs in a
+    child process, and what it returns is pickled back.  The frames handed
+    to ``work`` are valid during the call only (their buffer is reused):
+    ``work`` returns what it made of them, not the frames.  Worker
+    processes start when this is called, so they read while the caller
+    prepares; threads when the first result is asked for.  Closing the
+    iterator (it has ``close()``) early, or an error in any block, cancels
+    the blocks not yet started and ends the running ones: no thread or
+    process outlives the iteration.
     """
     parts = block_slices(images.shape[0])
     readers = dict(zip((p.start for p in parts), _readers(images, parts), strict=True))
-    n = max(1, workers or os.cpu_count() or 1)
-    if n == 1 or len(parts) == 1:
-        for part in parts:
-            yield part, work(part, readers[part.start]())
-        return
+    mark = _mark(images)
+    n = max(1, workers or (mark.workers if mark is not None else None) or os.cpu_count() or 1)
 
     def task(part: slice) -> T:
         return work(part, readers[part.start]())
 
+    if n > 1 and mark is not None and mark.forkable and _may_fork(len(parts)):
+        return ForkedBlocks(parts, task, n)
+    return _threaded(parts, task, n)
+
+
+def _threaded(parts: list[slice], task: Callable[[slice], T], n: int) -> Generator[tuple[slice, T], None, None]:
+    """``(part, task(part))`` for every part, in order, with ``n`` threads (none for one)."""
+    if n == 1 or len(parts) == 1:
+        for part in parts:
+            yield part, task(part)
+        return
     pool = ThreadPoolExecutor(n, thread_name_prefix="nx5d-blocks")
     pending: deque[tuple[slice, Future[T]]] = deque()
     upcoming = iter(parts)

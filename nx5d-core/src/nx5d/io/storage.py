@@ -55,6 +55,7 @@ __all__ = [
     "IoRecord",
     "Storage",
     "record_io",
+    "replay_io",
     "join_url",
     "State",
     "ABSENT",
@@ -110,19 +111,52 @@ class IoRecord:
             if depends and self.depends.get(url) is None:
                 self.depends[url] = state
 
+    def events(self) -> dict[str, Any]:
+        """What this record saw, as plain values (picklable): for `replay_io` in another process."""
+        with self._lock:
+            return {
+                "bytes_read": self.bytes_read,
+                "files_opened": self.files_opened,
+                "listings": self.listings,
+                "urls": list(self.urls),
+                "datasets": list(self.datasets),
+                "depends": dict(self.depends),
+            }
+
 
 _RECORDERS: contextvars.ContextVar[tuple[IoRecord, ...]] = contextvars.ContextVar("nx5d_io", default=())
 
 
+def replay_io(events: Mapping[str, Any]) -> None:
+    """Count what another process read (`IoRecord.events` of its record) in every `record_io` active here.
+
+    Worker processes that read a scan's files for this one (as
+    [`nx5d.io.forked`][nx5d.io.forked] does) hand back what they read, so
+    the data identity of a result made from their work names every file.
+    """
+    for record in _RECORDERS.get():
+        with record._lock:
+            record.bytes_read += events["bytes_read"]
+            record.files_opened += events["files_opened"]
+            record.listings += events["listings"]
+            record.urls.extend(events["urls"])
+            record.datasets.extend(events["datasets"])
+            for url, state in events["depends"].items():
+                if record.depends.get(url) is None:
+                    record.depends[url] = state
+
+
 @contextlib.contextmanager
-def record_io() -> Iterator[IoRecord]:
+def record_io(*, alone: bool = False) -> Iterator[IoRecord]:
     """Count files opened, bytes read and folders listed through any `Storage`.
 
-    Nested recorders all see the same events.  Work handed to thread pools
+    Nested recorders all see the same events, unless ``alone``: then only
+    this one does (a worker process collecting what it reads for its
+    parent, which counts it with `replay_io`).  Work handed to thread pools
     by [`Storage.read_many`][nx5d.io.storage.Storage.read_many] is counted too.
     """
     record = IoRecord()
-    token = _RECORDERS.set(_RECORDERS.get() + (record,))
+    token = _RECORDERS.set((record,) if alone else _RECORDERS.get() + (record,))
     try:
         yield record
     finally:
