@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import pickle
 
 import numpy as np
 from hypothesis import given, settings
@@ -51,6 +52,35 @@ def test_batches_are_cut_at_the_same_points_however_the_frames_are_handed_in(see
     joined = FramePoints.joined(got) if got else whole
     for name in ("frame", "pixel", "value"):
         np.testing.assert_array_equal(getattr(joined, name), getattr(whole, name))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    frame=st.lists(st.integers(0, 2**40), max_size=30),
+    pixel_high=st.sampled_from([10, 2**31 - 1, 2**31, 2**40]),
+    seed=st.integers(0, 2**16),
+    value_type=st.sampled_from(["int32", "uint16", "float32", "float64"]),
+)
+def test_points_pickled_compactly_come_back_the_same(frame, pixel_high, seed, value_type):
+    """Worker processes hand points back pickled (frames as runs, 32-bit pixels where they fit): unpickled, every
+    point is the same, in its order and type, whatever the frames' order, the pixels' size or the values' type."""
+    rng = np.random.default_rng(seed)
+    n = len(frame)
+    points = FramePoints(
+        np.sort(np.asarray(frame, np.intp)) if seed % 2 else np.asarray(frame, np.intp),  # in frame order, or not
+        rng.integers(0, pixel_high, n, endpoint=True).astype(np.intp),
+        rng.normal(0.0, 100.0, n).astype(value_type),
+    )
+    again = pickle.loads(pickle.dumps(points))
+    for name in ("frame", "pixel", "value"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(points, name))
+        assert getattr(again, name).dtype == getattr(points, name).dtype
+
+
+def test_points_pickled_take_eight_bytes_each():
+    points = FramePoints.of(_frames(3, n=200, shape=(40, 50)))  # 0.4 counts per pixel: 130,000 points
+    assert len(points) > 100_000
+    assert len(pickle.dumps(points)) < 8.1 * len(points)  # 20 bytes each as they are
 
 
 def test_gridding_in_batches_gives_the_maps_of_gridding_at_once():

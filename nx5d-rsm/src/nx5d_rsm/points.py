@@ -17,6 +17,7 @@ a map summed batch after batch has the same bits wherever it was cooked.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 import numpy as np
@@ -66,8 +67,28 @@ class FramePoints:
     def __len__(self) -> int:
         return int(self.frame.size)
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled compactly, as worker processes hand points back: frames as runs, pixels in 32 bits if they fit.
+
+        A point then takes 8 bytes (pixel and a 32-bit value) instead of 20;
+        unpickled, the points are the same, in the same order and types.
+        """
+        starts = np.flatnonzero(np.diff(self.frame)) + 1 if self.frame.size else np.zeros(0, np.intp)
+        runs = np.diff(np.concatenate([[0], starts, [self.frame.size]]))
+        firsts = self.frame[np.concatenate([[0], starts])] if self.frame.size else self.frame
+        narrow = self.pixel.size == 0 or (self.pixel.min() >= 0 and self.pixel.max() < 2**31)
+        pixel = self.pixel.astype(np.int32) if narrow else self.pixel
+        return _unpacked, (firsts, runs, pixel, self.pixel.dtype, self.value)
+
     def __getitem__(self, which: slice | np.ndarray) -> FramePoints:
         return FramePoints(self.frame[which], self.pixel[which], self.value[which])
+
+
+def _unpacked(
+    firsts: np.ndarray, runs: np.ndarray, pixel: np.ndarray, pixel_dtype: np.dtype, value: np.ndarray
+) -> FramePoints:
+    """The `FramePoints` pickled by `FramePoints.__reduce__`."""
+    return FramePoints(np.repeat(firsts, runs), pixel.astype(pixel_dtype, copy=False), value)
 
 
 class PointBatches:
