@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -185,3 +186,52 @@ def test_an_error_here_ends_the_children(tmp_path):
 
     with pytest.raises(RuntimeError, match="the caller's own error"):
         use(map_blocks(_lazy(storage, urls), _where))
+
+
+def test_children_end_when_their_parent_is_killed(tmp_path):
+    """A cook's process killed (out of memory, kill -9): its worker processes do not read on for nothing."""
+    _frames(tmp_path, n=800)
+    script = tmp_path / "parent.py"
+    script.write_text(
+        f"""
+import os, sys, threading, time
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+import numpy as np
+import nx5d.io.blocks, nx5d.io.forked
+from pathlib import Path
+from test_forked_blocks import _lazy, _children
+from nx5d.io.storage import Storage
+nx5d.io.blocks.FORK_FROM_BLOCKS = 2
+nx5d.io.forked.PARTS_PER_MESSAGE = 40  # 320 frames: the first message fast, the others 20 s each
+urls = [f"file://{tmp_path}/frame{{i:04d}}.raw" for i in range(800)]
+def slow(part, block):
+    if part.start >= 320:
+        time.sleep(0.5)
+    return part.start
+blocks = nx5d.io.blocks.map_blocks(_lazy(Storage(), urls), slow)
+next(blocks)
+print(*_children(), flush=True)
+time.sleep(60)
+"""
+    )
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(pid) for pid in parent.stdout.readline().split()]
+        assert len(pids) == 2
+        assert all(_alive(pid) for pid in pids)
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 5  # well before they would next hand back results (and find no one there)
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in pids if _alive(pid)]
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
