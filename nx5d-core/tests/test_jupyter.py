@@ -123,3 +123,53 @@ def test_quiet_silences_bars_and_restores_the_setting():
         assert progress.enabled()
     finally:
         progress.set_enabled(None)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="worker processes are forked on Linux only")
+def test_frames_are_read_in_worker_processes_inside_a_real_kernel(tmp_path):
+    """A Jupyter kernel always runs threads (heartbeat, I/O, control): forking from it must neither hang nor
+    leave processes behind, and a child's warning reaches the notebook as nx5d's one-line message."""
+    pytest.importorskip("ipykernel")
+    from jupyter_client.manager import start_new_kernel
+
+    code = f"""
+import os, threading, warnings
+import numpy as np, dask.array as da
+import nx5d.io.blocks, nx5d.io.forked
+from nx5d.errors import DataWarning
+from nx5d.io.storage import Storage, record_io
+nx5d.io.blocks.FORK_FROM_BLOCKS = 2
+root = {str(tmp_path)!r}
+stack = (np.arange(200 * 30, dtype=np.int32).reshape(200, 5, 6) % 5)
+urls = []
+for i, frame in enumerate(stack):
+    with open(f"{{root}}/f{{i}}.raw", "wb") as fh:
+        fh.write(frame.tobytes())
+    urls.append(f"file://{{root}}/f{{i}}.raw")
+storage = Storage(root=f"file://{{root}}")
+def read_into(start, stop, out):
+    for k, url in enumerate(urls[start:stop]):
+        out[k] = np.frombuffer(storage.read_bytes(url), np.int32).reshape(5, 6)
+    if start == 96:
+        warnings.warn("frame 96 looks odd", DataWarning)
+images = nx5d.io.blocks.with_block_reader(da.zeros(stack.shape, np.int32), read_into, workers=2, forkable=True)
+with record_io() as reading:
+    done = list(nx5d.io.blocks.map_blocks(images, lambda part, block: (os.getpid(), block.sum())))
+pids = {{pid for _, (pid, _) in done}}
+assert os.getpid() not in pids and len(pids) == 2, pids
+assert sum(total for _, (_, total) in done) == stack.sum()
+assert len(reading.urls) == 200
+left = open(f"/proc/self/task/{{threading.get_native_id()}}/children").read().split()
+print("ok", len(threading.enumerate()), left)
+"""
+    manager, client = start_new_kernel(kernel_name="python3", extra_arguments=["--HistoryManager.enabled=False"])
+    try:
+        outputs: list[dict] = []
+        reply = client.execute_interactive(code, timeout=120, output_hook=outputs.append)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        texts = [m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream"]
+        assert any(t.startswith("ok ") and t.rstrip().endswith("[]") for t in texts), texts
+        assert "nx5d: DataWarning: frame 96 looks odd" in "".join(texts)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
