@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import warnings
+from multiprocessing.connection import Pipe
 from pathlib import Path
 
 import dask.array as da
@@ -235,3 +236,62 @@ def _alive(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_nothing_is_handed_out_after_close(tmp_path):
+    storage, urls, _ = _frames(tmp_path, n=400)
+    blocks = map_blocks(_lazy(storage, urls), _where)
+    next(blocks)
+    blocks.close()
+    assert list(blocks) == []  # and no wait for children that are gone
+
+
+def test_the_blocks_before_a_childs_error_come_first_with_their_warnings(tmp_path):
+    """As with threads: the results and warnings of the blocks before the failing one are handed out, then the
+    error is raised."""
+    storage, urls, _ = _frames(tmp_path)
+    (tmp_path / "frame0061.raw").unlink()  # block 56-63, the second of the message of blocks 48-63
+    handed: list[int] = []
+
+    def take(blocks: BlockResults) -> None:
+        handed.extend(part.start for part, _ in blocks)
+
+    with pytest.warns(DataWarning, match="frame 50"), pytest.raises(MissingDataError, match=r"frame0061\.raw") as err:
+        take(map_blocks(_lazy(storage, urls, warn_at=50), _where))
+    assert handed == list(range(0, 56, STREAM_FRAMES))
+    assert "raised in a worker process reading frames" in "\n".join(err.value.__notes__)
+
+
+def test_a_dead_child_is_found_even_when_another_process_holds_its_pipe(tmp_path, monkeypatch):
+    """A fork elsewhere in the process (another library, another thread) may keep a copy of a child's pipe open,
+    so its death never shows as the pipe's end: it is found by waiting for the child itself."""
+    storage, urls, _ = _frames(tmp_path)
+    kept: list[int] = []
+
+    def leaky_pipe(duplex: bool = True):
+        reader, writer = Pipe(duplex)
+        kept.append(os.dup(writer.fileno()))  # as a process forked meanwhile would hold it
+        return reader, writer
+
+    monkeypatch.setattr(nx5d.io.forked, "Pipe", leaky_pipe)
+
+    def work(part: slice, block: np.ndarray) -> int:
+        if part.start == 40:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return part.start
+
+    try:
+        with pytest.raises(WorkerDiedError, match="killed by SIGKILL"):
+            list(map_blocks(_lazy(storage, urls), work))
+    finally:
+        for fd in kept:
+            os.close(fd)
+
+
+def test_a_dask_worker_reads_in_threads(tmp_path):
+    """A cluster's workers are its processes (their nanny counts their memory, not their children's)."""
+    distributed = pytest.importorskip("distributed")
+    storage, urls, _ = _frames(tmp_path)
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0") as client:
+        pids = client.submit(lambda: {pid for _, (pid, _, _) in map_blocks(_lazy(storage, urls), _where)}).result()
+    assert pids == {os.getpid()}

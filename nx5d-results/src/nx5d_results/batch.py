@@ -416,8 +416,11 @@ def _died(exitcode: int | None) -> str:
 def _start_worker(steps: Any) -> None:
     """Workers leave Ctrl-C to the process that started them (no traceback from every worker).
 
-    Their progress goes to the queue ``steps`` when there is one; no bars of their own.
+    Their progress goes to the queue ``steps`` when there is one; no bars of their own.  The pool's processes
+    are the batch's parallelism: a worker's cook reads its frames in threads, not in processes of its own
+    (``NX5D_FORK=0``; else every worker would fork one process per CPU).
     """
+    os.environ["NX5D_FORK"] = "0"
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if steps is not None:
         forwarded(lambda desc, unit, n: steps.put((desc, unit, n)))

@@ -169,9 +169,34 @@ def _readers(images: Any, parts: list[slice]) -> list[Callable[[], np.ndarray]]:
     return [functools.partial(_compute, block) for block in blocks]
 
 
+def _cpus() -> int:
+    """The CPUs this process may run on (its affinity, which a batch system or ``taskset`` sets), else all."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def _may_fork(blocks: int) -> bool:
-    """Whether ``blocks`` blocks are worth worker processes here (Linux, enough blocks, ``NX5D_FORK`` not ``0``)."""
-    return sys.platform == "linux" and blocks >= FORK_FROM_BLOCKS and os.environ.get("NX5D_FORK", "1") != "0"
+    """Whether ``blocks`` blocks are read in worker processes here: on Linux, 64 blocks or more, ``NX5D_FORK`` not
+    ``0``, and not in a dask worker (a cluster's workers are its processes; their nanny sees no children)."""
+    return (
+        sys.platform == "linux"
+        and blocks >= FORK_FROM_BLOCKS
+        and os.environ.get("NX5D_FORK", "1") != "0"
+        and not _in_dask_worker()
+    )
+
+
+def _in_dask_worker() -> bool:
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return False
+    try:
+        distributed.get_worker()
+    except (ValueError, AttributeError):
+        return False
+    return True
 
 
 def _compute(block: Any) -> np.ndarray:
@@ -182,12 +207,12 @@ def map_blocks(images: Any, work: Callable[[slice, np.ndarray], T], *, workers: 
     """``(frame range, work(frame range, frames))`` for every block of ``images`` (``(frames, rows, cols)``), in order.
 
     Blocks are read and worked on by ``workers`` threads (default: what
-    the frames' block reader was marked with, else the number of CPUs), at
+    the frames' block reader was marked with, else the CPUs this process may use), at
     most ``2 x workers`` blocks in flight, so memory stays bounded by a few
     blocks.  Frames whose block reader is marked ``forkable`` are read and
     worked on in ``workers`` forked processes instead, on Linux, when there
-    are at least `FORK_FROM_BLOCKS` blocks and ``NX5D_FORK`` is not ``0``
-    (see [`nx5d.io.forked`][nx5d.io.forked]); ``work`` then runs in a
+    are at least `FORK_FROM_BLOCKS` blocks, ``NX5D_FORK`` is not ``0`` and
+    this is not a dask worker (see [`nx5d.io.forked`][nx5d.io.forked]); ``work`` then runs in a
     child process, and what it returns is pickled back.  The frames handed
     to ``work`` are valid during the call only (their buffer is reused):
     ``work`` returns what it made of them, not the frames.  Worker
@@ -200,7 +225,7 @@ def map_blocks(images: Any, work: Callable[[slice, np.ndarray], T], *, workers: 
     parts = block_slices(images.shape[0])
     readers = dict(zip((p.start for p in parts), _readers(images, parts), strict=True))
     mark = _mark(images)
-    n = max(1, workers or (mark.workers if mark is not None else None) or os.cpu_count() or 1)
+    n = max(1, workers or (mark.workers if mark is not None else None) or _cpus())
 
     def task(part: slice) -> T:
         return work(part, readers[part.start]())

@@ -11,17 +11,20 @@ blocks and hand back what they made of them, in block order, as
 sees the same results, in the same order, however they were made.
 
 The children start when `ForkedBlocks` is made, and a thread of this
-process collects what they hand back (up to `AHEAD_BYTES` not yet taken),
-so they keep working while the caller prepares (a cook sets up its
-gridder meanwhile) and never wait on a full pipe.
+process collects what they hand back, so they keep working ahead of the
+caller (a cook sets up its gridder meanwhile), up to `AHEAD_BYTES` of
+results not yet taken.
 
-Nothing a child does is lost on the way back:
+What a child does comes back with its results:
 
 * what it read is counted here (`replay_io`), so the data identity of a
   result made from its work names every file it read;
 * the warnings it gave are given again here;
-* its error is raised here, with its own type and message; a child that
-  dies without a word (killed, out of memory) raises `WorkerDiedError`
+* its error is raised here after the results of the blocks before it, with
+  its own type and message (an exception that cannot be pickled becomes a
+  [`DataError`][nx5d.errors.DataError] naming its type), the child's
+  traceback added as a note; a child that dies without a word (killed, out
+  of memory) raises [`WorkerDiedError`][nx5d.errors.WorkerDiedError]
   naming how it ended.
 
 The children are forked, not started afresh: they need nothing pickled
@@ -29,8 +32,10 @@ but their results, and start in milliseconds.  Forking is safe only where
 the work touches nothing another thread of this process may hold, so
 [`map_blocks`][nx5d.io.blocks.map_blocks] forks only on Linux, for block
 readers marked as safe to use in a forked child (local files read with
-plain system calls), and never when ``NX5D_FORK=0``.  Children ignore
-Ctrl-C: it reaches this process, whose clean-up ends them.
+plain system calls), not inside a dask worker, and never when
+``NX5D_FORK=0``.  Children ignore Ctrl-C (it reaches this process, whose
+clean-up ends them) and are ended by the kernel if the thread that forked
+them dies.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ import os
 import pickle
 import signal
 import threading
+import traceback
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -58,15 +64,17 @@ T = TypeVar("T")
 #: Blocks a child works on before it hands back their results in one message (64 frames of 8-frame blocks).
 PARTS_PER_MESSAGE = 8
 
-_PR_SET_PDEATHSIG = 1  # prctl(2)
-
 #: Bytes of results handed back and not yet taken by the caller, beyond which the children wait: what working
 #: ahead may cost in memory (the non-zero pixels of the 5,187-frame reference scan take 12.5 MB, as handed back).
 AHEAD_BYTES = 8 << 20
 
-#: How much less CPU time the children ask for than this process: the caller, which takes their results in
-#: order and works on them, is the one everything waits for; the children fill the CPUs it leaves.
-CHILD_NICENESS = 0
+#: Seconds the collecting thread waits for a child before it looks whether the child ended or it was stopped.
+_LOOK = 0.1
+
+_PR_SET_PDEATHSIG = 1  # prctl(2)
+
+#: One fork at a time: a pipe's write end made for one child must not be inherited by another.
+_FORKING = threading.Lock()
 
 
 class ForkedBlocks(Iterator[tuple[slice, T]]):
@@ -76,24 +84,28 @@ class ForkedBlocks(Iterator[tuple[slice, T]]):
     Child ``k`` works on messages ``k, k + processes, ...`` of
     `PARTS_PER_MESSAGE` consecutive parts each.  `close` (also on an
     error, or at the end) ends every child and the thread collecting their
-    results.
+    results; nothing is handed out after it.
     """
 
     def __init__(self, parts: Sequence[slice], task: Callable[[slice], T], processes: int) -> None:
         messages = [parts[i : i + PARTS_PER_MESSAGE] for i in range(0, len(parts), PARTS_PER_MESSAGE)]
         self._children: list[tuple[int, Connection]] = []
         self._results: deque[tuple[slice, T]] = deque()
+        self._error: BaseException | None = None
         self._mailbox = _Mailbox(len(messages))
+        self._collector: threading.Thread | None = None
         processes = max(1, min(processes, len(messages)))
-        parent = os.getpid()
+        parent, prctl = os.getpid(), _prctl()
         try:
             for k in range(processes):
-                reader, writer = Pipe(duplex=False)
-                pid = _fork()
-                if pid == 0:
-                    _child(messages[k::processes], task, writer, [r for _, r in self._children] + [reader], parent)
-                writer.close()
-                self._children.append((pid, reader))
+                with _FORKING:
+                    reader, writer = Pipe(duplex=False)
+                    pid = _fork()
+                    if pid == 0:
+                        share = messages[k::processes]
+                        _child(share, task, writer, [r for _, r in self._children] + [reader], parent, prctl)
+                    self._children.append((pid, reader))
+                    writer.close()
         except BaseException:
             self.close()
             raise
@@ -103,32 +115,37 @@ class ForkedBlocks(Iterator[tuple[slice, T]]):
         self._collector.start()
 
     def __next__(self) -> tuple[slice, T]:
-        if not self._results:
+        while not self._results:
+            if self._error is not None:
+                error, self._error = self._error, None
+                self.close()
+                raise error
             try:
                 message = self._mailbox.take()
                 if message is None:
+                    self.close()
                     raise StopIteration
-                self._results.extend(_opened(*message))
+                results, self._error = _opened(*message)
+                self._results.extend(results)
             except BaseException:
                 self.close()
                 raise
         return self._results.popleft()
 
     def close(self) -> None:
-        """End the children still working and the collecting thread (nothing more is handed back)."""
+        """End the children still working and the collecting thread; nothing more is handed out."""
         children, self._children = self._children, []
+        self._results.clear()
+        self._error = None
         self._mailbox.stop()
-        for pid, _ in children:
-            with contextlib.suppress(ChildProcessError, ProcessLookupError):
-                if os.waitpid(pid, os.WNOHANG) == (0, 0):
-                    os.kill(pid, signal.SIGKILL)  # its pipe then ends: the collector stops reading it
-        collector = getattr(self, "_collector", None)
-        if collector is not None and collector is not threading.current_thread():
-            collector.join()
+        if self._collector is not None and self._collector is not threading.current_thread():
+            self._collector.join()  # it looks every _LOOK seconds whether it was stopped; then it reaps no more
         for pid, reader in children:
             reader.close()
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
+            if pid not in self._mailbox.ended:  # not reaped: the pid is still the child's
+                with contextlib.suppress(ChildProcessError, ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
 
     def __del__(self) -> None:
         self.close()
@@ -139,43 +156,73 @@ class _Mailbox:
 
     def __init__(self, messages: int) -> None:
         self.messages = messages
-        self._waiting: deque[tuple[int, bytes | None]] = deque()
+        #: How the children that ended were reaped here: ``{pid: wait status}``.
+        self.ended: dict[int, int] = {}
+        self._waiting: deque[tuple[int, bytes | None, int | None]] = deque()
         self._bytes = 0
         self._taken = 0
         self._stopped = False
+        self._finished = False
+        self._failure: BaseException | None = None
         self._changed = threading.Condition()
 
     def collect(self, children: list[tuple[int, Connection]]) -> None:
         """Read every message in order (child ``i % len(children)`` for message ``i``); ``None`` for a dead child."""
-        for i in range(self.messages):
-            pid, reader = children[i % len(children)]
-            try:
-                data: bytes | None = reader.recv_bytes()
-            except (EOFError, OSError):
-                data = None
-            with self._changed:
-                while self._bytes > AHEAD_BYTES and not self._stopped:
-                    self._changed.wait()
-                if self._stopped:
+        try:
+            for i in range(self.messages):
+                pid, reader = children[i % len(children)]
+                data = self._receive(pid, reader)
+                if data is _STOPPED:
                     return
-                self._waiting.append((pid, data))
-                self._bytes += len(data or b"")
+                with self._changed:
+                    while self._bytes > AHEAD_BYTES and not self._stopped:
+                        self._changed.wait()
+                    if self._stopped:
+                        return
+                    self._waiting.append((pid, data, self.ended.get(pid)))
+                    self._bytes += len(data or b"")
+                    self._changed.notify_all()
+                if data is None:
+                    return
+        except BaseException as error:  # noqa: BLE001 - handed to the caller by take()
+            self._failure = error
+        finally:
+            with self._changed:
+                self._finished = True
                 self._changed.notify_all()
-            if data is None:
-                return
 
-    def take(self) -> tuple[int, bytes | None] | None:
-        """The next message (``None`` after the last), waiting for it."""
+    def _receive(self, pid: int, reader: Connection) -> Any:
+        """The child's next message; ``None`` if it ended without one; `_STOPPED` if the caller stopped."""
+        while not reader.poll(_LOOK):
+            if self._stopped:
+                return _STOPPED
+            if pid not in self.ended:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    self.ended[pid] = status
+            if pid in self.ended and not reader.poll(0):
+                return None  # ended, and nothing more in its pipe (even if another process still holds its end)
+        try:
+            return reader.recv_bytes()
+        except (EOFError, OSError):
+            return None
+
+    def take(self) -> tuple[int, bytes | None, int | None] | None:
+        """The next message (``None`` after the last or once stopped), waiting for it."""
         with self._changed:
-            if self._taken == self.messages:
-                return None
-            while not self._waiting:
+            while True:
+                if self._stopped or self._taken == self.messages:
+                    return None
+                if self._waiting:
+                    message = self._waiting.popleft()
+                    self._bytes -= len(message[1] or b"")
+                    self._taken += 1
+                    self._changed.notify_all()
+                    return message
+                if self._finished:
+                    failure = self._failure or WorkerDiedError("the thread collecting the worker processes' work ended")
+                    raise failure
                 self._changed.wait()
-            pid, data = self._waiting.popleft()
-            self._bytes -= len(data or b"")
-            self._taken += 1
-            self._changed.notify_all()
-            return pid, data
 
     def stop(self) -> None:
         with self._changed:
@@ -183,14 +230,28 @@ class _Mailbox:
             self._changed.notify_all()
 
 
-def _fork() -> int:
-    """``os.fork()``, with the objects of this process out of the child's garbage collector's way.
+_STOPPED = object()
 
-    A collection in the child would write to every object it tracks, and
-    so copy every page of this process's heap: the objects are frozen for
-    the fork, and the child collects nothing.
+
+def _prctl() -> Any:
+    """The C library's ``prctl``, looked up here: a child must not load libraries (another thread may hold the
+    loader's lock at the fork).  ``None`` where there is none."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+def _fork() -> int:
+    """``os.fork()``, with this process's objects out of the way of the child's garbage collector.
+
+    A collection in the child would write to every object it tracks, and so
+    copy every page of this process's heap: the objects are frozen for the
+    fork (unless the application froze objects itself, which it then manages).
     """
-    gc.freeze()
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
     try:
         with warnings.catch_warnings():
             # Python 3.12+ warns of forking a process that has threads (a notebook's kernel always has): a lock
@@ -199,12 +260,11 @@ def _fork() -> int:
             warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
             pid = os.fork()
     except BaseException:
-        gc.unfreeze()
+        if freeze:
+            gc.unfreeze()
         raise
-    if pid == 0:
-        gc.disable()
-    else:
-        gc.unfreeze()
+    if freeze and pid != 0:
+        gc.unfreeze()  # in the parent; in the child, the frozen objects stay out of the collector's way
     return pid
 
 
@@ -214,68 +274,77 @@ def _child(
     writer: Connection,
     inherited: list[Connection],
     parent: int,
+    prctl: Any,
 ) -> None:
     """A child's life: work on its share, hand back each message's results, leave without running anything else."""
     code = 0
     try:
-        _die_with_parent(parent)
+        _die_with_parent(parent, prctl)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's, which then ends its children
-        with contextlib.suppress(OSError):
-            os.nice(CHILD_NICENESS)
         for connection in inherited:
             connection.close()
         for message in share:
+            results: list[tuple[slice, Any]] = []
+            failure: BaseException | None = None
             with warnings.catch_warnings(record=True) as caught, record_io(alone=True) as record:
                 warnings.simplefilter("always")
-                results = [(part, task(part)) for part in message]
+                try:
+                    for part in message:
+                        results.append((part, task(part)))
+                except BaseException as error:  # noqa: BLE001 - handed to the parent after the results before it
+                    failure = _transportable(error)
             given = [(str(w.message), w.category) for w in caught]
-            writer.send(("done", results, record.events(), given))
+            writer.send((results, record.events(), given, failure))
+            if failure is not None:
+                code = 1
+                break
     except BaseException as error:  # noqa: BLE001 - handed to the parent, which raises it
         code = 1
         with contextlib.suppress(BaseException):
-            writer.send(("failed", _transportable(error)))
+            writer.send(([], {}, [], _transportable(error)))
     finally:
         os._exit(code)
 
 
-def _die_with_parent(parent: int) -> None:
-    """Have the kernel end this child if its parent ``parent`` dies (killed, out of memory): it would read on for
-    nothing."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+def _die_with_parent(parent: int, prctl: Any) -> None:
+    """Have the kernel end this child when the thread of ``parent`` that forked it ends (the process killed, out of
+    memory): it would read on for nothing."""
+    if prctl is not None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the wish was made
         os._exit(1)
 
 
 def _transportable(error: BaseException) -> BaseException:
-    """``error`` if it survives pickling, else a `DataError` with its type and message."""
+    """``error`` with the child's traceback as a note, if it survives pickling; else a `DataError` naming it."""
+    where = "".join(traceback.format_exception(error)).rstrip()
     try:
+        error.add_note(f"raised in a worker process reading frames (pid {os.getpid()}):\n{where}")
         pickle.loads(pickle.dumps(error))
-    except Exception:  # noqa: BLE001 - any failure to pickle
-        return DataError(f"{type(error).__name__}: {error}")
+    except Exception:  # noqa: BLE001 - any failure to pickle or unpickle
+        return DataError(f"{type(error).__name__}: {error} (raised in a worker process reading frames)")
     return error
 
 
-def _opened(pid: int, data: bytes | None) -> list[tuple[slice, Any]]:
-    """A child's message: what it read counted here, its warnings given here, its error raised, its results."""
+def _opened(pid: int, data: bytes | None, status: int | None) -> tuple[list[tuple[slice, Any]], BaseException | None]:
+    """A child's message: its results, and the error after them; what it read is counted here, its warnings given."""
     if data is None:
-        raise WorkerDiedError(f"a worker process reading frames (pid {pid}) {_ending(pid)}")
-    message = pickle.loads(data)
-    if message[0] == "failed":
-        raise message[1]
-    _, results, events, given = message
-    replay_io(events)
+        raise WorkerDiedError(f"a worker process reading frames (pid {pid}) {_ending(pid, status)}")
+    results, events, given, failure = pickle.loads(data)
+    if events:
+        replay_io(events)
     for text, category in given:
         warnings.warn(text, category, stacklevel=4)
-    return results
+    return results, failure
 
 
-def _ending(pid: int) -> str:
-    """How the child ``pid`` ended, in words."""
-    try:
-        _, status = os.waitpid(pid, 0)
-    except ChildProcessError:
-        return "ended without handing back its work"
+def _ending(pid: int, status: int | None) -> str:
+    """How the child ``pid`` ended (its wait status, if it was reaped), in words."""
+    if status is None:
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            return "ended without handing back its work"
     if os.WIFSIGNALED(status):
         name = signal.Signals(os.WTERMSIG(status)).name
         return f"was killed by {name} before handing back its work" + (
