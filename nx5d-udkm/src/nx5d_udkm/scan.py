@@ -37,6 +37,8 @@ class ScanFiles:
     variant: Variant
     table: str
     parameters: str | None
+    #: The names of the files in the folder, as `find_files` listed them (reading the scan lists it once).
+    names: frozenset[str] = frozenset()
 
     def read_table(self, storage: Storage) -> Table:
         return read_table(storage.read_bytes(self.table), self.variant, self.table)
@@ -52,7 +54,7 @@ def find_files(storage: Storage, url: str, key: str) -> ScanFiles:
     for variant in VARIANTS:
         if variant.table_name(folder) in names:
             parameters = next((join_url(url, n) for n in parameters_names(folder) if n in names), None)
-            return ScanFiles(url, key, variant, join_url(url, variant.table_name(folder)), parameters)
+            return ScanFiles(url, key, variant, join_url(url, variant.table_name(folder)), parameters, frozenset(names))
     looked = ", ".join(v.table_name(folder) for v in VARIANTS)
     raise MissingDataError(f"{url} holds no UDKM scan table (looked for {looked})")
 
@@ -111,9 +113,9 @@ def _times(texts: tuple[str, ...], date: str) -> np.ndarray:
         return np.array(texts, dtype=str)
 
 
-def _image_names(storage: Storage, files: ScanFiles, table: Table, missing: str) -> list[str]:
+def _image_names(files: ScanFiles, table: Table, missing: str) -> list[str]:
     """The frame files the table names, in order; ``[]`` when the folder holds no frame at all."""
-    names = {e.name for e in storage.ls(files.url) if IMAGE_NAME.match(e.name)}
+    names = {name for name in files.names if IMAGE_NAME.match(name)}
     if not names:
         return []
     if table.images is not None:
@@ -156,7 +158,7 @@ def load_raw(
     table = files.read_table(storage)
     if table.rows == 0:
         raise CorruptDataError(f"{files.table} holds no data rows")
-    names = [] if options.frames == "skip" else _image_names(storage, files, table, options.missing)
+    names = [] if options.frames == "skip" else _image_names(files, table, options.missing)
     absent = ""
     if not names and options.frames != "skip":
         first = table.images[0] if table.images else f"image00000{files.variant.image_extension}"
