@@ -151,3 +151,34 @@ def test_udkm_defaults_give_the_qz_axis_of_the_labs_own_analysis_of_a_real_scan(
     profile = raw.intensities.mean("index").values
     film = float(qz[0, 0, int(np.argmax(profile))])
     assert 4 * math.pi / film == pytest.approx(2.99, rel=0.015)  # FeRh's (002): c of the CsCl cell, 2.99 Å
+
+
+def test_real_frames_read_in_worker_processes_give_the_maps_threads_give(kmc3_scans, monkeypatch):
+    """The real Pilatus frames of a KMC3 rocking scan, streamed through forked worker processes (as a scan of 512
+    frames or more is): the same bits as with threads, every frame file in the data identity."""
+    import nx5d.io.blocks
+    import nx5d.io.forked
+    from nx5d.io.storage import record_io
+
+    monkeypatch.setattr(nx5d.cooked_cache, "enabled", False)
+    monkeypatch.setattr(nx5d.io.blocks, "FORK_FROM_BLOCKS", 1)
+    monkeypatch.setattr(nx5d.io.forked, "PARTS_PER_MESSAGE", 1)
+    monkeypatch.delenv("NX5D_FORK", raising=False)
+    forks = []
+    fork = nx5d.io.forked._fork
+    monkeypatch.setattr(nx5d.io.forked, "_fork", lambda: forks.append(1) or fork())
+    scan = kmc3_scans["3.1"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the file's repeated counter name, its missing last line end
+        scan.reload()
+        with record_io() as reading:
+            forked = scan.cook()
+        monkeypatch.setenv("NX5D_FORK", "0")
+        scan.reload()
+        threaded = scan.cook()
+    assert len(forks) == 2
+    frames = {url for url in reading.urls if url.endswith(".tif")}
+    assert len(frames) >= int(threaded.frames.sum()) > 8  # every frame gridded was read, and counted here
+    for name in ("qdata", "qdata_variance", "weight", "intensity_variance", "pixels"):
+        np.testing.assert_array_equal(forked[name].values, threaded[name].values)
+    assert forked.attrs["nx5d_data_identity"] == threaded.attrs["nx5d_data_identity"]
