@@ -295,3 +295,16 @@ def test_a_dask_worker_reads_in_threads(tmp_path):
     with distributed.Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0") as client:
         pids = client.submit(lambda: {pid for _, (pid, _, _) in map_blocks(_lazy(storage, urls), _where)}).result()
     assert pids == {os.getpid()}
+
+
+def test_a_task_that_reads_blocks_itself_reads_them_in_threads(tmp_path):
+    """A child's task that streams frames again does not fork from the child (whose fork lock is held)."""
+    storage, urls, _ = _frames(tmp_path)
+
+    def nested(part: slice, block: np.ndarray) -> tuple[int, set[int]]:
+        inner = {pid for _, (pid, _, _) in map_blocks(_lazy(storage, urls[:40]), _where)}
+        return os.getpid(), inner
+
+    done = list(map_blocks(_lazy(storage, urls), nested))
+    assert all(inner == {pid} for _, (pid, inner) in done)
+    assert os.getpid() not in {pid for _, (pid, _) in done}

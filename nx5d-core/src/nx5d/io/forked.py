@@ -281,6 +281,7 @@ def _child(
     try:
         _die_with_parent(parent, prctl)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's, which then ends its children
+        os.environ["NX5D_FORK"] = "0"  # blocks read by the task read in threads: its copy of _FORKING is held
         for connection in inherited:
             connection.close()
         for message in share:
