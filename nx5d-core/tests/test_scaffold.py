@@ -23,27 +23,31 @@ def run(*args, cwd=None):
 
 @pytest.fixture(params=TEMPLATES)
 def generated(tmp_path, request):
+    """A generated plugin installed into this environment, named after its template: the templates' tests run in
+    parallel (pytest-xdist), and plugins of one name would replace each other's installation midway."""
     for module in NEEDS[request.param]:
         pytest.importorskip(module)
-    args = ["new-plugin", "scaffoldtest", "--dir", str(tmp_path), "--description", "a test beamline"]
+    name = f"scaffold{request.param}"
+    args = ["new-plugin", name, "--dir", str(tmp_path), "--description", "a test beamline"]
     assert main([*args, "--template", request.param]) == 0
-    folder = tmp_path / "nx5d-scaffoldtest"
+    folder = tmp_path / f"nx5d-{name}"
     done = run("-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", str(folder))
     assert done.returncode == 0, done.stderr
-    yield folder
-    run("-m", "pip", "uninstall", "-q", "-y", "nx5d-scaffoldtest")
+    yield name, folder
+    run("-m", "pip", "uninstall", "-q", "-y", f"nx5d-{name}")
 
 
 def test_generated_plugin_installs_and_passes_its_own_tests(generated):
-    tests = run("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=generated)
+    name, folder = generated
+    tests = run("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=folder)
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "failed" not in tests.stdout
     assert " passed" in tests.stdout
-    assert "TestConformance" in run("-m", "pytest", "--collect-only", "-q", "tests", cwd=generated).stdout
+    assert "TestConformance" in run("-m", "pytest", "--collect-only", "-q", "tests", cwd=folder).stdout
     plugins = json.loads(run("-m", "nx5d", "plugins", "--json").stdout)
-    (row,) = [r for r in plugins if r["name"] == "scaffoldtest"]
+    (row,) = [r for r in plugins if r["name"] == name]
     assert row["state"] == "loaded"
-    assert row["distribution"] == "nx5d-scaffoldtest"
+    assert row["distribution"] == f"nx5d-{name}"
 
 
 @pytest.mark.parametrize("template", TEMPLATES)
