@@ -38,7 +38,7 @@ class ScanFiles:
     table: str
     parameters: str | None
     #: The names of the files in the folder, as `find_files` listed them (reading the scan lists it once).
-    names: frozenset[str] = frozenset()
+    names: frozenset[str]
 
     def read_table(self, storage: Storage) -> Table:
         return read_table(storage.read_bytes(self.table), self.variant, self.table)

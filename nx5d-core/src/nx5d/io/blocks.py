@@ -127,12 +127,6 @@ def _mark(images: Any) -> _Mark | None:
     return mark
 
 
-def _block_reader(images: Any) -> BlockReader | None:
-    """The block reader ``images`` is marked with, if the mark still holds for its graph."""
-    mark = _mark(images)
-    return None if mark is None else mark.read_into
-
-
 class _Buffers(threading.local):
     """One reusable block buffer per thread."""
 
@@ -145,11 +139,11 @@ class _Buffers(threading.local):
         return self.block[:size].reshape(shape)
 
 
-def _readers(images: Any, parts: list[slice]) -> list[Callable[[], np.ndarray]]:
-    """One function per block that reads it: a slice of frames in memory, or a dask block computed here."""
-    read_into = _block_reader(images)
-    if read_into is not None:
-        buffers = _Buffers()
+def _readers(images: Any, parts: list[slice], mark: _Mark | None) -> list[Callable[[], np.ndarray]]:
+    """One function per block that reads it: with the block reader of ``mark`` (`_mark` of ``images``), a slice of
+    frames in memory, or a dask block computed here."""
+    if mark is not None:
+        read_into, buffers = mark.read_into, _Buffers()
 
         def direct(part: slice) -> np.ndarray:
             out = buffers.get((part.stop - part.start, *images.shape[1:]), np.dtype(images.dtype))
@@ -223,8 +217,8 @@ def map_blocks(images: Any, work: Callable[[slice, np.ndarray], T], *, workers: 
     process outlives the iteration.
     """
     parts = block_slices(images.shape[0])
-    readers = dict(zip((p.start for p in parts), _readers(images, parts), strict=True))
     mark = _mark(images)
+    readers = dict(zip((p.start for p in parts), _readers(images, parts, mark), strict=True))
     n = max(1, workers or (mark.workers if mark is not None else None) or _cpus())
 
     def task(part: slice) -> T:

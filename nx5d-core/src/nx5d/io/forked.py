@@ -204,7 +204,9 @@ class _Mailbox:
                 return None  # ended, and nothing more in its pipe (even if another process still holds its end)
         try:
             return reader.recv_bytes()
-        except (EOFError, OSError):
+        except (EOFError, OSError):  # its pipe ended: the child is gone; reaped here, so its pid is never killed
+            with contextlib.suppress(ChildProcessError):
+                self.ended[pid] = os.waitpid(pid, 0)[1]
             return None
 
     def take(self) -> tuple[int, bytes | None, int | None] | None:
@@ -330,7 +332,7 @@ def _transportable(error: BaseException) -> BaseException:
 def _opened(pid: int, data: bytes | None, status: int | None) -> tuple[list[tuple[slice, Any]], BaseException | None]:
     """A child's message: its results, and the error after them; what it read is counted here, its warnings given."""
     if data is None:
-        raise WorkerDiedError(f"a worker process reading frames (pid {pid}) {_ending(pid, status)}")
+        raise WorkerDiedError(f"a worker process reading frames (pid {pid}) {_ending(status)}")
     results, events, given, failure = pickle.loads(data)
     if events:
         replay_io(events)
@@ -339,13 +341,10 @@ def _opened(pid: int, data: bytes | None, status: int | None) -> tuple[list[tupl
     return results, failure
 
 
-def _ending(pid: int, status: int | None) -> str:
-    """How the child ``pid`` ended (its wait status, if it was reaped), in words."""
+def _ending(status: int | None) -> str:
+    """How a child ended (its wait status, as the collector reaped it), in words."""
     if status is None:
-        try:
-            _, status = os.waitpid(pid, 0)
-        except ChildProcessError:
-            return "ended without handing back its work"
+        return "ended without handing back its work"
     if os.WIFSIGNALED(status):
         name = signal.Signals(os.WTERMSIG(status)).name
         return f"was killed by {name} before handing back its work" + (
