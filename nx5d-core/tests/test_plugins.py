@@ -343,3 +343,34 @@ def test_unrelated_nx5d_distribution_is_named(tmp_path, monkeypatch):
     monkeypatch.setattr(discovery, "_REGISTRY", None)
     with pytest.warns(UserWarning, match=r"'nx5d' 3.2.1 is installed in this environment: it is an unrelated"):
         discovery.registry()
+
+
+def test_distributions_results_depend_on_are_named_from_their_metadata(tmp_path, monkeypatch):
+    """nx5d-… distributions and those with an nx5d.* entry point, from their metadata's header alone."""
+    from importlib.metadata import distributions
+
+    from nx5d.plugins.discovery import _name_and_version, nx5d_distributions
+
+    def installed(folder, metadata, entry_points=None):
+        info = tmp_path / folder
+        info.mkdir()
+        (info / ("PKG-INFO" if folder.endswith(".egg-info") else "METADATA")).write_text(metadata)
+        if entry_points is not None:
+            (info / "entry_points.txt").write_text(entry_points)
+
+    described = "Description: first line\n        Name: not this one\n"
+    installed("nx5d_lab-1.0.dist-info", f"Metadata-Version: 2.1\nName: nx5d_Lab\n{described}Version: 1.0\n\nName: x\n")
+    head = "Metadata-Version: 2.1\nName: {}\nVersion: {}\n"
+    installed("labrecipes-2.0.dist-info", head.format("labrecipes", "2.0"), "[nx5d.recipes]\nr = lab:r\n")
+    installed("oldlab-0.3.egg-info", head.format("oldlab", "0.3"), "[nx5d.beamlines]\nx = a:b\n")
+    installed("tool-1.0.dist-info", head.format("tool", "1.0"), "[console_scripts]\nt = nx5d.x:y\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    nx5d_distributions.cache_clear()
+    try:
+        named = nx5d_distributions().split(", ")
+    finally:
+        nx5d_distributions.cache_clear()
+    assert {"nx5d_Lab 1.0", "labrecipes 2.0", "oldlab 0.3"} <= set(named)
+    assert not [n for n in named if n.startswith("tool ")]
+    for dist in distributions():  # every installed distribution: the same name and version as its parsed metadata
+        assert _name_and_version(dist) == (dist.metadata["Name"] or "", dist.version or "")

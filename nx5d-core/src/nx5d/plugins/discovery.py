@@ -26,7 +26,7 @@ import importlib
 import threading
 import warnings
 from collections.abc import Iterable, Sequence
-from importlib.metadata import EntryPoint, PackageNotFoundError, distribution, distributions, entry_points
+from importlib.metadata import Distribution, EntryPoint, PackageNotFoundError, distribution, distributions, entry_points
 from typing import Any
 
 import attrs
@@ -430,11 +430,33 @@ def nx5d_distributions() -> str:
     """
     found = set()
     for dist in distributions():
-        name = dist.metadata["Name"] or ""
+        name, version = _name_and_version(dist)
         ours = name.lower().replace("_", "-").startswith("nx5d-")
-        if ours or any(ep.group.startswith("nx5d.") for ep in dist.entry_points):
-            found.add(f"{name} {dist.version}")
+        if not ours and "nx5d." in (dist.read_text("entry_points.txt") or ""):  # parsed only where it may be
+            ours = any(ep.group.startswith("nx5d.") for ep in dist.entry_points)
+        if ours:
+            found.add(f"{name} {version}")
     return ", ".join(sorted(found))
+
+
+def _name_and_version(dist: Distribution) -> tuple[str, str]:
+    """A distribution's ``Name`` and ``Version`` from its metadata's header lines.
+
+    ``dist.metadata`` parses every field of the file with the ``email``
+    package: for the few hundred distributions of a scientific environment
+    that is most of the time `nx5d.open` takes.  Both fields are single
+    lines of the header (the core metadata specification), which ends at
+    the first empty line.
+    """
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line:
+            break
+        key, _, value = line.partition(":")
+        if key in ("Name", "Version"):
+            fields.setdefault(key, value.strip())
+    return fields.get("Name", ""), fields.get("Version", "")
 
 
 def unrelated_nx5d() -> str | None:
