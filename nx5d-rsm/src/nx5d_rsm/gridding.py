@@ -393,20 +393,28 @@ class FrameGridder:
 
         The pixel area each angle setting gives each bin is worked out one
         setting at a time and added to the maps of the groups its frames
-        belong to: no table of every setting's bins is kept.
+        belong to: no table of every setting's bins is kept.  Groups with
+        the same frames per setting (every delay of a delay scan measured at
+        the same angles) get the same normalisation: it is added up once for
+        each such set of groups, by the same operations in the same order.
         """
         if self._coordinates is None:
             raise OptionError("start() of a FrameGridder after release(): its pixel coordinates are gone")
         counts = np.zeros((n_groups, self._coordinates.settings), np.int64)
         np.add.at(counts, (np.asarray(group_of_frame, np.intp), np.asarray(geometry_of_frame, np.intp)), 1)
-        norm = np.zeros((n_groups, self.grid.size))
-        pixels = np.zeros((n_groups, self.grid.size), np.int64)
-        for setting in np.flatnonzero(counts.any(axis=0)):
+        distinct, row_of_group = np.unique(counts, axis=0, return_inverse=True)
+        if distinct.shape[0] == n_groups:  # no two groups alike: their own rows, no copy
+            distinct, row_of_group = counts, None
+        norm = np.zeros((distinct.shape[0], self.grid.size))
+        pixels = np.zeros((distinct.shape[0], self.grid.size), np.int64)
+        for setting in np.flatnonzero(distinct.any(axis=0)):
             geometry_norm, geometry_pixels = self._geometry_of(int(setting))
-            for group in np.flatnonzero(counts[:, setting]):  # in the same order wherever the maps are cooked
-                frames = counts[group, setting]
-                norm[group] += geometry_norm * float(frames)
-                pixels[group] += geometry_pixels * frames
+            for row in np.flatnonzero(distinct[:, setting]):  # in the same order wherever the maps are cooked
+                frames = distinct[row, setting]
+                norm[row] += geometry_norm * float(frames)
+                pixels[row] += geometry_pixels * frames
+        if row_of_group is not None:
+            norm, pixels = norm[row_of_group.reshape(-1)], pixels[row_of_group.reshape(-1)]
         size = n_groups * self.grid.size
         return Totals(np.zeros(size), norm.reshape(-1), np.zeros(size), np.zeros(size), pixels.reshape(-1))
 
