@@ -115,3 +115,31 @@ def test_a_released_gridder_refuses_frames_and_dimensions_must_match():
         FrameGridder(Grid.covering(linear.ranges()[:1], (3,)), linear)
     assert isinstance(linear, LinearCoordinates)
     assert (linear.settings, linear.dims) == (1, 2)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 6), st.integers(1, 5))
+def test_the_normalisation_is_every_frames_pixel_area_to_the_last_bit(seed, groups, settings_):
+    """Groups alike (every delay at the same angles) share one sum; groups without frames are 0; others their own."""
+    rng = np.random.default_rng(seed)
+    theta = rng.uniform(10.0, 12.0, settings_)
+    linear = _setup().q_coordinates([theta, np.zeros(settings_)], [2 * theta], np.arange(12), np.arange(15))
+    grid = Grid.covering(linear.ranges(), (6, 7, 5))
+    alike = np.tile(np.arange(settings_), groups)  # each group once at every setting
+    more = rng.integers(0, settings_, rng.integers(0, 8))  # then some frames anywhere
+    geometry = np.concatenate([alike, more])
+    group = np.concatenate([np.repeat(np.arange(groups), settings_), rng.integers(0, groups + 2, more.size)])
+    gridder = FrameGridder(grid, linear)
+    totals = gridder.start(geometry, group, groups + 2)  # the last groups may get no frame at all
+    norm = np.zeros((groups + 2, grid.size))
+    pixels = np.zeros((groups + 2, grid.size), np.int64)
+    for setting in range(settings_):  # every group on its own, settings in order: the sums start() must equal
+        setting_norm, setting_pixels = gridder._geometry_of(setting)
+        for g in range(groups + 2):
+            frames = int(np.sum((group == g) & (geometry == setting)))
+            if frames:
+                norm[g] += setting_norm * float(frames)
+                pixels[g] += setting_pixels * frames
+    assert np.array_equal(totals.norm, norm.reshape(-1))
+    assert np.array_equal(totals.pixels, pixels.reshape(-1))
+    assert norm[:groups].any(axis=1).all()

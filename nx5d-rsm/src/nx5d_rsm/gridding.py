@@ -402,7 +402,8 @@ class FrameGridder:
             raise OptionError("start() of a FrameGridder after release(): its pixel coordinates are gone")
         counts = np.zeros((n_groups, self._coordinates.settings), np.int64)
         np.add.at(counts, (np.asarray(group_of_frame, np.intp), np.asarray(geometry_of_frame, np.intp)), 1)
-        distinct, row_of_group = np.unique(counts, axis=0, return_inverse=True)
+        distinct, inverse = np.unique(counts, axis=0, return_inverse=True)
+        row_of_group: np.ndarray | None = inverse.reshape(-1)
         if distinct.shape[0] == n_groups:  # no two groups alike: their own rows, no copy
             distinct, row_of_group = counts, None
         norm = np.zeros((distinct.shape[0], self.grid.size))
@@ -414,7 +415,7 @@ class FrameGridder:
                 norm[row] += geometry_norm * float(frames)
                 pixels[row] += geometry_pixels * frames
         if row_of_group is not None:
-            norm, pixels = norm[row_of_group.reshape(-1)], pixels[row_of_group.reshape(-1)]
+            norm, pixels = norm[row_of_group], pixels[row_of_group]
         size = n_groups * self.grid.size
         return Totals(np.zeros(size), norm.reshape(-1), np.zeros(size), np.zeros(size), pixels.reshape(-1))
 
