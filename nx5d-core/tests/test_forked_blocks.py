@@ -308,3 +308,14 @@ def test_a_task_that_reads_blocks_itself_reads_them_in_threads(tmp_path):
     done = list(map_blocks(_lazy(storage, urls), nested))
     assert all(inner == {pid} for _, (pid, inner) in done)
     assert os.getpid() not in {pid for _, (pid, _) in done}
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this system")
+def test_the_default_count_is_the_cpus_this_process_may_use():
+    """A batch system's share of the machine (here: taskset's one CPU), not every CPU of the node."""
+    code = (
+        "import os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]}); "
+        "from nx5d.toolkit import usable_cpus; print(usable_cpus())"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert shown.strip() == "1"

@@ -1,6 +1,7 @@
 """Frame loading: the strip-TIFF fast path, fallbacks, regions, missing and corrupt files."""
 
 import io
+import os
 import zlib
 
 import numpy as np
@@ -413,3 +414,28 @@ def test_image_shape_reads_rows_and_columns_from_the_header_alone(rows, cols, dt
 def test_image_shape_of_anything_else_is_none_or_a_shape_never_an_error(data):
     shape = image_shape(data)
     assert shape is None or (len(shape) == 2 and min(shape) > 0)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this system")
+def test_load_frames_decodes_with_one_thread_per_usable_cpu(scan, monkeypatch):
+    """A job given fewer CPUs than the machine has (affinity, as a batch system sets it) starts fewer threads."""
+    import concurrent.futures
+
+    import nx5d_tiff.files
+
+    sizes = []
+
+    class Recorded(concurrent.futures.ThreadPoolExecutor):
+        def __init__(self, max_workers, *args, **kwargs):
+            sizes.append(max_workers)
+            super().__init__(max_workers, *args, **kwargs)
+
+    monkeypatch.setattr(nx5d_tiff.files, "ThreadPoolExecutor", Recorded)
+    _, urls = scan
+    everything = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(everything)})
+    try:
+        load_frames(Storage(), urls)
+    finally:
+        os.sched_setaffinity(0, everything)
+    assert sizes == [1]

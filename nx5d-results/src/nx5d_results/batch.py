@@ -41,7 +41,17 @@ import attrs
 import nx5d
 from nx5d import Proposal, Scan
 from nx5d.errors import NotSupportedError, Nx5dError
-from nx5d.toolkit import DataIdentity, forwarded, progress, quiet, remove, require_writable, select_keys, sweep
+from nx5d.toolkit import (
+    DataIdentity,
+    forwarded,
+    progress,
+    quiet,
+    remove,
+    require_writable,
+    select_keys,
+    sweep,
+    usable_cpus,
+)
 from nx5d_results.files import FORMATS, output_path, require_writer, stored_attributes, write_dataset
 from nx5d_results.files import stamp as files_stamp
 
@@ -241,7 +251,7 @@ def cook_proposal(
         ``"netcdf"`` (h5netcdf) or ``"zarr"``.
     client:
         A ``dask.distributed.Client`` or a scheduler address; ``None``: a
-        local process pool of ``workers`` processes (default: CPU count).
+        local process pool of ``workers`` processes (default: the CPUs this process may use).
     report:
         Called with each scan's outcome as soon as it is known (a command
         line shows them as they come).
@@ -277,7 +287,7 @@ def cook_proposal(
             else:
                 _run_on(client, tasks, outcomes, bar, report)
         else:
-            _run_locally(tasks, max(1, min(len(tasks), workers or os.cpu_count() or 1)), outcomes, bar, report)
+            _run_locally(tasks, max(1, min(len(tasks), workers or usable_cpus())), outcomes, bar, report)
     for folder in folders:
         sweep(folder)  # what workers that died here left
     return [outcomes[key] for key in keys]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import os
 import threading
 import uuid
 import warnings
@@ -39,6 +38,7 @@ from nx5d.toolkit import (
     option,
     positive,
     progress,
+    usable_cpus,
     with_block_reader,
 )
 from nx5d_tiff.tiff import Decoder, check_pages, decode_frame, decode_strips, image_shape, parse_tiff
@@ -58,7 +58,7 @@ class FrameFileOptions(FrameOptions):
     )
     workers: int | None = option(
         None,
-        help="threads (or, for a streamed cook, processes) decoding frames (default: the number of CPUs)",
+        help="threads (or, for a streamed cook, processes) decoding frames (default: the CPUs this process may use)",
         validator=positive,
         changes_data=False,
     )
@@ -188,7 +188,7 @@ def load_frames(
     fallback:
         Decoder for files the built-in TIFF reader does not handle.
     workers:
-        Threads (default: the number of CPUs).
+        Threads (default: the CPUs this process may use, `usable_cpus`).
 
     Returns
     -------
@@ -208,7 +208,7 @@ def load_frames(
     batch = 32 if reader.local else 256
     batches = [range(i, min(i + batch, len(urls))) for i in range(0, len(urls), batch)]
     stop = threading.Event()
-    n = workers or os.cpu_count() or 1
+    n = workers or usable_cpus()
     with progress(len(urls), desc, unit="frame") as bar, ThreadPoolExecutor(n) as pool:
         # each task runs in a copy of this context, so I/O accounting sees its reads
         futures = {

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from nx5d.addressing.keys import select_keys
 from nx5d.config import config_path, refused_repositories, repositories
 from nx5d.display import Table
 from nx5d.errors import NotFoundError, OptionError, SpiceError
+from nx5d.io.blocks import usable_cpus
 from nx5d.model.open import open_repository
 from nx5d.optional import optional_module
 from nx5d.options import OptionInfo, describe_options
@@ -290,7 +290,7 @@ def cook(args: argparse.Namespace) -> int:
         print(f"  {outcome.scan}: {outcome.status} {where or ''}".rstrip(), file=sys.stderr, flush=True)
 
     for key in proposals:
-        where = f"on {args.scheduler}" if args.scheduler else f"in {args.workers or os.cpu_count() or 1} process(es)"
+        where = f"on {args.scheduler}" if args.scheduler else f"in {args.workers or usable_cpus()} process(es)"
         print(f"cooking proposal {key} {where} ...", file=sys.stderr, flush=True)
         outcomes = batch.cook_proposal(
             repo[key],

@@ -50,6 +50,7 @@ __all__ = [
     "BlockReader",
     "STREAM_FRAMES",
     "FORK_FROM_BLOCKS",
+    "usable_cpus",
 ]
 
 T = TypeVar("T")
@@ -163,8 +164,13 @@ def _readers(images: Any, parts: list[slice], mark: _Mark | None) -> list[Callab
     return [functools.partial(_compute, block) for block in blocks]
 
 
-def _cpus() -> int:
-    """The CPUs this process may run on (its affinity, which a batch system or ``taskset`` sets), else all."""
+def usable_cpus() -> int:
+    """The CPUs this process may run on: its affinity, which a batch system (Slurm, a cgroup's cpuset) or
+    ``taskset`` sets, else every CPU of the machine.
+
+    The default number of threads or processes wherever nx5d works in
+    parallel: a job given 4 CPUs of a 128-CPU node starts 4, not 128.
+    """
     try:
         return len(os.sched_getaffinity(0)) or 1
     except (AttributeError, OSError):
@@ -219,7 +225,7 @@ def map_blocks(images: Any, work: Callable[[slice, np.ndarray], T], *, workers: 
     parts = block_slices(images.shape[0])
     mark = _mark(images)
     readers = dict(zip((p.start for p in parts), _readers(images, parts, mark), strict=True))
-    n = max(1, workers or (mark.workers if mark is not None else None) or _cpus())
+    n = max(1, workers or (mark.workers if mark is not None else None) or usable_cpus())
 
     def task(part: slice) -> T:
         return work(part, readers[part.start]())
