@@ -26,6 +26,8 @@ same bits whether the scan's raw data was looked at first or not.
 
 from __future__ import annotations
 
+import bisect
+import collections
 import contextvars
 import functools
 import itertools
@@ -51,6 +53,7 @@ __all__ = [
     "STREAM_FRAMES",
     "FORK_FROM_BLOCKS",
     "usable_cpus",
+    "with_sliceable_frames",
 ]
 
 T = TypeVar("T")
@@ -113,10 +116,14 @@ def with_block_reader(
 
 
 def keep_block_reader(source: Any, copy: Any) -> Any:
-    """``copy``, a new array object over ``source``'s graph, marked with ``source``'s block reader if it has one."""
-    mark = _mark(source)
-    if mark is not None and getattr(copy, "name", None) == source.name:
-        copy._nx5d_read_into = mark
+    """``copy``, a new array object over ``source``'s graph, marked as ``source`` is: with its block reader
+    (`with_block_reader`) and as sliceable (`with_sliceable_frames`), where it is."""
+    if getattr(copy, "name", None) == getattr(source, "name", None):
+        mark = _mark(source)
+        if mark is not None:
+            copy._nx5d_read_into = mark
+        if _sliceable(source):
+            copy._nx5d_sliceable = copy.name
     return copy
 
 
@@ -140,9 +147,12 @@ class _Buffers(threading.local):
         return self.block[:size].reshape(shape)
 
 
-def _readers(images: Any, parts: list[slice], mark: _Mark | None) -> list[Callable[[], np.ndarray]]:
-    """One function per block that reads it: with the block reader of ``mark`` (`_mark` of ``images``), a slice of
-    frames in memory, or a dask block computed here."""
+def _readers(
+    images: Any, parts: list[slice], mark: _Mark | None, shared: list[slice] | None
+) -> list[Callable[[], np.ndarray]]:
+    """One function per block that reads it: with the block reader of ``mark`` (`_mark` of ``images``), from the
+    chunk it shares with other blocks (``shared``: `_parts`), a slice of frames in memory, or a dask block
+    computed here."""
     if mark is not None:
         read_into, buffers = mark.read_into, _Buffers()
 
@@ -154,14 +164,91 @@ def _readers(images: Any, parts: list[slice], mark: _Mark | None) -> list[Callab
         return [functools.partial(direct, part) for part in parts]
     if not hasattr(images, "dask"):
         return [functools.partial(np.asarray, images[part]) for part in parts]
-    chunked = [slice(int(a), int(b)) for a, b in itertools.pairwise(np.cumsum([0, *images.chunks[0]]))]
-    if chunked == parts and all(n == 1 for n in images.numblocks[1:]):
-        # one task per block, the graph optimised once: far cheaper than computing slices of the array
-        blocks = images.to_delayed().reshape(-1)
-    else:
-        blocks = [images[part] for part in parts]
+    if shared is not None:  # chunks of more frames than a block: each computed once, for its blocks
+        chunks = _SharedChunks(images.to_delayed().reshape(-1), shared, parts)
+        return [functools.partial(chunks.frames, part) for part in parts]
+    chunked = _chunks(images)
+    # one task per chunk of a block, the graph optimised once: far cheaper than computing slices of the array
+    blocks = images.to_delayed().reshape(-1) if chunked == parts else [images[part] for part in parts]
     # computed in the calling thread: the I/O accounting (context variables) and the thread count stay ours
     return [functools.partial(_compute, block) for block in blocks]
+
+
+def _chunks(images: Any) -> list[slice] | None:
+    """The frame ranges of a dask array's chunks, if each chunk holds whole frames (else ``None``)."""
+    if not hasattr(images, "dask") or any(n != 1 for n in images.numblocks[1:]):
+        return None
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(np.cumsum([0, *images.chunks[0]]))]
+
+
+def with_sliceable_frames(images: Any) -> Any:
+    """``images`` (a dask array of frames), marked as giving any few frames of a chunk without computing the rest.
+
+    Mark an array whose source decodes frame by frame: an HDF5 dataset
+    stored contiguously or in chunks of 1, 2, 4 or 8 frames, read by a
+    ``dask.array.from_array`` getter that slices the file.  `map_blocks`
+    then reads it `STREAM_FRAMES` frames at a time, a few frames in memory
+    per thread.  A dask array that is not marked, whose chunks hold more
+    frames than a block, is read chunk by chunk instead, each chunk computed
+    once and shared by the blocks inside it: an opaque chunk (a delayed
+    decoder, a compressed HDF5 chunk of 64 frames) is computed whole
+    whatever part of it is asked for, so reading it a block at a time
+    would decode it once per block.  Like `with_block_reader`'s, the mark
+    holds for this array's graph only.
+    """
+    images._nx5d_sliceable = images.name
+    return images
+
+
+def _sliceable(images: Any) -> bool:
+    """Whether ``images`` is marked by `with_sliceable_frames` and the mark holds for its graph."""
+    return getattr(images, "_nx5d_sliceable", None) == getattr(images, "name", None) is not None
+
+
+def _parts(images: Any, mark: _Mark | None) -> tuple[list[slice], list[slice] | None]:
+    """The blocks `map_blocks` works in, and the chunks they share, if they do.
+
+    Blocks of `STREAM_FRAMES` frames; those of an unmarked dask array whose
+    chunks hold more frames (see `with_sliceable_frames`) never cross a
+    chunk, and each chunk is computed once for them (`_SharedChunks`).
+    """
+    chunked = None if mark is not None or _sliceable(images) else _chunks(images)
+    if chunked is None or all(c.stop - c.start <= STREAM_FRAMES for c in chunked):
+        return block_slices(images.shape[0]), None
+    parts = [slice(c.start + p.start, c.start + p.stop) for c in chunked for p in block_slices(c.stop - c.start)]
+    return parts, chunked
+
+
+class _SharedChunks:
+    """The chunks of a dask array of frames, each computed once and shared by the blocks inside it.
+
+    The first block of a chunk to be read computes it (in its thread, with
+    its I/O accounting); the others wait for it and take their frames from
+    it; the last lets it go.  At most the chunks of the blocks in flight are
+    in memory.
+    """
+
+    def __init__(self, blocks: Any, chunks: list[slice], parts: list[slice]) -> None:
+        self._blocks = blocks
+        starts = [c.start for c in chunks]
+        self._chunk_of = {p.start: bisect.bisect_right(starts, p.start) - 1 for p in parts}
+        self._starts = starts
+        self._uses = collections.Counter(self._chunk_of.values())
+        self._locks = [threading.Lock() for _ in chunks]
+        self._computed: dict[int, np.ndarray] = {}
+
+    def frames(self, part: slice) -> np.ndarray:
+        """The frames of ``part``, from its chunk (computed now if no block before it computed it)."""
+        chunk = self._chunk_of[part.start]
+        with self._locks[chunk]:
+            frames = self._computed.get(chunk)
+            if frames is None:
+                frames = self._computed[chunk] = _compute(self._blocks[chunk])
+            self._uses[chunk] -= 1
+            if not self._uses[chunk]:
+                del self._computed[chunk]
+        start = self._starts[chunk]
+        return frames[part.start - start : part.stop - start]
 
 
 def usable_cpus() -> int:
@@ -222,9 +309,9 @@ def map_blocks(images: Any, work: Callable[[slice, np.ndarray], T], *, workers: 
     the blocks not yet started and ends the running ones: no thread or
     process outlives the iteration.
     """
-    parts = block_slices(images.shape[0])
     mark = _mark(images)
-    readers = dict(zip((p.start for p in parts), _readers(images, parts, mark), strict=True))
+    parts, shared = _parts(images, mark)
+    readers = dict(zip((p.start for p in parts), _readers(images, parts, mark, shared), strict=True))
     n = max(1, workers or (mark.workers if mark is not None else None) or usable_cpus())
 
     def task(part: slice) -> T:
