@@ -81,6 +81,7 @@ import xarray as xr
 from nx5d.errors import CorruptDataError, DataWarning, MissingDataError, Nx5dError
 from nx5d.toolkit import (
     EXTRA_FRAME_DIMS,
+    STREAM_FRAMES,
     FrameOptions,
     Region,
     Storage,
@@ -94,6 +95,7 @@ from nx5d.toolkit import (
     scanned_motor,
     scanned_range,
     selected_shape,
+    with_sliceable_frames,
     zarrdoc,
 )
 from nx5d_nexus.energy import PHOTON_ENERGY, photon_energy
@@ -894,7 +896,23 @@ def _frames_array(
         frames = zarrdoc.lazy_array(node, where)[selection]
     if grid > 1:
         frames = frames.reshape(-1, *frames.shape[grid:])[:points]
-    return (frames if chunk is None or not lazy else frames.rechunk({0: chunk})), shape
+    if lazy and chunk is not None:
+        frames = frames.rechunk({0: chunk})
+    if lazy and hasattr(node, "id") and _decodes_frame_by_frame(node, grid):
+        frames = with_sliceable_frames(frames)  # streamed a few frames at a time, not a dask chunk at a time
+    return frames, shape
+
+
+def _decodes_frame_by_frame(node: Any, grid: int) -> bool:
+    """Whether reading a few frames of the HDF5 dataset ``node`` decodes just those: stored contiguously, or in
+    chunks of frames that a block of `STREAM_FRAMES` holds whole (a virtual dataset's sources' chunks are not
+    known here: no)."""
+    if node.is_virtual:
+        return False
+    if node.chunks is None:
+        return True
+    outer = [int(n) for n in node.chunks[:grid]]
+    return all(n == 1 for n in outer[:-1]) and STREAM_FRAMES % outer[-1] == 0
 
 
 def _base(original: str) -> str | None:

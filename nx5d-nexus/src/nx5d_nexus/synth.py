@@ -84,7 +84,14 @@ def scan_data(
     }
 
 
-def _bliss_scan(h5: Any, key: str, data: Mapping[str, Any], folder: Path, vds: bool, grow: bool = False) -> None:
+def _chunks(frames: np.ndarray, per_chunk: int) -> tuple[int, ...]:
+    """Chunks of ``per_chunk`` frames (at least one, at most all), each frame whole."""
+    return (max(1, min(per_chunk, len(frames))), *frames.shape[1:])
+
+
+def _bliss_scan(
+    h5: Any, key: str, data: Mapping[str, Any], folder: Path, vds: bool, grow: bool = False, per_chunk: int = 1
+) -> None:
     """One scan in the BLISS layout; ``grow``: its counters and frames extensible along the points."""
     import h5py
 
@@ -116,7 +123,7 @@ def _bliss_scan(h5: Any, key: str, data: Mapping[str, Any], folder: Path, vds: b
         source = folder / f"scan{number:04d}" / "mpx_0000.h5"
         source.parent.mkdir(parents=True, exist_ok=True)
         with h5py.File(source, "w") as lima:
-            lima.create_dataset("entry_0000/instrument/mpx/data", data=frames, chunks=(1, *frames.shape[1:]))
+            lima.create_dataset("entry_0000/instrument/mpx/data", data=frames, chunks=_chunks(frames, per_chunk))
         layout = h5py.VirtualLayout(shape=frames.shape, dtype=frames.dtype)
         layout[:] = h5py.VirtualSource(
             os.path.relpath(source, folder), "entry_0000/instrument/mpx/data", shape=frames.shape
@@ -124,7 +131,7 @@ def _bliss_scan(h5: Any, key: str, data: Mapping[str, Any], folder: Path, vds: b
         detector.create_virtual_dataset("image", layout)
     else:
         detector.create_dataset(
-            "image", data=frames, chunks=(1, *frames.shape[1:]), compression="gzip", **extensible(frames)
+            "image", data=frames, chunks=_chunks(frames, per_chunk), compression="gzip", **extensible(frames)
         )
     measurement["mpx"] = h5py.SoftLink(f"/{key}/instrument/mpx/image")
     start = instrument.create_group("positioners_start")
@@ -139,7 +146,7 @@ def _bliss_scan(h5: Any, key: str, data: Mapping[str, Any], folder: Path, vds: b
     plot["eta"] = h5py.SoftLink(f"/{key}/instrument/eta/value")
 
 
-def _gda_scan(h5: Any, data: Mapping[str, Any]) -> None:
+def _gda_scan(h5: Any, data: Mapping[str, Any], per_chunk: int = 1) -> None:
     entry = h5.create_group("entry1")
     entry.attrs.update(NX_class="NXentry", default="plotted")
     entry["title"] = data["title"]
@@ -152,7 +159,7 @@ def _gda_scan(h5: Any, data: Mapping[str, Any]) -> None:
     beam["incident_energy"] = np.array([ENERGY_KEV])  # no units: GDA's
     detector = instrument.create_group("pil")
     detector.attrs["NX_class"] = "NXdetector"
-    detector.create_dataset("data", data=data["frames"], chunks=(1, *data["frames"].shape[1:]))
+    detector.create_dataset("data", data=data["frames"], chunks=_chunks(data["frames"], per_chunk))
     eta = instrument.create_group("eta")
     eta.attrs["NX_class"] = "NXpositioner"
     eta.create_dataset("value", data=data["counters"]["eta"]).attrs["units"] = "deg"
@@ -172,7 +179,7 @@ def _gda_scan(h5: Any, data: Mapping[str, Any]) -> None:
         plotted.create_dataset(name, data=data["counters"][name])
 
 
-def _zarr_scan(root: Any, key: str, data: Mapping[str, Any]) -> None:
+def _zarr_scan(root: Any, key: str, data: Mapping[str, Any], per_chunk: int = 1) -> None:
     entry = root.create_group(key)
     entry.attrs.update(
         {"NX_class": "NXentry", "default": "plotselect", "title": data["title"], "start_time": data["start_time"]}
@@ -182,7 +189,7 @@ def _zarr_scan(root: Any, key: str, data: Mapping[str, Any]) -> None:
         array = measurement.create_array(name, data=values)
         if name in data["units"]:
             array.attrs["units"] = data["units"][name]
-    measurement.create_array("mpx", data=data["frames"], chunks=(1, *data["frames"].shape[1:]))
+    measurement.create_array("mpx", data=data["frames"], chunks=_chunks(data["frames"], per_chunk))
     start = entry.create_group("instrument/positioners_start")
     for name, value in data["positioners"].items():
         start.create_array(name, data=np.array(value))
@@ -201,11 +208,22 @@ def write_repository(
     vds: bool = False,
     seed: int = 0,
     thresholds: int = 1,
+    frame_shape: tuple[int, int] = FRAME_SHAPE,
+    frames_per_chunk: int = 1,
 ) -> str:
-    """Write scans (numbers per proposal) in ``layout`` under ``root``; returns the URL pattern to open."""
+    """Write scans (numbers per proposal) in ``layout`` under ``root``; returns the URL pattern to open.
+
+    ``frame_shape``: the detector's ``(rows, cols)``.  ``frames_per_chunk``:
+    frames per HDF5 / Zarr chunk of the frames, as writers that chunk several
+    frames together store them (1: one frame per chunk).
+    """
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
     root = Path(root).resolve()
+
+    def made(number: int) -> dict:
+        return scan_data(number, points, frame_shape, seed=seed, thresholds=thresholds)
+
     for proposal, numbers in proposals.items():
         folder = root / proposal
         folder.mkdir(parents=True, exist_ok=True)
@@ -214,7 +232,7 @@ def write_repository(
 
             group = zarr.open_group(str(root / f"{proposal}.zarr"), mode="w")
             for number in numbers:
-                _zarr_scan(group, f"{number}.1", scan_data(number, points, seed=seed, thresholds=thresholds))
+                _zarr_scan(group, f"{number}.1", made(number), frames_per_chunk)
             continue
         import h5py
 
@@ -222,13 +240,12 @@ def write_repository(
             with h5py.File(folder / f"{proposal}.h5", "w") as h5:
                 h5.attrs.update(NX_class="NXroot", creator="nx5d-nexus-synth (BLISS layout)")
                 for number in numbers:
-                    data = scan_data(number, points, seed=seed, thresholds=thresholds)
-                    _bliss_scan(h5, f"{number}.1", data, folder, vds)
+                    _bliss_scan(h5, f"{number}.1", made(number), folder, vds, per_chunk=frames_per_chunk)
         else:
             for number in numbers:
                 with h5py.File(folder / f"{number:05d}.nxs", "w") as h5:
                     h5.attrs["NX_class"] = "NXroot"
-                    _gda_scan(h5, scan_data(number, points, seed=seed, thresholds=thresholds))
+                    _gda_scan(h5, made(number), frames_per_chunk)
     return {
         "bliss": f"file://{root}/{{proposal}}/{{proposal}}.h5#{{scan}}",
         "gda": f"file://{root}/{{proposal}}/{{scan}}.nxs",
