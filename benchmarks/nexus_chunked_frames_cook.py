@@ -91,7 +91,7 @@ def run(mode: str, url: str, repeat: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=2000)
+    parser.add_argument("--frames", type=int, default=400)
     parser.add_argument("--per-chunk", type=int, default=64, help="frames per HDF5 chunk")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="200 frames, one run of each way (seconds; for CI)")
