@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import dask
@@ -99,3 +100,32 @@ def test_frames_marked_sliceable_are_read_a_block_at_a_time(tmp_path):
     with record_io() as io:
         assert sum(1 for _ in map_blocks(images, lambda part, block: 0, workers=2)) == 13  # 6 + 6 + 1 blocks
     assert io.files_opened == 3
+
+
+@pytest.mark.parametrize("fork", ["1", "0"])
+def test_map_ranges_gives_every_range_in_order_from_workers(monkeypatch, fork):
+    """Worker processes (or threads with NX5D_FORK=0) work on this process's memory; results come back in order."""
+    import os
+
+    from nx5d.io.blocks import map_ranges
+
+    monkeypatch.setenv("NX5D_FORK", fork)
+    table = np.arange(1000.0) ** 2  # what the workers read: this process's memory
+    done = list(map_ranges(1000, lambda part: (os.getpid(), float(table[part].sum())), size=64, workers=2))
+    assert [part for part, _ in done] == [slice(a, min(a + 64, 1000)) for a in range(0, 1000, 64)]
+    assert sum(total for _, (_, total) in done) == float(table.sum())
+    workers = {pid for _, (pid, _) in done}
+    assert (os.getpid() not in workers) == (fork == "1" and sys.platform == "linux")
+
+
+def test_an_error_in_map_ranges_is_raised_here_with_its_type():
+    from nx5d.errors import OptionError
+    from nx5d.io.blocks import map_ranges
+
+    def work(part):
+        if part.start >= 30:
+            raise OptionError(f"range {part.start} refused")
+        return part.start
+
+    with pytest.raises(OptionError, match="range 30 refused"):
+        list(map_ranges(100, work, size=10, workers=2))

@@ -134,7 +134,9 @@ def test_the_normalisation_is_every_frames_pixel_area_to_the_last_bit(seed, grou
     norm = np.zeros((groups + 2, grid.size))
     pixels = np.zeros((groups + 2, grid.size), np.int64)
     for setting in range(settings_):  # every group on its own, settings in order: the sums start() must equal
-        setting_norm, setting_pixels = gridder._geometry_of(setting)
+        bins, area, count = gridder._geometry_of(setting)
+        setting_norm, setting_pixels = np.zeros(grid.size), np.zeros(grid.size, np.int64)
+        setting_norm[bins], setting_pixels[bins] = area, count
         for g in range(groups + 2):
             frames = int(np.sum((group == g) & (geometry == setting)))
             if frames:
@@ -143,3 +145,24 @@ def test_the_normalisation_is_every_frames_pixel_area_to_the_last_bit(seed, grou
     assert np.array_equal(totals.norm, norm.reshape(-1))
     assert np.array_equal(totals.pixels, pixels.reshape(-1))
     assert norm[:groups].any(axis=1).all()
+
+
+@pytest.mark.parametrize("fork", ["1", "0"])
+def test_pixel_areas_worked_out_on_every_cpu_are_those_of_one_process(monkeypatch, fork):
+    """A rocking scan's settings, worked out in worker processes (or threads), give the same bits, in order."""
+    import nx5d_rsm.gridding
+
+    monkeypatch.setenv("NX5D_FORK", fork)
+    rng = np.random.default_rng(5)
+    settings_ = 30
+    theta = np.sort(rng.uniform(10.0, 12.0, settings_))
+    linear = _setup().q_coordinates([theta, np.zeros(settings_)], [2 * theta], np.arange(20), np.arange(29))
+    grid = Grid.covering(linear.ranges(), (9, 11, 7))
+    geometry = np.concatenate([np.arange(settings_), rng.integers(0, settings_, 12)])
+    group = rng.integers(0, 3, geometry.size)
+    monkeypatch.setattr(nx5d_rsm.gridding, "FORK_FROM_PIXELS", 10**12)
+    alone = FrameGridder(grid, linear).start(geometry, group, 3)
+    monkeypatch.setattr(nx5d_rsm.gridding, "FORK_FROM_PIXELS", 2)
+    spread = FrameGridder(grid, linear).start(geometry, group, 3)
+    assert np.array_equal(spread.norm, alone.norm)
+    assert np.array_equal(spread.pixels, alone.pixels)

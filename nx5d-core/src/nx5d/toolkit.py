@@ -24,7 +24,8 @@ HDF5 and Zarr documents   the modules `hdf5` and `zarrdoc`; `HDF5_SUFFIXES`, `is
                           links to other files: `external_link`, `linked_file` (inside the root, present)
 detector frames           `frames_array`, `FrameOptions`, `Frames`, `Region`, `EXTRA_FRAME_DIMS`, `MISSING_VALUE`,
                           `frame_dtype`, `fits`, `check_missing`, `positive`; blocks: `map_blocks`,
-                          `with_block_reader`, `with_sliceable_frames`, `usable_cpus`, `STREAM_FRAMES`
+                          `with_block_reader`, `with_sliceable_frames`, `usable_cpus`, `STREAM_FRAMES`;
+                          any work on every CPU: `map_ranges`
 limits                    `check_frame_size`, `check_memory`, `check_read`, `selected_shape`
 frames beside a document  `frame_folders`, `FRAME_SUFFIXES`
 text formats              `text_sections`, `text_parameters`, `column_block`, `Section`, `Column`, `COLUMN_TYPES`,
@@ -56,7 +57,14 @@ if TYPE_CHECKING:
     from nx5d.credentials import redact
     from nx5d.display import Table
     from nx5d.io import hdf5, zarrdoc
-    from nx5d.io.blocks import STREAM_FRAMES, map_blocks, usable_cpus, with_block_reader, with_sliceable_frames
+    from nx5d.io.blocks import (
+        STREAM_FRAMES,
+        map_blocks,
+        map_ranges,
+        usable_cpus,
+        with_block_reader,
+        with_sliceable_frames,
+    )
     from nx5d.io.commands import DIALECTS, planned_points, scan_type, scanned_motor, scanned_motors, scanned_range
     from nx5d.io.framefolders import FRAME_SUFFIXES, frame_folders
     from nx5d.io.frames import (
@@ -114,7 +122,15 @@ _FROM = {
         "nx5d.io.frames",
     ),
     **dict.fromkeys(
-        ("map_blocks", "with_block_reader", "with_sliceable_frames", "usable_cpus", "STREAM_FRAMES"), "nx5d.io.blocks"
+        (
+            "map_blocks",
+            "map_ranges",
+            "with_block_reader",
+            "with_sliceable_frames",
+            "usable_cpus",
+            "STREAM_FRAMES",
+        ),
+        "nx5d.io.blocks",
     ),
     **dict.fromkeys(("check_frame_size", "check_memory", "check_read", "selected_shape"), "nx5d.io.limits"),
     **dict.fromkeys(("VariableNames", "FRAME_NAMES", "find_variable", "per_frame", "agreeing"), "nx5d.io.naming"),
@@ -184,6 +200,7 @@ __all__ = [
     "join_url",
     "linked_file",
     "map_blocks",
+    "map_ranges",
     "natural_sort_key",
     "natural_sorted",
     "open_document",

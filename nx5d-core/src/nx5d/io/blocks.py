@@ -54,6 +54,7 @@ __all__ = [
     "FORK_FROM_BLOCKS",
     "usable_cpus",
     "with_sliceable_frames",
+    "map_ranges",
 ]
 
 T = TypeVar("T")
@@ -264,15 +265,35 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _may_fork(blocks: int) -> bool:
-    """Whether ``blocks`` blocks are read in worker processes here: on Linux, 64 blocks or more, ``NX5D_FORK`` not
-    ``0``, and not in a dask worker (a cluster's workers are its processes; their nanny sees no children)."""
+def _may_fork(blocks: int, least: int | None = None) -> bool:
+    """Whether ``blocks`` blocks are worked on in worker processes here: on Linux, at least ``least`` blocks
+    (`FORK_FROM_BLOCKS`), ``NX5D_FORK`` not ``0``, and not in a dask worker (a cluster's workers are its processes;
+    their nanny sees no children)."""
     return (
         sys.platform == "linux"
-        and blocks >= FORK_FROM_BLOCKS
+        and blocks >= (FORK_FROM_BLOCKS if least is None else least)
         and os.environ.get("NX5D_FORK", "1") != "0"
         and not _in_dask_worker()
     )
+
+
+def map_ranges(count: int, work: Callable[[slice], T], *, size: int, workers: int | None = None) -> BlockResults[T]:
+    """``(range, work(range))`` for the ranges of ``size`` items that cover ``0 .. count``, in order, on every CPU.
+
+    For computation on what this process holds in memory (numpy on its
+    arrays: no file, lock, thread or event loop of its is used): on Linux,
+    with two ranges or more, in ``workers`` forked worker processes (default:
+    `usable_cpus`; see [`nx5d.io.forked`][nx5d.io.forked] for what comes
+    back from them, errors included), else -- ``NX5D_FORK=0``, in a dask
+    worker, other systems -- in threads.  ``work`` runs in a child process
+    where it forks, and what it returns is pickled back: it should be small
+    beside the work.  Closing the iterator early ends the workers.
+    """
+    parts = block_slices(count, size)
+    n = max(1, min(len(parts), workers or usable_cpus()))
+    if n > 1 and _may_fork(len(parts), least=2):
+        return ForkedBlocks(parts, work, n)
+    return _threaded(parts, work, n)
 
 
 def _in_dask_worker() -> bool:
