@@ -104,7 +104,7 @@ def test_frames_marked_sliceable_are_read_a_block_at_a_time(tmp_path):
 
 @pytest.mark.parametrize("fork", ["1", "0"])
 def test_map_ranges_gives_every_range_in_order_from_workers(monkeypatch, fork):
-    """Worker processes (or threads with NX5D_FORK=0) work on this process's memory; results come back in order."""
+    """Worker processes (with NX5D_FORK=0: this thread) work on this process's memory; results come back in order."""
     import os
 
     from nx5d.io.blocks import map_ranges

@@ -149,7 +149,7 @@ def test_the_normalisation_is_every_frames_pixel_area_to_the_last_bit(seed, grou
 
 @pytest.mark.parametrize("fork", ["1", "0"])
 def test_pixel_areas_worked_out_on_every_cpu_are_those_of_one_process(monkeypatch, fork):
-    """A rocking scan's settings, worked out in worker processes (or threads), give the same bits, in order."""
+    """A rocking scan's settings, worked out in worker processes (or one after the other), give the same bits."""
     import nx5d_rsm.gridding
 
     monkeypatch.setenv("NX5D_FORK", fork)

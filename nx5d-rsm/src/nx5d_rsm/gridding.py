@@ -409,9 +409,9 @@ class FrameGridder:
         A rocking scan has a setting per frame, and each setting's pixel
         area costs as much as gridding every pixel of a frame: most of its
         cook.  From `FORK_FROM_PIXELS` pixels times settings on they are
-        worked out in worker processes (`map_ranges`), `SETTINGS_AT_ONCE` at
-        a time; what comes back is the same, and is added up here in the
-        same order.
+        worked out in worker processes where `map_ranges` forks them,
+        `SETTINGS_AT_ONCE` at a time; what comes back is the same, and is
+        added up here in the same order.
         """
         if settings.size < 2 or settings.size * int(np.prod(self.pixel_shape)) < FORK_FROM_PIXELS:
             yield from (self._geometry_of(int(setting)) for setting in settings)

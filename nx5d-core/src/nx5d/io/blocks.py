@@ -284,16 +284,19 @@ def map_ranges(count: int, work: Callable[[slice], T], *, size: int, workers: in
     arrays: no file, lock, thread or event loop of its is used): on Linux,
     with two ranges or more, in ``workers`` forked worker processes (default:
     `usable_cpus`; see [`nx5d.io.forked`][nx5d.io.forked] for what comes
-    back from them, errors included), else -- ``NX5D_FORK=0``, in a dask
-    worker, other systems -- in threads.  ``work`` runs in a child process
-    where it forks, and what it returns is pickled back: it should be small
-    beside the work.  Closing the iterator early ends the workers.
+    back from them, errors included).  Elsewhere -- ``NX5D_FORK=0`` (a
+    process pool's workers, which are one per CPU already), a dask worker,
+    other systems -- one range after the other in this thread: threads
+    would hold Python's lock for most of such work.  ``work`` runs in a
+    child process where it forks, and what it returns is pickled back: it
+    should be small beside the work.  Closing the iterator early ends the
+    workers.
     """
     parts = block_slices(count, size)
     n = max(1, min(len(parts), workers or usable_cpus()))
     if n > 1 and _may_fork(len(parts), least=2):
         return ForkedBlocks(parts, work, n)
-    return _threaded(parts, work, n)
+    return _threaded(parts, work, 1)
 
 
 def _in_dask_worker() -> bool:
