@@ -107,6 +107,7 @@ def main() -> None:
     if args.quick:
         args.frames, args.repeat = 200, 1
 
+    from nx5d.toolkit import usable_cpus
     from nx5d_nexus.synth import write_repository
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -122,7 +123,7 @@ def main() -> None:
         results["frame per chunk"] = run("streaming", alone, args.repeat)
     stack = args.frames * FRAME_SHAPE[0] * FRAME_SHAPE[1] * 4
     print(f"\ncooking {args.frames} frames ({FRAME_SHAPE[0]} x {FRAME_SHAPE[1]} int32, gzip, {args.per_chunk} "
-          f"per chunk; stack {stack / 2**20:.0f} MiB), {os.cpu_count()} CPUs, "
+          f"per chunk; stack {stack / 2**20:.0f} MiB), {usable_cpus()} CPUs, "
           f"best of {args.repeat} fresh processes")  # fmt: skip
     for mode, found in results.items():
         print(f"  {mode:16s} {found['seconds']:7.2f} s   peak memory +{found['peak_increase'] / 2**20:6.0f} MiB "

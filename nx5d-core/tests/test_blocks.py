@@ -129,3 +129,28 @@ def test_an_error_in_map_ranges_is_raised_here_with_its_type():
 
     with pytest.raises(OptionError, match="range 30 refused"):
         list(map_ranges(100, work, size=10, workers=2))
+
+
+def test_a_chunk_that_fails_fails_every_block_waiting_for_it_without_being_computed_again():
+    computed: list[int] = []
+
+    def chunk(i: int) -> np.ndarray:
+        computed.append(i)
+        raise OSError(f"chunk {i} cannot be read")
+
+    images = da.concatenate([da.from_delayed(dask.delayed(chunk)(i), (40, *SHAPE), np.int32) for i in range(3)])
+    with pytest.raises(OSError, match="chunk 0 cannot be read"):
+        list(map_blocks(images, lambda part, block: block.sum(), workers=4))
+    assert computed.count(0) == 1  # its 5 blocks were in flight at once (a later chunk may have been begun too)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="worker processes are forked on Linux only")
+def test_map_ranges_gives_every_worker_process_some_ranges(monkeypatch):
+    """12 ranges on 4 workers: 4 processes (ranges are not packed 8 to a message, which would leave 2 idle)."""
+    import os
+
+    from nx5d.io.blocks import map_ranges
+
+    monkeypatch.delenv("NX5D_FORK", raising=False)
+    done = list(map_ranges(12, lambda part: os.getpid(), size=1, workers=4))
+    assert len({pid for _, pid in done}) == 4

@@ -364,13 +364,15 @@ def test_distributions_results_depend_on_are_named_from_their_metadata(tmp_path,
     installed("labrecipes-2.0.dist-info", head.format("labrecipes", "2.0"), "[nx5d.recipes]\nr = lab:r\n")
     installed("oldlab-0.3.egg-info", head.format("oldlab", "0.3"), "[nx5d.beamlines]\nx = a:b\n")
     installed("tool-1.0.dist-info", head.format("tool", "1.0"), "[console_scripts]\nt = nx5d.x:y\n")
+    installed("lower-1.1.dist-info", "metadata-version: 2.1\nname: nx5d-lower\nversion:  1.1\n")  # any case
+    (tmp_path / "nx5d_single-0.9.egg-info").write_text("Metadata-Version: 1.0\nName: nx5d-single\nVersion: 0.9\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     nx5d_distributions.cache_clear()
     try:
         named = nx5d_distributions().split(", ")
     finally:
         nx5d_distributions.cache_clear()
-    assert {"nx5d_Lab 1.0", "labrecipes 2.0", "oldlab 0.3"} <= set(named)
+    assert {"nx5d_Lab 1.0", "labrecipes 2.0", "oldlab 0.3", "nx5d-lower 1.1", "nx5d-single 0.9"} <= set(named)
     assert not [n for n in named if n.startswith("tool ")]
     for dist in distributions():  # every installed distribution: the same name and version as its parsed metadata
         assert _name_and_version(dist) == (dist.metadata["Name"] or "", dist.version or "")

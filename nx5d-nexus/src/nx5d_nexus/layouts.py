@@ -891,28 +891,28 @@ def _frames_array(
         check_memory((points, *selected_shape(tuple(node.shape[grid:]), np.s_[..., rows, cols])), node.dtype, where)
         frames = _read(node, where, selection)
     elif hasattr(node, "id"):
-        frames = hdf5.lazy_array(storage, document, "/" + path, node, length=points if grid == 1 else None)[selection]
+        made = hdf5.lazy_array(storage, document, "/" + path, node, length=points if grid == 1 else None)
+        frames = made[selection]
     else:
         frames = zarrdoc.lazy_array(node, where)[selection]
     if grid > 1:
         frames = frames.reshape(-1, *frames.shape[grid:])[:points]
     if lazy and chunk is not None:
         frames = frames.rechunk({0: chunk})
-    if lazy and hasattr(node, "id") and _decodes_frame_by_frame(node, grid):
-        frames = with_sliceable_frames(frames)  # streamed a few frames at a time, not a dask chunk at a time
+    if lazy and hasattr(node, "id") and frames.name == made.name and _decodes_frame_by_frame(node):
+        # whole frames of a 1-D scan, as read from the file: dask reads just the frames a block slices out of it,
+        # so it is streamed a few frames at a time (a region, a reshape or new chunks would compute whole chunks)
+        frames = with_sliceable_frames(frames)
     return frames, shape
 
 
-def _decodes_frame_by_frame(node: Any, grid: int) -> bool:
+def _decodes_frame_by_frame(node: Any) -> bool:
     """Whether reading a few frames of the HDF5 dataset ``node`` decodes just those: stored contiguously, or in
     chunks of frames that a block of `STREAM_FRAMES` holds whole (a virtual dataset's sources' chunks are not
     known here: no)."""
     if node.is_virtual:
         return False
-    if node.chunks is None:
-        return True
-    outer = [int(n) for n in node.chunks[:grid]]
-    return all(n == 1 for n in outer[:-1]) and STREAM_FRAMES % outer[-1] == 0
+    return node.chunks is None or STREAM_FRAMES % int(node.chunks[0]) == 0
 
 
 def _base(original: str) -> str | None:

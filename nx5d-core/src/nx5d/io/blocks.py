@@ -17,9 +17,10 @@ fork is run in worker processes instead of threads, on Linux
 ([`nx5d.io.forked`][nx5d.io.forked]): reading and checking each file
 holds Python's lock, which threads take turns for.
 
-Blocks are `STREAM_FRAMES` frames wherever the frames are (streamed, a
-dask array of any chunks, in memory), and the results come back in frame
-order: a cook that adds up what it makes of each block in that order
+Blocks are `STREAM_FRAMES` frames wherever the frames are (streamed, in
+memory, a dask array: there, where its chunks hold more frames, blocks end
+where chunks do, so that each chunk is computed once), and the results come
+back in frame order: a cook that adds up what it makes of each block in that order
 (cutting it at fixed points, not at blocks, as the map cook does) gets the
 same bits whether the scan's raw data was looked at first or not.
 """
@@ -237,14 +238,21 @@ class _SharedChunks:
         self._uses = collections.Counter(self._chunk_of.values())
         self._locks = [threading.Lock() for _ in chunks]
         self._computed: dict[int, np.ndarray] = {}
+        self._failed: dict[int, BaseException] = {}
 
     def frames(self, part: slice) -> np.ndarray:
         """The frames of ``part``, from its chunk (computed now if no block before it computed it)."""
         chunk = self._chunk_of[part.start]
         with self._locks[chunk]:
+            if chunk in self._failed:  # the blocks waiting for a chunk that failed fail alike, without trying again
+                raise self._failed[chunk]
             frames = self._computed.get(chunk)
             if frames is None:
-                frames = self._computed[chunk] = _compute(self._blocks[chunk])
+                try:
+                    frames = self._computed[chunk] = _compute(self._blocks[chunk])
+                except BaseException as error:
+                    self._failed[chunk] = error
+                    raise
             self._uses[chunk] -= 1
             if not self._uses[chunk]:
                 del self._computed[chunk]
@@ -295,7 +303,7 @@ def map_ranges(count: int, work: Callable[[slice], T], *, size: int, workers: in
     parts = block_slices(count, size)
     n = max(1, min(len(parts), workers or usable_cpus()))
     if n > 1 and _may_fork(len(parts), least=2):
-        return ForkedBlocks(parts, work, n)
+        return ForkedBlocks(parts, work, n, per_message=1)  # ranges are the work: every process gets some
     return _threaded(parts, work, 1)
 
 

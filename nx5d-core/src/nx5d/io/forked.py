@@ -82,13 +82,16 @@ class ForkedBlocks(Iterator[tuple[slice, T]]):
 
     The children are forked when this is made and start working at once.
     Child ``k`` works on messages ``k, k + processes, ...`` of
-    `PARTS_PER_MESSAGE` consecutive parts each.  `close` (also on an
+    ``per_message`` consecutive parts each (default `PARTS_PER_MESSAGE`).  `close` (also on an
     error, or at the end) ends every child and the thread collecting their
     results; nothing is handed out after it.
     """
 
-    def __init__(self, parts: Sequence[slice], task: Callable[[slice], T], processes: int) -> None:
-        messages = [parts[i : i + PARTS_PER_MESSAGE] for i in range(0, len(parts), PARTS_PER_MESSAGE)]
+    def __init__(
+        self, parts: Sequence[slice], task: Callable[[slice], T], processes: int, *, per_message: int | None = None
+    ) -> None:
+        step = max(1, per_message or PARTS_PER_MESSAGE)
+        messages = [parts[i : i + step] for i in range(0, len(parts), step)]
         self._children: list[tuple[int, Connection]] = []
         self._results: deque[tuple[slice, T]] = deque()
         self._error: BaseException | None = None

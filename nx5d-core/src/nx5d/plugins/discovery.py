@@ -444,19 +444,31 @@ def _name_and_version(dist: Distribution) -> tuple[str, str]:
 
     ``dist.metadata`` parses every field of the file with the ``email``
     package: for the few hundred distributions of a scientific environment
-    that is most of the time `nx5d.open` takes.  Both fields are single
-    lines of the header (the core metadata specification), which ends at
-    the first empty line.
+    that is most of the time `nx5d.open` takes.  Both fields are in the
+    header (the core metadata specification), which ends at the first empty
+    line; they are read as the ``email`` parser reads them: names in any
+    case, the value without the spaces after the colon, continued on lines
+    that start with a space.  The metadata file is ``METADATA``
+    (``.dist-info``), ``PKG-INFO`` (``.egg-info`` folders) or the
+    ``.egg-info`` file itself.
     """
-    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or dist.read_text("") or ""
     fields: dict[str, str] = {}
+    key = ""
     for line in text.splitlines():
         if not line:
             break
+        if line[0] in " \t":  # a folded header line continues the field before it
+            if key in fields and fields[key] is not None:
+                fields[key] += "\n" + line
+            continue
         key, _, value = line.partition(":")
-        if key in ("Name", "Version"):
-            fields.setdefault(key, value.strip())
-    return fields.get("Name", ""), fields.get("Version", "")
+        key = key.lower()
+        if key in ("name", "version") and key not in fields:
+            fields[key] = value.lstrip(" \t")
+        else:
+            key = ""
+    return fields.get("name", ""), fields.get("version", "")
 
 
 def unrelated_nx5d() -> str | None:
