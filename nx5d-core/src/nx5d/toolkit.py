@@ -18,7 +18,8 @@ versions without notice; what is listed here changes only through the
 ========================  ===========================================================================
 storage                   `Storage` (files local and remote, confined to the repository), `join_url`,
                           `State`, `depends_on`, `trusted`, `DataIdentity`, `unchanged_among`, `redact`
-                          (passwords blanked in URLs and messages), `cache_home` (nx5d's cache folder)
+                          (passwords blanked in URLs and messages), `cache_home` (nx5d's cache folder),
+                          `realpath` (`os.path.realpath`'s answer, from the C library on Linux)
 files written whole       `temporary_name`, `removed_on_failure`, `sweep`, `require_writable`, `remove`
 HDF5 and Zarr documents   the modules `hdf5` and `zarrdoc`; `HDF5_SUFFIXES`, `is_hdf5_name`, `open_document`;
                           links to other files: `external_link`, `linked_file` (inside the root, present)
@@ -83,6 +84,7 @@ if TYPE_CHECKING:
     from nx5d.io.identity import DataIdentity, unchanged_among
     from nx5d.io.limits import check_frame_size, check_memory, check_read, selected_shape
     from nx5d.io.naming import FRAME_NAMES, VariableNames, agreeing, find_variable, per_frame
+    from nx5d.io.realpath import realpath
     from nx5d.io.results import cache_home
     from nx5d.io.storage import State, Storage, depends_on, join_url, trusted
     from nx5d.io.temporaries import remove, removed_on_failure, require_writable, sweep, temporary_name
@@ -135,6 +137,7 @@ _FROM = {
     **dict.fromkeys(("check_frame_size", "check_memory", "check_read", "selected_shape"), "nx5d.io.limits"),
     **dict.fromkeys(("VariableNames", "FRAME_NAMES", "find_variable", "per_frame", "agreeing"), "nx5d.io.naming"),
     "unify_line_ends": "nx5d.io.text",
+    "realpath": "nx5d.io.realpath",
     **dict.fromkeys(
         ("text_sections", "text_parameters", "column_block", "Section", "Column", "COLUMN_TYPES"), "nx5d.io.texttables"
     ),
@@ -210,6 +213,7 @@ __all__ = [
     "positive",
     "progress",
     "quiet",
+    "realpath",
     "redact",
     "removed_on_failure",
     "require_writable",

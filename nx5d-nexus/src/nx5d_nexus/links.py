@@ -26,7 +26,7 @@ from typing import Any
 import attrs
 
 from nx5d.errors import MissingDataError, Nx5dError
-from nx5d.toolkit import Storage, external_link, linked_file
+from nx5d.toolkit import Storage, external_link, linked_file, realpath
 
 __all__ = ["Absent", "Sources", "frame_file_urls"]
 
@@ -72,8 +72,8 @@ class Sources:
     def __init__(self, document: str, root: str | None) -> None:
         self.document = document
         path = Storage.local_path(document)
-        self.folder = None if path is None else os.path.dirname(os.path.realpath(path))
-        self.root = None if root is None else os.path.realpath(root)
+        self.folder = None if path is None else os.path.dirname(realpath(path))
+        self.root = None if root is None else realpath(root)
 
     def place(self, name: str, what: str, where: str) -> tuple[str | None, Nx5dError | None]:
         """``(local path, None)`` of a file named relative to the document, or ``(None, the error)``
@@ -139,7 +139,8 @@ def frame_file_urls(sources: Sources, names: list[str], path: str, where: str) -
         found, error = sources.place(form(names[0]), "a list of frame files naming", where)
         if found is not None:
             folder = sources.folder or ""
-            return ["file://" + os.path.realpath(os.path.join(folder, form(name))) for name in names], None
+            # thousands of frame files: the C library's walk (the same answer as os.path.realpath, faster)
+            return ["file://" + realpath(os.path.join(folder, form(name))) for name in names], None
     if len(forms) > 1 and isinstance(error, MissingDataError):
         beside = os.path.join(sources.folder or "", _tail(names[0]))
         error = MissingDataError(
