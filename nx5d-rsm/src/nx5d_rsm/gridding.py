@@ -413,7 +413,7 @@ class FrameGridder:
         `SETTINGS_AT_ONCE` at a time; what comes back is the same, and is
         added up here in the same order.
         """
-        if settings.size < 2 or settings.size * int(np.prod(self.pixel_shape)) < FORK_FROM_PIXELS:
+        if settings.size * int(np.prod(self.pixel_shape)) < FORK_FROM_PIXELS:
             yield from (self._geometry_of(int(setting)) for setting in settings)
             return
 

@@ -273,16 +273,10 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _may_fork(blocks: int, least: int | None = None) -> bool:
-    """Whether ``blocks`` blocks are worked on in worker processes here: on Linux, at least ``least`` blocks
-    (`FORK_FROM_BLOCKS`), ``NX5D_FORK`` not ``0``, and not in a dask worker (a cluster's workers are its processes;
-    their nanny sees no children)."""
-    return (
-        sys.platform == "linux"
-        and blocks >= (FORK_FROM_BLOCKS if least is None else least)
-        and os.environ.get("NX5D_FORK", "1") != "0"
-        and not _in_dask_worker()
-    )
+def _may_fork() -> bool:
+    """Whether work may be forked into worker processes here: on Linux, ``NX5D_FORK`` not ``0``, and not in a
+    dask worker (a cluster's workers are its processes; their nanny sees no children)."""
+    return sys.platform == "linux" and os.environ.get("NX5D_FORK", "1") != "0" and not _in_dask_worker()
 
 
 def map_ranges(count: int, work: Callable[[slice], T], *, size: int, workers: int | None = None) -> BlockResults[T]:
@@ -302,7 +296,7 @@ def map_ranges(count: int, work: Callable[[slice], T], *, size: int, workers: in
     """
     parts = block_slices(count, size)
     n = max(1, min(len(parts), workers or usable_cpus()))
-    if n > 1 and _may_fork(len(parts), least=2):
+    if n > 1 and _may_fork():  # n > 1: two ranges or more
         return ForkedBlocks(parts, work, n, per_message=1)  # ranges are the work: every process gets some
     return _threaded(parts, work, 1)
 
@@ -349,7 +343,7 @@ def map_blocks(images: Any, work: Callable[[slice, np.ndarray], T], *, workers: 
     def task(part: slice) -> T:
         return work(part, readers[part.start]())
 
-    if n > 1 and mark is not None and mark.forkable and _may_fork(len(parts)):
+    if n > 1 and mark is not None and mark.forkable and len(parts) >= FORK_FROM_BLOCKS and _may_fork():
         return ForkedBlocks(parts, task, n)
     return _threaded(parts, task, n)
 

@@ -459,7 +459,7 @@ def _name_and_version(dist: Distribution) -> tuple[str, str]:
         if not line:
             break
         if line[0] in " \t":  # a folded header line continues the field before it
-            if key in fields and fields[key] is not None:
+            if key in fields:
                 fields[key] += "\n" + line
             continue
         key, _, value = line.partition(":")
