@@ -61,3 +61,31 @@ def test_the_map_so_far_is_replaced_whole_then_removed(tmp_path, fmt):
     assert remove_partial(tmp_path, "p", "1.1", fmt) == path
     assert not path.exists()
     assert remove_partial(tmp_path, "p", "1.1", fmt) is None
+
+
+def test_a_dead_workers_exit_code_is_read_when_the_pools_thread_reaped_it_first():
+    """The pool's thread and the batch both reap a killed worker: the loser still learns it was SIGKILL.
+
+    The race, laid out step by step: the worker is killed, the pool's thread reaps it (``waitpid``) and stores
+    its code a moment later; meanwhile ``join`` here finds nothing left to reap and returns with no code.
+    """
+    import os
+    import signal
+    import threading
+    import time
+    from multiprocessing import get_context
+
+    from nx5d_results.batch import _died, _exit_code
+
+    process = get_context("spawn").Process(target=time.sleep, args=(60,))
+    process.start()
+    os.kill(process.pid, signal.SIGKILL)
+    _, status = os.waitpid(process.pid, 0)  # the pool's thread reaps it ...
+    process.join(timeout=1)
+    assert process.exitcode is None  # ... so a join here cannot tell how it ended
+    stored = threading.Timer(0.05, setattr, (process._popen, "returncode", os.waitstatus_to_exitcode(status)))
+    stored.start()  # ... until the pool's thread stores the code it read
+    try:
+        assert _died(_exit_code(process)).startswith("WorkerDied: the process cooking this scan was killed by SIGKILL")
+    finally:
+        stored.join()

@@ -29,6 +29,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -398,14 +399,26 @@ def _cook_alone(task: CookTask) -> CookOutcome:
         try:
             return future.result()
         except BrokenProcessPool:
-            for process in processes:
-                process.join(timeout=10)  # its exit code is known once it is reaped
-            codes = [p.exitcode for p in processes]
+            codes = [_exit_code(process) for process in processes]
             return CookOutcome(task.scan, "failed", error=_died(codes[0] if codes else None))
         finally:
             _ALONE.difference_update(processes)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _exit_code(process: Any, timeout: float = 10.0) -> int | None:
+    """The exit code of a pool's worker process that ended, or None if it has not ended within ``timeout`` s.
+
+    The pool's own thread reaps its broken workers too.  When both wait at once, the one that loses the race
+    finds the process already reaped and ``join`` returns with ``exitcode`` still None, until the winner has
+    stored the code a moment later; so this waits for the code, not only for the process's end.
+    """
+    deadline = time.monotonic() + timeout
+    process.join(timeout=timeout)
+    while (code := process.exitcode) is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return code
 
 
 def _died(exitcode: int | None) -> str:
