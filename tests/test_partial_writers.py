@@ -2,10 +2,10 @@
 
 A writer process replays a scan point by point, each point's detector frame written in two steps with a
 pause between (a TIFF's first bytes, then the rest; an HDF5 frame dataset extended, then the frame written),
-and notes when each point was whole.  The follower must hand out at least three partial maps, each within
-2 s of the last point it holds, none holding a point not yet whole: each partial map is identical to cooking
-the same first points of the finished scan -- a frame read half written would differ.  The scan's final map
-is identical to cooking the finished scan afterwards.
+and notes when each point was whole.  The follower must hand out at least three partial maps, each
+holding every point whole before the look that made it, none holding a point not yet whole: each partial
+map is identical to cooking the same first points of the finished scan -- a frame read half written would
+differ.  The scan's final map is identical to cooking the finished scan afterwards.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from nx5d.io.hdf5 import written_length
 from nx5d.recipes.contract import Growing, growing
 from nx5d_nexus.synth import scan_data, write_growing
 from nx5d_udkm.synth import ScanSpec, write_scan
+
+from .following import assert_partial_maps_are_fresh
 
 MAP_VARIABLES = ("qdata", "weight", "qdata_variance", "intensity_variance", "pixels", "frames")
 NEXUS_SPICE = {
@@ -85,17 +87,17 @@ def _assert_same_maps(partial, reference):
 
 
 def _assert_partial_then_final(arrivals, written, finished, spice, points):
-    """At least three partial maps, each of whole points only and soon after them, then the finished scan's map."""
+    """At least three partial maps, each of whole points only and none stale, then the finished scan's map."""
     partial = [(when, a) for when, a in arrivals if a.partial]
     assert len(partial) >= 3, [(a.note, when) for when, a in arrivals]
     held_by = [int(a.cooked.frames.sum()) for _, a in partial]
     assert held_by == sorted(set(held_by)), held_by  # a map of the same points is not handed out again
     raw = finished.raw
-    for when, arrival in partial:
+    assert_partial_maps_are_fresh(arrivals, written)
+    for _, arrival in partial:
         assert arrival.error is None
         held = int(arrival.cooked.frames.sum())
         assert 0 < held <= points  # all of them where the file does not say the scan ended (UDKM)
-        assert written[held - 1] <= when <= written[held - 1] + 2.0
         assert arrival.cooked.attrs["nx5d_partial"] == f"{held} points of a scan being measured"
         with growing(Growing()), warnings.catch_warnings():  # the same points at once, as the follower maps them
             warnings.simplefilter("ignore", CookWarning)
