@@ -6,10 +6,10 @@ whose frame is not fully written yet is tried again and comes out right.
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 
 import numpy as np
@@ -22,8 +22,11 @@ from nx5d_spec.synth import write_spec
 from nx5d_udkm.synth import ScanSpec
 from nx5d_udkm.synth import write_repository as write_udkm
 
+from .following import ScriptedTime
+
 SPEC_WRITER = """
 import sys, time
+print("ready", flush=True)
 source, target = sys.argv[1], sys.argv[2]
 text = open(source).read()
 cuts = [i for i in range(len(text)) if text.startswith("\\n#S ", i)] + [len(text)]
@@ -39,7 +42,13 @@ with open(target, "w") as out:
 
 
 def _start(code: str, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *args], stderr=subprocess.PIPE)
+    """A writer process, once it says it is ready (Python and its imports can take seconds on a loaded machine)."""
+    writer = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert writer.stdout is not None
+    assert writer.stdout.readline() == b"ready\n", writer.stderr
+    return writer
 
 
 def test_scans_appended_to_a_spec_file_come_out_once_each_complete(tmp_path):
@@ -51,8 +60,8 @@ def test_scans_appended_to_a_spec_file_come_out_once_each_complete(tmp_path):
         "beamtime"
     ]
     writer = _start(SPEC_WRITER, str(source), str(target))
-    try:
-        arrivals = list(proposal.follow(poll=0.1, settle=1.0, idle_timeout=2.0))
+    try:  # new_only=False: a scan written whole before the first look counts too (the writer does not wait)
+        arrivals = list(proposal.follow(poll=0.1, settle=1.0, new_only=False, idle_timeout=2.0))
     finally:
         assert writer.wait(timeout=60) == 0, writer.stderr.read().decode()
     assert [a.scan.key for a in arrivals] == ["1.1", "2.1", "3.1", "4.1"]
@@ -63,6 +72,7 @@ def test_scans_appended_to_a_spec_file_come_out_once_each_complete(tmp_path):
 
 HDF5_WRITER = """
 import sys, time, h5py
+print("ready", flush=True)
 source, target = sys.argv[1], sys.argv[2]
 with h5py.File(source, "r") as src:
     for key in sorted(src, key=lambda k: float(k)):
@@ -82,8 +92,8 @@ def test_scans_written_into_an_hdf5_file_come_out_once_each_cooked(tmp_path):
     url = f"file://{tmp_path}/data/{{proposal}}/{{proposal}}.h5#{{scan}}"
     proposal = nx5d.open(url, beamline="nexus", spice_url="")["hc2103"]
     writer = _start(HDF5_WRITER, str(tmp_path / "source" / "hc2103" / "hc2103.h5"), str(target))
-    try:
-        arrivals = list(proposal.follow(poll=0.1, settle=1.0, idle_timeout=2.0))
+    try:  # new_only=False: a scan written whole before the first look counts too (the writer does not wait)
+        arrivals = list(proposal.follow(poll=0.1, settle=1.0, new_only=False, idle_timeout=2.0))
     finally:
         assert writer.wait(timeout=60) == 0, writer.stderr.read().decode()
     assert [a.scan.key for a in arrivals] == ["1.1", "2.1", "3.1"]
@@ -99,9 +109,11 @@ def test_a_frame_still_being_written_is_tried_again(tmp_path):
     whole = (written / "image00001.tiff").read_bytes()
     (written / "image00001.tiff").write_bytes(whole[: len(whole) // 3])  # the detector is still writing it
     arriving = tmp_path / "20210205" / "101500"
-    threading.Timer(0.3, written.rename, [arriving]).start()  # the scan appears while nx5d follows
-    threading.Timer(1.0, (arriving / "image00001.tiff").write_bytes, [whole]).start()
-    arrivals = list(proposal.follow(poll=0.2, settle=0.2, attempts=20, idle_timeout=1.5))
+    writer = ScriptedTime([
+        (0.3, lambda: written.rename(arriving)),  # the scan appears while nx5d follows
+        (1.0, lambda: (arriving / "image00001.tiff").write_bytes(whole)),
+    ])  # fmt: skip
+    arrivals = list(proposal.follow(poll=0.2, settle=0.2, attempts=20, idle_timeout=1.5, **writer.options))
     assert [a.scan.key for a in arrivals] == ["101500"]
     assert arrivals[0].error is None
     assert np.isfinite(arrivals[0].cooked.qdata.values).any()
@@ -156,18 +168,14 @@ def _lines(scan: str) -> tuple[str, list[str]]:
     return "".join(head), rows
 
 
-def _write_later(steps):
-    """Run ``(seconds, path, text)`` appends in a thread, in order: a writer that pauses where it likes."""
+def _append(path, text):
+    with open(path, "a") as out:
+        out.write(text)
 
-    def run():
-        for delay, path, text in steps:
-            time.sleep(delay)
-            with open(path, "a") as out:
-                out.write(text)
 
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
+def _appending(steps):
+    """A writer appending ``(seconds, path, text)`` at those seconds of following: pausing where it likes."""
+    return ScriptedTime([(at, functools.partial(_append, path, text)) for at, path, text in steps])
 
 
 def _follow_spec(tmp_path, **options):
@@ -181,9 +189,8 @@ def test_a_pause_longer_than_settle_inside_a_scan_is_waited_out(tmp_path):
     target.parent.mkdir()
     head, rows = _lines(scans[0])
     target.write_text(header + head + "".join(rows[:3]))  # 3 of 11 points, then the beam is lost for a while
-    writer = _write_later([(1.5, target, "".join(rows[3:]))])
-    arrivals = list(_follow_spec(tmp_path, poll=0.1, settle=0.3, new_only=False, idle_timeout=2.5))
-    writer.join()
+    writer = _appending([(1.5, target, "".join(rows[3:]))])
+    arrivals = list(_follow_spec(tmp_path, poll=0.1, settle=0.3, new_only=False, idle_timeout=2.5, **writer.options))
     assert [(a.scan.key, a.cooked.signal.size, a.note) for a in arrivals] == [("1.1", 11, "")]
 
 
@@ -194,9 +201,8 @@ def test_a_scan_number_used_again_is_followed_in_file_order(tmp_path):
     again = scans[0].replace("#S 1 ", "#S 1 ", 1)  # scan 1 again, after scan 2: key 1.2 sorts before 2.1
     head, rows = _lines(again)
     target.write_text(header + scans[0] + scans[1] + head + "".join(rows[:1]))
-    writer = _write_later([(0.8, target, "".join(rows[1:6])), (0.8, target, "".join(rows[6:]))])
-    arrivals = list(_follow_spec(tmp_path, poll=0.1, settle=0.3, idle_timeout=2.5))
-    writer.join()
+    writer = _appending([(0.8, target, "".join(rows[1:6])), (1.6, target, "".join(rows[6:]))])
+    arrivals = list(_follow_spec(tmp_path, poll=0.1, settle=0.3, idle_timeout=2.5, **writer.options))
     assert [(a.scan.key, a.cooked.signal.size) for a in arrivals] == [("1.2", 11)]
 
 
@@ -206,9 +212,8 @@ def test_the_scan_being_measured_when_following_starts_is_followed(tmp_path):
     target.parent.mkdir()
     head, rows = _lines(scans[1])
     target.write_text(header + scans[0] + head + "".join(rows[:4]))
-    writer = _write_later([(0.6, target, "".join(rows[4:]) + "\n" + scans[2])])
-    arrivals = list(_follow_spec(tmp_path, poll=0.1, settle=0.3, idle_timeout=2.0))
-    writer.join()
+    writer = _appending([(0.6, target, "".join(rows[4:]) + "\n" + scans[2])])
+    arrivals = list(_follow_spec(tmp_path, poll=0.1, settle=0.3, idle_timeout=2.0, **writer.options))
     assert [(a.scan.key, a.cooked.signal.size) for a in arrivals] == [("2.1", 11), ("3.1", 11)]
 
 
@@ -218,7 +223,10 @@ def test_a_scan_stopped_by_hand_comes_out_after_the_stall_time_saying_so(tmp_pat
     target.parent.mkdir()
     head, rows = _lines(scans[0])
     target.write_text(header + head + "".join(rows[:4]))
-    (arrival,) = _follow_spec(tmp_path, poll=0.1, settle=0.1, stall=0.6, new_only=False, idle_timeout=1.2)
+    looks = ScriptedTime()
+    (arrival,) = _follow_spec(
+        tmp_path, poll=0.1, settle=0.1, stall=0.6, new_only=False, idle_timeout=1.2, **looks.options
+    )
     assert arrival.cooked.signal.size == 4
     assert arrival.note.startswith("stopped: 4 points")
 
@@ -233,10 +241,11 @@ def test_a_scan_that_grows_after_it_came_out_comes_out_again_as_an_update(tmp_pa
     last = folder / "image00003.tiff"
     last.rename(tmp_path / "later.tiff")
     proposal = nx5d.open(url, spice_url="")["20210205"]
-    threading.Timer(1.1, (tmp_path / "later.tiff").rename, [last]).start()
-    writer = _write_later([(1.2, table, lines[-1])])
-    arrivals = list(proposal.follow(poll=0.1, settle=0.3, new_only=False, idle_timeout=1.8))
-    writer.join()
+    writer = ScriptedTime([
+        (1.1, lambda: (tmp_path / "later.tiff").rename(last)),  # the frame, then its row
+        (1.2, functools.partial(_append, table, lines[-1])),
+    ])  # fmt: skip
+    arrivals = list(proposal.follow(poll=0.1, settle=0.3, new_only=False, idle_timeout=1.8, **writer.options))
     assert [(a.update, a.cooked.frames.values.sum()) for a in arrivals] == [(False, 3), (True, 4)]
     assert arrivals[0].note.startswith("unchanged for")
 
@@ -247,6 +256,7 @@ def test_a_scan_whose_summary_cannot_be_read_comes_out_with_its_error(tmp_path):
     table = tmp_path / "20210205" / "091726" / "manifest.dat"
     table.write_bytes(b"% not a table\n\x00\x01garbage 1 2\n")
     proposal = nx5d.open(url, spice_url="")["20210205"]
-    (arrival,) = proposal.follow(poll=0.05, settle=0.1, new_only=False, attempts=3, idle_timeout=0.6)
+    looks = ScriptedTime()
+    (arrival,) = proposal.follow(poll=0.05, settle=0.1, new_only=False, attempts=3, idle_timeout=0.6, **looks.options)
     assert "manifest.dat" in str(arrival.error)
     assert arrival.note == "its summary cannot be read"
