@@ -330,3 +330,70 @@ def test_where_the_index_is(tmp_path, monkeypatch):
     assert index.location is None
     index.location = None
     assert index.location == str(tmp_path / "shared.db")
+
+
+class _PausingConnection:
+    """An SQLite connection that stops after a statement starting with ``after`` until ``go`` is set."""
+
+    def __init__(self, connection, after, reached, go):
+        self._connection, self._after, self._reached, self._go = connection, after, reached, go
+
+    def __getattr__(self, name):
+        return getattr(self._connection, name)
+
+    def cursor(self):
+        return _PausingCursor(self._connection.cursor(), self)
+
+
+class _PausingCursor:
+    def __init__(self, cursor, owner):
+        self._cursor, self._owner = cursor, owner
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+    def execute(self, sql, *args):
+        result = self._cursor.execute(sql, *args)
+        if sql.startswith(self._owner._after):
+            self._owner._reached.set()
+            self._owner._go.wait(30)
+        return result
+
+
+def test_processes_opening_a_new_index_at_once_neither_fail_nor_lose_rows(tmp_path):
+    """A batch's workers open the same new index: the second must wait for the first to lay it out.
+
+    The interleaving, laid out: A has made the tables and is between removing and writing the layout row
+    when B opens the index and keeps a row.  Unguarded, B wrote its layout row too, A's then failed as a
+    damaged index (and the file everyone used was removed), and A's emptying lost B's row.
+    """
+    import threading
+
+    from nx5d_index.database import META, Row, SqliteDatabase
+
+    path = str(tmp_path / "index.sqlite3")
+    first, second = SqliteDatabase(path), SqliteDatabase(path)
+    reached, go = threading.Event(), threading.Event()
+    connect = first._connect
+    first._connect = lambda: _PausingConnection(connect(), f"DELETE FROM {META}", reached, go)
+    failed = []
+
+    def run(work):
+        try:
+            work()
+        except Exception as exc:  # noqa: BLE001 - what the test reports
+            failed.append(exc)
+
+    opening = threading.Thread(target=run, args=(first.count,))
+    opening.start()
+    assert reached.wait(30)
+    row = Row("summary", "file:///x#1", "file:///{proposal}#{scan}", "p", "1", "spec 1", "{}", "{}")
+    keeping = threading.Thread(target=run, args=(lambda: second.put([row]),))
+    keeping.start()
+    keeping.join(0.5)  # B waits for A's layout (unguarded, it is done by now)
+    go.set()
+    opening.join(30)
+    keeping.join(30)
+    assert failed == []
+    assert [found.url for found in SqliteDatabase(path).rows("summary")] == ["file:///x#1"]
+    assert sqlite3.connect(path).execute(f"SELECT COUNT(*) FROM {META}").fetchone() == (1,)

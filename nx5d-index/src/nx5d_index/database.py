@@ -135,8 +135,14 @@ class Database:
         with self._lock:
             try:
                 if self._connection is None:
-                    self._connection = self._connect()
-                    self._prepare(self._connection)
+                    connection = self._connect()
+                    try:
+                        self._prepare(connection)
+                    except BaseException:  # not kept unprepared: the next use prepares it again
+                        with contextlib.suppress(Exception):
+                            connection.close()
+                        raise
+                    self._connection = connection
                 cursor = self._connection.cursor()
                 try:
                     yield cursor
@@ -286,6 +292,23 @@ class SqliteDatabase(Database):
             connection.close()
             raise
         return connection
+
+    def _prepare(self, connection: Any) -> None:
+        """Make the tables and check their layout in one write transaction.
+
+        Processes opening a new index at once (a batch's workers) would
+        otherwise each find no layout row and insert one: the second insert
+        fails as if the file were damaged, and the file everyone uses would
+        be removed.  ``BEGIN IMMEDIATE`` makes the others wait here instead.
+        """
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            super()._prepare(connection)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
 
     def _check_private(self, folder: str) -> None:
         """Refuse a private index in a folder, or a file, that another user owns or can write into."""
