@@ -6,8 +6,13 @@ import os
 import subprocess
 
 import pytest
+from hypothesis import settings
 
 import nx5d
+
+# no time limit per example: one slow example on a loaded CI machine says nothing of the code tested
+settings.register_profile("nx5d", deadline=None)
+settings.load_profile("nx5d")
 
 
 @pytest.fixture

@@ -1,8 +1,13 @@
 import pytest
+from hypothesis import settings
 
 import nx5d_memory
 
 from .helpers import make_scan, scale_cook
+
+# no time limit per example: one slow example on a loaded CI machine says nothing of the code tested
+settings.register_profile("nx5d", deadline=None)
+settings.load_profile("nx5d")
 
 
 @pytest.fixture
