@@ -163,7 +163,7 @@ def test_stopping_early_ends_the_children(tmp_path):
     done.mkdir()
 
     def slow(part: slice, block: np.ndarray) -> int:
-        time.sleep(0.02)
+        time.sleep(0.1)  # 2.5 s for a child's 25 blocks: far longer than this test takes to stop them
         (done / str(part.start)).touch()
         return part.start
 

@@ -44,6 +44,21 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _start(prefix: list[str], pg_ctl: str, data: str, folder: str, run: dict) -> int:
+    """Start the server on a free port; its port (another, if something took the first meanwhile)."""
+    left = 3
+    while True:
+        left -= 1
+        port = _free_port()
+        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        try:
+            subprocess.run([*prefix, pg_ctl, "-D", data, "-o", options, "-l", f"{folder}/log", "-w", "start"], **run)
+            return port
+        except subprocess.CalledProcessError:
+            if not left:
+                raise
+
+
 @contextlib.contextmanager
 def postgres_url() -> Iterator[str]:
     """The URL of a running PostgreSQL server with an empty database (see the module documentation)."""
@@ -68,12 +83,11 @@ def postgres_url() -> Iterator[str]:
             _unavailable("running as root and there is no 'postgres' user to run the server as")
         os.chown(folder, user.pw_uid, user.pw_gid)
         prefix = ["runuser", "-u", "postgres", "--"]
-    data, port = os.path.join(folder, "data"), _free_port()
+    data = os.path.join(folder, "data")
     run = {"check": True, "capture_output": True, "text": True, "timeout": 120}
     try:
         subprocess.run([*prefix, initdb, "-D", data, "-U", "nx5d", "--auth=trust", "-E", "UTF8"], **run)
-        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-        subprocess.run([*prefix, pg_ctl, "-D", data, "-o", options, "-l", f"{folder}/log", "-w", "start"], **run)
+        port = _start(prefix, pg_ctl, data, folder, run)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
         output = getattr(exc, "stderr", "") or ""
         shutil.rmtree(folder, ignore_errors=True)
