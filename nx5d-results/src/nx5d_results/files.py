@@ -10,17 +10,17 @@ for the other formats), so raw and cooked exports never share a name.
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib.util
 import io
 import json
 import os
-import shutil
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from nx5d.errors import NotSupportedError, Nx5dError, OptionError, OutputExistsError, StorageError
-from nx5d.toolkit import removed_on_failure, temporary_name
+from nx5d.toolkit import remove, removed_on_failure, temporary_name
 
 __all__ = [
     "FORMATS",
@@ -129,9 +129,38 @@ def write_dataset(
                 dataset.to_netcdf(encoded, engine="h5netcdf", invalid_netcdf=fmt == "hdf5")
             with open(partial, "wb") as handle:
                 handle.write(encoded.getbuffer())
-        if path.is_dir():
-            shutil.rmtree(path)
-        os.replace(partial, path)
+        if fmt == "zarr":
+            _put_folder(partial, path)
+        else:
+            os.replace(partial, path)
+
+
+def _put_folder(partial: str, path: Path) -> None:
+    """Rename the folder ``partial`` to ``path``, where a reader never finds a folder half removed.
+
+    A folder there is renamed aside first, in one step (a Zarr reader
+    otherwise opened its metadata while its chunks were being removed, and
+    Zarr reads a missing chunk as fill values: wrong numbers, no error),
+    then the new one is renamed in and the old removed.  Another writer's
+    folder renamed in meanwhile is moved aside in turn (two writers of one
+    result both finish, the later one's folder in place).
+    """
+    while True:
+        aside = temporary_name(path)
+        try:
+            os.replace(path, aside)
+        except FileNotFoundError:
+            aside = ""  # none there (or another writer moved it aside first)
+        try:
+            os.replace(partial, path)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+            continue  # another writer's folder came in between: aside with it too
+        finally:
+            if aside:
+                remove(aside)
+        return
 
 
 def _format_of(path: Path) -> str:
@@ -161,10 +190,45 @@ def read_result(path: Path, fmt: str | None = None, *, attributes_only: bool = F
 
         return xr.Dataset(attrs=read_nexus_attributes(path)) if attributes_only else read_nexus(path)
     if fmt == "zarr":
-        with xr.open_zarr(path) as stored:
-            return xr.Dataset(attrs=dict(stored.attrs)) if attributes_only else _restored(stored.load())
+        return _read_zarr(path, attributes_only)
     with xr.open_dataset(path, engine="h5netcdf") as stored:
         return xr.Dataset(attrs=stored.attrs) if attributes_only else _restored(stored.load())
+
+
+def _read_zarr(path: Path, attributes_only: bool) -> Any:
+    """A Zarr result read whole from one folder: read again if a writer replaced the folder meanwhile.
+
+    A Zarr store is many files read one by one, so a replacement during a
+    read would mix the old folder's chunks with the new one's.  The folder
+    that was read is the same before and after, or the read is repeated.
+    """
+    import xarray as xr
+
+    for attempt in range(_READS):
+        before = _folder_identity(path)
+        try:
+            with xr.open_zarr(path) as stored:
+                found = xr.Dataset(attrs=dict(stored.attrs)) if attributes_only else _restored(stored.load())
+        except Exception:
+            if attempt == _READS - 1 or _folder_identity(path) == before:
+                raise  # not a replacement: the folder's own error
+            continue
+        if _folder_identity(path) == before:
+            return found
+    raise StorageError(f"cannot read {path}: it was replaced {_READS} times while being read")
+
+
+#: How often a Zarr result replaced while it is read is read again.
+_READS = 20
+
+
+def _folder_identity(path: Path) -> tuple[int, int, int] | None:
+    """Which folder is at ``path`` now (device, inode, change time), or ``None``."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino, found.st_ctime_ns
 
 
 def _restored(dataset: Any) -> Any:
