@@ -3,19 +3,26 @@
 Every writer of nx5d (the cooked cache, the spice store, ``nx5d cook`` and
 ``nx5d export``) writes a file under a temporary name in its final folder
 and renames it when it is complete.  The temporary name says which process
-wrote it: ``.NAME.PID.RANDOM.tmp``.  A writer removes its temporary file on
-any failure, Ctrl-C included (`removed_on_failure`); a process killed
-while writing cannot, so `sweep` removes the temporary files of processes
-that are gone, or that are older than `GRACE` seconds (a process id used
-again by another program must not keep a temporary alive forever).
+wrote it, and where: ``.NAME.PID@WHERE.RANDOM.tmp``, ``WHERE`` naming the
+machine, its boot and its process-id namespace (a container's ids mean
+nothing outside it).  A writer removes its temporary file on any failure,
+Ctrl-C included (`removed_on_failure`); a process killed while writing
+cannot, so `sweep` removes the temporary files of processes here that are
+gone, and any that are older than `GRACE` seconds (a process id used again
+by another program must not keep a temporary alive forever; a writer on
+another machine sharing the folder, or in another container, cannot be
+asked whether it runs, so its file is left to that age).  Names without
+``@WHERE``, written by earlier versions, are judged by their process id.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import shutil
+import socket
 import time
 from collections.abc import Iterator
 
@@ -35,13 +42,23 @@ __all__ = [
 #: Seconds after which a temporary file is stale even if a process of its number runs.
 GRACE = 6 * 3600
 
-_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
+_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)(?:@(?P<where>[0-9a-f]{8}))?\.[0-9a-f]{8}\.tmp$")
+
+
+def _here() -> str:
+    """Eight hex digits naming where this process's ids mean something: machine, boot, process-id namespace."""
+    parts = [socket.gethostname()]
+    with contextlib.suppress(OSError), open("/proc/sys/kernel/random/boot_id") as handle:
+        parts.append(handle.read().strip())
+    with contextlib.suppress(OSError):
+        parts.append(os.readlink("/proc/self/ns/pid"))
+    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:8]
 
 
 def temporary_name(path: str | os.PathLike[str]) -> str:
-    """A temporary name beside ``path`` for this process: ``DIR/.NAME.PID.RANDOM.tmp``."""
+    """A temporary name beside ``path`` for this process: ``DIR/.NAME.PID@WHERE.RANDOM.tmp``."""
     folder, name = os.path.split(os.fspath(path))
-    return os.path.join(folder, f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    return os.path.join(folder, f".{name}.{os.getpid()}@{_here()}.{os.urandom(4).hex()}.tmp")
 
 
 def is_temporary(name: str) -> bool:
@@ -62,7 +79,7 @@ def _alive(pid: int) -> bool:
 
 
 def is_stale(path: str | os.PathLike[str], *, grace: float = GRACE) -> bool:
-    """Whether the temporary file at ``path`` was left by a process that is gone, or is older than ``grace``."""
+    """Whether the temporary file at ``path`` is older than ``grace``, or was left by a process here that is gone."""
     found = _NAME.match(os.path.basename(os.fspath(path)))
     if found is None:
         return False
@@ -70,7 +87,12 @@ def is_stale(path: str | os.PathLike[str], *, grace: float = GRACE) -> bool:
         age = time.time() - os.lstat(path).st_mtime
     except OSError:
         return False
-    return age > grace or not _alive(int(found.group("pid")))
+    if age > grace:
+        return True
+    where = found.group("where")
+    if where is not None and where != _here():
+        return False  # another machine's or container's process: its number means nothing here
+    return not _alive(int(found.group("pid")))
 
 
 def remove(path: str | os.PathLike[str]) -> None:
