@@ -397,3 +397,28 @@ def test_processes_opening_a_new_index_at_once_neither_fail_nor_lose_rows(tmp_pa
     assert failed == []
     assert [found.url for found in SqliteDatabase(path).rows("summary")] == ["file:///x#1"]
     assert sqlite3.connect(path).execute(f"SELECT COUNT(*) FROM {META}").fetchone() == (1,)
+
+
+def test_a_commit_that_times_out_leaves_no_transaction_open(tmp_path):
+    """Where WAL is not available (some network shares), a reader's lock can outlast the timeout of a commit.
+
+    That row is not kept (``IndexBusy``), but the next one is: the commit's transaction was left open, the
+    next ``BEGIN`` failed as a damaged index, and the index everyone used was removed.
+    """
+    from nx5d_index.database import IndexBusy, Row, SqliteDatabase
+
+    path = str(tmp_path / "index.sqlite3")
+    database = SqliteDatabase(path, timeout=0.2)
+    assert database.count() == 0
+    database._connection.execute("PRAGMA journal_mode = DELETE")  # as on a share without WAL
+    rows = [Row("summary", f"file:///x#{i}", "file:///{proposal}#{scan}", "p", str(i), "spec 1", "{}", "{}")
+            for i in range(2)]  # fmt: skip
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT COUNT(*) FROM nx5d_index").fetchall()  # holds its read lock
+    with pytest.raises(IndexBusy):
+        database.put(rows[:1])
+    reader.execute("COMMIT")
+    assert not database._connection.in_transaction
+    database.put(rows[1:])
+    assert [row.url for row in database.rows("summary")] == ["file:///x#1"]

@@ -226,10 +226,10 @@ class Database:
             self._begin(cursor)
             try:
                 cursor.executemany(statement, [(*attrs.astuple(row), row.digest()) for row in rows])
-            except BaseException:
+                self._commit(cursor)
+            except BaseException:  # a commit that timed out too: left open, the next BEGIN would fail
                 self._rollback(cursor)
                 raise
-            self._commit(cursor)
 
     def _begin(self, cursor: Any) -> None:
         cursor.execute("BEGIN")
