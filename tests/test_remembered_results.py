@@ -375,6 +375,29 @@ def test_a_new_cache_folder_is_private(cache, data):
     assert entry.stat().st_mode & 0o077 == 0
 
 
+def test_the_folders_made_for_the_first_result_are_private_under_a_group_umask(cache, data, monkeypatch):
+    """Under umask 002 (common at facilities), a cook first (the scan index off), then the index beside it.
+
+    The cooked cache made the cache folder above its own with the umask's mode (775), and the per-user scan
+    index, which lives there, refused it for good as not private.
+    """
+    url, _ = data
+    monkeypatch.setenv("NX5D_CACHE_DIR", str(cache.parent / "new" / "nx5d"))  # none of it there yet
+    monkeypatch.setenv("NX5D_INDEX", "off")
+    old = os.umask(0o002)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", CacheWarning)
+            open_scan(url).cook(SPICE)
+            monkeypatch.delenv("NX5D_INDEX")
+            assert list(nx5d.open(url, spice_url="")["20210205"]) == ["091726"]  # the index kept its summary
+    finally:
+        os.umask(old)
+    home = cache.parent / "new" / "nx5d"
+    assert [oct(p.stat().st_mode & 0o777) for p in (home.parent, home, home / "cooked")] == ["0o700"] * 3
+    assert (home / "index.sqlite3").stat().st_size > 0
+
+
 # --- 6. temporary files --------------------------------------------------------------------------------------------
 
 

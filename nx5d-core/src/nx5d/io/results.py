@@ -57,8 +57,19 @@ class DamagedEntry(ValueError):
 
 
 def _owned_private_folder(folder: str, shared: bool) -> None:
-    """Create ``folder`` private; refuse it when others can write into it (unless ``shared``)."""
-    os.makedirs(folder, mode=0o700, exist_ok=True)
+    """Create ``folder`` private; refuse it when others can write into it (unless ``shared``).
+
+    Every folder it creates on the way is private too: the cache folder
+    above is where the scan index lives, which refuses a folder others may
+    write into (``makedirs`` gave it the umask's mode, 775 under umask 002).
+    """
+    missing, path = [], os.path.abspath(folder)
+    while not os.path.lexists(path) and os.path.dirname(path) != path:
+        missing.append(path)
+        path = os.path.dirname(path)
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # made by another process meanwhile
+            os.mkdir(path, 0o700)
     st = os.stat(folder)
     if not stat.S_ISDIR(st.st_mode):
         raise UnsafeCacheError(f"the cache folder {folder} is not a folder")
