@@ -83,8 +83,9 @@ def _owned_private_folder(folder: str, shared: bool) -> None:
         )
 
 
-def _read_entry_file(path: str, limit: int) -> bytes | None:
-    """The bytes of the regular file at ``path`` owned by this user, at most ``limit`` of them; ``None`` if absent.
+def _read_entry_file(path: str, limit: int) -> tuple[bytes, tuple[int, int]] | None:
+    """The bytes of the regular file at ``path`` owned by this user, at most ``limit`` of them, and which file
+    it was (device, inode); ``None`` if absent.
 
     Raises `DamagedEntry` for anything else (a pipe, a link, another user's
     file, a file bigger than ``limit``).
@@ -114,7 +115,7 @@ def _read_entry_file(path: str, limit: int) -> bytes | None:
         blob = b"".join(chunks)
         if len(blob) != st.st_size:
             raise DamagedEntry("changed while it was read")
-        return blob
+        return blob, (st.st_dev, st.st_ino)
     finally:
         os.close(fd)
 
@@ -159,6 +160,7 @@ class ResultStore:
         self.folder = os.fspath(folder)
         self.limit = int(limit)
         self.shared = shared
+        self._read: dict[str, tuple[int, int]] = {}  # the file each key's entry was last read from
 
     def _path(self, key: str) -> str:
         if not key.isalnum():
@@ -176,33 +178,57 @@ class ResultStore:
         key's name (copied or renamed there) is damaged.
         """
         path = self._path(key)
+        self._read.pop(key, None)
         try:
-            blob = _read_entry_file(path, self.limit)
-            if blob is None:
+            found = _read_entry_file(path, self.limit)
+            if found is None:
                 return None
+            blob, self._read[key] = found
             entry = _entry_json(blob)
             if entry.get("key") != key:  # a file copied or renamed onto this name holds another result
                 raise DamagedEntry(f"was kept for another result (key {str(entry.get('key'))[:16]}…)")
             data = dataset_from_bytes(blob)
         except Exception as exc:  # noqa: BLE001 - untrusted input: whatever is wrong with it, it is not used
-            self._damaged(path, exc)
+            self._damaged(key, exc)
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # used now: the last to be let go
         return entry, data
 
     def reject(self, key: str, exc: BaseException) -> None:
-        """Delete the entry kept for ``key`` as damaged, with a warning saying why."""
-        self._damaged(self._path(key), exc)
+        """Delete the entry last read for ``key`` as damaged, with a warning saying why."""
+        self._damaged(key, exc)
 
-    def _damaged(self, path: str, exc: BaseException) -> None:
+    def _damaged(self, key: str, exc: BaseException) -> None:
+        path = self._path(key)
         reason = str(exc) if isinstance(exc, DamagedEntry) else f"{type(exc).__name__}: {exc}"
         warnings.warn(
             f"cooked cache entry {path} {reason}: removed; the scan is cooked afresh", CacheWarning, stacklevel=4
         )
+        self._remove(key)
+
+    def _remove(self, key: str) -> None:
+        """Delete the entry for ``key`` -- if it is still the file last read for it.
+
+        Another process may have kept a fresh entry under that name since:
+        the file is renamed aside first (in one step), deleted if it is the
+        one read, else linked back (unless yet another entry came meanwhile).
+        """
+        path, read = self._path(key), self._read.pop(key, None)
         with contextlib.suppress(OSError):
-            if not os.path.isdir(path) or os.path.islink(path):
+            if os.path.isdir(path) and not os.path.islink(path):
+                return
+            if read is None:
                 os.unlink(path)
+                return
+            aside = temporary_name(path)
+            os.rename(path, aside)
+            try:
+                found = os.lstat(aside)
+                if (found.st_dev, found.st_ino) != read:
+                    os.link(aside, path)  # not the one read: back, unless a newer one is there now
+            finally:
+                os.unlink(aside)
 
     def put(self, key: str, entry: Mapping[str, Any], data: Any) -> bool:
         """Keep ``data`` with ``entry`` under ``key``; ``False`` if it cannot be kept (objects, too big, no room)."""
@@ -232,9 +258,8 @@ class ResultStore:
         return True
 
     def discard(self, key: str) -> None:
-        """Delete the result kept for ``key``, if any."""
-        with contextlib.suppress(OSError):
-            os.unlink(self._path(key))
+        """Delete the result kept for ``key``, if any (if it was read, only the file that was read)."""
+        self._remove(key)
 
     def entries(self) -> list[tuple[str, int, float]]:
         """``(name, bytes, last used)`` of every kept result and temporary file (named by file name)."""
