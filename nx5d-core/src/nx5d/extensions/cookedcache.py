@@ -128,14 +128,14 @@ class CookedCache:
         try:
             identity = DataIdentity.from_json(entry.get("identity"))
         except (ValueError, TypeError, RecursionError) as exc:
-            self.store.reject(key, exc)
+            self.store.reject(key, exc, entry)
             return None
         try:
             changed = identity.changed(storage)
         except Nx5dError:
             changed = identity.urls
         if changed or not identity.states:
-            self.store.discard(key)  # the data changed since: the result is wrong now
+            self.store.discard(key, entry)  # the data changed since: the result is wrong now
             return None
         return data, identity
 

@@ -83,9 +83,8 @@ def _owned_private_folder(folder: str, shared: bool) -> None:
         )
 
 
-def _read_entry_file(path: str, limit: int) -> tuple[bytes, tuple[int, int]] | None:
-    """The bytes of the regular file at ``path`` owned by this user, at most ``limit`` of them, and which file
-    it was (device, inode); ``None`` if absent.
+def _read_entry_file(path: str, limit: int) -> bytes | None:
+    """The bytes of the regular file at ``path`` owned by this user, at most ``limit`` of them; ``None`` if absent.
 
     Raises `DamagedEntry` for anything else (a pipe, a link, another user's
     file, a file bigger than ``limit``).
@@ -115,7 +114,7 @@ def _read_entry_file(path: str, limit: int) -> tuple[bytes, tuple[int, int]] | N
         blob = b"".join(chunks)
         if len(blob) != st.st_size:
             raise DamagedEntry("changed while it was read")
-        return blob, (st.st_dev, st.st_ino)
+        return blob
     finally:
         os.close(fd)
 
@@ -160,7 +159,6 @@ class ResultStore:
         self.folder = os.fspath(folder)
         self.limit = int(limit)
         self.shared = shared
-        self._read: dict[str, tuple[int, int]] = {}  # the file each key's entry was last read from
 
     def _path(self, key: str) -> str:
         if not key.isalnum():
@@ -175,60 +173,72 @@ class ResultStore:
         """``(entry, dataset)`` kept for ``key``, or ``None``; a damaged entry is deleted, with a warning.
 
         An entry holds the key it was kept under: one found under another
-        key's name (copied or renamed there) is damaged.
+        key's name (copied or renamed there) is damaged.  The entry names
+        the writing it came from (``written``): pass it to `discard` or
+        `reject` to remove that writing only.
         """
         path = self._path(key)
-        self._read.pop(key, None)
+        entry: Mapping[str, Any] | None = None
         try:
-            found = _read_entry_file(path, self.limit)
-            if found is None:
+            blob = _read_entry_file(path, self.limit)
+            if blob is None:
                 return None
-            blob, self._read[key] = found
             entry = _entry_json(blob)
             if entry.get("key") != key:  # a file copied or renamed onto this name holds another result
                 raise DamagedEntry(f"was kept for another result (key {str(entry.get('key'))[:16]}…)")
             data = dataset_from_bytes(blob)
         except Exception as exc:  # noqa: BLE001 - untrusted input: whatever is wrong with it, it is not used
-            self._damaged(key, exc)
+            self._damaged(key, exc, entry)
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # used now: the last to be let go
         return entry, data
 
-    def reject(self, key: str, exc: BaseException) -> None:
-        """Delete the entry last read for ``key`` as damaged, with a warning saying why."""
-        self._damaged(key, exc)
+    def reject(self, key: str, exc: BaseException, entry: Mapping[str, Any] | None = None) -> None:
+        """Delete the entry kept for ``key`` as damaged (only the ``entry`` read, if given), with a warning."""
+        self._damaged(key, exc, entry)
 
-    def _damaged(self, key: str, exc: BaseException) -> None:
+    def _damaged(self, key: str, exc: BaseException, entry: Mapping[str, Any] | None) -> None:
         path = self._path(key)
         reason = str(exc) if isinstance(exc, DamagedEntry) else f"{type(exc).__name__}: {exc}"
         warnings.warn(
             f"cooked cache entry {path} {reason}: removed; the scan is cooked afresh", CacheWarning, stacklevel=4
         )
-        self._remove(key)
+        self._remove(key, entry)
 
-    def _remove(self, key: str) -> None:
-        """Delete the entry for ``key`` -- if it is still the file last read for it.
+    def _remove(self, key: str, entry: Mapping[str, Any] | None) -> None:
+        """Delete the entry for ``key`` -- if ``entry`` is given, only if the file still holds that writing.
 
-        Another process may have kept a fresh entry under that name since:
-        the file is renamed aside first (in one step), deleted if it is the
-        one read, else linked back (unless yet another entry came meanwhile).
+        Another process may have kept a fresh entry under that name since it
+        was read: the file is renamed aside first (in one step), deleted if
+        it holds the writing read, else linked back (unless yet another
+        entry came meanwhile).  Files are told apart by the token each
+        writing puts in its entry, not by inode numbers, which a file
+        system gives again to the next file made.
         """
-        path, read = self._path(key), self._read.pop(key, None)
+        path = self._path(key)
+        written = entry.get("written") if entry is not None else None
         with contextlib.suppress(OSError):
             if os.path.isdir(path) and not os.path.islink(path):
                 return
-            if read is None:
+            if written is None:  # nothing read, or an entry of an earlier version: by its name
                 os.unlink(path)
                 return
             aside = temporary_name(path)
             os.rename(path, aside)
             try:
-                found = os.lstat(aside)
-                if (found.st_dev, found.st_ino) != read:
-                    os.link(aside, path)  # not the one read: back, unless a newer one is there now
+                if self._written(aside) != written:
+                    os.link(aside, path)  # not the writing read: back, unless a newer one is there now
             finally:
                 os.unlink(aside)
+
+    def _written(self, path: str) -> Any:
+        """The writing token of the entry file at ``path``; ``None`` if it cannot be read."""
+        try:
+            blob = _read_entry_file(path, self.limit)
+            return None if blob is None else _entry_json(blob).get("written")
+        except DamagedEntry:
+            return None
 
     def put(self, key: str, entry: Mapping[str, Any], data: Any) -> bool:
         """Keep ``data`` with ``entry`` under ``key``; ``False`` if it cannot be kept (objects, too big, no room)."""
@@ -240,7 +250,8 @@ class ResultStore:
             return False
         buffer = io.BytesIO(blob)
         with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_STORED) as archive:
-            archive.writestr("entry.json", json.dumps({**entry, "key": key}, sort_keys=True))
+            written = {"key": key, "written": os.urandom(8).hex()}  # this writing, told apart from any other
+            archive.writestr("entry.json", json.dumps({**entry, **written}, sort_keys=True))
         blob = buffer.getvalue()
         if len(blob) > self.limit:
             return False
@@ -257,9 +268,9 @@ class ResultStore:
         self._shrink()
         return True
 
-    def discard(self, key: str) -> None:
-        """Delete the result kept for ``key``, if any (if it was read, only the file that was read)."""
-        self._remove(key)
+    def discard(self, key: str, entry: Mapping[str, Any] | None = None) -> None:
+        """Delete the result kept for ``key``, if any; if ``entry`` (as `get` gave it), only that writing."""
+        self._remove(key, entry)
 
     def entries(self) -> list[tuple[str, int, float]]:
         """``(name, bytes, last used)`` of every kept result and temporary file (named by file name)."""
