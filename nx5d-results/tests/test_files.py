@@ -60,3 +60,52 @@ def test_a_zarr_result_replaced_while_read_and_by_two_writers_is_never_read_mixe
     assert len(read) >= 5
     assert np.unique(read_result(path, "zarr")["qdata"].values).tolist() in ([1.0], [2.0])
     assert not [p.name for p in path.parent.iterdir() if is_temporary(p.name)]  # the old folders are gone
+
+
+def test_a_map_so_far_is_taken_away_whole(tmp_path, monkeypatch):
+    """``watch --out`` removes ``SCAN.partial.zarr`` once the scan's map is written: never a folder half gone.
+
+    Removed in place, a viewer reading meanwhile found its metadata without its chunks (fill values).
+    """
+    pytest.importorskip("zarr")
+    from nx5d_results import files
+    from nx5d_results.batch import PARTIAL, remove_partial
+
+    path = tmp_path / "p" / f"1.1{PARTIAL}.zarr"
+    write_dataset(_result(1.0), path, "zarr")
+    removing = files.remove
+    seen = []
+
+    def remove(aside):
+        seen.append(path.exists())  # what a reader finds while the folder's files are removed
+        removing(aside)
+
+    monkeypatch.setattr(files, "remove", remove)
+    assert remove_partial(tmp_path, "p", "1.1", "zarr") == path
+    assert seen == [False]
+    assert not path.exists()
+    assert not list(path.parent.iterdir())
+    assert remove_partial(tmp_path, "p", "1.1", "zarr") is None
+
+
+def test_a_zarr_result_that_cannot_be_renamed_in_leaves_the_old_one(tmp_path, monkeypatch):
+    pytest.importorskip("zarr")
+    import os
+
+    from nx5d.errors import StorageError
+
+    path = tmp_path / "p" / "1.1.zarr"
+    write_dataset(_result(1.0), path, "zarr")
+    replace = os.replace
+
+    def refusing(source, target):
+        if os.fspath(target) == os.fspath(path):  # the new folder, renamed in
+            raise PermissionError(13, "Permission denied", os.fspath(target))
+        return replace(source, target)
+
+    monkeypatch.setattr(os, "replace", refusing)
+    with pytest.raises(StorageError, match="Permission denied"):
+        write_dataset(_result(2.0), path, "zarr")
+    monkeypatch.setattr(os, "replace", replace)
+    assert np.unique(read_result(path, "zarr")["qdata"].values).tolist() == [1.0]
+    assert [p.name for p in path.parent.iterdir()] == ["1.1.zarr"]

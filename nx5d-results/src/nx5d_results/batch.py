@@ -47,13 +47,12 @@ from nx5d.toolkit import (
     forwarded,
     progress,
     quiet,
-    remove,
     require_writable,
     select_keys,
     sweep,
     usable_cpus,
 )
-from nx5d_results.files import FORMATS, output_path, require_writer, stored_attributes, write_dataset
+from nx5d_results.files import FORMATS, output_path, remove_result, require_writer, stored_attributes, write_dataset
 from nx5d_results.files import stamp as files_stamp
 
 __all__ = [
@@ -168,10 +167,7 @@ def remove_partial(
 ) -> Path | None:
     """Remove the map so far of a scan (`PARTIAL`) once it is no longer measured; its path, if there was one."""
     path = output_path(out, proposal, scan + PARTIAL, format)
-    if not os.path.lexists(path):
-        return None
-    remove(path)
-    return path
+    return path if remove_result(path) else None
 
 
 def cook_scan(task: CookTask) -> CookOutcome:

@@ -32,6 +32,7 @@ __all__ = [
     "refuse_existing",
     "stored_attributes",
     "read_result",
+    "remove_result",
     "stamp",
 ]
 
@@ -154,13 +155,38 @@ def _put_folder(partial: str, path: Path) -> None:
         try:
             os.replace(partial, path)
         except OSError as exc:
-            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
-                raise
-            continue  # another writer's folder came in between: aside with it too
-        finally:
-            if aside:
-                remove(aside)
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                _let_go(aside)
+                continue  # another writer's folder came in between: aside with it too
+            if aside:  # the new one cannot go in: the old one back, not neither
+                with contextlib.suppress(OSError):
+                    os.rename(aside, path)
+            raise
+        _let_go(aside)
         return
+
+
+def remove_result(path: str | os.PathLike[str]) -> bool:
+    """Remove a result file or folder without a moment half removed: renamed aside in one step, then removed.
+
+    A reader finds the whole result or none (a Zarr folder removed in place
+    showed its metadata without its chunks: fill values, no error).  Whether
+    there was one.
+    """
+    aside = temporary_name(path)
+    try:
+        os.replace(path, aside)
+    except FileNotFoundError:
+        return False
+    _let_go(aside)
+    return True
+
+
+def _let_go(aside: str) -> None:
+    """Remove a result renamed aside; one that cannot be removed now is a temporary that `sweep` removes later."""
+    if aside:
+        with contextlib.suppress(OSError):
+            remove(aside)
 
 
 def _format_of(path: Path) -> str:
