@@ -47,7 +47,9 @@ def _start(code: str, *args: str) -> subprocess.Popen:
         [sys.executable, "-c", textwrap.dedent(code), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     assert writer.stdout is not None
-    assert writer.stdout.readline() == b"ready\n", writer.stderr
+    if writer.stdout.readline() != b"ready\n":
+        writer.wait(timeout=60)
+        pytest.fail(f"the writer did not start: {writer.stderr.read().decode() if writer.stderr else ''}")
     return writer
 
 
