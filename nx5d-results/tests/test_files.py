@@ -109,3 +109,29 @@ def test_a_zarr_result_that_cannot_be_renamed_in_leaves_the_old_one(tmp_path, mo
     monkeypatch.setattr(os, "replace", replace)
     assert np.unique(read_result(path, "zarr")["qdata"].values).tolist() == [1.0]
     assert [p.name for p in path.parent.iterdir()] == ["1.1.zarr"]
+
+
+@pytest.mark.parametrize(("fmt", "between"), [("netcdf", "files.portable"), ("zarr", "files.portable"),
+                                              ("nexus", "nexus.signal_of")])  # fmt: skip
+def test_a_result_written_by_another_writer_meanwhile_is_not_overwritten(tmp_path, monkeypatch, fmt, between):
+    """``overwrite=False``: a result that appears after the first look (another export at once) stays."""
+    pytest.importorskip("zarr" if fmt == "zarr" else "h5netcdf")
+    from nx5d.errors import OutputExistsError
+    from nx5d_results import files, nexus
+    from nx5d_results.files import output_path
+
+    path = output_path(tmp_path, "p", "1.1", fmt)
+    module, name = between.split(".")
+    original = getattr({"files": files, "nexus": nexus}[module], name)
+
+    def other_writer_first(*args, **kwargs):
+        if not path.exists():
+            monkeypatch.undo()  # the other writer's own write, unhindered
+            write_dataset(_result(1.0).compute(), path, fmt)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr({"files": files, "nexus": nexus}[module], name, other_writer_first)
+    with pytest.raises(OutputExistsError, match="written by another writer meanwhile"):
+        write_dataset(_result(2.0).compute(), path, fmt, overwrite=False)
+    assert np.unique(read_result(path, fmt)["qdata"].values).tolist() == [1.0]
+    assert [p.name for p in path.parent.iterdir()] == [path.name]

@@ -33,6 +33,7 @@ __all__ = [
     "stored_attributes",
     "read_result",
     "remove_result",
+    "put_in_place",
     "stamp",
 ]
 
@@ -76,6 +77,51 @@ def refuse_existing(path: Path, overwrite: bool) -> None:
     """[`OutputExistsError`][nx5d.errors.OutputExistsError] if ``path`` exists and may not be overwritten."""
     if not overwrite and (path.exists() or path.is_symlink()):
         raise OutputExistsError(f"{path} exists already; it is not overwritten (--overwrite, or overwrite=True)")
+
+
+def put_in_place(partial: str, path: Path, overwrite: bool) -> None:
+    """Rename the written file or Zarr folder ``partial`` to ``path``: replacing a result there only if
+    ``overwrite``.
+
+    Without ``overwrite``, a result another writer put there since
+    `refuse_existing` looked is not replaced either: the file is linked in
+    (which fails where the name exists) and the folder renamed in (which
+    fails onto a folder with files), raising
+    [`OutputExistsError`][nx5d.errors.OutputExistsError].
+    """
+    is_folder = os.path.isdir(partial)
+    if overwrite:
+        if is_folder:
+            _put_folder(partial, path)
+        else:
+            os.replace(partial, path)
+        return
+    try:
+        if is_folder:
+            os.rename(partial, path)
+        else:
+            _link_in(partial, path)
+    except OSError as exc:
+        if (
+            not isinstance(exc, FileExistsError | IsADirectoryError | NotADirectoryError)
+            and exc.errno != errno.ENOTEMPTY
+        ):
+            raise
+        raise OutputExistsError(f"{path} was written by another writer meanwhile; it is not overwritten") from exc
+
+
+def _link_in(partial: str, path: Path) -> None:
+    """Give the file ``partial`` the name ``path`` unless that name exists (`FileExistsError`)."""
+    try:
+        os.link(partial, path)
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+        if os.path.lexists(path):  # a file system without hard links: looked at, then renamed
+            raise FileExistsError(errno.EEXIST, "exists", os.fspath(path)) from exc
+        os.rename(partial, path)
+        return
+    os.unlink(partial)
 
 
 def portable(dataset: Any, fmt: str) -> Any:
@@ -130,10 +176,7 @@ def write_dataset(
                 dataset.to_netcdf(encoded, engine="h5netcdf", invalid_netcdf=fmt == "hdf5")
             with open(partial, "wb") as handle:
                 handle.write(encoded.getbuffer())
-        if fmt == "zarr":
-            _put_folder(partial, path)
-        else:
-            os.replace(partial, path)
+        put_in_place(partial, path, overwrite)
 
 
 def _put_folder(partial: str, path: Path) -> None:

@@ -229,7 +229,7 @@ def write_nexus(
     """
     import h5py
 
-    from nx5d_results.files import refuse_existing
+    from nx5d_results.files import put_in_place, refuse_existing
 
     path = Path(path)
     refuse_existing(path, overwrite)
@@ -257,7 +257,7 @@ def write_nexus(
                 written[name] = _write_variable(data, str(name), variable, coord=name in dataset.coords)
             _plot(data, dataset, signal, motor)
             _measurement(entry, dataset, written)
-        os.replace(partial, path)
+        put_in_place(partial, path, overwrite)
     return path
 
 
