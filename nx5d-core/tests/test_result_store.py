@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
+import tempfile
 import warnings
+from pathlib import Path
 
 import numpy as np
+import pytest
 import xarray as xr
 
 from nx5d.errors import CacheWarning
@@ -64,3 +69,42 @@ def test_an_entry_rejected_after_another_process_replaced_it_stays(tmp_path):
         first.reject(KEY, ValueError("its identity cannot be read"), read)
     assert second.get(KEY)[0]["made"] == "after"
     assert not [name for name in os.listdir(tmp_path / "cooked") if name.endswith(".tmp")]
+
+
+@pytest.mark.skipif(sys.platform != "linux" or os.geteuid() != 0, reason="a second user needs root (Linux)")
+def test_users_sharing_a_cache_folder_keep_a_result_of_the_same_scan_each():
+    """``NX5D_CACHE_SHARED=1``: one name per key made each user's result another's 'damaged' entry.
+
+    The other user's file under the same name was warned of as belonging to another user and removed, or
+    (in a folder with the sticky bit) could neither be removed nor replaced, so nothing was kept.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="nx5d-shared-cache-", dir="/tmp"))  # pytest's folders are private
+    folder.chmod(0o1777)  # a group scratch folder, as /tmp is
+    try:
+        _keep_one_each(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _keep_one_each(folder: Path) -> None:
+    mine = ResultStore(folder, 1 << 20, shared=True)
+    assert mine.put(KEY, {"made": "by root"}, _kept(1.0))
+    child = os.fork()
+    if child == 0:  # the other user keeps and reads its own
+        code = 1
+        try:
+            os.setgid(60000)
+            os.setuid(60001)
+            theirs = ResultStore(folder, 1 << 20, shared=True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", CacheWarning)
+                kept = theirs.put(KEY, {"made": "by 60001"}, _kept(2.0))
+                code = 0 if kept and theirs.get(KEY)[0]["made"] == "by 60001" else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheWarning)
+        assert mine.get(KEY)[0]["made"] == "by root"
+    assert sorted(p.name.split(".")[1] for p in folder.iterdir() if not p.name.startswith(".")) == ["u0", "u60001"]

@@ -17,8 +17,10 @@ whose members are compressed, too many or larger than the file, ``.npy``
 headers that claim more values than their member holds, and JSON nested too
 deeply are refused.  A damaged entry is deleted with a warning and counts as
 none.  The folder is made private (``0700``); a folder that other users can
-write into is refused (`UnsafeCacheError`), unless ``shared=True`` -- then only
-entries owned by this user are used.
+write into is refused (`UnsafeCacheError`), unless ``shared=True`` -- then each
+user's results are named for the user (``<key>.u<uid>.nx5d``), and only
+entries owned by this user are used: users sharing the folder keep a result
+of the same scan each, without replacing or removing the other's.
 """
 
 from __future__ import annotations
@@ -151,8 +153,9 @@ class ResultStore:
         Bytes the folder's results (and temporary files) may take; beyond
         it the least recently used are deleted.
     shared:
-        Use a folder other users can write into, trusting only the entries
-        this user owns.
+        Use a folder other users can write into, keeping this user's
+        results under names of their own and trusting only the entries this
+        user owns.
     """
 
     def __init__(self, folder: str | os.PathLike[str], limit: int, *, shared: bool = False) -> None:
@@ -163,7 +166,8 @@ class ResultStore:
     def _path(self, key: str) -> str:
         if not key.isalnum():
             raise ValueError(f"a result key is letters and digits, not {key!r}")
-        return os.path.join(self.folder, key + SUFFIX)
+        owner = f".u{os.geteuid()}" if self.shared else ""  # in a shared folder, each user's own
+        return os.path.join(self.folder, key + owner + SUFFIX)
 
     def check_folder(self) -> None:
         """Create the folder private, or raise `UnsafeCacheError` saying why it cannot be trusted."""
