@@ -222,24 +222,22 @@ class Database:
             f"INSERT INTO {TABLE} ({names}) VALUES ({', '.join('?' * len(COLUMNS))}) "
             f"ON CONFLICT (kind, url) DO UPDATE SET {updates}"
         )
-        with self._cursor() as cursor:
-            self._begin(cursor)
-            try:
-                cursor.executemany(statement, [(*attrs.astuple(row), row.digest()) for row in rows])
-                self._commit(cursor)
-            except BaseException:  # a commit that timed out too: left open, the next BEGIN would fail
-                self._rollback(cursor)
-                raise
+        with self._cursor() as cursor, self._transaction(cursor):
+            cursor.executemany(statement, [(*attrs.astuple(row), row.digest()) for row in rows])
 
-    def _begin(self, cursor: Any) -> None:
-        cursor.execute("BEGIN")
-
-    def _commit(self, cursor: Any) -> None:
-        cursor.execute("COMMIT")
-
-    def _rollback(self, cursor: Any) -> None:
-        with contextlib.suppress(Exception):
-            cursor.execute("ROLLBACK")
+    @staticmethod
+    @contextlib.contextmanager
+    def _transaction(cursor: Any, begin: str = "BEGIN") -> Iterator[None]:
+        """One transaction on ``cursor``: committed at the end, rolled back on any failure -- a failed commit's
+        too (one that timed out is left open, and the next ``BEGIN`` would fail)."""
+        cursor.execute(begin)
+        try:
+            yield
+            cursor.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                cursor.execute("ROLLBACK")
+            raise
 
     def count(self) -> int:
         """How many rows the database holds."""
@@ -301,14 +299,12 @@ class SqliteDatabase(Database):
         fails as if the file were damaged, and the file everyone uses would
         be removed.  ``BEGIN IMMEDIATE`` makes the others wait here instead.
         """
-        connection.execute("BEGIN IMMEDIATE")
+        cursor = connection.cursor()
         try:
-            super()._prepare(connection)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+            with self._transaction(cursor, "BEGIN IMMEDIATE"):
+                super()._prepare(connection)
+        finally:
+            cursor.close()
 
     def _check_private(self, folder: str) -> None:
         """Refuse a private index in a folder, or a file, that another user owns or can write into."""

@@ -190,11 +190,7 @@ def _put_folder(partial: str, path: Path) -> None:
     result both finish, the later one's folder in place).
     """
     while True:
-        aside = temporary_name(path)
-        try:
-            os.replace(path, aside)
-        except FileNotFoundError:
-            aside = ""  # none there (or another writer moved it aside first)
+        aside = _move_aside(path)
         try:
             os.replace(partial, path)
         except OSError as exc:
@@ -216,13 +212,20 @@ def remove_result(path: str | os.PathLike[str]) -> bool:
     showed its metadata without its chunks: fill values, no error).  Whether
     there was one.
     """
+    aside = _move_aside(path)
+    _let_go(aside)
+    return bool(aside)
+
+
+def _move_aside(path: str | os.PathLike[str]) -> str:
+    """Rename the result at ``path`` to a temporary name beside it, in one step; that name, or ``""`` if none
+    was there (or another writer moved it aside first)."""
     aside = temporary_name(path)
     try:
         os.replace(path, aside)
     except FileNotFoundError:
-        return False
-    _let_go(aside)
-    return True
+        return ""
+    return aside
 
 
 def _let_go(aside: str) -> None:

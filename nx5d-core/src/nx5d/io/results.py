@@ -36,7 +36,7 @@ from typing import Any
 
 from nx5d.errors import CacheWarning, UnsafeCacheError
 from nx5d.io.datasets import dataset_from_bytes, dataset_to_bytes
-from nx5d.io.temporaries import is_temporary, removed_on_failure, sweep, temporary_name
+from nx5d.io.temporaries import is_temporary, missing_folders, removed_on_failure, sweep, temporary_name
 
 __all__ = ["ResultStore", "SUFFIX", "MAX_MEMBERS", "cache_home"]
 
@@ -65,11 +65,7 @@ def _owned_private_folder(folder: str, shared: bool) -> None:
     above is where the scan index lives, which refuses a folder others may
     write into (``makedirs`` gave it the umask's mode, 775 under umask 002).
     """
-    missing, path = [], os.path.abspath(folder)
-    while not os.path.lexists(path) and os.path.dirname(path) != path:
-        missing.append(path)
-        path = os.path.dirname(path)
-    for path in reversed(missing):
+    for path in missing_folders(folder):
         with contextlib.suppress(FileExistsError):  # made by another process meanwhile
             os.mkdir(path, 0o700)
     st = os.stat(folder)

@@ -37,6 +37,7 @@ __all__ = [
     "removed_on_failure",
     "remove",
     "require_writable",
+    "missing_folders",
 ]
 
 #: Seconds after which a temporary file is stale even if a process of its number runs.
@@ -126,6 +127,15 @@ def removed_on_failure(path: str | os.PathLike[str]) -> Iterator[str]:
         with contextlib.suppress(OSError):
             remove(path)
         raise
+
+
+def missing_folders(path: str | os.PathLike[str]) -> list[str]:
+    """The folders to make for ``path`` to exist, outermost first (``[]`` if something is there already)."""
+    missing, current = [], os.path.abspath(path)
+    while not os.path.lexists(current) and os.path.dirname(current) != current:
+        missing.append(current)
+        current = os.path.dirname(current)
+    return missing[::-1]
 
 
 def require_writable(folder: str | os.PathLike[str]) -> None:

@@ -42,7 +42,7 @@ from nx5d.errors import (
     UrlPatternError,
 )
 from nx5d.io.storage import Storage, join_url
-from nx5d.io.temporaries import sweep, temporary_name
+from nx5d.io.temporaries import missing_folders, sweep, temporary_name
 from nx5d.spice.legacy import UUID_NAME, from_nx5d3
 from nx5d.spice.record import FORMAT_VERSION, SpiceRecord
 
@@ -153,15 +153,7 @@ LOCK_TIMEOUT = 120.0
 
 def _make_folders(path: str) -> None:
     """Create ``path`` and missing parents; each new folder shares its parent's group write and set-group-id bits."""
-    missing = []
-    current = os.path.abspath(path)
-    while not os.path.isdir(current):
-        missing.append(current)
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
-    for folder in reversed(missing):
+    for folder in missing_folders(path):
         with contextlib.suppress(FileExistsError):
             os.mkdir(folder)
             inherited = os.stat(os.path.dirname(folder)).st_mode & (stat.S_IWGRP | stat.S_ISGID)
